@@ -1,0 +1,84 @@
+/**
+ * A small tar writer (ustar headers, pax extended headers for long names,
+ * large ids and xattrs). Used to hand overlay metadata to GNU tar during
+ * unpack, and by test fixtures to build layers, including hostile ones.
+ */
+
+export interface TarWriteEntry {
+  path: string;
+  type: "file" | "hardlink" | "symlink" | "dir" | "char" | "block" | "fifo";
+  data?: Buffer | string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Seconds since the epoch. */
+  mtime?: number;
+  linkpath?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Record<string, string>;
+  /** Emit this raw string as the ustar name even if it would need pax (for hostile fixtures). */
+  rawName?: boolean;
+}
+
+const FLAGS = { file: "0", hardlink: "1", symlink: "2", char: "3", block: "4", dir: "5", fifo: "6" } as const;
+const BLOCK = 512;
+
+function octal(buf: Buffer, value: number, start: number, len: number): void {
+  buf.write(value.toString(8).padStart(len - 1, "0") + "\0", start, len, "ascii");
+}
+
+function header(name: string, flag: string, size: number, e: Partial<TarWriteEntry>): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(name, 0, 100, "utf8");
+  octal(b, (e.mode ?? 0o644) & 0o7777, 100, 8);
+  octal(b, Math.min(e.uid ?? 0, 0o7777777), 108, 8);
+  octal(b, Math.min(e.gid ?? 0, 0o7777777), 116, 8);
+  octal(b, size, 124, 12);
+  octal(b, Math.floor(e.mtime ?? 0), 136, 12);
+  b.write(flag, 156, 1, "ascii");
+  b.write((e.linkpath ?? "").slice(0, 100), 157, 100, "utf8");
+  b.write("ustar\x0000", 257, 8, "latin1");
+  octal(b, e.devmajor ?? 0, 329, 8);
+  octal(b, e.devminor ?? 0, 337, 8);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of b) sum += byte;
+  b.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+  return b;
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  return `${len}${body}`;
+}
+
+function pad(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
+/** Serialises one entry (with a pax header when needed). */
+export function tarEntry(e: TarWriteEntry): Buffer {
+  const data = e.type === "file" ? Buffer.from(e.data ?? "") : Buffer.alloc(0);
+  const pax: string[] = [];
+  if (!e.rawName && Buffer.byteLength(e.path) > 100) pax.push(paxRecord("path", e.path));
+  if (Buffer.byteLength(e.linkpath ?? "") > 100) pax.push(paxRecord("linkpath", e.linkpath!));
+  if ((e.uid ?? 0) > 0o7777777) pax.push(paxRecord("uid", String(e.uid)));
+  if ((e.gid ?? 0) > 0o7777777) pax.push(paxRecord("gid", String(e.gid)));
+  if (e.mtime !== undefined && !Number.isInteger(e.mtime)) pax.push(paxRecord("mtime", e.mtime.toFixed(9)));
+  for (const [k, v] of Object.entries(e.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  const parts: Buffer[] = [];
+  if (pax.length > 0) {
+    const body = Buffer.from(pax.join(""));
+    parts.push(header("PaxHeader", "x", body.length, {}), body, pad(body.length));
+  }
+  parts.push(header(e.path.slice(0, 100), FLAGS[e.type], data.length, e), data, pad(data.length));
+  return Buffer.concat(parts);
+}
+
+/** A whole archive, with the two zero blocks that end it. */
+export function tarArchive(entries: TarWriteEntry[]): Buffer {
+  return Buffer.concat([...entries.map(tarEntry), Buffer.alloc(BLOCK * 2)]);
+}
