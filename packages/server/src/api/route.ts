@@ -1,0 +1,64 @@
+/**
+ * What a route is: method, path pattern, who may call it, the schemas its
+ * inputs must satisfy, and a handler that receives only validated values.
+ * Routes are plain data so the same list drives dispatch and /openapi.json.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { Logger } from "../log.js";
+import type { Principal } from "./auth.js";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
+
+/**
+ * - `public`: no credential needed.
+ * - `admin`: the admin token only (tenant keys get 403).
+ * - `tenant`: admin token or a key of the route's tenant; `:tenantId` in the
+ *   path is authorized before the handler runs, other routes call
+ *   `ctx.authorizeTenant` themselves.
+ * - `any`: any valid credential; the handler decides.
+ */
+export type Access = "public" | "admin" | "tenant" | "any";
+
+export interface RequestContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  log: Logger;
+  principal: Principal | undefined;
+  params: P;
+  query: Q;
+  body: B;
+  /** The route tenant after authorization (set for `:tenantId` routes). */
+  tenantId: string;
+  /** Resolve and authorize a tenant given in the query or body (or implied by the key). */
+  authorizeTenant(tenantId: string | undefined): string;
+  /** Set true by handlers that wrote the response themselves (streams, upgrades). */
+  handled: boolean;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDef<PS extends TSchema = TSchema, QS extends TSchema = TSchema, BS extends TSchema = TSchema> {
+  method: HttpMethod;
+  path: string;
+  access: Access;
+  summary: string;
+  tag: string;
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  /** Larger request bodies (e.g. file uploads) opt out of JSON parsing entirely. */
+  rawBody?: boolean;
+  responses: Record<number, { description: string; schema?: TSchema }>;
+  handler: (ctx: RequestContext<Static<PS>, Static<QS>, Static<BS>>) => Promise<Reply | void> | Reply | void;
+}
+
+/** Identity helper that keeps the schema types flowing into the handler. */
+export function route<PS extends TSchema, QS extends TSchema, BS extends TSchema>(def: RouteDef<PS, QS, BS>): RouteDef {
+  return def as unknown as RouteDef;
+}

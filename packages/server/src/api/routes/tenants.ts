@@ -1,0 +1,84 @@
+/**
+ * Tenant administration (contract §3): admin-only create/list/delete and
+ * tenant API keys (ext).
+ */
+import { Type } from "@sinclair/typebox";
+import type { Tenants } from "../../domain/tenants.js";
+import { route, type RouteDef } from "../route.js";
+import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
+
+const ApiKeySchema = strictObject({
+  id: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: "date-time" }),
+  lastUsedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+});
+
+export function tenantRoutes(tenants: Tenants): RouteDef[] {
+  return [
+    route({
+      method: "POST",
+      path: "/api/tenants",
+      access: "admin",
+      tag: "tenants",
+      summary: "Create a tenant",
+      body: strictObject({ id: TenantIdSchema }),
+      responses: { 201: { description: "created", schema: strictObject({ id: Type.String() }) } },
+      handler: (ctx) => ({ status: 201, body: tenants.create(ctx.body.id) }),
+    }),
+    route({
+      method: "GET",
+      path: "/api/tenants",
+      access: "admin",
+      tag: "tenants",
+      summary: "List tenant ids",
+      responses: { 200: { description: "tenant ids, sorted", schema: strictObject({ tenants: Type.Array(Type.String()) }) } },
+      handler: () => ({ status: 200, body: { tenants: tenants.list() } }),
+    }),
+    route({
+      method: "DELETE",
+      path: "/api/tenants/:tenantId",
+      access: "admin",
+      tag: "tenants",
+      summary: "Delete a tenant: stops its sandboxes, closes its sessions, removes its services and data",
+      params: TenantParams,
+      responses: { 204: { description: "deleted" } },
+      handler: async (ctx) => {
+        await tenants.delete(ctx.params.tenantId);
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/tenants/:tenantId/api-keys",
+      access: "admin",
+      tag: "tenants",
+      summary: "(ext) Create a tenant API key; the key is shown once",
+      params: TenantParams,
+      body: strictObject({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+      responses: { 201: { description: "created", schema: Type.Composite([ApiKeySchema, strictObject({ key: Type.String() })]) } },
+      handler: (ctx) => ({ status: 201, body: tenants.createKey(ctx.params.tenantId, ctx.body.name ?? null) }),
+    }),
+    route({
+      method: "GET",
+      path: "/api/tenants/:tenantId/api-keys",
+      access: "admin",
+      tag: "tenants",
+      summary: "(ext) List a tenant's API keys (never the secrets)",
+      params: TenantParams,
+      responses: { 200: { description: "keys", schema: strictObject({ items: Type.Array(ApiKeySchema) }) } },
+      handler: (ctx) => ({ status: 200, body: { items: tenants.listKeys(ctx.params.tenantId) } }),
+    }),
+    route({
+      method: "DELETE",
+      path: "/api/tenants/:tenantId/api-keys/:keyId",
+      access: "admin",
+      tag: "tenants",
+      summary: "(ext) Revoke a tenant API key",
+      params: strictObject({ tenantId: TenantIdSchema, keyId: Type.String({ pattern: "^[0-9a-f]{16}$" }) }),
+      responses: { 204: { description: "revoked" } },
+      handler: (ctx) => {
+        tenants.revokeKey(ctx.params.tenantId, ctx.params.keyId);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,8 @@
+/** Every CLI command, in the order `nimbus --help` lists them. */
+import type { CommandDef } from "../command.js";
+import { startCommand } from "./start.js";
+import { authTokenCommand, tokenRotateCommand } from "./auth.js";
+import { tenantCommands } from "./tenant.js";
+import { machineCommand } from "./machine.js";
+
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, machineCommand];

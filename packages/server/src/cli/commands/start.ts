@@ -1,0 +1,65 @@
+/**
+ * `nimbus start`: parse the config (flag > NIMBUS_* env > default), start
+ * the server, and stop it gracefully on SIGINT/SIGTERM.
+ */
+import { ConfigError, resolveServerConfig, SERVER_OPTIONS, type OptionSpec } from "../../config.js";
+import { startServer, StartupError } from "../../server.js";
+import type { CommandDef, OptionDef } from "../command.js";
+
+const options: Record<string, OptionDef> = Object.fromEntries(
+  Object.values(SERVER_OPTIONS as Record<string, OptionSpec>).map((o) => [
+    o.flag,
+    {
+      type: o.kind === "boolean" ? "boolean" : "string",
+      multiple: o.kind === "list" ? true : undefined,
+      help: o.help,
+      default: Array.isArray(o.default) ? undefined : String(o.default),
+      env: o.env,
+    },
+  ]),
+);
+
+export const startCommand: CommandDef = {
+  path: ["start"],
+  summary: "Start the Nimbus server in the foreground",
+  usage: "nimbus start [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [options]",
+  description:
+    "On first boot the admin token is minted at ~/.local/share/nimbus/auth/token ($XDG_DATA_HOME/nimbus/auth/token). Stop with Ctrl-C or SIGTERM; running sandboxes keep running and are re-adopted on the next start.",
+  options,
+  async run(args, io) {
+    const flags: Record<string, string | boolean | string[] | undefined> = {};
+    for (const [key, spec] of Object.entries(SERVER_OPTIONS as Record<string, OptionSpec>)) flags[key] = args.values[spec.flag];
+    let config;
+    try {
+      config = resolveServerConfig(flags, io.env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        io.err(`nimbus start: ${err.message}`);
+        return 2;
+      }
+      throw err;
+    }
+    let server;
+    try {
+      server = await startServer(config, { env: io.env });
+    } catch (err) {
+      if (err instanceof StartupError) {
+        io.err(`nimbus start: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+    return await new Promise<number>((resolve) => {
+      const stop = (signal: string) => {
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
+        io.err(`nimbus: ${signal} received, shutting down`);
+        server.close().then(() => resolve(0), () => resolve(1));
+      };
+      const onInt = () => stop("SIGINT");
+      const onTerm = () => stop("SIGTERM");
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+    });
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * `nimbus tenant create|ls|rm` and `nimbus tenant key create|ls|rm`: thin
+ * wrappers over the SDK's admin namespace.
+ */
+import type { CommandDef } from "../command.js";
+import { CONNECTION_OPTIONS, connect } from "../connect.js";
+import { JSON_OPTION, printJson, printTable } from "../output.js";
+
+export const tenantCommands: CommandDef[] = [
+  {
+    path: ["tenant", "create"],
+    summary: "Create a tenant",
+    usage: "nimbus tenant create ID",
+    options: { ...CONNECTION_OPTIONS },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const r = await connect(io, args.values).client.tenants.create({ id: args.positionals[0]! });
+      io.out(`created tenant ${r.id}`);
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "ls"],
+    summary: "List tenants",
+    usage: "nimbus tenant ls [--json]",
+    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
+    async run(args, io) {
+      const tenants = await connect(io, args.values).client.tenants.list();
+      if (args.values.json) printJson(io, tenants);
+      else printTable(io, ["id"], tenants.map((t) => [t]));
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "rm"],
+    summary: "Delete a tenant with all its sandboxes, sessions, services and keys",
+    usage: "nimbus tenant rm ID",
+    options: { ...CONNECTION_OPTIONS },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      await connect(io, args.values).client.tenants.delete({ id: args.positionals[0]! });
+      io.out(`deleted tenant ${args.positionals[0]}`);
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "key", "create"],
+    summary: "Create an API key for a tenant (printed once; store it now)",
+    usage: "nimbus tenant key create TENANT [--name NAME] [--json]",
+    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, name: { type: "string", help: "a label to recognise the key by" } },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const name = typeof args.values.name === "string" ? args.values.name : undefined;
+      const key = await connect(io, args.values).client.tenants.apiKeys.create({ tenantId: args.positionals[0]!, ...(name ? { name } : {}) });
+      if (args.values.json) printJson(io, key);
+      else {
+        io.out(key.key);
+        io.err(`key ${key.id} for tenant ${args.positionals[0]}: shown once, it cannot be retrieved again`);
+      }
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "key", "ls"],
+    summary: "List a tenant's API keys (never the secrets)",
+    usage: "nimbus tenant key ls TENANT [--json]",
+    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const keys = await connect(io, args.values).client.tenants.apiKeys.list({ tenantId: args.positionals[0]! });
+      if (args.values.json) printJson(io, keys);
+      else printTable(io, ["id", "name", "created", "last used"], keys.map((k) => [k.id, k.name, k.createdAt, k.lastUsedAt]));
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "key", "rm"],
+    summary: "Revoke a tenant API key",
+    usage: "nimbus tenant key rm TENANT KEY_ID",
+    options: { ...CONNECTION_OPTIONS },
+    positionals: { min: 2, max: 2 },
+    async run(args, io) {
+      await connect(io, args.values).client.tenants.apiKeys.revoke({ tenantId: args.positionals[0]!, id: args.positionals[1]! });
+      io.out(`revoked key ${args.positionals[1]}`);
+      return 0;
+    },
+  },
+];

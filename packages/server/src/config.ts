@@ -1,0 +1,111 @@
+/**
+ * The server's configuration: one table of options, each with its flag, its
+ * `NIMBUS_*` environment variable, its default and its help text. Parsed once
+ * by `nimbus start` (flag > env > default) and passed down; nothing else
+ * reads process.env for server settings.
+ */
+import { resolve } from "node:path";
+import { isIP } from "node:net";
+
+export type OptionKind = "string" | "number" | "boolean" | "list";
+
+export interface OptionSpec {
+  flag: string;
+  env: string;
+  kind: OptionKind;
+  default: string | number | boolean | string[];
+  help: string;
+  choices?: readonly string[];
+}
+
+export const SERVER_OPTIONS = {
+  port: { flag: "port", env: "NIMBUS_PORT", kind: "number", default: 8080, help: "TCP port to listen on (0 picks a free one)" },
+  host: { flag: "host", env: "NIMBUS_HOST", kind: "string", default: "127.0.0.1", help: "address to bind; non-loopback needs --allow-network" },
+  dataDir: { flag: "data-dir", env: "NIMBUS_DATA_DIR", kind: "string", default: "./data", help: "where the database, images and sandboxes live" },
+  allowNetwork: { flag: "allow-network", env: "NIMBUS_ALLOW_NETWORK", kind: "boolean", default: false, help: "permit binding a non-loopback address" },
+  logLevel: { flag: "log-level", env: "NIMBUS_LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error", choices: ["debug", "info", "warn", "error"] },
+  logFormat: { flag: "log-format", env: "NIMBUS_LOG_FORMAT", kind: "string", default: "json", help: "json | pretty", choices: ["json", "pretty"] },
+  runtime: { flag: "runtime", env: "NIMBUS_RUNTIME", kind: "string", default: "crun", help: "OCI runtime for sandboxes: crun | runc | runsc", choices: ["crun", "runc", "runsc"] },
+  registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
+  insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
+} as const satisfies Record<string, OptionSpec>;
+
+export type LogLevelName = "debug" | "info" | "warn" | "error";
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  allowNetwork: boolean;
+  logLevel: LogLevelName;
+  logFormat: "json" | "pretty";
+  runtime: "crun" | "runc" | "runsc";
+  /** registry host → mirror base URLs, in the order given. */
+  registryMirrors: Record<string, string[]>;
+  insecureRegistries: string[];
+}
+
+export class ConfigError extends Error {}
+
+type Raw = Record<string, string | boolean | string[] | undefined>;
+
+function fromEnv(spec: OptionSpec, env: NodeJS.ProcessEnv): string | boolean | string[] | undefined {
+  const v = env[spec.env];
+  if (v === undefined || v === "") return undefined;
+  if (spec.kind === "boolean") return ["1", "true", "yes", "on"].includes(v.toLowerCase());
+  if (spec.kind === "list") return v.split(",").map((s) => s.trim()).filter(Boolean);
+  return v;
+}
+
+function parseMirrors(entries: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const registry = entry.slice(0, eq).trim();
+    const url = entry.slice(eq + 1).trim();
+    if (eq <= 0 || !/^https?:\/\/[^\s/]+/.test(url)) {
+      throw new ConfigError(`--registry-mirror expects REGISTRY=URL (e.g. docker.io=http://127.0.0.1:5000), got \`${entry}\``);
+    }
+    (out[registry] ??= []).push(url.replace(/\/+$/, ""));
+  }
+  return out;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+/** Merge parsed flags over env over defaults and validate the result. */
+export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const pick = (key: keyof typeof SERVER_OPTIONS) => {
+    const spec: OptionSpec = SERVER_OPTIONS[key];
+    const v = flags[key] ?? fromEnv(spec, env) ?? spec.default;
+    if (spec.choices && typeof v === "string" && !spec.choices.includes(v)) {
+      throw new ConfigError(`--${spec.flag} must be one of ${spec.choices.join(", ")}, got \`${v}\``);
+    }
+    return v;
+  };
+  const portRaw = String(pick("port"));
+  const port = Number(portRaw);
+  if (!/^\d+$/.test(portRaw) || port > 65535) throw new ConfigError(`--port must be an integer 0-65535, got \`${portRaw}\``);
+  const host = String(pick("host"));
+  const allowNetwork = pick("allowNetwork") === true;
+  if (!isLoopbackHost(host) && !allowNetwork) {
+    throw new ConfigError(
+      `refusing to listen on non-loopback address ${host}: sandboxes and the admin API would be reachable from the network; pass --allow-network (or NIMBUS_ALLOW_NETWORK=1) if that is intended`,
+    );
+  }
+  return {
+    port,
+    host,
+    dataDir: resolve(String(pick("dataDir"))),
+    allowNetwork,
+    logLevel: pick("logLevel") as LogLevelName,
+    logFormat: pick("logFormat") as "json" | "pretty",
+    runtime: pick("runtime") as ServerConfig["runtime"],
+    registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
+    insecureRegistries: pick("insecureRegistries") as string[],
+  };
+}

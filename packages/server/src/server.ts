@@ -1,0 +1,134 @@
+/**
+ * Composition root: the only place that builds the object graph (store →
+ * domain → api) and binds it to a socket. `nimbus start` and the in-process
+ * tests both come through here.
+ */
+import { createServer, type Server } from "node:http";
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { ServerConfig } from "./config.js";
+import { createLogger, type Logger } from "./log.js";
+import { openDatabase, type Db } from "./store/db.js";
+import { TenantStore } from "./store/tenant-store.js";
+import { Tenants } from "./domain/tenants.js";
+import { ensureAdminToken, rotateAdminToken } from "./host/admin-token.js";
+import { adminTokenPath, discoveryFilePath } from "./host/paths.js";
+import { removeDiscovery, writeDiscovery } from "./host/discovery.js";
+import { AdminTokenVerifier } from "./api/auth.js";
+import { createApp, type App } from "./api/app.js";
+import { buildOpenApi } from "./api/openapi.js";
+import { systemRoutes } from "./api/routes/system.js";
+import { tenantRoutes } from "./api/routes/tenants.js";
+import type { RouteDef } from "./api/route.js";
+import { VERSION } from "./version.js";
+
+export class StartupError extends Error {}
+
+export interface RunningServer {
+  address: string;
+  port: number;
+  app: App;
+  db: Db;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+function checkDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.write-probe-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
+  } catch (err) {
+    throw new StartupError(`data dir ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another with --data-dir or fix its permissions`);
+  }
+}
+
+function listen(server: Server, config: ServerConfig): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (err.code === "EADDRINUSE") reject(new StartupError(`port ${config.port} on ${config.host} is already in use; stop the other process or pick another with --port`));
+      else if (err.code === "EACCES") reject(new StartupError(`not allowed to listen on ${config.host}:${config.port}; use a port above 1023 or run with the needed privileges`));
+      else if (err.code === "EADDRNOTAVAIL") reject(new StartupError(`${config.host} is not an address of this machine; check --host`));
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve(server.address() as AddressInfo);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(config.port, config.host);
+  });
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  checkDataDir(config.dataDir);
+  const db = openDatabase(config.dataDir);
+
+  const tokenPath = adminTokenPath(env);
+  const { file: tokenFile, minted } = ensureAdminToken(tokenPath);
+  if (minted) log.info("minted the admin token", { path: tokenPath });
+  const adminToken = new AdminTokenVerifier(tokenFile.token);
+
+  const tenants = new Tenants(new TenantStore(db));
+  const routes: RouteDef[] = [
+    ...systemRoutes({
+      version: VERSION,
+      openapi: () => buildOpenApi(routes, VERSION),
+      rotateAdminToken: () => {
+        const next = rotateAdminToken(tokenPath);
+        adminToken.replace(next.token);
+        log.info("admin token rotated", { generation: next.generation });
+        return { generation: next.generation, token: next.token };
+      },
+    }),
+    ...tenantRoutes(tenants),
+  ];
+  const app = createApp({ log, tenants, adminToken }, routes);
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
+  server.keepAliveTimeout = 5_000;
+  let info: AddressInfo;
+  try {
+    info = await listen(server, config);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+  const address = `http://${host}:${info.port}`;
+  const discoveryPath = discoveryFilePath(env);
+  writeDiscovery(discoveryPath, { pid: process.pid, address, version: VERSION, dataDir: config.dataDir, startedAt: new Date().toISOString() });
+  log.info("nimbus is listening", { address, dataDir: config.dataDir, version: VERSION });
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    port: info.port,
+    app,
+    db,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        });
+        removeDiscovery(discoveryPath);
+        db.close();
+        log.info("nimbus stopped");
+      })();
+      return closing;
+    },
+  };
+}

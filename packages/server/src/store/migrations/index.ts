@@ -1,0 +1,14 @@
+/**
+ * Schema migrations, applied in order at boot (see db.ts). Never edit a
+ * shipped migration; add a new one. Every table carries `tenant_id`, leading
+ * its primary key or indexes, so every query is tenant-scoped.
+ */
+import { m0001Init } from "./0001-init.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [m0001Init];
