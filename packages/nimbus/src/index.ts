@@ -1,0 +1,43 @@
+/**
+ * `@nimbus/nimbus`: the TypeScript SDK of the Nimbus sandbox server.
+ *
+ * @example
+ * import { Nimbus } from "@nimbus/nimbus";
+ * const nimbus = new Nimbus({ endpoint: "http://localhost:8080", tenantId: "demo", token: process.env.NIMBUS_TOKEN });
+ */
+export { Nimbus, type NimbusOptions } from "./client.js";
+export { discoverSettings, credentialsFilePath, type NimbusSettings, type Credential, type DiscoveredSettings } from "./discovery.js";
+export {
+  NimbusError,
+  NimbusNotFoundError,
+  NimbusConflictError,
+  NimbusPreconditionError,
+  NimbusAuthError,
+  NimbusRateLimitError,
+  NimbusInvalidInputError,
+  NimbusUnavailableError,
+  NimbusConfigError,
+  STATUS_BY_CODE,
+  fromWire,
+  type NimbusErrorCode,
+  type NimbusErrorInit,
+} from "./errors.js";
+export { SandboxesApi, type CreateSandboxInput, type SandboxRef, type ListSandboxesInput, type WaitSandboxInput, type LogsInput } from "./sandboxes.js";
+export type { ExecOptions, ExecResult } from "./exec.js";
+export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
+export type { Attachment, ChannelExit } from "./channel.js";
+export {
+  ServicesApi,
+  type CreateServiceInput,
+  type UpdateServiceInput,
+  type ServiceRef,
+  type WaitServiceInput,
+  type StartServiceInput,
+} from "./services.js";
+export { FilesApi, type FileRef, type WriteFileInput, type FileContent } from "./files.js";
+export { EventsApi, type EventStreamInput } from "./events.js";
+export { ImagesApi, type PullInput } from "./images.js";
+export { TenantsApi, ApiKeysApi, SystemApi } from "./tenants.js";
+export { apiPath, type CallOptions, type RequestSpec, type RawBody, type QueryValue, type Transport } from "./transport.js";
+export { SDK_VERSION } from "./version.js";
+export type * from "./types/index.js";

@@ -1,0 +1,254 @@
+/**
+ * `nimbus.sandboxes`: create, read, list, stop, delete, logs and wait for
+ * sandboxes of a tenant (contract §4), plus exec (ext, in exec.ts).
+ */
+import { exec, execStream, type ExecOptions, type ExecResult } from "./exec.js";
+import { readNdjson } from "./ndjson.js";
+import { paginate } from "./paging.js";
+import { apiPath, type CallOptions, type Transport } from "./transport.js";
+import type { Collection, Labels, PageOptions } from "./types/common.js";
+import type { LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
+import type { ExecFrame } from "./types/session.js";
+import { DEFAULT_WAIT_TIMEOUT_MS, waitFor } from "./wait.js";
+
+/**
+ * Input of {@link SandboxesApi.create}.
+ *
+ * @example
+ * const input: CreateSandboxInput = { profile: "worker", spec, labels: { purpose: "demo" } };
+ */
+export interface CreateSandboxInput extends CallOptions {
+  profile: SandboxProfile;
+  spec: SandboxSpec;
+  labels?: Labels;
+}
+
+/**
+ * Addresses one sandbox.
+ *
+ * @example
+ * const ref: SandboxRef = { id: "agent-task-01h..." };
+ */
+export interface SandboxRef extends CallOptions {
+  id: string;
+}
+
+/**
+ * Filters and paging of {@link SandboxesApi.list}.
+ *
+ * @example
+ * await nimbus.sandboxes.list({ status: "ready", labelKey: "purpose", labelValue: "quickstart" });
+ */
+export interface ListSandboxesInput extends CallOptions, PageOptions {
+  /** Exact lifecycle state. */
+  status?: LifecycleState;
+  labelKey?: string;
+  labelValue?: string;
+}
+
+/**
+ * Options of {@link SandboxesApi.wait}.
+ *
+ * @example
+ * await nimbus.sandboxes.wait({ id, until: "ready", timeoutMs: 30_000 });
+ */
+export interface WaitSandboxInput extends SandboxRef {
+  until: LifecycleState;
+  /** @default 120000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Options of {@link SandboxesApi.logs}.
+ *
+ * @example
+ * const text = await nimbus.sandboxes.logs({ id, tail: 100 });
+ */
+export interface LogsInput extends SandboxRef {
+  /** Stream new lines as they come. @default false */
+  follow?: boolean;
+  /** Only the last N lines. */
+  tail?: number;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(["failed", "stopped"]);
+
+/**
+ * Sandboxes of a tenant. Every method takes an optional `tenantId` that
+ * overrides the client's.
+ *
+ * @example
+ * const s = await nimbus.sandboxes.create({ profile: "worker", spec });
+ * await nimbus.sandboxes.wait({ id: s.metadata.id, until: "ready" });
+ */
+export class SandboxesApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  #base(tenantId?: string): string {
+    return apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/sandboxes`;
+  }
+
+  #one(ref: SandboxRef, suffix = ""): string {
+    return `${this.#base(ref.tenantId)}${apiPath`/${ref.id}`}${suffix}`;
+  }
+
+  /**
+   * Creates a sandbox; it usually comes back `pending` or `starting`.
+   *
+   * @example
+   * const s = await nimbus.sandboxes.create({ profile: "worker", spec: { owner: { kind: "standalone" },
+   *   backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "alpine:3" } } } });
+   */
+  async create(input: CreateSandboxInput): Promise<Sandbox> {
+    const { profile, spec, labels } = input;
+    return this.#t.request({ method: "POST", path: this.#base(input.tenantId), json: { profile, spec, labels }, signal: input.signal });
+  }
+
+  /**
+   * Reads one sandbox.
+   *
+   * @example
+   * const s = await nimbus.sandboxes.get({ id });
+   */
+  async get(ref: SandboxRef): Promise<Sandbox> {
+    return this.#t.request({ method: "GET", path: this.#one(ref), signal: ref.signal });
+  }
+
+  /**
+   * Lists one page of sandboxes, sorted by id.
+   *
+   * @example
+   * const { items, metadata } = await nimbus.sandboxes.list({ limit: 20 });
+   */
+  async list(input: ListSandboxesInput = {}): Promise<Collection<Sandbox>> {
+    const { limit, pageToken, status, labelKey, labelValue } = input;
+    return this.#t.request({
+      method: "GET",
+      path: this.#base(input.tenantId),
+      query: { limit, pageToken, status, labelKey, labelValue },
+      signal: input.signal,
+    });
+  }
+
+  /**
+   * Iterates over every sandbox, fetching pages as needed.
+   *
+   * @example
+   * for await (const s of nimbus.sandboxes.listAll({ status: "ready" })) console.log(s.metadata.id);
+   */
+  listAll(input: ListSandboxesInput = {}): AsyncGenerator<Sandbox, void, undefined> {
+    return paginate((pageToken) => this.list({ ...input, pageToken }), input.pageToken);
+  }
+
+  /**
+   * Stops a sandbox (SIGTERM, grace period, SIGKILL); idempotent.
+   *
+   * @example
+   * await nimbus.sandboxes.stop({ id, gracePeriodMs: 2000 });
+   */
+  async stop(input: SandboxRef & { gracePeriodMs?: number }): Promise<Sandbox> {
+    const json = input.gracePeriodMs === undefined ? {} : { gracePeriodMs: input.gracePeriodMs };
+    return this.#t.request({ method: "POST", path: this.#one(input, "/stop"), json, signal: input.signal });
+  }
+
+  /**
+   * Deletes a sandbox from any state, stopping it first (ext).
+   *
+   * @example
+   * await nimbus.sandboxes.delete({ id });
+   */
+  async delete(ref: SandboxRef): Promise<void> {
+    await this.#t.request({ method: "DELETE", path: this.#one(ref), signal: ref.signal });
+  }
+
+  /**
+   * Reads the main process output (ext): the text so far, or with
+   * `follow: true` an async iterable of lines as they are written.
+   *
+   * @example
+   * for await (const line of nimbus.sandboxes.logs({ id, follow: true })) process.stdout.write(line.data);
+   */
+  logs(input: LogsInput & { follow: true }): AsyncGenerator<LogLine, void, undefined>;
+  logs(input: LogsInput & { follow?: false }): Promise<string>;
+  logs(input: LogsInput): Promise<string> | AsyncGenerator<LogLine, void, undefined> {
+    if (input.follow) return this.#follow(input);
+    return this.#text(input);
+  }
+
+  async #text(input: LogsInput): Promise<string> {
+    const path = this.#one(input, "/logs");
+    const res = await this.#t.send({ method: "GET", path, query: { tail: input.tail }, accept: "text/plain", signal: input.signal });
+    return res.text();
+  }
+
+  async *#follow(input: LogsInput): AsyncGenerator<LogLine, void, undefined> {
+    const res = await this.#t.send({
+      method: "GET",
+      path: this.#one(input, "/logs"),
+      query: { follow: 1, tail: input.tail },
+      accept: "application/x-ndjson",
+      signal: input.signal,
+    });
+    for await (const line of readNdjson<LogLine & { type?: string }>(res)) {
+      if (line.type !== "heartbeat") yield line;
+    }
+  }
+
+  /**
+   * Waits until the sandbox reaches `until` by following the event stream
+   * (ext). Throws `op.conflict` (detail `{lifecycleState, reason, exitCode}`)
+   * if it ends `failed`/`stopped` instead or is deleted, and `client.timeout`
+   * after `timeoutMs`.
+   *
+   * @example
+   * const ready = await nimbus.sandboxes.wait({ id, until: "ready" });
+   */
+  async wait(input: WaitSandboxInput): Promise<Sandbox> {
+    const { id, until } = input;
+    return waitFor<Sandbox>({
+      transport: this.#t,
+      tenantId: this.#t.resolveTenantId(input.tenantId),
+      filter: { kind: "sandbox", id },
+      label: `sandbox \`${id}\``,
+      until,
+      timeoutMs: input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
+      signal: input.signal,
+      fetchCurrent: (signal) => this.get({ id, tenantId: input.tenantId, signal }),
+      pick: (line) => {
+        const r = line.resource as Sandbox | undefined;
+        return line.type === "sandbox" && r?.metadata?.id === id ? r : undefined;
+      },
+      state: (s) => s.status.lifecycleState,
+      isTerminal: (s) => TERMINAL.has(s.status.lifecycleState),
+      failDetail: (s) => ({
+        lifecycleState: s?.status.lifecycleState ?? null,
+        reason: s?.status.reason ?? null,
+        exitCode: s?.status.exitCode ?? null,
+      }),
+    });
+  }
+
+  /**
+   * Runs a command in the sandbox and collects its output (ext).
+   *
+   * @example
+   * const { exitCode, stdout } = await nimbus.sandboxes.exec({ id, argv: ["cat", "/etc/os-release"] });
+   */
+  exec(input: ExecOptions): Promise<ExecResult> {
+    return exec(this.#t, input);
+  }
+
+  /**
+   * Runs a command in the sandbox and yields its frames as they arrive (ext).
+   *
+   * @example
+   * for await (const f of nimbus.sandboxes.execStream({ id, argv: ["ls"] })) if (f.kind === "stdout") console.log(f.data);
+   */
+  execStream(input: ExecOptions): AsyncGenerator<ExecFrame, void, undefined> {
+    return execStream(this.#t, input);
+  }
+}

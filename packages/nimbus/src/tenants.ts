@@ -1,0 +1,132 @@
+/**
+ * Admin namespaces: `nimbus.tenants` (tenants and their API keys) and
+ * `nimbus.system` (admin token rotation). They need the admin token.
+ */
+import { apiPath, type Transport } from "./transport.js";
+import type { ApiKey, CreatedApiKey, RotatedToken } from "./types/admin.js";
+
+type Signal = { signal?: AbortSignal };
+
+/**
+ * Tenant API keys (ext): a key acts only inside its tenant.
+ *
+ * @example
+ * const { key } = await nimbus.tenants.apiKeys.create({ tenantId: "demo", name: "ci" });
+ */
+export class ApiKeysApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * Mints a key; `key` is returned only this once.
+   *
+   * @example
+   * const created = await nimbus.tenants.apiKeys.create({ tenantId: "demo" });
+   */
+  async create(input: { tenantId: string; name?: string } & Signal): Promise<CreatedApiKey> {
+    const json = input.name === undefined ? {} : { name: input.name };
+    return this.#t.request({ method: "POST", path: apiPath`/api/tenants/${input.tenantId}/api-keys`, json, signal: input.signal });
+  }
+
+  /**
+   * Lists a tenant's keys (no secrets).
+   *
+   * @example
+   * const keys = await nimbus.tenants.apiKeys.list({ tenantId: "demo" });
+   */
+  async list(input: { tenantId: string } & Signal): Promise<ApiKey[]> {
+    const path = apiPath`/api/tenants/${input.tenantId}/api-keys`;
+    return (await this.#t.request<{ items: ApiKey[] }>({ method: "GET", path, signal: input.signal })).items;
+  }
+
+  /**
+   * Revokes a key; it stops working at once.
+   *
+   * @example
+   * await nimbus.tenants.apiKeys.revoke({ tenantId: "demo", id: created.id });
+   */
+  async revoke(input: { tenantId: string; id: string } & Signal): Promise<void> {
+    const path = apiPath`/api/tenants/${input.tenantId}/api-keys/${input.id}`;
+    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+  }
+}
+
+/**
+ * Tenants (admin).
+ *
+ * @example
+ * await nimbus.tenants.create({ id: "demo" });
+ * console.log(await nimbus.tenants.list()); // ["demo"]
+ */
+export class TenantsApi {
+  readonly #t: Transport;
+  /** API keys of a tenant. */
+  readonly apiKeys: ApiKeysApi;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+    this.apiKeys = new ApiKeysApi(transport);
+  }
+
+  /**
+   * Creates a tenant; an existing id → `NimbusConflictError` (`op.already_exists`).
+   *
+   * @example
+   * await nimbus.tenants.create({ id: "demo" });
+   */
+  async create(input: { id: string } & Signal): Promise<{ id: string }> {
+    return this.#t.request({ method: "POST", path: "/api/tenants", json: { id: input.id }, signal: input.signal });
+  }
+
+  /**
+   * Lists tenant ids.
+   *
+   * @example
+   * const ids = await nimbus.tenants.list();
+   */
+  async list(options: Signal = {}): Promise<string[]> {
+    return (await this.#t.request<{ tenants: string[] }>({ method: "GET", path: "/api/tenants", signal: options.signal })).tenants;
+  }
+
+  /**
+   * Deletes a tenant: stops its sandboxes, closes its sessions, removes its data.
+   *
+   * @example
+   * await nimbus.tenants.delete({ id: "demo" });
+   */
+  async delete(input: { id: string } & Signal): Promise<void> {
+    await this.#t.request({ method: "DELETE", path: apiPath`/api/tenants/${input.id}`, signal: input.signal });
+  }
+}
+
+/**
+ * Server administration.
+ *
+ * @example
+ * const { generation } = await nimbus.system.rotateToken();
+ */
+export class SystemApi {
+  readonly #t: Transport;
+  readonly #onRotated: (token: string) => void;
+
+  constructor(transport: Transport, onRotated: (token: string) => void = () => {}) {
+    this.#t = transport;
+    this.#onRotated = onRotated;
+  }
+
+  /**
+   * Rotates the admin token; the old one stops working at once. A client
+   * that authenticated with the admin token switches to the new one.
+   *
+   * @example
+   * const { token } = await nimbus.system.rotateToken();
+   */
+  async rotateToken(options: Signal = {}): Promise<RotatedToken> {
+    const rotated = await this.#t.request<RotatedToken>({ method: "POST", path: "/api/system/token/rotate", json: {}, signal: options.signal });
+    this.#onRotated(rotated.token);
+    return rotated;
+  }
+}

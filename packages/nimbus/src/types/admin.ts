@@ -1,0 +1,78 @@
+/**
+ * Wire types of admin routes: tenants, tenant API keys, token rotation and
+ * images.
+ */
+import type { Timestamp, WireError } from "./common.js";
+
+/**
+ * A tenant API key as listed (no secret).
+ *
+ * @example
+ * for (const k of await nimbus.tenants.apiKeys.list({ tenantId: "demo" })) console.log(k.id);
+ */
+export interface ApiKey {
+  id: string;
+  name?: string;
+  createdAt: Timestamp;
+  lastUsedAt?: Timestamp;
+}
+
+/**
+ * A freshly created tenant API key: `key` is shown only once.
+ *
+ * @example
+ * const { key } = await nimbus.tenants.apiKeys.create({ tenantId: "demo" });
+ */
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+}
+
+/**
+ * The result of rotating the admin token.
+ *
+ * @example
+ * const { generation, token } = await nimbus.system.rotateToken();
+ */
+export interface RotatedToken {
+  generation: number;
+  token: string;
+}
+
+/**
+ * An image in the server's content store.
+ *
+ * @example
+ * const img: ImageRecord = await nimbus.images.pull({ reference: "alpine:3" });
+ */
+export interface ImageRecord {
+  reference: string;
+  digest: string;
+  sizeBytes: number;
+  pulledAt: Timestamp;
+  layers: number | unknown[];
+}
+
+/**
+ * A progress line of a streamed pull. The `done` line carries the image
+ * record under `image`; the `error` line the error under `error`.
+ *
+ * @example
+ * await nimbus.images.pull({ reference, onProgress: (p) => console.log(p.kind) });
+ */
+export type PullProgress =
+  | { kind: "resolved"; [field: string]: unknown }
+  | { kind: "layer"; [field: string]: unknown }
+  | { kind: "done"; image?: ImageRecord; [field: string]: unknown }
+  | { kind: "error"; error: WireError; [field: string]: unknown };
+
+/**
+ * What an image prune removed.
+ *
+ * @example
+ * const { freedBytes } = await nimbus.images.prune();
+ */
+export interface PruneResult {
+  removedImages: number;
+  removedLayers: number;
+  freedBytes: number;
+}

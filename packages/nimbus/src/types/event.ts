@@ -1,0 +1,35 @@
+/**
+ * Wire types of the tenant event stream (ext): one JSON object per line.
+ */
+import type { Sandbox } from "./sandbox.js";
+import type { ServiceView } from "./service.js";
+import type { Session } from "./session.js";
+
+/**
+ * What happened to a resource.
+ *
+ * @example
+ * if (event.action === "deleted") forget(event.resource);
+ */
+export type EventAction = "created" | "updated" | "deleted";
+
+/**
+ * A lifecycle event of the tenant event stream. Heartbeat lines are
+ * filtered out by the SDK.
+ *
+ * @example
+ * for await (const e of nimbus.events.stream({ kind: "sandbox" }))
+ *   if (e.type === "sandbox") console.log(e.resource.status.lifecycleState);
+ */
+export type NimbusEvent =
+  | { type: "sandbox"; action: EventAction; resource: Sandbox }
+  | { type: "service"; action: EventAction; resource: ServiceView }
+  | { type: "session"; action: EventAction; resource: Session };
+
+/**
+ * The kinds of resources the event stream can be filtered to.
+ *
+ * @example
+ * nimbus.events.stream({ kind: "service" });
+ */
+export type EventKind = NimbusEvent["type"];

@@ -1,0 +1,217 @@
+/**
+ * Wire types of sandboxes (contract §4): the create input, the resource the
+ * server returns, lifecycle enums, logs and exec frames.
+ */
+import type { Condition, Endpoint, Labels, Redacted, Timestamp } from "./common.js";
+
+/**
+ * The sandbox profile.
+ *
+ * @example
+ * const profile: SandboxProfile = "worker";
+ */
+export type SandboxProfile = "worker" | "desktop";
+
+/**
+ * Lifecycle of a sandbox: `pending` → `starting` → `ready` → `stopping` →
+ * `stopped`; any state may become `failed`.
+ *
+ * @example
+ * const done = (s: LifecycleState) => s === "stopped" || s === "failed";
+ */
+export type LifecycleState = "pending" | "starting" | "ready" | "stopping" | "stopped" | "failed";
+
+/**
+ * Readiness reported beside the lifecycle state.
+ *
+ * @example
+ * if (sandbox.status.readiness === "ready") attach();
+ */
+export type Readiness = "not_ready" | "ready" | "stopped" | "failed";
+
+/**
+ * Health reported beside the lifecycle state.
+ *
+ * @example
+ * if (view.health === "unhealthy") alert();
+ */
+export type Health = "unknown" | "healthy" | "unhealthy";
+
+/**
+ * Why a sandbox ended (ext).
+ *
+ * @example
+ * if (sandbox.status.reason === "oom_killed") raiseMemory();
+ */
+export type SandboxReason = "pull_failed" | "oom_killed" | "exited" | "stopped" | "lost";
+
+/**
+ * Who owns a sandbox. Standalone sandboxes are created directly; service
+ * sandboxes are created by the service supervisor.
+ *
+ * @example
+ * const owner: SandboxOwner = { kind: "standalone", displayName: "agent-task" };
+ */
+export type SandboxOwner =
+  | { kind: "standalone"; displayName?: string }
+  | { kind: "service"; serviceName?: string };
+
+/**
+ * The root filesystem of a sandbox: an OCI image by reference.
+ *
+ * @example
+ * const root: SandboxRoot = { kind: "oci_image",
+ *   source: { kind: "reference", reference: "docker.io/library/node:22-alpine" } };
+ */
+export interface SandboxRoot {
+  kind: "oci_image";
+  source: { kind: "reference"; reference: string };
+}
+
+/**
+ * The main process. Resolution follows OCI/Docker rules: `argv` (alias
+ * `args`) replaces ENTRYPOINT+CMD; otherwise `entrypoint`/`command` override
+ * the image's parts.
+ *
+ * @example
+ * const process: ProcessSpec = { argv: ["node", "-e", "1"], env: ["K=V"] };
+ */
+export interface ProcessSpec {
+  argv?: string[];
+  args?: string[];
+  entrypoint?: string[];
+  command?: string[];
+  /** `KEY=VALUE` entries merged over the image's Env. */
+  env?: string[];
+  /** @default the image's WorkingDir */
+  cwd?: string;
+  /** @default the image's User */
+  user?: string;
+  /** @default false */
+  terminal?: boolean;
+}
+
+/**
+ * Resource limits (ext), clamped by the server to the tenant's quota.
+ *
+ * @example
+ * const resources: ResourceSpec = { cpuCount: 1, memoryLimitBytes: 256 * 2 ** 20 };
+ */
+export interface ResourceSpec {
+  /** @default 1 */
+  cpuCount?: number;
+  /** @default 536870912 (512 MiB) */
+  memoryLimitBytes?: number;
+  pidsLimit?: number;
+  /** @default 10737418240 (10 GiB) */
+  diskLimitBytes?: number;
+}
+
+/**
+ * Egress allow-list (ext). Egress is denied by default.
+ *
+ * @example
+ * const network: NetworkSpec = { egress: [{ host: "registry.npmjs.org", port: 443, protocol: "https" }] };
+ */
+export interface NetworkSpec {
+  egress: Array<{ host: string; port: number; protocol: "tcp" | "http" | "https" }>;
+}
+
+/**
+ * The sandbox spec sent on create (and nested in a service definition).
+ *
+ * @example
+ * const spec: SandboxSpec = { owner: { kind: "standalone" }, backend: "container",
+ *   root: { kind: "oci_image", source: { kind: "reference", reference: "alpine:3" } },
+ *   process: { argv: ["sleep", "infinity"] } };
+ */
+export interface SandboxSpec {
+  /** If given, must equal the route tenant. */
+  tenantId?: string;
+  owner: SandboxOwner;
+  /** A backend this server runs; `"container"` for the crun backend. */
+  backend: "container" | (string & {});
+  root: SandboxRoot;
+  process?: ProcessSpec;
+  resources?: ResourceSpec;
+  network?: NetworkSpec;
+}
+
+/**
+ * The process as echoed by the server: launch inputs only as value counts.
+ *
+ * @example
+ * console.log(sandbox.spec.sandbox.process.environment.valueCount);
+ */
+export interface RedactedProcess {
+  argv: Redacted;
+  entrypoint?: Redacted;
+  command?: Redacted;
+  environment: Redacted;
+  cwd: string;
+  user?: string;
+  terminal: boolean;
+}
+
+/**
+ * A sandbox resource as returned by create, get, stop and list.
+ *
+ * @example
+ * const s: Sandbox = await nimbus.sandboxes.get({ id });
+ * console.log(s.metadata.id, s.status.lifecycleState);
+ */
+export interface Sandbox {
+  metadata: {
+    tenantId: string;
+    id: string;
+    generation: number;
+    resourceVersion: string;
+    createdAt: Timestamp;
+    updatedAt: Timestamp;
+    labels: Labels;
+  };
+  spec: {
+    profile: SandboxProfile;
+    sandbox: {
+      tenantId: string;
+      owner: SandboxOwner;
+      backend: string;
+      root: SandboxRoot;
+      process: RedactedProcess;
+      resources?: ResourceSpec;
+      network?: NetworkSpec;
+    };
+  };
+  status: SandboxStatus;
+}
+
+/**
+ * The observed state of a sandbox.
+ *
+ * @example
+ * if (status.lifecycleState === "failed") console.log(status.reason, status.exitCode);
+ */
+export interface SandboxStatus {
+  lifecycleState: LifecycleState;
+  readiness: Readiness;
+  health: Health;
+  backend: string;
+  endpoints: Endpoint[];
+  conditions: Condition[];
+  exitCode?: number;
+  reason?: SandboxReason;
+  phases?: { pullMs?: number; createMs?: number; startMs?: number };
+  imageDigest?: string;
+}
+
+/**
+ * One line of followed sandbox logs (ext).
+ *
+ * @example
+ * for await (const line of nimbus.sandboxes.logs({ id, follow: true })) process.stdout.write(line.data);
+ */
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  data: string;
+  time: Timestamp;
+}

@@ -1,0 +1,124 @@
+/**
+ * Waiting for a resource to reach a state without polling or racing: open
+ * the tenant event stream first, then read the current state, then follow
+ * events. Used by `sandboxes.wait` and `services.wait`.
+ */
+import { NimbusConflictError, NimbusError } from "./errors.js";
+import { readNdjson } from "./ndjson.js";
+import { apiPath, type QueryValue, type Transport } from "./transport.js";
+
+/** Default wait timeout in milliseconds. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
+
+/** A raw line of the event stream, before it is matched to a resource. */
+export interface RawEventLine {
+  type: string;
+  action?: string;
+  resource?: unknown;
+}
+
+/** What a wait needs to know about one kind of resource. */
+export interface WaitPlan<R> {
+  transport: Transport;
+  tenantId: string;
+  /** Event stream filter, e.g. `{kind: "sandbox", id}`. */
+  filter: Record<string, QueryValue>;
+  /** How the resource is named in messages, e.g. "sandbox `x`". */
+  label: string;
+  until: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  fetchCurrent(signal: AbortSignal): Promise<R>;
+  /** The resource carried by an event line about this resource, else undefined. */
+  pick(line: RawEventLine): R | undefined;
+  state(resource: R): string;
+  /** Whether `resource` sits in a terminal state other than `until`. */
+  isTerminal(resource: R): boolean;
+  failDetail(resource: R | undefined): Record<string, unknown>;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+/**
+ * Resolves with the resource once `plan.state(resource) === plan.until`;
+ * throws `op.conflict` on another terminal state or deletion, `client.timeout`
+ * after `plan.timeoutMs`. The event stream is always closed on return.
+ *
+ * @example
+ * const sandbox = await waitFor(plan);
+ */
+export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
+  const ac = new AbortController();
+  let timedOut = false;
+  let last: R | undefined;
+  const timer = setTimeout(() => { timedOut = true; ac.abort(); }, plan.timeoutMs);
+  const onCallerAbort = () => ac.abort(plan.signal?.reason);
+  if (plan.signal?.aborted) onCallerAbort();
+  plan.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  const settle = (resource: R): boolean => {
+    last = resource;
+    if (plan.state(resource) === plan.until) return true;
+    if (plan.isTerminal(resource)) {
+      throw new NimbusConflictError({
+        code: "op.conflict",
+        message: `${plan.label} ended \`${plan.state(resource)}\` while waiting for \`${plan.until}\``,
+        detail: plan.failDetail(resource),
+      });
+    }
+    return false;
+  };
+  try {
+    for (;;) {
+      // Subscribe before reading the state, so no transition falls between.
+      const stream = await plan.transport.send({
+        method: "GET",
+        path: apiPath`/api/tenants/${plan.tenantId}/events`,
+        query: plan.filter,
+        accept: "application/x-ndjson",
+        signal: ac.signal,
+      });
+      try {
+        if (settle(await plan.fetchCurrent(ac.signal))) return last as R;
+        for await (const line of readNdjson<RawEventLine>(stream)) {
+          if (line.type === "heartbeat") continue;
+          const resource = plan.pick(line);
+          if (resource === undefined) continue;
+          if (line.action === "deleted") {
+            throw new NimbusConflictError({
+              code: "op.conflict",
+              message: `${plan.label} was deleted while waiting for \`${plan.until}\``,
+              detail: { ...plan.failDetail(resource), lifecycleState: "deleted" },
+            });
+          }
+          if (settle(resource)) return resource;
+        }
+      } finally {
+        await stream.body?.cancel().catch(() => {});
+      }
+      // The server closed the stream; reopen it after a short pause.
+      await sleep(250, ac.signal);
+      if (ac.signal.aborted) throw ac.signal.reason;
+    }
+  } catch (err) {
+    if (timedOut) {
+      const state = last === undefined ? "unknown" : plan.state(last);
+      throw new NimbusError({
+        code: "client.timeout",
+        message: `${plan.label} did not reach \`${plan.until}\` within ${plan.timeoutMs} ms (last state: ${state}); pass a larger timeoutMs`,
+        detail: plan.failDetail(last),
+        retryable: true,
+      });
+    }
+    if (plan.signal?.aborted) throw plan.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    plan.signal?.removeEventListener("abort", onCallerAbort);
+    ac.abort();
+  }
+}

@@ -1,0 +1,62 @@
+// runtime/backend.ts — the small interface every sandbox runtime backend implements.
+// The domain talks only to this; `container/` (crun/runc/runsc + conmon) and
+// `fake/` (in-memory, for unit tests) implement it. Imports nothing outside runtime/.
+
+export type RuntimeName = "crun" | "runc" | "runsc";
+
+export interface ContainerSpec {
+  /** Path-safe [a-z0-9-], <= 100 chars; also the runtime's container id. */
+  id: string;
+  /** Image layer dirs, bottom first; read-only and shared by many containers. */
+  rootfs: { lowerDirs: string[] };
+  process: {
+    args: string[];
+    env: string[];
+    cwd: string;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    terminal: boolean;
+  };
+  hostname: string;
+  resources: { memoryLimitBytes: number; pidsLimit: number; cpuCount: number };
+  annotations?: Record<string, string>;
+}
+
+export type ContainerStatus = "created" | "running" | "stopped";
+
+export interface ExitInfo {
+  /** The main process's exit code; 128+N when it died from signal N (as conmon records it). */
+  exitCode: number;
+  /** Set when exitCode is 129..192, e.g. "SIGKILL". */
+  signal?: string;
+  /** The memory cgroup OOM-killed a process and the main process died from SIGKILL. */
+  oomKilled: boolean;
+  /** ISO 8601 time the exit was recorded. */
+  finishedAt: string;
+}
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  pid?: number;
+  exit?: ExitInfo;
+  annotations: Record<string, string>;
+}
+
+export interface RuntimeBackend {
+  /** "crun" | "runc" | "runsc" | "fake" */
+  readonly name: string;
+  /** Bundle + overlay mount + monitor-supervised create; the process is not yet running. */
+  create(spec: ContainerSpec): Promise<void>;
+  start(id: string): Promise<void>;
+  /** undefined when this backend owns no container with that id. */
+  state(id: string): Promise<ContainerState | undefined>;
+  signal(id: string, signal: NodeJS.Signals): Promise<void>;
+  /** Resolves once the process has exited, also for one that exited while nobody watched. */
+  wait(id: string, signal?: AbortSignal): Promise<ExitInfo>;
+  /** Kill if needed, then remove every trace on the host. Idempotent. */
+  delete(id: string): Promise<void>;
+  /** Everything this backend owns on the host, for the boot reconciler. */
+  list(): Promise<ContainerState[]>;
+  /** The monitor's log of the main process stdout/stderr. */
+  logPath(id: string): string;
+}

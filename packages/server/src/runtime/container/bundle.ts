@@ -1,0 +1,114 @@
+// runtime/container/bundle.ts — turning a ContainerSpec into an OCI bundle's config.json.
+// Owns the per-container part of the config: process, hostname, namespaces (a new,
+// empty network namespace per container: the runtime brings its `lo` up), resource
+// limits, rlimits clamped to the server's own hard limits (root lacks
+// CAP_SYS_RESOURCE on our hosts), and the /etc/hosts|hostname|resolv.conf binds.
+
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContainerSpec } from "../backend.js";
+import { DEFAULT_CAPABILITIES, DEVICE_RULES, MASKED_PATHS, READONLY_PATHS, hardNofileLimit, standardMounts } from "./oci-defaults.js";
+import { seccompProfile } from "./seccomp.js";
+
+const CPU_PERIOD_US = 100_000;
+const SHM_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface BundleOptions {
+  /** Absolute cgroup path (see cgroups.ts). */
+  cgroupsPath: string;
+  /** Dir holding the generated hosts, hostname and resolv.conf files (the bundle dir). */
+  etcDir: string;
+}
+
+function rlimits(): { type: string; hard: number; soft: number }[] {
+  let hard: number | undefined;
+  try {
+    hard = hardNofileLimit(readFileSync("/proc/self/limits", "utf8"));
+  } catch {
+    return [];
+  }
+  const nofile = Math.min(hard ?? 1_048_576, 1_048_576);
+  return [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }];
+}
+
+export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<string, unknown> {
+  const { process: proc, resources } = spec;
+  const isRoot = proc.user.uid === 0;
+  const caps = DEFAULT_CAPABILITIES;
+  const etcBind = (name: string, dest: string) => ({
+    destination: dest,
+    type: "bind",
+    source: join(options.etcDir, name),
+    options: ["bind", "nosuid", "nodev", "noexec"],
+  });
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: proc.terminal,
+      user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
+      args: proc.args,
+      env: proc.env,
+      cwd: proc.cwd || "/",
+      capabilities: {
+        bounding: caps,
+        // A non-root user gets no effective capabilities, as with Docker and podman.
+        effective: isRoot ? caps : [],
+        permitted: isRoot ? caps : [],
+        inheritable: [],
+        ambient: [],
+      },
+      rlimits: rlimits(),
+      noNewPrivileges: true,
+      oomScoreAdj: 0,
+    },
+    root: { path: "rootfs", readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      ...standardMounts(Math.min(SHM_MAX_BYTES, resources.memoryLimitBytes)),
+      etcBind("hosts", "/etc/hosts"),
+      etcBind("hostname", "/etc/hostname"),
+      etcBind("resolv.conf", "/etc/resolv.conf"),
+    ],
+    annotations: spec.annotations ?? {},
+    linux: {
+      namespaces: ["pid", "mount", "ipc", "uts", "cgroup", "network"].map((type) => ({ type })),
+      cgroupsPath: options.cgroupsPath,
+      resources: {
+        devices: DEVICE_RULES,
+        // swap = limit means memory+swap may not exceed the limit: no swapping.
+        memory: { limit: resources.memoryLimitBytes, swap: resources.memoryLimitBytes },
+        pids: { limit: resources.pidsLimit },
+        cpu: { quota: Math.max(1000, Math.round(resources.cpuCount * CPU_PERIOD_US)), period: CPU_PERIOD_US },
+      },
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      seccomp: seccompProfile(),
+    },
+  };
+}
+
+/** hosts/hostname/resolv.conf for a loopback-only sandbox (no DNS server to name). */
+export function etcFiles(hostname: string): Record<string, string> {
+  return {
+    hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+    hostname: `${hostname}\n`,
+    "resolv.conf": "# This sandbox has no network beyond loopback, so there is no DNS server.\n",
+  };
+}
+
+/** Writes config.json and the /etc files into an existing bundle dir. */
+export async function writeBundle(bundleDir: string, spec: ContainerSpec, cgroupsPath: string): Promise<void> {
+  const files = etcFiles(spec.hostname);
+  const config = ociConfig(spec, { cgroupsPath, etcDir: bundleDir });
+  await Promise.all([
+    ...Object.entries(files).map(([name, text]) => writeFile(join(bundleDir, name), text)),
+    writeFile(join(bundleDir, "config.json"), JSON.stringify(config)),
+  ]);
+}
+
+/** The cgroupsPath and annotations recorded in a bundle, for delete/list after a restart. */
+export function readBundleRecord(configJson: string): { cgroupsPath?: string; annotations: Record<string, string> } {
+  const parsed = JSON.parse(configJson) as { annotations?: Record<string, string>; linux?: { cgroupsPath?: string } };
+  return { cgroupsPath: parsed.linux?.cgroupsPath, annotations: parsed.annotations ?? {} };
+}

@@ -1,0 +1,68 @@
+// runtime/container/cleanup.ts — removing every host trace of one container.
+// Owns the teardown order after the runtime's own delete: let conmon finish (it
+// writes into the bundle until it exits), unmount the overlay, remove cgroup dirs,
+// then the bundle, exit file, attach link and any runtime state left behind.
+// Every step tolerates "already gone", which makes delete idempotent.
+
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { removeCgroup, removeEmptyParent } from "./cgroups.js";
+import { liveConmonPid } from "./conmon.js";
+import type { StateLayout } from "./layout.js";
+import { unmountOverlay } from "./overlay.js";
+
+const CONMON_EXIT_WAIT_MS = 3000;
+
+export async function removeContainerFiles(
+  id: string,
+  layout: StateLayout,
+  opts: { cgroupsPath: string; removeParent: boolean },
+): Promise<void> {
+  await stopConmon(layout.conmonPidFile(id));
+  const rootfs = layout.rootfs(id);
+  await unmountOverlay(rootfs);
+  if (mountPointsUnder(rootfs).length > 0) {
+    // Never recurse into a live root: that would delete through the overlay.
+    throw new Error(`${rootfs} is still mounted; unmount it by hand (umount -l ${rootfs})`);
+  }
+  const failed = await removeCgroup(opts.cgroupsPath);
+  if (opts.removeParent) await removeEmptyParent(dirname(opts.cgroupsPath));
+  await Promise.all([
+    rm(layout.bundle(id), { recursive: true, force: true }),
+    rm(layout.exitFile(id), { force: true }),
+    rm(join(layout.socketsDir, id), { force: true }),
+    rm(join(layout.runtimeRoot, id), { recursive: true, force: true }),
+  ]);
+  if (failed.length > 0) throw new Error(`could not remove cgroup dirs ${failed.join(", ")}`);
+}
+
+/** conmon exits by itself once the container is gone; give it a moment, then insist. */
+async function stopConmon(pidFile: string): Promise<void> {
+  const deadline = Date.now() + CONMON_EXIT_WAIT_MS;
+  for (let pid = liveConmonPid(pidFile); pid !== undefined; pid = liveConmonPid(pidFile)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      if (Date.now() > deadline + 1000) return;
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Mount points at or below `dir`, from /proc/self/mountinfo (octal escapes decoded). */
+export function mountPointsUnder(dir: string, mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const raw = line.split(" ")[4];
+    if (!raw) continue;
+    const mp = raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp === dir || mp.startsWith(dir + "/")) out.push(mp);
+  }
+  return out;
+}

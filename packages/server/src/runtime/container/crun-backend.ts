@@ -1,0 +1,251 @@
+// runtime/container/crun-backend.ts — the real backend: an OCI runtime (crun by
+// default, runc or runsc selectable) supervised by conmon, on an overlayfs root.
+// Ties bundle, overlay, cgroups, conmon and exit files together behind RuntimeBackend.
+// All host state lives under `stateDir` (see layout.ts); nothing is kept only in
+// memory, so a new instance on the same state dir (a restarted server) sees the
+// same containers, and containers outlive the Node process.
+
+import { mkdirSync } from "node:fs";
+import { mkdir, readFile, readdir } from "node:fs/promises";
+import type { ContainerSpec, ContainerState, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
+import { RuntimeError, assertValidId } from "../errors.js";
+import { findBinary } from "./binaries.js";
+import { readBundleRecord, writeBundle } from "./bundle.js";
+import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
+import { removeContainerFiles } from "./cleanup.js";
+import { liveConmonPid, spawnConmon } from "./conmon.js";
+import { ExitDirWatcher, exitInfo, fileExists, readExitFile } from "./exit-file.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { StateLayout } from "./layout.js";
+import { OciRuntime, type RuntimeStateJson } from "./oci-runtime.js";
+import { mountOverlay } from "./overlay.js";
+
+export interface ContainerBackendOptions {
+  /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
+  stateDir: string;
+  /** @default "crun" */
+  runtime?: RuntimeName;
+  /** @default the runtime's name looked up on PATH and the sbin dirs */
+  runtimePath?: string;
+  /** @default "conmon" looked up on PATH */
+  conmonPath?: string;
+  /** Cap on each container's log file. @default 10 MiB */
+  logSizeMaxBytes?: number;
+  /** Absolute cgroup parent. @default `<server's own cgroup>/nimbus-<hash of stateDir>` */
+  cgroupParent?: string;
+}
+
+const POLL_MS = 250;
+
+export class ContainerBackend implements RuntimeBackend {
+  readonly name: RuntimeName;
+  readonly layout: StateLayout;
+  readonly cgroupParent: string;
+  private readonly runtime: OciRuntime;
+  private readonly conmonPath: string;
+  private readonly logSizeMaxBytes: number;
+  private readonly locks = new KeyedLock();
+  private readonly exits: ExitDirWatcher;
+  private readonly records = new Map<string, { cgroupsPath?: string; annotations: Record<string, string> }>();
+
+  constructor(options: ContainerBackendOptions) {
+    this.name = options.runtime ?? "crun";
+    this.layout = new StateLayout(options.stateDir);
+    const runtimePath = options.runtimePath ?? findBinary(this.name);
+    const conmonPath = options.conmonPath ?? findBinary("conmon");
+    if (!runtimePath) throw new RuntimeError("host_unsupported", `${this.name} is not installed: run \`apt-get install ${this.name}\``);
+    if (!conmonPath) throw new RuntimeError("host_unsupported", "conmon is not installed: run `apt-get install conmon`");
+    const extra = this.name === "runsc" ? ["--platform=ptrace"] : [];
+    this.runtime = new OciRuntime(runtimePath, [`--root=${this.layout.runtimeRoot}`, ...extra]);
+    this.conmonPath = conmonPath;
+    this.logSizeMaxBytes = options.logSizeMaxBytes ?? 10 * 1024 * 1024;
+    this.cgroupParent = options.cgroupParent ?? cgroupParentFor(this.layout.stateDir);
+    for (const d of [this.layout.runtimeRoot, this.layout.bundlesDir, this.layout.exitsDir, this.layout.socketsDir]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    this.exits = new ExitDirWatcher(this.layout.exitsDir);
+  }
+
+  async create(spec: ContainerSpec): Promise<void> {
+    assertValidId(spec.id);
+    if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
+    const { id } = spec;
+    await this.locks.run(id, async () => {
+      const bundle = this.layout.bundle(id);
+      try {
+        await mkdir(bundle, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+          throw new RuntimeError("already_exists", `container ${id} already exists: delete it first or pick another id`);
+        }
+        throw err;
+      }
+      const cgroupsPath = `${this.cgroupParent}/${id}`;
+      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {} });
+      creating.set(this.cgroupParent, (creating.get(this.cgroupParent) ?? 0) + 1);
+      try {
+        await mountOverlay(spec.rootfs.lowerDirs, {
+          target: this.layout.rootfs(id),
+          upperDir: `${bundle}/upper`,
+          workDir: `${bundle}/work`,
+          linkDir: `${bundle}/l`,
+        });
+        await writeBundle(bundle, spec, cgroupsPath);
+        await spawnConmon(id, this.layout, {
+          conmonPath: this.conmonPath,
+          runtimePath: this.runtime.path,
+          runtimeArgs: this.runtime.globalArgs,
+          logSizeMaxBytes: this.logSizeMaxBytes,
+          terminal: spec.process.terminal,
+        });
+      } catch (err) {
+        await this.removeEverything(id).catch(() => undefined);
+        const message = err instanceof Error ? err.message : String(err);
+        throw new RuntimeError("start_failed", `${this.name} could not create container ${id}: ${message}`, { cause: err });
+      } finally {
+        creating.set(this.cgroupParent, creating.get(this.cgroupParent)! - 1);
+      }
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    assertValidId(id);
+    const st = await this.runtime.state(id);
+    if (!st) throw notFound(id);
+    try {
+      await this.runtime.start(id);
+    } catch (err) {
+      throw new RuntimeError("start_failed", `${this.name} could not start container ${id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async state(id: string): Promise<ContainerState | undefined> {
+    assertValidId(id);
+    return this.buildState(id, await this.runtime.state(id));
+  }
+
+  async signal(id: string, signal: NodeJS.Signals): Promise<void> {
+    assertValidId(id);
+    if (!(await this.runtime.state(id))) {
+      if (await fileExists(this.layout.bundle(id))) return; // runtime state gone: nothing to signal
+      throw notFound(id);
+    }
+    await this.runtime.kill(id, signal);
+  }
+
+  async wait(id: string, signal?: AbortSignal): Promise<ExitInfo> {
+    assertValidId(id);
+    for (let polls = 0; ; polls++) {
+      const exit = await this.readExit(id);
+      if (exit) return exit;
+      if (!(await fileExists(this.layout.bundle(id)))) throw notFound(id);
+      if (polls > 0 && !liveConmonPid(this.layout.conmonPidFile(id))) {
+        // The monitor is gone: the exit file may still be landing, or was never written.
+        await sleep(100);
+        const late = await this.readExit(id);
+        if (late) return late;
+        const rt = await this.runtime.state(id);
+        if (!rt || rt.status === "stopped") {
+          throw new RuntimeError("lost", `container ${id} stopped without an exit record (its conmon died): delete it`);
+        }
+      }
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          unsubscribe();
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, POLL_MS);
+        const unsubscribe = this.exits.subscribe(id, done);
+        signal?.addEventListener("abort", done);
+      });
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    assertValidId(id);
+    await this.locks.run(id, () => this.removeEverything(id));
+  }
+
+  async list(): Promise<ContainerState[]> {
+    const [rt, bundles] = await Promise.all([this.runtime.list(), readdirSafe(this.layout.bundlesDir)]);
+    const byId = new Map<string, RuntimeStateJson | undefined>(bundles.map((id) => [id, undefined]));
+    for (const s of rt) byId.set(s.id, s);
+    const states = await Promise.all([...byId].map(([id, s]) => this.buildState(id, s, true)));
+    return states.filter((s): s is ContainerState => s !== undefined);
+  }
+
+  logPath(id: string): string {
+    return this.layout.log(id);
+  }
+
+  /** conmon's attach socket (SOCK_SEQPACKET) for the container's stdio. */
+  attachSocketPath(id: string): string {
+    return this.layout.attachSocket(id);
+  }
+
+  /** Stops watching the exit dir; containers keep running. */
+  close(): void {
+    this.exits.close();
+  }
+
+  private async buildState(id: string, rt: RuntimeStateJson | undefined, known = false): Promise<ContainerState | undefined> {
+    if (!rt && !known && !(await fileExists(this.layout.bundle(id)))) return undefined;
+    const record = await this.record(id);
+    const status = !rt || rt.status === "stopped" ? "stopped" : rt.status === "created" ? "created" : "running";
+    const state: ContainerState = { id, status, annotations: record?.annotations ?? {} };
+    if (status !== "stopped" && rt?.pid) state.pid = rt.pid;
+    if (status === "stopped") {
+      const exit = await this.readExit(id);
+      if (exit) state.exit = exit;
+    }
+    return state;
+  }
+
+  private async readExit(id: string): Promise<ExitInfo | undefined> {
+    const raw = await readExitFile(this.layout.exitFile(id));
+    if (!raw) return undefined;
+    const record = await this.record(id);
+    const oom =
+      (await fileExists(this.layout.oomFile(id))) ||
+      (record?.cgroupsPath !== undefined && (await cgroupOomKilled(record.cgroupsPath)));
+    return exitInfo(raw.exitCode, raw.finishedAt, oom);
+  }
+
+  private async record(id: string) {
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    try {
+      const rec = readBundleRecord(await readFile(this.layout.config(id), "utf8"));
+      this.records.set(id, rec);
+      return rec;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async removeEverything(id: string): Promise<void> {
+    const rec = await this.record(id);
+    this.records.delete(id);
+    await this.runtime.forceDelete(id);
+    await removeContainerFiles(id, this.layout, {
+      cgroupsPath: rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`,
+      removeParent: (creating.get(this.cgroupParent) ?? 0) === 0,
+    });
+  }
+}
+
+/** In-flight creates per cgroup parent (process-wide): the parent is only removed when none are. */
+const creating = new Map<string, number>();
+
+function notFound(id: string): RuntimeError {
+  return new RuntimeError("not_found", `no container ${id} on this host: it was deleted or never created`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readdirSafe(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}

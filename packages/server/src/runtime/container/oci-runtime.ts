@@ -1,0 +1,67 @@
+// runtime/container/oci-runtime.ts — the OCI runtime command line (crun, runc, runsc).
+// Owns the subcommands the backend runs itself (state, start, kill, delete, list);
+// `create` is run by conmon. All calls pass our own --root so each server's
+// containers are invisible to every other user of the same runtime.
+
+import { runCommand } from "./exec.js";
+
+export interface RuntimeStateJson {
+  id: string;
+  status: string; // created | running | stopped | paused
+  pid?: number;
+}
+
+export class OciRuntime {
+  constructor(
+    readonly path: string,
+    /** Global flags before the subcommand: --root=<dir> and backend extras. */
+    readonly globalArgs: string[],
+  ) {}
+
+  private run(args: string[]) {
+    return runCommand(this.path, [...this.globalArgs, ...args]);
+  }
+
+  /** undefined when the runtime has no such container. */
+  async state(id: string): Promise<RuntimeStateJson | undefined> {
+    const r = await this.run(["state", id]);
+    if (r.code !== 0) {
+      if (isMissing(r.stderr)) return undefined;
+      throw new Error(`${this.path} state ${id}: ${r.stderr.trim()}`);
+    }
+    return JSON.parse(r.stdout) as RuntimeStateJson;
+  }
+
+  async start(id: string): Promise<void> {
+    const r = await this.run(["start", id]);
+    if (r.code !== 0) throw new Error(r.stderr.trim() || `${this.path} start exited ${r.code}`);
+  }
+
+  /** Returns false when the container or its process is already gone. */
+  async kill(id: string, signal: string): Promise<boolean> {
+    const r = await this.run(["kill", id, signal.replace(/^SIG/, "")]);
+    if (r.code === 0) return true;
+    if (isMissing(r.stderr) || /not running|process already finished|no such process|container not running|stopped/i.test(r.stderr)) {
+      return false;
+    }
+    throw new Error(`${this.path} kill ${id} ${signal}: ${r.stderr.trim()}`);
+  }
+
+  /** Kills a live container and removes its runtime state; missing is fine. */
+  async forceDelete(id: string): Promise<void> {
+    const r = await this.run(["delete", "--force", id]);
+    if (r.code !== 0 && !isMissing(r.stderr)) throw new Error(`${this.path} delete ${id}: ${r.stderr.trim()}`);
+  }
+
+  async list(): Promise<RuntimeStateJson[]> {
+    const r = await this.run(["list", "--format", "json"]);
+    if (r.code !== 0) throw new Error(`${this.path} list: ${r.stderr.trim()}`);
+    const text = r.stdout.trim();
+    if (text === "" || text === "null") return [];
+    return JSON.parse(text) as RuntimeStateJson[];
+  }
+}
+
+function isMissing(stderr: string): boolean {
+  return /does not exist|not found|no such file or directory|container .* not exist/i.test(stderr);
+}
