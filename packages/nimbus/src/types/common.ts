@@ -20,6 +20,21 @@ export type Timestamp = string;
 export type Labels = Record<string, string>;
 
 /**
+ * Metadata every sandbox and session resource carries.
+ *
+ * @example
+ * console.log(resource.metadata.id, resource.metadata.generation);
+ */
+export interface ResourceMetadata {
+  tenantId: string;
+  id: string;
+  generation: number;
+  resourceVersion: string;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+/**
  * Metadata of a paged collection. `pageToken` for the next page is
  * `nextPageToken`; it is absent on the last page.
  *

@@ -2,7 +2,7 @@
  * Wire types of sandboxes (contract §4): the create input, the resource the
  * server returns, lifecycle enums, logs and exec frames.
  */
-import type { Condition, Endpoint, Labels, Redacted, Timestamp } from "./common.js";
+import type { Condition, Endpoint, Labels, Redacted, ResourceMetadata, Timestamp } from "./common.js";
 
 /**
  * The sandbox profile.
@@ -161,15 +161,7 @@ export interface RedactedProcess {
  * console.log(s.metadata.id, s.status.lifecycleState);
  */
 export interface Sandbox {
-  metadata: {
-    tenantId: string;
-    id: string;
-    generation: number;
-    resourceVersion: string;
-    createdAt: Timestamp;
-    updatedAt: Timestamp;
-    labels: Labels;
-  };
+  metadata: ResourceMetadata & { labels: Labels };
   spec: {
     profile: SandboxProfile;
     sandbox: {

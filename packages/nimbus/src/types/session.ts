@@ -2,7 +2,7 @@
  * Wire types of sessions (contract §5): targets, the session resource and
  * the NDJSON channel frames.
  */
-import type { Condition, Timestamp, WireError } from "./common.js";
+import type { Condition, ResourceMetadata, Timestamp, WireError } from "./common.js";
 
 /**
  * A channel a session may carry. Sandbox targets allow all three.
@@ -46,14 +46,7 @@ export type SessionState = "open" | "closed" | "expired";
  * console.log(s.status.lifecycleState, s.spec.expiresAt);
  */
 export interface Session {
-  metadata: {
-    tenantId: string;
-    id: string;
-    generation: number;
-    resourceVersion: string;
-    createdAt: Timestamp;
-    updatedAt: Timestamp;
-  };
+  metadata: ResourceMetadata;
   spec: {
     target: SessionTarget;
     targetSnapshot: TargetSnapshot;
