@@ -2,6 +2,7 @@
  * The request surface the resource namespaces use. `Nimbus` implements it;
  * namespaces depend only on this interface, so they never import the client.
  */
+import { NimbusInvalidInputError } from "./errors.js";
 
 /**
  * A query parameter value; `undefined` and `null` are left out.
@@ -60,6 +61,8 @@ export interface Transport {
 
 /**
  * Builds a path from a template, `encodeURIComponent`-ing every parameter.
+ * An empty, `.` or `..` parameter would address another route (URLs
+ * normalize dot segments), so it is refused with `op.invalid_input`.
  *
  * @example
  * apiPath`/api/tenants/${"demo"}/sandboxes/${"a/b?c"}`; // "/api/tenants/demo/sandboxes/a%2Fb%3Fc"
@@ -67,7 +70,14 @@ export interface Transport {
 export function apiPath(strings: TemplateStringsArray, ...params: Array<string | number>): string {
   let out = strings[0] ?? "";
   params.forEach((p, i) => {
-    out += encodeURIComponent(String(p)) + (strings[i + 1] ?? "");
+    const value = String(p);
+    if (value === "" || value === "." || value === "..") {
+      throw new NimbusInvalidInputError({
+        code: "op.invalid_input",
+        message: `"${value}" cannot be used as an id or name in a path; pass the resource's real id or name`,
+      });
+    }
+    out += encodeURIComponent(value) + (strings[i + 1] ?? "");
   });
   return out;
 }
