@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Nimbus } from "../client.js";
 
 /**
  * A request as the server saw it. `rawPath` keeps percent-encoding.
@@ -134,5 +135,21 @@ export async function until(predicate: () => boolean, timeoutMs = 2000): Promise
   while (!predicate()) {
     if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Runs `body` with a client (token `t`, tenant `demo`) pointed at a fresh
+ * fake server, and closes the server afterwards.
+ *
+ * @example
+ * await withClient(handler, async (nimbus, srv) => { await nimbus.tenants.list(); });
+ */
+export async function withClient(handler: Handler, body: (nimbus: Nimbus, srv: FakeServer) => Promise<void>): Promise<void> {
+  const srv = await startServer(handler);
+  try {
+    await body(new Nimbus({ endpoint: srv.url, token: "t", tenantId: "demo" }), srv);
+  } finally {
+    await srv.close();
   }
 }
