@@ -1,0 +1,67 @@
+// runtime/leak-check.ts — what a container backend left on the host for one state dir.
+// Owns the definition of "nothing left": no mounts (overlay roots, netns binds)
+// under the state dir, no conmon processes serving it, no cgroup dirs under its
+// cgroup parent, no runtime state, bundles, exit files or attach links. Other
+// suites call `assertNoLeftovers` in an `after` hook.
+
+import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { cgroupDirs, cgroupParentFor } from "./container/cgroups.js";
+import { mountPointsUnder } from "./container/cleanup.js";
+import { StateLayout } from "./container/layout.js";
+
+export interface Leftovers {
+  mounts: string[];
+  conmonPids: number[];
+  cgroupDirs: string[];
+  runtimeState: string[];
+  bundles: string[];
+  exitFiles: string[];
+  attachLinks: string[];
+}
+
+export async function findLeftovers(stateDir: string, options: { cgroupParent?: string } = {}): Promise<Leftovers> {
+  const layout = new StateLayout(stateDir);
+  const parent = options.cgroupParent ?? cgroupParentFor(stateDir);
+  const ls = (dir: string) => readdir(dir).catch(() => [] as string[]);
+  const cgroups: string[] = [];
+  for (const dir of cgroupDirs(parent)) {
+    const children = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+    if (!children) continue;
+    cgroups.push(dir, ...children.filter((c) => c.isDirectory()).map((c) => join(dir, c.name)));
+  }
+  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids] = await Promise.all([
+    ls(layout.runtimeRoot),
+    ls(layout.bundlesDir),
+    ls(layout.exitsDir),
+    ls(layout.socketsDir),
+    conmonsFor(stateDir),
+  ]);
+  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks };
+}
+
+/** One line per leftover; empty when the host is clean. */
+export function describeLeftovers(l: Leftovers): string[] {
+  return Object.entries(l).flatMap(([kind, items]) => (items as unknown[]).map((i) => `${kind}: ${String(i)}`));
+}
+
+export async function assertNoLeftovers(stateDir: string, options: { cgroupParent?: string } = {}): Promise<void> {
+  const lines = describeLeftovers(await findLeftovers(stateDir, options));
+  if (lines.length > 0) throw new Error(`runtime left things on the host for ${stateDir}:\n  ${lines.join("\n  ")}`);
+}
+
+async function conmonsFor(stateDir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (argv[0]?.endsWith("conmon") && argv.some((a) => a.startsWith(stateDir + "/"))) pids.push(Number(name));
+  }
+  return pids;
+}
