@@ -71,6 +71,7 @@ export interface LogsInput extends SandboxRef {
   tail?: number;
 }
 
+/** States a sandbox never leaves on its own; waiting for another state fails there. */
 const TERMINAL: ReadonlySet<string> = new Set(["failed", "stopped"]);
 
 /**
@@ -174,6 +175,7 @@ export class SandboxesApi {
    */
   logs(input: LogsInput & { follow: true }): AsyncGenerator<LogLine, void, undefined>;
   logs(input: LogsInput & { follow?: false }): Promise<string>;
+  logs(input: LogsInput): Promise<string> | AsyncGenerator<LogLine, void, undefined>;
   logs(input: LogsInput): Promise<string> | AsyncGenerator<LogLine, void, undefined> {
     if (input.follow) return this.#follow(input);
     return this.#text(input);

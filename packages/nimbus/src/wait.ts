@@ -7,17 +7,33 @@ import { NimbusConflictError, NimbusError } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
 import { apiPath, type QueryValue, type Transport } from "./transport.js";
 
-/** Default wait timeout in milliseconds. */
+/**
+ * Default wait timeout in milliseconds.
+ *
+ * @default 120000
+ * @example
+ * const timeoutMs = input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+ */
 export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
 
-/** A raw line of the event stream, before it is matched to a resource. */
+/**
+ * A raw line of the event stream, before it is matched to a resource.
+ *
+ * @example
+ * const line: RawEventLine = { type: "sandbox", action: "updated", resource: {} };
+ */
 export interface RawEventLine {
   type: string;
   action?: string;
   resource?: unknown;
 }
 
-/** What a wait needs to know about one kind of resource. */
+/**
+ * What a wait needs to know about one kind of resource.
+ *
+ * @example
+ * const plan: WaitPlan<Sandbox> = { transport, tenantId: "demo", filter: { kind: "sandbox", id }, ... };
+ */
 export interface WaitPlan<R> {
   transport: Transport;
   tenantId: string;
