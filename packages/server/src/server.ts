@@ -21,6 +21,16 @@ import { buildOpenApi } from "./api/openapi.js";
 import { systemRoutes } from "./api/routes/system.js";
 import { tenantRoutes } from "./api/routes/tenants.js";
 import type { RouteDef } from "./api/route.js";
+import { sandboxRoutes } from "./api/routes/sandboxes.js";
+import { eventRoutes } from "./api/routes/events.js";
+import { SandboxStore } from "./store/sandbox-store.js";
+import { Sandboxes } from "./domain/sandboxes.js";
+import { EventBus } from "./domain/events.js";
+import { reconcileSandboxes } from "./domain/reconciler.js";
+import { ImageStore } from "./images/index.js";
+import type { RuntimeBackend } from "./runtime/backend.js";
+import { ContainerBackend } from "./runtime/container/crun-backend.js";
+import { RuntimeError } from "./runtime/errors.js";
 import { VERSION } from "./version.js";
 
 export class StartupError extends Error {}
@@ -30,12 +40,32 @@ export interface RunningServer {
   port: number;
   app: App;
   db: Db;
+  parts: ServerParts;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Replace the real runtime (unit tests of the domain only). */
+  runtime?: RuntimeBackend;
+}
+
+export interface ServerParts {
+  sandboxes: Sandboxes;
+  images: ImageStore;
+  runtime: RuntimeBackend;
+  events: EventBus;
+  tenants: Tenants;
+}
+
+function createRuntime(config: ServerConfig, log: Logger): RuntimeBackend {
+  try {
+    return new ContainerBackend({ stateDir: join(config.dataDir, "runtime"), runtime: config.runtime });
+  } catch (err) {
+    if (err instanceof RuntimeError) throw new StartupError(err.message);
+    throw err;
+  }
 }
 
 function checkDataDir(dir: string): void {
@@ -81,6 +111,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const adminToken = new AdminTokenVerifier(tokenFile.token);
 
   const tenants = new Tenants(new TenantStore(db));
+  const events = new EventBus();
+  const runtime = options.runtime ?? createRuntime(config, log);
+  const images = new ImageStore({
+    root: join(config.dataDir, "images"),
+    mirrors: config.registryMirrors,
+    insecureRegistries: config.insecureRegistries,
+    log: (level, msg, fields) => log[level](msg, { module: "images", ...fields }),
+  });
+  await images.init();
+  const sandboxStore = new SandboxStore(db);
+  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes") });
+  tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
+  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
   const routes: RouteDef[] = [
     ...systemRoutes({
       version: VERSION,
@@ -93,6 +136,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     }),
     ...tenantRoutes(tenants),
+    ...sandboxRoutes(sandboxes),
+    ...eventRoutes(events),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 
@@ -117,6 +162,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     port: info.port,
     app,
     db,
+    parts: { sandboxes, images, runtime, events, tenants },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -124,6 +170,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
+        sandboxes.close();
         removeDiscovery(discoveryPath);
         db.close();
         log.info("nimbus stopped");

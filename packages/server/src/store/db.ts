@@ -40,3 +40,8 @@ export function nextResourceVersion(db: Db): string {
   const row = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").get() as { value: number };
   return String(row.value);
 }
+
+/** The newest resourceVersion handed out (a collection's version). */
+export function currentResourceVersion(db: Db): string {
+  return String((db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").get() as { value: number }).value);
+}

@@ -4,6 +4,7 @@
  * its primary key or indexes, so every query is tenant-scoped.
  */
 import { m0001Init } from "./0001-init.js";
+import { m0002Sandboxes } from "./0002-sandboxes.js";
 
 export interface Migration {
   version: number;
@@ -11,4 +12,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes];

@@ -1,0 +1,169 @@
+/**
+ * Sandbox routes (contract §4): create, list, get, stop, delete (ext), and
+ * the main process's logs (ext). Every route is tenant-scoped; another
+ * tenant's id is simply not found.
+ */
+import { invalidInput } from "../../domain/errors.js";
+import { assertLabels, isValidLabelKey } from "../../domain/labels.js";
+import type { Sandboxes } from "../../domain/sandboxes.js";
+import type { SandboxSpec } from "../../domain/sandbox-spec.js";
+import { TERMINAL_STATES, type SandboxState } from "../../domain/sandbox-state.js";
+import { sandboxView } from "../../domain/sandbox-view.js";
+import { parseReference } from "../../images/reference.js";
+import { isImageError } from "../../images/errors.js";
+import { readAllLog, readLogFrom } from "../container-log.js";
+import { openNdjson } from "../ndjson.js";
+import { route, type RouteDef } from "../route.js";
+import { TenantParams } from "../schemas/common.js";
+import { collection, clampLimit } from "../collection.js";
+import { CreateSandboxBody, ListSandboxesQuery, LogsQuery, SandboxParams, SandboxResource, StopSandboxBody } from "../schemas/sandbox.js";
+
+/** Checks the contract states beyond what the schema can say. */
+export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "service"): void {
+  if (spec.owner.kind !== ownerKind) {
+    throw invalidInput(
+      ownerKind === "standalone"
+        ? "spec.owner.kind must be `standalone` here: services own their sandboxes (create a service instead)"
+        : "spec.owner.kind must be `service` in a service definition",
+      { field: "spec.owner.kind" },
+    );
+  }
+  if (spec.backend !== "container") {
+    throw invalidInput(`spec.backend \`${String(spec.backend).slice(0, 40)}\` is not run by this server; use \`container\``, { field: "spec.backend" });
+  }
+  if (spec.network?.egress && spec.network.egress.length > 0) {
+    throw invalidInput("spec.network.egress allow rules are not available yet: sandboxes have no network egress on this server", { field: "spec.network.egress" });
+  }
+  const p = spec.process;
+  if (p?.argv && p.args) throw invalidInput("give spec.process.argv or its alias args, not both", { field: "spec.process.args" });
+  if ((p?.argv || p?.args) && (p.entrypoint || p.command)) {
+    throw invalidInput("spec.process.argv replaces the image's entrypoint and command; drop entrypoint/command or argv", { field: "spec.process.argv" });
+  }
+  try {
+    parseReference(spec.root.source.reference);
+  } catch (err) {
+    if (isImageError(err)) throw invalidInput(err.message, { field: "spec.root.source.reference" });
+    throw err;
+  }
+}
+
+export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
+  return [
+    route({
+      method: "POST",
+      path: "/api/tenants/:tenantId/sandboxes",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "Create a sandbox; answers at once (pending), pull and start continue in the background",
+      params: TenantParams,
+      body: CreateSandboxBody,
+      responses: { 201: { description: "created", schema: SandboxResource } },
+      handler: (ctx) => {
+        const spec = ctx.body.spec as SandboxSpec;
+        checkSandboxSpec(spec, "standalone");
+        if (ctx.body.labels) assertLabels(ctx.body.labels);
+        const row = sandboxes.create(ctx.tenantId, { profile: ctx.body.profile, spec, labels: ctx.body.labels });
+        return { status: 201, body: sandboxView(row) };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/tenants/:tenantId/sandboxes",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "List sandboxes, sorted by id",
+      params: TenantParams,
+      query: ListSandboxesQuery,
+      responses: { 200: { description: "a page of sandboxes" } },
+      handler: (ctx) => {
+        const q = ctx.query;
+        if (q.labelValue !== undefined && q.labelKey === undefined) throw invalidInput("labelValue needs labelKey", { field: "labelValue" });
+        if (q.labelKey !== undefined && !isValidLabelKey(q.labelKey)) throw invalidInput(`labelKey \`${q.labelKey.slice(0, 80)}\` is not a valid label key`, { field: "labelKey" });
+        const limit = clampLimit(q.limit);
+        const page = sandboxes.list(ctx.tenantId, { limit, pageToken: q.pageToken, status: q.status, labelKey: q.labelKey, labelValue: q.labelValue });
+        return { status: 200, body: collection(ctx.tenantId, sandboxes.resourceVersion(), limit, page.items.map(sandboxView), page.items.at(-1)?.id, page.remaining) };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/tenants/:tenantId/sandboxes/:id",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "Get a sandbox",
+      params: SandboxParams,
+      responses: { 200: { description: "the sandbox", schema: SandboxResource } },
+      handler: (ctx) => ({ status: 200, body: sandboxView(sandboxes.get(ctx.tenantId, ctx.params.id)) }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/tenants/:tenantId/sandboxes/:id/stop",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "Stop a sandbox: SIGTERM, grace period, SIGKILL. Idempotent; answers once it is stopped",
+      params: SandboxParams,
+      body: StopSandboxBody,
+      responses: { 200: { description: "the stopped sandbox", schema: SandboxResource } },
+      handler: async (ctx) => ({ status: 200, body: sandboxView(await sandboxes.stop(ctx.tenantId, ctx.params.id, ctx.body.gracePeriodMs)) }),
+    }),
+    route({
+      method: "DELETE",
+      path: "/api/tenants/:tenantId/sandboxes/:id",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "(ext) Delete a sandbox from any state, stopping it first; removes everything it had on the host",
+      params: SandboxParams,
+      responses: { 204: { description: "deleted" } },
+      handler: async (ctx) => {
+        await sandboxes.delete(ctx.tenantId, ctx.params.id);
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/tenants/:tenantId/sandboxes/:id/logs",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "(ext) The main process's stdout/stderr: text, or NDJSON lines {stream,data,time} with follow=1",
+      params: SandboxParams,
+      query: LogsQuery,
+      responses: { 200: { description: "the log" } },
+      handler: async (ctx) => {
+        const { tenantId } = ctx;
+        const id = ctx.params.id;
+        const row = sandboxes.get(tenantId, id);
+        const follow = ctx.query.follow === "1" || ctx.query.follow === "true";
+        const wantsNdjson = follow || (ctx.req.headers.accept ?? "").includes("application/x-ndjson");
+        if (!follow) {
+          let records = await readAllLog(sandboxes.logPath(row));
+          if (ctx.query.tail !== undefined) records = records.slice(Math.max(0, records.length - ctx.query.tail));
+          ctx.handled = true;
+          if (wantsNdjson) {
+            ctx.res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "x-request-id": ctx.requestId });
+            ctx.res.end(records.map((r) => JSON.stringify(r) + "\n").join(""));
+          } else {
+            ctx.res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "x-request-id": ctx.requestId });
+            ctx.res.end(records.map((r) => r.data).join(""));
+          }
+          return;
+        }
+        const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
+        ctx.handled = true;
+        let offset = 0;
+        let first = true;
+        while (!stream.closed) {
+          const current = sandboxes.find(tenantId, id);
+          if (!current) break;
+          const r = await readLogFrom(sandboxes.logPath(current), offset);
+          let records = r.records;
+          if (first && ctx.query.tail !== undefined) records = records.slice(Math.max(0, records.length - ctx.query.tail));
+          first = false;
+          for (const rec of records) stream.write(rec);
+          const moved = r.offset !== offset;
+          offset = r.offset;
+          if (!moved && TERMINAL_STATES.includes(current.lifecycleState as SandboxState)) break;
+          if (!moved) await new Promise((res) => setTimeout(res, 200));
+        }
+        stream.end();
+      },
+    }),
+  ];
+}

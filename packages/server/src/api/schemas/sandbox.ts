@@ -1,0 +1,91 @@
+/**
+ * Wire schemas of the sandbox routes (contract §4). Unions the contract
+ * distinguishes by `kind` are checked with a string here and refined in
+ * the route, so the error names the exact problem instead of "no union
+ * member matched".
+ */
+import { Type } from "@sinclair/typebox";
+import { PageQuery, PathNameSchema, TenantIdSchema, strictObject } from "./common.js";
+import { SANDBOX_STATES } from "../../domain/sandbox-state.js";
+
+const Arg = Type.String({ maxLength: 128 * 1024 });
+const ArgList = Type.Array(Arg, { maxItems: 4096 });
+
+export const ProcessSchema = strictObject({
+  argv: Type.Optional(Type.Array(Arg, { minItems: 1, maxItems: 4096 })),
+  args: Type.Optional(Type.Array(Arg, { minItems: 1, maxItems: 4096 })),
+  entrypoint: Type.Optional(ArgList),
+  command: Type.Optional(ArgList),
+  env: Type.Optional(Type.Array(Type.String({ pattern: "^[^=\\u0000]+=[^\\u0000]*$", maxLength: 128 * 1024 }), { maxItems: 4096 })),
+  cwd: Type.Optional(Type.String({ pattern: "^/[^\\u0000]*$", maxLength: 4096 })),
+  user: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$", maxLength: 256 })),
+  terminal: Type.Optional(Type.Boolean()),
+});
+
+export const SandboxSpecSchema = strictObject({
+  tenantId: Type.Optional(TenantIdSchema),
+  owner: strictObject({
+    kind: Type.String({ description: "standalone (service-owned sandboxes are made by services)" }),
+    displayName: Type.Optional(Type.String({ maxLength: 128 })),
+    serviceName: Type.Optional(Type.String({ maxLength: 253 })),
+  }),
+  backend: Type.String({ description: "container" }),
+  root: strictObject({
+    kind: Type.Literal("oci_image"),
+    source: strictObject({ kind: Type.Literal("reference"), reference: Type.String({ minLength: 1, maxLength: 1024 }) }),
+  }),
+  process: Type.Optional(ProcessSchema),
+  resources: Type.Optional(
+    strictObject({
+      cpuCount: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
+      memoryLimitBytes: Type.Optional(Type.Integer({ minimum: 8 * 1024 * 1024 })),
+      pidsLimit: Type.Optional(Type.Integer({ minimum: 8, maximum: 1_000_000 })),
+      diskLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    }),
+  ),
+  network: Type.Optional(
+    strictObject({
+      egress: Type.Optional(
+        Type.Array(strictObject({ host: Type.String({ minLength: 1, maxLength: 253 }), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Union([Type.Literal("tcp"), Type.Literal("http"), Type.Literal("https")]) }), { maxItems: 64 }),
+      ),
+    }),
+  ),
+  ports: Type.Optional(
+    Type.Array(strictObject({ name: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,30}$" })), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.Union([Type.Literal("tcp"), Type.Literal("http")])) }), { maxItems: 16 }),
+  ),
+});
+
+export const LabelsSchema = Type.Record(Type.String(), Type.String());
+
+export const CreateSandboxBody = strictObject({
+  profile: Type.Union([Type.Literal("worker"), Type.Literal("desktop")]),
+  spec: SandboxSpecSchema,
+  labels: Type.Optional(LabelsSchema),
+});
+
+export const SandboxParams = strictObject({ tenantId: TenantIdSchema, id: PathNameSchema });
+
+export const ListSandboxesQuery = strictObject({
+  ...PageQuery,
+  status: Type.Optional(Type.Union(SANDBOX_STATES.map((s) => Type.Literal(s)))),
+  labelKey: Type.Optional(Type.String({ minLength: 1, maxLength: 317 })),
+  labelValue: Type.Optional(Type.String({ maxLength: 63 })),
+});
+
+export const StopSandboxBody = strictObject({
+  gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "time between SIGTERM and SIGKILL; default 10000" })),
+});
+
+export const LogsQuery = strictObject({
+  follow: Type.Optional(Type.Union([Type.Literal("1"), Type.Literal("true"), Type.Literal("0"), Type.Literal("false")])),
+  tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+});
+
+export const EventsQuery = strictObject({
+  kind: Type.Optional(Type.Union([Type.Literal("sandbox"), Type.Literal("session"), Type.Literal("service")])),
+  id: Type.Optional(PathNameSchema),
+  name: Type.Optional(PathNameSchema),
+});
+
+/** The response resource, loosely: its exact shape is documented in the contract. */
+export const SandboxResource = Type.Object({ metadata: Type.Record(Type.String(), Type.Unknown()), spec: Type.Record(Type.String(), Type.Unknown()), status: Type.Record(Type.String(), Type.Unknown()) });

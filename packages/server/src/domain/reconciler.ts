@@ -1,0 +1,73 @@
+/**
+ * The boot reconciler: makes the records and the host agree after the server
+ * was away (a clean stop, a crash, a kill -9). For each active record it
+ * re-adopts a live container, records the real exit of one that ended while
+ * we were gone, relaunches a sandbox that never got past its pull, and marks
+ * the rest `failed` with reason `lost`. Containers no record owns are removed.
+ */
+import type { Logger } from "../log.js";
+import type { SandboxStore } from "../store/sandbox-store.js";
+import type { RuntimeBackend } from "../runtime/backend.js";
+import type { Sandboxes } from "./sandboxes.js";
+import { ACTIVE_STATES, TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
+
+export interface ReconcileReport {
+  adopted: string[];
+  exited: string[];
+  relaunched: string[];
+  lost: string[];
+  orphansRemoved: string[];
+}
+
+export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: Sandboxes, log: Logger): Promise<ReconcileReport> {
+  const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [] };
+  const containers = new Map((await runtime.list()).map((c) => [c.id, c]));
+  const owned = new Map(store.allKeys().map((k) => [k.id, k.tenantId]));
+
+  for (const row of store.allInStates(ACTIVE_STATES)) {
+    const c = containers.get(row.id);
+    const state = row.lifecycleState as SandboxState;
+    if (!c) {
+      if (state === "pending") {
+        sandboxes.startLaunch(row);
+        report.relaunched.push(row.id);
+      } else if (state === "stopping") {
+        sandboxes.transition(row, "stopped", { reason: "stopped", message: "stopped while the server was down" });
+      } else {
+        sandboxes.transition(row, "failed", { reason: "lost", message: "the container disappeared while the server was not running" });
+        report.lost.push(row.id);
+      }
+      continue;
+    }
+    if (c.status === "running") {
+      if (state === "starting") sandboxes.transition(row, "ready", { message: null });
+      else if (state === "pending") {
+        sandboxes.transition(sandboxes.transition(row, "starting"), "ready", { message: null });
+      }
+      sandboxes.watchExit(row.tenantId, row.id);
+      if (state === "stopping") void sandboxes.stop(row.tenantId, row.id).catch((err) => log.warn("resuming a stop failed", { sandboxId: row.id, err }));
+      report.adopted.push(row.id);
+    } else if (c.status === "stopped") {
+      const exit = c.exit ?? (await runtime.wait(row.id));
+      if (state === "pending") sandboxes.transition(row, "starting");
+      await sandboxes.recordExit(row.tenantId, row.id, exit);
+      report.exited.push(row.id);
+    } else {
+      // Created but never started: the start was interrupted.
+      await sandboxes.release(row.tenantId, row.id);
+      sandboxes.transition(row, "failed", { reason: "lost", message: "the server stopped while the sandbox was starting; create it again" });
+      report.lost.push(row.id);
+    }
+  }
+
+  for (const c of containers.values()) {
+    const tenantId = owned.get(c.id);
+    const row = tenantId === undefined ? undefined : store.get(tenantId, c.id);
+    if (row && !TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) continue;
+    if (row) await sandboxes.release(row.tenantId, row.id);
+    else await runtime.delete(c.id);
+    report.orphansRemoved.push(c.id);
+  }
+  log.info("reconciled sandboxes", { ...Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.length])) });
+  return report;
+}

@@ -1,0 +1,71 @@
+/**
+ * The wire resource of a sandbox (contract §4). Launch inputs are never
+ * echoed: argv/entrypoint/command/env come back only as value counts, env
+ * under the name `environment`. Everything else is derived from the record.
+ */
+import type { SandboxRow } from "../store/sandbox-store.js";
+import { CONDITION_REASON, statusFields, type SandboxState } from "./sandbox-state.js";
+import type { SandboxSpec } from "./sandbox-spec.js";
+
+export interface Redacted {
+  redacted: true;
+  valueCount: number;
+}
+
+const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
+
+export function sandboxView(row: SandboxRow): Record<string, unknown> {
+  const spec = row.spec as unknown as SandboxSpec;
+  const p = spec.process ?? {};
+  const state = row.lifecycleState as SandboxState;
+  const derived = statusFields(state);
+  const process: Record<string, unknown> = {
+    argv: redact(p.argv ?? p.args) ?? { redacted: true, valueCount: 0 },
+    environment: redact(p.env) ?? { redacted: true, valueCount: 0 },
+    cwd: p.cwd ?? "/",
+    terminal: p.terminal ?? false,
+  };
+  if (p.entrypoint) process.entrypoint = redact(p.entrypoint);
+  if (p.command) process.command = redact(p.command);
+  if (p.user !== undefined) process.user = p.user;
+  const sandbox: Record<string, unknown> = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
+  if (spec.resources) sandbox.resources = spec.resources;
+  if (spec.network) sandbox.network = spec.network;
+  if (spec.ports) sandbox.ports = spec.ports;
+
+  const status: Record<string, unknown> = {
+    lifecycleState: state,
+    readiness: derived.readiness,
+    health: derived.health,
+    backend: spec.backend,
+    endpoints: row.endpoints,
+    conditions: [
+      {
+        type: "Ready",
+        status: derived.ready ? "True" : "False",
+        reason: CONDITION_REASON[state],
+        message: row.message ?? (derived.ready ? "the sandbox process is running" : `the sandbox is ${state}`),
+        observedGeneration: row.generation,
+        lastTransitionTime: row.stateChangedAt,
+      },
+    ],
+    phases: row.phases,
+  };
+  if (row.exitCode !== null) status.exitCode = row.exitCode;
+  if (row.reason !== null) status.reason = row.reason;
+  if (row.imageDigest !== null) status.imageDigest = row.imageDigest;
+
+  return {
+    metadata: {
+      tenantId: row.tenantId,
+      id: row.id,
+      generation: row.generation,
+      resourceVersion: row.resourceVersion,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      labels: row.labels,
+    },
+    spec: { profile: row.profile, sandbox },
+    status,
+  };
+}

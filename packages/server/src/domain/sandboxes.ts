@@ -1,0 +1,305 @@
+/**
+ * Sandboxes: create answers at once with `pending`; pulling, creating and
+ * starting continue in the background and always end in `ready` or
+ * `failed` with a message — never a stuck state. The runtime's monitor, not
+ * this process, holds each container, so the reconciler (reconciler.ts) can
+ * re-adopt them after a restart.
+ */
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../log.js";
+import type { SandboxListQuery, SandboxRow, SandboxStore } from "../store/sandbox-store.js";
+import type { ImageRecord, PullOptions } from "../images/index.js";
+import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
+import { AppError, notFound } from "./errors.js";
+import type { EventBus } from "./events.js";
+import { slugId } from "./ids.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { resolveProcess } from "./process-resolve.js";
+import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } from "./sandbox-spec.js";
+import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
+import { sandboxView } from "./sandbox-view.js";
+import { translateImageError, translateRuntimeError } from "./translate-errors.js";
+
+export interface ImagePort {
+  pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
+}
+
+export interface SandboxesDeps {
+  store: SandboxStore;
+  images: ImagePort;
+  runtime: RuntimeBackend;
+  events: EventBus;
+  log: Logger;
+  /** `<data-dir>/sandboxes`: main-process logs kept after the container is gone. */
+  retainedDir: string;
+}
+
+export interface CreateSandboxInput {
+  profile: SandboxProfile;
+  spec: SandboxSpec;
+  labels?: Record<string, string>;
+}
+
+export type SandboxChangeListener = (row: SandboxRow, previousState: SandboxState | undefined) => void;
+
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+export class Sandboxes {
+  private readonly lock = new KeyedLock();
+  private readonly launches = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly exits = new Map<string, Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private readonly listeners: SandboxChangeListener[] = [];
+
+  constructor(private readonly deps: SandboxesDeps) {}
+
+  /** Called for every state change (sessions close on stop, services supervise). */
+  onChange(listener: SandboxChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  create(tenantId: string, input: CreateSandboxInput, owner: { serviceName?: string } = {}): SandboxRow {
+    const { spec } = input;
+    if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
+      throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
+    }
+    if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= TENANT_QUOTA.activeSandboxes) {
+      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${TENANT_QUOTA.activeSandboxes} active sandboxes; stop or delete one first`, {
+        detail: { limit: TENANT_QUOTA.activeSandboxes, resource: "activeSandboxes" },
+      });
+    }
+    const now = new Date().toISOString();
+    const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
+    const row = this.deps.store.insert({
+      tenantId,
+      id: slugId(displayName, "sandbox"),
+      generation: 1,
+      createdAt: now,
+      updatedAt: now,
+      labels: input.labels ?? {},
+      profile: input.profile,
+      spec: { ...spec, tenantId } as unknown as Record<string, unknown>,
+      serviceName: owner.serviceName ?? null,
+      lifecycleState: "pending",
+      stateChangedAt: now,
+      reason: null,
+      message: "pulling the image",
+      exitCode: null,
+      phases: {},
+      imageDigest: null,
+      endpoints: [],
+    });
+    this.publish(row, undefined);
+    this.startLaunch(row);
+    return row;
+  }
+
+  get(tenantId: string, id: string): SandboxRow {
+    const row = this.deps.store.get(tenantId, id);
+    if (!row) throw notFound("sandbox", id, tenantId);
+    return row;
+  }
+
+  find(tenantId: string, id: string): SandboxRow | undefined {
+    return this.deps.store.get(tenantId, id);
+  }
+
+  resourceVersion(): string {
+    return this.deps.store.resourceVersion();
+  }
+
+  list(tenantId: string, q: SandboxListQuery) {
+    return this.deps.store.list(tenantId, q);
+  }
+
+  /** SIGTERM, grace period, SIGKILL; resolves with the final record. Idempotent. */
+  stop(tenantId: string, id: string, gracePeriodMs = DEFAULT_STOP_GRACE_MS): Promise<SandboxRow> {
+    this.get(tenantId, id);
+    return this.lock.run(id, async () => {
+      const row = this.get(tenantId, id);
+      const state = row.lifecycleState as SandboxState;
+      if (TERMINAL_STATES.includes(state)) return row;
+      if (state !== "stopping") this.transition(row, "stopping", { message: "stopping: SIGTERM sent, SIGKILL after the grace period" });
+      const launch = this.launches.get(id);
+      if (launch) {
+        launch.abort.abort();
+        await launch.done;
+      }
+      await this.terminate(id, gracePeriodMs);
+      const after = this.get(tenantId, id);
+      if (after.lifecycleState === "stopping") {
+        // Nothing was running (stopped during pull): no exit will come.
+        return this.transition(after, "stopped", { reason: "stopped", message: "stopped before the process started" });
+      }
+      return after;
+    });
+  }
+
+  /** Delete works from every state: stop first if needed, then remove every trace. */
+  async delete(tenantId: string, id: string): Promise<void> {
+    const row = this.get(tenantId, id);
+    if (!TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) await this.stop(tenantId, id);
+    await this.lock.run(id, async () => {
+      await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("runtime delete failed", { sandboxId: id, err }));
+      rmSync(this.retainedLogPath(tenantId, id), { force: true });
+      const last = this.deps.store.get(tenantId, id);
+      if (this.deps.store.delete(tenantId, id) && last) {
+        this.deps.events.publish({ type: "sandbox", action: "deleted", tenantId, key: id, resource: sandboxView(last) });
+      }
+    });
+  }
+
+  async deleteAllOfTenant(tenantId: string): Promise<void> {
+    for (const id of this.deps.store.idsOfTenant(tenantId)) await this.delete(tenantId, id);
+  }
+
+  /** Where the main process's output is: the live monitor log, or the copy kept after exit. */
+  logPath(row: SandboxRow): string {
+    return TERMINAL_STATES.includes(row.lifecycleState as SandboxState) ? this.retainedLogPath(row.tenantId, row.id) : this.deps.runtime.logPath(row.id);
+  }
+
+  /** Stop watching containers (they keep running) so the process can exit. */
+  close(): void {
+    this.shutdown.abort();
+    for (const l of this.launches.values()) l.abort.abort();
+  }
+
+  // ---- internals shared with the reconciler ----
+
+  transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
+    const from = row.lifecycleState as SandboxState;
+    assertTransition(row.id, from, to);
+    const next = this.deps.store.update(row.tenantId, row.id, { lifecycleState: to, stateChangedAt: new Date().toISOString(), ...patch });
+    if (!next) throw notFound("sandbox", row.id, row.tenantId);
+    this.publish(next, from);
+    return next;
+  }
+
+  startLaunch(row: SandboxRow): void {
+    const abort = new AbortController();
+    const done = this.launch(row, abort.signal).finally(() => this.launches.delete(row.id));
+    this.launches.set(row.id, { abort, done });
+  }
+
+  /** Follow a running container until its process exits, then record the exit. */
+  watchExit(tenantId: string, id: string): void {
+    if (this.exits.has(id)) return;
+    const done = this.deps.runtime
+      .wait(id, this.shutdown.signal)
+      .then((exit) => this.recordExit(tenantId, id, exit))
+      .catch((err) => {
+        if (!this.shutdown.signal.aborted) this.deps.log.error("waiting for a sandbox failed", { sandboxId: id, err });
+      })
+      .finally(() => this.exits.delete(id));
+    this.exits.set(id, done);
+  }
+
+  async recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void> {
+    const row = this.deps.store.get(tenantId, id);
+    if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return;
+    const requested = row.lifecycleState === "stopping";
+    const detail = exit.signal ? `${exit.signal} (exit code ${exit.exitCode})` : `exit code ${exit.exitCode}`;
+    if (requested) this.transition(row, "stopped", { reason: "stopped", exitCode: exit.exitCode, message: `stopped on request; the process ended with ${detail}` });
+    else if (exit.oomKilled) this.transition(row, "failed", { reason: "oom_killed", exitCode: exit.exitCode, message: "the process was killed for exceeding its memory limit" });
+    else if (exit.exitCode === 0) this.transition(row, "stopped", { reason: "exited", exitCode: 0, message: "the process exited with code 0" });
+    else this.transition(row, "failed", { reason: "exited", exitCode: exit.exitCode, message: `the process exited with ${detail}` });
+    await this.release(tenantId, id);
+  }
+
+  /** Free the host resources of a finished container, keeping its log. */
+  async release(tenantId: string, id: string): Promise<void> {
+    try {
+      mkdirSync(join(this.deps.retainedDir, tenantId), { recursive: true, mode: 0o700 });
+      copyFileSync(this.deps.runtime.logPath(id), this.retainedLogPath(tenantId, id));
+    } catch {
+      /* no log was written */
+    }
+    await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("releasing a finished container failed", { sandboxId: id, err }));
+  }
+
+  private retainedLogPath(tenantId: string, id: string): string {
+    return join(this.deps.retainedDir, tenantId, `${id}.log`);
+  }
+
+  private async terminate(id: string, gracePeriodMs: number): Promise<void> {
+    const state = await this.deps.runtime.state(id);
+    if (!state || state.status !== "running") {
+      if (state) {
+        const row = this.findRow(id);
+        if (row && state.exit) await this.recordExit(row.tenantId, id, state.exit);
+        else if (row) await this.release(row.tenantId, id);
+      }
+      return;
+    }
+    const row = this.findRow(id);
+    if (row) this.watchExit(row.tenantId, id);
+    const exited = this.exits.get(id) ?? Promise.resolve();
+    await this.deps.runtime.signal(id, "SIGTERM").catch(() => undefined);
+    const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), gracePeriodMs).unref())]);
+    if (timedOut) await this.deps.runtime.signal(id, "SIGKILL").catch(() => undefined);
+    await exited;
+  }
+
+  private findRow(id: string): SandboxRow | undefined {
+    const key = this.deps.store.allKeys().find((k) => k.id === id);
+    return key && this.deps.store.get(key.tenantId, id);
+  }
+
+  private async launch(initial: SandboxRow, signal: AbortSignal): Promise<void> {
+    const { tenantId, id } = initial;
+    const spec = initial.spec as unknown as SandboxSpec;
+    let phase: "pull" | "start" = "pull";
+    let created = false;
+    try {
+      const t0 = performance.now();
+      const image = await this.deps.images.pull(spec.root.source.reference, { signal });
+      const pullMs = Math.round(performance.now() - t0);
+      if (signal.aborted) return;
+      let row = this.transition(this.get(tenantId, id), "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
+      phase = "start";
+      const lowerDirs = image.layers.map((l) => l.dir);
+      const process = resolveProcess(image.config, spec.process ?? {}, lowerDirs);
+      const resources = clampResources(spec.resources);
+      const t1 = performance.now();
+      await this.deps.runtime.create({
+        id,
+        rootfs: { lowerDirs },
+        process,
+        hostname: id.slice(0, 63),
+        resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
+        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id },
+      });
+      created = true;
+      const createMs = Math.round(performance.now() - t1);
+      if (signal.aborted) return;
+      const t2 = performance.now();
+      await this.deps.runtime.start(id);
+      const startMs = Math.round(performance.now() - t2);
+      row = this.get(tenantId, id);
+      if (row.lifecycleState !== "starting") return;
+      this.transition(row, "ready", { phases: { pullMs, createMs, startMs }, message: null });
+      this.watchExit(tenantId, id);
+    } catch (err) {
+      if (signal.aborted && !this.shutdown.signal.aborted) return;
+      if (this.shutdown.signal.aborted) return;
+      const row = this.deps.store.get(tenantId, id);
+      if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState) || row.lifecycleState === "stopping") return;
+      const appErr = phase === "pull" ? translateImageError(err) : translateRuntimeError(err);
+      this.deps.log.warn("sandbox launch failed", { tenantId, sandboxId: id, phase, code: appErr.code, message: appErr.message });
+      this.transition(row, "failed", { reason: phase === "pull" ? "pull_failed" : "start_failed", message: appErr.message });
+      if (created || phase === "start") await this.release(tenantId, id);
+    }
+  }
+
+  private publish(row: SandboxRow, previous: SandboxState | undefined): void {
+    this.deps.events.publish({ type: "sandbox", action: "updated", tenantId: row.tenantId, key: row.id, resource: sandboxView(row) });
+    for (const l of this.listeners) {
+      try {
+        l(row, previous);
+      } catch (err) {
+        this.deps.log.error("sandbox change listener failed", { err });
+      }
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Sandbox records. The caller's spec (including launch inputs) is stored
+ * whole so the server can relaunch and re-adopt; redaction happens when the
+ * domain builds the wire view, never here.
+ */
+import type { Db } from "./db.js";
+import { currentResourceVersion, nextResourceVersion } from "./db.js";
+
+export interface SandboxPhases {
+  pullMs?: number;
+  createMs?: number;
+  startMs?: number;
+}
+
+export interface SandboxRow {
+  tenantId: string;
+  id: string;
+  generation: number;
+  resourceVersion: string;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
+  profile: string;
+  spec: Record<string, unknown>;
+  serviceName: string | null;
+  lifecycleState: string;
+  stateChangedAt: string;
+  reason: string | null;
+  message: string | null;
+  exitCode: number | null;
+  phases: SandboxPhases;
+  imageDigest: string | null;
+  endpoints: Array<{ name: string; protocol: string; host: string; port: number }>;
+}
+
+interface RawRow {
+  tenant_id: string;
+  sandbox_id: string;
+  generation: number;
+  resource_version: string;
+  created_at: string;
+  updated_at: string;
+  labels: string;
+  profile: string;
+  spec: string;
+  service_name: string | null;
+  lifecycle_state: string;
+  state_changed_at: string;
+  reason: string | null;
+  message: string | null;
+  exit_code: number | null;
+  phases: string;
+  image_digest: string | null;
+  endpoints: string;
+}
+
+function fromRaw(r: RawRow): SandboxRow {
+  return {
+    tenantId: r.tenant_id,
+    id: r.sandbox_id,
+    generation: r.generation,
+    resourceVersion: r.resource_version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    labels: JSON.parse(r.labels),
+    profile: r.profile,
+    spec: JSON.parse(r.spec),
+    serviceName: r.service_name,
+    lifecycleState: r.lifecycle_state,
+    stateChangedAt: r.state_changed_at,
+    reason: r.reason,
+    message: r.message,
+    exitCode: r.exit_code,
+    phases: JSON.parse(r.phases),
+    imageDigest: r.image_digest,
+    endpoints: JSON.parse(r.endpoints),
+  };
+}
+
+export type SandboxPatch = Partial<Pick<SandboxRow, "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints">>;
+
+const COLUMN: Record<keyof SandboxPatch, string> = {
+  lifecycleState: "lifecycle_state",
+  stateChangedAt: "state_changed_at",
+  reason: "reason",
+  message: "message",
+  exitCode: "exit_code",
+  phases: "phases",
+  imageDigest: "image_digest",
+  endpoints: "endpoints",
+};
+
+export interface SandboxListQuery {
+  limit: number;
+  pageToken?: string;
+  status?: string;
+  labelKey?: string;
+  labelValue?: string;
+}
+
+export class SandboxStore {
+  constructor(private readonly db: Db) {}
+
+  insert(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {
+    const resourceVersion = nextResourceVersion(this.db);
+    this.db
+      .prepare(
+        `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
+           lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), row.profile,
+        JSON.stringify(row.spec), row.serviceName, row.lifecycleState, row.stateChangedAt, row.reason, row.message, row.exitCode,
+        JSON.stringify(row.phases), row.imageDigest, JSON.stringify(row.endpoints),
+      );
+    return { ...row, resourceVersion };
+  }
+
+  resourceVersion(): string {
+    return currentResourceVersion(this.db);
+  }
+
+  get(tenantId: string, id: string): SandboxRow | undefined {
+    const r = this.db.prepare("SELECT * FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").get(tenantId, id) as RawRow | undefined;
+    return r && fromRaw(r);
+  }
+
+  /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
+  update(tenantId: string, id: string, patch: SandboxPatch): SandboxRow | undefined {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [k, v] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
+      sets.push(`${COLUMN[k]} = ?`);
+      values.push(k === "phases" || k === "endpoints" ? JSON.stringify(v) : v);
+    }
+    return this.db.transaction(() => {
+      const rv = nextResourceVersion(this.db);
+      const r = this.db
+        .prepare(`UPDATE sandboxes SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")} WHERE tenant_id = ? AND sandbox_id = ? RETURNING *`)
+        .get(...values, rv, new Date().toISOString(), tenantId, id) as RawRow | undefined;
+      return r && fromRaw(r);
+    })();
+  }
+
+  delete(tenantId: string, id: string): boolean {
+    return this.db.prepare("DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
+  }
+
+  list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {
+    const where = ["tenant_id = ?"];
+    const args: unknown[] = [tenantId];
+    if (q.status) {
+      where.push("lifecycle_state = ?");
+      args.push(q.status);
+    }
+    if (q.labelKey !== undefined) {
+      where.push(q.labelValue === undefined ? "json_extract(labels, ?) IS NOT NULL" : "json_extract(labels, ?) = ?");
+      args.push(`$."${q.labelKey}"`);
+      if (q.labelValue !== undefined) args.push(q.labelValue);
+    }
+    const base = where.join(" AND ");
+    const pageWhere = q.pageToken === undefined ? base : `${base} AND sandbox_id > ?`;
+    const pageArgs = q.pageToken === undefined ? args : [...args, q.pageToken];
+    const rows = this.db.prepare(`SELECT * FROM sandboxes WHERE ${pageWhere} ORDER BY sandbox_id LIMIT ?`).all(...pageArgs, q.limit) as RawRow[];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM sandboxes WHERE ${pageWhere}`).get(...pageArgs) as { n: number }).n;
+    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+  }
+
+  countInStates(tenantId: string, states: readonly string[]): number {
+    const marks = states.map(() => "?").join(", ");
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }).n;
+  }
+
+  /** Every sandbox of every tenant in one of the states: the boot reconciler's view. */
+  allInStates(states: readonly string[]): SandboxRow[] {
+    const marks = states.map(() => "?").join(", ");
+    return (this.db.prepare(`SELECT * FROM sandboxes WHERE lifecycle_state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+  }
+
+  idsOfTenant(tenantId: string): string[] {
+    return (this.db.prepare("SELECT sandbox_id AS id FROM sandboxes WHERE tenant_id = ?").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** (tenant, id) of every record, for telling owned containers from orphans. */
+  allKeys(): Array<{ tenantId: string; id: string }> {
+    return this.db.prepare("SELECT tenant_id AS tenantId, sandbox_id AS id FROM sandboxes").all() as Array<{ tenantId: string; id: string }>;
+  }
+
+  /** Image digests of sandboxes that still hold their image (for image prune). */
+  imageDigestsInUse(): Set<string> {
+    const rows = this.db.prepare("SELECT DISTINCT image_digest AS d FROM sandboxes WHERE image_digest IS NOT NULL").all() as Array<{ d: string }>;
+    return new Set(rows.map((r) => r.d));
+  }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Prepare this host for Nimbus: Debian/Ubuntu packages (when root; otherwise
+# print the apt-get line to run), the crun cgroup v1 hugetlb fix, npm
+# dependencies and the TypeScript build. Safe to run again: it only does
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNTIME_PKGS=(crun conmon runc iproute2 jq curl)
+TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
+want=("${RUNTIME_PKGS[@]}")
+[ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: run as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# crun refuses cgroup v1 hybrid hosts whose hugetlb controller is not mounted
+# as v1 (see docs/architecture.md); mount it when that is the case.
+if [ -d /sys/fs/cgroup/memory ] && ! grep -q ' /sys/fs/cgroup/hugetlb ' /proc/mounts; then
+  if [ "$(id -u)" -eq 0 ]; then
+    mkdir -p /sys/fs/cgroup/hugetlb
+    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb 2>/dev/null \
+      || echo "setup: could not mount the hugetlb cgroup; nimbus will fall back to runc if crun refuses" >&2
+  else
+    echo "setup: as root run: mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb" >&2
+  fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required (found $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (builds better-sqlite3 from source when no prebuilt binary is reachable)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: building"
+npm run --silent build
