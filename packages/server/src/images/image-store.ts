@@ -1,0 +1,159 @@
+/**
+ * The images module's public face: pull (deduplicated per reference),
+ * resolve, list, remove, prune and load images. Everything lives under
+ * `opts.root`; metadata is JSON (`index.json`), content is in the
+ * content store. Pulls and garbage collection never overlap.
+ */
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { ContentStore } from "./content-store.js";
+import { ImageError, rethrowAbort } from "./errors.js";
+import { ImageIndex, type IndexEntry } from "./image-index.js";
+import { readArchive } from "./load.js";
+import { hostArch } from "./manifest.js";
+import { materialise, type BlobSource, type ImageManifestInput } from "./materialise.js";
+import { formatReference, parseReference } from "./reference.js";
+import { RegistryClient } from "./registry-client.js";
+import { resolveOnRegistry } from "./registry-source.js";
+import type { ImageRecord, ImageStoreOptions, PruneResult, PullOptions, PullProgress } from "./types.js";
+
+export class ImageStore {
+  private readonly content: ContentStore;
+  private readonly index: ImageIndex;
+  private readonly client: RegistryClient;
+  private readonly arch: string;
+  private readonly active = new Set<Promise<unknown>>();
+  private gc: Promise<unknown> | undefined;
+
+  constructor(private readonly opts: ImageStoreOptions) {
+    this.content = new ContentStore(opts.root);
+    this.index = new ImageIndex(opts.root, (d) => this.content.layerDir(d));
+    this.arch = opts.arch ?? hostArch();
+    this.client = new RegistryClient({
+      ...(opts.mirrors ? { mirrors: opts.mirrors } : {}),
+      ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
+      ...(opts.dockerConfigPath ? { dockerConfigPath: opts.dockerConfigPath } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
+
+  /** Creates the directories, removes partial downloads and half-unpacked layers, loads the index. */
+  async init(): Promise<void> {
+    const leftovers = await this.content.init();
+    if (leftovers.length > 0) this.opts.log?.("info", "removed leftovers of interrupted pulls", { count: leftovers.length });
+    this.index.load();
+  }
+
+  resolveLocal(refOrDigest: string): ImageRecord | undefined {
+    return this.index.find(refOrDigest)[0]?.record;
+  }
+
+  list(): ImageRecord[] {
+    return this.index.entries().map((e) => e.record);
+  }
+
+  async pull(ref: string, opts: PullOptions = {}): Promise<ImageRecord> {
+    const parsed = parseReference(ref);
+    const reference = formatReference(parsed);
+    if ((opts.policy ?? "if_missing") === "if_missing") {
+      const local = this.index.find(reference)[0]?.record;
+      if (local && local.layers.every((l) => existsSync(l.dir))) {
+        opts.onProgress?.({ kind: "done", image: local });
+        return local;
+      }
+    }
+    const { promise } = this.content.once(`pull:${reference}`, () => this.track(async () => {
+      try {
+        const resolved = await resolveOnRegistry(this.client, parsed, reference, this.arch, opts.signal);
+        return await this.store(reference, resolved.digest, resolved.manifest, resolved.source, opts);
+      } catch (err) {
+        rethrowAbort(err, opts.signal);
+      }
+    }));
+    const record = await promise;
+    opts.onProgress?.({ kind: "done", image: record });
+    return record;
+  }
+
+  /** Loads every image of an OCI-layout or docker-archive tarball. */
+  async load(tarPath: string): Promise<ImageRecord[]> {
+    return this.track(async () => {
+      const tmp = this.content.tempPath("load");
+      try {
+        const images = await readArchive(tarPath, tmp);
+        const out: ImageRecord[] = [];
+        for (const img of images) out.push(await this.store(img.reference, img.digest, img.manifest, img.source, {}));
+        return out;
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+
+  private async store(reference: string, digest: string, manifest: ImageManifestInput, source: BlobSource, opts: PullOptions): Promise<ImageRecord> {
+    const onProgress = opts.onProgress;
+    onProgress?.({ kind: "resolved", reference, digest, layers: manifest.layers.length });
+    const m = await materialise(this.content, source, manifest, {
+      where: reference,
+      ...(onProgress ? { onProgress: (p: PullProgress) => onProgress(p) } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(this.opts.log ? { log: this.opts.log } : {}),
+    });
+    const record: ImageRecord = {
+      reference, digest, config: m.config, layers: m.layers,
+      sizeBytes: m.layers.reduce((sum, l) => sum + l.sizeBytes, 0),
+      pulledAt: new Date().toISOString(),
+    };
+    this.index.put({ record, blobs: m.blobs });
+    this.opts.log?.("info", "image stored", { reference, digest, layers: m.layers.length });
+    return record;
+  }
+
+  /** Removes image records (by reference, or every record of a digest). Content stays until prune. */
+  async remove(refOrDigest: string): Promise<void> {
+    const found = this.index.find(refOrDigest);
+    if (found.length === 0) throw new ImageError("not_found", `no local image matches "${refOrDigest}"; list images to see what is present`);
+    this.index.delete(found.map((e) => e.record.reference));
+  }
+
+  /** Removes images whose digest is not in use, then every blob and layer no remaining image needs. */
+  async prune(inUse: Set<string>): Promise<PruneResult> {
+    const run = (async () => {
+      await Promise.allSettled([...this.active]);
+      const doomed = this.index.entries().filter((e) => !inUse.has(e.record.digest));
+      this.index.delete(doomed.map((e) => e.record.reference));
+      const keep: IndexEntry[] = this.index.entries();
+      const blobs = new Set(keep.flatMap((e) => e.blobs));
+      const layers = new Set(keep.flatMap((e) => e.record.layers.map((l) => l.diffId)));
+      let freedBytes = 0;
+      const removedLayers: string[] = [];
+      for (const diffId of await this.content.listLayers()) {
+        if (layers.has(diffId)) continue;
+        freedBytes += await this.content.removeLayer(diffId);
+        removedLayers.push(diffId);
+      }
+      for (const digest of await this.content.listBlobs()) {
+        if (!blobs.has(digest)) freedBytes += await this.content.removeBlob(digest);
+      }
+      return { removedImages: doomed.map((e) => e.record.reference), removedLayers, freedBytes };
+    })();
+    this.gc = run;
+    try {
+      return await run;
+    } finally {
+      if (this.gc === run) this.gc = undefined;
+    }
+  }
+
+  /** Runs work as an active pull/load: garbage collection waits for it, and it waits for GC. */
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    while (this.gc) await this.gc.catch(() => undefined);
+    const p = work();
+    this.active.add(p);
+    try {
+      return await p;
+    } finally {
+      this.active.delete(p);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Public types of the images module: options, image records, progress
+ * events. Consumers import them from `images/index.ts`.
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+export interface ImageStoreOptions {
+  /** Directory that holds everything: `<data-dir>/images`. */
+  root: string;
+  /** Registry host → mirror base URLs tried before the upstream, e.g. `{ "docker.io": ["http://127.0.0.1:5000"] }`. */
+  mirrors?: Record<string, string[]>;
+  /** Registry hosts (`host:port`) spoken to over plain HTTP. Loopback hosts always are. */
+  insecureRegistries?: string[];
+  /** Docker config with `auths`; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. */
+  dockerConfigPath?: string;
+  /** OCI architecture to select from manifest lists; default from `process.arch`. */
+  arch?: string;
+  log?: Logger;
+}
+
+export interface ImageConfig {
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  labels: Record<string, string>;
+}
+
+export interface ImageLayer {
+  /** Digest of the blob as stored in the registry (compressed). */
+  digest: string;
+  /** Digest of the uncompressed tar. */
+  diffId: string;
+  /** Size of the blob (compressed) in bytes. */
+  sizeBytes: number;
+  /** Absolute path of the unpacked layer directory (an overlayfs lower). */
+  dir: string;
+}
+
+export interface ImageRecord {
+  /** Normalised reference, e.g. `docker.io/library/node:22`. */
+  reference: string;
+  /** Digest the reference resolved to (the index digest for multi-platform images). */
+  digest: string;
+  config: ImageConfig;
+  /** Bottom layer first. */
+  layers: ImageLayer[];
+  /** Sum of the layer blob sizes. */
+  sizeBytes: number;
+  /** ISO 8601 time of the pull or load. */
+  pulledAt: string;
+}
+
+export type PullProgress =
+  | { kind: "resolved"; reference: string; digest: string; layers: number }
+  | { kind: "layer"; digest: string; receivedBytes: number; totalBytes: number; done: boolean; cached: boolean }
+  | { kind: "done"; image: ImageRecord };
+
+export interface PullOptions {
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal;
+  /** `if_missing` (default) answers from the local index when the reference is present. */
+  policy?: "always" | "if_missing";
+}
+
+export interface PruneResult {
+  removedImages: string[];
+  removedLayers: string[];
+  freedBytes: number;
+}
