@@ -45,7 +45,7 @@ export function cgroupHierarchies(): CgroupHierarchy[] {
  */
 export function serverCgroupPath(procSelfCgroup: string): string {
   let unified = "/";
-  for (const line of procSelfCgroup.split("\n")) {
+  for (const line of procSelfCgroup.split("\n").filter(Boolean)) {
     const [, controllers = "", path = "/"] = line.split(":");
     if (controllers.split(",").includes("memory")) return path;
     if (controllers === "") unified = path;

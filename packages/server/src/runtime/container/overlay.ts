@@ -50,9 +50,10 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Pr
     await mkdir(paths.linkDir, { recursive: true });
     await Promise.all(lowers.map((dir, i) => symlink(dir, join(paths.linkDir, i.toString(36)))));
     await Promise.all(
-      [["u", paths.upperDir], ["w", paths.workDir]].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
+      // Upper case never collides with the base-36 lower names.
+      [["U", paths.upperDir], ["W", paths.workDir]].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
     );
-    options = overlayOptions(lowers.map((_, i) => i.toString(36)), "u", "w");
+    options = overlayOptions(lowers.map((_, i) => i.toString(36)), "U", "W");
     cwd = paths.linkDir;
     if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
       throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
