@@ -34,13 +34,18 @@ export class BlobWriter {
     await this.fh.write(chunk);
   }
 
-  async commit(): Promise<void> {
-    await this.fh.close();
+  /** Closes the file and checks the digest (removing the file on mismatch). */
+  async verify(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
     const actual = `sha256:${this.hash.digest("hex")}`;
     if (actual !== this.digest) {
       await rm(this.tmp, { force: true });
       throw mismatch(this.digest, actual, this.bytes, this.source);
     }
+  }
+
+  async commit(): Promise<void> {
+    await this.verify();
     await rename(this.tmp, this.store.blobPath(this.digest));
   }
 

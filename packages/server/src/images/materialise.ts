@@ -72,26 +72,40 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
   const report = (done: boolean) => opts.onProgress?.({ kind: "layer", digest: desc.digest, receivedBytes: received, totalBytes: desc.size, done, cached: false });
   const writer = haveBlob ? undefined : await content.openBlob(desc.digest, source.describe);
   const tmpLayer = content.tempPath(`layer-${diffId.slice(7, 19)}`);
-  try {
-    const input = haveBlob ? createReadStream(content.blobPath(desc.digest)) : await source.open(desc, opts.signal);
-    async function* tee(): AsyncGenerator<Buffer> {
-      for await (const raw of input) {
-        const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-        received += chunk.length;
-        if (writer) {
-          if (received > desc.size) throw new ImageError("digest_mismatch", `${source.describe} sent more than the ${desc.size} bytes of blob ${desc.digest}; the data is corrupt`);
-          await writer.write(chunk);
-        }
-        if (Date.now() - lastReport >= PROGRESS_INTERVAL_MS) {
-          lastReport = Date.now();
-          report(false);
-        }
-        yield chunk;
-      }
+  // A plain iterator (not for-await) so that when unpacking fails the rest can still be read.
+  let input: AsyncIterator<Uint8Array | Buffer> | undefined;
+  const pull = async (): Promise<Buffer | undefined> => {
+    const next = await input!.next();
+    if (next.done) return undefined;
+    const raw = next.value;
+    const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    received += chunk.length;
+    if (writer) {
+      if (received > desc.size) throw new ImageError("digest_mismatch", `${source.describe} sent more than the ${desc.size} bytes of blob ${desc.digest}; the data is corrupt`);
+      await writer.write(chunk);
     }
+    return chunk;
+  };
+  async function* tee(): AsyncGenerator<Buffer> {
+    for (let chunk = await pull(); chunk !== undefined; chunk = await pull()) {
+      if (Date.now() - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = Date.now();
+        report(false);
+      }
+      yield chunk;
+    }
+  }
+  try {
+    const stream = haveBlob ? createReadStream(content.blobPath(desc.digest)) : await source.open(desc, opts.signal);
+    input = stream[Symbol.asyncIterator]();
     if (needUnpack) {
       await mkdir(tmpLayer, { mode: 0o755 });
-      const result = await unpackLayer(tee(), tmpLayer, opts.signal);
+      let result;
+      try {
+        result = await unpackLayer(tee(), tmpLayer, opts.signal);
+      } catch (err) {
+        throw await corruptionOr(err);
+      }
       await writer?.commit();
       if (result.diffId !== diffId) {
         throw new ImageError("digest_mismatch", `layer ${desc.digest} of ${opts.where} unpacks to ${result.diffId}, but the image config says ${diffId}; the image is corrupt, re-push it`);
@@ -105,20 +119,40 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
   } catch (err) {
     await writer?.abort();
     await rm(tmpLayer, { recursive: true, force: true });
+    await input?.return?.();
     throw err;
+  }
+
+  /** A layer that fails to unpack may simply be corrupt in transit: finish reading it and prefer the digest verdict. */
+  async function corruptionOr(err: unknown): Promise<unknown> {
+    if (!writer || opts.signal?.aborted || (err instanceof ImageError && (err.kind === "network" || err.kind === "digest_mismatch"))) return err;
+    try {
+      while ((await pull()) !== undefined) { /* drain */ }
+      await writer.verify();
+    } catch (verdict) {
+      if (verdict instanceof ImageError && verdict.kind === "digest_mismatch") return verdict;
+    }
+    return err;
   }
 }
 
+/** Runs fn over items, `limit` at a time; after a failure starts nothing new, waits for the rest, then throws. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
+  let failure: { err: unknown } | undefined;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= { err };
+      }
     }
   });
   await Promise.all(workers);
+  if (failure) throw failure.err;
   return out;
 }
 

@@ -203,7 +203,7 @@ export class RegistryClient {
       return `Bearer ${await fetchBearerToken({ challenge, scope: `repository:${repository}:pull`, credentials, registry: ep.host, signal: deadline.signal, fetchFn: this.fetchFn })}`;
     }
     if (challenge?.scheme === "basic" && credentials) return basicHeader(credentials);
-    throw new ImageError("unauthorized", `registry ${ep.host} requires ${challenge?.scheme ?? "unknown"} authentication for ${repository} and no credentials for it were found; run docker login ${ep.host}`, { registry: ep.host });
+    throw new ImageError("unauthorized", `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; run docker login ${ep.host}`, { registry: ep.host });
   }
 
   private async backoff(attempt: number, retryAfter: string | null | undefined, deadline: Deadline): Promise<void> {

@@ -34,13 +34,16 @@ export async function serveLayout(layoutDir: string, opts: LayoutServerOptions =
     const p = join(layoutDir, "blobs", "sha256", digest.slice(7));
     return existsSync(p) ? readFileSync(p) : undefined;
   };
+  const tampered = (digest: string, bytes: Buffer) => {
+    if (!opts.corrupt?.has(digest)) return bytes;
+    const copy = Buffer.from(bytes);
+    copy[copy.length - 20] = copy[copy.length - 20]! ^ 0x01;
+    return copy;
+  };
   const sendBlob = (res: ServerResponse, digest: string) => {
-    let bytes = blob(digest);
-    if (!bytes) return res.writeHead(404).end();
-    if (opts.corrupt?.has(digest)) {
-      bytes = Buffer.from(bytes);
-      bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
-    }
+    const found = blob(digest);
+    if (!found) return res.writeHead(404).end();
+    const bytes = tampered(digest, found);
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
   };
   const storage = createServer((req, res) => {
@@ -60,7 +63,7 @@ export async function serveLayout(layoutDir: string, opts: LayoutServerOptions =
       const bytes = desc && blob(desc.digest);
       if (!desc || !bytes) return res.writeHead(404).end();
       const mediaType = (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? "application/vnd.oci.image.manifest.v1+json";
-      return res.writeHead(200, { "content-type": mediaType, "docker-content-digest": desc.digest }).end(bytes);
+      return res.writeHead(200, { "content-type": mediaType, "docker-content-digest": desc.digest }).end(tampered(desc.digest, bytes));
     }
     if (opts.hangBlobs) return;
     const n = failures.get(ref) ?? 0;
