@@ -15,6 +15,7 @@ import { Tenants } from "./domain/tenants.js";
 import { ensureAdminToken, rotateAdminToken } from "./host/admin-token.js";
 import { adminTokenPath, discoveryFilePath } from "./host/paths.js";
 import { removeDiscovery, writeDiscovery } from "./host/discovery.js";
+import { DataDirLockedError, lockDataDir } from "./host/data-dir-lock.js";
 import { AdminTokenVerifier } from "./api/auth.js";
 import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
@@ -103,8 +104,25 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   checkDataDir(config.dataDir);
-  const db = openDatabase(config.dataDir);
+  let unlock: () => void;
+  try {
+    unlock = lockDataDir(config.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) throw new StartupError(err.message);
+    throw err;
+  }
+  const cleanups: Array<() => void> = [unlock];
+  try {
+    return await compose(config, env, log, options, cleanups);
+  } catch (err) {
+    for (const c of cleanups.reverse()) c();
+    throw err;
+  }
+}
 
+async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger, options: StartOptions, cleanups: Array<() => void>): Promise<RunningServer> {
+  const db = openDatabase(config.dataDir);
+  cleanups.push(() => db.close());
   const tokenPath = adminTokenPath(env);
   const { file: tokenFile, minted } = ensureAdminToken(tokenPath);
   if (minted) log.info("minted the admin token", { path: tokenPath });
@@ -123,7 +141,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const sandboxStore = new SandboxStore(db);
   const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes") });
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
-  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
   const routes: RouteDef[] = [
     ...systemRoutes({
       version: VERSION,
@@ -143,13 +160,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
   server.keepAliveTimeout = 5_000;
-  let info: AddressInfo;
-  try {
-    info = await listen(server, config);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  // Bind before reconciling so a taken port fails fast and touches nothing.
+  const info = await listen(server, config);
+  cleanups.push(() => server.close());
+  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -173,6 +187,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         sandboxes.close();
         removeDiscovery(discoveryPath);
         db.close();
+        cleanups[0]!();
         log.info("nimbus stopped");
       })();
       return closing;

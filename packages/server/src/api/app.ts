@@ -77,8 +77,8 @@ export function createApp(deps: AppDeps, routes: RouteDef[]): App {
     let body: unknown;
     if (!def.rawBody) {
       const raw = await readJsonBody(req);
-      if (def.body) body = validate(def.body, raw ?? {}, "body");
-      else if (raw !== undefined) throw invalidInput(`${def.method} ${def.path} takes no request body`, { location: "body" });
+      // Body-less routes accept nothing or `{}` (clients often send an empty object).
+      body = validate(def.body ?? EMPTY_OBJECT, raw ?? {}, "body");
     }
     const ctx: RequestContext = {
       req,

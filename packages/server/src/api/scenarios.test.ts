@@ -85,7 +85,8 @@ const SCENARIOS: Scenario[] = [
   { name: "malformed key id", method: "DELETE", path: "/api/tenants/alpha/api-keys/not-hex", status: 400, code: "op.invalid_input" },
   { name: "unknown key id", method: "DELETE", path: "/api/tenants/alpha/api-keys/0123456789abcdef", status: 404, code: "op.not_found" },
   { name: "unknown query parameter", method: "GET", path: "/api/tenants?limit=5", status: 400, code: "op.invalid_input" },
-  { name: "body on a body-less route", method: "DELETE", path: "/api/tenants/beta", body: '{"force":true}', status: 400, code: "op.invalid_input" },
+  { name: "fields on a body-less route", method: "DELETE", path: "/api/tenants/beta", body: '{"force":true}', status: 400, code: "op.invalid_input" },
+  { name: "array on a body-less route", method: "DELETE", path: "/api/tenants/beta", body: "[1]", status: 400, code: "op.invalid_input" },
 ];
 
 function authHeaders(s: Scenario): Record<string, string> {

@@ -92,6 +92,17 @@ test("an unwritable data dir is one clear line and a non-zero exit", async () =>
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
 });
 
+test("a second server on the same data dir refuses to start", async () => {
+  const s = await spawnServer(["--data-dir", dataDir], env);
+  try {
+    const r = await runNimbus(["start", "--port", "0", "--data-dir", dataDir], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`in use by another nimbus server \\(pid ${s.child.pid}\\)`));
+  } finally {
+    await s.stop();
+  }
+});
+
 test("a non-loopback host needs --allow-network", async () => {
   const r = await runNimbus(["start", "--host", "0.0.0.0", "--port", "0", "--data-dir", dataDir], env);
   assert.equal(r.code, 2);

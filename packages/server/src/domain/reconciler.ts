@@ -68,6 +68,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
     else await runtime.delete(c.id);
     report.orphansRemoved.push(c.id);
   }
-  log.info("reconciled sandboxes", { ...Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.length])) });
+  const counts = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.length]));
+  if (Object.values(counts).some((n) => n > 0)) log.info("reconciled sandboxes with the host", counts);
   return report;
 }
