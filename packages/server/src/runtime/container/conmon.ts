@@ -2,12 +2,13 @@
 // Owns conmon's command line and its sync-pipe protocol: conmon forks into its own
 // session (so it outlives the server), runs `<runtime> create`, and writes one JSON
 // line `{"data": <pid>}` (or `{"data": -1, "message": "..."}`) to the fd named by
-// _OCI_SYNCPIPE. After that it holds stdio, writes the k8s-file log, records the
+// _OCI_SYNCPIPE. It waits on _OCI_STARTPIPE before doing anything, which lets us
+// spawn it while the root is still being mounted. After that it holds stdio, writes the k8s-file log, records the
 // exit code in <exit-dir>/<id> and serves the attach socket.
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { StateLayout } from "./layout.js";
 
 export interface ConmonOptions {
@@ -45,22 +46,34 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
   return args;
 }
 
+export interface ConmonLaunch {
+  /** Resolves with the container's pid once `<runtime> create` succeeded; rejects with the runtime's message. */
+  readonly containerPid: Promise<number>;
+  /** Lets conmon go on to run `<runtime> create` (the rootfs and config.json must be ready). */
+  release(): void;
+  /** Kills a conmon still waiting for release (e.g. the overlay mount failed). */
+  abort(): void;
+}
+
 /**
- * Starts conmon and resolves with the container's pid once `<runtime> create`
- * succeeded; rejects with the runtime's own error message otherwise.
+ * Starts conmon at once, held on its start pipe (_OCI_STARTPIPE) until release(),
+ * so conmon's own exec overlaps with mounting the root and writing the bundle.
  */
-export function spawnConmon(id: string, layout: StateLayout, o: ConmonOptions, timeoutMs = 60_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(o.conmonPath, conmonArgs(id, layout, o), {
-      // fd 3 is the sync pipe; conmon reads the fd number from the environment.
-      stdio: ["ignore", "ignore", "pipe", "pipe"],
-      env: { ...process.env, _OCI_SYNCPIPE: "3" },
-      detached: true, // own process group: a signal to the server's group never reaches it
-      cwd: layout.bundle(id),
-    });
-    child.unref();
-    const sync = child.stdio[3] as Readable;
-    const stderr = child.stderr!;
+export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, timeoutMs = 60_000): ConmonLaunch {
+  const child = spawn(o.conmonPath, conmonArgs(id, layout, o), {
+    // fd 3 is the sync pipe, fd 4 the start pipe; conmon reads their numbers from the environment.
+    stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+    env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
+    detached: true, // own process group: a signal to the server's group never reaches it
+    cwd: layout.bundle(id),
+  });
+  child.unref();
+  const sync = child.stdio[3] as Readable;
+  const startPipe = child.stdio[4] as Writable;
+  const stderr = child.stderr!;
+  startPipe.on("error", () => undefined);
+  let released = false;
+  const containerPid = new Promise<number>((resolve, reject) => {
     let buffered = "";
     let errText = "";
     let settled = false;
@@ -70,6 +83,7 @@ export function spawnConmon(id: string, layout: StateLayout, o: ConmonOptions, t
       clearTimeout(timer);
       sync.destroy();
       stderr.destroy();
+      startPipe.destroy();
       if (err) reject(err);
       else resolve(pid!);
     };
@@ -90,10 +104,21 @@ export function spawnConmon(id: string, layout: StateLayout, o: ConmonOptions, t
     sync.on("error", () => undefined);
     stderr.on("error", () => undefined);
     child.on("error", (e) => finish(e));
-    // The first conmon process exits at once after forking; only the sync pipe
+    // The first conmon process exits right after forking; only the sync pipe
     // closing without a message means the daemon died before reporting.
     sync.on("close", () => finish(new Error(errText.trim() || "conmon exited without reporting the container pid")));
   });
+  return {
+    containerPid,
+    release() {
+      released = true;
+      startPipe.end("0");
+    },
+    abort() {
+      // Before release conmon has not forked yet, so child.pid is the whole of it.
+      if (!released && child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
 }
 
 /** conmon's pid from its pidfile, if that process is still a conmon. */

@@ -13,7 +13,8 @@ import { findBinary } from "./binaries.js";
 import { readBundleRecord, writeBundle } from "./bundle.js";
 import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
-import { liveConmonPid, spawnConmon } from "./conmon.js";
+import { launchConmon, liveConmonPid } from "./conmon.js";
+import { startThroughExecFifo } from "./exec-fifo.js";
 import { ExitDirWatcher, exitInfo, fileExists, readExitFile } from "./exit-file.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { StateLayout } from "./layout.js";
@@ -84,20 +85,30 @@ export class ContainerBackend implements RuntimeBackend {
       this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {} });
       creating.set(this.cgroupParent, (creating.get(this.cgroupParent) ?? 0) + 1);
       try {
-        await mountOverlay(spec.rootfs.lowerDirs, {
-          target: this.layout.rootfs(id),
-          upperDir: `${bundle}/upper`,
-          workDir: `${bundle}/work`,
-          linkDir: `${bundle}/l`,
-        });
-        await writeBundle(bundle, spec, cgroupsPath);
-        await spawnConmon(id, this.layout, {
+        const conmon = launchConmon(id, this.layout, {
           conmonPath: this.conmonPath,
           runtimePath: this.runtime.path,
           runtimeArgs: this.runtime.globalArgs,
           logSizeMaxBytes: this.logSizeMaxBytes,
           terminal: spec.process.terminal,
         });
+        conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
+        try {
+          await Promise.all([
+            mountOverlay(spec.rootfs.lowerDirs, {
+              target: this.layout.rootfs(id),
+              upperDir: `${bundle}/upper`,
+              workDir: `${bundle}/work`,
+              linkDir: `${bundle}/l`,
+            }),
+            writeBundle(bundle, spec, cgroupsPath),
+          ]);
+        } catch (err) {
+          conmon.abort();
+          throw err;
+        }
+        conmon.release();
+        await conmon.containerPid;
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);
         const message = err instanceof Error ? err.message : String(err);
@@ -110,6 +121,7 @@ export class ContainerBackend implements RuntimeBackend {
 
   async start(id: string): Promise<void> {
     assertValidId(id);
+    if (this.name === "crun" && (await startThroughExecFifo(this.layout.runtimeRoot, id))) return;
     const st = await this.runtime.state(id);
     if (!st) throw notFound(id);
     try {
