@@ -26,6 +26,9 @@ import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { SandboxStore } from "./store/sandbox-store.js";
 import { Sandboxes } from "./domain/sandboxes.js";
+import { SessionStore } from "./store/session-store.js";
+import { Sessions } from "./domain/sessions.js";
+import { sessionRoutes } from "./api/routes/sessions.js";
 import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
 import { ImageStore } from "./images/index.js";
@@ -58,6 +61,7 @@ export interface ServerParts {
   runtime: RuntimeBackend;
   events: EventBus;
   tenants: Tenants;
+  sessions: Sessions;
 }
 
 function createRuntime(config: ServerConfig, log: Logger): RuntimeBackend {
@@ -140,6 +144,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   await images.init();
   const sandboxStore = new SandboxStore(db);
   const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes") });
+  const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
+  sandboxes.onChange((row) => sessions.onSandboxChange(row));
+  tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
   const routes: RouteDef[] = [
     ...systemRoutes({
@@ -154,6 +161,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     }),
     ...tenantRoutes(tenants),
     ...sandboxRoutes(sandboxes),
+    ...sessionRoutes(sessions),
     ...eventRoutes(events),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
@@ -164,6 +172,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const info = await listen(server, config);
   cleanups.push(() => server.close());
   await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
+  // Leases that lapsed while the server was down expire now, after the sandboxes are known again.
+  sessions.start();
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -176,7 +186,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     port: info.port,
     app,
     db,
-    parts: { sandboxes, images, runtime, events, tenants },
+    parts: { sandboxes, images, runtime, events, tenants, sessions },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -184,6 +194,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
+        sessions.stop();
         sandboxes.close();
         removeDiscovery(discoveryPath);
         db.close();

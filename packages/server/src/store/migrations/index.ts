@@ -5,6 +5,7 @@
  */
 import { m0001Init } from "./0001-init.js";
 import { m0002Sandboxes } from "./0002-sandboxes.js";
+import { m0003Sessions } from "./0003-sessions.js";
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions];

@@ -1,0 +1,199 @@
+/**
+ * Session lease records (contract §5). The target as asked, the snapshot of
+ * what it resolved to, and the sandbox id the lease rides on (for a service
+ * target too) so a stopping sandbox finds its sessions in one indexed query.
+ * Timestamps are RFC 3339 UTC strings, which sort like the instants they name.
+ */
+import type { Db } from "./db.js";
+import { currentResourceVersion, nextResourceVersion } from "./db.js";
+
+export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
+
+export type TargetSnapshotRecord =
+  | { sandbox: { id: string; generation: number; profile: string; backend: string } }
+  | { service: { name: string; generation: number; backend: string; sandboxId: string } };
+
+export interface SessionRow {
+  tenantId: string;
+  id: string;
+  generation: number;
+  resourceVersion: string;
+  createdAt: string;
+  updatedAt: string;
+  target: SessionTargetRecord;
+  targetSnapshot: TargetSnapshotRecord;
+  targetSandboxId: string;
+  serviceName: string | null;
+  channels: string[];
+  lifecycleState: string;
+  expiresAt: string;
+  stateChangedAt: string;
+  closedAt: string | null;
+  closeReason: string | null;
+}
+
+interface RawRow {
+  tenant_id: string;
+  session_id: string;
+  generation: number;
+  resource_version: string;
+  created_at: string;
+  updated_at: string;
+  target: string;
+  target_snapshot: string;
+  target_sandbox_id: string;
+  service_name: string | null;
+  channels: string;
+  lifecycle_state: string;
+  expires_at: string;
+  state_changed_at: string;
+  closed_at: string | null;
+  close_reason: string | null;
+}
+
+function fromRaw(r: RawRow): SessionRow {
+  return {
+    tenantId: r.tenant_id,
+    id: r.session_id,
+    generation: r.generation,
+    resourceVersion: r.resource_version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    target: JSON.parse(r.target),
+    targetSnapshot: JSON.parse(r.target_snapshot),
+    targetSandboxId: r.target_sandbox_id,
+    serviceName: r.service_name,
+    channels: JSON.parse(r.channels),
+    lifecycleState: r.lifecycle_state,
+    expiresAt: r.expires_at,
+    stateChangedAt: r.state_changed_at,
+    closedAt: r.closed_at,
+    closeReason: r.close_reason,
+  };
+}
+
+export type SessionPatch = Partial<Pick<SessionRow, "generation" | "lifecycleState" | "expiresAt" | "stateChangedAt" | "closedAt" | "closeReason">>;
+
+const COLUMN: Record<keyof SessionPatch, string> = {
+  generation: "generation",
+  lifecycleState: "lifecycle_state",
+  expiresAt: "expires_at",
+  stateChangedAt: "state_changed_at",
+  closedAt: "closed_at",
+  closeReason: "close_reason",
+};
+
+export interface SessionListQuery {
+  limit: number;
+  pageToken?: string;
+  status?: string;
+}
+
+export class SessionStore {
+  constructor(private readonly db: Db) {}
+
+  insert(row: Omit<SessionRow, "resourceVersion">): SessionRow {
+    return this.db.transaction(() => {
+      const resourceVersion = nextResourceVersion(this.db);
+      this.db
+        .prepare(
+          `INSERT INTO sessions (tenant_id, session_id, generation, resource_version, created_at, updated_at, target, target_snapshot,
+             target_sandbox_id, service_name, channels, lifecycle_state, expires_at, state_changed_at, closed_at, close_reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.target),
+          JSON.stringify(row.targetSnapshot), row.targetSandboxId, row.serviceName, JSON.stringify(row.channels), row.lifecycleState,
+          row.expiresAt, row.stateChangedAt, row.closedAt, row.closeReason,
+        );
+      return { ...row, resourceVersion };
+    })();
+  }
+
+  resourceVersion(): string {
+    return currentResourceVersion(this.db);
+  }
+
+  get(tenantId: string, id: string): SessionRow | undefined {
+    const r = this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND session_id = ?").get(tenantId, id) as RawRow | undefined;
+    return r && fromRaw(r);
+  }
+
+  /**
+   * Apply a patch and bump resourceVersion/updatedAt, only while the record
+   * is still in `whileState` (so two writers cannot both end one lease).
+   */
+  update(tenantId: string, id: string, whileState: string, patch: SessionPatch): SessionRow | undefined {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [k, v] of Object.entries(patch) as Array<[keyof SessionPatch, unknown]>) {
+      sets.push(`${COLUMN[k]} = ?`);
+      values.push(v);
+    }
+    return this.db.transaction(() => {
+      const rv = nextResourceVersion(this.db);
+      const r = this.db
+        .prepare(
+          `UPDATE sessions SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")}
+           WHERE tenant_id = ? AND session_id = ? AND lifecycle_state = ? RETURNING *`,
+        )
+        .get(...values, rv, new Date().toISOString(), tenantId, id, whileState) as RawRow | undefined;
+      return r && fromRaw(r);
+    })();
+  }
+
+  list(tenantId: string, q: SessionListQuery): { items: SessionRow[]; remaining: number } {
+    const where = ["tenant_id = ?"];
+    const args: unknown[] = [tenantId];
+    if (q.status) {
+      where.push("lifecycle_state = ?");
+      args.push(q.status);
+    }
+    if (q.pageToken !== undefined) {
+      where.push("session_id > ?");
+      args.push(q.pageToken);
+    }
+    const w = where.join(" AND ");
+    const rows = this.db.prepare(`SELECT * FROM sessions WHERE ${w} ORDER BY session_id LIMIT ?`).all(...args, q.limit) as RawRow[];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM sessions WHERE ${w}`).get(...args) as { n: number }).n;
+    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+  }
+
+  /** Sessions in `state` riding on one sandbox of the tenant. */
+  onSandbox(tenantId: string, sandboxId: string, state: string): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND target_sandbox_id = ? AND lifecycle_state = ?").all(tenantId, sandboxId, state) as RawRow[]).map(fromRaw);
+  }
+
+  /** Sessions in `state` whose target is the named service. */
+  onService(tenantId: string, serviceName: string, state: string): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND service_name = ? AND lifecycle_state = ?").all(tenantId, serviceName, state) as RawRow[]).map(fromRaw);
+  }
+
+  inStateOfTenant(tenantId: string, state: string): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND lifecycle_state = ?").all(tenantId, state) as RawRow[]).map(fromRaw);
+  }
+
+  /** Every open lease of every tenant: the boot sweep's view. */
+  allOpen(): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE lifecycle_state = 'open'").all() as RawRow[]).map(fromRaw);
+  }
+
+  /** The earliest deadline among open leases, if any. */
+  earliestOpenDeadline(): string | undefined {
+    const r = this.db.prepare("SELECT MIN(expires_at) AS at FROM sessions WHERE lifecycle_state = 'open'").get() as { at: string | null };
+    return r.at ?? undefined;
+  }
+
+  /** Open leases whose deadline is at or before `at`, oldest deadline first. */
+  openDueBy(at: string): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE lifecycle_state = 'open' AND expires_at <= ? ORDER BY expires_at").all(at) as RawRow[]).map(fromRaw);
+  }
+
+  idsOfTenant(tenantId: string): string[] {
+    return (this.db.prepare("SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  delete(tenantId: string, id: string): boolean {
+    return this.db.prepare("DELETE FROM sessions WHERE tenant_id = ? AND session_id = ?").run(tenantId, id).changes === 1;
+  }
+}
