@@ -153,11 +153,11 @@ test("a lease nobody reads expires at its deadline and its channels are told", a
   s.onClosed((e) => closed.push({ ...e, at: Date.now() }));
   const short = s.open("t1", { target: { sandbox: { id: "sb" } }, channels: ["stdio"], requestedTtlMs: 300 });
   const long = s.open("t1", { target: { sandbox: { id: "sb" } }, channels: ["stdio"], requestedTtlMs: 60_000 });
-  await sleep(600);
+  await sleep(900);
   assert.equal(closed.length, 1);
   assert.equal(closed[0]!.sessionId, short.id);
   assert.equal(closed[0]!.reason, "expired");
-  assert.ok(closed[0]!.at - Date.parse(short.expiresAt) < 200, `late by ${closed[0]!.at - Date.parse(short.expiresAt)} ms`);
+  assert.ok(closed[0]!.at - Date.parse(short.expiresAt) < 500, `late by ${closed[0]!.at - Date.parse(short.expiresAt)} ms`);
   const row = s.get("t1", short.id);
   assert.equal(row.lifecycleState, "expired");
   assert.equal(row.closeReason, "expired");
