@@ -3,6 +3,7 @@
  * since Node 20's zlib has none) or plain tar. The source is always read to
  * its end, so a digest check at the end of the source always runs.
  */
+import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Decompress } from "fzstd";
 import { ImageError } from "./errors.js";
@@ -19,23 +20,23 @@ function corrupt(what: string, cause: unknown): ImageError {
 }
 
 async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  const z = createGunzip();
-  const out: Buffer[] = [];
-  let failure: unknown;
-  z.on("data", (c: Buffer) => out.push(c));
-  z.on("error", (err) => { failure = err; });
-  const feed = (chunk: Buffer) => new Promise<void>((resolve) => z.write(chunk, () => resolve()));
-  let chunk: Buffer | undefined = head;
-  while (chunk !== undefined) {
-    await feed(chunk);
-    if (failure) throw corrupt("gzip", failure);
-    yield* out.splice(0);
-    const next = await rest.next();
-    chunk = next.done ? undefined : next.value;
+  // A stream (not a call per chunk) so zlib works ahead in the thread pool while the caller writes files.
+  const z = createGunzip({ chunkSize: 256 * 1024 });
+  const input = Readable.from((async function* () {
+    yield head;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  })());
+  input.on("error", (err) => z.destroy(err));
+  input.pipe(z);
+  try {
+    for await (const chunk of z as AsyncIterable<Buffer>) yield chunk;
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    if ((err as NodeJS.ErrnoException).code?.startsWith("Z_")) throw corrupt("gzip", err);
+    throw err;
+  } finally {
+    input.destroy();
   }
-  await new Promise<void>((resolve) => { z.once("end", resolve); z.once("error", () => resolve()); z.end(); });
-  if (failure) throw corrupt("gzip", failure);
-  yield* out.splice(0);
 }
 
 async function* unzstd(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {

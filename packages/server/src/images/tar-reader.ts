@@ -60,11 +60,25 @@ class ByteReader {
     return this.buffered >= n;
   }
 
+  /** Takes n buffered bytes, copying only when they span chunks. */
   private take(n: number): Buffer {
-    const out = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = out.length > n ? [out.subarray(n)] : [];
-    this.buffered = out.length - n;
-    return out.subarray(0, n);
+    this.buffered -= n;
+    const head = this.chunks[0]!;
+    if (head.length >= n) {
+      if (head.length === n) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+      return head.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let off = 0; off < n;) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+      off += k;
+    }
+    return out;
   }
 
   async read(n: number): Promise<Buffer | undefined> {

@@ -5,14 +5,20 @@
  * modes (setuid included) and mtimes are kept numerically; device nodes and
  * fifos are skipped; OCI whiteouts become overlayfs whiteouts. Any refusal is
  * `ImageError("unsafe_layer")`; the caller removes the directory.
+ * Small files are created in parallel through a bounded queue (file creation
+ * dominates and scales across threads); the remaining calls are short and
+ * synchronous on purpose, since a thread-pool hop per syscall cost more than
+ * the call (the loop still yields between input chunks).
  */
 import { createHash } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
+import * as fs from "node:fs";
+import { constants } from "node:fs";
 import { join } from "node:path";
 import { ImageError } from "./errors.js";
 import { decompress } from "./decompress.js";
 import { readTar, type TarEntry, type TarHeader } from "./tar-reader.js";
 import { writeOverlayMetadata } from "./overlay-metadata.js";
+import { WriteQueue } from "./write-queue.js";
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream. */
@@ -22,6 +28,9 @@ export interface UnpackResult {
 
 const WH = ".wh.";
 const OPAQUE = ".wh..wh..opq";
+/** Files up to this size are buffered and written in parallel; larger ones are streamed. */
+const QUEUED_FILE_MAX = 1 << 20;
+const QUEUE_DEPTH = 32;
 const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function unsafe(path: string, why: string): ImageError {
@@ -48,6 +57,7 @@ class Extractor {
   private readonly dirTimes: Array<[string, number]> = [];
   private readonly whiteouts: string[] = [];
   private readonly opaque = new Set<string>();
+  private readonly queue = new WriteQueue(QUEUE_DEPTH);
   skipped = 0;
   entries = 0;
 
@@ -61,9 +71,9 @@ class Extractor {
     const parent = parentOf(rel);
     if (this.dirs.has(parent)) return;
     await this.ensureParents(parent, original);
-    const st = await fs.lstat(this.abs(parent)).catch(() => undefined);
+    const st = fs.lstatSync(this.abs(parent), { throwIfNoEntry: false });
     if (st === undefined) {
-      await fs.mkdir(this.abs(parent), 0o755);
+      fs.mkdirSync(this.abs(parent), 0o755);
       this.created.add(parent);
     } else if (st.isSymbolicLink()) {
       throw unsafe(original, `it would be written through the symlink "${parent}"`);
@@ -77,7 +87,8 @@ class Extractor {
   private async clear(rel: string, keepDir: boolean): Promise<void> {
     if (!this.created.has(rel)) return;
     if (keepDir && this.dirs.has(rel)) return;
-    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    await this.queue.drain();
+    fs.rmSync(this.abs(rel), { recursive: true, force: true });
     const prefix = rel + "/";
     for (const set of [this.dirs, this.created]) {
       set.delete(rel);
@@ -101,47 +112,56 @@ class Extractor {
     const abs = this.abs(rel);
     switch (h.type) {
       case "dir":
-        if (!this.dirs.has(rel)) await fs.mkdir(abs, 0o700);
-        await this.own(abs, h, true);
+        if (!this.dirs.has(rel)) fs.mkdirSync(abs, 0o700);
+        this.own(abs, h, true);
         this.dirTimes.push([rel, h.mtime]);
         this.dirs.add(rel);
         break;
       case "file":
-        await this.writeFile(abs, h, entry.body());
+        if (h.size <= QUEUED_FILE_MAX) {
+          const data: Buffer[] = [];
+          for await (const chunk of entry.body()) data.push(chunk);
+          await this.queue.add({ abs, flags: FILE_FLAGS, data, uid: h.uid, gid: h.gid, mode: h.mode, mtime: h.mtime });
+        } else {
+          await this.writeFile(abs, h, entry.body());
+        }
         break;
       case "symlink":
-        await fs.symlink(h.linkpath, abs);
-        await fs.lchown(abs, h.uid, h.gid);
-        await fs.lutimes(abs, h.mtime, h.mtime);
+        fs.symlinkSync(h.linkpath, abs);
+        fs.lchownSync(abs, h.uid, h.gid);
+        fs.lutimesSync(abs, h.mtime, h.mtime);
         break;
       case "hardlink": {
         const target = safeRelativePath(h.linkpath);
         if (!this.created.has(target) || this.dirs.has(target)) {
           throw unsafe(h.path, `its hard link target "${h.linkpath}" is not a file earlier in this layer`);
         }
-        await fs.link(this.abs(target), abs);
+        await this.queue.drain();
+        fs.linkSync(this.abs(target), abs);
         break;
       }
     }
     this.created.add(rel);
   }
 
-  private async own(abs: string, h: TarHeader, isDir: boolean): Promise<void> {
-    await fs.lchown(abs, h.uid, h.gid);
+  private own(abs: string, h: TarHeader, isDir: boolean): void {
+    fs.lchownSync(abs, h.uid, h.gid);
     // chmod after chown: chown clears setuid/setgid bits.
-    await fs.chmod(abs, h.mode);
-    if (!isDir) await fs.utimes(abs, h.mtime, h.mtime);
+    fs.chmodSync(abs, h.mode);
+    if (!isDir) fs.utimesSync(abs, h.mtime, h.mtime);
   }
 
   private async writeFile(abs: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
-    const fh = await fs.open(abs, FILE_FLAGS, 0o600);
+    const fd = fs.openSync(abs, FILE_FLAGS, 0o600);
     try {
-      for await (const chunk of body) await fh.write(chunk);
-      await fh.chown(h.uid, h.gid);
-      await fh.chmod(h.mode);
-      await fh.utimes(h.mtime, h.mtime);
+      for await (const chunk of body) {
+        for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off);
+      }
+      if (h.uid !== 0 || h.gid !== 0) fs.fchownSync(fd, h.uid, h.gid);
+      fs.fchmodSync(fd, h.mode);
+      fs.futimesSync(fd, h.mtime, h.mtime);
     } finally {
-      await fh.close();
+      fs.closeSync(fd);
     }
   }
 
@@ -162,6 +182,7 @@ class Extractor {
   }
 
   async finish(): Promise<void> {
+    await this.queue.drain();
     // A later entry may have replaced a parent with a symlink: check the chains again before tar writes.
     for (const path of this.whiteouts) await this.ensureParents(path, path);
     for (const dir of this.opaque) await this.ensureParents(dir === "" ? "x" : `${dir}/x`, dir);
@@ -170,7 +191,7 @@ class Extractor {
     // Directory mtimes last: writing into a directory changes its mtime.
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
       const [rel, mtime] = this.dirTimes[i]!;
-      if (this.dirs.has(rel)) await fs.utimes(this.abs(rel), mtime, mtime);
+      if (this.dirs.has(rel)) fs.utimesSync(this.abs(rel), mtime, mtime);
     }
   }
 }
