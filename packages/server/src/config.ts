@@ -26,6 +26,7 @@ export const SERVER_OPTIONS = {
   logLevel: { flag: "log-level", env: "NIMBUS_LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error", choices: ["debug", "info", "warn", "error"] },
   logFormat: { flag: "log-format", env: "NIMBUS_LOG_FORMAT", kind: "string", default: "json", help: "json | pretty", choices: ["json", "pretty"] },
   runtime: { flag: "runtime", env: "NIMBUS_RUNTIME", kind: "string", default: "crun", help: "OCI runtime for sandboxes: crun | runc | runsc", choices: ["crun", "runc", "runsc"] },
+  tenantMaxSandboxes: { flag: "tenant-max-sandboxes", env: "NIMBUS_TENANT_MAX_SANDBOXES", kind: "number", default: 64, help: "active sandboxes per tenant before create answers 429" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
 } as const satisfies Record<string, OptionSpec>;
@@ -40,6 +41,7 @@ export interface ServerConfig {
   logLevel: LogLevelName;
   logFormat: "json" | "pretty";
   runtime: "crun" | "runc" | "runsc";
+  tenantMaxSandboxes: number;
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
@@ -69,6 +71,12 @@ function parseMirrors(entries: string[]): Record<string, string[]> {
     (out[registry] ??= []).push(url.replace(/\/+$/, ""));
   }
   return out;
+}
+
+function positiveInt(flag: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag} must be a positive integer, got \`${String(v)}\``);
+  return n;
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -105,6 +113,7 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     logLevel: pick("logLevel") as LogLevelName,
     logFormat: pick("logFormat") as "json" | "pretty",
     runtime: pick("runtime") as ServerConfig["runtime"],
+    tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
   };

@@ -143,7 +143,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   });
   await images.init();
   const sandboxStore = new SandboxStore(db);
-  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes") });
+  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
   const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));

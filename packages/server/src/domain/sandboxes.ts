@@ -33,6 +33,8 @@ export interface SandboxesDeps {
   log: Logger;
   /** `<data-dir>/sandboxes`: main-process logs kept after the container is gone. */
   retainedDir: string;
+  /** Active sandboxes per tenant before create answers 429. @default 64 */
+  maxActivePerTenant?: number;
 }
 
 export interface CreateSandboxInput {
@@ -64,9 +66,10 @@ export class Sandboxes {
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
-    if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= TENANT_QUOTA.activeSandboxes) {
-      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${TENANT_QUOTA.activeSandboxes} active sandboxes; stop or delete one first`, {
-        detail: { limit: TENANT_QUOTA.activeSandboxes, resource: "activeSandboxes" },
+    const limit = this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
+    if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
+      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes; stop or delete one first`, {
+        detail: { limit, resource: "activeSandboxes" },
       });
     }
     const now = new Date().toISOString();

@@ -8,16 +8,22 @@
 import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "./fixtures.js";
 import { startRegistry, type TestRegistry } from "./registry.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
+import { join } from "node:path";
+import { assertNoLeftovers } from "../runtime/leak-check.js";
 
 export const BUSYBOX = "docker.io/library/busybox:latest";
 
 export interface SandboxEnv {
   registry: TestRegistry;
   srv: TestServer;
-  /** Create a tenant and return a helper bound to it. */
+  /** Create a tenant. */
   tenant(id: string): Promise<void>;
   /** Poll GET until the sandbox reaches one of `states` (or throw after timeoutMs). */
   waitFor(tenant: string, id: string, states: string[], timeoutMs?: number): Promise<any>;
+  /** POST a sandbox running `argv` in the busybox image; returns the 201 body. */
+  create(tenant: string, argv: string[], extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> }): Promise<any>;
+  /** The main process output, as text. */
+  logs(tenant: string, id: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,26 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
       const r = await srv.request("POST", "/api/tenants", { body: { id } });
       if (r.status !== 201) throw new Error(`creating tenant ${id}: ${r.status} ${JSON.stringify(r.body)}`);
     },
+    async create(tenant, argv, extra = {}) {
+      const body = {
+        profile: "worker",
+        spec: {
+          owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
+          backend: "container",
+          root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+          process: { argv, ...(extra.env ? { env: extra.env } : {}) },
+          ...(extra.resources ? { resources: extra.resources } : {}),
+        },
+        labels: extra.labels ?? {},
+      };
+      const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, { body, ...(extra.headers ? { headers: extra.headers } : {}) });
+      if (r.status !== 201) throw Object.assign(new Error(`create: ${r.status} ${JSON.stringify(r.body)}`), { response: r });
+      return r.body;
+    },
+    async logs(tenant, id) {
+      const r = await fetch(`${srv.url}/api/tenants/${tenant}/sandboxes/${id}/logs`, { headers: { authorization: `Bearer ${srv.token()}` } });
+      return r.text();
+    },
     async waitFor(tenant, id, states, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -51,6 +77,8 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
       try {
         const tenants = (await srv.request("GET", "/api/tenants")).body?.tenants ?? [];
         for (const t of tenants) await srv.request("DELETE", `/api/tenants/${t}`);
+        await srv.stop();
+        await assertNoLeftovers(join(srv.root, "data", "runtime"));
       } finally {
         await srv.close();
         await registry.stop();
