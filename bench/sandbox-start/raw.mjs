@@ -8,7 +8,7 @@
 // Reference on this kind of machine: raw crun ≈ 43 ms p50, 20 concurrent ≈ 0.8 s; goal ≤ 1.5×.
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,7 +17,7 @@ const { ContainerBackend } = await import(new URL("container/crun-backend.ts", s
 const { writeBundle } = await import(new URL("container/bundle.ts", src).href);
 const { mountOverlay, unmountOverlay } = await import(new URL("container/overlay.ts", src).href);
 const { makeBusyboxLayer } = await import(new URL("conformance.ts", src).href);
-const { findBinary } = await import(new URL("container/binaries.ts", src).href);
+const { findBinary } = await import(new URL("container/exec.ts", src).href);
 const { assertNoLeftovers } = await import(new URL("leak-check.ts", src).href);
 
 const RUNS = Number(process.argv[2] ?? 30);
@@ -44,7 +44,7 @@ const spec = (id) => ({
   resources: { memoryLimitBytes: 64 << 20, pidsLimit: 64, cpuCount: 1 },
 });
 
-// ---- raw: bundle + overlay prepared outside the timed window ----
+// ---- raw: bundle + overlay prepared outside the timed window; then our backend ----
 const rawState = join(work, "raw");
 const rawRoot = join(rawState, "root");
 mkdirSync(rawRoot, { recursive: true });
@@ -66,26 +66,20 @@ async function rawCleanup(id, bundle) {
   await unmountOverlay(join(bundle, "rootfs"));
 }
 
-const rawTimes = [];
-for (let i = 0; i < RUNS; i++) {
-  const id = `raw-${i}`;
-  const bundle = await prepareRaw(id);
-  rawTimes.push(await rawStart(id, bundle));
-  await rawCleanup(id, bundle);
-}
-const rawBundles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => prepareRaw(`rawc-${i}`).then((b) => [`rawc-${i}`, b])));
-let t0 = performance.now();
-await Promise.all(rawBundles.map(([id, b]) => rawStart(id, b)));
-const rawConcurrent = performance.now() - t0;
-for (const [id, b] of rawBundles) await rawCleanup(id, b);
-
-// ---- our backend: create + start, with a phase breakdown from a second timing pass ----
 const stateDir = join(work, "state");
 const backend = new ContainerBackend({ stateDir, runtime: RUNTIME });
+
+// Sequential runs alternate raw and backend, so load from anything else on the
+// host weighs on both sides alike.
+const rawTimes = [];
 const oursTimes = [];
 const createTimes = [];
 const startTimes = [];
 for (let i = 0; i < RUNS; i++) {
+  const rid = `raw-${i}`;
+  const bundle = await prepareRaw(rid);
+  rawTimes.push(await rawStart(rid, bundle));
+  await rawCleanup(rid, bundle);
   const id = `ours-${i}`;
   const a = performance.now();
   await backend.create(spec(id));
@@ -97,6 +91,13 @@ for (let i = 0; i < RUNS; i++) {
   startTimes.push(c - b);
   await backend.delete(id);
 }
+const rawBundles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => prepareRaw(`rawc-${i}`).then((b) => [`rawc-${i}`, b])));
+let t0 = performance.now();
+await Promise.all(rawBundles.map(([id, b]) => rawStart(id, b)));
+const rawConcurrent = performance.now() - t0;
+for (const [id, b] of rawBundles) await rawCleanup(id, b);
+
+
 t0 = performance.now();
 await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
   await backend.create(spec(`oursc-${i}`));
@@ -104,6 +105,15 @@ await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
 }));
 const oursConcurrent = performance.now() - t0;
 const running = (await backend.list()).filter((s) => s.status === "running").length;
+// Host memory per idle sandbox beyond its own processes: conmon's proportional set size.
+const conmonPssKiB = Array.from({ length: CONCURRENT }, (_, i) => {
+  try {
+    const pid = readFileSync(join(stateDir, "c", `oursc-${i}`, "conmon.pid"), "utf8").trim();
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))[1]);
+  } catch {
+    return NaN;
+  }
+});
 await Promise.all((await backend.list()).map((s) => backend.delete(s.id)));
 backend.close();
 await assertNoLeftovers(stateDir);
@@ -131,6 +141,7 @@ console.log(`${"  of which start".padEnd(34)}${f(pct(startTimes, 50))} ${f(pct(s
 console.log(`${"conmon --version (exec floor)".padEnd(34)}${f(pct(conmonVersion, 50))} ${f(pct(conmonVersion, 90))}`);
 console.log(`${`${RUNTIME} --version (exec floor)`.padEnd(34)}${f(pct(runtimeVersion, 50))} ${f(pct(runtimeVersion, 90))}`);
 console.log(`${`${CONCURRENT} concurrent, wall`.padEnd(34)}raw ${(rawConcurrent / 1000).toFixed(2)} s   backend ${(oursConcurrent / 1000).toFixed(2)} s (${running}/${CONCURRENT} running)   ratio ${(oursConcurrent / rawConcurrent).toFixed(2)}x`);
+console.log(`${"conmon per idle sandbox (PSS)".padEnd(34)}${(pct(conmonPssKiB, 50) / 1024).toFixed(2)} MiB p50 (goal < 5 MiB)`);
 console.log("reference: raw crun ≈ 43 ms p50, 20 concurrent ≈ 0.8 s");
 execFileSync("sh", ["-c", `for d in /sys/fs/cgroup/*${cgParent}; do rmdir "$d" 2>/dev/null; done; true`]);
 rmSync(work, { recursive: true, force: true });

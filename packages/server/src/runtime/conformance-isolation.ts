@@ -78,6 +78,7 @@ export function isolationCases(ctx: ConformanceContext): void {
       "echo 1 > /proc/sys/kernel/sysrq; echo sysrq=$?",
       "echo x > /proc/sysrq-trigger; echo trigger=$?",
       "touch /sys/x; echo sys=$?",
+      "grep -c ' /proc ' /proc/self/mountinfo || cat /proc/self/mountinfo", // context if this ever fails
     ].join("; ");
     const { out } = await ctx.run(ctx.spec("iso-proc", ["sh", "-c", script]));
     assertOutput(out, /^kcore=0$/m, "/proc/kcore reads as empty");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { RuntimeName } from "./backend.js";
 import { runtimeConformance } from "./conformance.js";
-import { findBinary } from "./container/binaries.js";
+import { findBinary } from "./container/exec.js";
 import { cgroupHierarchies } from "./container/cgroups.js";
 import { ContainerBackend } from "./container/crun-backend.js";
 

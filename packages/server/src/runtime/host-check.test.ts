@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { findBinary } from "./container/binaries.js";
+import { findBinary } from "./container/exec.js";
 import { checkHost, hugetlbNeedsFix } from "./host-check.js";
 
 const line = (id: number, mp: string, type: string, opts: string) => `${id} 20 0:${id} / ${mp} rw,relatime shared:${id} - ${type} cgroup ${opts}`;

@@ -7,9 +7,8 @@
 
 import { readFileSync } from "node:fs";
 import type { RuntimeName } from "./backend.js";
-import { findBinary } from "./container/binaries.js";
 import { parseCgroupMounts } from "./container/cgroups.js";
-import { runCommand } from "./container/exec.js";
+import { findBinary, runCommand } from "./container/exec.js";
 import { RuntimeError } from "./errors.js";
 
 export const HUGETLB_FIX_COMMAND = "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb";

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir, rmdir } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface CgroupHierarchy {
   mountPoint: string;
@@ -136,7 +136,35 @@ async function killProcs(dir: string): Promise<void> {
   }
 }
 
-/** rmdir of the per-server parent in every hierarchy; fails quietly while it has children. */
-export async function removeEmptyParent(parentPath: string, hierarchies = cgroupHierarchies()): Promise<void> {
+/**
+ * rmdir of the per-server parent in every hierarchy; fails quietly while it has
+ * children. The runtime creates the parent's own parent (the server's memory
+ * cgroup path) in hierarchies where the server does not live there, e.g.
+ * pids:/process_api/<id>; that one is removed too when empty, and only that one.
+ */
+export async function removeEmptyParent(
+  parentPath: string,
+  hierarchies = cgroupHierarchies(),
+  procSelfCgroup = readFileSync("/proc/self/cgroup", "utf8"),
+): Promise<void> {
   await Promise.all(cgroupDirs(parentPath, hierarchies).map((d) => rmdir(d).catch(() => undefined)));
+  const base = dirname(parentPath);
+  if (base === "/") return;
+  const own = ownPaths(procSelfCgroup);
+  const strictlyBelow = (path: string | undefined) => path !== undefined && path !== base && base.startsWith(path === "/" ? "/" : `${path}/`);
+  await Promise.all(
+    hierarchies
+      .filter((h) => strictlyBelow(h.version === 2 ? own.get("") : h.controllers.map((c) => own.get(c)).find((p) => p !== undefined)))
+      .map((h) => rmdir(join(h.mountPoint, base)).catch(() => undefined)),
+  );
+}
+
+/** Each controller ("" for v2) → the server's own path in its hierarchy. */
+function ownPaths(procSelfCgroup: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of procSelfCgroup.split("\n").filter(Boolean)) {
+    const [, controllers = "", path = "/"] = line.split(":");
+    for (const c of controllers === "" ? [""] : controllers.split(",")) m.set(c, path);
+  }
+  return m;
 }

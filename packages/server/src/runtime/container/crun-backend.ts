@@ -9,16 +9,15 @@ import { mkdirSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
 import type { ContainerSpec, ContainerState, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
-import { findBinary } from "./binaries.js";
+import { findBinary } from "./exec.js";
 import { readBundleRecord, writeBundle } from "./bundle.js";
 import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
-import { startThroughExecFifo } from "./exec-fifo.js";
 import { ExitDirWatcher, exitInfo, fileExists, readExitFile } from "./exit-file.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { StateLayout } from "./layout.js";
-import { OciRuntime, type RuntimeStateJson } from "./oci-runtime.js";
+import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 
 export interface ContainerBackendOptions {
@@ -162,17 +161,7 @@ export class ContainerBackend implements RuntimeBackend {
         }
       }
       signal?.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          unsubscribe();
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, POLL_MS);
-        const unsubscribe = this.exits.subscribe(id, done);
-        signal?.addEventListener("abort", done);
-      });
+      await this.exits.nextChange(id, POLL_MS, signal);
     }
   }
 

@@ -1,8 +1,12 @@
-// runtime/container/exec.ts — running short-lived host commands (crun, mount, umount).
-// Owns the one place that spawns helpers with captured output and a timeout; the
-// child never inherits our pipes beyond its own lifetime (stdin is /dev/null).
+// runtime/container/exec.ts — finding and running short-lived host commands (crun, mount).
+// Owns the one place that spawns helpers with captured output and a timeout (the
+// child never inherits our pipes beyond its own lifetime; stdin is /dev/null), and
+// the binary search path, which includes the sbin dirs a non-login root shell may
+// lack (Debian puts runc there).
 
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { join } from "node:path";
 
 export interface CommandResult {
   code: number;
@@ -48,4 +52,20 @@ export async function runChecked(file: string, args: string[], options: CommandO
     throw new Error(`${file} ${args.join(" ")} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   }
   return r.stdout;
+}
+
+const EXTRA_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/libexec/podman"];
+
+/** Absolute path of an executable named `name`, or undefined. A path is checked as is. */
+export function findBinary(name: string, pathEnv = process.env.PATH ?? ""): string | undefined {
+  const candidates = name.includes("/") ? [name] : [...pathEnv.split(":").filter(Boolean), ...EXTRA_DIRS].map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
 }

@@ -72,6 +72,21 @@ export class ExitDirWatcher {
     };
   }
 
+  /** Resolves when `id` changes in the exit dir, after timeoutMs, or on abort, whichever is first. */
+  nextChange(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const unsubscribe = this.subscribe(id, done);
+      signal?.addEventListener("abort", done);
+    });
+  }
+
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;

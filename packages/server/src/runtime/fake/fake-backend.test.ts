@@ -74,5 +74,7 @@ test("a new backend on the same host sees containers, including ones that exited
 test("wait honours an abort signal", async () => {
   const b = new FakeBackend();
   await b.create(spec("w"));
-  await assert.rejects(b.wait("w", AbortSignal.timeout(20)), { name: "TimeoutError" });
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 20); // a ref'd timer: AbortSignal.timeout's would not keep the loop alive
+  await assert.rejects(b.wait("w", ac.signal), { name: "AbortError" });
 });
