@@ -86,4 +86,5 @@ test("k8s-file log records re-join partial lines", () => {
   const recs = parseK8sLog("t1 stdout P hel\nt2 stdout F lo\nt3 stderr F oops\n");
   assert.equal(joinLog(recs), "hello\noops\n");
   assert.equal(joinLog(recs, "stderr"), "oops\n");
+  assert.equal(joinLog(parseK8sLog("t1 stdout F tty line\r\n")), "tty line\r\n");
 });

@@ -16,7 +16,8 @@ export interface LogRecord {
 export function parseK8sLog(text: string): LogRecord[] {
   const out: LogRecord[] = [];
   for (const line of text.split("\n")) {
-    const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(line);
+    // [\s\S], not ".": a terminal's output carries "\r", which "." does not match.
+    const m = /^(\S+) (stdout|stderr) ([PF]) ?([\s\S]*)$/.exec(line);
     if (!m) continue;
     out.push({ time: m[1]!, stream: m[2] as "stdout" | "stderr", partial: m[3] === "P", text: m[4]! });
   }
