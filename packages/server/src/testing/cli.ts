@@ -53,8 +53,17 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Servers a failed test did not stop are killed when the test process exits. */
+const liveServers = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of liveServers) c.kill("SIGKILL");
+});
+
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [NIMBUS_BIN, "start", "--port", "0", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const portArgs = args.includes("--port") ? [] : ["--port", "0"];
+  const child = spawn(process.execPath, [NIMBUS_BIN, "start", ...portArgs, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  liveServers.add(child);
+  child.once("exit", () => liveServers.delete(child));
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));

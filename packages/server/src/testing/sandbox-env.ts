@@ -10,6 +10,7 @@ import { startRegistry, type TestRegistry } from "./registry.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 import { join } from "node:path";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { purgeRuntime } from "./purge.js";
 
 export const BUSYBOX = "docker.io/library/busybox:latest";
 
@@ -80,6 +81,8 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
         await srv.stop();
         await assertNoLeftovers(join(srv.root, "data", "runtime"));
       } finally {
+        await srv.stop();
+        await purgeRuntime(join(srv.root, "data", "runtime"));
         await srv.close();
         await registry.stop();
       }
