@@ -29,6 +29,7 @@ import { Sandboxes } from "./domain/sandboxes.js";
 import { SessionStore } from "./store/session-store.js";
 import { Sessions } from "./domain/sessions.js";
 import { sessionRoutes } from "./api/routes/sessions.js";
+import { imageRoutes } from "./api/routes/images.js";
 import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
 import { ImageStore } from "./images/index.js";
@@ -163,6 +164,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...eventRoutes(events),
+    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp") }),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 

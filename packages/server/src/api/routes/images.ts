@@ -1,0 +1,176 @@
+/**
+ * Image administration (ext, admin only): list, pull (JSON, or NDJSON
+ * progress), remove, prune, and load a tarball for air-gapped hosts. Records
+ * go out through `imageView`, which drops the host paths of layer dirs.
+ */
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { IncomingMessage } from "node:http";
+import { AppError } from "../../domain/errors.js";
+import { translateImageError } from "../../domain/translate-errors.js";
+import type { ImageRecord, ImageStore, PullProgress } from "../../images/index.js";
+import { errorEnvelope, toAppError } from "../errors.js";
+import { openNdjson } from "../ndjson.js";
+import { route, type RouteDef } from "../route.js";
+import { ImageListSchema, ImageRefParams, ImageSchema, PruneResultSchema, PullImageBody } from "../schemas/image.js";
+
+export const DEFAULT_MAX_LOAD_BYTES = 8 * 1024 ** 3;
+
+export interface ImageRouteDeps {
+  images: ImageStore;
+  /** Digests of the images that existing (not deleted) sandboxes were made from. */
+  digestsInUse: () => Set<string>;
+  /** Where uploaded tarballs are staged: the image store's `tmp/`, which it empties at boot. */
+  uploadDir: string;
+  /** Largest tarball `POST /api/images/load` accepts. @default 8 GiB */
+  maxLoadBytes?: number;
+}
+
+/** The wire form of an image record: no host paths. */
+export function imageView(r: ImageRecord) {
+  return {
+    reference: r.reference,
+    digest: r.digest,
+    sizeBytes: r.sizeBytes,
+    pulledAt: r.pulledAt,
+    layers: r.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, sizeBytes: l.sizeBytes })),
+    config: r.config,
+  };
+}
+
+function progressView(p: PullProgress): Record<string, unknown> {
+  return p.kind === "done" ? { kind: "done", image: imageView(p.image) } : p;
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError("op.payload_too_large", `the image archive is larger than ${limit} bytes; load a smaller archive (one image per file)`, { detail: { limitBytes: limit } });
+}
+
+/** Streams the request body into `file`, refusing more than `limit` bytes (declared or received). */
+async function receive(req: IncomingMessage, file: string, limit: number): Promise<number> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  let size = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      done(size > limit ? tooLarge(limit) : null, chunk);
+    },
+  });
+  try {
+    await pipeline(req, cap, createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError("op.invalid_input", "the upload of the image archive broke off before its end; send the whole file again", { cause: err });
+  }
+  if (size === 0) throw new AppError("op.invalid_input", "the request body is empty; send the image tarball as the body", { detail: { location: "body" } });
+  return size;
+}
+
+/** An image error about the staged upload, with its host path replaced by what the caller sent. */
+function hideUploadPath(err: AppError, file: string): AppError {
+  if (!err.message.includes(file)) return err;
+  return new AppError(err.code, err.message.split(file).join("the uploaded archive"), { detail: err.detail, cause: err });
+}
+
+export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
+  const { images } = deps;
+  const maxLoadBytes = deps.maxLoadBytes ?? DEFAULT_MAX_LOAD_BYTES;
+  return [
+    route({
+      method: "GET",
+      path: "/api/images",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) List the images in the store, sorted by reference (code-point order)",
+      responses: { 200: { description: "images", schema: ImageListSchema } },
+      handler: () => {
+        const items = images.list().map(imageView).sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+        return { status: 200, body: { items } };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/images/pull",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Pull an image (answers from the store when present); with Accept: application/x-ndjson, streams resolved/layer lines and ends with done or error",
+      body: PullImageBody,
+      responses: { 200: { description: "the image record, or the NDJSON progress stream", schema: ImageSchema } },
+      handler: async (ctx) => {
+        const reference = ctx.body.reference;
+        if (!(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) {
+          const record = await images.pull(reference).catch((err: unknown) => { throw translateImageError(err); });
+          return { status: 200, body: imageView(record) };
+        }
+        // The pull is shared with other callers, so a client going away does not cancel it.
+        const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
+        ctx.handled = true;
+        try {
+          await images.pull(reference, { onProgress: (p) => stream.write(progressView(p)) });
+        } catch (err) {
+          const appErr = toAppError(translateImageError(err), ctx.log);
+          if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
+          stream.write({ kind: "error", error: errorEnvelope(appErr, ctx.requestId).error });
+        }
+        stream.end();
+      },
+    }),
+    route({
+      method: "DELETE",
+      path: "/api/images/:ref",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Remove an image by reference or digest (one percent-encoded segment); its content stays until prune",
+      params: ImageRefParams,
+      responses: { 204: { description: "removed" } },
+      handler: async (ctx) => {
+        const ref = ctx.params.ref;
+        const record = images.resolveLocal(ref);
+        if (record && deps.digestsInUse().has(record.digest)) {
+          throw new AppError("op.conflict", `image ${record.reference} (${record.digest}) is used by a sandbox; delete the sandboxes made from it first`, {
+            detail: { reference: record.reference, digest: record.digest },
+          });
+        }
+        await images.remove(ref).catch((err: unknown) => { throw translateImageError(err); });
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/images/prune",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Remove every image no existing sandbox uses, then every blob and layer no remaining image needs",
+      responses: { 200: { description: "what was removed", schema: PruneResultSchema } },
+      handler: async () => {
+        const r = await images.prune(deps.digestsInUse()).catch((err: unknown) => { throw translateImageError(err); });
+        return { status: 200, body: { removedImages: r.removedImages.length, removedLayers: r.removedLayers.length, freedBytes: r.freedBytes } };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/images/load",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Load every image of an OCI-layout or docker-archive tarball sent as the raw body (at most 8 GiB)",
+      rawBody: true,
+      responses: { 201: { description: "the loaded images", schema: ImageListSchema } },
+      handler: async (ctx) => {
+        const file = join(deps.uploadDir, `upload-${randomBytes(8).toString("hex")}.tar`);
+        try {
+          await receive(ctx.req, file, maxLoadBytes);
+          const records = await images.load(file);
+          return { status: 201, body: { items: records.map(imageView) } };
+        } catch (err) {
+          throw hideUploadPath(translateImageError(err), file);
+        } finally {
+          await rm(file, { force: true });
+        }
+      },
+    }),
+  ];
+}
