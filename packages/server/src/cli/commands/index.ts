@@ -4,5 +4,7 @@ import { startCommand } from "./start.js";
 import { authTokenCommand, tokenRotateCommand } from "./auth.js";
 import { tenantCommands } from "./tenant.js";
 import { machineCommand } from "./machine.js";
+import { sandboxCommands } from "./sandbox.js";
+import { sessionCommands } from "./session.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...sandboxCommands, ...sessionCommands, machineCommand];

@@ -1,0 +1,247 @@
+/**
+ * `nimbus sandbox create|ls|get|logs|stop|rm`: thin wrappers over the SDK's
+ * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
+ */
+import { apiPath, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
+import type { CliIo, CommandDef, ParsedArgs } from "../command.js";
+import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { printDetails, type DetailRow } from "../details.js";
+import { JSON_OPTION, printJson, printTable } from "../output.js";
+import {
+  connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue,
+} from "../values.js";
+
+const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
+const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
+
+function labelsOf(args: ParsedArgs): Record<string, string> {
+  return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
+}
+
+/** `K=V` as given, or a bare `K` taking this shell's value (as `docker run -e K` does). */
+function envOf(args: ParsedArgs, io: CliIo): string[] {
+  return listValue(args, "env").map((e) => (e.includes("=") ? parsePair("env", e).join("=") : `${e}=${io.env[e] ?? ""}`));
+}
+
+function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
+  const memory = stringValue(args, "memory");
+  const cpus = stringValue(args, "cpus");
+  const pids = stringValue(args, "pids");
+  const r: ResourceSpec = {
+    ...(memory !== undefined ? { memoryLimitBytes: parseBytes("memory", memory) } : {}),
+    ...(cpus !== undefined ? { cpuCount: parsePositive("cpus", cpus) } : {}),
+    ...(pids !== undefined ? { pidsLimit: parsePositive("pids", pids, true) } : {}),
+  };
+  return Object.keys(r).length ? r : undefined;
+}
+
+function formatLabels(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+function describeSandbox(io: CliIo, s: Sandbox): void {
+  const st = s.status;
+  printDetails(io, [
+    ["id", s.metadata.id],
+    ["tenant", s.metadata.tenantId],
+    ["state", `${st.lifecycleState} (readiness ${st.readiness}, health ${st.health})`],
+    ["reason", st.reason],
+    ["exit code", st.exitCode],
+    ["image", s.spec.sandbox.root.source.reference],
+    ["image digest", st.imageDigest],
+    ["phases", st.phases && Object.entries(st.phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${v} ms`).join(", ")],
+    ["profile", s.spec.profile],
+    ["labels", formatLabels(s.metadata.labels) || "-"],
+    ...st.endpoints.map((ep): DetailRow => ["endpoint", `${ep.name} ${ep.protocol}://${ep.host}:${ep.port}`]),
+    ["created", s.metadata.createdAt],
+    ["updated", s.metadata.updatedAt],
+  ], st.conditions);
+}
+
+/** Raw output, not line-based: log data keeps its own newlines. */
+function writeLog(line: Pick<LogLine, "stream" | "data">): void {
+  (line.stream === "stderr" ? process.stderr : process.stdout).write(line.data);
+}
+
+export const sandboxCommands: CommandDef[] = [
+  {
+    path: ["sandbox", "create"],
+    summary: "Create a sandbox from an image (optionally with its own argv after --)",
+    usage: "nimbus sandbox create IMAGE [options] [-- ARGV...]",
+    description:
+      "Prints the new sandbox's id on stdout. Arguments after `--` replace the image's ENTRYPOINT and CMD. With --wait the command returns once the sandbox is ready and fails (exit 1) if it ends failed or stopped instead.",
+    options: {
+      ...BASE_OPTIONS,
+      name: { type: "string", help: "display name; the id starts with its slug", default: "sandbox" },
+      label: { type: "string", multiple: true, help: "label key=value (repeatable)" },
+      env: { type: "string", multiple: true, help: "environment K=V, or K to pass this shell's value (repeatable)" },
+      memory: { type: "string", help: "memory limit in bytes or with a k/m/g suffix, e.g. 256m", default: "the tenant quota (512m)" },
+      cpus: { type: "string", help: "CPU limit in cores, e.g. 0.5", default: "the tenant quota (1)" },
+      pids: { type: "string", help: "limit on processes and threads", default: "the server's limit" },
+      workdir: { type: "string", help: "working directory of the process", default: "the image's WorkingDir" },
+      user: { type: "string", help: "user (name or uid[:gid]) of the process", default: "the image's User" },
+      profile: { type: "string", help: "sandbox profile: worker | desktop", default: "worker" },
+      wait: { type: "boolean", help: "wait until the sandbox is ready; exit 1 if it fails first" },
+      timeout: { type: "string", help: "with --wait: how long to wait, e.g. 30s or 2m", default: "2m" },
+      ...JSON_OPTION,
+    },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const profile = parseChoice("profile", stringValue(args, "profile") ?? "worker", ["worker", "desktop"] as const);
+      const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
+      const labels = labelsOf(args);
+      const env = envOf(args, io);
+      const resources = resourcesOf(args);
+      const name = stringValue(args, "name");
+      const cwd = stringValue(args, "workdir");
+      const user = stringValue(args, "user");
+      const proc: ProcessSpec = {
+        ...(args.rest.length ? { argv: args.rest } : {}),
+        ...(env.length ? { env } : {}),
+        ...(cwd !== undefined ? { cwd } : {}),
+        ...(user !== undefined ? { user } : {}),
+      };
+      const { client } = connectTenant(args, io);
+      let sandbox = await client.sandboxes.create({
+        profile,
+        labels,
+        spec: {
+          owner: { kind: "standalone", ...(name !== undefined ? { displayName: name } : {}) },
+          backend: "container",
+          root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
+          ...(Object.keys(proc).length ? { process: proc } : {}),
+          ...(resources ? { resources } : {}),
+        },
+      });
+      const id = sandbox.metadata.id;
+      if (args.values.wait) {
+        if (!args.values.json) io.out(id);
+        try {
+          sandbox = await client.sandboxes.wait({ id, until: "ready", timeoutMs });
+        } catch (err) {
+          const e = err as { code?: unknown; detail?: Record<string, unknown> | null };
+          if (e.code !== "op.conflict") throw err;
+          const d = e.detail ?? {};
+          const why = [d.reason ? `reason ${String(d.reason)}` : "", d.exitCode != null ? `exit code ${String(d.exitCode)}` : ""].filter(Boolean).join(", ");
+          io.err(`nimbus sandbox create: sandbox ${id} ended ${String(d.lifecycleState ?? "failed")} before it was ready${why ? ` (${why})` : ""}; see \`nimbus sandbox logs ${id}\` and \`nimbus sandbox get ${id}\``);
+          return 1;
+        }
+        if (args.values.json) printJson(io, sandbox);
+        else io.err(`sandbox ${id} is ready`);
+        return 0;
+      }
+      if (args.values.json) printJson(io, sandbox);
+      else {
+        io.out(id);
+        io.err(`sandbox ${id} is ${sandbox.status.lifecycleState}; \`nimbus sandbox get ${id}\` shows its progress`);
+      }
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "ls"],
+    summary: "List the tenant's sandboxes",
+    usage: "nimbus sandbox ls [--status STATE] [--label k=v] [--json]",
+    options: {
+      ...BASE_OPTIONS,
+      status: { type: "string", help: `only this lifecycle state: ${STATES.join(" | ")}` },
+      label: { type: "string", help: "only sandboxes with this label: key=value, or key for any value" },
+      ...JSON_OPTION,
+    },
+    async run(args, io) {
+      const status = stringValue(args, "status");
+      const label = stringValue(args, "label");
+      const [labelKey, labelValue] = label === undefined ? [] : label.includes("=") ? parsePair("label", label) : [label];
+      const { client } = connectTenant(args, io);
+      const items: Sandbox[] = [];
+      for await (const s of client.sandboxes.listAll({
+        ...(status !== undefined ? { status: parseChoice("status", status, STATES) } : {}),
+        ...(labelKey !== undefined ? { labelKey } : {}),
+        ...(labelValue !== undefined ? { labelValue } : {}),
+      })) items.push(s);
+      if (args.values.json) printJson(io, items);
+      else printTable(io, ["id", "state", "reason", "image", "created", "labels"], items.map((s) => [
+        s.metadata.id, s.status.lifecycleState, s.status.reason, s.spec.sandbox.root.source.reference, s.metadata.createdAt, formatLabels(s.metadata.labels),
+      ]));
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "get"],
+    summary: "Show one sandbox: state, reason, exit code, image, phases, labels, conditions",
+    usage: "nimbus sandbox get ID [--json]",
+    options: { ...BASE_OPTIONS, ...JSON_OPTION },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const sandbox = await connectTenant(args, io).client.sandboxes.get({ id: args.positionals[0]! });
+      if (args.values.json) printJson(io, sandbox);
+      else describeSandbox(io, sandbox);
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "logs"],
+    summary: "Print a sandbox's main process output (stdout to stdout, stderr to stderr)",
+    usage: "nimbus sandbox logs ID [-f|--follow] [--tail N]",
+    options: {
+      ...BASE_OPTIONS,
+      follow: { type: "boolean", short: "f", help: "keep printing new output until the sandbox ends (Ctrl-C to stop)" },
+      tail: { type: "string", help: "only the last N lines", default: "all" },
+    },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const id = args.positionals[0]!;
+      const tailRaw = stringValue(args, "tail");
+      const tail = tailRaw === undefined || tailRaw === "all" ? undefined : tailRaw === "0" ? 0 : parsePositive("tail", tailRaw, true);
+      const { tenantId, client } = connectTenant(args, io);
+      if (args.values.follow) {
+        for await (const line of client.sandboxes.logs({ id, follow: true, ...(tail !== undefined ? { tail } : {}) })) writeLog(line);
+        return 0;
+      }
+      // NDJSON rather than the SDK's text form, to keep stdout and stderr apart.
+      const res = await client.send({
+        method: "GET",
+        path: apiPath`/api/tenants/${tenantId}/sandboxes/${id}/logs`,
+        query: { tail },
+        accept: "application/x-ndjson",
+      });
+      for (const line of (await res.text()).split("\n")) if (line.trim()) writeLog(JSON.parse(line) as LogLine);
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "stop"],
+    summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
+    usage: "nimbus sandbox stop ID [--grace 10s]",
+    options: { ...BASE_OPTIONS, grace: { type: "string", help: "time between SIGTERM and SIGKILL, e.g. 500ms, 10s", default: "10s" } },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const grace = stringValue(args, "grace");
+      const gracePeriodMs = grace === undefined ? undefined : parseDuration("grace", grace);
+      const s = await connectTenant(args, io).client.sandboxes.stop({ id: args.positionals[0]!, ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) });
+      io.out(`${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`);
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "rm"],
+    summary: "Delete sandboxes from any state (running ones are stopped first)",
+    usage: "nimbus sandbox rm ID...",
+    options: { ...BASE_OPTIONS },
+    positionals: { min: 1, max: 1000 },
+    async run(args, io) {
+      const { client } = connectTenant(args, io);
+      let failed = 0;
+      for (const id of args.positionals) {
+        try {
+          await client.sandboxes.delete({ id });
+          io.out(`deleted ${id}`);
+        } catch (err) {
+          io.err(describeError("sandbox rm", err));
+          failed++;
+        }
+      }
+      return failed ? 1 : 0;
+    },
+  },
+];
