@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { it } from "node:test";
 import type { ConformanceContext } from "./conformance.js";
 import { isRuntimeError } from "./errors.js";
+import { assertNoLeftovers } from "./leak-check.js";
 
 const LOOP = "trap 'exit 143' TERM; while :; do sleep 0.1; done";
 
@@ -120,6 +121,23 @@ export function lifecycleCases(ctx: ConformanceContext): void {
     assert.equal((await b2.wait("exits-meanwhile")).exitCode, 42);
     for (const id of byId.keys()) await b2.delete(id);
     assert.deepEqual(await b2.list(), []);
+  });
+
+  const rounds = Math.ceil(Number(process.env.NIMBUS_RT_CYCLES ?? 100) / 4);
+  it(`${rounds * 4} create → start → stop → delete cycles, 4 at a time, leave nothing behind`, async () => {
+    const b = ctx.backend();
+    const cycle = async (id: string) => {
+      await b.create(ctx.spec(id, ["sh", "-c", LOOP]));
+      await b.start(id);
+      await b.signal(id, "SIGKILL");
+      assert.equal((await b.wait(id)).exitCode, 137);
+      await b.delete(id);
+    };
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all([0, 1, 2, 3].map((i) => cycle(`cycle-${round}-${i}`)));
+    }
+    assert.deepEqual(await b.list(), []);
+    await assertNoLeftovers(ctx.stateDir()); // also checked after every case; here before afterEach's sweep
   });
 
   it("containers survive the Node process that created them exiting", { skip: !ctx.target.childModule }, async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { cgroupDirs, cgroupParentFor } from "./container/cgroups.js";
-import { mountPointsUnder } from "./container/cleanup.js";
+import { mountPointsUnder } from "./container/overlay.js";
 import { StateLayout } from "./container/layout.js";
 
 export interface Leftovers {

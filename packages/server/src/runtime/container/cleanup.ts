@@ -4,13 +4,12 @@
 // then the bundle, exit file, attach link and any runtime state left behind.
 // Every step tolerates "already gone", which makes delete idempotent.
 
-import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { removeCgroup, removeEmptyParent } from "./cgroups.js";
 import { liveConmonPid } from "./conmon.js";
 import type { StateLayout } from "./layout.js";
-import { unmountOverlay } from "./overlay.js";
+import { mountPointsUnder, unmountOverlay } from "./overlay.js";
 
 const CONMON_EXIT_WAIT_MS = 3000;
 
@@ -53,16 +52,4 @@ async function stopConmon(pidFile: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-/** Mount points at or below `dir`, from /proc/self/mountinfo (octal escapes decoded). */
-export function mountPointsUnder(dir: string, mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const raw = line.split(" ")[4];
-    if (!raw) continue;
-    const mp = raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === dir || mp.startsWith(dir + "/")) out.push(mp);
-  }
-  return out;
 }

@@ -137,11 +137,9 @@ export class ContainerBackend implements RuntimeBackend {
 
   async signal(id: string, signal: NodeJS.Signals): Promise<void> {
     assertValidId(id);
-    if (!(await this.runtime.state(id))) {
-      if (await fileExists(this.layout.bundle(id))) return; // runtime state gone: nothing to signal
-      throw notFound(id);
-    }
-    await this.runtime.kill(id, signal);
+    // One runtime exec: a process that already ended is not an error, an unknown id is.
+    const delivered = await this.runtime.kill(id, signal);
+    if (!delivered && !(await fileExists(this.layout.bundle(id)))) throw notFound(id);
   }
 
   async wait(id: string, signal?: AbortSignal): Promise<ExitInfo> {

@@ -6,8 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { mountPointsUnder } from "./cleanup.js";
-import { mountOverlay, overlayOptions, unmountOverlay } from "./overlay.js";
+import { mountOverlay, mountPointsUnder, overlayOptions, unmountOverlay } from "./overlay.js";
 
 test("lowerdir lists the top-most layer first and escapes separators", () => {
   assert.equal(

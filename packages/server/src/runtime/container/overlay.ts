@@ -4,6 +4,7 @@
 // with many or deep layer paths we mount through short relative symlinks
 // (the trick containers/storage uses with its `l/` directory).
 
+import { readFileSync } from "node:fs";
 import { mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { runCommand } from "./exec.js";
@@ -65,18 +66,30 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Pr
 }
 
 /**
- * Unmounts the target if it is a mount point; tolerates "not mounted". A busy
- * mount (a straggler still holding a file) is detached lazily so delete never hangs.
+ * Unmounts the target while it is a mount point (mountinfo is read first, so
+ * an idempotent delete costs no exec). A busy mount (a straggler still holding
+ * a file) is detached lazily so delete never hangs.
  */
 export async function unmountOverlay(target: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const r = await runCommand("umount", [target]);
-    if (r.code === 0) continue; // maybe stacked mounts; loop until "not mounted"
-    if (/not mounted|no mount point|No such file/i.test(r.stderr)) return;
-    if (/busy/i.test(r.stderr) && attempt >= 2) {
-      await runCommand("umount", ["-l", target]);
-      return;
-    }
-    await new Promise((res) => setTimeout(res, 20 * (attempt + 1)));
+  for (let attempt = 0; isMountPoint(target); attempt++) {
+    const r = await runCommand("umount", attempt >= 3 ? ["-l", target] : [target]);
+    if (r.code !== 0 && attempt >= 4) throw new Error(`unmounting ${target} failed: ${r.stderr.trim()}`);
+    if (r.code !== 0) await new Promise((res) => setTimeout(res, 20 * (attempt + 1)));
   }
+}
+
+function isMountPoint(target: string): boolean {
+  return mountPointsUnder(target).includes(target);
+}
+
+/** Mount points at or below `dir`, from /proc/self/mountinfo (octal escapes decoded). */
+export function mountPointsUnder(dir: string, mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const raw = line.split(" ")[4];
+    if (!raw) continue;
+    const mp = raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp === dir || mp.startsWith(dir + "/")) out.push(mp);
+  }
+  return out;
 }
