@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
+import { hostSnapshot, newSince } from "./host-leaks.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const roots = ["packages/nimbus/dist", "packages/server/dist", "test"];
@@ -31,8 +32,16 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test files`);
+const before = hostSnapshot();
 const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...flags, ...files.map((f) => relative(root, f))], {
   cwd: root,
   stdio: "inherit",
 });
+// The leak check: every test must clean up what it started.
+const leaks = newSince(before, hostSnapshot());
+if (leaks.length > 0) {
+  console.error(`\nhost leak check: the suite left ${leaks.length} thing(s) behind:\n  ${leaks.join("\n  ")}`);
+  process.exit(r.status || 1);
+}
+console.log("host leak check: nothing left behind (processes, mounts, temp dirs)");
 process.exit(r.status ?? 1);

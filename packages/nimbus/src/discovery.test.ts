@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
@@ -25,6 +25,7 @@ beforeEach(() => {
   process.env.HOME = home;
 });
 afterEach(() => {
+  rmSync(home, { recursive: true, force: true });
   for (const v of VARS) {
     if (saved[v] === undefined) delete process.env[v];
     else process.env[v] = saved[v];

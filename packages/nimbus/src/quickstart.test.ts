@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,7 +72,8 @@ describe("quickstart seed", () => {
     if (!existsSync(join(pkgDir, "dist", "index.js"))) return t.skip("build the SDK first (npx tsc -b packages/nimbus)");
     const srv = await startServer(quickstartServer());
     // The script hardcodes http://localhost:8080; a preload points that at the fake server.
-    const preload = join(mkdtempSync(join(tmpdir(), "nimbus-seed-")), "redirect.mjs");
+    const preloadDir = mkdtempSync(join(tmpdir(), "nimbus-seed-"));
+    const preload = join(preloadDir, "redirect.mjs");
     writeFileSync(
       preload,
       `const real = globalThis.fetch; const to = process.env.REDIRECT_TO;
@@ -94,6 +95,7 @@ describe("quickstart seed", () => {
       assert.match(out, /^stopped$/m);
       assert.ok(srv.requests.every((r) => r.headers.authorization === "Bearer seed-token"));
     } finally {
+      rmSync(preloadDir, { recursive: true, force: true });
       await srv.close();
     }
   });
