@@ -23,7 +23,7 @@ export function hostOciArch(): string {
 }
 
 /** Builds once into a temp dir, then renames into the cache; returns `<cache>/<name>/layout`. */
-function cached(name: string, build: (dir: string) => void): string {
+export function cached(name: string, build: (dir: string) => void): string {
   const final = join(FIXTURE_CACHE, FIXTURE_VERSION, name);
   if (!existsSync(join(final, "layout", "index.json"))) {
     const tmp = `${final}.tmp-${process.pid}`;
