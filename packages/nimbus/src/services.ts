@@ -163,13 +163,15 @@ export class ServicesApi {
   }
 
   /**
-   * Stops the service's sandbox; the definition stays.
+   * Stops the service's sandbox (SIGTERM, then SIGKILL after `gracePeriodMs`,
+   * default 10000); the definition stays.
    *
    * @example
    * await nimbus.services.stop({ name: "worker" });
    */
-  async stop(ref: ServiceRef): Promise<ServiceView> {
-    return this.#t.request({ method: "POST", path: this.#path(ref.tenantId, ref.name, "/stop"), json: {}, signal: ref.signal });
+  async stop(ref: ServiceRef & { gracePeriodMs?: number }): Promise<ServiceView> {
+    const json = ref.gracePeriodMs === undefined ? {} : { gracePeriodMs: ref.gracePeriodMs };
+    return this.#t.request({ method: "POST", path: this.#path(ref.tenantId, ref.name, "/stop"), json, signal: ref.signal });
   }
 
   /**

@@ -29,6 +29,13 @@ import { Sandboxes } from "./domain/sandboxes.js";
 import { SessionStore } from "./store/session-store.js";
 import { Sessions } from "./domain/sessions.js";
 import { sessionRoutes } from "./api/routes/sessions.js";
+import { ServiceStore } from "./store/service-store.js";
+import { Services } from "./domain/services.js";
+import { Supervisor } from "./domain/supervisor.js";
+import { Endpoints } from "./domain/endpoints.js";
+import { PortForwarder } from "./runtime/port-forward.js";
+import { serviceRoutes } from "./api/routes/services.js";
+import { serviceProxyRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
 import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
@@ -63,6 +70,8 @@ export interface ServerParts {
   events: EventBus;
   tenants: Tenants;
   sessions: Sessions;
+  services: Services;
+  endpoints: Endpoints;
 }
 
 function createRuntime(config: ServerConfig, log: Logger): RuntimeBackend {
@@ -147,7 +156,17 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
   const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
+  const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
+  sandboxes.onChange((row) => endpoints.onSandboxChange(row));
+  const serviceStore = new ServiceStore(db);
+  const services = new Services({ store: serviceStore, sandboxes, sessions, events, log: log.child({ module: "services" }) });
+  const supervisor = new Supervisor({ services, store: serviceStore, sandboxes, endpoints, runtime, log: log.child({ module: "supervisor" }) });
+  sandboxes.onChange((row) => supervisor.onSandboxChange(row));
+  endpoints.onChange((row) => supervisor.onEndpointsChange(row));
+  sessions.setServiceResolver(services);
   tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));
+  // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
+  tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
   const routes: RouteDef[] = [
     ...systemRoutes({
@@ -163,6 +182,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...tenantRoutes(tenants),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
+    ...serviceRoutes(services),
+    ...serviceProxyRoutes(services, endpoints),
     ...eventRoutes(events),
     ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp") }),
   ];
@@ -176,6 +197,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
   // Leases that lapsed while the server was down expire now, after the sandboxes are known again.
   sessions.start();
+  // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).
+  endpoints.start();
+  supervisor.start();
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -188,7 +212,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     port: info.port,
     app,
     db,
-    parts: { sandboxes, images, runtime, events, tenants, sessions },
+    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -197,6 +221,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
         sessions.stop();
+        supervisor.stop();
+        await endpoints.close();
         sandboxes.close();
         removeDiscovery(discoveryPath);
         db.close();

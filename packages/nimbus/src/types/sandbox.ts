@@ -118,6 +118,21 @@ export interface NetworkSpec {
 }
 
 /**
+ * A port the sandbox listens on (ext): published on the host's loopback
+ * while it is ready and reported in `status.endpoints`.
+ *
+ * @example
+ * const port: PortSpec = { name: "http", port: 8080, protocol: "http" };
+ */
+export interface PortSpec {
+  /** @default `port-<port>` */
+  name?: string;
+  port: number;
+  /** @default "tcp" */
+  protocol?: "tcp" | "http";
+}
+
+/**
  * The sandbox spec sent on create (and nested in a service definition).
  *
  * @example
@@ -135,6 +150,7 @@ export interface SandboxSpec {
   process?: ProcessSpec;
   resources?: ResourceSpec;
   network?: NetworkSpec;
+  ports?: PortSpec[];
 }
 
 /**

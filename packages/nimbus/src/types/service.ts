@@ -2,7 +2,7 @@
  * Wire types of services (contract §6): definitions and runtime views.
  */
 import type { Endpoint, Labels, Timestamp } from "./common.js";
-import type { Health, LifecycleState, Readiness, SandboxSpec } from "./sandbox.js";
+import type { Health, LifecycleState, Readiness, RedactedProcess, SandboxSpec } from "./sandbox.js";
 
 /**
  * Restart policy of a supervised service (ext).
@@ -25,6 +25,25 @@ export type ServiceBackend =
   | { kind: "external"; [field: string]: unknown };
 
 /**
+ * Readiness probe (ext): the service is `ready` only after it passes, and
+ * `health` reflects it afterwards. Give exactly one of `http` (a GET on a
+ * declared port; 2xx/3xx passes) or `tcp` (something listens on the port).
+ *
+ * @example
+ * const probe: ReadinessProbe = { http: { path: "/healthz", port: 8080 }, periodMs: 500 };
+ */
+export interface ReadinessProbe {
+  http?: { path: string; port: number };
+  tcp?: { port: number };
+  /** @default 1000 */
+  periodMs?: number;
+  /** @default 1000 */
+  timeoutMs?: number;
+  /** Consecutive failures before a ready service reports `unhealthy`. @default 3 */
+  failureThreshold?: number;
+}
+
+/**
  * The spec of a service definition.
  *
  * @example
@@ -32,9 +51,11 @@ export type ServiceBackend =
  */
 export interface ServiceSpec {
   backend: ServiceBackend;
-  /** @default "never" */
+  /** @default "on_failure" */
   restartPolicy?: RestartPolicy;
+  /** Restarts before the service is left `failed`. @default 5 */
   maxRestarts?: number;
+  readinessProbe?: ReadinessProbe;
 }
 
 /**
@@ -53,7 +74,10 @@ export interface ServiceDefinition {
     updatedAt: Timestamp;
     labels: Labels;
   };
-  spec: ServiceSpec;
+  /** The spec as stored; a sandbox backend's launch inputs come back only as value counts. */
+  spec: Omit<ServiceSpec, "backend"> & {
+    backend: { kind: "sandbox"; sandbox: Omit<SandboxSpec, "process"> & { process?: Partial<RedactedProcess> } } | Exclude<ServiceBackend, { kind: "sandbox" }>;
+  };
 }
 
 /**
@@ -75,4 +99,10 @@ export interface ServiceView {
   health: Health | (string & {});
   endpoints: Endpoint[];
   restartCount: number;
+  /** (ext) The definition's generation (what `update`/`delete` must send). */
+  generation?: number;
+  /** (ext) How the last backing sandbox ended. */
+  exitCode?: number;
+  /** (ext) What happened last, in words. */
+  message?: string;
 }

@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps, routes: RouteDef[]): App {
     if (def.access === "tenant" && typeof params.tenantId === "string") {
       tenantId = authorizeTenant(principal, deps.tenants, params.tenantId);
     }
-    const query = validate(def.query ?? EMPTY_OBJECT, parseQuery(q === -1 ? "" : url.slice(q + 1)), "query");
+    const query = def.rawQuery ? {} : validate(def.query ?? EMPTY_OBJECT, parseQuery(q === -1 ? "" : url.slice(q + 1)), "query");
     let body: unknown;
     if (!def.rawBody) {
       const raw = await readJsonBody(req);

@@ -20,7 +20,7 @@ function parameters(schema: TSchema | undefined, where: "path" | "query"): unkno
 export function buildOpenApi(routes: RouteDef[], version: string): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const path = r.path.replace(/:([A-Za-z]+)/g, "{$1}");
+    const path = r.path.replace(/[:*]([A-Za-z]+)/g, "{$1}");
     const responses: Record<string, unknown> = {};
     for (const [status, resp] of Object.entries(r.responses)) {
       responses[status] = resp.schema ? { description: resp.description, content: { "application/json": { schema: plain(resp.schema) } } } : { description: resp.description };

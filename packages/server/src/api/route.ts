@@ -54,6 +54,8 @@ export interface RouteDef<PS extends TSchema = TSchema, QS extends TSchema = TSc
   body?: BS;
   /** Larger request bodies (e.g. file uploads) opt out of JSON parsing entirely. */
   rawBody?: boolean;
+  /** Pass the query string through unparsed (proxies); `query` is then `{}`. */
+  rawQuery?: boolean;
   responses: Record<number, { description: string; schema?: TSchema }>;
   handler: (ctx: RequestContext<Static<PS>, Static<QS>, Static<BS>>) => Promise<Reply | void> | Reply | void;
 }

@@ -1,7 +1,8 @@
 /**
  * Path matching on raw segments. The path is split before decoding, so an
  * encoded `/` stays inside one parameter (where validation rejects it) and
- * dot segments are never normalised into a different route.
+ * dot segments are never normalised into a different route. A final `*name`
+ * segment takes the rest of the path (zero or more segments) raw, undecoded.
  */
 import { AppError, invalidInput } from "../domain/errors.js";
 import type { HttpMethod, RouteDef } from "./route.js";
@@ -9,6 +10,8 @@ import type { HttpMethod, RouteDef } from "./route.js";
 interface CompiledRoute {
   def: RouteDef;
   segments: Array<{ literal: string } | { param: string }>;
+  /** The name of a final `*name` segment, when the route has one. */
+  tail?: string;
 }
 
 export interface RouteMatch {
@@ -24,10 +27,11 @@ export class Router {
   private readonly routes: CompiledRoute[];
 
   constructor(defs: RouteDef[]) {
-    this.routes = defs.map((def) => ({
-      def,
-      segments: splitPath(def.path).map((s) => (s.startsWith(":") ? { param: s.slice(1) } : { literal: s })),
-    }));
+    this.routes = defs.map((def) => {
+      const parts = splitPath(def.path);
+      const tail = parts.at(-1)?.startsWith("*") ? parts.pop()!.slice(1) : undefined;
+      return { def, segments: parts.map((s) => (s.startsWith(":") ? { param: s.slice(1) } : { literal: s })), ...(tail === undefined ? {} : { tail }) };
+    });
   }
 
   get defs(): RouteDef[] {
@@ -54,9 +58,10 @@ export class Router {
   }
 
   private matchSegments(r: CompiledRoute, parts: string[]): Record<string, string> | undefined {
-    if (parts.length !== r.segments.length) return undefined;
+    if (r.tail === undefined ? parts.length !== r.segments.length : parts.length < r.segments.length) return undefined;
     const params: Record<string, string> = {};
-    for (let i = 0; i < parts.length; i++) {
+    if (r.tail !== undefined) params[r.tail] = parts.slice(r.segments.length).join("/");
+    for (let i = 0; i < r.segments.length; i++) {
       const seg = r.segments[i]!;
       const part = parts[i]!;
       if ("literal" in seg) {

@@ -6,6 +6,7 @@
 import { m0001Init } from "./0001-init.js";
 import { m0002Sandboxes } from "./0002-sandboxes.js";
 import { m0003Sessions } from "./0003-sessions.js";
+import { m0004Services } from "./0004-services.js";
 
 export interface Migration {
   version: number;
@@ -13,4 +14,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services];

@@ -1,0 +1,160 @@
+/**
+ * Service routes (contract §6): definitions (create, update, delete with
+ * generation preconditions), the runtime view and list, and start / stop /
+ * restart. The HTTP proxy to a service's endpoint is in service-proxy.ts.
+ */
+import type { Static } from "@sinclair/typebox";
+import { invalidInput } from "../../domain/errors.js";
+import { assertLabels } from "../../domain/labels.js";
+import type { SandboxSpec } from "../../domain/sandbox-spec.js";
+import type { ServiceSpec, Services } from "../../domain/services.js";
+import { clampLimit, collection } from "../collection.js";
+import { route, type RouteDef } from "../route.js";
+import { TenantParams } from "../schemas/common.js";
+import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
+import { checkSandboxSpec } from "./sandboxes.js";
+
+type Body = Static<typeof ServiceBody>;
+
+/** The contract's rules beyond the schema; returns the spec as the domain sees it. */
+export function checkServiceBody(body: Body, tenantId: string): ServiceSpec {
+  const { metadata, spec } = body;
+  if (metadata.tenantId !== undefined && metadata.tenantId !== tenantId) {
+    throw invalidInput(`metadata.tenantId \`${metadata.tenantId}\` does not match the route tenant \`${tenantId}\``, { field: "metadata.tenantId" });
+  }
+  if (metadata.labels) assertLabels(metadata.labels, "metadata.labels");
+  const backend = spec.backend;
+  const probe = spec.readinessProbe;
+  if (backend.kind === "sandbox") {
+    const extra = Object.keys(backend).find((k) => k !== "kind" && k !== "sandbox");
+    if (extra !== undefined) throw invalidInput(`unknown field \`spec.backend.${extra.slice(0, 64)}\` in body`, { field: `spec.backend.${extra.slice(0, 64)}`, location: "body" });
+    if (!backend.sandbox) throw invalidInput("missing required field `spec.backend.sandbox` in body: a sandbox backend needs the sandbox spec to launch", { field: "spec.backend.sandbox" });
+    const sandbox = backend.sandbox as SandboxSpec;
+    checkSandboxSpec(sandbox, "service");
+    if (sandbox.owner.kind === "service" && sandbox.owner.serviceName !== undefined && sandbox.owner.serviceName !== metadata.name) {
+      throw invalidInput(`spec.backend.sandbox.owner.serviceName \`${sandbox.owner.serviceName.slice(0, 64)}\` must be the service's name \`${metadata.name}\` (or left out)`, { field: "spec.backend.sandbox.owner.serviceName" });
+    }
+    const ports = sandbox.ports ?? [];
+    ports.forEach((p, i) => {
+      if (ports.findIndex((q) => q.port === p.port) !== i) throw invalidInput(`port ${p.port} is listed twice in spec.backend.sandbox.ports`, { field: `spec.backend.sandbox.ports.${i}.port` });
+      const name = p.name ?? `port-${p.port}`;
+      if (ports.findIndex((q) => (q.name ?? `port-${q.port}`) === name) !== i) throw invalidInput(`port name \`${name}\` is used twice in spec.backend.sandbox.ports`, { field: `spec.backend.sandbox.ports.${i}.name` });
+    });
+    if (probe) {
+      if ((probe.http === undefined) === (probe.tcp === undefined)) {
+        throw invalidInput("spec.readinessProbe must have exactly one of `http` ({path, port}) or `tcp` ({port})", { field: "spec.readinessProbe" });
+      }
+      if (probe.http && !ports.some((p) => p.port === probe.http!.port)) {
+        throw invalidInput(`spec.readinessProbe.http.port ${probe.http.port} is not declared: add it to spec.backend.sandbox.ports`, { field: "spec.readinessProbe.http.port" });
+      }
+    }
+  } else if (backend.kind === "builtIn" || backend.kind === "external") {
+    if (backend.sandbox !== undefined) throw invalidInput(`a ${backend.kind} backend has no \`sandbox\`; use kind \`sandbox\` to run one`, { field: "spec.backend.sandbox" });
+    if (probe) throw invalidInput(`spec.readinessProbe needs a sandbox backend: a ${backend.kind} service is only declared`, { field: "spec.readinessProbe" });
+  } else {
+    throw invalidInput(`spec.backend.kind \`${String(backend.kind).slice(0, 40)}\` is unknown; use sandbox, builtIn or external`, { field: "spec.backend.kind" });
+  }
+  return spec as ServiceSpec;
+}
+
+export function serviceRoutes(services: Services): RouteDef[] {
+  const base = "/api/tenants/:tenantId/services";
+  const control = (action: "stop" | "restart", summary: string) =>
+    route({
+      method: "POST",
+      path: `${base}/:name/${action}`,
+      access: "tenant",
+      tag: "services",
+      summary,
+      params: ServiceParams,
+      body: StopServiceBody,
+      responses: { 200: { description: "the runtime view", schema: ServiceViewResource } },
+      handler: async (ctx) => ({ status: 200, body: services.view(await services[action](ctx.tenantId, ctx.params.name, ctx.body.gracePeriodMs)) }),
+    });
+  return [
+    route({
+      method: "POST",
+      path: base,
+      access: "tenant",
+      tag: "services",
+      summary: "Create a service definition (generation 1); it does not start until asked",
+      params: TenantParams,
+      body: ServiceBody,
+      responses: { 201: { description: "the definition", schema: ServiceDefinitionResource } },
+      handler: (ctx) => {
+        const spec = checkServiceBody(ctx.body, ctx.tenantId);
+        const { name, labels } = ctx.body.metadata;
+        return { status: 201, body: services.definition(services.create(ctx.tenantId, { name, ...(labels ? { labels } : {}), spec })) };
+      },
+    }),
+    route({
+      method: "GET",
+      path: base,
+      access: "tenant",
+      tag: "services",
+      summary: "List services (runtime views), sorted by name",
+      params: TenantParams,
+      query: ListServicesQuery,
+      responses: { 200: { description: "a page of runtime views" } },
+      handler: (ctx) => {
+        const limit = clampLimit(ctx.query.limit);
+        const page = services.list(ctx.tenantId, { limit, ...(ctx.query.pageToken !== undefined ? { pageToken: ctx.query.pageToken } : {}) });
+        return { status: 200, body: collection(ctx.tenantId, services.resourceVersion(), limit, page.items.map((r) => services.view(r)), page.items.at(-1)?.name, page.remaining) };
+      },
+    }),
+    route({
+      method: "GET",
+      path: `${base}/:name`,
+      access: "tenant",
+      tag: "services",
+      summary: "The runtime view: state, readiness, health, sandboxId, endpoints, restartCount",
+      params: ServiceParams,
+      responses: { 200: { description: "the runtime view", schema: ServiceViewResource } },
+      handler: (ctx) => ({ status: 200, body: services.view(services.get(ctx.tenantId, ctx.params.name)) }),
+    }),
+    route({
+      method: "PUT",
+      path: `${base}/:name`,
+      access: "tenant",
+      tag: "services",
+      summary: "Replace a stopped service's definition; metadata.generation must be the current one",
+      params: ServiceParams,
+      body: ServiceBody,
+      responses: { 200: { description: "the definition", schema: ServiceDefinitionResource } },
+      handler: async (ctx) => {
+        const { name, generation, labels } = ctx.body.metadata;
+        if (name !== ctx.params.name) throw invalidInput(`metadata.name \`${name}\` does not match the service in the path \`${ctx.params.name}\``, { field: "metadata.name" });
+        if (generation === undefined) throw invalidInput("missing required field `metadata.generation` in body: send the generation you read, so a concurrent change is not overwritten", { field: "metadata.generation" });
+        const spec = checkServiceBody(ctx.body, ctx.tenantId);
+        const row = await services.update(ctx.tenantId, { name, generation, ...(labels ? { labels } : {}), spec });
+        return { status: 200, body: services.definition(row) };
+      },
+    }),
+    route({
+      method: "DELETE",
+      path: `${base}/:name`,
+      access: "tenant",
+      tag: "services",
+      summary: "Delete a definition; with open sessions or a running sandbox only with force=true (closes them, stops and deletes the sandbox)",
+      params: ServiceParams,
+      query: DeleteServiceQuery,
+      responses: { 204: { description: "deleted" } },
+      handler: async (ctx) => {
+        const force = ctx.query.force === "true" || ctx.query.force === "1";
+        await services.delete(ctx.tenantId, ctx.params.name, ctx.query.ifMatchGeneration, force);
+      },
+    }),
+    route({
+      method: "POST",
+      path: `${base}/:name/start`,
+      access: "tenant",
+      tag: "services",
+      summary: "Launch the service's sandbox; answers at once (starting), watch or poll for ready",
+      params: ServiceParams,
+      responses: { 200: { description: "the runtime view", schema: ServiceViewResource } },
+      handler: async (ctx) => ({ status: 200, body: services.view(await services.start(ctx.tenantId, ctx.params.name)) }),
+    }),
+    control("stop", "Stop the service's sandbox; answers once it is stopped. The definition stays"),
+    control("restart", "Replace the service's sandbox with a fresh one; answers once the new one is launching"),
+  ];
+}

@@ -1,0 +1,70 @@
+/**
+ * Wire schemas of the service routes (contract §6). The backend union is
+ * checked by `kind` in the route (like the sandbox owner), so an error names
+ * the exact field instead of "no union member matched".
+ */
+import { Type } from "@sinclair/typebox";
+import { PageQuery, TenantIdSchema, strictObject } from "./common.js";
+import { LabelsSchema, SandboxSpecSchema } from "./sandbox.js";
+
+/** Path-safe, DNS-label-like: it appears in paths, sandbox ids and hostnames. */
+export const SERVICE_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+export const ServiceNameSchema = Type.String({ pattern: SERVICE_NAME_PATTERN, description: "1-63 characters of a-z 0-9 and -, starting and ending alphanumeric" });
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+export const ReadinessProbeSchema = strictObject(
+  {
+    http: Type.Optional(strictObject({ path: Type.String({ pattern: "^/[^\\s\\u0000-\\u001f]*$", maxLength: 2048 }), port: Port })),
+    tcp: Type.Optional(strictObject({ port: Port })),
+    periodMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 300_000, default: 1000 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 })),
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3 })),
+  },
+  "(ext) exactly one of http (GET on a declared port, 2xx/3xx passes) or tcp (something listens on the port)",
+);
+
+/** `kind` plus the kind's fields; `sandbox` is checked strictly, builtIn/external fields are recorded as given. */
+export const ServiceBackendSchema = Type.Object(
+  {
+    kind: Type.String({ description: "sandbox | builtIn | external" }),
+    sandbox: Type.Optional(SandboxSpecSchema),
+  },
+  { additionalProperties: true },
+);
+
+export const ServiceSpecSchema = strictObject({
+  backend: ServiceBackendSchema,
+  restartPolicy: Type.Optional(Type.Union([Type.Literal("never"), Type.Literal("on_failure"), Type.Literal("always")], { description: "(ext) default on_failure" })),
+  maxRestarts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "(ext) default 5" })),
+  readinessProbe: Type.Optional(ReadinessProbeSchema),
+});
+
+export const ServiceBody = strictObject({
+  metadata: strictObject({
+    tenantId: Type.Optional(TenantIdSchema),
+    name: ServiceNameSchema,
+    generation: Type.Optional(Type.Integer({ minimum: 1 })),
+    labels: Type.Optional(LabelsSchema),
+  }),
+  spec: ServiceSpecSchema,
+});
+
+export const ServiceParams = strictObject({ tenantId: TenantIdSchema, name: ServiceNameSchema });
+
+export const ProxyParams = strictObject({ tenantId: TenantIdSchema, name: ServiceNameSchema, path: Type.String() });
+
+export const StopServiceBody = strictObject({
+  gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "(ext) time between SIGTERM and SIGKILL; default 10000" })),
+});
+
+export const ListServicesQuery = strictObject({ ...PageQuery });
+
+export const DeleteServiceQuery = strictObject({
+  ifMatchGeneration: Type.Integer({ minimum: 1, description: "the service's current generation" }),
+  force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false"), Type.Literal("1"), Type.Literal("0")])),
+});
+
+/** The responses, loosely: their exact shapes are documented in the contract. */
+export const ServiceDefinitionResource = Type.Object({ metadata: Type.Record(Type.String(), Type.Unknown()), spec: Type.Record(Type.String(), Type.Unknown()) });
+export const ServiceViewResource = Type.Record(Type.String(), Type.Unknown());

@@ -1,0 +1,353 @@
+/**
+ * Services (contract §6): a tenant-scoped name whose backing sandbox Nimbus
+ * launches, supervises and replaces; callers only ever use the name.
+ * Definitions are guarded by `generation`; runtime control (start, stop,
+ * restart) and every supervisor reaction go through one lock per service,
+ * so they never interleave. The supervisor (supervisor.ts) reacts to the
+ * backing sandbox; this file owns the record and its transitions.
+ */
+import type { ReadinessProbe } from "@nimbus/nimbus";
+import type { Logger } from "../log.js";
+import type { SandboxRow } from "../store/sandbox-store.js";
+import type { ServiceRow, ServiceStore } from "../store/service-store.js";
+import { AppError, notFound } from "./errors.js";
+import type { EventBus } from "./events.js";
+import { KeyedLock } from "./keyed-lock.js";
+import type { SandboxSpec } from "./sandbox-spec.js";
+import { ACTIVE_STATES, type SandboxState } from "./sandbox-state.js";
+import type { Sandboxes } from "./sandboxes.js";
+import type { ResolvedService, ServiceResolver } from "./sessions.js";
+import { assertTransition, lifecycleFields, type RestartPolicy, type ServiceState } from "./service-state.js";
+
+/** The probe's wire shape is the SDK's (the edge schema checks it). */
+export type { ReadinessProbe } from "@nimbus/nimbus";
+
+export type ServiceBackendSpec = { kind: "sandbox"; sandbox: SandboxSpec } | { kind: "builtIn" | "external"; [field: string]: unknown };
+
+export interface ServiceSpec {
+  backend: ServiceBackendSpec;
+  restartPolicy?: RestartPolicy;
+  maxRestarts?: number;
+  readinessProbe?: ReadinessProbe;
+}
+
+export interface ServiceDefinitionInput {
+  name: string;
+  labels?: Record<string, string>;
+  spec: ServiceSpec;
+}
+
+/** What the services domain needs of sessions (closing leases on force delete). */
+export interface ServiceSessionHooks {
+  closeForService(tenantId: string, name: string, reason: string): number;
+  countOpenForService(tenantId: string, name: string): number;
+}
+
+export interface ServicesDeps {
+  store: ServiceStore;
+  sandboxes: Sandboxes;
+  sessions: ServiceSessionHooks;
+  events: EventBus;
+  log: Logger;
+}
+
+export type ServicePatch = Partial<Pick<ServiceRow, "sandboxId" | "restartCount" | "exitCode" | "message">>;
+
+export const FORCE_DELETE_REASON = "service_force_deleted";
+const RUNTIME_STATES: readonly ServiceState[] = ["starting", "running", "restarting", "stopping"];
+
+export function specOf(row: ServiceRow): ServiceSpec {
+  return row.spec as unknown as ServiceSpec;
+}
+
+export function isDeclared(spec: ServiceSpec): boolean {
+  return spec.backend.kind !== "sandbox";
+}
+
+export class Services implements ServiceResolver {
+  readonly lock = new KeyedLock();
+  /** Probe results of running services: false once the probe fails past its threshold. Not persisted. */
+  private readonly health = new Map<string, boolean>();
+
+  constructor(private readonly deps: ServicesDeps) {}
+
+  // ---- definitions ----
+
+  create(tenantId: string, input: ServiceDefinitionInput): ServiceRow {
+    const now = new Date().toISOString();
+    const row = this.deps.store.insert({
+      tenantId,
+      name: input.name,
+      generation: 1,
+      createdAt: now,
+      updatedAt: now,
+      labels: input.labels ?? {},
+      spec: input.spec as unknown as Record<string, unknown>,
+      state: isDeclared(input.spec) ? "declared" : "stopped",
+      stateChangedAt: now,
+      sandboxId: null,
+      restartCount: 0,
+      exitCode: null,
+      message: null,
+    });
+    if (!row) {
+      throw new AppError("op.already_exists", `service \`${input.name}\` already exists for tenant \`${tenantId}\`; update it with its generation, or pick another name`, {
+        detail: { kind: "service", name: input.name },
+      });
+    }
+    this.publish(row);
+    return row;
+  }
+
+  /** Replace a stopped service's definition; `generation` must be the current one. */
+  update(tenantId: string, input: ServiceDefinitionInput & { generation: number }): Promise<ServiceRow> {
+    return this.locked(tenantId, input.name, async () => {
+      const row = this.get(tenantId, input.name);
+      this.checkGeneration(row, input.generation);
+      if (RUNTIME_STATES.includes(row.state as ServiceState)) {
+        throw new AppError("op.conflict", `service \`${row.name}\` is ${row.state}: stop the service before updating its definition`, {
+          detail: { name: row.name, state: row.state },
+        });
+      }
+      const declared = isDeclared(input.spec);
+      const state: ServiceState = declared ? "declared" : row.state === "declared" ? "stopped" : (row.state as ServiceState);
+      const next = this.deps.store.update(
+        tenantId,
+        row.name,
+        {
+          generation: row.generation + 1,
+          spec: input.spec as unknown as Record<string, unknown>,
+          ...(input.labels ? { labels: input.labels } : {}),
+          ...(state !== row.state ? { state, stateChangedAt: new Date().toISOString() } : {}),
+        },
+        row.generation,
+      );
+      if (!next) throw this.stale(row.name, input.generation, this.get(tenantId, row.name).generation);
+      this.publish(next);
+      return next;
+    });
+  }
+
+  /**
+   * Delete a definition. Open sessions or a running sandbox → 409 unless
+   * `force`, which closes the sessions (`service_force_deleted`) and stops
+   * and deletes the sandbox.
+   */
+  delete(tenantId: string, name: string, ifMatchGeneration: number, force: boolean): Promise<void> {
+    return this.locked(tenantId, name, async () => {
+      const row = this.get(tenantId, name);
+      this.checkGeneration(row, ifMatchGeneration);
+      const openSessions = this.deps.sessions.countOpenForService(tenantId, name);
+      const sandbox = row.sandboxId === null ? undefined : this.deps.sandboxes.find(tenantId, row.sandboxId);
+      const sandboxActive = sandbox !== undefined && ACTIVE_STATES.includes(sandbox.lifecycleState as SandboxState);
+      const running = sandboxActive || RUNTIME_STATES.includes(row.state as ServiceState);
+      if (!force && (openSessions > 0 || running)) {
+        const why = [openSessions > 0 ? `${openSessions} open session(s)` : "", running ? `a ${sandbox?.lifecycleState ?? row.state} sandbox` : ""].filter(Boolean).join(" and ");
+        throw new AppError("op.conflict", `service \`${name}\` has ${why}: stop the service and close its sessions first, or delete with force=true`, {
+          detail: { name, openSessions, state: row.state, sandboxId: row.sandboxId },
+        });
+      }
+      if (openSessions > 0) this.deps.sessions.closeForService(tenantId, name, FORCE_DELETE_REASON);
+      // The record goes first, so the supervisor ignores the sandbox's last changes.
+      this.deps.store.delete(tenantId, name);
+      this.health.delete(key(tenantId, name));
+      this.deps.events.publish({ type: "service", action: "deleted", tenantId, key: name, resource: this.view(row) });
+      if (sandbox) await this.deps.sandboxes.delete(tenantId, sandbox.id);
+    });
+  }
+
+  async deleteAllOfTenant(tenantId: string): Promise<void> {
+    for (const name of this.deps.store.namesOfTenant(tenantId)) {
+      const row = this.deps.store.get(tenantId, name);
+      if (row) await this.delete(tenantId, name, row.generation, true).catch((err) => this.deps.log.warn("deleting a service of a deleted tenant failed", { tenantId, name, err }));
+    }
+  }
+
+  get(tenantId: string, name: string): ServiceRow {
+    const row = this.deps.store.get(tenantId, name);
+    if (!row) throw notFound("service", name, tenantId);
+    return row;
+  }
+
+  find(tenantId: string, name: string): ServiceRow | undefined {
+    return this.deps.store.get(tenantId, name);
+  }
+
+  list(tenantId: string, q: { limit: number; pageToken?: string }) {
+    return this.deps.store.list(tenantId, q);
+  }
+
+  resourceVersion(): string {
+    return this.deps.store.resourceVersion();
+  }
+
+  // ---- runtime control ----
+
+  /** Launch a sandbox under the name; idempotent while it is starting or running. */
+  start(tenantId: string, name: string): Promise<ServiceRow> {
+    return this.locked(tenantId, name, async () => {
+      const row = this.requireRunnable(this.get(tenantId, name));
+      if (["starting", "running", "restarting"].includes(row.state)) return row;
+      return this.launch(row, { restartCount: 0 });
+    });
+  }
+
+  /** Stop the backing sandbox; the definition (and the stopped sandbox's log) stays. Idempotent. */
+  stop(tenantId: string, name: string, gracePeriodMs?: number): Promise<ServiceRow> {
+    return this.locked(tenantId, name, () => this.stopLocked(this.get(tenantId, name), gracePeriodMs));
+  }
+
+  /** Replace the backing sandbox with a fresh one (stopping the current one first). */
+  restart(tenantId: string, name: string, gracePeriodMs?: number): Promise<ServiceRow> {
+    return this.locked(tenantId, name, async () => {
+      const row = await this.stopLocked(this.requireRunnable(this.get(tenantId, name)), gracePeriodMs);
+      return this.launch(row, { restartCount: row.restartCount });
+    });
+  }
+
+  /** ServiceResolver for sessions: the current sandbox, whatever its state (sessions check readiness). */
+  resolve(tenantId: string, name: string): ResolvedService | undefined {
+    const row = this.deps.store.get(tenantId, name);
+    if (!row) return undefined;
+    const spec = specOf(row);
+    const backend = spec.backend.kind === "sandbox" ? spec.backend.sandbox.backend : spec.backend.kind;
+    return { sandboxId: row.sandboxId ?? "", generation: row.generation, backend };
+  }
+
+  // ---- shared with the supervisor ----
+
+  /** Run `work` holding the service's lock. */
+  locked<T>(tenantId: string, name: string, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(key(tenantId, name), work);
+  }
+
+  transition(row: ServiceRow, to: ServiceState, patch: ServicePatch & { message?: string | null } = {}): ServiceRow {
+    assertTransition(row.name, row.state as ServiceState, to);
+    const next = this.deps.store.update(row.tenantId, row.name, { state: to, stateChangedAt: new Date().toISOString(), ...patch });
+    if (!next) throw notFound("service", row.name, row.tenantId);
+    if (to !== "running") this.health.delete(key(row.tenantId, row.name));
+    this.publish(next);
+    return next;
+  }
+
+  /** Create a fresh backing sandbox (deleting the finished previous one) and enter `starting`. */
+  async launch(row: ServiceRow, counts: { restartCount: number }): Promise<ServiceRow> {
+    const spec = specOf(row);
+    if (spec.backend.kind !== "sandbox") throw this.declaredConflict(row);
+    if (row.sandboxId !== null) {
+      const previous = this.deps.sandboxes.find(row.tenantId, row.sandboxId);
+      if (previous) await this.deps.sandboxes.delete(row.tenantId, previous.id).catch((err) => this.deps.log.warn("removing a replaced service sandbox failed", { sandboxId: previous.id, err }));
+    }
+    const sandboxSpec: SandboxSpec = { ...spec.backend.sandbox, owner: { kind: "service", serviceName: row.name } };
+    let sandbox: SandboxRow;
+    try {
+      sandbox = this.deps.sandboxes.create(row.tenantId, { profile: "worker", spec: sandboxSpec }, { serviceName: row.name });
+    } catch (err) {
+      // The old sandbox is gone either way; a start that could not launch leaves the service as it was.
+      if (row.sandboxId !== null) this.deps.store.update(row.tenantId, row.name, { sandboxId: null });
+      throw err;
+    }
+    const message = counts.restartCount > row.restartCount ? `restart ${counts.restartCount}: launching sandbox ${sandbox.id}` : `launching sandbox ${sandbox.id}`;
+    return this.transition(row, "starting", { sandboxId: sandbox.id, restartCount: counts.restartCount, exitCode: null, message });
+  }
+
+  /** Record a probe result of a running service; publishes when it changes. */
+  setHealth(row: ServiceRow, healthy: boolean): void {
+    const k = key(row.tenantId, row.name);
+    if (this.health.get(k) === healthy) return;
+    this.health.set(k, healthy);
+    const current = this.deps.store.get(row.tenantId, row.name);
+    if (current) this.publish(current);
+  }
+
+  /** Publish the current view again (e.g. the sandbox's endpoints changed). */
+  republish(tenantId: string, name: string): void {
+    const row = this.deps.store.get(tenantId, name);
+    if (row) this.publish(row);
+  }
+
+  /** The runtime view (contract §6, plus `generation`, `exitCode`, `message` as ext). */
+  view(row: ServiceRow): Record<string, unknown> {
+    const state = row.state as ServiceState;
+    const spec = specOf(row);
+    const sandbox = row.sandboxId === null ? undefined : this.deps.sandboxes.find(row.tenantId, row.sandboxId);
+    const fields = lifecycleFields(state, this.health.get(key(row.tenantId, row.name)));
+    const view: Record<string, unknown> = { tenantId: row.tenantId, name: row.name, generation: row.generation };
+    if (row.sandboxId !== null) view.sandboxId = row.sandboxId;
+    view.backend = spec.backend.kind === "sandbox" ? spec.backend.sandbox.backend : spec.backend.kind;
+    Object.assign(view, { state, ...fields });
+    view.endpoints = sandbox?.lifecycleState === "ready" ? sandbox.endpoints : [];
+    view.restartCount = row.restartCount;
+    if (row.exitCode !== null) view.exitCode = row.exitCode;
+    if (row.message !== null) view.message = row.message;
+    return view;
+  }
+
+  /** The definition as create/update answer it: launch inputs only as value counts. */
+  definition(row: ServiceRow): Record<string, unknown> {
+    const spec = specOf(row);
+    let backend: Record<string, unknown> = spec.backend;
+    if (spec.backend.kind === "sandbox") {
+      const s = spec.backend.sandbox;
+      const p = s.process;
+      const count = (v: unknown[] | undefined) => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
+      const process = p && {
+        ...p,
+        argv: count(p.argv ?? p.args),
+        args: undefined,
+        entrypoint: count(p.entrypoint),
+        command: count(p.command),
+        env: undefined,
+        environment: count(p.env),
+      };
+      backend = { kind: "sandbox", sandbox: { ...s, ...(process ? { process: JSON.parse(JSON.stringify(process)) } : {}) } };
+    }
+    return {
+      metadata: { tenantId: row.tenantId, name: row.name, generation: row.generation, createdAt: row.createdAt, updatedAt: row.updatedAt, labels: row.labels },
+      spec: { ...spec, backend },
+    };
+  }
+
+  // ---- internals ----
+
+  private async stopLocked(row: ServiceRow, gracePeriodMs?: number): Promise<ServiceRow> {
+    const state = row.state as ServiceState;
+    if (state === "declared" || state === "stopped" || state === "failed") return row;
+    if (state !== "stopping") this.transition(row, "stopping", { message: "stopping the backing sandbox" });
+    let exitCode: number | null = row.exitCode;
+    if (row.sandboxId !== null && this.deps.sandboxes.find(row.tenantId, row.sandboxId)) {
+      const sandbox = await this.deps.sandboxes.stop(row.tenantId, row.sandboxId, gracePeriodMs);
+      exitCode = sandbox.exitCode;
+    }
+    return this.transition(this.get(row.tenantId, row.name), "stopped", { exitCode, message: "stopped on request" });
+  }
+
+  private requireRunnable(row: ServiceRow): ServiceRow {
+    if (isDeclared(specOf(row))) throw this.declaredConflict(row);
+    return row;
+  }
+
+  private declaredConflict(row: ServiceRow): AppError {
+    return new AppError("op.conflict", `service \`${row.name}\` has a ${specOf(row).backend.kind} backend: Nimbus records it but does not run it`, {
+      detail: { name: row.name, state: row.state },
+    });
+  }
+
+  private checkGeneration(row: ServiceRow, expected: number): void {
+    if (row.generation !== expected) throw this.stale(row.name, expected, row.generation);
+  }
+
+  private stale(name: string, expected: number, current: number): AppError {
+    return new AppError("op.precondition_failed", `service \`${name}\` is at generation ${current}, not ${expected}: read it again and retry with the current generation`, {
+      detail: { name, expectedGeneration: expected, currentGeneration: current },
+    });
+  }
+
+  private publish(row: ServiceRow): void {
+    this.deps.events.publish({ type: "service", action: "updated", tenantId: row.tenantId, key: row.name, resource: this.view(row) });
+  }
+}
+
+function key(tenantId: string, name: string): string {
+  return `${tenantId}\u0000${name}`;
+}

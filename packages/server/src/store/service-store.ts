@@ -1,0 +1,151 @@
+/**
+ * Service records: the caller's definition (stored whole, so the supervisor
+ * can relaunch after a restart) next to the observed runtime state (which
+ * sandbox backs it now, how often it was restarted, how it last ended).
+ * Redaction happens when the domain builds the wire view, never here.
+ */
+import type { Db } from "./db.js";
+import { currentResourceVersion, nextResourceVersion } from "./db.js";
+
+export interface ServiceRow {
+  tenantId: string;
+  name: string;
+  generation: number;
+  resourceVersion: string;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
+  state: string;
+  stateChangedAt: string;
+  sandboxId: string | null;
+  restartCount: number;
+  exitCode: number | null;
+  message: string | null;
+}
+
+interface RawRow {
+  tenant_id: string;
+  name: string;
+  generation: number;
+  resource_version: string;
+  created_at: string;
+  updated_at: string;
+  labels: string;
+  spec: string;
+  state: string;
+  state_changed_at: string;
+  sandbox_id: string | null;
+  restart_count: number;
+  exit_code: number | null;
+  message: string | null;
+}
+
+function fromRaw(r: RawRow): ServiceRow {
+  return {
+    tenantId: r.tenant_id,
+    name: r.name,
+    generation: r.generation,
+    resourceVersion: r.resource_version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    labels: JSON.parse(r.labels),
+    spec: JSON.parse(r.spec),
+    state: r.state,
+    stateChangedAt: r.state_changed_at,
+    sandboxId: r.sandbox_id,
+    restartCount: r.restart_count,
+    exitCode: r.exit_code,
+    message: r.message,
+  };
+}
+
+export type ServicePatch = Partial<Pick<ServiceRow, "generation" | "labels" | "spec" | "state" | "stateChangedAt" | "sandboxId" | "restartCount" | "exitCode" | "message">>;
+
+const COLUMN: Record<keyof ServicePatch, string> = {
+  generation: "generation",
+  labels: "labels",
+  spec: "spec",
+  state: "state",
+  stateChangedAt: "state_changed_at",
+  sandboxId: "sandbox_id",
+  restartCount: "restart_count",
+  exitCode: "exit_code",
+  message: "message",
+};
+
+export class ServiceStore {
+  constructor(private readonly db: Db) {}
+
+  /** Undefined when the name is taken. */
+  insert(row: Omit<ServiceRow, "resourceVersion">): ServiceRow | undefined {
+    return this.db.transaction(() => {
+      const resourceVersion = nextResourceVersion(this.db);
+      const r = this.db
+        .prepare(
+          `INSERT INTO services (tenant_id, name, generation, resource_version, created_at, updated_at, labels, spec, state, state_changed_at,
+             sandbox_id, restart_count, exit_code, message)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`,
+        )
+        .run(
+          row.tenantId, row.name, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), JSON.stringify(row.spec),
+          row.state, row.stateChangedAt, row.sandboxId, row.restartCount, row.exitCode, row.message,
+        );
+      return r.changes === 1 ? { ...row, resourceVersion } : undefined;
+    })();
+  }
+
+  resourceVersion(): string {
+    return currentResourceVersion(this.db);
+  }
+
+  get(tenantId: string, name: string): ServiceRow | undefined {
+    const r = this.db.prepare("SELECT * FROM services WHERE tenant_id = ? AND name = ?").get(tenantId, name) as RawRow | undefined;
+    return r && fromRaw(r);
+  }
+
+  /**
+   * Apply a patch and bump resourceVersion/updatedAt in one statement. With
+   * `ifGeneration`, only when the stored generation still equals it
+   * (undefined otherwise: the caller lost a race).
+   */
+  update(tenantId: string, name: string, patch: ServicePatch, ifGeneration?: number): ServiceRow | undefined {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [k, v] of Object.entries(patch) as Array<[keyof ServicePatch, unknown]>) {
+      sets.push(`${COLUMN[k]} = ?`);
+      values.push(k === "labels" || k === "spec" ? JSON.stringify(v) : v);
+    }
+    const guard = ifGeneration === undefined ? "" : " AND generation = ?";
+    const guardArgs = ifGeneration === undefined ? [] : [ifGeneration];
+    return this.db.transaction(() => {
+      const rv = nextResourceVersion(this.db);
+      const r = this.db
+        .prepare(`UPDATE services SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")} WHERE tenant_id = ? AND name = ?${guard} RETURNING *`)
+        .get(...values, rv, new Date().toISOString(), tenantId, name, ...guardArgs) as RawRow | undefined;
+      return r && fromRaw(r);
+    })();
+  }
+
+  delete(tenantId: string, name: string): boolean {
+    return this.db.prepare("DELETE FROM services WHERE tenant_id = ? AND name = ?").run(tenantId, name).changes === 1;
+  }
+
+  list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {
+    const where = q.pageToken === undefined ? "tenant_id = ?" : "tenant_id = ? AND name > ?";
+    const args = q.pageToken === undefined ? [tenantId] : [tenantId, q.pageToken];
+    const rows = this.db.prepare(`SELECT * FROM services WHERE ${where} ORDER BY name LIMIT ?`).all(...args, q.limit) as RawRow[];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM services WHERE ${where}`).get(...args) as { n: number }).n;
+    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+  }
+
+  namesOfTenant(tenantId: string): string[] {
+    return (this.db.prepare("SELECT name FROM services WHERE tenant_id = ? ORDER BY name").all(tenantId) as Array<{ name: string }>).map((r) => r.name);
+  }
+
+  /** Every service of every tenant in one of the states: the supervisor's boot view. */
+  allInStates(states: readonly string[]): ServiceRow[] {
+    const marks = states.map(() => "?").join(", ");
+    return (this.db.prepare(`SELECT * FROM services WHERE state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+  }
+}
