@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNTIME_PKGS=(crun conmon runc iproute2 jq curl)
+RUNTIME_PKGS=(crun conmon runc iproute2 jq curl socat)
 TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")
