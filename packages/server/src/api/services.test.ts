@@ -15,6 +15,7 @@ import { createServer, type Server } from "node:net";
 import { Nimbus, NimbusConflictError, NimbusPreconditionError } from "@nimbus/nimbus";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { forwarderPids } from "../runtime/port-forward.js";
+import { until } from "../testing/until.js";
 
 let env: SandboxEnv;
 let hostListener: Server;
@@ -80,17 +81,7 @@ async function proxyGet(name: string, path = "/") {
 }
 
 async function noForwarders(): Promise<void> {
-  await poll("forwarders to exit", async () => forwarderPids(socketDir), (p) => p.length === 0, 3_000);
-}
-
-async function poll<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until("forwarders to exit", async () => forwarderPids(socketDir), (p) => p.length === 0, 3_000);
 }
 
 test("the SDK flow: create gen 1, start and wait ready, stale update 412, running update 409, stop, update gen 2, delete", async () => {
@@ -179,7 +170,7 @@ test("on_failure: a killed backing process is replaced under the same name; the 
   assert.ok(state?.pid, "the backing container has a pid");
   process.kill(state.pid, "SIGKILL");
 
-  const second = await poll(
+  const second = await until(
     "the replacement",
     () => nimbus.services.get({ name: "phoenix" }),
     (v) => v.sandboxId !== first.sandboxId && v.lifecycleState === "ready",
@@ -208,14 +199,14 @@ test("on_failure gives up after maxRestarts; always restarts a clean exit", asyn
   const nimbus = client();
   await nimbus.services.create({ metadata: { name: "flaky" }, spec: sleeperSpec(["sh", "-c", "exit 2"], { restartPolicy: "on_failure", maxRestarts: 2 }) });
   await nimbus.services.start({ name: "flaky" });
-  const failed = await poll("flaky to give up", () => nimbus.services.get({ name: "flaky" }), (v) => v.state === "failed");
+  const failed = await until("flaky to give up", () => nimbus.services.get({ name: "flaky" }), (v) => v.state === "failed");
   assert.equal(failed.restartCount, 2);
   assert.match((failed as any).message, /gave up after 2 restarts/);
   await nimbus.services.delete({ name: "flaky", ifMatchGeneration: 1 });
 
   await nimbus.services.create({ metadata: { name: "cron" }, spec: sleeperSpec(["sh", "-c", "sleep 0.2"], { restartPolicy: "always", maxRestarts: 1 }) });
   await nimbus.services.start({ name: "cron" });
-  const done = await poll("cron to finish", () => nimbus.services.get({ name: "cron" }), (v) => v.restartCount === 1 && v.state === "stopped");
+  const done = await until("cron to finish", () => nimbus.services.get({ name: "cron" }), (v) => v.restartCount === 1 && v.state === "stopped");
   assert.equal(done.exitCode, 0);
   await nimbus.services.delete({ name: "cron", ifMatchGeneration: 1 });
 });
@@ -309,11 +300,11 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
   };
   const created = (await env.srv.request("POST", "/api/tenants/svc/sandboxes", { body })).body;
   const id = created.metadata.id;
-  const withEndpoint = await poll("endpoints", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body, (b) => b.status.endpoints.length === 1);
+  const withEndpoint = await until("endpoints", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body, (b) => b.status.endpoints.length === 1);
   const ep = withEndpoint.status.endpoints[0];
   assert.equal(ep.name, "port-8080");
   assert.equal(ep.host, "127.0.0.1");
-  const text = await poll("httpd", async () => fetch(`http://127.0.0.1:${ep.port}/`).then((r) => r.text()).catch(() => ""), (t) => t.length > 0);
+  const text = await until("httpd", async () => fetch(`http://127.0.0.1:${ep.port}/`).then((r) => r.text()).catch(() => ""), (t) => t.length > 0);
   assert.equal(text, "standalone\n");
   const stopped = (await env.srv.request("POST", `/api/tenants/svc/sandboxes/${id}/stop`, { body: { gracePeriodMs: 500 } })).body;
   assert.deepEqual(stopped.status.endpoints, []);

@@ -79,8 +79,9 @@ export class Endpoints {
     const swept = this.deps.forwarder.sweep();
     if (swept > 0) this.deps.log.info("removed port forwarders left by an earlier server", { count: swept });
     for (const row of this.deps.store.allInStates(["pending", "starting", "ready", "stopping", "stopped", "failed"])) {
-      if (row.lifecycleState === "ready") this.publish(row);
-      else if (row.endpoints.length > 0) this.setEndpoints(row, []);
+      // Host ports recorded by a server that was killed are gone with it.
+      const current = row.endpoints.length > 0 ? this.setEndpoints(row, []) ?? row : row;
+      if (current.lifecycleState === "ready") this.publish(current);
     }
   }
 
@@ -148,9 +149,9 @@ export class Endpoints {
     });
   }
 
-  private setEndpoints(row: SandboxRow, endpoints: Endpoint[]): void {
+  private setEndpoints(row: SandboxRow, endpoints: Endpoint[]): SandboxRow | undefined {
     const next = this.deps.store.update(row.tenantId, row.id, { endpoints });
-    if (!next) return;
+    if (!next) return undefined;
     this.deps.events.publish({ type: "sandbox", action: "updated", tenantId: next.tenantId, key: next.id, resource: sandboxView(next) });
     for (const l of this.listeners) {
       try {
@@ -159,5 +160,6 @@ export class Endpoints {
         this.deps.log.error("endpoints listener failed", { err });
       }
     }
+    return next;
   }
 }

@@ -6,5 +6,6 @@ import { tenantCommands } from "./tenant.js";
 import { machineCommand } from "./machine.js";
 import { sandboxCommands } from "./sandbox.js";
 import { sessionCommands } from "./session.js";
+import { serviceCommands } from "./service.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...sandboxCommands, ...sessionCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...sandboxCommands, ...sessionCommands, ...serviceCommands, machineCommand];
