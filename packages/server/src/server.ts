@@ -24,6 +24,8 @@ import { tenantRoutes } from "./api/routes/tenants.js";
 import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
+import { execRoutes } from "./api/routes/channels-exec.js";
+import { fileRoutes } from "./api/routes/files.js";
 import { SandboxStore } from "./store/sandbox-store.js";
 import { Sandboxes } from "./domain/sandboxes.js";
 import { SessionStore } from "./store/session-store.js";
@@ -182,6 +184,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...tenantRoutes(tenants),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
+    ...execRoutes(sandboxes, sessions, runtime),
+    ...fileRoutes(sandboxes, sessions, runtime),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
     ...eventRoutes(events),

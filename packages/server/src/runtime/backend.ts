@@ -42,6 +42,23 @@ export interface ContainerState {
   annotations: Record<string, string>;
 }
 
+/** A new process inside a running container (the exec channel). */
+export interface ExecSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number };
+}
+
+export interface ExecHandle {
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  /** The process's exit code (127 when it could not be started). */
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
 export interface RuntimeBackend {
   /** "crun" | "runc" | "runsc" | "fake" */
   readonly name: string;
@@ -59,4 +76,8 @@ export interface RuntimeBackend {
   list(): Promise<ContainerState[]>;
   /** The monitor's log of the main process stdout/stderr. */
   logPath(id: string): string;
+  /** Run another process in a running container. */
+  exec(id: string, spec: ExecSpec): ExecHandle;
+  /** Where the container's root filesystem is mounted on the host (the files channel confines paths to it). */
+  rootfsPath(id: string): string;
 }

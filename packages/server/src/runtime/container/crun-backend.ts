@@ -7,7 +7,8 @@
 
 import { mkdirSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
-import type { ContainerSpec, ContainerState, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
+import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
+import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 import { findBinary } from "./exec.js";
 import { readBundleRecord, writeBundle } from "./bundle.js";
@@ -178,6 +179,15 @@ export class ContainerBackend implements RuntimeBackend {
 
   logPath(id: string): string {
     return this.layout.log(id);
+  }
+
+  exec(id: string, spec: ExecSpec): ExecHandle {
+    assertValidId(id);
+    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec);
+  }
+
+  rootfsPath(id: string): string {
+    return this.layout.rootfs(id);
   }
 
   /** conmon's attach socket (SOCK_SEQPACKET) for the container's stdio. */

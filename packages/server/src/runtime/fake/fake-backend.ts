@@ -4,7 +4,7 @@
 // server restart (a new backend on the same host) and a process exiting while no
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
-import type { ContainerSpec, ContainerState, ContainerStatus, ExitInfo, RuntimeBackend } from "../backend.js";
+import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, RuntimeBackend } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 
 interface FakeContainer {
@@ -104,6 +104,14 @@ export class FakeBackend implements RuntimeBackend {
 
   logPath(id: string): string {
     return `/fake/${id}/ctr.log`;
+  }
+
+  exec(id: string): ExecHandle {
+    throw new RuntimeError("invalid_spec", `the fake backend cannot exec in ${id}; use the container backend`);
+  }
+
+  rootfsPath(id: string): string {
+    return `/fake/${id}/rootfs`;
   }
 
   // ---- test helpers ----

@@ -1,0 +1,78 @@
+/**
+ * (ext) The exec channel: POST a command, read NDJSON frames back —
+ * `{"kind":"stdout"|"stderr","data":<base64>,"encoding":"base64"}`, then
+ * `{"kind":"exit","code"}` or `{"kind":"error","error":{…}}`. Available on a
+ * session opened with `exec` and, for convenience, directly on a sandbox.
+ */
+import { Type } from "@sinclair/typebox";
+import type { RuntimeBackend } from "../../runtime/backend.js";
+import type { Sandboxes } from "../../domain/sandboxes.js";
+import type { Sessions } from "../../domain/sessions.js";
+import { runExec } from "../../domain/sandbox-exec.js";
+import { errorEnvelope, toAppError } from "../errors.js";
+import { openNdjson } from "../ndjson.js";
+import { route, type RequestContext, type RouteDef } from "../route.js";
+import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
+import { SandboxParams } from "../schemas/sandbox.js";
+import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
+
+export const ExecBody = strictObject({
+  argv: Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096 }),
+  env: Type.Optional(Type.Array(Type.String({ pattern: "^[^=\\u0000]+=[^\\u0000]*$" }), { maxItems: 4096 })),
+  cwd: Type.Optional(Type.String({ pattern: "^/[^\\u0000]*$", maxLength: 4096 })),
+  user: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}(:[0-9]{1,10})?$", description: "numeric uid[:gid], default 0:0" })),
+  stdin: Type.Optional(Type.String({ contentEncoding: "base64", description: "bytes for the process's stdin, base64" })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, default: 300_000 })),
+});
+
+type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
+
+async function streamExec(ctx: RequestContext, runtime: RuntimeBackend, sandboxId: string, body: ExecBodyT): Promise<void> {
+  const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
+  ctx.handled = true;
+  const abort = new AbortController();
+  stream.onClose(() => abort.abort());
+  const frame = (kind: "stdout" | "stderr") => (data: Buffer) => stream.write({ kind, data: data.toString("base64"), encoding: "base64" });
+  try {
+    const r = await runExec(runtime, sandboxId, { ...body, stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "base64") }, { stdout: frame("stdout"), stderr: frame("stderr") }, abort.signal);
+    stream.write({ kind: "exit", code: r.exitCode, ...(r.timedOut ? { timedOut: true } : {}) });
+  } catch (err) {
+    stream.write({ kind: "error", error: errorEnvelope(toAppError(err, ctx.log), ctx.requestId).error });
+  }
+  stream.end();
+}
+
+export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend): RouteDef[] {
+  return [
+    route({
+      method: "POST",
+      path: "/api/tenants/:tenantId/sandboxes/:id/exec",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) Run a command in a ready sandbox; NDJSON frames stdout/stderr (base64), then exit or error",
+      params: SandboxParams,
+      body: ExecBody,
+      responses: { 200: { description: "NDJSON frames" } },
+      handler: async (ctx) => {
+        requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
+        await streamExec(ctx as unknown as RequestContext, runtime, ctx.params.id, ctx.body);
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/sessions/:id/channels/exec/stream",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) The exec channel of a session: run a command in its sandbox, NDJSON frames back",
+      params: strictObject({ id: PathNameSchema }),
+      query: strictObject({ tenantId: Type.Optional(TenantIdSchema) }),
+      body: ExecBody,
+      responses: { 200: { description: "NDJSON frames" } },
+      handler: async (ctx) => {
+        const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
+        const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
+        await streamExec(ctx as unknown as RequestContext, runtime, sandbox.id, ctx.body);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,98 @@
+/**
+ * (ext) The files channel: `GET|PUT …/files/content?path=/abs/path` streams a
+ * file out of / into a ready sandbox's root. Downloads carry
+ * `x-content-sha256`; uploads answer `{path, sizeBytes, sha256}`. Paths are
+ * confined to the sandbox root, symlinks included.
+ */
+import { Type } from "@sinclair/typebox";
+import type { Sandboxes } from "../../domain/sandboxes.js";
+import type { Sessions } from "../../domain/sessions.js";
+import type { RuntimeBackend } from "../../runtime/backend.js";
+import { openForRead, writeFromStream } from "../../domain/sandbox-files.js";
+import { route, type RequestContext, type RouteDef } from "../route.js";
+import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
+import { SandboxParams } from "../schemas/sandbox.js";
+import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
+
+const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
+const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644" })) };
+const SessionParams = strictObject({ id: PathNameSchema });
+const UploadResult = strictObject({ path: Type.String(), sizeBytes: Type.Integer(), sha256: Type.String() });
+
+async function download(ctx: RequestContext, root: string, path: string): Promise<void> {
+  const file = await openForRead(root, path);
+  try {
+    ctx.res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-length": file.sizeBytes,
+      "x-content-sha256": file.sha256,
+      "x-request-id": ctx.requestId,
+    });
+    ctx.handled = true;
+    for await (const chunk of file.stream()) {
+      if (!ctx.res.write(chunk)) await new Promise((r) => ctx.res.once("drain", r));
+    }
+    ctx.res.end();
+  } finally {
+    await file.close();
+  }
+}
+
+async function upload(ctx: RequestContext, root: string, path: string, mode: string | undefined) {
+  const r = await writeFromStream(root, path, ctx.req, { mode: mode === undefined ? undefined : parseInt(mode, 8) });
+  return { status: 200, body: r };
+}
+
+export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend): RouteDef[] {
+  const sandboxRoot = (tenantId: string, id: string) => runtime.rootfsPath(requireReadySandbox(sandboxes, tenantId, id).id);
+  const sessionRoot = (tenantId: string, sessionId: string) => runtime.rootfsPath(requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id);
+  const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
+  return [
+    route({
+      method: "GET",
+      path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) Download a file from a ready sandbox (x-content-sha256 header)",
+      params: SandboxParams,
+      query: strictObject(PathQuery),
+      responses: { 200: { description: "the bytes" } },
+      handler: (ctx) => download(ctx as unknown as RequestContext, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path),
+    }),
+    route({
+      method: "PUT",
+      path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) Upload a file into a ready sandbox (replaced atomically, size-limited)",
+      params: SandboxParams,
+      query: strictObject({ ...PathQuery, ...ModeQuery }),
+      rawBody: true,
+      responses: { 200: { description: "written", schema: UploadResult } },
+      handler: (ctx) => upload(ctx as unknown as RequestContext, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path, ctx.query.mode),
+    }),
+    route({
+      method: "GET",
+      path: "/api/sessions/:id/channels/files/content",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) The files channel of a session: download a file from its sandbox",
+      params: SessionParams,
+      query: strictObject({ ...PathQuery, ...SessionQuery }),
+      responses: { 200: { description: "the bytes" } },
+      handler: (ctx) => download(ctx as unknown as RequestContext, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path),
+    }),
+    route({
+      method: "PUT",
+      path: "/api/sessions/:id/channels/files/content",
+      access: "tenant",
+      tag: "channels",
+      summary: "(ext) The files channel of a session: upload a file into its sandbox",
+      params: SessionParams,
+      query: strictObject({ ...PathQuery, ...ModeQuery, ...SessionQuery }),
+      rawBody: true,
+      responses: { 200: { description: "written", schema: UploadResult } },
+      handler: (ctx) => upload(ctx as unknown as RequestContext, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path, ctx.query.mode),
+    }),
+  ];
+}

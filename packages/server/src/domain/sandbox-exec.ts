@@ -1,0 +1,74 @@
+/**
+ * The exec channel: a new process in a ready sandbox, its output streamed as
+ * it comes, its exit code at the end. A command that cannot be started (no
+ * such binary) is reported as an error, not as a hang or a bare exit code.
+ */
+import type { RuntimeBackend } from "../runtime/backend.js";
+import { AppError } from "./errors.js";
+import { mergeEnv } from "./process-resolve.js";
+
+export interface ExecInput {
+  argv: string[];
+  env?: string[];
+  cwd?: string;
+  /** Numeric `uid[:gid]`. @default "0:0" */
+  user?: string;
+  stdin?: Buffer;
+  /** Kill the process after this long. @default 300000 */
+  timeoutMs?: number;
+}
+
+export interface ExecSink {
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  timedOut: boolean;
+}
+
+export const DEFAULT_EXEC_TIMEOUT_MS = 300_000;
+const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"];
+// What crun/runc print when the executable cannot be found or run.
+const NOT_STARTED = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|(?:crun|runc).*(?:No such file or directory|permission denied)/i;
+
+export async function runExec(runtime: RuntimeBackend, sandboxId: string, input: ExecInput, sink: ExecSink, signal?: AbortSignal): Promise<ExecResult> {
+  const [uid = "0", gid = "0"] = (input.user ?? "0:0").split(":");
+  const handle = runtime.exec(sandboxId, {
+    args: input.argv,
+    env: mergeEnv(BASE_ENV, input.env ?? []),
+    cwd: input.cwd ?? "/",
+    user: { uid: Number(uid), gid: Number(gid) },
+  });
+  let stderrHead = "";
+  handle.stdout.on("data", (c: Buffer) => sink.stdout(c));
+  handle.stderr.on("data", (c: Buffer) => {
+    if (stderrHead.length < 4096) stderrHead += c.toString("utf8");
+    sink.stderr(c);
+  });
+  handle.stdin.on("error", () => undefined); // the process may exit without reading its stdin
+  handle.stdin.end(input.stdin ?? Buffer.alloc(0));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    handle.kill("SIGKILL");
+  }, input.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+  const onAbort = () => handle.kill("SIGKILL");
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const exitCode = await handle.exited;
+    if (exitCode !== 0 && !timedOut) {
+      const m = NOT_STARTED.exec(stderrHead);
+      if (m) {
+        throw new AppError("op.invalid_input", `could not start \`${input.argv[0]}\` in the sandbox: ${stderrHead.trim().split("\n")[0]}`, {
+          detail: { argv0: input.argv[0], exitCode },
+        });
+      }
+    }
+    return { exitCode: timedOut ? 137 : exitCode, timedOut };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
