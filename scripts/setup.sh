@@ -45,6 +45,14 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# node-gyp (better-sqlite3's fallback build) downloads Node's headers unless
+# told where they are; a packaged Node ships them beside its binary.
+node_prefix=$(node -p 'require("path").resolve(process.execPath, "../..")')
+if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" ] \
+  && [ -f "$node_prefix/include/node/node_version.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
+
 if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (builds better-sqlite3 from source when no prebuilt binary is reachable)"
   npm ci --no-audit --no-fund --loglevel=error
