@@ -1,8 +1,9 @@
 /**
  * `nimbus.images` (admin): the server's image store: pull (optionally with
- * NDJSON progress), list, remove, prune.
+ * NDJSON progress), list, remove, prune, and load a tarball.
  */
-import { NimbusError, STATUS_BY_CODE, fromWire } from "./errors.js";
+import { open } from "node:fs/promises";
+import { NimbusError, NimbusInvalidInputError, STATUS_BY_CODE, fromWire } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
 import { apiPath, type Transport } from "./transport.js";
 import type { ImageRecord, PruneResult, PullProgress } from "./types/admin.js";
@@ -19,6 +20,18 @@ export interface PullInput {
   onProgress?: (progress: PullProgress) => void;
   signal?: AbortSignal;
 }
+
+/**
+ * Input of {@link ImagesApi.load}: a local tarball path, or its bytes as a
+ * stream (e.g. `process.stdin`). Either an OCI-layout archive
+ * (`skopeo copy … oci-archive:FILE`) or a `docker save` archive.
+ *
+ * @example
+ * await nimbus.images.load({ file: "./busybox.tar" });
+ */
+export type LoadInput = ({ file: string } | { stream: AsyncIterable<Uint8Array> | Uint8Array }) & { signal?: AbortSignal };
+
+const PROGRESS_KINDS = new Set(["resolved", "layer", "done", "error"]);
 
 /**
  * Images held by the server.
@@ -51,13 +64,25 @@ export class ImagesApi {
       accept: "application/x-ndjson",
       signal: input.signal,
     });
-    for await (const line of readNdjson<PullProgress>(res)) {
-      input.onProgress(line);
-      if (line.kind === "error") throw fromWire(STATUS_BY_CODE[line.error.code] ?? 500, { error: line.error });
-      if (line.kind === "done") {
-        const { kind: _kind, image, ...rest } = line;
-        return image ?? (rest as unknown as ImageRecord);
+    try {
+      for await (const line of readNdjson<PullProgress>(res)) {
+        // Other lines (heartbeats that keep idle proxies open) are not progress.
+        if (!PROGRESS_KINDS.has(line?.kind)) continue;
+        input.onProgress(line);
+        if (line.kind === "error") throw fromWire(STATUS_BY_CODE[line.error.code] ?? 500, { error: line.error });
+        if (line.kind === "done") {
+          const { kind: _kind, image, ...rest } = line;
+          return image ?? (rest as unknown as ImageRecord);
+        }
       }
+    } catch (err) {
+      if (err instanceof NimbusError || input.signal?.aborted) throw err;
+      throw new NimbusError({
+        code: "client.network",
+        message: `the connection to Nimbus broke during the pull of ${input.reference} (${(err as Error).message}); pull it again`,
+        retryable: true,
+        cause: err,
+      });
     }
     throw new NimbusError({
       code: "client.protocol",
@@ -85,6 +110,40 @@ export class ImagesApi {
    */
   async remove(input: { reference: string; signal?: AbortSignal }): Promise<void> {
     await this.#t.request({ method: "DELETE", path: apiPath`/api/images/${input.reference}`, signal: input.signal });
+  }
+
+  /**
+   * Loads every image of a tarball into the store (for hosts without
+   * registry access) and returns their records. The body is streamed, so
+   * large archives are never held in memory.
+   *
+   * @example
+   * const [img] = await nimbus.images.load({ file: "./alpine.tar" });
+   */
+  async load(input: LoadInput): Promise<ImageRecord[]> {
+    let body: AsyncIterable<Uint8Array> | Uint8Array;
+    let close = async () => {};
+    if ("file" in input) {
+      const fh = await open(input.file, "r").catch((cause: NodeJS.ErrnoException) => {
+        throw new NimbusInvalidInputError({ code: "op.invalid_input", message: `cannot read ${input.file} (${cause.code ?? cause.message}); pass the path of an image tarball`, cause });
+      });
+      body = fh.createReadStream();
+      close = () => fh.close().catch(() => {});
+    } else {
+      body = input.stream;
+    }
+    try {
+      const page = await this.#t.request<{ items: ImageRecord[] }>({
+        method: "POST",
+        path: "/api/images/load",
+        body,
+        headers: { "content-type": "application/x-tar" },
+        signal: input.signal,
+      });
+      return page.items;
+    } finally {
+      await close();
+    }
   }
 
   /**

@@ -4,8 +4,9 @@ import { startCommand } from "./start.js";
 import { authTokenCommand, tokenRotateCommand } from "./auth.js";
 import { tenantCommands } from "./tenant.js";
 import { machineCommand } from "./machine.js";
+import { imageCommands } from "./image.js";
 import { sandboxCommands } from "./sandbox.js";
 import { sessionCommands } from "./session.js";
 import { serviceCommands } from "./service.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...sandboxCommands, ...sessionCommands, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, ...serviceCommands, machineCommand];
