@@ -45,7 +45,12 @@ import { ImageStore } from "./images/index.js";
 import type { RuntimeBackend } from "./runtime/backend.js";
 import { ContainerBackend } from "./runtime/container/crun-backend.js";
 import { RuntimeError } from "./runtime/errors.js";
+import { checkHost } from "./runtime/host-check.js";
 import { VERSION } from "./version.js";
+import { StdioHubs } from "./domain/stdio-hub.js";
+import { StdioChannels } from "./domain/stdio-channel.js";
+import { stdioChannelRoutes, stdioChannelWsRoutes } from "./api/routes/channels-stdio.js";
+import { createUpgradeHandler } from "./api/ws.js";
 
 export class StartupError extends Error {}
 
@@ -76,9 +81,18 @@ export interface ServerParts {
   endpoints: Endpoints;
 }
 
-function createRuntime(config: ServerConfig, log: Logger): RuntimeBackend {
+/**
+ * Check the host (runtime and conmon present, root, overlayfs), apply the
+ * crun cgroup v1 hugetlb fix when needed, fall back to runc when crun cannot
+ * run here, and build the container backend. Failures name the packages or
+ * commands to run.
+ */
+async function createRuntime(config: ServerConfig, log: Logger): Promise<RuntimeBackend> {
   try {
-    return new ContainerBackend({ stateDir: join(config.dataDir, "runtime"), runtime: config.runtime });
+    const host = await checkHost({ runtime: config.runtime });
+    for (const fix of host.fixesApplied) log.info("applied a host fix for the OCI runtime", { command: fix });
+    for (const warning of host.warnings) log.warn(warning);
+    return new ContainerBackend({ stateDir: join(config.dataDir, "runtime"), runtime: host.runtime, runtimePath: host.runtimePath, conmonPath: host.conmonPath });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;
@@ -116,6 +130,10 @@ function listen(server: Server, config: ServerConfig): Promise<AddressInfo> {
   });
 }
 
+function stdioPaths(backend: ContainerBackend) {
+  return { attachSocket: (id: string) => backend.attachSocketPath(id), log: (id: string) => backend.logPath(id), ctl: (id: string) => backend.layout.ctlFifo(id) };
+}
+
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
@@ -146,7 +164,10 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
 
   const tenants = new Tenants(new TenantStore(db));
   const events = new EventBus();
-  const runtime = options.runtime ?? createRuntime(config, log);
+  const baseRuntime = options.runtime ?? (await createRuntime(config, log));
+  // stdio hubs attach to each container before it starts, so they see its output from byte 0.
+  const hubs = new StdioHubs({ log: log.child({ module: "stdio" }), paths: baseRuntime instanceof ContainerBackend ? stdioPaths(baseRuntime) : undefined });
+  const runtime = hubs.wrapRuntime(baseRuntime);
   const images = new ImageStore({
     root: join(config.dataDir, "images"),
     mirrors: config.registryMirrors,
@@ -166,6 +187,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
+  const stdio = new StdioChannels({ sessions, sandboxes, hubs, log: log.child({ module: "stdio" }) });
+  stdio.start();
+  sandboxes.onChange((row) => stdio.onSandboxChange(row));
   tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));
   // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
@@ -184,6 +208,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...tenantRoutes(tenants),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
+    ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, runtime),
     ...fileRoutes(sandboxes, sessions, runtime),
     ...serviceRoutes(services),
@@ -194,6 +219,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken }, [...stdioChannelWsRoutes(stdio)]);
+  server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.
   const info = await listen(server, config);
@@ -219,12 +246,16 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints },
     close() {
       closing ??= (async () => {
+        // Attached channels end with `closed: server_shutdown` instead of a cut connection.
+        stdio.close();
+        upgrades.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
         sessions.stop();
+        hubs.close();
         supervisor.stop();
         await endpoints.close();
         sandboxes.close();

@@ -8,5 +8,7 @@ import { imageCommands } from "./image.js";
 import { sandboxCommands } from "./sandbox.js";
 import { sessionCommands } from "./session.js";
 import { serviceCommands } from "./service.js";
+import { execCommand } from "./exec.js";
+import { cpCommand } from "./cp.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, execCommand, cpCommand, ...serviceCommands, machineCommand];

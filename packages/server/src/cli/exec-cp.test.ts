@@ -1,0 +1,59 @@
+/**
+ * Acceptance (Sessions #4, CLI): `nimbus exec` passes the command's exit code
+ * and output through and names a missing binary clearly; `nimbus cp` copies
+ * both ways with either side `SANDBOX:/path`. Drives the built binary.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+
+let world: CliWorld;
+let id = "";
+
+before(async () => {
+  world = await startCliWorld("cli-exec");
+  const created = await world.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "100000");
+  assert.equal(created.code, 0, created.stderr);
+  id = created.stdout.trim();
+});
+after(() => world?.close());
+
+test("nimbus exec passes the exit code and both output streams through", async () => {
+  const r = await world.nimbus("exec", id, "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+  assert.equal(r.code, 3);
+  assert.equal(r.stdout, "out\n");
+  assert.equal(r.stderr, "err\n");
+  const ok = await world.nimbus("exec", id, "-e", "X=1", "-w", "/tmp", "--", "sh", "-c", "echo $X $(pwd)");
+  assert.equal(ok.code, 0);
+  assert.equal(ok.stdout, "1 /tmp\n");
+});
+
+test("nimbus exec of a missing binary is a clear error and a non-zero exit", async () => {
+  const r = await world.nimbus("exec", id, "--", "definitely-not-installed");
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /could not start `definitely-not-installed`/);
+});
+
+test("nimbus exec without a command is a usage error", async () => {
+  const r = await world.nimbus("exec", id);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /give the command after `--`/);
+});
+
+test("nimbus cp copies a file in and back out", async () => {
+  const local = join(world.env.HOME!, "..", "in.txt");
+  writeFileSync(local, "payload\n".repeat(1000));
+  const up = await world.nimbus("cp", local, `${id}:/tmp/in.txt`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /copied 8000 bytes .* \(sha256 [0-9a-f]{64}\)/);
+  const inside = await world.nimbus("exec", id, "--", "wc", "-c", "/tmp/in.txt");
+  assert.match(inside.stdout, /8000/);
+  const back = join(world.env.HOME!, "..", "out.txt");
+  const down = await world.nimbus("cp", `${id}:/tmp/in.txt`, back);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(readFileSync(back, "utf8"), readFileSync(local, "utf8"));
+  const both = await world.nimbus("cp", `${id}:/a`, `${id}:/b`);
+  assert.equal(both.code, 2);
+});
