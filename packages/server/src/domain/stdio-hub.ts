@@ -1,0 +1,318 @@
+/**
+ * stdio hubs: one conmon attach connection per running sandbox, fanned out to
+ * every attached channel client, with input from all of them serialised onto
+ * the one socket.
+ *
+ * Cursors are logical byte offsets in the combined stdout+stderr stream since
+ * the container started. The hub connects before the container is started
+ * (`wrapRuntime` hooks `start`), so it counts every byte from 0; `head` is the
+ * offset after the last byte it received. conmon writes each chunk to its log
+ * before it sends it, so at any moment the log holds at least everything up to
+ * `head`: a client resuming at cursor c < head is replayed [c, head) from the
+ * log and then continues live from head — no loss, no duplicate. The log is
+ * capped by conmon (--log-size-max), which replaces the file when full; the hub
+ * keeps the current and the previous file open (generations, with the logical
+ * offset of each one's first byte), so the replay window is at least one cap.
+ * Older bytes are gone and are reported as a gap, never silently skipped.
+ *
+ * A hub created for a container that was already running (the server
+ * restarted) cannot know what came before the current log file: its offsets
+ * count from that file's first byte, found once the output is quiet.
+ */
+import { openSync, closeSync, statSync, watch, writeSync, constants, type FSWatcher } from "node:fs";
+import { dirname, basename } from "node:path";
+import type { Logger } from "../log.js";
+import type { RuntimeBackend } from "../runtime/backend.js";
+import { connectAttach, type AttachConnection, type StdPipe } from "../runtime/container/attach.js";
+import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
+
+/** Where a container's stdio lives (the real backend; the fake one has none). */
+export interface StdioPaths {
+  attachSocket(id: string): string;
+  log(id: string): string;
+  /** conmon's control fifo: `1 <rows> <cols>\n` resizes the terminal. */
+  ctl(id: string): string;
+}
+
+export interface HubSubscriber {
+  /** A live chunk; `offset` is the logical offset of data[0]. */
+  output(pipe: StdPipe, data: Buffer, offset: number): void;
+}
+
+export interface StdioHubsDeps {
+  /** Undefined when the runtime has no conmon (the fake backend of unit tests): stdio is then unavailable. */
+  paths: StdioPaths | undefined;
+  log: Logger;
+}
+
+/** How often (in live bytes) the hub checks whether conmon replaced its log. */
+const ROTATION_CHECK_BYTES = 128 * 1024;
+/** Log files kept open for replay: the current one and the one before. */
+const GENERATIONS_KEPT = 2;
+
+export class StdioHub {
+  /** Logical offset after the last byte received live. */
+  head = 0;
+  /** False when the hub joined a running container and offsets count from the current log file. */
+  exact = true;
+  private conn?: AttachConnection;
+  private readonly subscribers = new Set<HubSubscriber>();
+  private gens: LogGeneration[] = [];
+  private sinceCheck = 0;
+  private watcher?: FSWatcher;
+  private endedResolve!: () => void;
+  /** Resolves when conmon closed the socket: all of the process's output was received. */
+  readonly ended = new Promise<void>((r) => (this.endedResolve = r));
+  isEnded = false;
+  private disposed = false;
+
+  constructor(readonly id: string, private readonly paths: StdioPaths, private readonly log: Logger) {}
+
+  /** Fresh container, not yet started: the first log file starts at offset 0. */
+  async connectFromStart(): Promise<void> {
+    this.gens = [new LogGeneration(this.paths.log(this.id), Promise.resolve(0))];
+    await this.connect();
+  }
+
+  /** Running container: connect, then wait for a quiet moment to align the log with the live stream. */
+  async join(quietMs = 30, maxWaitMs = 2_000): Promise<void> {
+    this.exact = false;
+    const gen = new LogGeneration(this.paths.log(this.id), Promise.resolve(0));
+    this.gens = [gen];
+    let received = 0;
+    const counter: HubSubscriber = { output: (_p, d) => void (received += d.length) };
+    this.subscribers.add(counter);
+    await this.connect();
+    const deadline = Date.now() + maxWaitMs;
+    try {
+      for (;;) {
+        const r0 = received;
+        const s0 = statSync(this.paths.log(this.id));
+        await new Promise((r) => setTimeout(r, quietMs));
+        const s1 = statSync(this.paths.log(this.id));
+        const quiet = r0 === received && s0.size === s1.size && s0.ino === s1.ino && s1.ino === gen.ino;
+        if (quiet || Date.now() > deadline) {
+          if (!quiet) this.log.warn("stdio: output never went quiet while joining; cursors are approximate", { sandboxId: this.id });
+          // Everything logged has been received: the file's payload ends where `received` does.
+          this.head = Math.max(await gen.payloadUpTo(Number.MAX_SAFE_INTEGER), received);
+          return;
+        }
+      }
+    } finally {
+      this.subscribers.delete(counter);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    this.conn = await connectAttach(this.paths.attachSocket(this.id), {
+      output: (pipe, data) => this.onOutput(pipe, data),
+      end: () => this.onEnd(),
+    });
+    try {
+      this.watcher = watch(dirname(this.paths.log(this.id)), (_event, name) => {
+        if (name === basename(this.paths.log(this.id))) this.checkRotation();
+      });
+      this.watcher.on("error", () => undefined);
+      this.watcher.unref();
+    } catch {
+      /* polling by byte count still catches rotations */
+    }
+  }
+
+  subscribe(s: HubSubscriber): () => void {
+    this.subscribers.add(s);
+    return () => this.subscribers.delete(s);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Offset of the oldest byte still on disk. */
+  async oldestOffset(): Promise<number> {
+    this.checkRotation();
+    return this.gens[0] ? await this.gens[0].base : this.head;
+  }
+
+  /**
+   * The bytes of [from, to) still on disk, in order. A `gap` item stands for bytes the
+   * log no longer has (its cap dropped them), so callers can say so.
+   */
+  async *replay(from: number, to: number): AsyncGenerator<PayloadChunk | { gap: { from: number; to: number } }> {
+    this.checkRotation();
+    const gens = [...this.gens];
+    let at = from;
+    for (let i = 0; i < gens.length && at < to; i++) {
+      const base = await gens[i]!.base;
+      const nextBase = i + 1 < gens.length ? await gens[i + 1]!.base : to;
+      if (nextBase <= at) continue;
+      if (base > at) {
+        yield { gap: { from: at, to: Math.min(base, to) } };
+        at = Math.min(base, to);
+      }
+      for await (const chunk of gens[i]!.range(at, Math.min(nextBase, to))) {
+        if (chunk.offset > at) yield { gap: { from: at, to: chunk.offset } };
+        yield chunk;
+        at = chunk.offset + chunk.data.length;
+      }
+    }
+    if (at < to) yield { gap: { from: at, to } };
+  }
+
+  /** Input from any client, in arrival order. */
+  write(data: Buffer): Promise<void> {
+    if (!this.conn || this.conn.closed) return Promise.reject(new Error("the container's stdio is closed"));
+    return this.conn.write(data);
+  }
+
+  /** Terminal resize through conmon's control fifo (ignored for pipe stdio). */
+  resize(rows: number, cols: number): void {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.paths.ctl(this.id), constants.O_WRONLY | constants.O_NONBLOCK);
+      writeSync(fd, `1 ${rows} ${cols}\n`);
+    } catch (err) {
+      this.log.debug("stdio: resize failed", { sandboxId: this.id, err });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.conn?.close();
+    this.watcher?.close();
+    for (const g of this.gens) g.retire();
+    this.gens = [];
+    this.subscribers.clear();
+    this.onEnd();
+  }
+
+  private onOutput(pipe: StdPipe, data: Buffer): void {
+    const offset = this.head;
+    this.head += data.length;
+    this.sinceCheck += data.length;
+    if (this.sinceCheck >= ROTATION_CHECK_BYTES) {
+      this.sinceCheck = 0;
+      this.checkRotation();
+    }
+    for (const s of this.subscribers) s.output(pipe, data, offset);
+  }
+
+  private onEnd(): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.endedResolve();
+  }
+
+  /** conmon replaced the log file: the old one is final, the new one starts where it ended. */
+  private checkRotation(): void {
+    if (this.disposed || this.gens.length === 0) return;
+    const path = this.paths.log(this.id);
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch {
+      return;
+    }
+    const cur = this.gens.at(-1)!;
+    if (ino === cur.ino) return;
+    let next: LogGeneration;
+    try {
+      next = new LogGeneration(path, cur.base.then(async (b) => b + (await cur.finalPayloadLength())));
+    } catch {
+      return;
+    }
+    this.gens.push(next);
+    while (this.gens.length > GENERATIONS_KEPT) this.gens.shift()!.retire();
+  }
+}
+
+/** Every hub of this server, by sandbox id. */
+export class StdioHubs {
+  private readonly hubs = new Map<string, StdioHub>();
+  private readonly joining = new Map<string, Promise<StdioHub>>();
+  private closed = false;
+
+  constructor(private readonly deps: StdioHubsDeps) {}
+
+  /** The runtime, with `start` preceded by attaching to the not-yet-started container. */
+  wrapRuntime(runtime: RuntimeBackend): RuntimeBackend {
+    if (!this.deps.paths) return runtime;
+    const start = async (id: string) => {
+      await this.attachBeforeStart(id);
+      return runtime.start(id);
+    };
+    return new Proxy(runtime, {
+      get(target, prop) {
+        if (prop === "start") return start;
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  }
+
+  private async attachBeforeStart(id: string): Promise<void> {
+    if (this.closed || !this.deps.paths) return;
+    const hub = new StdioHub(id, this.deps.paths, this.deps.log);
+    try {
+      await hub.connectFromStart();
+      this.hubs.get(id)?.dispose();
+      this.hubs.set(id, hub);
+    } catch (err) {
+      hub.dispose();
+      this.deps.log.warn("stdio: could not attach before start; a later attach will join the running output", { sandboxId: id, err });
+    }
+  }
+
+  /** The hub of a running sandbox, joining its output if this server did not start it. */
+  async acquire(id: string): Promise<StdioHub> {
+    const hub = this.hubs.get(id);
+    if (hub && !hub.isEnded) return hub;
+    const pending = this.joining.get(id);
+    if (pending) return pending;
+    const paths = this.deps.paths;
+    if (!paths) return Promise.reject(new Error("this runtime has no attach socket"));
+    const p = (async () => {
+      const h = new StdioHub(id, paths, this.deps.log);
+      try {
+        await h.join();
+      } catch (err) {
+        h.dispose();
+        throw err;
+      }
+      if (this.closed) {
+        h.dispose();
+        throw new Error("the server is shutting down");
+      }
+      this.hubs.get(id)?.dispose();
+      this.hubs.set(id, h);
+      return h;
+    })().finally(() => this.joining.delete(id));
+    this.joining.set(id, p);
+    return p;
+  }
+
+  /** The sandbox stopped: once its last output is in (or after a grace), free the hub. */
+  retire(id: string, graceMs = 5_000): void {
+    const hub = this.hubs.get(id);
+    if (!hub) return;
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([hub.ended, new Promise((r) => (timer = setTimeout(r, graceMs)))]).then(() => {
+      clearTimeout(timer);
+      if (this.hubs.get(id) === hub) this.hubs.delete(id);
+      hub.dispose();
+    });
+  }
+
+  get(id: string): StdioHub | undefined {
+    return this.hubs.get(id);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const h of this.hubs.values()) h.dispose();
+    this.hubs.clear();
+  }
+}

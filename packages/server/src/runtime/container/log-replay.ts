@@ -1,0 +1,145 @@
+// runtime/container/log-replay.ts — byte-exact reading of conmon's k8s-file log by
+// logical offset, for replaying a main process's output from a cursor.
+// A record is `<time> <stdout|stderr> <F|P> <bytes>\n`; an F record's payload is
+// its bytes plus the newline, a P record's payload is its bytes alone, so the
+// payloads concatenated are exactly what the process wrote (binary safe).
+// conmon caps the file with --log-size-max by writing a new file and renaming it
+// over the old one; a generation is one such file, held open by fd so it stays
+// readable after the rename. `base` is the logical offset of its first payload byte.
+
+import { closeSync, fstatSync, openSync, read } from "node:fs";
+import type { StdPipe } from "./attach.js";
+
+const BLOCK = 1024 * 1024;
+
+function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+export interface PayloadChunk {
+  pipe: StdPipe;
+  /** Logical offset of data[0]. */
+  offset: number;
+  data: Buffer;
+}
+
+/** Calls `onRecord` for each complete record in buf[0..len); returns the index after the last newline. */
+export function parseRecords(buf: Buffer, len: number, onRecord: (pipe: StdPipe, start: number, end: number, full: boolean) => void): number {
+  let pos = 0;
+  for (;;) {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0 || nl >= len) return pos;
+    const s1 = buf.indexOf(0x20, pos);
+    const s2 = s1 < 0 ? -1 : buf.indexOf(0x20, s1 + 1);
+    if (s1 > 0 && s2 > 0 && s2 + 2 <= nl) {
+      const stream = buf.toString("latin1", s1 + 1, s2);
+      const tag = buf[s2 + 1];
+      if ((stream === "stdout" || stream === "stderr") && (tag === 0x46 || tag === 0x50)) {
+        // "F " / "P " then the bytes; an empty P record has no trailing space.
+        const start = Math.min(s2 + 3, nl);
+        onRecord(stream, start, nl, tag === 0x46);
+      }
+    }
+    pos = nl + 1;
+  }
+}
+
+export class LogGeneration {
+  readonly fd: number;
+  readonly ino: number;
+  /** Set once the file was replaced: its payload length is final. */
+  private finalLength?: number;
+  private users = 0;
+  private retired = false;
+
+  constructor(path: string, readonly base: Promise<number>) {
+    this.fd = openSync(path, "r");
+    this.ino = fstatSync(this.fd).ino;
+  }
+
+  /** The file was renamed away: count its payload once, it never changes again. */
+  async finalPayloadLength(): Promise<number> {
+    this.finalLength ??= await this.payloadUpTo(Number.MAX_SAFE_INTEGER);
+    return this.finalLength;
+  }
+
+  /** Payload bytes in the file now (complete records only), counting stops once past `limit`. */
+  async payloadUpTo(limit: number): Promise<number> {
+    let total = 0;
+    for await (const [, data] of this.records()) {
+      total += data.length;
+      if (total >= limit) break;
+    }
+    return total;
+  }
+
+  /**
+   * Yields payload chunks covering logical [from, to) that this generation holds,
+   * in order, neighbouring records of one stream joined up to 64 KiB; stops early
+   * when the file ends first.
+   */
+  async *range(from: number, to: number): AsyncGenerator<PayloadChunk> {
+    const base = await this.base;
+    let logical = base;
+    let acc: PayloadChunk | undefined;
+    this.users++;
+    try {
+      for await (const [pipe, data] of this.records()) {
+        const start = logical;
+        logical += data.length;
+        if (logical <= from) continue;
+        const a = Math.max(from, start) - start;
+        const b = Math.min(to, logical) - start;
+        if (b > a) {
+          const piece = data.subarray(a, b);
+          if (acc && acc.pipe === pipe && acc.data.length < 64 * 1024) acc.data = Buffer.concat([acc.data, piece]);
+          else {
+            if (acc) yield acc;
+            acc = { pipe, offset: start + a, data: Buffer.from(piece) };
+          }
+        }
+        if (logical >= to) break;
+      }
+      if (acc) yield acc;
+    } finally {
+      this.users--;
+      if (this.retired && this.users === 0) this.close();
+    }
+  }
+
+  /** Closed when it is dropped from the window and no replay still reads it. */
+  retire(): void {
+    this.retired = true;
+    if (this.users === 0) this.close();
+  }
+
+  private closed = false;
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** Every complete record from the start of the file: [pipe, payload]. */
+  private async *records(): AsyncGenerator<[StdPipe, Buffer]> {
+    let pos = 0;
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      if (this.closed) return;
+      const block = Buffer.allocUnsafe(BLOCK);
+      const n = await readAt(this.fd, block, pos);
+      if (n <= 0) return;
+      pos += n;
+      const buf = carry.length ? Buffer.concat([carry, block.subarray(0, n)]) : block.subarray(0, n);
+      const batch: Array<[StdPipe, Buffer]> = [];
+      const used = parseRecords(buf, buf.length, (pipe, start, end, full) => {
+        const bytes = buf.subarray(start, end);
+        batch.push([pipe, full ? Buffer.concat([bytes, NEWLINE]) : bytes]);
+      });
+      yield* batch;
+      carry = Buffer.from(buf.subarray(used));
+    }
+  }
+}
+
+const NEWLINE = Buffer.from("\n");
