@@ -3,7 +3,6 @@
  * the server, and stop it gracefully on SIGINT/SIGTERM.
  */
 import { ConfigError, resolveServerConfig, SERVER_OPTIONS, type OptionSpec } from "../../config.js";
-import { startServer, StartupError } from "../../server.js";
 import type { CommandDef, OptionDef } from "../command.js";
 
 const options: Record<string, OptionDef> = Object.fromEntries(
@@ -39,6 +38,8 @@ export const startCommand: CommandDef = {
       }
       throw err;
     }
+    // Loaded here so other commands do not pay for importing the whole server.
+    const { startServer, StartupError } = await import("../../server.js");
     let server;
     try {
       server = await startServer(config, { env: io.env });
