@@ -71,7 +71,7 @@ export class PortForwarder {
     const argv = [
       ...(this.setpriv ? [this.setpriv, "--pdeathsig", "KILL", "--"] : []),
       this.nsenter!, `--net=/proc/${pid}/ns/net`, "--",
-      this.socat!, "-lf/dev/null", `UNIX-LISTEN:${socketPath},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${port},nodelay`,
+      this.socat!, "-lf/dev/null", `UNIX-LISTEN:${socketPath},fork,mode=600,unlink-early,backlog=1024`, `TCP:127.0.0.1:${port},nodelay`,
     ];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -94,11 +94,13 @@ export class PortForwarder {
       const drop = () => {
         client.destroy();
         upstream.destroy();
-        conns.delete(client);
-        conns.delete(upstream);
       };
-      client.on("error", drop).on("close", drop);
-      upstream.on("error", drop).on("close", drop);
+      // Ends travel through the pipes (so a response is flushed before its connection closes); errors tear both down.
+      client.on("error", drop).on("close", () => {
+        conns.delete(client);
+        upstream.destroy();
+      });
+      upstream.on("error", drop).on("close", () => conns.delete(upstream));
       client.pipe(upstream);
       upstream.pipe(client);
     });
