@@ -311,3 +311,41 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
   await noForwarders();
   await env.srv.request("DELETE", `/api/tenants/svc/sandboxes/${id}`);
 });
+
+test("readiness: a service is ready only once its probe passes, and health follows the probe afterwards", async () => {
+  const nimbus = client();
+  // The server comes up 1.5 s after the sandbox starts; 1.5 s after that its page goes away (404).
+  const setup = "echo late > /www/index.html; (sleep 3; rm /www/index.html) & sleep 1.5";
+  await nimbus.services.create({ metadata: { name: "slow" }, spec: httpSpec(setup, { readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200, failureThreshold: 2 } }) });
+  const started = await nimbus.services.start({ name: "slow" });
+  const sandboxReady = await until("the sandbox", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${started.sandboxId}`)).body, (b) => b.status.lifecycleState === "ready");
+  assert.equal(sandboxReady.status.lifecycleState, "ready");
+  const gated = await nimbus.services.get({ name: "slow" });
+  assert.equal(gated.lifecycleState, "starting", "the sandbox runs but the probe has not passed");
+  assert.equal(gated.readiness, "not_ready");
+  assert.equal((await proxyGet("slow")).status, 503);
+
+  const ready = await nimbus.services.wait({ name: "slow", until: "ready", timeoutMs: 30_000 });
+  assert.equal(ready.health, "healthy");
+  assert.equal((await proxyGet("slow")).text, "late\n");
+  const sick = await until("health to turn", () => nimbus.services.get({ name: "slow" }), (v) => v.health === "unhealthy", 10_000);
+  assert.equal(sick.lifecycleState, "ready", "a failing probe after ready shows in health, not as a restart");
+  assert.equal(sick.restartCount, 0);
+  await nimbus.services.delete({ name: "slow", ifMatchGeneration: 1, force: true });
+});
+
+test("stop and restart: restart replaces the sandbox under the same name", async () => {
+  const nimbus = client();
+  await nimbus.services.create({ metadata: { name: "again" }, spec: httpSpec() });
+  const first = await nimbus.services.start({ name: "again", waitUntil: "ready", timeoutMs: 30_000 });
+  const second = await nimbus.services.restart({ name: "again", waitUntil: "ready", timeoutMs: 30_000 });
+  assert.notEqual(second.sandboxId, first.sandboxId);
+  assert.equal(second.restartCount, 0, "a requested restart is not a supervisor restart");
+  assert.equal((await proxyGet("again")).text, "hello\n");
+  assert.equal((await env.srv.request("GET", `/api/tenants/svc/sandboxes/${first.sandboxId}`)).status, 404);
+  const stopped = await nimbus.services.stop({ name: "again", gracePeriodMs: 1_000 });
+  assert.equal(stopped.state, "stopped");
+  assert.deepEqual(stopped.endpoints, []);
+  assert.equal((await nimbus.services.stop({ name: "again" })).state, "stopped", "stop is idempotent");
+  await nimbus.services.delete({ name: "again", ifMatchGeneration: 1 });
+});
