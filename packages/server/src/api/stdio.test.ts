@@ -234,3 +234,133 @@ test("64 MiB of stdout arrives complete and in order over the WebSocket", { time
   console.log(`# 64 MiB over the WebSocket in ${ms.toFixed(0)} ms (${(64 / (ms / 1000)).toFixed(0)} MiB/s)`);
   ws.close();
 });
+
+test("a 2 s lease: the attached WebSocket receives closed with reason expired", async () => {
+  const id = await readySandbox(["cat"]);
+  const sid = await openSession(id, { requestedTtlMs: 2000 });
+  const c = await connectWs(sid);
+  const t0 = Date.now();
+  await c.waitFor(() => c.controls.some((m) => m.type === "closed"), 10_000);
+  assert.deepEqual(c.controls.at(-1), { type: "closed", reason: "expired" });
+  assert.ok(Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`);
+  assert.equal(await c.closed, 1000);
+  const s = await env.srv.request("GET", `/api/sessions/${sid}?tenantId=${T}`);
+  assert.equal(s.body.status.lifecycleState, "expired");
+  // The sandbox keeps running.
+  assert.equal((await env.waitFor(T, id, ["ready"])).status.lifecycleState, "ready");
+});
+
+test("attach rules: closed session 409, channel not in the session 409, another tenant 404, before the upgrade", async () => {
+  const id = await readySandbox(["cat"]);
+  const closed = await openSession(id);
+  await env.srv.request("POST", `/api/sessions/${closed}/close?tenantId=${T}`, { body: {} });
+  await assert.rejects(nimbus.sessions.attach({ id: closed, channel: "stdio" }), (e: any) => e instanceof NimbusConflictError && e.code === "op.conflict");
+  await assert.rejects(connectWs(closed), (e: any) => e.status === 409);
+  const input = await env.srv.request("POST", `/api/sessions/${closed}/channels/stdio/input?tenantId=${T}`, { body: { data: "x" } });
+  assert.equal(input.status, 409);
+  assert.equal(input.body.error.code, "op.conflict");
+
+  const execOnly = await env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["exec"] } });
+  const noStdio = execOnly.body.metadata.id;
+  const r = await fetch(`${env.srv.url}/api/sessions/${noStdio}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` } });
+  assert.equal(r.status, 409);
+  const body: any = await r.json();
+  assert.equal(body.error.code, "op.conflict");
+  assert.match(body.error.message, /stdio/);
+  await assert.rejects(connectWs(noStdio), (e: any) => e.status === 409);
+
+  // Another tenant's key: not found, over NDJSON and WebSocket alike.
+  const open = await openSession(id);
+  const other = await fetch(`${env.srv.url}/api/sessions/${open}/channels/stdio/stream`, { headers: { "x-nimbus-api-key": betaKey } });
+  assert.equal(other.status, 404);
+  assert.equal(((await other.json()) as any).error.code, "op.not_found");
+  await assert.rejects(connectWs(open, "", { "x-nimbus-api-key": betaKey }), (e: any) => e.status === 404);
+  await assert.rejects(new Nimbus({ endpoint: env.srv.url, apiKey: betaKey, tenantId: "other" }).sessions.attach({ id: open, channel: "stdio" }), (e: any) => e instanceof NimbusNotFoundError);
+  // No credential: 401 before the upgrade.
+  await assert.rejects(connectWs(open, "", {}), (e: any) => e.status === 401);
+  // A plain GET of the WebSocket route says how to use it.
+  const plain = await env.srv.request("GET", `/api/sessions/${open}/channels/stdio?tenantId=${T}`);
+  assert.equal(plain.status, 400);
+});
+
+test("process exit: exit frame with the code, then closed target_stopped", async () => {
+  const id = await readySandbox(["sh", "-c", "read x; echo bye-$x; exit 7"]);
+  const sid = await openSession(id);
+  const c = await connectWs(sid, "&framing=json");
+  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
+  c.ws.send(Buffer.from("now\n"));
+  await c.waitFor(() => c.controls.some((m) => m.type === "closed"));
+  const kinds = c.controls.map((m) => m.type);
+  assert.deepEqual(kinds, ["opened", "stdout", "exit", "closed"]);
+  assert.equal(c.controls[1].data, "bye-now\n");
+  assert.equal(c.controls[1].cursor, 8);
+  assert.equal(c.controls[2].code, 7);
+  assert.equal(c.controls[3].reason, "target_stopped");
+  await env.waitFor(T, id, ["failed"]);
+});
+
+test("input from the SDK: eof is answered, not silently dropped", async () => {
+  const id = await readySandbox(["cat"]);
+  const sid = await openSession(id);
+  const r = await env.srv.request("POST", `/api/sessions/${sid}/channels/stdio/input?tenantId=${T}`, { body: { eof: true } });
+  assert.equal(r.status, 202);
+  assert.equal(r.body.eofDelivered, false);
+  assert.match(r.body.message, /stdin open/);
+});
+
+test("replay past conmon's log cap reports the gap and resumes at the oldest byte kept", { timeout: 120_000 }, async () => {
+  // 24 MiB of numbered 64 KiB lines while nobody is attached: the 10 MiB log is replaced twice.
+  const LINES = 384;
+  const line = (i: number) => String(i).padStart(65535, "0") + "\n";
+  const id = await readySandbox(["sh", "-c", `read go; i=0; while [ $i -lt ${LINES} ]; do printf '%065535d\\n' $i; i=$((i+1)); done; echo done; sleep 1000`]);
+  const sid = await openSession(id);
+  assert.equal((await env.srv.request("POST", `/api/sessions/${sid}/channels/stdio/input?tenantId=${T}`, { body: { data: "go\n" } })).status, 202);
+  const total = LINES * 65536 + 5;
+  // Wait until everything was produced (live head reaches the total).
+  const deadline = Date.now() + 60_000;
+  let opened: any;
+  for (;;) {
+    const frames = await collectOpened(sid);
+    opened = frames;
+    if (opened.head >= total) break;
+    assert.ok(Date.now() < deadline, `head ${opened.head}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(opened.oldestCursor > 0, "the log was capped, so the oldest cursor is past 0");
+  const a = await nimbus.sessions.attach({ id: sid, channel: "stdio", cursor: 0 });
+  const chunks: Buffer[] = [];
+  a.stdout.on("data", (b: Buffer) => chunks.push(b));
+  const until = Date.now() + 60_000;
+  while (a.cursor !== total) {
+    assert.ok(Date.now() < until, `cursor ${a.cursor}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await a.close();
+  const got = Buffer.concat(chunks);
+  assert.equal(got.length, total - opened.oldestCursor);
+  // Every byte kept sits at its true offset: compare against the expected stream.
+  const expected = Buffer.from(Array.from({ length: LINES }, (_, i) => line(i)).join("") + "done\n");
+  assert.ok(got.equals(expected.subarray(opened.oldestCursor)), "replayed bytes differ from the stream at their offsets");
+  // The gap frame says what was lost.
+  const raw = await collectNdjson(sid, 0, 0);
+  const gap = raw.find((f) => f.kind === "gap");
+  assert.deepEqual(gap, { kind: "gap", from: 0, to: opened.oldestCursor, reason: "log_capped" });
+});
+
+/** The `opened` frame of a fresh live-only attach (cursor = head). */
+async function collectOpened(sid: string): Promise<any> {
+  const ac = new AbortController();
+  const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
+  const reader = res.body!.getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("stream ended before opened");
+    buf += Buffer.from(value).toString();
+    const nl = buf.indexOf("\n");
+    if (nl >= 0) {
+      ac.abort();
+      return JSON.parse(buf.slice(0, nl));
+    }
+  }
+}

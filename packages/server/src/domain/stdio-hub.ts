@@ -109,8 +109,10 @@ export class StdioHub {
       end: () => this.onEnd(),
     });
     try {
-      this.watcher = watch(dirname(this.paths.log(this.id)), (_event, name) => {
-        if (name === basename(this.paths.log(this.id))) this.checkRotation();
+      const logName = basename(this.paths.log(this.id));
+      // Only renames: conmon replaces the file when it is full (writes would be one event per chunk).
+      this.watcher = watch(dirname(this.paths.log(this.id)), (event, name) => {
+        if (event === "rename" && name === logName) this.checkRotation();
       });
       this.watcher.on("error", () => undefined);
       this.watcher.unref();

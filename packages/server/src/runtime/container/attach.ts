@@ -30,6 +30,9 @@ export interface AttachConnection {
   readonly closed: boolean;
 }
 
+/** conmon sends at most 8192 bytes of output plus the pipe byte per packet; a larger packet would be cut. */
+const READ_BUFFER_BYTES = 16 * 1024;
+
 const PIPE_NAMES: Record<number, StdPipe | undefined> = { 2: "stdout", 3: "stderr" };
 
 /** Connects to conmon's attach socket; rejects when nothing listens there. */
@@ -43,6 +46,8 @@ export function connectAttach(socketPath: string, handlers: AttachHandlers): Pro
       return;
     }
     const sock = new SeqpacketSocket();
+    // The binding allocates a zeroed buffer of this size for every packet; conmon's are at most 8193 bytes.
+    sock.setInternalReadBufferSize(READ_BUFFER_BYTES);
     let connected = false;
     let closed = false;
     let ended = false;
