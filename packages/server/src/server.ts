@@ -37,7 +37,7 @@ import { Supervisor } from "./domain/supervisor.js";
 import { Endpoints } from "./domain/endpoints.js";
 import { PortForwarder } from "./runtime/port-forward.js";
 import { serviceRoutes } from "./api/routes/services.js";
-import { serviceProxyRoutes } from "./api/routes/service-proxy.js";
+import { serviceProxyRoutes, serviceProxyWsRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
 import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
@@ -219,7 +219,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
-  const upgrades = createUpgradeHandler({ log, tenants, adminToken }, [...stdioChannelWsRoutes(stdio)]);
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.

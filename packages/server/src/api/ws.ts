@@ -34,8 +34,11 @@ export interface WsRouteDef<PS extends TSchema = TSchema, QS extends TSchema = T
   path: string;
   params?: PS;
   query?: QS;
-  accept(ctx: WsContext<Static<PS>, Static<QS>>): Promise<(ws: WebSocket) => void> | ((ws: WebSocket) => void);
+  accept(ctx: WsContext<Static<PS>, Static<QS>>): Promise<WsOpen> | WsOpen;
 }
+
+/** What an accepted upgrade does: serve a WebSocket, or take the raw socket over (a proxy answers the upgrade itself). */
+export type WsOpen = ((ws: WebSocket) => void) | { takeover(socket: Duplex, head: Buffer): void };
 
 export function wsRoute<PS extends TSchema, QS extends TSchema>(def: WsRouteDef<PS, QS>): WsRouteDef {
   return def as unknown as WsRouteDef;
@@ -80,7 +83,7 @@ export function createUpgradeHandler(deps: UpgradeDeps, routes: WsRouteDef[]): U
   });
   const router = new Router(defs);
 
-  async function accept(req: IncomingMessage, requestId: string, log: Logger): Promise<(ws: WebSocket) => void> {
+  async function accept(req: IncomingMessage, requestId: string, log: Logger): Promise<WsOpen> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const { def, params: rawParams } = router.match(req.method ?? "GET", q === -1 ? url : url.slice(0, q));
@@ -101,6 +104,10 @@ export function createUpgradeHandler(deps: UpgradeDeps, routes: WsRouteDef[]): U
       accept(req, requestId, log).then(
         (open) => {
           if (socket.destroyed) return;
+          if (typeof open !== "function") {
+            log.info("upgrade taken over", { path: (req.url ?? "").split("?")[0], ms: Math.round(performance.now() - started) });
+            return open.takeover(socket, head);
+          }
           wss.handleUpgrade(req, socket, head, (ws) => {
             log.info("websocket", { path: (req.url ?? "").split("?")[0], status: 101, ms: Math.round(performance.now() - started) });
             open(ws);

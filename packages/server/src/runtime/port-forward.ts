@@ -118,7 +118,13 @@ export class PortForwarder {
       port,
       hostPort,
       socketPath,
-      connect: () => connect(socketPath),
+      connect: () => {
+        // Tracked like the listener's connections, so close() also ends upgraded (WebSocket) streams.
+        const socket = connect(socketPath);
+        conns.add(socket);
+        socket.on("close", () => conns.delete(socket));
+        return socket;
+      },
       close: () =>
         (closing ??= (async () => {
           this.open.delete(forward);

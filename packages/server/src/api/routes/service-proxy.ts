@@ -4,14 +4,19 @@
  * sandbox backs it. The request streams through unbuffered; the caller's
  * Nimbus credentials and hop-by-hop headers are never forwarded. A service
  * that is not running answers 503 `service.unavailable` with the envelope.
+ * Upgrades (WebSocket or any other protocol) are passed through raw: the
+ * service answers the handshake and the two sockets are spliced.
  */
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
+import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Endpoints } from "../../domain/endpoints.js";
+import { Type } from "@sinclair/typebox";
 import { AppError } from "../../domain/errors.js";
 import type { PortSpec } from "../../domain/sandbox-spec.js";
 import { specOf, type Services } from "../../domain/services.js";
 import { route, type HttpMethod, type RouteDef } from "../route.js";
 import { ProxyParams } from "../schemas/service.js";
+import { wsRoute, type WsOpen, type WsRouteDef } from "../ws.js";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"];
 const CREDENTIALS = ["authorization", "x-nimbus-api-key", "x-nimbus-admin-token"];
@@ -35,6 +40,103 @@ function unavailable(name: string, why: string, detail: Record<string, unknown>)
   return new AppError("service.unavailable", `service \`${name}\` ${why}`, { detail: { name, ...detail } });
 }
 
+interface ProxyTarget {
+  agent: Agent;
+  port: number;
+  sandboxId: string;
+  /** The request line's target: the tail of the route plus the original query. */
+  path: string;
+  headers: OutgoingHttpHeaders;
+}
+
+/** Where a proxied request goes now; 404 for an unknown service, 503 while it cannot answer. */
+function resolveTarget(services: Services, endpoints: Endpoints, tenantId: string, name: string, tail: string, req: IncomingMessage): ProxyTarget {
+  const svc = services.get(tenantId, name);
+  const spec = specOf(svc);
+  if (spec.backend.kind !== "sandbox") throw unavailable(name, `has a ${spec.backend.kind} backend, which Nimbus does not run`, { state: svc.state });
+  const port = proxyPort(spec.backend.sandbox.ports ?? []);
+  if (!port) throw unavailable(name, "declares no ports: add one to spec.backend.sandbox.ports to reach it", { state: svc.state });
+  if (svc.state !== "running" || svc.sandboxId === null) throw unavailable(name, `is ${svc.state}, not running: start it (or wait until it is ready) and retry`, { state: svc.state });
+  const agent = endpoints.agent(svc.sandboxId, port.port);
+  if (!agent) throw unavailable(name, "has no published endpoint yet: retry in a moment", { state: svc.state, sandboxId: svc.sandboxId });
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  const headers = forwardable(req.headers, CREDENTIALS);
+  headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  headers["x-forwarded-host"] = req.headers.host ?? "";
+  headers["x-forwarded-prefix"] = `/api/tenants/${tenantId}/services/${name}/proxy`;
+  return { agent, port: port.port, sandboxId: svc.sandboxId, path: `/${tail}${q === -1 ? "" : url.slice(q)}`, headers };
+}
+
+/**
+ * An HTTP response head as raw bytes, for a socket that was never an
+ * http.ServerResponse. With `closeDelimited` the body that follows is sent
+ * decoded and ends with the connection, so length and chunking headers go.
+ */
+function rawHead(res: IncomingMessage, closeDelimited: boolean): string {
+  const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ""}`];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    const k = res.rawHeaders[i]!;
+    if (closeDelimited && ["content-length", "transfer-encoding", "connection", "keep-alive"].includes(k.toLowerCase())) continue;
+    lines.push(`${k}: ${res.rawHeaders[i + 1]}`);
+  }
+  if (closeDelimited) lines.push("connection: close");
+  return `${lines.join("\r\n")}\r\n\r\n`;
+}
+
+function splice(a: Duplex, b: Duplex): void {
+  const drop = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on("error", drop).on("close", drop);
+  b.on("error", drop).on("close", drop);
+  a.pipe(b);
+  b.pipe(a);
+}
+
+/** The upgrade flavour of the proxy route: the service answers the handshake, then bytes flow both ways. */
+export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): WsRouteDef[] {
+  return [
+    wsRoute({
+      path: "/api/tenants/:tenantId/services/:name/proxy/*path",
+      params: ProxyParams,
+      query: Type.Record(Type.String(), Type.String()),
+      accept: (ctx) => {
+        const tenantId = ctx.authorizeTenant(ctx.params.tenantId);
+        const { name } = ctx.params;
+        const target = resolveTarget(services, endpoints, tenantId, name, ctx.params.path, ctx.req);
+        target.headers.connection = "Upgrade";
+        target.headers.upgrade = ctx.req.headers.upgrade ?? "websocket";
+        return new Promise<WsOpen>((resolve, reject) => {
+          const upstream = request({ agent: target.agent, host: "127.0.0.1", port: target.port, method: ctx.req.method, path: target.path, headers: target.headers });
+          upstream.on("upgrade", (res, upSocket, upHead) => {
+            resolve({
+              takeover(socket, head) {
+                socket.write(rawHead(res, false));
+                if (upHead.length) socket.write(upHead);
+                if (head.length) upSocket.write(head);
+                splice(socket, upSocket);
+              },
+            });
+          });
+          // The service declined the upgrade: its answer goes back as it is.
+          upstream.on("response", (res) => {
+            resolve({
+              takeover(socket) {
+                socket.write(rawHead(res, true));
+                res.pipe(socket);
+              },
+            });
+          });
+          upstream.on("error", (err) => reject(unavailable(name, `did not answer the upgrade (${err.message}): it may be restarting; retry`, { sandboxId: target.sandboxId })));
+          upstream.end();
+        });
+      },
+    }),
+  ];
+}
+
 export function serviceProxyRoutes(services: Services, endpoints: Endpoints): RouteDef[] {
   const methods: HttpMethod[] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
   return methods.map((method) =>
@@ -50,23 +152,9 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
       responses: { 200: { description: "whatever the service answers" }, 503: { description: "the service is not running" } },
       handler: (ctx) => {
         const { name } = ctx.params;
-        const svc = services.get(ctx.tenantId, name);
-        const spec = specOf(svc);
-        if (spec.backend.kind !== "sandbox") throw unavailable(name, `has a ${spec.backend.kind} backend, which Nimbus does not run`, { state: svc.state });
-        const port = proxyPort(spec.backend.sandbox.ports ?? []);
-        if (!port) throw unavailable(name, "declares no ports: add one to spec.backend.sandbox.ports to reach it", { state: svc.state });
-        if (svc.state !== "running" || svc.sandboxId === null) throw unavailable(name, `is ${svc.state}, not running: start it (or wait until it is ready) and retry`, { state: svc.state });
-        const agent = endpoints.agent(svc.sandboxId, port.port);
-        if (!agent) throw unavailable(name, "has no published endpoint yet: retry in a moment", { state: svc.state, sandboxId: svc.sandboxId });
-        const url = ctx.req.url ?? "";
-        const q = url.indexOf("?");
-        const path = `/${ctx.params.path}${q === -1 ? "" : url.slice(q)}`;
-        const headers = forwardable(ctx.req.headers, CREDENTIALS);
-        headers["x-forwarded-for"] = ctx.req.socket.remoteAddress ?? "";
-        headers["x-forwarded-host"] = ctx.req.headers.host ?? "";
-        headers["x-forwarded-prefix"] = `/api/tenants/${ctx.tenantId}/services/${name}/proxy`;
+        const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req);
         return new Promise<void>((resolve, reject) => {
-          const upstream = request({ agent, host: "127.0.0.1", port: port.port, method: ctx.req.method, path, headers });
+          const upstream = request({ agent: target.agent, host: "127.0.0.1", port: target.port, method: ctx.req.method, path: target.path, headers: target.headers });
           upstream.on("response", (res) => {
             ctx.handled = true;
             ctx.res.writeHead(res.statusCode ?? 502, { ...forwardable(res.headers, []), "x-request-id": ctx.requestId });
@@ -82,7 +170,7 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
               ctx.res.destroy();
               resolve();
             } else {
-              reject(unavailable(name, `did not answer (${err.message}): it may be restarting; retry`, { sandboxId: svc.sandboxId }));
+              reject(unavailable(name, `did not answer (${err.message}): it may be restarting; retry`, { sandboxId: target.sandboxId }));
             }
           });
           ctx.res.on("close", () => {
