@@ -14,7 +14,8 @@
 # Environment: NIMBUS_QUICKSTART_MIRROR=auto|local|none (default auto: probe
 # registry-1.docker.io for 3 s), NIMBUS_QUICKSTART_DATA_DIR (default ./data
 # in the repository), NIMBUS_QUICKSTART_TIMEOUT (seconds for sandbox.mjs,
-# default 600).
+# default 600), NIMBUS_QUICKSTART_SETUP=0 to skip scripts/setup.sh (the test
+# suite does, having run it already).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -73,8 +74,10 @@ if [ "$mirror" = "auto" ]; then
   fi
 fi
 
-if [ "$mirror" = "local" ]; then
-  say "registry-1.docker.io is not reachable: docker.io/library/node:22-alpine will come from a local registry with an offline stand-in"
+[ "$mirror" = "local" ] && say "registry-1.docker.io is not reachable: docker.io/library/node:22-alpine will come from a local registry with an offline stand-in"
+if [ "${NIMBUS_QUICKSTART_SETUP:-1}" = 0 ]; then
+  say "skipping scripts/setup.sh (NIMBUS_QUICKSTART_SETUP=0)"
+elif [ "$mirror" = "local" ]; then
   bash scripts/setup.sh --with-test-tools >&2
 else
   bash scripts/setup.sh >&2

@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,6 +114,23 @@ test("the example resolves @nimbus/nimbus to this repository's SDK", async () =>
   assert.equal(resolved, join(realpathSync(repoRoot), "packages", "nimbus", "dist", "index.js"));
 });
 
+/**
+ * The seed's four lines: `created <id> <state>`, `session <id> expires <iso>`,
+ * `attached to <snapshot>` (console.log's formatting, which breaks it over
+ * lines), `stopped`. `t0`/`t1` bracket the run, for the five-minute TTL.
+ */
+function checkSeedOutput(stdout: string, t0: number, t1: number) {
+  const m = new RegExp(`^created (agent-task-${ULID}) (pending|starting)\\nsession (\\S+) expires (\\S+)\\nattached to ([\\s\\S]*)\\nstopped\\n$`).exec(stdout);
+  assert.ok(m, `unexpected output:\n${stdout}`);
+  const [, sandboxId, , sessionId, expiresAt] = m as unknown as [string, string, string, string, string];
+  const expires = Date.parse(expiresAt);
+  assert.equal(new Date(expires).toISOString(), expiresAt, "expiresAt is an ISO 8601 UTC timestamp");
+  assert.ok(expires >= t0 + 300_000 - 1_000 && expires <= t1 + 300_000 + 1_000, `expiresAt ${expiresAt} is about five minutes after the session opened`);
+  const snapshot = { sandbox: { id: sandboxId, generation: 1, profile: "worker", backend: "container" } };
+  assert.equal(stdout.split("\n").slice(2, -2).join("\n"), format("attached to", snapshot));
+  return { sandboxId, sessionId, snapshot };
+}
+
 test("the seed script runs unchanged: created, session, attached to, stopped", async () => {
   const t0 = Date.now();
   const r = await run(process.execPath, ["sandbox.mjs"], { cwd: exampleDir, env: { ...env, NIMBUS_TOKEN: token() }, timeoutMs: 240_000 });
@@ -122,15 +139,7 @@ test("the seed script runs unchanged: created, session, attached to, stopped", a
   assert.equal(r.code, 0, why);
   assert.equal(r.stderr, "", why);
 
-  const m = new RegExp(`^created (agent-task-${ULID}) (pending|starting)\\nsession (\\S+) expires (\\S+)\\nattached to ([\\s\\S]*)\\nstopped\\n$`).exec(r.stdout);
-  assert.ok(m, `unexpected output:\n${r.stdout}`);
-  const [, sandboxId, , sessionId, expiresAt] = m as unknown as [string, string, string, string, string];
-  const expires = Date.parse(expiresAt);
-  assert.equal(new Date(expires).toISOString(), expiresAt, "expiresAt is an ISO 8601 UTC timestamp");
-  assert.ok(expires >= t0 + 300_000 - 1_000 && expires <= t1 + 300_000 + 1_000, `expiresAt ${expiresAt} is about five minutes after the session opened`);
-  // console.log's own formatting of the pinned snapshot.
-  const snapshot = { sandbox: { id: sandboxId, generation: 1, profile: "worker", backend: "container" } };
-  assert.equal(r.stdout.split("\n").slice(2, -2).join("\n"), format("attached to", snapshot));
+  const { sandboxId, sessionId, snapshot } = checkSeedOutput(r.stdout, t0, t1);
 
   const sandbox = await client.sandboxes.get({ id: sandboxId });
   assert.equal(sandbox.status.lifecycleState, "stopped");
@@ -189,4 +198,39 @@ test("nothing is left behind: tenant deleted, server and registry stopped, no mo
   tmp.cleanup();
   assert.equal(existsSync(tmp.root), false);
   assert.equal(await portFree("127.0.0.1"), true, `port ${PORT} is free again`);
+});
+
+/** Processes whose command line mentions `dir` (the server's --data-dir, the registry's storage). */
+function processesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      if (argv.includes(dir)) found.push(`${pid} ${argv}`);
+    } catch {
+      // gone already
+    }
+  }
+  return found;
+}
+
+test("scripts/quickstart.sh (the README's first command) prints the seed's four lines, exits 0 and leaves nothing running", async () => {
+  const qs = makeTempRoot("nimbus-quickstart-sh-");
+  try {
+    const qsData = join(qs.root, "data");
+    // Setup already ran (scripts/test.sh); the stand-in registry is forced so the run is the same with or without Docker Hub.
+    const qsEnv = isolatedEnv(qs.root, { NIMBUS_QUICKSTART_SETUP: "0", NIMBUS_QUICKSTART_MIRROR: "local", NIMBUS_QUICKSTART_DATA_DIR: qsData, TMPDIR: qs.root });
+    const t0 = Date.now();
+    const r = await run("bash", [join(repoRoot, "scripts", "quickstart.sh")], { cwd: repoRoot, env: qsEnv, timeoutMs: 10 * 60_000 });
+    const t1 = Date.now();
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    checkSeedOutput(r.stdout, t0, t1);
+    assert.match(r.stderr, /quickstart: created tenant demo/);
+    assert.deepEqual(processesUnder(qs.root), [], "the server and the registry are stopped");
+    await assertNoLeftovers(join(qsData, "runtime"));
+    assert.equal(await portFree("127.0.0.1"), true, `port ${PORT} is free again`);
+    assert.deepEqual(readdirSync(qs.root).filter((n) => n.startsWith("nimbus-")), [], "the script's and the registry's temp dirs are removed");
+  } finally {
+    qs.cleanup();
+  }
 });
