@@ -10,5 +10,6 @@ import { sessionCommands } from "./session.js";
 import { serviceCommands } from "./service.js";
 import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
+import { attachCommand } from "./attach.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, execCommand, cpCommand, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];
