@@ -71,10 +71,11 @@ if [ "$mirror" = "auto" ]; then
     mirror=none
   else
     mirror=local
+    say "registry-1.docker.io is not reachable: docker.io/library/node:22-alpine will come from a local registry with an offline stand-in"
   fi
+elif [ "$mirror" = "local" ]; then
+  say "NIMBUS_QUICKSTART_MIRROR=local: docker.io/library/node:22-alpine will come from a local registry with an offline stand-in"
 fi
-
-[ "$mirror" = "local" ] && say "registry-1.docker.io is not reachable: docker.io/library/node:22-alpine will come from a local registry with an offline stand-in"
 if [ "${NIMBUS_QUICKSTART_SETUP:-1}" = 0 ]; then
   say "skipping scripts/setup.sh (NIMBUS_QUICKSTART_SETUP=0)"
 elif [ "$mirror" = "local" ]; then
