@@ -6,7 +6,9 @@
  * the offline stand-in (testing/standin.ts) through `--registry-mirror`.
  * It must print its four lines, leave the sandbox `stopped` and the session
  * `closed`, and, once the tenant is deleted and the server stopped, nothing
- * on the host. The same flow then runs through the CLI alone.
+ * on the host. The same flow then runs through the CLI alone (sandbox
+ * create, session open, attach, session close, sandbox stop), and last the
+ * README's first command, scripts/quickstart.sh, itself.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -165,7 +167,9 @@ test("the same flow through the CLI alone: sandbox create, session open, attach,
     assert.equal(r.code, 0, `nimbus ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout.trim();
   };
-  const id = await nimbus("sandbox", "create", STANDIN_REFERENCE, "--name", "agent-task", "--label", "purpose=quickstart", "--wait", "--", "node", "-e", "setInterval(() => {}, 1000)");
+  // Like the seed's process it runs until stopped; it also answers on stdio, for `nimbus attach`.
+  const echo = "process.stdin.on('data', (d) => process.stdout.write('node ' + process.version + ': ' + d))";
+  const id = await nimbus("sandbox", "create", STANDIN_REFERENCE, "--name", "agent-task", "--label", "purpose=quickstart", "--wait", "--", "node", "-e", echo);
   assert.match(id, new RegExp(`^agent-task-${ULID}$`));
   const t0 = Date.now();
   const sessionId = await nimbus("session", "open", id, "--channel", "stdio", "--ttl", "5m");
@@ -173,8 +177,10 @@ test("the same flow through the CLI alone: sandbox create, session open, attach,
   assert.deepEqual(session.spec.targetSnapshot, { sandbox: { id, generation: 1, profile: "worker", backend: "container" } });
   assert.ok(Math.abs(Date.parse(session.spec.expiresAt) - (t0 + 300_000)) < 5_000);
   if (await cliHas("attach")) {
-    // Not there when this test was written; it will want a scripted exchange here.
-    t.diagnostic("`nimbus attach` exists now; extend this test to attach before closing");
+    // attach opens its own stdio session; with piped input it detaches once input ended and output went quiet.
+    const attached = await runNimbus(["attach", id, "--quiet-after", "500ms"], { ...env, NIMBUS_TENANT_ID: "demo" }, "hello\n");
+    assert.equal(attached.code, 0, attached.stderr);
+    assert.match(attached.stdout, /^node v22\.\d+\.\d+: hello\n$/);
   } else {
     t.diagnostic("skipped `nimbus attach`: the CLI has no such command yet");
   }
