@@ -4,21 +4,20 @@
 // already-mounted overlay to a running process, (2) our ContainerBackend's
 // create+start (overlay mount, bundle, conmon, crun create, crun start), with a
 // per-phase breakdown, and (3) 20 of each at once. Prints p50/p90 side by side.
-// Run as root from the repo root:  node --import tsx bench/sandbox-start/raw.mjs [runs] [runtime]
+// Run as root from the repo root:  node bench/sandbox-start/raw.mjs [runs] [runtime]
+// (uses packages/server/dist after `npm run build`, else the sources through tsx).
+// api.mjs measures the same floor next to the HTTP API; both share measure.mjs.
 // Reference on this kind of machine: raw crun ≈ 43 ms p50, 20 concurrent ≈ 0.8 s; goal ≤ 1.5×.
 
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RawRuntime, conmonPid, fmtMs as f, loadServer, memoryOf, pct, timed } from "./measure.mjs";
 
-const src = new URL("../../packages/server/src/runtime/", import.meta.url);
-const { ContainerBackend } = await import(new URL("container/crun-backend.ts", src).href);
-const { writeBundle } = await import(new URL("container/bundle.ts", src).href);
-const { mountOverlay, unmountOverlay } = await import(new URL("container/overlay.ts", src).href);
-const { makeBusyboxLayer } = await import(new URL("conformance.ts", src).href);
-const { findBinary } = await import(new URL("container/exec.ts", src).href);
-const { assertNoLeftovers } = await import(new URL("leak-check.ts", src).href);
+const { ContainerBackend } = await loadServer("runtime/container/crun-backend");
+const { makeBusyboxLayer } = await loadServer("runtime/conformance");
+const { findBinary } = await loadServer("runtime/container/exec");
+const { assertNoLeftovers } = await loadServer("runtime/leak-check");
 
 const RUNS = Number(process.argv[2] ?? 30);
 const RUNTIME = process.argv[3] ?? "crun";
@@ -27,15 +26,6 @@ const runtimePath = findBinary(RUNTIME);
 const work = mkdtempSync(join(tmpdir(), "nimbus-bench-"));
 const layer = makeBusyboxLayer(join(work, "layer"));
 
-function run(file, args) {
-  return new Promise((resolve, reject) => {
-    // stdio ignored: `crun run --detach` keeps inherited pipes open.
-    const c = spawn(file, args, { stdio: "ignore" });
-    c.on("error", reject);
-    c.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(" ")} exited ${code}`))));
-  });
-}
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const spec = (id) => ({
   id,
   rootfs: { lowerDirs: [layer] },
@@ -45,25 +35,12 @@ const spec = (id) => ({
 });
 
 // ---- raw: bundle + overlay prepared outside the timed window; then our backend ----
-const rawState = join(work, "raw");
-const rawRoot = join(rawState, "root");
-mkdirSync(rawRoot, { recursive: true });
-const cgParent = new ContainerBackend({ stateDir: join(work, "cg-probe"), runtime: RUNTIME }).cgroupParent + "-raw";
-async function prepareRaw(id) {
-  const b = join(rawState, id);
-  mkdirSync(b, { recursive: true });
-  await mountOverlay([layer], { target: join(b, "rootfs"), upperDir: join(b, "upper"), workDir: join(b, "work"), linkDir: join(b, "l") });
-  await writeBundle(b, spec(id), `${cgParent}/${id}`);
-  return b;
-}
-async function rawStart(id, bundle) {
-  const t0 = performance.now();
-  await run(runtimePath, [`--root=${rawRoot}`, "run", "--detach", "--bundle", bundle, id]);
-  return performance.now() - t0;
-}
-async function rawCleanup(id, bundle) {
-  await run(runtimePath, [`--root=${rawRoot}`, "delete", "--force", id]);
-  await unmountOverlay(join(bundle, "rootfs"));
+const raw = await RawRuntime.open(join(work, "raw"), RUNTIME);
+async function rawOnce(id) {
+  await raw.prepare(spec(id));
+  const ms = await raw.start(id);
+  await raw.remove(id);
+  return ms;
 }
 
 const stateDir = join(work, "state");
@@ -76,10 +53,7 @@ const oursTimes = [];
 const createTimes = [];
 const startTimes = [];
 for (let i = 0; i < RUNS; i++) {
-  const rid = `raw-${i}`;
-  const bundle = await prepareRaw(rid);
-  rawTimes.push(await rawStart(rid, bundle));
-  await rawCleanup(rid, bundle);
+  rawTimes.push(await rawOnce(`raw-${i}`));
   const id = `ours-${i}`;
   const a = performance.now();
   await backend.create(spec(id));
@@ -91,12 +65,13 @@ for (let i = 0; i < RUNS; i++) {
   startTimes.push(c - b);
   await backend.delete(id);
 }
-const rawBundles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => prepareRaw(`rawc-${i}`).then((b) => [`rawc-${i}`, b])));
+const rawIds = Array.from({ length: CONCURRENT }, (_, i) => `rawc-${i}`);
+await Promise.all(rawIds.map((id) => raw.prepare(spec(id))));
 let t0 = performance.now();
-await Promise.all(rawBundles.map(([id, b]) => rawStart(id, b)));
+await Promise.all(rawIds.map((id) => raw.start(id)));
 const rawConcurrent = performance.now() - t0;
-for (const [id, b] of rawBundles) await rawCleanup(id, b);
-
+for (const id of rawIds) await raw.remove(id);
+await raw.close();
 
 t0 = performance.now();
 await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
@@ -106,14 +81,7 @@ await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
 const oursConcurrent = performance.now() - t0;
 const running = (await backend.list()).filter((s) => s.status === "running").length;
 // Host memory per idle sandbox beyond its own processes: conmon's proportional set size.
-const conmonPssKiB = Array.from({ length: CONCURRENT }, (_, i) => {
-  try {
-    const pid = readFileSync(join(stateDir, "c", `oursc-${i}`, "conmon.pid"), "utf8").trim();
-    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))[1]);
-  } catch {
-    return NaN;
-  }
-});
+const conmonPssKiB = Array.from({ length: CONCURRENT }, (_, i) => memoryOf(conmonPid(stateDir, `oursc-${i}`))?.pssKiB ?? NaN);
 await Promise.all((await backend.list()).map((s) => backend.delete(s.id)));
 backend.close();
 await assertNoLeftovers(stateDir);
@@ -123,15 +91,10 @@ const conmonPath = findBinary("conmon");
 const conmonVersion = [];
 const runtimeVersion = [];
 for (let i = 0; i < 10; i++) {
-  let a = performance.now();
-  await run(conmonPath, ["--version"]);
-  conmonVersion.push(performance.now() - a);
-  a = performance.now();
-  await run(runtimePath, ["--version"]);
-  runtimeVersion.push(performance.now() - a);
+  conmonVersion.push(await timed(conmonPath, ["--version"]));
+  runtimeVersion.push(await timed(runtimePath, ["--version"]));
 }
 
-const f = (ms) => `${ms.toFixed(1).padStart(7)} ms`;
 console.log(`sandbox start on ${RUNTIME} (${RUNS} sequential runs, ${CONCURRENT} concurrent), busybox rootfs`);
 console.log(`${"".padEnd(34)}${"p50".padStart(10)}${"p90".padStart(11)}`);
 console.log(`${`raw ${RUNTIME} run --detach`.padEnd(34)}${f(pct(rawTimes, 50))} ${f(pct(rawTimes, 90))}`);
@@ -143,5 +106,4 @@ console.log(`${`${RUNTIME} --version (exec floor)`.padEnd(34)}${f(pct(runtimeVer
 console.log(`${`${CONCURRENT} concurrent, wall`.padEnd(34)}raw ${(rawConcurrent / 1000).toFixed(2)} s   backend ${(oursConcurrent / 1000).toFixed(2)} s (${running}/${CONCURRENT} running)   ratio ${(oursConcurrent / rawConcurrent).toFixed(2)}x`);
 console.log(`${"conmon per idle sandbox (PSS)".padEnd(34)}${(pct(conmonPssKiB, 50) / 1024).toFixed(2)} MiB p50 (goal < 5 MiB)`);
 console.log("reference: raw crun ≈ 43 ms p50, 20 concurrent ≈ 0.8 s");
-execFileSync("sh", ["-c", `for d in /sys/fs/cgroup/*${cgParent}; do rmdir "$d" 2>/dev/null; done; true`]);
 rmSync(work, { recursive: true, force: true });
