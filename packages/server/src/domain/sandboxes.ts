@@ -5,6 +5,7 @@
  * this process, holds each container, so the reconciler (reconciler.ts) can
  * re-adopt them after a restart.
  */
+import { setMaxListeners } from "node:events";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
@@ -54,7 +55,10 @@ export class Sandboxes {
   private readonly shutdown = new AbortController();
   private readonly listeners: SandboxChangeListener[] = [];
 
-  constructor(private readonly deps: SandboxesDeps) {}
+  constructor(private readonly deps: SandboxesDeps) {
+    // Every running sandbox's exit wait listens on this one signal.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   /** Called for every state change (sessions close on stop, services supervise). */
   onChange(listener: SandboxChangeListener): void {
