@@ -141,3 +141,21 @@ test("exec and files need a ready sandbox", async () => {
   const f = await nimbus.files.read({ sandboxId: done.metadata.id, path: "/etc/hostname" }).catch((x) => x);
   assert.ok(f instanceof NimbusConflictError);
 });
+
+test("the files channel of a session reads and writes its sandbox; without the channel it is refused", async () => {
+  const s = await nimbus.sessions.open({ target: { sandbox: { id } }, channels: ["files"] });
+  const base = `${env.srv.url}/api/sessions/${s.metadata.id}/channels/files/content?tenantId=files&path=/tmp/via-session.txt`;
+  const auth = { authorization: `Bearer ${env.srv.token()}` };
+  const put = await fetch(base, { method: "PUT", headers: auth, body: "through the lease" });
+  assert.equal(put.status, 200);
+  const written = (await put.json()) as { sizeBytes: number; sha256: string };
+  assert.equal(written.sizeBytes, 17);
+  const get = await fetch(base, { headers: auth });
+  assert.equal(await get.text(), "through the lease");
+  assert.equal(get.headers.get("x-content-sha256"), written.sha256);
+  const other = await nimbus.sessions.open({ target: { sandbox: { id } }, channels: ["exec"] });
+  const refused = await fetch(`${env.srv.url}/api/sessions/${other.metadata.id}/channels/files/content?tenantId=files&path=/tmp/via-session.txt`, { headers: auth });
+  assert.equal(refused.status, 409);
+  await nimbus.sessions.close({ id: s.metadata.id });
+  await nimbus.sessions.close({ id: other.metadata.id });
+});
