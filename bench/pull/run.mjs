@@ -5,26 +5,18 @@
 // Uses packages/server/dist when built (`npx tsc -p packages/server`), else the
 // TypeScript sources through tsx. Cleans up everything it creates.
 // Usage: node bench/pull/run.mjs [--rounds N]
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadServer } from "../lib/load-server.mjs";
 
-const here = new URL(".", import.meta.url).pathname;
-const server = join(here, "../../packages/server");
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 3;
 
-async function load(rel) {
-  const dist = join(server, "dist", `${rel}.js`);
-  if (existsSync(dist)) return import(dist);
-  const { register } = await import("tsx/esm/api");
-  register();
-  return import(join(server, "src", `${rel}.ts`));
-}
 
-const { ImageStore } = await load("images/index");
-const { startRegistry } = await load("testing/registry");
-const { buildDebianImage, pushFixture } = await load("testing/fixtures");
+const { ImageStore } = await loadServer("images/index");
+const { startRegistry } = await loadServer("testing/registry");
+const { buildDebianImage, pushFixture } = await loadServer("testing/fixtures");
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: "utf8" });

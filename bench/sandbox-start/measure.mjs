@@ -8,23 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-const serverDir = new URL("../../packages/server/", import.meta.url).pathname;
-const useDist = existsSync(join(serverDir, "dist", "server.js"));
-let tsxRegistered = false;
-
-/** Where the server code comes from, for the report header. */
-export const codeSource = useDist ? "packages/server/dist (run `npm run build` after changing the server)" : "packages/server/src through tsx";
-
-/** Imports `packages/server/{dist,src}/<rel>` (rel without extension, e.g. "runtime/leak-check"). */
-export async function loadServer(rel) {
-  if (useDist) return import(join(serverDir, "dist", `${rel}.js`));
-  if (!tsxRegistered) {
-    const { register } = await import("tsx/esm/api");
-    register();
-    tsxRegistered = true;
-  }
-  return import(join(serverDir, "src", `${rel}.ts`));
-}
+export { codeSource, loadServer } from "../lib/load-server.mjs";
 
 /** Runs a command with stdio ignored (`crun run --detach` keeps inherited pipes open). */
 export function run(file, args) {

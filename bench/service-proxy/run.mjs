@@ -9,10 +9,10 @@
 // Uses packages/server/dist when built (`npm run build`), else the TypeScript sources
 // through tsx. Cleans up everything it creates.
 // Usage: node bench/service-proxy/run.mjs [--requests N] [--rounds N] [--concurrency N]
-import { existsSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
+import { loadServer } from "../lib/load-server.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const server = join(here, "../../packages/server");
@@ -21,17 +21,10 @@ const requests = arg("--requests", 400);
 const rounds = arg("--rounds", 5);
 const concurrency = arg("--concurrency", 16);
 
-async function load(rel) {
-  const dist = join(server, "dist", `${rel}.js`);
-  if (existsSync(dist)) return import(dist);
-  const { register } = await import("tsx/esm/api");
-  register();
-  return import(join(server, "src", `${rel}.ts`));
-}
 
-const { startStandinRegistry, STANDIN_REFERENCE } = await load("testing/standin");
-const { startTestServer } = await load("testing/server");
-const { assertNoLeftovers } = await load("runtime/leak-check");
+const { startStandinRegistry, STANDIN_REFERENCE } = await loadServer("testing/standin");
+const { startTestServer } = await loadServer("testing/server");
+const { assertNoLeftovers } = await loadServer("runtime/leak-check");
 
 const BODY = "x".repeat(512);
 const SERVER_JS = `const b = "x".repeat(${BODY.length}); process.on("SIGTERM", () => process.exit(0));
