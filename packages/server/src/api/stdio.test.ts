@@ -364,3 +364,26 @@ async function collectOpened(sid: string): Promise<any> {
     }
   }
 }
+
+test("a client that stops reading is cut off with closed: slow_reader, never silently truncated", { timeout: 120_000 }, async () => {
+  const id = await readySandbox(["sh", "-c", "read go; head -c 67108864 /dev/zero; sleep 1000"]);
+  const sid = await openSession(id);
+  const c = await connectWs(sid);
+  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
+  c.ws.pause();
+  c.ws.send(Buffer.from("go\n"));
+  // The server gives up once more than 8 MiB is pending for this client.
+  await new Promise((r) => setTimeout(r, 8000));
+  c.ws.resume();
+  await c.waitFor(() => c.controls.some((m) => m.type === "closed"), 30_000);
+  assert.deepEqual(c.controls.at(-1), { type: "closed", reason: "slow_reader" });
+  const got = c.bytes().length;
+  assert.ok(got < 64 * 1024 * 1024, `got ${got} bytes`);
+  // What did arrive is a prefix of the stream, ending where the cut happened.
+  assert.ok(c.bytes().every((b) => b === 0));
+  // The process is untouched, and a new attach resumes from where the client was.
+  const again = await connectWs(sid, `&cursor=${got}`);
+  await again.waitFor(() => again.controls.some((m) => m.type === "opened"));
+  assert.ok(again.controls[0].cursor >= got);
+  again.ws.close();
+});
