@@ -97,7 +97,15 @@ export class StdioChannels {
   async input(tenantId: string, sessionId: string, data: Buffer): Promise<void> {
     const { sandbox } = this.check(tenantId, sessionId);
     const hub = await this.hub(sandbox);
-    if (data.length > 0) await hub.write(data);
+    if (data.length === 0) return;
+    try {
+      await hub.write(data);
+    } catch (err) {
+      throw new AppError("op.conflict", `the stdin of sandbox \`${sandbox.id}\` is closed (its process is ending); open a new session once it runs again`, {
+        detail: { sandboxId: sandbox.id },
+        cause: err,
+      });
+    }
   }
 
   /** Resize the sandbox's terminal (no effect for pipe stdio). */
