@@ -10,27 +10,15 @@
 // The clients run in this process, like the in-process server; loops are bounded.
 // Uses packages/server/dist when built (`npm run build`), else the sources via tsx.
 // Usage: node bench/session-io/run.mjs [--rtts N] [--mib N] [--opens N]
-import { existsSync } from "node:fs";
 import { spawn } from "node:child_process";
-import { join } from "node:path";
+import { codeSource, loadServer, numberArg } from "../lib/load-server.mjs";
 
-const here = new URL(".", import.meta.url).pathname;
-const server = join(here, "../../packages/server");
-const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) || dflt : dflt);
-const RTTS = arg("--rtts", 2000);
-const MIB = arg("--mib", 256);
-const OPENS = arg("--opens", 100);
+const RTTS = numberArg("--rtts", 2000);
+const MIB = numberArg("--mib", 256);
+const OPENS = numberArg("--opens", 100);
 
-async function load(rel) {
-  const dist = join(server, "dist", `${rel}.js`);
-  if (existsSync(dist)) return import(dist);
-  const { register } = await import("tsx/esm/api");
-  register();
-  return import(join(server, "src", `${rel}.ts`));
-}
-
-const { startSandboxEnv } = await load("testing/sandbox-env");
-const { default: WebSocket } = await import(join(server, "node_modules/ws/index.js")).catch(() => import("ws"));
+const { startSandboxEnv } = await loadServer("testing/sandbox-env");
+const { default: WebSocket } = await import("ws");
 const { Nimbus } = await import("@nimbus/nimbus");
 
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
@@ -149,6 +137,7 @@ try {
   }
 
   const med = (xs) => pct(xs, 50);
+  console.log(`server code: ${codeSource}`);
   console.log(`stdio round trip (1 byte through cat), ${RTTS} each:`);
   console.log(`  session WebSocket  p50 ${fmt(pct(wsRtt, 50))}  p99 ${fmt(pct(wsRtt, 99))}`);
   console.log(`  raw pipe           p50 ${fmt(pct(pipeRtt, 50))}  p99 ${fmt(pct(pipeRtt, 99))}`);
