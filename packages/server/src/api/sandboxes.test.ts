@@ -30,7 +30,7 @@ after(async () => {
   await env?.close();
 });
 
-const del = (t: string, id: string) => env.srv.request("DELETE", `/api/tenants/${t}/sandboxes/${id}`);
+const del = (t: string, id: string) => env.remove(t, id);
 
 test("create answers at once, then the sandbox becomes ready with phases and the image digest", async () => {
   const created = await env.create("alpha", ["sleep", "1000"], { displayName: "Agent Task!" });

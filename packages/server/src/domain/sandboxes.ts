@@ -157,8 +157,9 @@ export class Sandboxes {
     });
   }
 
+  /** Stops and deletes all of a tenant's sandboxes at once, so grace periods overlap. */
   async deleteAllOfTenant(tenantId: string): Promise<void> {
-    for (const id of this.deps.store.idsOfTenant(tenantId)) await this.delete(tenantId, id);
+    await Promise.all(this.deps.store.idsOfTenant(tenantId).map((id) => this.delete(tenantId, id)));
   }
 
   /** Where the main process's output is: the live monitor log, or the copy kept after exit. */

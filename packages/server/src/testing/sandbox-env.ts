@@ -23,6 +23,8 @@ export interface SandboxEnv {
   waitFor(tenant: string, id: string, states: string[], timeoutMs?: number): Promise<any>;
   /** POST a sandbox running `argv` in the busybox image; returns the 201 body. */
   create(tenant: string, argv: string[], extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> }): Promise<any>;
+  /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
+  remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** The main process output, as text. */
   logs(tenant: string, id: string): Promise<string>;
   close(): Promise<void>;
@@ -59,6 +61,10 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
       const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, { body, ...(extra.headers ? { headers: extra.headers } : {}) });
       if (r.status !== 201) throw Object.assign(new Error(`create: ${r.status} ${JSON.stringify(r.body)}`), { response: r });
       return r.body;
+    },
+    async remove(tenant, id) {
+      await srv.request("POST", `/api/tenants/${tenant}/sandboxes/${id}/stop`, { body: { gracePeriodMs: 0 } });
+      return srv.request("DELETE", `/api/tenants/${tenant}/sandboxes/${id}`);
     },
     async logs(tenant, id) {
       const r = await fetch(`${srv.url}/api/tenants/${tenant}/sandboxes/${id}/logs`, { headers: { authorization: `Bearer ${srv.token()}` } });
