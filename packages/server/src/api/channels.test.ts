@@ -57,9 +57,13 @@ test("exec of a missing binary is a clear error, not a hang", async () => {
   assert.ok(Date.now() - started < 10_000);
 });
 
-test("exec is killed at its timeout", async () => {
-  const r = await nimbus.sandboxes.exec({ id, argv: ["sleep", "30"], timeoutMs: 300 });
+test("exec is killed at its timeout, inside the sandbox too", async () => {
+  const started = Date.now();
+  const r = await nimbus.sandboxes.exec({ id, argv: ["sleep", "31"], timeoutMs: 300 });
   assert.equal(r.exitCode, 137);
+  assert.ok(Date.now() - started < 10_000, "the answer does not wait for the command");
+  const ps = await nimbus.sandboxes.exec({ id, argv: ["ps", "-o", "args"] });
+  assert.equal(ps.stdout.toString().includes("sleep 31"), false, "the timed-out process is gone");
 });
 
 test("the exec channel of a session needs an open session opened with exec", async () => {

@@ -5,8 +5,10 @@
 // memory, so a new instance on the same state dir (a restarted server) sees the
 // same containers, and containers outlive the Node process.
 
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
 import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
@@ -183,7 +185,8 @@ export class ContainerBackend implements RuntimeBackend {
 
   exec(id: string, spec: ExecSpec): ExecHandle {
     assertValidId(id);
-    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec);
+    const pidFile = join(this.layout.bundle(id), `exec-${randomBytes(6).toString("hex")}.pid`);
+    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, pidFile);
   }
 
   rootfsPath(id: string): string {
