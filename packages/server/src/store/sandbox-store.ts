@@ -4,6 +4,7 @@
  * domain builds the wire view, never here.
  */
 import type { Db } from "./db.js";
+import { keysetPage } from "./paging.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export interface SandboxPhases {
@@ -159,12 +160,8 @@ export class SandboxStore {
       args.push(`$."${q.labelKey}"`);
       if (q.labelValue !== undefined) args.push(q.labelValue);
     }
-    const base = where.join(" AND ");
-    const pageWhere = q.pageToken === undefined ? base : `${base} AND sandbox_id > ?`;
-    const pageArgs = q.pageToken === undefined ? args : [...args, q.pageToken];
-    const rows = this.db.prepare(`SELECT * FROM sandboxes WHERE ${pageWhere} ORDER BY sandbox_id LIMIT ?`).all(...pageArgs, q.limit) as RawRow[];
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM sandboxes WHERE ${pageWhere}`).get(...pageArgs) as { n: number }).n;
-    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+    const page = keysetPage<RawRow>(this.db, "sandboxes", "sandbox_id", { where, args, limit: q.limit, pageToken: q.pageToken });
+    return { items: page.rows.map(fromRaw), remaining: page.remaining };
   }
 
   countInStates(tenantId: string, states: readonly string[]): number {

@@ -5,6 +5,7 @@
  * Redaction happens when the domain builds the wire view, never here.
  */
 import type { Db } from "./db.js";
+import { keysetPage } from "./paging.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export interface ServiceRow {
@@ -132,11 +133,8 @@ export class ServiceStore {
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {
-    const where = q.pageToken === undefined ? "tenant_id = ?" : "tenant_id = ? AND name > ?";
-    const args = q.pageToken === undefined ? [tenantId] : [tenantId, q.pageToken];
-    const rows = this.db.prepare(`SELECT * FROM services WHERE ${where} ORDER BY name LIMIT ?`).all(...args, q.limit) as RawRow[];
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM services WHERE ${where}`).get(...args) as { n: number }).n;
-    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+    const page = keysetPage<RawRow>(this.db, "services", "name", { where: ["tenant_id = ?"], args: [tenantId], limit: q.limit, pageToken: q.pageToken });
+    return { items: page.rows.map(fromRaw), remaining: page.remaining };
   }
 
   namesOfTenant(tenantId: string): string[] {

@@ -5,6 +5,7 @@
  * Timestamps are RFC 3339 UTC strings, which sort like the instants they name.
  */
 import type { Db } from "./db.js";
+import { keysetPage } from "./paging.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
@@ -149,14 +150,8 @@ export class SessionStore {
       where.push("lifecycle_state = ?");
       args.push(q.status);
     }
-    if (q.pageToken !== undefined) {
-      where.push("session_id > ?");
-      args.push(q.pageToken);
-    }
-    const w = where.join(" AND ");
-    const rows = this.db.prepare(`SELECT * FROM sessions WHERE ${w} ORDER BY session_id LIMIT ?`).all(...args, q.limit) as RawRow[];
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM sessions WHERE ${w}`).get(...args) as { n: number }).n;
-    return { items: rows.map(fromRaw), remaining: Math.max(0, total - rows.length) };
+    const page = keysetPage<RawRow>(this.db, "sessions", "session_id", { where, args, limit: q.limit, pageToken: q.pageToken });
+    return { items: page.rows.map(fromRaw), remaining: page.remaining };
   }
 
   /** Sessions in `state` riding on one sandbox of the tenant. */
