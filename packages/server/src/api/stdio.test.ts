@@ -308,7 +308,7 @@ test("input from the SDK: eof is answered, not silently dropped", async () => {
   assert.match(r.body.message, /stdin open/);
 });
 
-test("replay past conmon's log cap reports the gap and resumes at the oldest byte kept", { timeout: 120_000 }, async () => {
+test("replay past conmon's log cap reports the gap and resumes at the oldest byte kept", { timeout: 300_000 }, async () => {
   // 24 MiB of numbered 64 KiB lines while nobody is attached: the 10 MiB log is replaced twice.
   const LINES = 384;
   const line = (i: number) => String(i).padStart(65535, "0") + "\n";
@@ -316,8 +316,9 @@ test("replay past conmon's log cap reports the gap and resumes at the oldest byt
   const sid = await openSession(id);
   assert.equal((await env.srv.request("POST", `/api/sessions/${sid}/channels/stdio/input?tenantId=${T}`, { body: { data: "go\n" } })).status, 202);
   const total = LINES * 65536 + 5;
-  // Wait until everything was produced (live head reaches the total).
-  const deadline = Date.now() + 60_000;
+  // Wait until everything was produced (live head reaches the total); busybox
+  // printf is slow, so allow for a loaded machine.
+  const deadline = Date.now() + 180_000;
   let opened: any;
   for (;;) {
     const frames = await collectOpened(sid);

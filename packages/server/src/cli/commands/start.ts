@@ -50,6 +50,10 @@ export const startCommand: CommandDef = {
       }
       throw err;
     }
+    // A fault in background work must not take every sandbox's server down.
+    process.on("unhandledRejection", (reason) => {
+      io.err(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "unhandled rejection (kept running)", err: String((reason as Error)?.stack ?? reason) }));
+    });
     return await new Promise<number>((resolve) => {
       const stop = (signal: string) => {
         process.off("SIGINT", onInt);

@@ -55,6 +55,9 @@ export class LogGeneration {
   constructor(path: string, readonly base: Promise<number>) {
     this.fd = openSync(path, "r");
     this.ino = fstatSync(this.fd).ino;
+    // Readers await `base` and see a failure there; it must never surface as an
+    // unhandled rejection (which would end the server process).
+    base.catch(() => undefined);
   }
 
   /** The file was renamed away: count its payload once, it never changes again. */
@@ -66,9 +69,16 @@ export class LogGeneration {
   /** Payload bytes in the file now (complete records only), counting stops once past `limit`. */
   async payloadUpTo(limit: number): Promise<number> {
     let total = 0;
-    for await (const [, data] of this.records()) {
-      total += data.length;
-      if (total >= limit) break;
+    // Counted as a reader so a concurrent retire() cannot close the fd under us.
+    this.users++;
+    try {
+      for await (const [, data] of this.records()) {
+        total += data.length;
+        if (total >= limit) break;
+      }
+    } finally {
+      this.users--;
+      if (this.retired && this.users === 0) this.close();
     }
     return total;
   }
