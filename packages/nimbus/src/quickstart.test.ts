@@ -1,6 +1,7 @@
 /**
- * The seed quickstart (`test-fixtures/sandbox.mjs`, a verbatim copy of the
- * user's script) must type-check against the SDK and run unchanged.
+ * The seed quickstart (the repository's `examples/agent-sandbox/sandbox.mjs`,
+ * a verbatim copy of the user's script) must type-check against the SDK and
+ * run unchanged.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -14,8 +15,9 @@ import { sendJson, startServer, type Handler } from "./testing/fake-server.js";
 import { sandbox, session } from "./testing/resources.js";
 
 const pkgDir = fileURLToPath(new URL("..", import.meta.url));
-const fixture = join(pkgDir, "test-fixtures", "sandbox.mjs");
-const seed = "/work/shared/seeds/sandbox.mjs";
+const fixture = join(pkgDir, "..", "..", "examples", "agent-sandbox", "sandbox.mjs");
+// shared/ sits beside the repository (CI lays a copy there too).
+const seed = join(pkgDir, "..", "..", "..", "shared", "seeds", "sandbox.mjs");
 
 /** Answers the quickstart's calls: created `starting`, ready on the second GET. */
 function quickstartServer(): Handler {
