@@ -3,7 +3,7 @@
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
 import { apiPath, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
-import type { CliIo, CommandDef, ParsedArgs } from "../command.js";
+import type { CliIo, CommandDef, OptionDef, ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
@@ -13,6 +13,12 @@ import {
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
+
+/** Options of every command that prints a sandbox's log (also `nimbus service logs`). */
+export const LOG_OPTIONS: Record<string, OptionDef> = {
+  follow: { type: "boolean", short: "f", help: "keep printing new output until the sandbox ends (Ctrl-C to stop)" },
+  tail: { type: "string", help: "only the last N lines", default: "all" },
+};
 
 function labelsOf(args: ParsedArgs): Record<string, string> {
   return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
@@ -183,11 +189,7 @@ export const sandboxCommands: CommandDef[] = [
     path: ["sandbox", "logs"],
     summary: "Print a sandbox's main process output (stdout to stdout, stderr to stderr)",
     usage: "nimbus sandbox logs ID [-f|--follow] [--tail N]",
-    options: {
-      ...BASE_OPTIONS,
-      follow: { type: "boolean", short: "f", help: "keep printing new output until the sandbox ends (Ctrl-C to stop)" },
-      tail: { type: "string", help: "only the last N lines", default: "all" },
-    },
+    options: { ...BASE_OPTIONS, ...LOG_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const id = args.positionals[0]!;

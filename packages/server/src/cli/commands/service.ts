@@ -9,7 +9,7 @@ import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
 import { connectTenant, listValue, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
-import { sandboxCommands } from "./sandbox.js";
+import { LOG_OPTIONS, sandboxCommands } from "./sandbox.js";
 
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
 const POLICIES: readonly RestartPolicy[] = ["never", "on_failure", "always"];
@@ -201,11 +201,7 @@ export const serviceCommands: CommandDef[] = [
     path: ["service", "logs"],
     summary: "Print the output of a service's current sandbox (stdout to stdout, stderr to stderr)",
     usage: "nimbus service logs NAME [-f|--follow] [--tail N]",
-    options: {
-      ...BASE_OPTIONS,
-      follow: { type: "boolean", short: "f", help: "keep printing new output until the sandbox ends (Ctrl-C to stop)" },
-      tail: { type: "string", help: "only the last N lines", default: "all" },
-    },
+    options: { ...BASE_OPTIONS, ...LOG_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const name = args.positionals[0]!;
