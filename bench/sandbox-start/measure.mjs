@@ -8,7 +8,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-export { codeSource, loadServer } from "../lib/load-server.mjs";
+import { codeSource, loadServer } from "../lib/load-server.mjs";
+
+export { codeSource, loadServer };
 
 /** Runs a command with stdio ignored (`crun run --detach` keeps inherited pipes open). */
 export function run(file, args) {
