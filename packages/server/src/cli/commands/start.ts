@@ -38,12 +38,29 @@ export const startCommand: CommandDef = {
       }
       throw err;
     }
+    // Signals are caught from the start: a SIGTERM that lands while the server
+    // is still starting stops it cleanly as soon as it is up.
+    let stopSignal: string | undefined;
+    let onStop: (() => void) | undefined;
+    const catchSignal = (signal: string) => () => {
+      stopSignal ??= signal;
+      onStop?.();
+    };
+    const onInt = catchSignal("SIGINT");
+    const onTerm = catchSignal("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    const release = () => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    };
     // Loaded here so other commands do not pay for importing the whole server.
     const { startServer, StartupError } = await import("../../server.js");
-    let server;
+    let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer(config, { env: io.env });
     } catch (err) {
+      release();
       if (err instanceof StartupError) {
         io.err(`nimbus start: ${err.message}`);
         return 1;
@@ -54,17 +71,15 @@ export const startCommand: CommandDef = {
     process.on("unhandledRejection", (reason) => {
       io.err(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "unhandled rejection (kept running)", err: String((reason as Error)?.stack ?? reason) }));
     });
-    return await new Promise<number>((resolve) => {
-      const stop = (signal: string) => {
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
-        io.err(`nimbus: ${signal} received, shutting down`);
-        server.close().then(() => resolve(0), () => resolve(1));
-      };
-      const onInt = () => stop("SIGINT");
-      const onTerm = () => stop("SIGTERM");
-      process.on("SIGINT", onInt);
-      process.on("SIGTERM", onTerm);
+    await new Promise<void>((resolve) => {
+      onStop = resolve;
+      if (stopSignal) resolve();
     });
+    release();
+    io.err(`nimbus: ${stopSignal} received, shutting down`);
+    return server.close().then(
+      () => 0,
+      () => 1,
+    );
   },
 };
