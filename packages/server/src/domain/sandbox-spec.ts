@@ -1,47 +1,12 @@
 /**
- * The validated shape of a sandbox spec (contract §4) as the domain sees it.
- * The API edge checks the wire JSON against a schema of the same shape.
+ * The sandbox spec (contract §4) as the domain sees it. The wire types come
+ * from the SDK, so client and server share one definition; the API edge
+ * checks incoming JSON against a schema of the same shape.
  */
-export interface ProcessSpec {
-  argv?: string[];
-  args?: string[];
-  entrypoint?: string[];
-  command?: string[];
-  env?: string[];
-  cwd?: string;
-  user?: string;
-  terminal?: boolean;
-}
+import type { ProcessSpec, ResourceSpec, PortSpec, SandboxSpec } from "@nimbus/nimbus";
 
-export interface ResourcesSpec {
-  cpuCount?: number;
-  memoryLimitBytes?: number;
-  pidsLimit?: number;
-  diskLimitBytes?: number;
-}
-
-export interface EgressRule {
-  host: string;
-  port: number;
-  protocol: "tcp" | "http" | "https";
-}
-
-export interface PortSpec {
-  name?: string;
-  port: number;
-  protocol?: "tcp" | "http";
-}
-
-export interface SandboxSpec {
-  tenantId?: string;
-  owner: { kind: "standalone"; displayName?: string } | { kind: "service"; serviceName?: string };
-  backend: "container";
-  root: { kind: "oci_image"; source: { kind: "reference"; reference: string } };
-  process?: ProcessSpec;
-  resources?: ResourcesSpec;
-  network?: { egress?: EgressRule[] };
-  ports?: PortSpec[];
-}
+export type { ProcessSpec, PortSpec, SandboxSpec };
+export type ResourcesSpec = ResourceSpec;
 
 export type SandboxProfile = "worker" | "desktop";
 
