@@ -5,6 +5,7 @@
  */
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
+import { versionedUpdate } from "./versioned-update.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export interface SandboxPhases {
@@ -129,19 +130,12 @@ export class SandboxStore {
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
   update(tenantId: string, id: string, patch: SandboxPatch): SandboxRow | undefined {
-    const sets: string[] = [];
-    const values: unknown[] = [];
+    const columns: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
-      sets.push(`${COLUMN[k]} = ?`);
-      values.push(k === "phases" || k === "endpoints" ? JSON.stringify(v) : v);
+      columns[COLUMN[k]] = k === "phases" || k === "endpoints" ? JSON.stringify(v) : v;
     }
-    return this.db.transaction(() => {
-      const rv = nextResourceVersion(this.db);
-      const r = this.db
-        .prepare(`UPDATE sandboxes SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")} WHERE tenant_id = ? AND sandbox_id = ? RETURNING *`)
-        .get(...values, rv, new Date().toISOString(), tenantId, id) as RawRow | undefined;
-      return r && fromRaw(r);
-    })();
+    const r = versionedUpdate<RawRow>(this.db, "sandboxes", columns, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
+    return r && fromRaw(r);
   }
 
   delete(tenantId: string, id: string): boolean {

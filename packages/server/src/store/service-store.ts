@@ -6,6 +6,7 @@
  */
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
+import { versionedUpdate } from "./versioned-update.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export interface ServiceRow {
@@ -111,21 +112,13 @@ export class ServiceStore {
    * (undefined otherwise: the caller lost a race).
    */
   update(tenantId: string, name: string, patch: ServicePatch, ifGeneration?: number): ServiceRow | undefined {
-    const sets: string[] = [];
-    const values: unknown[] = [];
+    const columns: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch) as Array<[keyof ServicePatch, unknown]>) {
-      sets.push(`${COLUMN[k]} = ?`);
-      values.push(k === "labels" || k === "spec" ? JSON.stringify(v) : v);
+      columns[COLUMN[k]] = k === "labels" || k === "spec" ? JSON.stringify(v) : v;
     }
-    const guard = ifGeneration === undefined ? "" : " AND generation = ?";
-    const guardArgs = ifGeneration === undefined ? [] : [ifGeneration];
-    return this.db.transaction(() => {
-      const rv = nextResourceVersion(this.db);
-      const r = this.db
-        .prepare(`UPDATE services SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")} WHERE tenant_id = ? AND name = ?${guard} RETURNING *`)
-        .get(...values, rv, new Date().toISOString(), tenantId, name, ...guardArgs) as RawRow | undefined;
-      return r && fromRaw(r);
-    })();
+    const where = ifGeneration === undefined ? "tenant_id = ? AND name = ?" : "tenant_id = ? AND name = ? AND generation = ?";
+    const r = versionedUpdate<RawRow>(this.db, "services", columns, where, ifGeneration === undefined ? [tenantId, name] : [tenantId, name, ifGeneration]);
+    return r && fromRaw(r);
   }
 
   delete(tenantId: string, name: string): boolean {

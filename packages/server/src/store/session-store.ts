@@ -6,6 +6,7 @@
  */
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
+import { versionedUpdate } from "./versioned-update.js";
 import { currentResourceVersion, nextResourceVersion } from "./db.js";
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
@@ -125,22 +126,10 @@ export class SessionStore {
    * is still in `whileState` (so two writers cannot both end one lease).
    */
   update(tenantId: string, id: string, whileState: string, patch: SessionPatch): SessionRow | undefined {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [k, v] of Object.entries(patch) as Array<[keyof SessionPatch, unknown]>) {
-      sets.push(`${COLUMN[k]} = ?`);
-      values.push(v);
-    }
-    return this.db.transaction(() => {
-      const rv = nextResourceVersion(this.db);
-      const r = this.db
-        .prepare(
-          `UPDATE sessions SET ${[...sets, "resource_version = ?", "updated_at = ?"].join(", ")}
-           WHERE tenant_id = ? AND session_id = ? AND lifecycle_state = ? RETURNING *`,
-        )
-        .get(...values, rv, new Date().toISOString(), tenantId, id, whileState) as RawRow | undefined;
-      return r && fromRaw(r);
-    })();
+    const columns: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(patch) as Array<[keyof SessionPatch, unknown]>) columns[COLUMN[k]] = v;
+    const r = versionedUpdate<RawRow>(this.db, "sessions", columns, "tenant_id = ? AND session_id = ? AND lifecycle_state = ?", [tenantId, id, whileState]);
+    return r && fromRaw(r);
   }
 
   list(tenantId: string, q: SessionListQuery): { items: SessionRow[]; remaining: number } {
