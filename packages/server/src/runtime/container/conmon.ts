@@ -6,9 +6,9 @@
 // spawn it while the root is still being mounted. After that it holds stdio, writes the k8s-file log, records the
 // exit code in <exit-dir>/<id> and serves the attach socket.
 
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import type { Readable, Writable } from "node:stream";
+import { closeSync, readFileSync, writeSync } from "node:fs";
+import { Socket } from "node:net";
+import { loadNative, type NimbusNative } from "@nimbus/native";
 import type { StateLayout } from "./layout.js";
 
 export interface ConmonOptions {
@@ -58,34 +58,55 @@ export interface ConmonLaunch {
 /**
  * Starts conmon at once, held on its start pipe (_OCI_STARTPIPE) until release(),
  * so conmon's own exec overlaps with mounting the root and writing the bundle.
+ * Spawned through @nimbus/native (vfork-style): libuv's fork of the whole server
+ * blocked the event loop for 5-80 ms per sandbox, which serialised bursts of creates.
  */
 export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, timeoutMs = 60_000): ConmonLaunch {
-  const child = spawn(o.conmonPath, conmonArgs(id, layout, o), {
-    // fd 3 is the sync pipe, fd 4 the start pipe; conmon reads their numbers from the environment.
-    stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
-    env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
-    detached: true, // own process group: a signal to the server's group never reaches it
-    cwd: layout.bundle(id),
-  });
-  child.unref();
-  const sync = child.stdio[3] as Readable;
-  const startPipe = child.stdio[4] as Writable;
-  const stderr = child.stderr!;
-  startPipe.on("error", () => undefined);
+  const native = loadNative();
+  const pipes: number[] = [];
+  const newPipe = () => {
+    const p = native.pipe();
+    pipes.push(...p);
+    return p;
+  };
+  let pid: number;
+  let syncRead: number, errRead: number, startWrite: number;
+  try {
+    const [sr, sw] = newPipe();
+    const [er, ew] = newPipe();
+    const [str, stw] = newPipe();
+    [syncRead, errRead, startWrite] = [sr, er, stw];
+    const env = Object.entries({ ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" }).map(([k, v]) => `${k}=${v}`);
+    // fd 3 is the sync pipe, fd 4 the start pipe; conmon reads their numbers from the
+    // environment. setsid: a signal to the server's process group never reaches it.
+    pid = native.spawn(o.conmonPath, [o.conmonPath, ...conmonArgs(id, layout, o)], env, layout.bundle(id), [-1, -1, ew, sw, str], true);
+    for (const fd of [sw, ew, str]) closeSync(fd);
+  } catch (err) {
+    for (const fd of pipes) closeQuietly(fd);
+    throw err;
+  }
+  const sync = new Socket({ fd: syncRead, readable: true, writable: false });
+  const stderr = new Socket({ fd: errRead, readable: true, writable: false });
+  let startPipe: number | undefined = startWrite;
+  const closeStartPipe = () => {
+    if (startPipe !== undefined) closeQuietly(startPipe);
+    startPipe = undefined;
+  };
   let released = false;
   const containerPid = new Promise<number>((resolve, reject) => {
     let buffered = "";
     let errText = "";
     let settled = false;
-    const finish = (err: Error | undefined, pid?: number) => {
+    const finish = (err: Error | undefined, containerPid?: number) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sync.destroy();
       stderr.destroy();
-      startPipe.destroy();
+      closeStartPipe();
+      reapWhenExited(native, pid);
       if (err) reject(err);
-      else resolve(pid!);
+      else resolve(containerPid!);
     };
     const timer = setTimeout(() => finish(new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
     stderr.on("data", (b: Buffer) => (errText += b.toString("utf8")));
@@ -103,7 +124,6 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     });
     sync.on("error", () => undefined);
     stderr.on("error", () => undefined);
-    child.on("error", (e) => finish(e));
     // The first conmon process exits right after forking; only the sync pipe
     // closing without a message means the daemon died before reporting.
     sync.on("close", () => finish(new Error(errText.trim() || "conmon exited without reporting the container pid")));
@@ -111,14 +131,50 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
   return {
     containerPid,
     release() {
+      if (released || startPipe === undefined) return;
       released = true;
-      startPipe.end("0");
+      try {
+        writeSync(startPipe, "0"); // an empty pipe takes one byte without blocking
+      } catch {
+        // conmon already died; the sync pipe reports it
+      }
+      closeStartPipe();
     },
     abort() {
-      // Before release conmon has not forked yet, so child.pid is the whole of it.
-      if (!released && child.exitCode === null) child.kill("SIGKILL");
+      // Before release conmon has not forked yet, so its pid is the whole of it.
+      if (released) return;
+      released = true;
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      closeStartPipe();
     },
   };
+}
+
+/**
+ * conmon's first process exits as soon as it has forked the monitor; nobody else
+ * waits for it (libuv only reaps its own children), so poll until it is reaped.
+ */
+function reapWhenExited(native: NimbusNative, pid: number, delayMs = 5): void {
+  let status;
+  try {
+    status = native.reap(pid);
+  } catch {
+    return; // ECHILD: already reaped
+  }
+  if (status !== null || delayMs > 60_000) return;
+  setTimeout(() => reapWhenExited(native, pid, delayMs * 2), delayMs).unref();
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }
 
 /** conmon's pid from its pidfile, if that process is still a conmon. */

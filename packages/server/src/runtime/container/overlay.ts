@@ -1,13 +1,16 @@
 // runtime/container/overlay.ts — the per-container overlayfs root.
 // Owns mounting image layers (read-only, shared) under a per-container upper/work
-// dir, and unmounting on delete. mount(2) takes at most one page of options, so
-// with many or deep layer paths we mount through short relative symlinks
-// (the trick containers/storage uses with its `l/` directory).
+// dir, and unmounting on delete. mount(2) is called directly through
+// @nimbus/native: exec'ing /bin/mount forked the whole server on the start path.
+// mount(2) takes at most one page of options, so with many or deep layer paths
+// we mount through short symlinks (the trick containers/storage uses with its
+// `l/` directory), named through /proc/self/fd/<dir fd>/ because the mount runs
+// on a pool thread and the process's cwd is not ours to change.
 
-import { readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { runCommand } from "./exec.js";
+import { MNT_DETACH, loadNative } from "@nimbus/native";
 
 /** mount(2) copies at most PAGE_SIZE bytes of option data, including the NUL. */
 const MAX_OPTION_BYTES = 4000;
@@ -34,7 +37,7 @@ function escapeOverlayPath(p: string): string {
 
 /**
  * Mounts the overlay. An empty layer list gets one empty lower dir (overlayfs
- * needs at least one). Throws with mount's stderr on failure.
+ * needs at least one). Throws with the errno name on failure.
  */
 export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Promise<void> {
   await Promise.all([paths.target, paths.upperDir, paths.workDir].map((d) => mkdir(d, { recursive: true })));
@@ -45,36 +48,47 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Pr
     lowers = [empty];
   }
   let options = overlayOptions(lowers, paths.upperDir, paths.workDir);
-  let cwd: string | undefined;
-  if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
-    // Relative paths are resolved against mount's cwd by the kernel at mount time.
-    await mkdir(paths.linkDir, { recursive: true });
-    await Promise.all(lowers.map((dir, i) => symlink(dir, join(paths.linkDir, i.toString(36)))));
-    await Promise.all(
-      // Upper case never collides with the base-36 lower names.
-      [["U", paths.upperDir], ["W", paths.workDir]].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
-    );
-    options = overlayOptions(lowers.map((_, i) => i.toString(36)), "U", "W");
-    cwd = paths.linkDir;
+  let linkDirFd: number | undefined;
+  try {
     if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
-      throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
+      await mkdir(paths.linkDir, { recursive: true });
+      await Promise.all(lowers.map((dir, i) => symlink(dir, join(paths.linkDir, i.toString(36)))));
+      await Promise.all(
+        // Upper case never collides with the base-36 lower names.
+        [["U", paths.upperDir], ["W", paths.workDir]].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
+      );
+      linkDirFd = openSync(paths.linkDir, constants.O_RDONLY | constants.O_DIRECTORY);
+      const via = (name: string) => `/proc/self/fd/${linkDirFd}/${name}`;
+      options = overlayOptions(lowers.map((_, i) => via(i.toString(36))), via("U"), via("W"));
+      if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
+        throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
+      }
+    }
+    await loadNative().mount("overlay", paths.target, "overlay", 0, options);
+  } catch (err) {
+    throw new Error(`mounting the overlay root failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (linkDirFd !== undefined) {
+      closeSync(linkDirFd);
+      await rm(paths.linkDir, { recursive: true, force: true });
     }
   }
-  const r = await runCommand("mount", ["-t", "overlay", "overlay", "-o", options, paths.target], { cwd });
-  if (cwd) await rm(paths.linkDir, { recursive: true, force: true });
-  if (r.code !== 0) throw new Error(`mounting the overlay root failed: ${r.stderr.trim()}`);
 }
 
 /**
  * Unmounts the target while it is a mount point (mountinfo is read first, so
- * an idempotent delete costs no exec). A busy mount (a straggler still holding
+ * an idempotent delete costs no syscall). A busy mount (a straggler still holding
  * a file) is detached lazily so delete never hangs.
  */
 export async function unmountOverlay(target: string): Promise<void> {
+  const native = loadNative();
   for (let attempt = 0; isMountPoint(target); attempt++) {
-    const r = await runCommand("umount", attempt >= 3 ? ["-l", target] : [target]);
-    if (r.code !== 0 && attempt >= 4) throw new Error(`unmounting ${target} failed: ${r.stderr.trim()}`);
-    if (r.code !== 0) await new Promise((res) => setTimeout(res, 20 * (attempt + 1)));
+    try {
+      await native.umount(target, attempt >= 3 ? MNT_DETACH : 0);
+    } catch (err) {
+      if (attempt >= 4) throw new Error(`unmounting ${target} failed: ${(err as Error).message}`, { cause: err });
+      await new Promise((res) => setTimeout(res, 20 * (attempt + 1)));
+    }
   }
 }
 

@@ -1,0 +1,30 @@
+/** The result of reap() once the child has exited: one of the two is null. */
+export interface ReapedStatus {
+  exitCode: number | null;
+  /** The terminating signal's number. */
+  signal: number | null;
+}
+
+export interface NimbusNative {
+  /** mount(2) on the thread pool. Rejects with an Error whose `code` is the errno name. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  /** umount2(2) on the thread pool; flags e.g. MNT_DETACH. */
+  umount(target: string, flags: number): Promise<void>;
+  /**
+   * posix_spawn (vfork-style, cost independent of the heap): fds[i] becomes the
+   * child's fd i (-1 = /dev/null), all other fds are closed, signals are reset
+   * to default and unblocked. Every fd must be >= fds.length. Returns the pid;
+   * the caller must reap() it.
+   */
+  spawn(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): number;
+  /** A close-on-exec pipe: [readFd, writeFd]. */
+  pipe(): [number, number];
+  /** waitpid(pid, WNOHANG): null while it runs. Throws ECHILD when it is not our child. */
+  reap(pid: number): ReapedStatus | null;
+}
+
+/** The binding, or throws an Error (code NIMBUS_NATIVE_MISSING) naming the command that builds it. */
+export function loadNative(): NimbusNative;
+export const MNT_DETACH: number;
+export const MS_NOSUID: number;
+export const MS_NODEV: number;

@@ -1,0 +1,33 @@
+/* napi-util.h — the few N-API helpers every binding file shares: reading
+ * arguments and turning an errno into a JavaScript Error whose `code` is the
+ * errno name (EBUSY, ENOENT, ...), the way Node's own fs errors look. */
+#ifndef NIMBUS_NAPI_UTIL_H
+#define NIMBUS_NAPI_UTIL_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Returns NULL (with a pending exception) on failure, so callers just `return NULL`. */
+#define NAPI_CALL(env, call)                                         \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      nimbus_throw_pending(env, #call);                              \
+      return NULL;                                                   \
+    }                                                                \
+  } while (0)
+
+void nimbus_throw_pending(napi_env env, const char *what);
+napi_value nimbus_errno_error(napi_env env, int err, const char *syscall);
+/* A malloc'd UTF-8 copy of a string argument, or NULL after throwing a TypeError. */
+char *nimbus_string(napi_env env, napi_value value, const char *name);
+bool nimbus_int32(napi_env env, napi_value value, const char *name, int32_t *out);
+/* A NULL-terminated malloc'd array of malloc'd strings, from a JS string array. */
+char **nimbus_string_array(napi_env env, napi_value value, const char *name);
+void nimbus_free_string_array(char **arr);
+void nimbus_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
+napi_value nimbus_register_mount(napi_env env, napi_value exports);
+napi_value nimbus_register_spawn(napi_env env, napi_value exports);
+
+#endif
