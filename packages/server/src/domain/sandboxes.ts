@@ -1,6 +1,7 @@
 /**
- * Sandboxes: create answers at once with `pending`; pulling, creating and
- * starting continue in the background and always end in `ready` or
+ * Sandboxes: create answers at once with `pending` (the image must be pulled)
+ * or `starting` (it is already here: no pull, and one store write fewer on the
+ * path to ready); pulling, creating and starting continue in the background and always end in `ready` or
  * `failed` with a message — never a stuck state. The runtime's monitor, not
  * this process, holds each container, so the reconciler (reconciler.ts) can
  * re-adopt them after a restart.
@@ -24,6 +25,8 @@ import { translateImageError, translateRuntimeError } from "./translate-errors.j
 
 export interface ImagePort {
   pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
+  /** The local image a pull would return without fetching, if any. */
+  present(ref: string): ImageRecord | undefined;
 }
 
 export interface SandboxesDeps {
@@ -77,6 +80,7 @@ export class Sandboxes {
       });
     }
     const now = new Date().toISOString();
+    const image = this.deps.images.present(spec.root.source.reference);
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     const row = this.deps.store.insert({
       tenantId,
@@ -88,17 +92,17 @@ export class Sandboxes {
       profile: input.profile,
       spec: { ...spec, tenantId } as unknown as Record<string, unknown>,
       serviceName: owner.serviceName ?? null,
-      lifecycleState: "pending",
+      lifecycleState: image ? "starting" : "pending",
       stateChangedAt: now,
       reason: null,
-      message: "pulling the image",
+      message: image ? "creating the container" : "pulling the image",
       exitCode: null,
-      phases: {},
-      imageDigest: null,
+      phases: image ? { pullMs: 0 } : {},
+      imageDigest: image?.digest ?? null,
       endpoints: [],
     });
     this.publish(row, undefined);
-    this.startLaunch(row);
+    this.startLaunch(row, image);
     return row;
   }
 
@@ -184,9 +188,10 @@ export class Sandboxes {
     return next;
   }
 
-  startLaunch(row: SandboxRow): void {
+  /** `image` is given when create found it present, so the launch skips the pull. */
+  startLaunch(row: SandboxRow, image?: ImageRecord): void {
     const abort = new AbortController();
-    const done = this.launch(row, abort.signal).finally(() => this.launches.delete(row.id));
+    const done = this.launch(row, abort.signal, image).finally(() => this.launches.delete(row.id));
     this.launches.set(row.id, { abort, done });
   }
 
@@ -254,17 +259,21 @@ export class Sandboxes {
     return key && this.deps.store.get(key.tenantId, id);
   }
 
-  private async launch(initial: SandboxRow, signal: AbortSignal): Promise<void> {
+  private async launch(initial: SandboxRow, signal: AbortSignal, present?: ImageRecord): Promise<void> {
     const { tenantId, id } = initial;
     const spec = initial.spec as unknown as SandboxSpec;
     let phase: "pull" | "start" = "pull";
     let created = false;
     try {
-      const t0 = performance.now();
-      const image = await this.deps.images.pull(spec.root.source.reference, { signal });
-      const pullMs = Math.round(performance.now() - t0);
-      if (signal.aborted) return;
-      let row = this.transition(this.get(tenantId, id), "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
+      let image = present;
+      let pullMs = 0;
+      if (!image) {
+        const t0 = performance.now();
+        image = await this.deps.images.pull(spec.root.source.reference, { signal });
+        pullMs = Math.round(performance.now() - t0);
+        if (signal.aborted) return;
+        this.transition(this.get(tenantId, id), "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
+      }
       phase = "start";
       const lowerDirs = image.layers.map((l) => l.dir);
       const process = resolveProcess(image.config, spec.process ?? {}, lowerDirs);
@@ -284,7 +293,7 @@ export class Sandboxes {
       const t2 = performance.now();
       await this.deps.runtime.start(id);
       const startMs = Math.round(performance.now() - t2);
-      row = this.get(tenantId, id);
+      const row = this.get(tenantId, id);
       if (row.lifecycleState !== "starting") return;
       this.transition(row, "ready", { phases: { pullMs, createMs, startMs }, message: null });
       this.watchExit(tenantId, id);

@@ -52,12 +52,18 @@ export class ImageStore {
     return this.index.entries().map((e) => e.record);
   }
 
+  /** The image a pull with policy `if_missing` would use without fetching anything, if there is one. */
+  present(ref: string): ImageRecord | undefined {
+    const local = this.index.find(formatReference(parseReference(ref)))[0]?.record;
+    return local && local.layers.every((l) => existsSync(l.dir)) ? local : undefined;
+  }
+
   async pull(ref: string, opts: PullOptions = {}): Promise<ImageRecord> {
     const parsed = parseReference(ref);
     const reference = formatReference(parsed);
     if ((opts.policy ?? "if_missing") === "if_missing") {
-      const local = this.index.find(reference)[0]?.record;
-      if (local && local.layers.every((l) => existsSync(l.dir))) {
+      const local = this.present(reference);
+      if (local) {
         opts.onProgress?.({ kind: "done", image: local });
         return local;
       }

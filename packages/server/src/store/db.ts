@@ -35,13 +35,29 @@ export function migrate(db: Db): void {
   }
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement for `sql` on this connection, prepared once: preparing
+ * costs more than running most of our statements, and every create, transition
+ * and GET runs several. The SQL texts are a fixed set (dynamic parts are only
+ * placeholder counts and column lists), so the cache stays small.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let st = byText.get(sql);
+  if (!st) byText.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
 /** A monotonically increasing counter used as `resourceVersion` across all records. */
 export function nextResourceVersion(db: Db): string {
-  const row = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").get() as { value: number };
+  const row = statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").get() as { value: number };
   return String(row.value);
 }
 
 /** The newest resourceVersion handed out (a collection's version). */
 export function currentResourceVersion(db: Db): string {
-  return String((db.prepare("SELECT value FROM counters WHERE name = 'resource_version'").get() as { value: number }).value);
+  return String((statement(db, "SELECT value FROM counters WHERE name = 'resource_version'").get() as { value: number }).value);
 }

@@ -4,6 +4,7 @@
  * what remains after this page for the collection's `remainingCount`.
  */
 import type { Db } from "./db.js";
+import { statement } from "./db.js";
 
 export interface PageRequest {
   /** Conditions already scoped to the tenant, e.g. ["tenant_id = ?"]. */
@@ -17,7 +18,7 @@ export function keysetPage<Raw>(db: Db, table: string, keyColumn: string, req: P
   const where = req.pageToken === undefined ? req.where : [...req.where, `${keyColumn} > ?`];
   const args = req.pageToken === undefined ? req.args : [...req.args, req.pageToken];
   const w = where.join(" AND ");
-  const rows = db.prepare(`SELECT * FROM ${table} WHERE ${w} ORDER BY ${keyColumn} LIMIT ?`).all(...args, req.limit) as Raw[];
-  const total = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${w}`).get(...args) as { n: number }).n;
+  const rows = statement(db, `SELECT * FROM ${table} WHERE ${w} ORDER BY ${keyColumn} LIMIT ?`).all(...args, req.limit) as Raw[];
+  const total = (statement(db, `SELECT COUNT(*) AS n FROM ${table} WHERE ${w}`).get(...args) as { n: number }).n;
   return { rows, remaining: Math.max(0, total - rows.length) };
 }

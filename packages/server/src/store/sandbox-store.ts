@@ -6,7 +6,7 @@
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion } from "./db.js";
+import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
 
 export interface SandboxPhases {
   pullMs?: number;
@@ -104,13 +104,18 @@ export class SandboxStore {
   constructor(private readonly db: Db) {}
 
   insert(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {
+    // One transaction, so one fsync: the counter and the row commit together.
+    return this.db.transaction(() => this.insertRow(row))();
+  }
+
+  private insertRow(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {
     const resourceVersion = nextResourceVersion(this.db);
-    this.db
-      .prepare(
-        `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
+    statement(
+      this.db,
+      `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
            lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
       .run(
         row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), row.profile,
         JSON.stringify(row.spec), row.serviceName, row.lifecycleState, row.stateChangedAt, row.reason, row.message, row.exitCode,
@@ -124,7 +129,7 @@ export class SandboxStore {
   }
 
   get(tenantId: string, id: string): SandboxRow | undefined {
-    const r = this.db.prepare("SELECT * FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").get(tenantId, id) as RawRow | undefined;
+    const r = statement(this.db, "SELECT * FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").get(tenantId, id) as RawRow | undefined;
     return r && fromRaw(r);
   }
 
@@ -139,7 +144,7 @@ export class SandboxStore {
   }
 
   delete(tenantId: string, id: string): boolean {
-    return this.db.prepare("DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
+    return statement(this.db, "DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
   }
 
   list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {
@@ -160,27 +165,27 @@ export class SandboxStore {
 
   countInStates(tenantId: string, states: readonly string[]): number {
     const marks = states.map(() => "?").join(", ");
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }).n;
+    return (statement(this.db, `SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }).n;
   }
 
   /** Every sandbox of every tenant in one of the states: the boot reconciler's view. */
   allInStates(states: readonly string[]): SandboxRow[] {
     const marks = states.map(() => "?").join(", ");
-    return (this.db.prepare(`SELECT * FROM sandboxes WHERE lifecycle_state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+    return (statement(this.db, `SELECT * FROM sandboxes WHERE lifecycle_state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
   }
 
   idsOfTenant(tenantId: string): string[] {
-    return (this.db.prepare("SELECT sandbox_id AS id FROM sandboxes WHERE tenant_id = ?").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+    return (statement(this.db, "SELECT sandbox_id AS id FROM sandboxes WHERE tenant_id = ?").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
   }
 
   /** (tenant, id) of every record, for telling owned containers from orphans. */
   allKeys(): Array<{ tenantId: string; id: string }> {
-    return this.db.prepare("SELECT tenant_id AS tenantId, sandbox_id AS id FROM sandboxes").all() as Array<{ tenantId: string; id: string }>;
+    return statement(this.db, "SELECT tenant_id AS tenantId, sandbox_id AS id FROM sandboxes").all() as Array<{ tenantId: string; id: string }>;
   }
 
   /** Image digests of sandboxes that still hold their image (for image prune). */
   imageDigestsInUse(): Set<string> {
-    const rows = this.db.prepare("SELECT DISTINCT image_digest AS d FROM sandboxes WHERE image_digest IS NOT NULL").all() as Array<{ d: string }>;
+    const rows = statement(this.db, "SELECT DISTINCT image_digest AS d FROM sandboxes WHERE image_digest IS NOT NULL").all() as Array<{ d: string }>;
     return new Set(rows.map((r) => r.d));
   }
 }

@@ -7,7 +7,7 @@
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion } from "./db.js";
+import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
 
 export interface ServiceRow {
   tenantId: string;
@@ -83,12 +83,12 @@ export class ServiceStore {
   insert(row: Omit<ServiceRow, "resourceVersion">): ServiceRow | undefined {
     return this.db.transaction(() => {
       const resourceVersion = nextResourceVersion(this.db);
-      const r = this.db
-        .prepare(
-          `INSERT INTO services (tenant_id, name, generation, resource_version, created_at, updated_at, labels, spec, state, state_changed_at,
+      const r = statement(
+        this.db,
+        `INSERT INTO services (tenant_id, name, generation, resource_version, created_at, updated_at, labels, spec, state, state_changed_at,
              sandbox_id, restart_count, exit_code, message)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`,
-        )
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`,
+      )
         .run(
           row.tenantId, row.name, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), JSON.stringify(row.spec),
           row.state, row.stateChangedAt, row.sandboxId, row.restartCount, row.exitCode, row.message,
@@ -102,7 +102,7 @@ export class ServiceStore {
   }
 
   get(tenantId: string, name: string): ServiceRow | undefined {
-    const r = this.db.prepare("SELECT * FROM services WHERE tenant_id = ? AND name = ?").get(tenantId, name) as RawRow | undefined;
+    const r = statement(this.db, "SELECT * FROM services WHERE tenant_id = ? AND name = ?").get(tenantId, name) as RawRow | undefined;
     return r && fromRaw(r);
   }
 
@@ -122,7 +122,7 @@ export class ServiceStore {
   }
 
   delete(tenantId: string, name: string): boolean {
-    return this.db.prepare("DELETE FROM services WHERE tenant_id = ? AND name = ?").run(tenantId, name).changes === 1;
+    return statement(this.db, "DELETE FROM services WHERE tenant_id = ? AND name = ?").run(tenantId, name).changes === 1;
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {
@@ -131,12 +131,12 @@ export class ServiceStore {
   }
 
   namesOfTenant(tenantId: string): string[] {
-    return (this.db.prepare("SELECT name FROM services WHERE tenant_id = ? ORDER BY name").all(tenantId) as Array<{ name: string }>).map((r) => r.name);
+    return (statement(this.db, "SELECT name FROM services WHERE tenant_id = ? ORDER BY name").all(tenantId) as Array<{ name: string }>).map((r) => r.name);
   }
 
   /** Every service of every tenant in one of the states: the supervisor's boot view. */
   allInStates(states: readonly string[]): ServiceRow[] {
     const marks = states.map(() => "?").join(", ");
-    return (this.db.prepare(`SELECT * FROM services WHERE state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+    return (statement(this.db, `SELECT * FROM services WHERE state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
   }
 }

@@ -7,7 +7,7 @@
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion } from "./db.js";
+import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
 
@@ -97,12 +97,12 @@ export class SessionStore {
   insert(row: Omit<SessionRow, "resourceVersion">): SessionRow {
     return this.db.transaction(() => {
       const resourceVersion = nextResourceVersion(this.db);
-      this.db
-        .prepare(
-          `INSERT INTO sessions (tenant_id, session_id, generation, resource_version, created_at, updated_at, target, target_snapshot,
+      statement(
+        this.db,
+        `INSERT INTO sessions (tenant_id, session_id, generation, resource_version, created_at, updated_at, target, target_snapshot,
              target_sandbox_id, service_name, channels, lifecycle_state, expires_at, state_changed_at, closed_at, close_reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
         .run(
           row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.target),
           JSON.stringify(row.targetSnapshot), row.targetSandboxId, row.serviceName, JSON.stringify(row.channels), row.lifecycleState,
@@ -117,7 +117,7 @@ export class SessionStore {
   }
 
   get(tenantId: string, id: string): SessionRow | undefined {
-    const r = this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND session_id = ?").get(tenantId, id) as RawRow | undefined;
+    const r = statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND session_id = ?").get(tenantId, id) as RawRow | undefined;
     return r && fromRaw(r);
   }
 
@@ -145,39 +145,39 @@ export class SessionStore {
 
   /** Sessions in `state` riding on one sandbox of the tenant. */
   onSandbox(tenantId: string, sandboxId: string, state: string): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND target_sandbox_id = ? AND lifecycle_state = ?").all(tenantId, sandboxId, state) as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND target_sandbox_id = ? AND lifecycle_state = ?").all(tenantId, sandboxId, state) as RawRow[]).map(fromRaw);
   }
 
   /** Sessions in `state` whose target is the named service. */
   onService(tenantId: string, serviceName: string, state: string): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND service_name = ? AND lifecycle_state = ?").all(tenantId, serviceName, state) as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND service_name = ? AND lifecycle_state = ?").all(tenantId, serviceName, state) as RawRow[]).map(fromRaw);
   }
 
   inStateOfTenant(tenantId: string, state: string): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND lifecycle_state = ?").all(tenantId, state) as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND lifecycle_state = ?").all(tenantId, state) as RawRow[]).map(fromRaw);
   }
 
   /** Every open lease of every tenant: the boot sweep's view. */
   allOpen(): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions WHERE lifecycle_state = 'open'").all() as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE lifecycle_state = 'open'").all() as RawRow[]).map(fromRaw);
   }
 
   /** The earliest deadline among open leases, if any. */
   earliestOpenDeadline(): string | undefined {
-    const r = this.db.prepare("SELECT MIN(expires_at) AS at FROM sessions WHERE lifecycle_state = 'open'").get() as { at: string | null };
+    const r = statement(this.db, "SELECT MIN(expires_at) AS at FROM sessions WHERE lifecycle_state = 'open'").get() as { at: string | null };
     return r.at ?? undefined;
   }
 
   /** Open leases whose deadline is at or before `at`, oldest deadline first. */
   openDueBy(at: string): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions WHERE lifecycle_state = 'open' AND expires_at <= ? ORDER BY expires_at").all(at) as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE lifecycle_state = 'open' AND expires_at <= ? ORDER BY expires_at").all(at) as RawRow[]).map(fromRaw);
   }
 
   idsOfTenant(tenantId: string): string[] {
-    return (this.db.prepare("SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+    return (statement(this.db, "SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
   }
 
   delete(tenantId: string, id: string): boolean {
-    return this.db.prepare("DELETE FROM sessions WHERE tenant_id = ? AND session_id = ?").run(tenantId, id).changes === 1;
+    return statement(this.db, "DELETE FROM sessions WHERE tenant_id = ? AND session_id = ?").run(tenantId, id).changes === 1;
   }
 }
