@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { hostSnapshot, newSince } from "./host-leaks.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const roots = ["packages/nimbus/dist", "packages/server/dist", "test"];
+const roots = ["packages/native/test", "packages/nimbus/dist", "packages/server/dist", "test"];
 
 function walk(dir, out) {
   let entries;

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNTIME_PKGS=(crun conmon runc iproute2 jq curl socat)
+# g++, make and python3 compile the native bindings (ours and better-sqlite3's).
+RUNTIME_PKGS=(crun conmon runc iproute2 jq curl socat g++ make python3)
 TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")
@@ -53,8 +54,9 @@ if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)"
   export npm_config_nodedir="$node_prefix"
 fi
 
-if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing npm dependencies (builds better-sqlite3 from source when no prebuilt binary is reachable)"
+if [ ! -d node_modules/better-sqlite3/build ] || [ ! -f packages/native/build/Release/nimbus_native.node ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (compiles @nimbus/native, and better-sqlite3 when no prebuilt binary is reachable)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "setup: building"

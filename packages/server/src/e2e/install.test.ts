@@ -47,6 +47,9 @@ test("scripts/install.sh installs a working `nimbus` into an npm prefix", { time
     const sdk = join(pkg, "node_modules", "@nimbus", "nimbus");
     assert.ok(existsSync(join(sdk, "dist", "index.js")), "the SDK is installed beside the server");
     assert.equal(lstatSync(sdk).isSymbolicLink(), false, "the SDK is a copy, not a link into the repository");
+    const native = join(pkg, "node_modules", "@nimbus", "native");
+    assert.ok(existsSync(join(native, "build", "Release", "nimbus_native.node")), "the native binding was compiled on install");
+    assert.equal(lstatSync(native).isSymbolicLink(), false, "the native binding is a copy, not a link into the repository");
 
     // The server starts from the installed copy (better-sqlite3 loads) and stops cleanly.
     const xdg = { ...env, XDG_DATA_HOME: join(tmp.root, "xdg") };

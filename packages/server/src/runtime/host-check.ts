@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { RuntimeName } from "./backend.js";
 import { parseCgroupMounts } from "./container/cgroups.js";
+import { loadNative } from "@nimbus/native";
 import { findBinary, runCommand } from "./container/exec.js";
 import { RuntimeError } from "./errors.js";
 
@@ -74,6 +75,11 @@ export async function checkHost(options: HostCheckOptions = {}): Promise<HostChe
   if (!readText("/proc/filesystems").includes("overlay")) problems.push("the kernel has no overlayfs: run `modprobe overlay`");
   const conmonPath = findBinary("conmon");
   if (!conmonPath) problems.push(`conmon is not installed: run \`${INSTALL_HINT.conmon}\``);
+  try {
+    loadNative(); // mounts the roots and spawns conmon
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
 
   let runtime = requested;
   let runtimePath = findBinary(requested);

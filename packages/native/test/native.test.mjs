@@ -1,0 +1,83 @@
+// The binding's promises: spawn hands over exactly the fds it is given, resets
+// signal dispositions (Node ignores SIGPIPE, containers must not inherit that),
+// starts a new session when asked and reports exec failures by errno; mount and
+// umount run the syscalls and reject with errno names.
+import assert from "node:assert/strict";
+import { closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import test from "node:test";
+import { loadNative } from "../lib/index.js";
+
+const native = loadNative();
+const asRoot = { skip: process.getuid?.() !== 0 ? "needs root" : false };
+
+/** Runs `sh -c script` with fd 3 as a pipe back to us; returns what it wrote there and its status. */
+async function runShell(script, { setsid = false, extraFd } = {}) {
+  const [r, w] = native.pipe();
+  const fds = [-1, -1, -1, w];
+  if (extraFd !== undefined) fds.push(extraFd);
+  const pid = native.spawn("/bin/sh", ["sh", "-c", script], ["PATH=/usr/bin:/bin"], "/", fds, setsid);
+  closeSync(w);
+  const out = [];
+  const sock = new Socket({ fd: r, readable: true, writable: false });
+  sock.on("data", (b) => out.push(b));
+  await new Promise((res) => sock.on("close", res));
+  let status;
+  while ((status = native.reap(pid)) === null) await new Promise((res) => setTimeout(res, 2));
+  return { pid, out: Buffer.concat(out).toString(), status };
+}
+
+test("spawn: the child gets the given fds and no others, and its exit status is reaped", async () => {
+  const leaked = native.pipe(); // close-on-exec, and not in the list: must not reach the child
+  try {
+    const { out, status } = await runShell("ls /proc/self/fd >&3; exit 7");
+    const fds = out.trim().split(/\s+/).map(Number).sort((a, b) => a - b);
+    // 0-2 (/dev/null), 3 (our pipe) and the fd ls itself opens for the listing.
+    assert.deepEqual(fds.slice(0, 4), [0, 1, 2, 3]);
+    assert.ok(fds.length <= 5, `unexpected fds in the child: ${fds}`);
+    assert.ok(!fds.includes(leaked[0]) || leaked[0] <= 4);
+    assert.deepEqual(status, { exitCode: 7, signal: null });
+  } finally {
+    leaked.forEach((fd) => closeSync(fd));
+  }
+});
+
+test("spawn: signals are reset to default (Node's ignored SIGPIPE is not inherited)", async () => {
+  const { out } = await runShell("grep SigIgn /proc/self/status >&3");
+  const ignored = BigInt("0x" + out.split(":")[1].trim());
+  assert.equal(ignored & (1n << 12n), 0n, `SIGPIPE is ignored in the child: ${out}`);
+});
+
+test("spawn: setsid makes the child a session leader, out of our process group", async () => {
+  const { pid, out } = await runShell("cut -d' ' -f6 /proc/self/stat >&3", { setsid: true });
+  assert.equal(Number(out.trim()), pid, "its session id is its own pid");
+});
+
+test("spawn: a missing program and bad fds fail with clear errors", () => {
+  assert.throws(() => native.spawn("/nonexistent/prog", ["prog"], [], "/", [], false), { code: "ENOENT", syscall: "posix_spawn" });
+  assert.throws(() => native.spawn("/bin/true", ["true"], [], "/", [0, 1, 2], false), /must be >= fds.length/);
+  assert.throws(() => native.spawn("/bin/true", ["tr\0ue"], [], "/", [], false), /NUL/);
+  assert.throws(() => native.spawn("/bin/true", "true", [], "/", [], false), TypeError);
+  assert.throws(() => native.reap(1), { code: "ECHILD" });
+});
+
+test("mount and umount: a tmpfs comes and goes; errors carry the errno name", asRoot, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-native-"));
+  const target = join(dir, "m");
+  try {
+    await assert.rejects(native.mount("tmpfs", target, "tmpfs", 0, "size=1m"), { code: "ENOENT", syscall: "mount" });
+    rmSync(target, { force: true });
+    (await import("node:fs")).mkdirSync(target);
+    await native.mount("tmpfs", target, "tmpfs", 0, "size=1m");
+    assert.ok(readFileSync("/proc/self/mountinfo", "utf8").includes(` ${target} `));
+    writeFileSync(join(target, "f"), "x");
+    await native.umount(target, 0);
+    assert.equal(existsSync(join(target, "f")), false, "the file lived on the tmpfs only");
+    await assert.rejects(native.umount(target, 0), { code: "EINVAL", syscall: "umount2" });
+  } finally {
+    await native.umount(target, 2).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
