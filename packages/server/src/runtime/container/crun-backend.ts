@@ -38,7 +38,12 @@ export interface ContainerBackendOptions {
   cgroupParent?: string;
 }
 
-const POLL_MS = 250;
+/**
+ * How often wait() looks again without a wake-up from the exit-dir watch: only a
+ * conmon that died without writing an exit file goes unannounced. Each look is
+ * four file reads, per running sandbox, on the server's event loop.
+ */
+const POLL_MS = 1_000;
 
 export class ContainerBackend implements RuntimeBackend {
   readonly name: RuntimeName;

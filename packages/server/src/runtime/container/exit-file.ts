@@ -65,10 +65,11 @@ export class ExitDirWatcher {
     let set = this.waiters.get(id);
     if (!set) this.waiters.set(id, (set = new Set()));
     set.add(wake);
+    // The watch stays open between waits: closing it when the last waiter left
+    // and opening it again on the next poll left windows where an exit was missed.
     return () => {
       set!.delete(wake);
       if (set!.size === 0) this.waiters.delete(id);
-      if (this.waiters.size === 0) this.close();
     };
   }
 
