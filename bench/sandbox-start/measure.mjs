@@ -1,24 +1,30 @@
 // bench/sandbox-start/measure.mjs — what raw.mjs and api.mjs share: loading the
 // server's code (packages/server/dist when built, else the TypeScript sources
 // through tsx), percentiles, /proc memory readings, and the raw `crun run`
-// floor: bundle and overlay mount prepared outside the timed window, then
-// `crun run --detach` timed to a running process.
+// floor: RawRuntime mounts the overlay and writes config.json (`prepare`), then
+// times `crun run --detach` to a running process (`start`).
 
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
+import { loadNative } from "@nimbus/native";
 import { codeSource, loadServer } from "../lib/load-server.mjs";
 
 export { codeSource, loadServer };
 
-/** Runs a command with stdio ignored (`crun run --detach` keeps inherited pipes open). */
-export function run(file, args) {
-  return new Promise((resolve, reject) => {
-    const c = spawn(file, args, { stdio: "ignore" });
-    c.on("error", reject);
-    c.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(" ")} exited ${code}`))));
-  });
+const native = loadNative();
+const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * Runs a command with stdio on /dev/null (`crun run --detach` keeps inherited
+ * pipes open). Started with the server's own cheap spawn (posix_spawn through
+ * @nimbus/native): child_process would fork this whole process first, and every
+ * floor measured here would pay for that.
+ */
+export async function run(file, args) {
+  const pid = native.spawn(file, [file, ...args], envList, "/", [-1, -1, -1], false);
+  const status = await native.wait(pid);
+  if (status.exitCode !== 0) throw new Error(`${file} ${args.join(" ")} exited ${status.exitCode ?? `on signal ${status.signal}`}`);
 }
 
 /** Runs a command and resolves with the milliseconds it took. */

@@ -19,6 +19,8 @@ export interface NimbusNative {
   spawn(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): number;
   /** A close-on-exec pipe: [readFd, writeFd]. */
   pipe(): [number, number];
+  /** A blocking waitpid on a pool thread: only for children that exit soon (each wait holds a thread). */
+  wait(pid: number): Promise<ReapedStatus>;
   /** waitpid(pid, WNOHANG): null while it runs. Throws ECHILD when it is not our child. */
   reap(pid: number): ReapedStatus | null;
 }

@@ -108,6 +108,19 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* { exitCode, signal } from a wait status; one of the two is null. */
+static napi_value status_object(napi_env env, int status) {
+  napi_value out, code, sig;
+  napi_create_object(env, &out);
+  if (WIFEXITED(status)) napi_create_int32(env, WEXITSTATUS(status), &code);
+  else napi_get_null(env, &code);
+  if (WIFSIGNALED(status)) napi_create_int32(env, WTERMSIG(status), &sig);
+  else napi_get_null(env, &sig);
+  napi_set_named_property(env, out, "exitCode", code);
+  napi_set_named_property(env, out, "signal", sig);
+  return out;
+}
+
 /* reap(pid) → null while the child runs, else { exitCode, signal } (one of them null). */
 static napi_value js_reap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -119,26 +132,69 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   pid_t r;
   do r = waitpid(pid, &status, WNOHANG);
   while (r < 0 && errno == EINTR);
-  napi_value out, code, sig;
   if (r == 0) {
-    napi_get_null(env, &out);
-    return out;
+    napi_value none;
+    napi_get_null(env, &none);
+    return none;
   }
   if (r < 0) {
     napi_throw(env, nimbus_errno_error(env, errno, "waitpid"));
     return NULL;
   }
-  napi_create_object(env, &out);
-  if (WIFEXITED(status)) napi_create_int32(env, WEXITSTATUS(status), &code);
-  else napi_get_null(env, &code);
-  if (WIFSIGNALED(status)) napi_create_int32(env, WTERMSIG(status), &sig);
-  else napi_get_null(env, &sig);
-  napi_set_named_property(env, out, "exitCode", code);
-  napi_set_named_property(env, out, "signal", sig);
-  return out;
+  return status_object(env, status);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  pid_t pid;
+  int status, err;
+} wait_call;
+
+static void wait_execute(napi_env env, void *arg) {
+  (void)env;
+  wait_call *c = arg;
+  pid_t r;
+  do r = waitpid(c->pid, &c->status, 0);
+  while (r < 0 && errno == EINTR);
+  c->err = r < 0 ? errno : 0;
+}
+
+static void wait_complete(napi_env env, napi_status status, void *arg) {
+  wait_call *c = arg;
+  if (status == napi_ok && c->err == 0) {
+    napi_resolve_deferred(env, c->deferred, status_object(env, c->status));
+  } else {
+    napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, "waitpid"));
+  }
+  napi_delete_async_work(env, c->work);
+  free(c);
+}
+
+/* wait(pid) → Promise<{ exitCode, signal }>: a blocking waitpid on a pool thread.
+ * Only for children known to exit soon (each wait holds one of libuv's few threads). */
+static napi_value js_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], promise, name;
+  int32_t pid;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
+  wait_call *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->pid = pid;
+  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "nimbus.wait", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, wait_execute, wait_complete, c, &c->work) != napi_ok ||
+      napi_queue_async_work(env, c->work) != napi_ok) {
+    free(c);
+    nimbus_throw_pending(env, "could not queue the wait");
+    return NULL;
+  }
+  return promise;
 }
 
 napi_value nimbus_register_spawn(napi_env env, napi_value exports) {
+  nimbus_export(env, exports, "wait", js_wait);
   nimbus_export(env, exports, "spawn", js_spawn);
   nimbus_export(env, exports, "pipe", js_pipe);
   nimbus_export(env, exports, "reap", js_reap);

@@ -44,6 +44,15 @@ test("spawn: the child gets the given fds and no others, and its exit status is 
   }
 });
 
+test("wait: resolves with the status of a child once it exits, including a signal", async () => {
+  const pid = native.spawn("/bin/sh", ["sh", "-c", "sleep 0.05; exit 3"], [], "/", [-1, -1, -1], false);
+  assert.deepEqual(await native.wait(pid), { exitCode: 3, signal: null });
+  const killed = native.spawn("/bin/sleep", ["sleep", "10"], [], "/", [-1, -1, -1], false);
+  process.kill(killed, "SIGKILL");
+  assert.deepEqual(await native.wait(killed), { exitCode: null, signal: 9 });
+  await assert.rejects(native.wait(killed), { code: "ECHILD" });
+});
+
 test("spawn: signals are reset to default (Node's ignored SIGPIPE is not inherited)", async () => {
   const { out } = await runShell("grep SigIgn /proc/self/status >&3");
   const ignored = BigInt("0x" + out.split(":")[1].trim());
