@@ -2,7 +2,8 @@
  * The boot reconciler: makes the records and the host agree after the server
  * was away (a clean stop, a crash, a kill -9). For each active record it
  * re-adopts a live container, records the real exit of one that ended while
- * we were gone, relaunches a sandbox that never got past its pull, and marks
+ * we were gone, relaunches a sandbox whose container was never made (still
+ * pulling, or recorded `starting` just before the server went away), and marks
  * the rest `failed` with reason `lost`. Containers no record owns are removed.
  */
 import type { Logger } from "../log.js";
@@ -28,7 +29,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
     const c = containers.get(row.id);
     const state = row.lifecycleState as SandboxState;
     if (!c) {
-      if (state === "pending") {
+      if (state === "pending" || state === "starting") {
         sandboxes.startLaunch(row);
         report.relaunched.push(row.id);
       } else if (state === "stopping") {

@@ -272,7 +272,9 @@ export class Sandboxes {
         image = await this.deps.images.pull(spec.root.source.reference, { signal });
         pullMs = Math.round(performance.now() - t0);
         if (signal.aborted) return;
-        this.transition(this.get(tenantId, id), "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
+        // A relaunch after a restart may already be `starting`.
+        const row = this.get(tenantId, id);
+        if (row.lifecycleState === "pending") this.transition(row, "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
       }
       phase = "start";
       const lowerDirs = image.layers.map((l) => l.dir);
