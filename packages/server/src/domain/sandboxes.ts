@@ -82,7 +82,7 @@ export class Sandboxes {
     const now = new Date().toISOString();
     const image = this.deps.images.present(spec.root.source.reference);
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
-    const row = this.deps.store.insert({
+    const fields = {
       tenantId,
       id: slugId(displayName, "sandbox"),
       generation: 1,
@@ -100,9 +100,20 @@ export class Sandboxes {
       phases: image ? { pullMs: 0 } : {},
       imageDigest: image?.digest ?? null,
       endpoints: [],
-    });
+    };
+    // The launch starts first: its synchronous part spawns conmon and queues the
+    // overlay mount, which then proceed while the insert below waits for its fsync.
+    // The record exists before the launch's first await returns, so it never sees
+    // a missing row; if the insert fails, the launch is undone.
+    this.startLaunch(fields, image);
+    let row: SandboxRow;
+    try {
+      row = this.deps.store.insert(fields);
+    } catch (err) {
+      this.abandonLaunch(fields.id);
+      throw err;
+    }
     this.publish(row, undefined);
-    this.startLaunch(row, image);
     return row;
   }
 
@@ -182,14 +193,18 @@ export class Sandboxes {
   transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
     const from = row.lifecycleState as SandboxState;
     assertTransition(row.id, from, to);
-    const next = this.deps.store.update(row.tenantId, row.id, { lifecycleState: to, stateChangedAt: new Date().toISOString(), ...patch });
+    // Launch progress (→ starting, starting → ready) is observed state: after a power
+    // loss the container is gone too and the reconciler relaunches from the record,
+    // so these commits skip the fsync. Everything else is synced.
+    const fsync = !((to === "starting" && from === "pending") || (to === "ready" && from === "starting"));
+    const next = this.deps.store.update(row.tenantId, row.id, { lifecycleState: to, stateChangedAt: new Date().toISOString(), ...patch }, { fsync });
     if (!next) throw notFound("sandbox", row.id, row.tenantId);
     this.publish(next, from);
     return next;
   }
 
   /** `image` is given when create found it present, so the launch skips the pull. */
-  startLaunch(row: SandboxRow, image?: ImageRecord): void {
+  startLaunch(row: Pick<SandboxRow, "tenantId" | "id" | "spec">, image?: ImageRecord): void {
     const abort = new AbortController();
     const done = this.launch(row, abort.signal, image).finally(() => this.launches.delete(row.id));
     this.launches.set(row.id, { abort, done });
@@ -259,7 +274,17 @@ export class Sandboxes {
     return key && this.deps.store.get(key.tenantId, id);
   }
 
-  private async launch(initial: SandboxRow, signal: AbortSignal, present?: ImageRecord): Promise<void> {
+  /** Stops a launch whose record could not be written and removes what it made. */
+  private abandonLaunch(id: string): void {
+    const launch = this.launches.get(id);
+    if (!launch) return;
+    launch.abort.abort();
+    void launch.done
+      .then(() => this.deps.runtime.delete(id))
+      .catch((err) => this.deps.log.warn("removing an abandoned launch failed", { sandboxId: id, err }));
+  }
+
+  private async launch(initial: Pick<SandboxRow, "tenantId" | "id" | "spec">, signal: AbortSignal, present?: ImageRecord): Promise<void> {
     const { tenantId, id } = initial;
     const spec = initial.spec as unknown as SandboxSpec;
     let phase: "pull" | "start" = "pull";

@@ -51,6 +51,24 @@ export function statement(db: Db, sql: string): Database.Statement {
   return st;
 }
 
+/**
+ * Runs `commit` (a function that commits one transaction) with
+ * synchronous=NORMAL instead of FULL: in WAL mode that commit survives a crash
+ * of this process but not a power loss, until the next FULL commit syncs the
+ * log up to and including it. Only for observed state that the boot reconciler
+ * derives again from the host (where a power loss resets it too), never for
+ * what a caller asked for. Saves one fsync, which under container churn waits
+ * for the filesystem journal (2-4 ms on the sandbox start path).
+ */
+export function withoutFsync<T>(db: Db, commit: () => T): T {
+  statement(db, "PRAGMA synchronous = NORMAL").run();
+  try {
+    return commit();
+  } finally {
+    statement(db, "PRAGMA synchronous = FULL").run();
+  }
+}
+
 /** A monotonically increasing counter used as `resourceVersion` across all records. */
 export function nextResourceVersion(db: Db): string {
   const row = statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value").get() as { value: number };

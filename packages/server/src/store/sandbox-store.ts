@@ -6,7 +6,7 @@
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
+import { currentResourceVersion, nextResourceVersion, statement, withoutFsync } from "./db.js";
 
 export interface SandboxPhases {
   pullMs?: number;
@@ -134,12 +134,14 @@ export class SandboxStore {
   }
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
-  update(tenantId: string, id: string, patch: SandboxPatch): SandboxRow | undefined {
+  /** `fsync: false` only for observed progress the reconciler re-derives from the host (see withoutFsync). */
+  update(tenantId: string, id: string, patch: SandboxPatch, opts: { fsync?: boolean } = {}): SandboxRow | undefined {
     const columns: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
       columns[COLUMN[k]] = k === "phases" || k === "endpoints" ? JSON.stringify(v) : v;
     }
-    const r = versionedUpdate<RawRow>(this.db, "sandboxes", columns, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
+    const write = () => versionedUpdate<RawRow>(this.db, "sandboxes", columns, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
+    const r = opts.fsync === false ? withoutFsync(this.db, write) : write();
     return r && fromRaw(r);
   }
 

@@ -7,7 +7,7 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { mkdir, readFile, readdir } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
 import { execInContainer } from "./exec-in-container.js";
@@ -81,7 +81,7 @@ export class ContainerBackend implements RuntimeBackend {
     await this.locks.run(id, async () => {
       const bundle = this.layout.bundle(id);
       try {
-        await mkdir(bundle, { mode: 0o700 });
+        mkdirSync(bundle, { mode: 0o700 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "EEXIST") {
           throw new RuntimeError("already_exists", `container ${id} already exists: delete it first or pick another id`);
@@ -101,15 +101,13 @@ export class ContainerBackend implements RuntimeBackend {
         });
         conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
         try {
-          await Promise.all([
-            mountOverlay(spec.rootfs.lowerDirs, {
-              target: this.layout.rootfs(id),
-              upperDir: `${bundle}/upper`,
-              workDir: `${bundle}/work`,
-              linkDir: `${bundle}/l`,
-            }),
-            writeBundle(bundle, spec, cgroupsPath),
-          ]);
+          writeBundle(bundle, spec, cgroupsPath);
+          await mountOverlay(spec.rootfs.lowerDirs, {
+            target: this.layout.rootfs(id),
+            upperDir: `${bundle}/upper`,
+            workDir: `${bundle}/work`,
+            linkDir: `${bundle}/l`,
+          });
         } catch (err) {
           conmon.abort();
           throw err;
@@ -128,7 +126,7 @@ export class ContainerBackend implements RuntimeBackend {
 
   async start(id: string): Promise<void> {
     assertValidId(id);
-    if (this.name === "crun" && (await startThroughExecFifo(this.layout.runtimeRoot, id))) return;
+    if (this.name === "crun" && startThroughExecFifo(this.layout.runtimeRoot, id)) return;
     const st = await this.runtime.state(id);
     if (!st) throw notFound(id);
     try {
