@@ -98,9 +98,12 @@ void nimbus_export(napi_env env, napi_value exports, const char *name, napi_call
   napi_set_named_property(env, exports, name, f);
 }
 
+napi_value nimbus_register_seqpacket(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   nimbus_register_mount(env, exports);
   nimbus_register_spawn(env, exports);
+  nimbus_register_seqpacket(env, exports);
   return exports;
 }
 

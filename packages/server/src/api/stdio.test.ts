@@ -44,6 +44,8 @@ interface WsClient {
   ws: WebSocket;
   /** Binary bytes received so far. */
   bytes(): Buffer;
+  /** How many binary bytes arrived (without joining them). */
+  byteCount(): number;
   controls: any[];
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   closed: Promise<number>;
@@ -56,11 +58,15 @@ function wsUrl(sessionId: string, query = ""): string {
 async function connectWs(sessionId: string, query = "", headers: Record<string, string> = { authorization: `Bearer ${env.srv.token()}` }): Promise<WsClient> {
   const ws = new WebSocket(wsUrl(sessionId, query), { headers });
   const chunks: Buffer[] = [];
+  let byteCount = 0;
   const controls: any[] = [];
   const waiters = new Set<() => void>();
   const poke = () => waiters.forEach((w) => w());
   ws.on("message", (data: Buffer, isBinary) => {
-    if (isBinary) chunks.push(Buffer.from(data));
+    if (isBinary) {
+      chunks.push(Buffer.from(data));
+      byteCount += data.length;
+    }
     else controls.push(JSON.parse(data.toString("utf8")));
     poke();
   });
@@ -75,6 +81,7 @@ async function connectWs(sessionId: string, query = "", headers: Record<string, 
     controls,
     closed,
     bytes: () => Buffer.concat(chunks),
+    byteCount: () => byteCount,
     waitFor(pred, timeoutMs = 10_000) {
       if (pred()) return Promise.resolve();
       return new Promise((resolve, reject) => {
@@ -387,4 +394,25 @@ test("a client that stops reading is cut off with closed: slow_reader, never sil
   await again.waitFor(() => again.controls.some((m) => m.type === "opened"));
   assert.ok(again.controls[0].cursor >= got);
   again.ws.close();
+});
+
+test("a client that falls behind holds the process back instead of being cut off, and gets every byte", { timeout: 120_000 }, async () => {
+  // 32 MiB is four times what a client could lag before it was cut off; held back, nothing is lost.
+  const SIZE = 32 * 1024 * 1024;
+  const id = await readySandbox(["sh", "-c", `read go; head -c ${SIZE} /dev/zero; echo; echo done; sleep 1000`]);
+  const sid = await openSession(id);
+  const c = await connectWs(sid);
+  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
+  c.ws.pause();
+  c.ws.send(Buffer.from("go\n"));
+  // Shorter than the stall limit (5 s): the process waits for this client.
+  await new Promise((r) => setTimeout(r, 2500));
+  c.ws.resume();
+  await c.waitFor(() => c.byteCount() >= SIZE + "\ndone\n".length, 60_000);
+  assert.equal(c.controls.some((m) => m.type === "closed"), false, JSON.stringify(c.controls));
+  const got = c.bytes();
+  assert.equal(got.length, SIZE + "\ndone\n".length);
+  assert.ok(got.subarray(0, SIZE).every((b) => b === 0));
+  assert.equal(got.subarray(SIZE).toString(), "\ndone\n");
+  c.ws.close();
 });

@@ -8,7 +8,10 @@
  * (else op.conflict); another tenant's session is not found. The attachment
  * ends with `closed` naming the reason when the lease ends (closed, expired,
  * target stopped), preceded by `exit` with the code when the process exited.
- * A client more than `maxPendingBytes` behind is cut off with `slow_reader`.
+ * A client that falls behind pushes back: past `HOLD_BYTES` not yet handed
+ * to it, the hub stops reading and the process blocks on its output, as with a
+ * pipe. A client that takes nothing for `stallMs` while holding everyone up
+ * (or is `maxPendingBytes` behind) is cut off with `slow_reader`.
  * Channel I/O never extends the lease.
  */
 import type { Logger } from "../log.js";
@@ -42,23 +45,32 @@ export interface StdioChannelsDeps {
   log: Logger;
   /** Output bytes not yet handed to a client before it is cut off as a slow reader. @default 8 MiB */
   maxPendingBytes?: number;
+  /** How long a client that holds the output back may take nothing before it is cut off. @default 5000 */
+  stallMs?: number;
 }
 
 export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_STALL_MS = 5_000;
+/** A client with more than this outstanding holds the hub (stops reading the process's output)… */
+const HOLD_BYTES = 1024 * 1024;
+/** …until it is down to this. */
+const RELEASE_BYTES = 256 * 1024;
 /** A replay reads the log only while the client has less than this outstanding. */
 const REPLAY_LOW_WATER = 1024 * 1024;
-/** Live chunks of one stream are joined up to this size within one event-loop turn. */
-const COALESCE_BYTES = 64 * 1024;
+/** Live chunks of one stream are joined up to this size within one event-loop turn (fewer frames to encode). */
+const COALESCE_BYTES = 256 * 1024;
 /** How long an exiting process's last output may take to arrive before `exit` is sent. */
 const EXIT_DRAIN_MS = 2_000;
 
 export class StdioChannels {
   private readonly bySession = new Map<string, Set<Attachment>>();
   private readonly maxPending: number;
+  private readonly stallMs: number;
   private unsubscribe?: () => void;
 
   constructor(private readonly deps: StdioChannelsDeps) {
     this.maxPending = deps.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.stallMs = deps.stallMs ?? DEFAULT_STALL_MS;
   }
 
   start(): void {
@@ -78,7 +90,7 @@ export class StdioChannels {
     const hub = await this.hub(sandbox);
     // The lease may have ended while we connected.
     const again = this.check(tenantId, sessionId);
-    const a = new Attachment(this, hub, sink, again.session, again.sandbox, this.maxPending, this.deps.log);
+    const a = new Attachment(this, hub, sink, again.session, again.sandbox, { maxPending: this.maxPending, stallMs: this.stallMs }, this.deps.log);
     const k = key(tenantId, sessionId);
     let set = this.bySession.get(k);
     if (!set) this.bySession.set(k, (set = new Set()));
@@ -192,6 +204,10 @@ class Attachment implements StdioAttachment {
   private unsubscribe?: () => void;
   private replayDone: Promise<void> = Promise.resolve();
   private ending = false;
+  /** This client holds the hub (it is more than HOLD_BYTES behind). */
+  private holding = false;
+  private progressAt = 0;
+  private stallTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly owner: StdioChannels,
@@ -199,7 +215,7 @@ class Attachment implements StdioAttachment {
     private readonly sink: ChannelSink,
     private readonly session: SessionRow,
     private readonly sandbox: SandboxRow,
-    private readonly maxPending: number,
+    private readonly limits: { maxPending: number; stallMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -261,6 +277,9 @@ class Attachment implements StdioAttachment {
     this.unsubscribe?.();
     this.held = [];
     this.acc = undefined;
+    clearTimeout(this.stallTimer);
+    if (this.holding) this.hub.release(this);
+    this.holding = false;
     for (const w of this.drainWaiters.splice(0)) w();
     this.owner.forget(this, this.session.tenantId, this.session.id);
   }
@@ -270,7 +289,7 @@ class Attachment implements StdioAttachment {
     if (this.replaying) {
       this.held.push({ pipe, data, offset });
       this.pending += data.length;
-      if (this.pending > this.maxPending) this.slow();
+      this.checkPressure();
       return;
     }
     this.queue(pipe, data, offset);
@@ -313,7 +332,7 @@ class Attachment implements StdioAttachment {
     this.acc.parts.push(data);
     this.acc.bytes += data.length;
     this.pending += data.length;
-    if (this.pending > this.maxPending) return this.slow();
+    if (this.checkPressure()) return;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
@@ -333,11 +352,45 @@ class Attachment implements StdioAttachment {
 
   private emit(pipe: StdPipe, data: Buffer, offset: number): void {
     this.pending += data.length;
-    if (this.pending > this.maxPending) return this.slow();
+    if (this.checkPressure()) return;
     this.sink.send({ kind: pipe, data, cursor: offset + data.length }, () => {
       this.pending -= data.length;
+      this.progressAt = Date.now();
+      if (this.holding && this.pending <= RELEASE_BYTES) {
+        this.holding = false;
+        clearTimeout(this.stallTimer);
+        this.hub.release(this);
+      }
       if (this.pending <= REPLAY_LOW_WATER) for (const w of this.drainWaiters.splice(0)) w();
     });
+  }
+
+  /** Holds the hub once this client is behind; cuts it off past the hard limit. True when cut off. */
+  private checkPressure(): boolean {
+    if (this.done) return true;
+    if (this.pending > this.limits.maxPending) {
+      this.slow();
+      return true;
+    }
+    if (!this.holding && this.pending > HOLD_BYTES) {
+      this.holding = true;
+      this.progressAt = Date.now();
+      this.hub.hold(this);
+      this.armStall(this.limits.stallMs);
+    }
+    return false;
+  }
+
+  /** While holding: cut off once nothing was taken for stallMs. */
+  private armStall(ms: number): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      if (!this.holding || this.done) return;
+      const idleMs = Date.now() - this.progressAt;
+      if (idleMs >= this.limits.stallMs) this.slow();
+      else this.armStall(this.limits.stallMs - idleMs);
+    }, ms);
+    this.stallTimer.unref();
   }
 
   private slow(): void {

@@ -15,6 +15,11 @@
  * offset of each one's first byte), so the replay window is at least one cap.
  * Older bytes are gone and are reported as a gap, never silently skipped.
  *
+ * Backpressure: a client that falls behind holds the hub (`hold`), which stops
+ * reading the socket; conmon then blocks writing to it and the process blocks
+ * on its stdout, as with a pipe. Every attached client waits for the slowest
+ * one, which the channel cuts off if it makes no progress for a while.
+ *
  * A hub created for a container that was already running (the server
  * restarted) cannot know what came before the current log file: its offsets
  * count from that file's first byte, found once the output is quiet.
@@ -65,6 +70,8 @@ export class StdioHub {
   readonly ended = new Promise<void>((r) => (this.endedResolve = r));
   isEnded = false;
   private disposed = false;
+  /** Clients that asked the hub to stop reading until they catch up. */
+  private readonly holders = new Set<object>();
 
   constructor(readonly id: string, private readonly paths: StdioPaths, private readonly log: Logger) {}
 
@@ -167,6 +174,16 @@ export class StdioHub {
     return this.conn.write(data);
   }
 
+  /** Stop reading output until every holder has released (see the header). */
+  hold(who: object): void {
+    this.holders.add(who);
+    if (this.holders.size === 1) this.conn?.pause(true);
+  }
+
+  release(who: object): void {
+    if (this.holders.delete(who) && this.holders.size === 0) this.conn?.pause(false);
+  }
+
   /** Terminal resize through conmon's control fifo (ignored for pipe stdio). */
   resize(rows: number, cols: number): void {
     let fd: number | undefined;
@@ -188,6 +205,7 @@ export class StdioHub {
     for (const g of this.gens) g.retire();
     this.gens = [];
     this.subscribers.clear();
+    this.holders.clear();
     this.onEnd();
   }
 

@@ -6,10 +6,31 @@
 // 108 bytes, so we connect through /proc/self/fd/<dir fd>/attach, as podman does.
 // conmon closes every attached socket after draining the container's output and
 // before it writes the exit file: `end` means "all output has been delivered".
+// The socket is read by packages/native (seqpacket.ts): every packet queued at a
+// wake-up in one call, instead of one JavaScript call and one buffer per 8 KiB.
+//
+// What conmon 2.1.x does with this socket (source: containers/conmon v2.1.6, the
+// version Debian 12 ships):
+// - Slow client: conmon accept()s without SOCK_NONBLOCK (conn_sock.c:350), so each
+//   client socket blocks, and write_all() (utils.c:72, called at conn_sock.c:339)
+//   waits until the client reads. conmon is single-threaded: while one client lags,
+//   the log, every other client and stdin wait, and the container blocks on its
+//   full stdout pipe. Nothing is dropped. Hence pause() is real backpressure, and a
+//   client that never reads must not hold the hub for long (stdio-channel.ts).
+// - stdin EOF: the only place conmon closes the container's stdin is
+//   terminate_remote_sock() (conn_sock.c:432-446), run when *any* attach client's
+//   socket reads end-of-file (conn_sock.c:402-403: a shutdown(SHUT_WR), a close, a
+//   zero-length packet, or the client process dying) or hangs up (conn_sock.c:380),
+//   and only when --leave-stdin-open is not given (conn_sock.c:438). There is no
+//   other message, ctl-fifo command or packet that closes it. So EOF is deliverable
+//   only without --leave-stdin-open, and then the hub's own connection ending — a
+//   server restart, crash or shutdown — closes stdin too, and a `cat` sandbox
+//   exits with the server. Sandboxes must outlive the server, so conmon runs with
+//   --leave-stdin-open and stdin EOF is not delivered (eofDelivered: false).
 
 import { closeSync, constants, openSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { SeqpacketSocket } from "node-unix-socket";
+import { SeqpacketSocket } from "./seqpacket.js";
 
 export type StdPipe = "stdout" | "stderr";
 
@@ -17,6 +38,7 @@ export type StdPipe = "stdout" | "stderr";
 export const MAX_INPUT_PACKET = 16 * 1024;
 
 export interface AttachHandlers {
+  /** Output of one pipe, as many of conmon's packets as were queued, joined. */
   output(pipe: StdPipe, data: Buffer): void;
   /** conmon closed the socket: the container's output is complete (or conmon died). */
   end(): void;
@@ -25,96 +47,60 @@ export interface AttachHandlers {
 export interface AttachConnection {
   /** Sends bytes to the container's stdin; resolves once they are handed to the kernel. */
   write(data: Buffer): Promise<void>;
+  /**
+   * Stops (true) or restarts reading output. While we do not read, conmon blocks
+   * writing to this socket (it was accepted blocking), so the container blocks on
+   * its stdout like on a full pipe, and conmon's log waits too.
+   */
+  pause(paused: boolean): void;
   /** Closes our side. The container keeps running and its stdin stays open. */
   close(): void;
   readonly closed: boolean;
 }
 
-/** conmon sends at most 8192 bytes of output plus the pipe byte per packet; a larger packet would be cut. */
-const READ_BUFFER_BYTES = 16 * 1024;
-
 const PIPE_NAMES: Record<number, StdPipe | undefined> = { 2: "stdout", 3: "stderr" };
 
 /** Connects to conmon's attach socket; rejects when nothing listens there. */
-export function connectAttach(socketPath: string, handlers: AttachHandlers): Promise<AttachConnection> {
-  return new Promise((resolve, reject) => {
-    let dirFd: number;
-    try {
-      dirFd = openSync(dirname(socketPath), constants.O_RDONLY | constants.O_DIRECTORY);
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    const sock = new SeqpacketSocket();
-    // The binding allocates a zeroed buffer of this size for every packet; conmon's are at most 8193 bytes.
-    sock.setInternalReadBufferSize(READ_BUFFER_BYTES);
-    let connected = false;
-    let closed = false;
-    let ended = false;
-    const finish = () => {
+export async function connectAttach(socketPath: string, handlers: AttachHandlers): Promise<AttachConnection> {
+  const dirFd = openSync(dirname(socketPath), constants.O_RDONLY | constants.O_DIRECTORY);
+  let ended = false;
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    sock.close();
+    handlers.end();
+  };
+  let sock: SeqpacketSocket;
+  try {
+    sock = SeqpacketSocket.connect(`/proc/self/fd/${dirFd}/${basename(socketPath)}`, {
+      data(pipeByte, data) {
+        const pipe = PIPE_NAMES[pipeByte];
+        if (pipe && !ended) handlers.output(pipe, data);
+      },
+      end: finish,
+    });
+  } finally {
+    closeSync(dirFd);
+  }
+  let chain = Promise.resolve();
+  return {
+    write(data) {
+      const next = chain.then(async () => {
+        for (let off = 0; off < data.length; off += MAX_INPUT_PACKET) await sock.send(data.subarray(off, off + MAX_INPUT_PACKET));
+      });
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    pause(paused) {
+      sock.pause(paused);
+    },
+    close() {
       if (ended) return;
       ended = true;
-      closed = true;
-      handlers.end();
-    };
-    sock.on("data", (buf: Buffer) => {
-      if (buf.length < 1) return;
-      const pipe = PIPE_NAMES[buf[0]!];
-      if (pipe && buf.length > 1) handlers.output(pipe, buf.subarray(1));
-    });
-    sock.on("end", () => {
-      finish();
-      sock.destroy();
-    });
-    sock.on("error", (err: Error) => {
-      if (!connected) {
-        connected = true;
-        closeSync(dirFd);
-        reject(err);
-        return;
-      }
-      finish();
-    });
-    sock.on("close", finish);
-    try {
-      sock.connect(`/proc/self/fd/${dirFd}/${basename(socketPath)}`, () => {
-        if (connected) return;
-        connected = true;
-        closeSync(dirFd);
-        resolve(conn);
-      });
-    } catch (err) {
-      closeSync(dirFd);
-      reject(err);
-      return;
-    }
-    let chain = Promise.resolve();
-    const conn: AttachConnection = {
-      write(data) {
-        const sendOne = (slice: Buffer) =>
-          new Promise<void>((res, rej) => {
-            if (closed) return rej(new Error("the attach socket is closed"));
-            try {
-              sock.write(slice, 0, slice.length, () => res());
-            } catch (err) {
-              rej(err as Error);
-            }
-          });
-        const next = chain.then(async () => {
-          for (let off = 0; off < data.length; off += MAX_INPUT_PACKET) await sendOne(data.subarray(off, off + MAX_INPUT_PACKET));
-        });
-        chain = next.catch(() => undefined);
-        return next;
-      },
-      close() {
-        if (closed) return;
-        closed = true;
-        ended = true;
-        sock.destroy();
-      },
-      get closed() {
-        return closed;
-      },
-    };
-  });
+      sock.close();
+    },
+    get closed() {
+      return ended || sock.closed;
+    },
+  };
 }
