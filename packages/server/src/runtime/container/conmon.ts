@@ -32,11 +32,17 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
     "-P", layout.conmonPidFile(id),
     "-l", `k8s-file:${layout.log(id)}`,
     "--log-size-max", String(o.logSizeMaxBytes),
+    // conmon fsyncs the log each time it replaces a full one (every --log-size-max bytes) and
+    // at exit; single-threaded, it stops all of the container's output meanwhile (~20 ms per
+    // 10 MiB here). The log is a replay buffer for a sandbox that a host crash ends anyway;
+    // the kernel still writes it back on its own.
+    "--no-sync-log",
     "--exit-dir", layout.exitsDir,
     "--persist-dir", layout.bundle(id),
     "--socket-dir-path", layout.socketsDir,
     // stdin is a pipe held by conmon, so a later session can write through the attach socket,
-    // and it stays open when that session detaches.
+    // and it stays open when that session detaches or the server restarts. The price: conmon
+    // has no other way to close it, so stdin EOF cannot be delivered (attach.ts says why).
     "-i",
     "--leave-stdin-open",
     "--log-level", "error",
