@@ -139,6 +139,9 @@ class ChannelAttachment implements Attachment {
           if (typeof frame.cursor === "number") this.#cursor = frame.cursor;
         } else if (frame.kind === "opened") {
           if (typeof frame.cursor === "number") this.#cursor = frame.cursor;
+        } else if (frame.kind === "gap") {
+          // The bytes in [from, to) are gone from the server's log; resuming goes on after them.
+          this.#cursor = frame.to;
         } else if (frame.kind === "exit") {
           ended = { code: frame.code ?? null };
           break;

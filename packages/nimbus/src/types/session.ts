@@ -70,7 +70,21 @@ export interface Session {
  * if (frame.kind === "stdout") out.write(Buffer.from(frame.data, "base64"));
  */
 export type ChannelFrame =
-  | { kind: "opened"; channel: string; targetGeneration: number; cursor?: number }
+  | {
+      kind: "opened";
+      channel: string;
+      targetGeneration: number;
+      /** Where the output that follows starts. */
+      cursor?: number;
+      /** The oldest offset still kept (stdio). */
+      oldestCursor?: number;
+      /** The offset after the newest output when the channel opened (stdio). */
+      head?: number;
+      /** The cursor asked for, when it was past `head` and the channel started at `head` instead. */
+      requestedCursor?: number;
+    }
+  /** Output in [from, to) is gone (the log's size cap dropped it); the stream goes on at `to`. */
+  | { kind: "gap"; from: number; to: number; reason: "log_capped" }
   | { kind: "stdout" | "stderr"; data: string; encoding?: "base64"; cursor?: number }
   | { kind: "exit"; code: number | null }
   | { kind: "closed"; reason: string };
