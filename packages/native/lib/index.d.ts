@@ -17,6 +17,11 @@ export interface NimbusNative {
    * the caller must reap() it.
    */
   spawn(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): number;
+  /**
+   * spawn() on a pool thread, so the event loop never waits for the child to be
+   * scheduled and exec. The fds must stay open until the promise settles.
+   */
+  spawnAsync(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): Promise<number>;
   /** A close-on-exec pipe: [readFd, writeFd]. */
   pipe(): [number, number];
   /** A blocking waitpid on a pool thread: only for children that exit soon (each wait holds a thread). */

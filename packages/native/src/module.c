@@ -100,6 +100,19 @@ void nimbus_export(napi_env env, napi_value exports, const char *name, napi_call
 
 napi_value nimbus_register_seqpacket(napi_env env, napi_value exports);
 
+napi_value nimbus_queue_work(napi_env env, const char *name, napi_async_execute_callback execute,
+                             napi_async_complete_callback complete, void *data, napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) {
+    nimbus_throw_pending(env, "could not queue work on the thread pool");
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   nimbus_register_mount(env, exports);
   nimbus_register_spawn(env, exports);

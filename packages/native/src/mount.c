@@ -42,13 +42,9 @@ static void mount_complete(napi_env env, napi_status status, void *arg) {
 }
 
 static napi_value queue(napi_env env, mount_call *c) {
-  napi_value promise, name;
-  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, c->unmount ? "nimbus.umount" : "nimbus.mount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, mount_execute, mount_complete, c, &c->work) != napi_ok ||
-      napi_queue_async_work(env, c->work) != napi_ok) {
-    nimbus_throw_pending(env, "could not queue the mount call");
-    return NULL;
+  napi_value promise = nimbus_queue_work(env, c->unmount ? "nimbus.umount" : "nimbus.mount", mount_execute, mount_complete, c, &c->work, &c->deferred);
+  if (!promise) {
+    free(c->source), free(c->target), free(c->fstype), free(c->data), free(c);
   }
   return promise;
 }

@@ -26,6 +26,10 @@ bool nimbus_int32(napi_env env, napi_value value, const char *name, int32_t *out
 char **nimbus_string_array(napi_env env, napi_value value, const char *name);
 void nimbus_free_string_array(char **arr);
 void nimbus_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+/* A promise settled by `complete` after `execute` ran on libuv's thread pool;
+ * fills *work and *deferred. NULL after throwing (the caller frees `data`). */
+napi_value nimbus_queue_work(napi_env env, const char *name, napi_async_execute_callback execute,
+                             napi_async_complete_callback complete, void *data, napi_async_work *work, napi_deferred *deferred);
 
 napi_value nimbus_register_mount(napi_env env, napi_value exports);
 napi_value nimbus_register_spawn(napi_env env, napi_value exports);

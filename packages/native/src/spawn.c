@@ -14,81 +14,143 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* spawn(file, args, env, cwd, fds, setsid) → pid. fds[i] becomes the child's fd i;
- * -1 means /dev/null. Every fd must be >= fds.length so no dup2 clobbers another. */
-static napi_value js_spawn(napi_env env, napi_callback_info info) {
+/* What one spawn needs, copied out of JavaScript so a pool thread can use it. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *file, *cwd, **args, **envp;
+  int32_t *fds;
+  uint32_t nfds;
+  bool setsid;
+  pid_t pid;
+  int err;
+} spawn_req;
+
+static void free_spawn_req(spawn_req *r) {
+  if (!r) return;
+  free(r->file);
+  free(r->cwd);
+  free(r->fds);
+  nimbus_free_string_array(r->args);
+  nimbus_free_string_array(r->envp);
+  free(r);
+}
+
+/* (file, args, env, cwd, fds, setsid) → a request, or NULL after throwing. fds[i]
+ * becomes the child's fd i; -1 means /dev/null. Every fd must be >= fds.length
+ * so no dup2 clobbers another. */
+static spawn_req *read_spawn_args(napi_env env, napi_callback_info info, const char *fn) {
   size_t argc = 6;
   napi_value argv[6];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_array = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 6) {
-    napi_throw_type_error(env, NULL, "spawn(file, args, env, cwd, fds, setsid) takes 6 arguments");
+    char message[128];
+    snprintf(message, sizeof message, "%s(file, args, env, cwd, fds, setsid) takes 6 arguments", fn);
+    napi_throw_type_error(env, NULL, message);
     return NULL;
   }
-  napi_value result = NULL;
-  char *file = NULL, *cwd = NULL, **args = NULL, **envp = NULL;
-  int32_t *fds = NULL;
-  uint32_t nfds = 0;
-  bool setsid = false, is_array = false, fa_ready = false, attr_ready = false;
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-
-  if (!(file = nimbus_string(env, argv[0], "file")) || !(args = nimbus_string_array(env, argv[1], "args")) ||
-      !(envp = nimbus_string_array(env, argv[2], "env")) || !(cwd = nimbus_string(env, argv[3], "cwd"))) goto done;
-  if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[4], &nfds) != napi_ok ||
-      napi_get_value_bool(env, argv[5], &setsid) != napi_ok) {
+  spawn_req *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  if (!(r->file = nimbus_string(env, argv[0], "file")) || !(r->args = nimbus_string_array(env, argv[1], "args")) ||
+      !(r->envp = nimbus_string_array(env, argv[2], "env")) || !(r->cwd = nimbus_string(env, argv[3], "cwd"))) goto fail;
+  if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[4], &r->nfds) != napi_ok ||
+      napi_get_value_bool(env, argv[5], &r->setsid) != napi_ok) {
     napi_throw_type_error(env, NULL, "fds must be an array of numbers and setsid a boolean");
-    goto done;
+    goto fail;
   }
-  fds = calloc(nfds ? nfds : 1, sizeof *fds);
-  if (!fds) goto done;
-  for (uint32_t i = 0; i < nfds; i++) {
+  r->fds = calloc(r->nfds ? r->nfds : 1, sizeof *r->fds);
+  if (!r->fds) goto fail;
+  for (uint32_t i = 0; i < r->nfds; i++) {
     napi_value item;
     napi_get_element(env, argv[4], i, &item);
-    if (!nimbus_int32(env, item, "fds[i]", &fds[i])) goto done;
-    if (fds[i] >= 0 && (uint32_t)fds[i] < nfds) {
+    if (!nimbus_int32(env, item, "fds[i]", &r->fds[i])) goto fail;
+    if (r->fds[i] >= 0 && (uint32_t)r->fds[i] < r->nfds) {
       napi_throw_range_error(env, NULL, "every fd handed to the child must be >= fds.length");
-      goto done;
+      goto fail;
     }
   }
+  return r;
+fail:
+  free_spawn_req(r);
+  return NULL;
+}
 
+/* posix_spawn as described at the top; returns 0 (r->pid set) or an errno. Touches no JavaScript. */
+static int do_spawn(spawn_req *r) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
   int err = posix_spawn_file_actions_init(&fa);
-  fa_ready = err == 0;
-  if (!err) err = posix_spawnattr_init(&attr);
-  attr_ready = fa_ready && err == 0;
-  for (uint32_t i = 0; !err && i < nfds; i++) {
-    err = fds[i] < 0 ? posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0)
-                     : posix_spawn_file_actions_adddup2(&fa, fds[i], (int)i);
+  if (err) return err;
+  err = posix_spawnattr_init(&attr);
+  if (err) {
+    posix_spawn_file_actions_destroy(&fa);
+    return err;
   }
-  if (!err) err = posix_spawn_file_actions_addclosefrom_np(&fa, (int)nfds);
-  if (!err) err = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  for (uint32_t i = 0; !err && i < r->nfds; i++) {
+    err = r->fds[i] < 0 ? posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0)
+                        : posix_spawn_file_actions_adddup2(&fa, r->fds[i], (int)i);
+  }
+  if (!err) err = posix_spawn_file_actions_addclosefrom_np(&fa, (int)r->nfds);
+  if (!err) err = posix_spawn_file_actions_addchdir_np(&fa, r->cwd);
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);
   if (!err) err = posix_spawnattr_setsigdefault(&attr, &all);
   if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
-  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (setsid ? POSIX_SPAWN_SETSID : 0);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (r->setsid ? POSIX_SPAWN_SETSID : 0);
   if (!err) err = posix_spawnattr_setflags(&attr, flags);
-  pid_t pid = -1;
-  if (!err) err = posix_spawn(&pid, file, &fa, &attr, args, envp);
-  if (err) {
-    napi_throw(env, nimbus_errno_error(env, err, "posix_spawn"));
-    goto done;
-  }
-  napi_create_int32(env, pid, &result);
+  if (!err) err = posix_spawn(&r->pid, r->file, &fa, &attr, r->args, r->envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return err;
+}
 
-done:
-  if (fa_ready) posix_spawn_file_actions_destroy(&fa);
-  if (attr_ready) posix_spawnattr_destroy(&attr);
-  free(file);
-  free(cwd);
-  free(fds);
-  nimbus_free_string_array(args);
-  nimbus_free_string_array(envp);
+/* spawn(file, args, env, cwd, fds, setsid) → pid, on the calling (JavaScript) thread. */
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  spawn_req *r = read_spawn_args(env, info, "spawn");
+  if (!r) return NULL;
+  napi_value result = NULL;
+  int err = do_spawn(r);
+  if (err) napi_throw(env, nimbus_errno_error(env, err, "posix_spawn"));
+  else napi_create_int32(env, r->pid, &result);
+  free_spawn_req(r);
   return result;
+}
+
+static void spawn_execute(napi_env env, void *arg) {
+  (void)env;
+  spawn_req *r = arg;
+  r->err = do_spawn(r);
+}
+
+static void spawn_complete(napi_env env, napi_status status, void *arg) {
+  spawn_req *r = arg;
+  if (status == napi_ok && r->err == 0) {
+    napi_value pid;
+    napi_create_int32(env, r->pid, &pid);
+    napi_resolve_deferred(env, r->deferred, pid);
+  } else {
+    napi_reject_deferred(env, r->deferred, nimbus_errno_error(env, r->err ? r->err : EIO, "posix_spawn"));
+  }
+  napi_delete_async_work(env, r->work);
+  free_spawn_req(r);
+}
+
+/* spawnAsync(...same) → Promise<pid>: the spawn runs on a pool thread. Even a vfork
+ * suspends the calling thread until the child has exec'd, which on a loaded host
+ * means waiting for the child to be scheduled; a pool thread can afford that. */
+static napi_value js_spawn_async(napi_env env, napi_callback_info info) {
+  spawn_req *r = read_spawn_args(env, info, "spawnAsync");
+  if (!r) return NULL;
+  napi_value promise = nimbus_queue_work(env, "nimbus.spawn", spawn_execute, spawn_complete, r, &r->work, &r->deferred);
+  if (!promise) free_spawn_req(r);
+  return promise;
 }
 
 /* pipe() → [readFd, writeFd], both close-on-exec so no other child inherits them. */
@@ -175,27 +237,22 @@ static void wait_complete(napi_env env, napi_status status, void *arg) {
  * Only for children known to exit soon (each wait holds one of libuv's few threads). */
 static napi_value js_wait(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], promise, name;
+  napi_value argv[1];
   int32_t pid;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
   wait_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->pid = pid;
-  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "nimbus.wait", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, wait_execute, wait_complete, c, &c->work) != napi_ok ||
-      napi_queue_async_work(env, c->work) != napi_ok) {
-    free(c);
-    nimbus_throw_pending(env, "could not queue the wait");
-    return NULL;
-  }
+  napi_value promise = nimbus_queue_work(env, "nimbus.wait", wait_execute, wait_complete, c, &c->work, &c->deferred);
+  if (!promise) free(c);
   return promise;
 }
 
 napi_value nimbus_register_spawn(napi_env env, napi_value exports) {
   nimbus_export(env, exports, "wait", js_wait);
   nimbus_export(env, exports, "spawn", js_spawn);
+  nimbus_export(env, exports, "spawnAsync", js_spawn_async);
   nimbus_export(env, exports, "pipe", js_pipe);
   nimbus_export(env, exports, "reap", js_reap);
   return exports;

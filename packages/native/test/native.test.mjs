@@ -64,6 +64,13 @@ test("spawn: setsid makes the child a session leader, out of our process group",
   assert.equal(Number(out.trim()), pid, "its session id is its own pid");
 });
 
+test("spawnAsync: the same spawn on a pool thread; failures reject", async () => {
+  const pid = await native.spawnAsync("/bin/sh", ["sh", "-c", "exit 4"], [], "/", [-1, -1, -1], true);
+  assert.deepEqual(await native.wait(pid), { exitCode: 4, signal: null });
+  await assert.rejects(native.spawnAsync("/nonexistent/prog", ["prog"], [], "/", [], false), { code: "ENOENT", syscall: "posix_spawn" });
+  assert.throws(() => native.spawnAsync("/bin/true", ["true"], [], "/", [1], false), /must be >= fds.length/);
+});
+
 test("spawn: a missing program and bad fds fail with clear errors", () => {
   assert.throws(() => native.spawn("/nonexistent/prog", ["prog"], [], "/", [], false), { code: "ENOENT", syscall: "posix_spawn" });
   assert.throws(() => native.spawn("/bin/true", ["true"], [], "/", [0, 1, 2], false), /must be >= fds.length/);

@@ -64,8 +64,10 @@ export interface ConmonLaunch {
 /**
  * Starts conmon at once, held on its start pipe (_OCI_STARTPIPE) until release(),
  * so conmon's own exec overlaps with mounting the root and writing the bundle.
- * Spawned through @nimbus/native (vfork-style): libuv's fork of the whole server
- * blocked the event loop for 5-80 ms per sandbox, which serialised bursts of creates.
+ * Spawned through @nimbus/native (vfork-style, on a pool thread): libuv's fork of
+ * the whole server blocked the event loop for 5-80 ms per sandbox, which
+ * serialised bursts of creates, and even a vfork holds its caller until the
+ * child is scheduled and has exec'd.
  */
 export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, timeoutMs = 60_000): ConmonLaunch {
   const native = loadNative();
@@ -75,8 +77,8 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     pipes.push(...p);
     return p;
   };
-  let pid: number;
   let syncRead: number, errRead: number, startWrite: number;
+  let spawned: Promise<number>;
   try {
     const [sr, sw] = newPipe();
     const [er, ew] = newPipe();
@@ -85,12 +87,17 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     const env = Object.entries({ ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" }).map(([k, v]) => `${k}=${v}`);
     // fd 3 is the sync pipe, fd 4 the start pipe; conmon reads their numbers from the
     // environment. setsid: a signal to the server's process group never reaches it.
-    pid = native.spawn(o.conmonPath, [o.conmonPath, ...conmonArgs(id, layout, o)], env, layout.bundle(id), [-1, -1, ew, sw, str], true);
-    for (const fd of [sw, ew, str]) closeSync(fd);
+    spawned = native.spawnAsync(o.conmonPath, [o.conmonPath, ...conmonArgs(id, layout, o)], env, layout.bundle(id), [-1, -1, ew, sw, str], true);
+    // Our copies of conmon's ends close once it has them (or the spawn failed).
+    void spawned.then(
+      () => [sw, ew, str].forEach(closeQuietly),
+      () => [sw, ew, str].forEach(closeQuietly),
+    );
   } catch (err) {
     for (const fd of pipes) closeQuietly(fd);
     throw err;
   }
+  let pid: number | undefined;
   const sync = new Socket({ fd: syncRead, readable: true, writable: false });
   const stderr = new Socket({ fd: errRead, readable: true, writable: false });
   let startPipe: number | undefined = startWrite;
@@ -99,6 +106,7 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     startPipe = undefined;
   };
   let released = false;
+  let aborted = false;
   const containerPid = new Promise<number>((resolve, reject) => {
     let buffered = "";
     let errText = "";
@@ -110,7 +118,7 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       sync.destroy();
       stderr.destroy();
       closeStartPipe();
-      reapWhenExited(native, pid);
+      void spawned.then((p) => reapWhenExited(native, p), () => undefined);
       if (err) reject(err);
       else resolve(containerPid!);
     };
@@ -130,6 +138,13 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     });
     sync.on("error", () => undefined);
     stderr.on("error", () => undefined);
+    spawned.then(
+      (p) => {
+        pid = p;
+        if (aborted) killQuietly(p);
+      },
+      (err: Error) => finish(new Error(`could not start conmon: ${err.message}`, { cause: err })),
+    );
     // The first conmon process exits right after forking; only the sync pipe
     // closing without a message means the daemon died before reporting.
     sync.on("close", () => finish(new Error(errText.trim() || "conmon exited without reporting the container pid")));
@@ -147,14 +162,11 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       closeStartPipe();
     },
     abort() {
-      // Before release conmon has not forked yet, so its pid is the whole of it.
+      // Before release conmon has not forked yet, so its pid is the whole of it
+      // (killed as soon as the spawn reports it, if it has not yet).
       if (released) return;
-      released = true;
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+      released = aborted = true;
+      if (pid !== undefined) killQuietly(pid);
       closeStartPipe();
     },
   };
@@ -173,6 +185,14 @@ function reapWhenExited(native: NimbusNative, pid: number, delayMs = 5): void {
   }
   if (status !== null || delayMs > 60_000) return;
   setTimeout(() => reapWhenExited(native, pid, delayMs * 2), delayMs).unref();
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
 }
 
 function closeQuietly(fd: number): void {

@@ -1,12 +1,14 @@
-// runtime/container/exec.ts — finding and running short-lived host commands (crun, mount).
+// runtime/container/exec.ts — finding and running short-lived host commands (crun, runc).
 // Owns the one place that spawns helpers with captured output and a timeout (the
 // child never inherits our pipes beyond its own lifetime; stdin is /dev/null), and
 // the binary search path, which includes the sbin dirs a non-login root shell may
 // lack (Debian puts runc there).
 
-import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants } from "node:fs";
+import { Socket } from "node:net";
+import { constants } from "node:os";
 import { join } from "node:path";
+import { loadNative } from "@nimbus/native";
 
 export interface CommandResult {
   code: number;
@@ -20,29 +22,67 @@ export interface CommandOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Runs `file args...`, resolving with the exit code and output (never rejects on non-zero). */
-export function runCommand(file: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 30_000,
-      killSignal: "SIGKILL",
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8") + (signal ? `\n(killed by ${signal})` : ""),
-      });
-    });
+/**
+ * Runs `file args...`, resolving with the exit code and output (never rejects on
+ * non-zero; rejects when the program cannot be started). Spawned through
+ * @nimbus/native on a pool thread: child_process forks the whole server with the
+ * event loop stopped, which under container churn (a crun kill and a crun delete
+ * per stop) stalled the loop for up to a second at a time.
+ */
+export async function runCommand(file: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  const native = loadNative();
+  const path = file.includes("/") ? file : findBinary(file);
+  if (!path) throw Object.assign(new Error(`spawn ${file} ENOENT: not found on PATH`), { code: "ENOENT" });
+  const env = Object.entries(options.env ?? process.env).map(([k, v]) => `${k}=${v}`);
+  const [outRead, outWrite] = native.pipe();
+  const [errRead, errWrite] = native.pipe();
+  let pid: number;
+  try {
+    pid = await native.spawnAsync(path, [file, ...args], env, options.cwd ?? process.cwd(), [-1, outWrite, errWrite], false);
+  } catch (err) {
+    [outRead, errRead].forEach((fd) => closeSync(fd));
+    throw err;
+  } finally {
+    [outWrite, errWrite].forEach((fd) => closeSync(fd));
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, options.timeoutMs ?? 30_000);
+  const [stdout, stderr] = await Promise.all([outRead, errRead].map(readAll));
+  // Both pipes closed: the program has exited (or is about to); reap it.
+  let status = native.reap(pid);
+  for (let waitMs = 1; status === null; waitMs = Math.min(waitMs * 2, 50)) {
+    await new Promise((r) => setTimeout(r, waitMs));
+    status = native.reap(pid);
+  }
+  clearTimeout(timer);
+  const signal = status.signal === null ? undefined : (signalName(status.signal) ?? `signal ${status.signal}`);
+  return {
+    code: status.exitCode ?? 128 + (status.signal ?? 0),
+    stdout: stdout!,
+    stderr: stderr! + (signal ? `\n(killed by ${signal}${timedOut ? " after the timeout" : ""})` : ""),
+  };
+}
+
+/** Everything written to a pipe until its last writer closes it, as UTF-8. */
+function readAll(fd: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const sock = new Socket({ fd, readable: true, writable: false });
+    sock.on("data", (b: Buffer) => chunks.push(b));
+    sock.on("error", () => undefined);
+    sock.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
   });
+}
+
+function signalName(n: number): string | undefined {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
 }
 
 /** Like runCommand but throws with the command's stderr when it exits non-zero. */
@@ -61,7 +101,7 @@ export function findBinary(name: string, pathEnv = process.env.PATH ?? ""): stri
   const candidates = name.includes("/") ? [name] : [...pathEnv.split(":").filter(Boolean), ...EXTRA_DIRS].map((d) => join(d, name));
   for (const c of candidates) {
     try {
-      accessSync(c, constants.X_OK);
+      accessSync(c, fsConstants.X_OK);
       return c;
     } catch {
       // keep looking
