@@ -5,12 +5,14 @@
 //     session WebSocket, next to one byte through a local `cat` child over pipes;
 //   - stdout throughput (MiB/s): `head -c N /dev/zero` in the sandbox read over the
 //     WebSocket (and over NDJSON through the SDK), next to the same command on the
-//     host read from a pipe;
+//     host read from a pipe, and to conmon's attach socket read directly (the
+//     ceiling any server path can reach: conmon reads 8 KiB at a time);
 //   - session-open latency (p50/p99): POST /api/sessions then close.
 // The clients run in this process, like the in-process server; loops are bounded.
 // Uses packages/server/dist when built (`npm run build`), else the sources via tsx.
 // Usage: node bench/session-io/run.mjs [--rtts N] [--mib N] [--opens N]
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { codeSource, loadServer, numberArg } from "../lib/load-server.mjs";
 
 const RTTS = numberArg("--rtts", 2000);
@@ -18,6 +20,7 @@ const MIB = numberArg("--mib", 256);
 const OPENS = numberArg("--opens", 100);
 
 const { startSandboxEnv } = await loadServer("testing/sandbox-env");
+const { connectAttach } = await loadServer("runtime/container/attach");
 const { default: WebSocket } = await import("ws");
 const { Nimbus } = await import("@nimbus/nimbus");
 
@@ -41,6 +44,13 @@ function wsTransport(url, token) {
     ws.once("error", reject);
     ws.once("open", () => resolve({ send: (b) => ws.send(b), set onData(f) { onData = f; }, close: () => ws.close() }));
   });
+}
+
+/** conmon's attach socket itself, beside the server's own connection (conmon writes to both). */
+async function socketTransport(path) {
+  let onData = () => {};
+  const conn = await connectAttach(path, { output: (_pipe, d) => onData(d), end: () => undefined });
+  return { send: (b) => conn.write(b), set onData(f) { onData = f; }, close: () => conn.close() };
 }
 
 function pipeTransport(cmd, args) {
@@ -121,6 +131,10 @@ try {
   }
   zws.close();
   zpipe.close();
+  // The layout's attach socket (runtime/container/layout.ts).
+  const zsock = await socketTransport(join(env.srv.root, "data", "runtime", "c", zeroId, "attach"));
+  const sockMibs = await throughput(zsock, BYTES);
+  zsock.close();
   // NDJSON through the SDK (base64 in JSON lines): the same loop once.
   const a = await nimbus.sessions.attach({ id: await open(zeroId), channel: "stdio" });
   const nd = { send: (b) => a.stdin.write(b), set onData(f) { a.stdout.removeAllListeners("data"); a.stdout.on("data", f); } };
@@ -146,6 +160,7 @@ try {
   console.log(`  session WebSocket  ${med(wsMibs).toFixed(0)} MiB/s`);
   console.log(`  session NDJSON/SDK ${ndMibs.toFixed(0)} MiB/s (one run)`);
   console.log(`  raw pipe           ${med(pipeMibs).toFixed(0)} MiB/s`);
+  console.log(`  conmon socket      ${sockMibs.toFixed(0)} MiB/s (one run, read directly: the ceiling through conmon)`);
   console.log(`  ratio WebSocket/pipe ${(med(wsMibs) / med(pipeMibs)).toFixed(2)}`);
   console.log(`session open, ${OPENS}: p50 ${(pct(opens, 50)).toFixed(2)} ms  p99 ${(pct(opens, 99)).toFixed(2)} ms`);
 } finally {

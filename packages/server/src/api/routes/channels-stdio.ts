@@ -74,6 +74,21 @@ function frameText(ev: ChannelEvent, tag: "kind" | "type", encoding: "utf8" | "b
   return JSON.stringify(frame(ev, tag, encoding));
 }
 
+/** Output data per NDJSON frame: lines of a few hundred KiB cost readers (the SDK's fetch) several times more per byte. */
+const NDJSON_FRAME_BYTES = 64 * 1024;
+
+/** An output event as frames of at most NDJSON_FRAME_BYTES, each with its own cursor; other events as they are. */
+function ndjsonParts(ev: ChannelEvent): ChannelEvent[] {
+  if ((ev.kind !== "stdout" && ev.kind !== "stderr") || ev.data.length <= NDJSON_FRAME_BYTES) return [ev];
+  const parts: ChannelEvent[] = [];
+  const start = ev.cursor - ev.data.length;
+  for (let off = 0; off < ev.data.length; off += NDJSON_FRAME_BYTES) {
+    const data = ev.data.subarray(off, off + NDJSON_FRAME_BYTES);
+    parts.push({ kind: ev.kind, data, cursor: start + off + data.length });
+  }
+  return parts;
+}
+
 function decodeInput(body: { data?: string; encoding?: "utf8" | "base64" }): Buffer {
   if (body.data === undefined) return Buffer.alloc(0);
   if (body.encoding === "base64") {
@@ -103,7 +118,9 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
           send(ev, flushed) {
             stream ??= openNdjson(ctx.req, res, ctx.requestId);
             if (stream.closed) return flushed();
-            res.write(frameText(ev, "kind", encoding) + "\n", () => flushed());
+            const parts = ndjsonParts(ev);
+            // `flushed` once, with the last part.
+            parts.forEach((part, i) => res.write(frameText(part, "kind", encoding) + "\n", i === parts.length - 1 ? () => flushed() : undefined));
           },
           end() {
             stream?.end();
