@@ -4,7 +4,7 @@
 // floor: RawRuntime mounts the overlay and writes config.json (`prepare`), then
 // times `crun run --detach` to a running process (`start`).
 
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { loadNative } from "@nimbus/native";
@@ -72,7 +72,7 @@ export function conmonPid(stateDir, id) {
  */
 export class RawRuntime {
   static async open(stateDir, runtime = "crun") {
-    const [{ findBinary }, { writeBundle }, { mountOverlay, unmountOverlay }, { StateLayout }, { cgroupParentFor, removeEmptyParent }, leak] = await Promise.all([
+    const [{ findBinary }, { ociConfig, etcFiles }, { mountOverlay, unmountOverlay }, { StateLayout }, { cgroupParentFor, removeEmptyParent }, leak] = await Promise.all([
       loadServer("runtime/container/exec"),
       loadServer("runtime/container/bundle"),
       loadServer("runtime/container/overlay"),
@@ -82,7 +82,7 @@ export class RawRuntime {
     ]);
     const path = findBinary(runtime);
     if (!path) throw new Error(`${runtime} is not installed`);
-    return new RawRuntime({ stateDir, runtime, path, writeBundle, mountOverlay, unmountOverlay, layout: new StateLayout(stateDir), cgroupParent: cgroupParentFor(stateDir), removeEmptyParent, leak });
+    return new RawRuntime({ stateDir, runtime, path, ociConfig, etcFiles, mountOverlay, unmountOverlay, layout: new StateLayout(stateDir), cgroupParent: cgroupParentFor(stateDir), removeEmptyParent, leak });
   }
 
   constructor(deps) {
@@ -98,7 +98,10 @@ export class RawRuntime {
     mkdirSync(bundle, { mode: 0o700 });
     this.ids.add(spec.id);
     await this.mountOverlay(spec.rootfs.lowerDirs, { target: this.layout.rootfs(spec.id), upperDir: join(bundle, "upper"), workDir: join(bundle, "work"), linkDir: join(bundle, "l") });
-    await this.writeBundle(bundle, spec, `${this.cgroupParent}/${spec.id}`);
+    // The server's config, written the quickest way (synchronously) so the floor stays a floor.
+    const config = this.ociConfig(spec, { cgroupsPath: `${this.cgroupParent}/${spec.id}`, etcDir: bundle });
+    for (const [name, text] of Object.entries(this.etcFiles(spec.hostname))) writeFileSync(join(bundle, name), text);
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
   }
 
   /** ms from `crun run --detach` to its return: the container's process is running. */

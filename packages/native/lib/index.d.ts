@@ -6,8 +6,12 @@ export interface ReapedStatus {
 }
 
 export interface NimbusNative {
-  /** mount(2) on the thread pool. Rejects with an Error whose `code` is the errno name. */
-  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  /**
+   * mount(2) on the thread pool. Rejects with an Error whose `code` is the errno name.
+   * With `signalFd`, the pool thread writes one byte to it as soon as the mount
+   * succeeded (e.g. to release conmon), without waiting for the event loop.
+   */
+  mount(source: string, target: string, fstype: string, flags: number, data: string, signalFd?: number): Promise<void>;
   /** umount2(2) on the thread pool; flags e.g. MNT_DETACH. */
   umount(target: string, flags: number): Promise<void>;
   /**

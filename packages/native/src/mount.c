@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *source, *target, *fstype, *data; /* unused ones stay NULL */
   int flags;
+  int signal_fd; /* -1, or an fd that gets one byte once the mount succeeded */
   bool unmount;
   int err;
 } mount_call;
@@ -22,6 +24,13 @@ static void mount_execute(napi_env env, void *arg) {
   mount_call *c = arg;
   int rc = c->unmount ? umount2(c->target, c->flags) : mount(c->source, c->target, c->fstype, (unsigned long)c->flags, c->data);
   c->err = rc == 0 ? 0 : errno;
+  /* Whatever waits on the mount (conmon on its start pipe) goes on from here, not
+   * after the completion has queued behind everything else on the event loop. */
+  if (c->err == 0 && c->signal_fd >= 0) {
+    ssize_t w;
+    do w = write(c->signal_fd, "0", 1);
+    while (w < 0 && errno == EINTR);
+  }
 }
 
 static void mount_complete(napi_env env, napi_status status, void *arg) {
@@ -49,17 +58,24 @@ static napi_value queue(napi_env env, mount_call *c) {
   return promise;
 }
 
-/* mount(source, target, fstype, flags, data) → Promise<void> */
+/* mount(source, target, fstype, flags, data, signalFd = -1) → Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
-    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data) takes 5 arguments");
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data, signalFd?) takes 5 or 6 arguments");
     return NULL;
   }
   mount_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
+  c->signal_fd = -1;
+  napi_valuetype sig_type = napi_undefined;
+  if (argc >= 6) napi_typeof(env, argv[5], &sig_type);
+  if (sig_type != napi_undefined && !nimbus_int32(env, argv[5], "signalFd", &c->signal_fd)) {
+    free(c);
+    return NULL;
+  }
   if (!(c->source = nimbus_string(env, argv[0], "source")) || !(c->target = nimbus_string(env, argv[1], "target")) ||
       !(c->fstype = nimbus_string(env, argv[2], "fstype")) || !nimbus_int32(env, argv[3], "flags", &c->flags) ||
       !(c->data = nimbus_string(env, argv[4], "data"))) {

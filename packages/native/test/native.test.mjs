@@ -97,3 +97,23 @@ test("mount and umount: a tmpfs comes and goes; errors carry the errno name", as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("mount with signalFd: one byte is written there once the mount succeeded, none on failure", asRoot, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-native-"));
+  const target = join(dir, "m");
+  (await import("node:fs")).mkdirSync(target);
+  const [r, w] = native.pipe();
+  try {
+    await assert.rejects(native.mount("tmpfs", join(dir, "missing"), "tmpfs", 0, "size=1m", w), { code: "ENOENT" });
+    await native.mount("tmpfs", target, "tmpfs", 0, "size=1m", w);
+    closeSync(w);
+    const got = [];
+    const sock = new Socket({ fd: r, readable: true, writable: false });
+    sock.on("data", (b) => got.push(b));
+    await new Promise((res) => sock.on("close", res));
+    assert.equal(Buffer.concat(got).toString(), "0", "exactly one byte, from the successful mount");
+  } finally {
+    await native.umount(target, 2).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -6,7 +6,7 @@
 // spawn it while the root is still being mounted. After that it holds stdio, writes the k8s-file log, records the
 // exit code in <exit-dir>/<id> and serves the attach socket.
 
-import { closeSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { loadNative, type NimbusNative } from "@nimbus/native";
 import type { StateLayout } from "./layout.js";
@@ -55,14 +55,20 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
 export interface ConmonLaunch {
   /** Resolves with the container's pid once `<runtime> create` succeeded; rejects with the runtime's message. */
   readonly containerPid: Promise<number>;
-  /** Lets conmon go on to run `<runtime> create` (the rootfs and config.json must be ready). */
-  release(): void;
+  /**
+   * Lets conmon go on to run `<runtime> create` once `step` (making the rootfs;
+   * config.json must be written already) succeeded. Runs `step` with the start pipe's fd (-1 once conmon is gone); on success
+   * `step` itself has written the start byte (mountOverlay's signalFd does, from
+   * the pool thread that mounted the root), so conmon is released without a
+   * trip through a busy event loop. The fd stays open until `step` settles.
+   */
+  releaseAfter(step: (startFd: number) => Promise<void>): Promise<void>;
   /** Kills a conmon still waiting for release (e.g. the overlay mount failed). */
   abort(): void;
 }
 
 /**
- * Starts conmon at once, held on its start pipe (_OCI_STARTPIPE) until release(),
+ * Starts conmon at once, held on its start pipe (_OCI_STARTPIPE) until releaseAfter()
  * so conmon's own exec overlaps with mounting the root and writing the bundle.
  * Spawned through @nimbus/native (vfork-style, on a pool thread): libuv's fork of
  * the whole server blocked the event loop for 5-80 ms per sandbox, which
@@ -101,7 +107,13 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
   const sync = new Socket({ fd: syncRead, readable: true, writable: false });
   const stderr = new Socket({ fd: errRead, readable: true, writable: false });
   let startPipe: number | undefined = startWrite;
+  let startPipeLent = false; // a pool thread may write to it: closing now could hit a reused fd
+  let closeWhenReturned = false;
   const closeStartPipe = () => {
+    if (startPipeLent) {
+      closeWhenReturned = true;
+      return;
+    }
     if (startPipe !== undefined) closeQuietly(startPipe);
     startPipe = undefined;
   };
@@ -151,15 +163,16 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
   });
   return {
     containerPid,
-    release() {
-      if (released || startPipe === undefined) return;
-      released = true;
+    async releaseAfter(step) {
+      if (released || startPipe === undefined) return step(-1);
+      startPipeLent = true;
       try {
-        writeSync(startPipe, "0"); // an empty pipe takes one byte without blocking
-      } catch {
-        // conmon already died; the sync pipe reports it
+        await step(startPipe);
+        released = true;
+      } finally {
+        startPipeLent = false;
+        if (released || closeWhenReturned) closeStartPipe();
       }
-      closeStartPipe();
     },
     abort() {
       // Before release conmon has not forked yet, so its pid is the whole of it

@@ -101,18 +101,19 @@ export class ContainerBackend implements RuntimeBackend {
         });
         conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
         try {
-          writeBundle(bundle, spec, cgroupsPath);
-          await mountOverlay(spec.rootfs.lowerDirs, {
-            target: this.layout.rootfs(id),
-            upperDir: `${bundle}/upper`,
-            workDir: `${bundle}/work`,
-            linkDir: `${bundle}/l`,
-          });
+          // config.json first; then the pool thread that mounts the root releases conmon right after.
+          await writeBundle(bundle, spec, cgroupsPath);
+          await conmon.releaseAfter((startFd) =>
+            mountOverlay(
+              spec.rootfs.lowerDirs,
+              { target: this.layout.rootfs(id), upperDir: `${bundle}/upper`, workDir: `${bundle}/work`, linkDir: `${bundle}/l` },
+              { signalFd: startFd },
+            ),
+          );
         } catch (err) {
           conmon.abort();
           throw err;
         }
-        conmon.release();
         await conmon.containerPid;
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);

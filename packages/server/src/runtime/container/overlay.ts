@@ -7,7 +7,7 @@
 // `l/` directory), named through /proc/self/fd/<dir fd>/ because the mount runs
 // on a pool thread and the process's cwd is not ours to change.
 
-import { closeSync, constants, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { MNT_DETACH, loadNative } from "@nimbus/native";
@@ -37,15 +37,15 @@ function escapeOverlayPath(p: string): string {
 
 /**
  * Mounts the overlay. An empty layer list gets one empty lower dir (overlayfs
- * needs at least one). Throws with the errno name on failure.
+ * needs at least one). Throws with the errno name on failure. With `signalFd`,
+ * one byte is written there as soon as the mount succeeded (see launchConmon).
  */
-export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Promise<void> {
-  // Synchronous mkdirs: three thread-pool round trips cost more than the syscalls, on the start path.
-  for (const d of [paths.target, paths.upperDir, paths.workDir]) mkdirSync(d, { recursive: true });
+export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths, opts: { signalFd?: number } = {}): Promise<void> {
+  await Promise.all([paths.target, paths.upperDir, paths.workDir].map((d) => mkdir(d, { recursive: true })));
   let lowers = lowerDirs;
   if (lowers.length === 0) {
     const empty = join(paths.linkDir, "empty");
-    mkdirSync(empty, { recursive: true });
+    await mkdir(empty, { recursive: true });
     lowers = [empty];
   }
   let options = overlayOptions(lowers, paths.upperDir, paths.workDir);
@@ -65,7 +65,7 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths): Pr
         throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
       }
     }
-    await loadNative().mount("overlay", paths.target, "overlay", 0, options);
+    await loadNative().mount("overlay", paths.target, "overlay", 0, options, opts.signalFd ?? -1);
   } catch (err) {
     throw new Error(`mounting the overlay root failed: ${(err as Error).message}`, { cause: err });
   } finally {
