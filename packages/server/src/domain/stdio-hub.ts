@@ -24,7 +24,7 @@
  * restarted) cannot know what came before the current log file: its offsets
  * count from that file's first byte, found once the output is quiet.
  */
-import { openSync, closeSync, statSync, watch, writeSync, constants, type FSWatcher } from "node:fs";
+import { openSync, closeSync, existsSync, statSync, watch, writeSync, constants, type FSWatcher } from "node:fs";
 import { dirname, basename } from "node:path";
 import type { Logger } from "../log.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
@@ -253,24 +253,82 @@ export class StdioHub {
 export class StdioHubs {
   private readonly hubs = new Map<string, StdioHub>();
   private readonly joining = new Map<string, Promise<StdioHub>>();
+  /** Hubs connected while their container was being created, waiting for its start. */
+  private readonly created = new Map<string, StdioHub>();
   private closed = false;
 
   constructor(private readonly deps: StdioHubsDeps) {}
 
-  /** The runtime, with `start` preceded by attaching to the not-yet-started container. */
+  /**
+   * The runtime, with the hub attached before the container starts. conmon
+   * opens its attach socket before it runs `<runtime> create`, so the hub
+   * connects while the container is being created (off the start path); if that
+   * did not work out, it attaches at start.
+   */
   wrapRuntime(runtime: RuntimeBackend): RuntimeBackend {
     if (!this.deps.paths) return runtime;
+    const create = async (spec: Parameters<RuntimeBackend["create"]>[0]) => {
+      const made = runtime.create(spec);
+      const early = this.attachDuringCreate(spec.id, made);
+      try {
+        await made;
+      } catch (err) {
+        void early.then((hub) => hub?.dispose());
+        throw err;
+      }
+      const hub = await early;
+      if (hub) this.created.set(spec.id, hub);
+    };
     const start = async (id: string) => {
-      await this.attachBeforeStart(id);
+      const hub = this.created.get(id);
+      this.created.delete(id);
+      if (hub && !this.closed) {
+        this.hubs.get(id)?.dispose();
+        this.hubs.set(id, hub);
+      } else {
+        hub?.dispose();
+        await this.attachBeforeStart(id);
+      }
       return runtime.start(id);
+    };
+    // A container deleted without being started (stopped during its launch) drops its early hub.
+    const remove = async (id: string) => {
+      this.created.get(id)?.dispose();
+      this.created.delete(id);
+      return runtime.delete(id);
     };
     return new Proxy(runtime, {
       get(target, prop) {
+        if (prop === "create") return create;
         if (prop === "start") return start;
+        if (prop === "delete") return remove;
         const v: unknown = Reflect.get(target, prop, target);
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
+  }
+
+  /** Connects as soon as conmon's attach socket exists, until `made` settles; undefined if it never did. */
+  private async attachDuringCreate(id: string, made: Promise<void>): Promise<StdioHub | undefined> {
+    let settled = false;
+    void made.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const socket = this.deps.paths!.attachSocket(id);
+    while (!settled && !this.closed) {
+      if (existsSync(socket)) {
+        const hub = new StdioHub(id, this.deps.paths!, this.deps.log);
+        try {
+          await hub.connectFromStart();
+          return hub;
+        } catch {
+          hub.dispose(); // not listening yet: try again
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return undefined;
   }
 
   private async attachBeforeStart(id: string): Promise<void> {
@@ -332,7 +390,8 @@ export class StdioHubs {
 
   close(): void {
     this.closed = true;
-    for (const h of this.hubs.values()) h.dispose();
+    for (const h of [...this.hubs.values(), ...this.created.values()]) h.dispose();
     this.hubs.clear();
+    this.created.clear();
   }
 }
