@@ -10,8 +10,18 @@ export interface NimbusNative {
    * mount(2) on the thread pool. Rejects with an Error whose `code` is the errno name.
    * With `signalFd`, the pool thread writes one byte to it as soon as the mount
    * succeeded (e.g. to release conmon), without waiting for the event loop.
+   * `before` is done by the same thread first: `dirs` created with their parents
+   * (existing ones are fine), `files` ([path, content, path, content, ...]) written, mode 0644.
    */
-  mount(source: string, target: string, fstype: string, flags: number, data: string, signalFd?: number): Promise<void>;
+  mount(
+    source: string,
+    target: string,
+    fstype: string,
+    flags: number,
+    data: string,
+    signalFd?: number,
+    before?: { dirs?: string[]; files?: string[] },
+  ): Promise<void>;
   /** umount2(2) on the thread pool; flags e.g. MNT_DETACH. */
   umount(target: string, flags: number): Promise<void>;
   /**

@@ -5,8 +5,11 @@
 #include "napi-util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -15,13 +18,75 @@ typedef struct {
   char *source, *target, *fstype, *data; /* unused ones stay NULL */
   int flags;
   int signal_fd; /* -1, or an fd that gets one byte once the mount succeeded */
+  char **dirs;   /* NULL, or directories to create first (an existing one is fine) */
+  char **files;  /* NULL, or path, content, path, content, ... to write first */
   bool unmount;
   int err;
+  const char *failed_call;
 } mount_call;
+
+static void free_mount_call(mount_call *c) {
+  free(c->source), free(c->target), free(c->fstype), free(c->data);
+  nimbus_free_string_array(c->dirs);
+  nimbus_free_string_array(c->files);
+  free(c);
+}
+
+/* mkdir -p: each missing component of `path` (modified in place, restored). */
+static int mkdir_parents(char *path) {
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    int rc = mkdir(path, 0755);
+    int err = rc == 0 ? 0 : errno;
+    *p = saved;
+    if (err && err != EEXIST) return err;
+    if (saved == '\0') return 0;
+  }
+}
+
+/* Creates c->dirs (with parents) and writes c->files; 0 or an errno (c->failed_call names the call). */
+static int prepare(mount_call *c) {
+  for (char **d = c->dirs; d && *d; d++) {
+    int err = mkdir_parents(*d);
+    if (err) {
+      c->failed_call = "mkdir";
+      return err;
+    }
+  }
+  for (char **f = c->files; f && f[0] && f[1]; f += 2) {
+    int fd = open(f[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      c->failed_call = "open";
+      return errno;
+    }
+    size_t len = strlen(f[1]), off = 0;
+    while (off < len) {
+      ssize_t w = write(fd, f[1] + off, len - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        int err = errno;
+        close(fd);
+        c->failed_call = "write";
+        return err;
+      }
+      off += (size_t)w;
+    }
+    if (close(fd) != 0) {
+      c->failed_call = "close";
+      return errno;
+    }
+  }
+  return 0;
+}
 
 static void mount_execute(napi_env env, void *arg) {
   (void)env;
   mount_call *c = arg;
+  c->err = prepare(c);
+  if (c->err) return;
+  c->failed_call = c->unmount ? "umount2" : "mount";
   int rc = c->unmount ? umount2(c->target, c->flags) : mount(c->source, c->target, c->fstype, (unsigned long)c->flags, c->data);
   c->err = rc == 0 ? 0 : errno;
   /* Whatever waits on the mount (conmon on its start pipe) goes on from here, not
@@ -40,31 +105,25 @@ static void mount_complete(napi_env env, napi_status status, void *arg) {
     napi_get_undefined(env, &undefined);
     napi_resolve_deferred(env, c->deferred, undefined);
   } else {
-    napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, c->unmount ? "umount2" : "mount"));
+    napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, c->failed_call ? c->failed_call : "mount"));
   }
   napi_delete_async_work(env, c->work);
-  free(c->source);
-  free(c->target);
-  free(c->fstype);
-  free(c->data);
-  free(c);
+  free_mount_call(c);
 }
 
 static napi_value queue(napi_env env, mount_call *c) {
   napi_value promise = nimbus_queue_work(env, c->unmount ? "nimbus.umount" : "nimbus.mount", mount_execute, mount_complete, c, &c->work, &c->deferred);
-  if (!promise) {
-    free(c->source), free(c->target), free(c->fstype), free(c->data), free(c);
-  }
+  if (!promise) free_mount_call(c);
   return promise;
 }
 
-/* mount(source, target, fstype, flags, data, signalFd = -1) → Promise<void> */
+/* mount(source, target, fstype, flags, data, signalFd = -1, before = {dirs, files}) → Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
-    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data, signalFd?) takes 5 or 6 arguments");
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data, signalFd?, before?) takes 5 to 7 arguments");
     return NULL;
   }
   mount_call *c = calloc(1, sizeof *c);
@@ -76,10 +135,26 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     free(c);
     return NULL;
   }
+  napi_valuetype before_type = napi_undefined;
+  if (argc >= 7) napi_typeof(env, argv[6], &before_type);
+  if (before_type == napi_object) {
+    napi_value dirs, files;
+    bool has = false;
+    if (napi_has_named_property(env, argv[6], "dirs", &has) == napi_ok && has && napi_get_named_property(env, argv[6], "dirs", &dirs) == napi_ok &&
+        !(c->dirs = nimbus_string_array(env, dirs, "before.dirs"))) {
+      free_mount_call(c);
+      return NULL;
+    }
+    if (napi_has_named_property(env, argv[6], "files", &has) == napi_ok && has && napi_get_named_property(env, argv[6], "files", &files) == napi_ok &&
+        !(c->files = nimbus_string_array(env, files, "before.files"))) {
+      free_mount_call(c);
+      return NULL;
+    }
+  }
   if (!(c->source = nimbus_string(env, argv[0], "source")) || !(c->target = nimbus_string(env, argv[1], "target")) ||
       !(c->fstype = nimbus_string(env, argv[2], "fstype")) || !nimbus_int32(env, argv[3], "flags", &c->flags) ||
       !(c->data = nimbus_string(env, argv[4], "data"))) {
-    free(c->source), free(c->target), free(c->fstype), free(c->data), free(c);
+    free_mount_call(c);
     return NULL;
   }
   return queue(env, c);

@@ -117,3 +117,17 @@ test("mount with signalFd: one byte is written there once the mount succeeded, n
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("mount with before: directories (with parents) and files are made first, by the same thread", asRoot, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-native-"));
+  const target = join(dir, "a", "b", "m");
+  try {
+    await native.mount("tmpfs", target, "tmpfs", 0, "size=1m", -1, { dirs: [target, join(dir, "c")], files: [join(dir, "c", "f.json"), '{"x":1}'] });
+    assert.equal(readFileSync(join(dir, "c", "f.json"), "utf8"), '{"x":1}');
+    assert.ok(readFileSync("/proc/self/mountinfo", "utf8").includes(` ${target} `));
+    await assert.rejects(native.mount("tmpfs", target, "tmpfs", 0, "", -1, { files: [join(dir, "nope", "f"), ""] }), { code: "ENOENT", syscall: "open" });
+  } finally {
+    await native.umount(target, 2).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,6 @@
 // CAP_SYS_RESOURCE on our hosts), and the /etc/hosts|hostname|resolv.conf binds.
 
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerSpec } from "../backend.js";
 import { DEFAULT_CAPABILITIES, DEVICE_RULES, MASKED_PATHS, READONLY_PATHS, hardNofileLimit, standardMounts } from "./oci-defaults.js";
@@ -97,18 +96,13 @@ export function etcFiles(hostname: string): Record<string, string> {
   };
 }
 
-/**
- * Writes config.json and the /etc files into an existing bundle dir, all at
- * once on the thread pool. (Synchronous writes were faster on a quiet host, but
- * in a burst of creates each one waited ~20 ms for the filesystem journal with
- * the event loop stopped.)
- */
-export async function writeBundle(bundleDir: string, spec: ContainerSpec, cgroupsPath: string): Promise<void> {
+/** [path, content] of every file of the bundle: config.json and the /etc files. */
+export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath: string): Array<[string, string]> {
   const config = ociConfig(spec, { cgroupsPath, etcDir: bundleDir });
-  await Promise.all([
-    ...Object.entries(etcFiles(spec.hostname)).map(([name, text]) => writeFile(join(bundleDir, name), text)),
-    writeFile(join(bundleDir, "config.json"), JSON.stringify(config)),
-  ]);
+  return [
+    ...Object.entries(etcFiles(spec.hostname)).map(([name, text]): [string, string] => [join(bundleDir, name), text]),
+    [join(bundleDir, "config.json"), JSON.stringify(config)],
+  ];
 }
 
 /** The cgroupsPath and annotations recorded in a bundle, for delete/list after a restart. */

@@ -13,7 +13,7 @@ import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, Run
 import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 import { findBinary } from "./exec.js";
-import { readBundleRecord, writeBundle } from "./bundle.js";
+import { bundleFiles, readBundleRecord } from "./bundle.js";
 import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
@@ -101,13 +101,12 @@ export class ContainerBackend implements RuntimeBackend {
         });
         conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
         try {
-          // config.json first; then the pool thread that mounts the root releases conmon right after.
-          await writeBundle(bundle, spec, cgroupsPath);
+          // One pool thread writes config.json, mounts the root and releases conmon.
           await conmon.releaseAfter((startFd) =>
             mountOverlay(
               spec.rootfs.lowerDirs,
               { target: this.layout.rootfs(id), upperDir: `${bundle}/upper`, workDir: `${bundle}/work`, linkDir: `${bundle}/l` },
-              { signalFd: startFd },
+              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath) },
             ),
           );
         } catch (err) {

@@ -35,24 +35,33 @@ function escapeOverlayPath(p: string): string {
   return p.replace(/\\/g, "\\\\").replace(/:/g, "\\:").replace(/,/g, "\\,");
 }
 
+export interface MountOptions {
+  /** Gets one byte as soon as the mount succeeded (see launchConmon). */
+  signalFd?: number;
+  /** [path, content] files written just before the mount (the bundle's config.json). */
+  writeFirst?: Array<[string, string]>;
+}
+
 /**
  * Mounts the overlay. An empty layer list gets one empty lower dir (overlayfs
- * needs at least one). Throws with the errno name on failure. With `signalFd`,
- * one byte is written there as soon as the mount succeeded (see launchConmon).
+ * needs at least one). Throws with the errno name on failure.
  */
-export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths, opts: { signalFd?: number } = {}): Promise<void> {
-  await Promise.all([paths.target, paths.upperDir, paths.workDir].map((d) => mkdir(d, { recursive: true })));
+export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths, opts: MountOptions = {}): Promise<void> {
+  // The directories (their parent exists) and the caller's files are made by the
+  // pool thread that mounts: no trip through the event loop between the steps.
+  const dirs = [paths.target, paths.upperDir, paths.workDir];
   let lowers = lowerDirs;
   if (lowers.length === 0) {
     const empty = join(paths.linkDir, "empty");
-    await mkdir(empty, { recursive: true });
+    dirs.push(paths.linkDir, empty);
     lowers = [empty];
   }
   let options = overlayOptions(lowers, paths.upperDir, paths.workDir);
   let linkDirFd: number | undefined;
   try {
     if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
-      await mkdir(paths.linkDir, { recursive: true });
+      // Rare (many or deep layers): the links are made here, before the mount.
+      await Promise.all([...dirs, paths.linkDir].map((d) => mkdir(d, { recursive: true })));
       await Promise.all(lowers.map((dir, i) => symlink(dir, join(paths.linkDir, i.toString(36)))));
       await Promise.all(
         // Upper case never collides with the base-36 lower names.
@@ -65,7 +74,8 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths, opt
         throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
       }
     }
-    await loadNative().mount("overlay", paths.target, "overlay", 0, options, opts.signalFd ?? -1);
+    const files = (opts.writeFirst ?? []).flat();
+    await loadNative().mount("overlay", paths.target, "overlay", 0, options, opts.signalFd ?? -1, { dirs, files });
   } catch (err) {
     throw new Error(`mounting the overlay root failed: ${(err as Error).message}`, { cause: err });
   } finally {
