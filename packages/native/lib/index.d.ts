@@ -47,5 +47,3 @@ export interface NimbusNative {
 /** The binding, or throws an Error (code NIMBUS_NATIVE_MISSING) naming the command that builds it. */
 export function loadNative(): NimbusNative;
 export const MNT_DETACH: number;
-export const MS_NOSUID: number;
-export const MS_NODEV: number;

@@ -27,5 +27,3 @@ export function loadNative() {
 }
 
 export const MNT_DETACH = 2;
-export const MS_NOSUID = 2;
-export const MS_NODEV = 4;

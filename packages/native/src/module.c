@@ -92,10 +92,25 @@ void nimbus_free_string_array(char **arr) {
   free(arr);
 }
 
-void nimbus_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
-  napi_value f;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);
-  napi_set_named_property(env, exports, name, f);
+bool nimbus_args(napi_env env, napi_callback_info info, size_t min, size_t max, napi_value *argv, const char *usage) {
+  size_t argc = max;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    nimbus_throw_pending(env, "could not read the arguments");
+    return false;
+  }
+  if (argc >= min) return true;
+  char message[192];
+  snprintf(message, sizeof message, "%s: %zu argument(s) given", usage, argc);
+  napi_throw_type_error(env, NULL, message);
+  return false;
+}
+
+void nimbus_export(napi_env env, napi_value exports, const nimbus_function *fns, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
 }
 
 napi_value nimbus_register_seqpacket(napi_env env, napi_value exports);

@@ -117,39 +117,29 @@ static napi_value queue(napi_env env, mount_call *c) {
   return promise;
 }
 
+/* obj[name] as a string array when present; false after throwing. */
+static bool optional_strings(napi_env env, napi_value obj, const char *name, char ***out) {
+  bool has = false;
+  napi_value v;
+  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) return true;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return false;
+  return (*out = nimbus_string_array(env, v, name)) != NULL;
+}
+
 /* mount(source, target, fstype, flags, data, signalFd = -1, before = {dirs, files}) → Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data, signalFd?, before?) takes 5 to 7 arguments");
-    return NULL;
-  }
+  if (!nimbus_args(env, info, 5, 7, argv, "mount(source, target, fstype, flags, data, signalFd?, before?)")) return NULL;
   mount_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->signal_fd = -1;
-  napi_valuetype sig_type = napi_undefined;
-  if (argc >= 6) napi_typeof(env, argv[5], &sig_type);
-  if (sig_type != napi_undefined && !nimbus_int32(env, argv[5], "signalFd", &c->signal_fd)) {
-    free(c);
+  napi_valuetype sig_type, before_type;
+  napi_typeof(env, argv[5], &sig_type);
+  napi_typeof(env, argv[6], &before_type);
+  if ((sig_type != napi_undefined && !nimbus_int32(env, argv[5], "signalFd", &c->signal_fd)) ||
+      (before_type == napi_object && (!optional_strings(env, argv[6], "dirs", &c->dirs) || !optional_strings(env, argv[6], "files", &c->files)))) {
+    free_mount_call(c);
     return NULL;
-  }
-  napi_valuetype before_type = napi_undefined;
-  if (argc >= 7) napi_typeof(env, argv[6], &before_type);
-  if (before_type == napi_object) {
-    napi_value dirs, files;
-    bool has = false;
-    if (napi_has_named_property(env, argv[6], "dirs", &has) == napi_ok && has && napi_get_named_property(env, argv[6], "dirs", &dirs) == napi_ok &&
-        !(c->dirs = nimbus_string_array(env, dirs, "before.dirs"))) {
-      free_mount_call(c);
-      return NULL;
-    }
-    if (napi_has_named_property(env, argv[6], "files", &has) == napi_ok && has && napi_get_named_property(env, argv[6], "files", &files) == napi_ok &&
-        !(c->files = nimbus_string_array(env, files, "before.files"))) {
-      free_mount_call(c);
-      return NULL;
-    }
   }
   if (!(c->source = nimbus_string(env, argv[0], "source")) || !(c->target = nimbus_string(env, argv[1], "target")) ||
       !(c->fstype = nimbus_string(env, argv[2], "fstype")) || !nimbus_int32(env, argv[3], "flags", &c->flags) ||
@@ -162,13 +152,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 
 /* umount(target, flags) → Promise<void>; flags are umount2's (MNT_DETACH = 2). */
 static napi_value js_umount(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "umount(target, flags) takes 2 arguments");
-    return NULL;
-  }
+  if (!nimbus_args(env, info, 2, 2, argv, "umount(target, flags)")) return NULL;
   mount_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->unmount = true;
@@ -180,7 +165,7 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
 }
 
 napi_value nimbus_register_mount(napi_env env, napi_value exports) {
-  nimbus_export(env, exports, "mount", js_mount);
-  nimbus_export(env, exports, "umount", js_umount);
+  static const nimbus_function fns[] = {{"mount", js_mount}, {"umount", js_umount}};
+  NIMBUS_EXPORT(env, exports, fns);
   return exports;
 }

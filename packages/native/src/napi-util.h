@@ -25,7 +25,15 @@ bool nimbus_int32(napi_env env, napi_value value, const char *name, int32_t *out
 /* A NULL-terminated malloc'd array of malloc'd strings, from a JS string array. */
 char **nimbus_string_array(napi_env env, napi_value value, const char *name);
 void nimbus_free_string_array(char **arr);
-void nimbus_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+/* Fills argv (room for `max`; missing ones are undefined). False, after throwing
+ * a TypeError naming `usage`, when fewer than `min` came. */
+bool nimbus_args(napi_env env, napi_callback_info info, size_t min, size_t max, napi_value *argv, const char *usage);
+typedef struct {
+  const char *name;
+  napi_callback fn;
+} nimbus_function;
+void nimbus_export(napi_env env, napi_value exports, const nimbus_function *fns, size_t n);
+#define NIMBUS_EXPORT(env, exports, table) nimbus_export(env, exports, table, sizeof(table) / sizeof(table[0]))
 /* A promise settled by `complete` after `execute` ran on libuv's thread pool;
  * fills *work and *deferred. NULL after throwing (the caller frees `data`). */
 napi_value nimbus_queue_work(napi_env env, const char *name, napi_async_execute_callback execute,

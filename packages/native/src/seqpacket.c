@@ -193,13 +193,8 @@ static void sp_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "seqpacketConnect(path, onData, onEnd, onWritable) takes 4 arguments");
-    return NULL;
-  }
+  if (!nimbus_args(env, info, 4, 4, argv, "seqpacketConnect(path, onData, onEnd, onWritable)")) return NULL;
   char *path = nimbus_string(env, argv[0], "path");
   if (!path) return NULL;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -302,11 +297,10 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 napi_value nimbus_register_seqpacket(napi_env env, napi_value exports) {
-  nimbus_export(env, exports, "seqpacketConnect", js_connect);
-  nimbus_export(env, exports, "seqpacketSend", js_send);
-  nimbus_export(env, exports, "seqpacketWantWrite", js_want_write);
-  nimbus_export(env, exports, "seqpacketPause", js_pause);
-  nimbus_export(env, exports, "seqpacketShutdown", js_shutdown);
-  nimbus_export(env, exports, "seqpacketClose", js_close);
+  static const nimbus_function fns[] = {
+      {"seqpacketConnect", js_connect}, {"seqpacketSend", js_send},         {"seqpacketWantWrite", js_want_write},
+      {"seqpacketPause", js_pause},     {"seqpacketShutdown", js_shutdown}, {"seqpacketClose", js_close},
+  };
+  NIMBUS_EXPORT(env, exports, fns);
   return exports;
 }

@@ -45,16 +45,11 @@ static void free_spawn_req(spawn_req *r) {
  * becomes the child's fd i; -1 means /dev/null. Every fd must be >= fds.length
  * so no dup2 clobbers another. */
 static spawn_req *read_spawn_args(napi_env env, napi_callback_info info, const char *fn) {
-  size_t argc = 6;
   napi_value argv[6];
   bool is_array = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 6) {
-    char message[128];
-    snprintf(message, sizeof message, "%s(file, args, env, cwd, fds, setsid) takes 6 arguments", fn);
-    napi_throw_type_error(env, NULL, message);
-    return NULL;
-  }
+  char usage[96];
+  snprintf(usage, sizeof usage, "%s(file, args, env, cwd, fds, setsid)", fn);
+  if (!nimbus_args(env, info, 6, 6, argv, usage)) return NULL;
   spawn_req *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   if (!(r->file = nimbus_string(env, argv[0], "file")) || !(r->args = nimbus_string_array(env, argv[1], "args")) ||
@@ -185,11 +180,9 @@ static napi_value status_object(napi_env env, int status) {
 
 /* reap(pid) → null while the child runs, else { exitCode, signal } (one of them null). */
 static napi_value js_reap(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
   int32_t pid;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
+  if (!nimbus_args(env, info, 1, 1, argv, "reap(pid)") || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
   int status = 0;
   pid_t r;
   do r = waitpid(pid, &status, WNOHANG);
@@ -236,11 +229,9 @@ static void wait_complete(napi_env env, napi_status status, void *arg) {
 /* wait(pid) → Promise<{ exitCode, signal }>: a blocking waitpid on a pool thread.
  * Only for children known to exit soon (each wait holds one of libuv's few threads). */
 static napi_value js_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
   int32_t pid;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
+  if (!nimbus_args(env, info, 1, 1, argv, "wait(pid)") || !nimbus_int32(env, argv[0], "pid", &pid)) return NULL;
   wait_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->pid = pid;
@@ -250,10 +241,9 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
 }
 
 napi_value nimbus_register_spawn(napi_env env, napi_value exports) {
-  nimbus_export(env, exports, "wait", js_wait);
-  nimbus_export(env, exports, "spawn", js_spawn);
-  nimbus_export(env, exports, "spawnAsync", js_spawn_async);
-  nimbus_export(env, exports, "pipe", js_pipe);
-  nimbus_export(env, exports, "reap", js_reap);
+  static const nimbus_function fns[] = {
+      {"spawn", js_spawn}, {"spawnAsync", js_spawn_async}, {"pipe", js_pipe}, {"reap", js_reap}, {"wait", js_wait},
+  };
+  NIMBUS_EXPORT(env, exports, fns);
   return exports;
 }

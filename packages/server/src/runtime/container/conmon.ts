@@ -8,7 +8,8 @@
 
 import { closeSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
-import { loadNative, type NimbusNative } from "@nimbus/native";
+import { loadNative } from "@nimbus/native";
+import { reapChild } from "./exec.js";
 import type { StateLayout } from "./layout.js";
 
 export interface ConmonOptions {
@@ -130,7 +131,8 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       sync.destroy();
       stderr.destroy();
       closeStartPipe();
-      void spawned.then((p) => reapWhenExited(native, p), () => undefined);
+      // conmon's first process exits as soon as it has forked the monitor.
+      void spawned.then((p) => reapChild(p, { giveUpMs: 60_000, unref: true }), () => undefined);
       if (err) reject(err);
       else resolve(containerPid!);
     };
@@ -183,21 +185,6 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       closeStartPipe();
     },
   };
-}
-
-/**
- * conmon's first process exits as soon as it has forked the monitor; nobody else
- * waits for it (libuv only reaps its own children), so poll until it is reaped.
- */
-function reapWhenExited(native: NimbusNative, pid: number, delayMs = 5): void {
-  let status;
-  try {
-    status = native.reap(pid);
-  } catch {
-    return; // ECHILD: already reaped
-  }
-  if (status !== null || delayMs > 60_000) return;
-  setTimeout(() => reapWhenExited(native, pid, delayMs * 2), delayMs).unref();
 }
 
 function killQuietly(pid: number): void {

@@ -29,7 +29,7 @@ test("a missing program rejects with ENOENT; runChecked throws with the output",
   await assert.rejects(runChecked("sh", ["-c", "echo nope >&2; exit 1"]), /exited 1: nope/);
 });
 
-test("many at once all complete (no fork of the server per command)", async () => {
+test("40 at once all complete, each with its own output", async () => {
   const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => runCommand("echo", [String(i)])));
   assert.deepEqual(rs.map((r) => r.stdout.trim()), Array.from({ length: 40 }, (_, i) => String(i)));
 });

@@ -8,7 +8,7 @@ import { accessSync, closeSync, constants as fsConstants } from "node:fs";
 import { Socket } from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
-import { loadNative } from "@nimbus/native";
+import { loadNative, type ReapedStatus } from "@nimbus/native";
 
 export interface CommandResult {
   code: number;
@@ -56,11 +56,7 @@ export async function runCommand(file: string, args: string[], options: CommandO
   }, options.timeoutMs ?? 30_000);
   const [stdout, stderr] = await Promise.all([outRead, errRead].map(readAll));
   // Both pipes closed: the program has exited (or is about to); reap it.
-  let status = native.reap(pid);
-  for (let waitMs = 1; status === null; waitMs = Math.min(waitMs * 2, 50)) {
-    await new Promise((r) => setTimeout(r, waitMs));
-    status = native.reap(pid);
-  }
+  const status = (await reapChild(pid)) ?? { exitCode: 127, signal: null };
   clearTimeout(timer);
   const signal = status.signal === null ? undefined : (signalName(status.signal) ?? `signal ${status.signal}`);
   return {
@@ -68,6 +64,32 @@ export async function runCommand(file: string, args: string[], options: CommandO
     stdout: stdout!,
     stderr: stderr! + (signal ? `\n(killed by ${signal}${timedOut ? " after the timeout" : ""})` : ""),
   };
+}
+
+/**
+ * Reaps `pid`, a child we spawned through @nimbus/native, once it has exited:
+ * libuv only waits for the children it started itself, so this polls
+ * waitpid(WNOHANG) with a growing pause (1 ms up to 50 ms). undefined when it is
+ * not (or no longer) our child, or has not exited within `giveUpMs`. `unref`
+ * lets the process exit meanwhile (for children nobody awaits).
+ */
+export async function reapChild(pid: number, opts: { giveUpMs?: number; unref?: boolean } = {}): Promise<ReapedStatus | undefined> {
+  const native = loadNative();
+  const deadline = Date.now() + (opts.giveUpMs ?? Infinity);
+  for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 50)) {
+    let status: ReapedStatus | null;
+    try {
+      status = native.reap(pid);
+    } catch {
+      return undefined; // ECHILD
+    }
+    if (status) return status;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => {
+      const t = setTimeout(r, waitMs);
+      if (opts.unref) t.unref();
+    });
+  }
 }
 
 /** Everything written to a pipe until its last writer closes it, as UTF-8. */
