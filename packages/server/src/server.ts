@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { openDatabase, type Db } from "./store/db.js";
+import { WalSync } from "./store/wal-sync.js";
 import { TenantStore } from "./store/tenant-store.js";
 import { Tenants } from "./domain/tenants.js";
 import { ensureAdminToken, rotateAdminToken } from "./host/admin-token.js";
@@ -175,7 +176,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     log: (level, msg, fields) => log[level](msg, { module: "images", ...fields }),
   });
   await images.init();
-  const sandboxStore = new SandboxStore(db);
+  const wal = WalSync.of(db);
+  cleanups.push(() => wal.close());
+  const sandboxStore = new SandboxStore(db, wal);
   const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
   const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
@@ -260,6 +263,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
         await endpoints.close();
         sandboxes.close();
         removeDiscovery(discoveryPath);
+        wal.close();
         db.close();
         cleanups[0]!();
         log.info("nimbus stopped");

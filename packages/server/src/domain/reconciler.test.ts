@@ -1,6 +1,7 @@
 // Create's first state and the boot reconciler's relaunch, on a real SQLite
 // store with the fake runtime: with the image present, create records
-// `starting` (no pull, so no `pending`); a sandbox the server recorded but never
+// `starting` (no pull, so no `pending`); create answers once its record is on
+// disk, while the launch goes on meanwhile; a sandbox the server recorded but never
 // gave a container (it went away right after the insert) is relaunched at boot,
 // whether it was `pending` or `starting`, and ends `ready`.
 import assert from "node:assert/strict";
@@ -46,11 +47,11 @@ const opened: Sandboxes[] = [];
  * the image is already here; `stall` makes that step never finish (the server
  * "goes away" there).
  */
-function server(present: boolean, stall?: "pull" | "create"): { sandboxes: Sandboxes; runtime: FakeBackend } {
+function server(present: boolean, stall?: "pull" | "create", wal?: { sync(): Promise<void> }): { sandboxes: Sandboxes; runtime: FakeBackend } {
   const runtime = new FakeBackend({ host });
   if (stall === "create") runtime.create = () => new Promise(() => undefined);
   const sandboxes = new Sandboxes({
-    store: new SandboxStore(db),
+    store: new SandboxStore(db, wal),
     images: {
       present: () => (present ? IMAGE : undefined),
       pull: async () => {
@@ -89,24 +90,37 @@ afterEach(() => {
 
 test("create answers starting when the image is present, pending when it must be pulled", async () => {
   const here = server(true).sandboxes;
-  const fast = here.create("t1", { profile: "worker", spec: SPEC });
+  const fast = await here.create("t1", { profile: "worker", spec: SPEC });
   assert.equal(fast.lifecycleState, "starting");
   assert.equal(fast.imageDigest, IMAGE.digest, "the digest is known at once");
   await until(() => here.get("t1", fast.id).lifecycleState === "ready", "ready");
   assert.equal(pulls, 0, "nothing was pulled");
 
   const away = server(false).sandboxes;
-  const slow = away.create("t1", { profile: "worker", spec: SPEC });
+  const slow = await away.create("t1", { profile: "worker", spec: SPEC });
   assert.equal(slow.lifecycleState, "pending");
   await until(() => away.get("t1", slow.id).lifecycleState === "ready", "ready after the pull");
   assert.equal(pulls, 1);
+});
+
+test("create answers only once the record is on disk; the launch does not wait for that", async () => {
+  let synced!: () => void;
+  const disk = new Promise<void>((r) => (synced = r));
+  const here = server(true, undefined, { sync: () => disk }).sandboxes;
+  let answered = false;
+  const created = here.create("t1", { profile: "worker", spec: SPEC }).then((row) => ((answered = true), row));
+  await until(() => host.containers.size === 1, "the launch to start");
+  assert.equal(answered, false, "no answer before the record is synced");
+  synced();
+  const row = await created;
+  assert.equal(here.get("t1", row.id).id, row.id);
 });
 
 for (const state of ["pending", "starting"] as const) {
   test(`a sandbox recorded ${state} whose container was never made is relaunched at boot and becomes ready`, async () => {
     // The first server records the sandbox, then goes away before any container exists.
     const first = server(state === "starting", state === "pending" ? "pull" : "create");
-    const row = first.sandboxes.create("t1", { profile: "worker", spec: SPEC });
+    const row = await first.sandboxes.create("t1", { profile: "worker", spec: SPEC });
     assert.equal(row.lifecycleState, state);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(first.sandboxes.get("t1", row.id).lifecycleState, state, "still there when the server goes away");

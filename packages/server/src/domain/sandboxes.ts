@@ -68,7 +68,12 @@ export class Sandboxes {
     this.listeners.push(listener);
   }
 
-  create(tenantId: string, input: CreateSandboxInput, owner: { serviceName?: string } = {}): SandboxRow {
+  /**
+   * Records the sandbox and starts its launch; resolves once the record is on
+   * disk. Validation and the quota are checked synchronously, before anything
+   * is written, so concurrent creates cannot overrun the quota.
+   */
+  async create(tenantId: string, input: CreateSandboxInput, owner: { serviceName?: string } = {}): Promise<SandboxRow> {
     const { spec } = input;
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
@@ -102,19 +107,24 @@ export class Sandboxes {
       endpoints: [],
     };
     // The launch starts first: its synchronous part spawns conmon and queues the
-    // overlay mount, which then proceed while the insert below waits for its fsync.
-    // The record exists before the launch's first await returns, so it never sees
-    // a missing row; if the insert fails, the launch is undone.
+    // overlay mount. The record exists before the launch's first await returns, so
+    // it never sees a missing row; if the insert fails, the launch is undone.
     this.startLaunch(fields, image);
-    let row: SandboxRow;
+    let inserted: ReturnType<SandboxStore["insert"]>;
     try {
-      row = this.deps.store.insert(fields);
+      inserted = this.deps.store.insert(fields);
     } catch (err) {
       this.abandonLaunch(fields.id);
       throw err;
     }
-    this.publish(row, undefined);
-    return row;
+    // Published at once, so this event always precedes the launch's own.
+    this.publish(inserted.row, undefined);
+    // The caller hears of it only once it is on disk (the fsync is shared with concurrent creates).
+    await inserted.durable.catch((err: unknown) => {
+      this.deps.log.error("the sandbox record could not be synced to disk", { tenantId, sandboxId: fields.id, err });
+      throw err;
+    });
+    return inserted.row;
   }
 
   get(tenantId: string, id: string): SandboxRow {

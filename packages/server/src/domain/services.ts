@@ -241,7 +241,7 @@ export class Services implements ServiceResolver {
     const sandboxSpec: SandboxSpec = { ...spec.backend.sandbox, owner: { kind: "service", serviceName: row.name } };
     let sandbox: SandboxRow;
     try {
-      sandbox = this.deps.sandboxes.create(row.tenantId, { profile: "worker", spec: sandboxSpec }, { serviceName: row.name });
+      sandbox = await this.deps.sandboxes.create(row.tenantId, { profile: "worker", spec: sandboxSpec }, { serviceName: row.name });
     } catch (err) {
       // The old sandbox is gone either way; a start that could not launch leaves the service as it was.
       if (row.sandboxId !== null) this.deps.store.update(row.tenantId, row.name, { sandboxId: null });

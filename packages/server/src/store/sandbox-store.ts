@@ -7,6 +7,7 @@ import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
 import { currentResourceVersion, nextResourceVersion, statement, withoutFsync } from "./db.js";
+import type { WalSync } from "./wal-sync.js";
 
 export interface SandboxPhases {
   pullMs?: number;
@@ -101,11 +102,22 @@ export interface SandboxListQuery {
 }
 
 export class SandboxStore {
-  constructor(private readonly db: Db) {}
+  /** `wal`: group commit for inserts (see wal-sync.ts); without it SQLite syncs each commit itself. */
+  constructor(
+    private readonly db: Db,
+    private readonly wal?: Pick<WalSync, "sync">,
+  ) {}
 
-  insert(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {
-    // One transaction, so one fsync: the counter and the row commit together.
-    return this.db.transaction(() => this.insertRow(row))();
+  /**
+   * Inserts in one transaction (the counter and the row commit together). The
+   * row is visible at once; `durable` resolves when it is on disk, which is when
+   * a create may be acknowledged.
+   */
+  insert(row: Omit<SandboxRow, "resourceVersion">): { row: SandboxRow; durable: Promise<void> } {
+    const commit = () => this.db.transaction(() => this.insertRow(row))();
+    if (!this.wal) return { row: commit(), durable: Promise.resolve() };
+    const inserted = withoutFsync(this.db, commit);
+    return { row: inserted, durable: this.wal.sync() };
   }
 
   private insertRow(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {

@@ -58,11 +58,11 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
       params: TenantParams,
       body: CreateSandboxBody,
       responses: { 201: { description: "created", schema: SandboxResource } },
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const spec = ctx.body.spec as SandboxSpec;
         checkSandboxSpec(spec, "standalone");
         if (ctx.body.labels) assertLabels(ctx.body.labels);
-        const row = sandboxes.create(ctx.tenantId, { profile: ctx.body.profile, spec, labels: ctx.body.labels });
+        const row = await sandboxes.create(ctx.tenantId, { profile: ctx.body.profile, spec, labels: ctx.body.labels });
         return { status: 201, body: sandboxView(row) };
       },
     }),

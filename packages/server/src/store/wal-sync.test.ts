@@ -1,0 +1,73 @@
+// Group commit: concurrent syncs share fdatasyncs of the WAL (one running, at
+// most one queued behind it), a closed database refuses to sync, and the
+// sandbox insert commits without SQLite's own fsync and hands its durability
+// to the WalSync.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, test } from "node:test";
+import { openDatabase, type Db } from "./db.js";
+import { SandboxStore } from "./sandbox-store.js";
+import { TenantStore } from "./tenant-store.js";
+import { WalSync } from "./wal-sync.js";
+
+let dir: string;
+let db: Db;
+let wal: WalSync;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "nimbus-wal-"));
+  db = openDatabase(dir);
+  new TenantStore(db).insert("t1", new Date().toISOString());
+  wal = WalSync.of(db);
+});
+
+afterEach(() => {
+  wal.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const row = (id: string) => ({
+  tenantId: "t1", id, generation: 1, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
+  labels: {}, profile: "worker", spec: {}, serviceName: null, lifecycleState: "starting", stateChangedAt: "2026-01-01T00:00:00.000Z",
+  reason: null, message: null, exitCode: null, phases: {}, imageDigest: null, endpoints: [],
+});
+
+test("syncs made while one runs share the next fdatasync; later ones start a new one", async () => {
+  const first = wal.sync();
+  const second = wal.sync();
+  const third = wal.sync();
+  assert.notEqual(second, first, "a commit made after the running fdatasync was queued needs the next one");
+  assert.equal(third, second, "every caller waiting for the next fdatasync shares it");
+  await Promise.all([first, second, third]);
+  const fourth = wal.sync();
+  assert.notEqual(fourth, second, "once idle, a sync starts its own fdatasync");
+  await fourth;
+});
+
+test("a sync after close rejects, and close waits for a running fdatasync", async () => {
+  const running = wal.sync();
+  wal.close();
+  await running;
+  await assert.rejects(wal.sync(), /the database is closed/);
+});
+
+test("the sandbox insert commits without SQLite's fsync and is durable when the WalSync says so", async () => {
+  let release!: () => void;
+  const synced = new Promise<void>((r) => (release = r));
+  let syncs = 0;
+  const store = new SandboxStore(db, { sync: () => (syncs++, synced) });
+  const inserted = store.insert(row("a"));
+  assert.equal(store.get("t1", "a")?.lifecycleState, "starting", "visible at once");
+  assert.equal(syncs, 1);
+  assert.equal(inserted.durable, synced);
+  assert.equal(db.pragma("synchronous", { simple: true }), 2, "FULL again for every other write");
+  release();
+  await inserted.durable;
+  // Without a WalSync, SQLite syncs the commit itself.
+  const plain = new SandboxStore(db).insert(row("b"));
+  await plain.durable;
+  assert.equal(plain.row.id, "b");
+});
