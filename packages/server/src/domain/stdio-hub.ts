@@ -30,6 +30,7 @@ import type { Logger } from "../log.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
 import { connectAttach, type AttachConnection, type StdPipe } from "../runtime/container/attach.js";
 import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
+import { EntryWatch } from "./entry-watch.js";
 
 /** Where a container's stdio lives (the real backend; the fake one has none). */
 export interface StdioPaths {
@@ -54,6 +55,8 @@ export interface StdioHubsDeps {
 const ROTATION_CHECK_BYTES = 128 * 1024;
 /** Log files kept open for replay: the current one and the one before. */
 const GENERATIONS_KEPT = 2;
+/** How long attachDuringCreate waits between looks when no inotify event woke it. */
+const ATTACH_LOOK_MS = 25;
 
 export class StdioHub {
   /** Logical offset after the last byte received live. */
@@ -255,6 +258,8 @@ export class StdioHubs {
   private readonly joining = new Map<string, Promise<StdioHub>>();
   /** Hubs connected while their container was being created, waiting for its start. */
   private readonly created = new Map<string, StdioHub>();
+  /** Wakes attachDuringCreate when conmon makes a container's link in the sockets dir. */
+  private socketLinks: EntryWatch | undefined;
   private closed = false;
 
   constructor(private readonly deps: StdioHubsDeps) {}
@@ -308,14 +313,20 @@ export class StdioHubs {
     });
   }
 
-  /** Connects as soon as conmon's attach socket exists, until `made` settles; undefined if it never did. */
+  /**
+   * Connects as soon as conmon's attach socket exists, until `made` settles;
+   * undefined if it never did. conmon links `<sockets dir>/<id>` to the bundle
+   * right before it binds the socket there, so the link's creation is the cue.
+   */
   private async attachDuringCreate(id: string, made: Promise<void>): Promise<StdioHub | undefined> {
     let settled = false;
-    void made.then(
-      () => (settled = true),
-      () => (settled = true),
+    const over = made.then(
+      () => void (settled = true),
+      () => void (settled = true),
     );
     const socket = this.deps.paths!.attachSocket(id);
+    const link = dirname(socket);
+    this.socketLinks ??= new EntryWatch(dirname(link));
     while (!settled && !this.closed) {
       if (existsSync(socket)) {
         const hub = new StdioHub(id, this.deps.paths!, this.deps.log);
@@ -323,10 +334,12 @@ export class StdioHubs {
           await hub.connectFromStart();
           return hub;
         } catch {
-          hub.dispose(); // not listening yet: try again
+          hub.dispose(); // bound but not listening yet: a moment more
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
         }
       }
-      await new Promise((r) => setTimeout(r, 2));
+      await Promise.race([this.socketLinks.appears(basename(link), ATTACH_LOOK_MS), over]);
     }
     return undefined;
   }
@@ -390,6 +403,7 @@ export class StdioHubs {
 
   close(): void {
     this.closed = true;
+    this.socketLinks?.close();
     for (const h of [...this.hubs.values(), ...this.created.values()]) h.dispose();
     this.hubs.clear();
     this.created.clear();
