@@ -4,7 +4,7 @@
 // one inotify watch on the exit dir shared by all waiters. Because the record is a
 // file, a container that exited while no server was running is read the same way.
 
-import { watch, type FSWatcher } from "node:fs";
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { access, readFile, stat } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import type { ExitInfo } from "../backend.js";
@@ -17,6 +17,9 @@ export function signalFromExitCode(code: number): string | undefined {
 }
 
 export async function readExitFile(path: string): Promise<{ exitCode: number; finishedAt: string } | undefined> {
+  // Usually absent (the process runs): a stat says so without the two rejected
+  // promises and their Error objects, which every running sandbox paid for each poll.
+  if (!existsSync(path)) return undefined;
   try {
     const [text, st] = await Promise.all([readFile(path, "utf8"), stat(path)]);
     const exitCode = Number(text.trim());
