@@ -17,7 +17,7 @@
 // fixture as docker.io/library/busybox and an in-process server with the real
 // crun + conmon runtime, and removes everything at the end (leak-checked).
 // Run as root from the repo root, after `npm run build` (else it uses tsx):
-//   node bench/sandbox-start/api.mjs [--runs 30] [--concurrent 20] [--rounds 2] [--idle 10]
+//   node bench/sandbox-start/api.mjs [--runs 30] [--concurrent 20] [--rounds 4] [--idle 10]
 
 import { mkdtempSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +35,7 @@ const arg = (name, dflt, max) => {
 };
 const RUNS = arg("runs", 30, 200);
 const CONCURRENT = arg("concurrent", 20, 60);
-const ROUNDS = arg("rounds", 2, 10);
+const ROUNDS = arg("rounds", 4, 10);
 const IDLE = arg("idle", 10, 60);
 const TENANT = "bench";
 const READY_TIMEOUT_MS = 60_000;

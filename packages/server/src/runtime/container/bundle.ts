@@ -20,15 +20,19 @@ export interface BundleOptions {
   etcDir: string;
 }
 
+/** Read once: the server's own limits do not change while it runs, and every create needs them. */
+let serverRlimits: { type: string; hard: number; soft: number }[] | undefined;
+
 function rlimits(): { type: string; hard: number; soft: number }[] {
+  if (serverRlimits) return serverRlimits;
   let hard: number | undefined;
   try {
     hard = hardNofileLimit(readFileSync("/proc/self/limits", "utf8"));
   } catch {
-    return [];
+    return (serverRlimits = []);
   }
   const nofile = Math.min(hard ?? 1_048_576, 1_048_576);
-  return [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }];
+  return (serverRlimits = [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }]);
 }
 
 export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<string, unknown> {
