@@ -2,11 +2,15 @@
 // container: `<runtime> exec` with our --root, as a child of the server with
 // plain pipes. The runtime joins the container's namespaces and cgroup, so the
 // process gets the same isolation and limits as the main one; its exit code is
-// the runtime's.
+// the runtime's. Started through @nimbus/native (posix_spawn on a pool thread),
+// like every other helper: child_process would fork the whole server first,
+// stalling the event loop for each exec.
 
-import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { closeSync, readFileSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
+import { loadNative } from "@nimbus/native";
 import type { ExecHandle, ExecSpec } from "../backend.js";
+import { reapChild } from "./exec.js";
 
 /**
  * Killing the runtime's `exec` process does not kill what it started inside
@@ -17,28 +21,56 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
   const args = [...globalArgs, "exec", "--pid-file", pidFile, "--cwd", spec.cwd, "--user", `${spec.user.uid}:${spec.user.gid}`];
   for (const e of spec.env) args.push("--env", e);
   args.push(id, ...spec.args);
-  const child = spawn(runtimePath, args, { stdio: ["pipe", "pipe", "pipe"] });
-  const exited = new Promise<number>((resolve) => {
-    child.once("error", () => resolve(127));
-    child.once("close", (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1)));
-  }).finally(() => rmSync(pidFile, { force: true }));
+  const native = loadNative();
+  const [inRead, inWrite] = native.pipe();
+  const [outRead, outWrite] = native.pipe();
+  const [errRead, errWrite] = native.pipe();
+  const childEnds = [inRead, outWrite, errWrite];
+  const stdin = new Socket({ fd: inWrite, readable: false, writable: true });
+  const stdout = new Socket({ fd: outRead, readable: true, writable: false });
+  const stderr = new Socket({ fd: errRead, readable: true, writable: false });
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+  const spawned = native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, false).finally(() => childEnds.forEach((fd) => closeSync(fd)));
+  let pid: number | undefined;
+  const closed = (s: Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once("close", () => resolve())));
+  // Like child_process's "close": the code comes once the process has exited and
+  // its output is all read, so a caller that awaits it has seen every byte.
+  const exited = spawned
+    .then(
+      async (p) => {
+        pid = p;
+        await Promise.all([closed(stdout), closed(stderr)]);
+        const status = await reapChild(p);
+        if (!status) return 1;
+        return status.exitCode ?? 128 + (status.signal ?? 0);
+      },
+      () => {
+        for (const s of [stdin, stdout, stderr]) s.destroy();
+        return 127;
+      },
+    )
+    .finally(() => rmSync(pidFile, { force: true }));
   return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
+    stdin,
+    stdout,
+    stderr,
     exited,
     kill: (signal = "SIGKILL") => {
-      try {
-        process.kill(Number(readFileSync(pidFile, "utf8").trim()), signal);
-      } catch {
-        /* not started yet, or already gone */
+      for (const target of [readPid(pidFile), pid]) {
+        try {
+          if (target) process.kill(target, signal);
+        } catch {
+          /* not started yet, or already gone */
+        }
       }
-      child.kill(signal);
     },
   };
 }
 
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return table[signal];
+function readPid(path: string): number | undefined {
+  try {
+    return Number(readFileSync(path, "utf8").trim()) || undefined;
+  } catch {
+    return undefined;
+  }
 }
