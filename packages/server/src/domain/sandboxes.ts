@@ -16,7 +16,7 @@ import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
 import { AppError, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
-import { KeyedLock } from "./keyed-lock.js";
+import { KeyedLock } from "../runtime/keyed-lock.js";
 import { resolveProcess } from "./process-resolve.js";
 import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } from "./sandbox-spec.js";
 import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";

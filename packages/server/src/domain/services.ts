@@ -12,7 +12,7 @@ import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
 import { AppError, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
-import { KeyedLock } from "./keyed-lock.js";
+import { KeyedLock } from "../runtime/keyed-lock.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import { ACTIVE_STATES, type SandboxState } from "./sandbox-state.js";
 import type { Sandboxes } from "./sandboxes.js";

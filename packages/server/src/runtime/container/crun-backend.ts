@@ -18,7 +18,7 @@ import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
 import { ExitDirWatcher, exitInfo, fileExists, readExitFile } from "./exit-file.js";
-import { KeyedLock } from "./keyed-lock.js";
+import { KeyedLock } from "../keyed-lock.js";
 import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";

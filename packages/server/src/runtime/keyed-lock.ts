@@ -1,7 +1,7 @@
-// runtime/container/keyed-lock.ts — serialising operations on one container id.
-// Owns a tiny per-key promise chain so create and delete of the same id never
-// interleave (e.g. the reaper and a user deleting at once), while different ids
-// run fully in parallel.
+// runtime/keyed-lock.ts — serialising async work per key: one container id in
+// the runtime (create and delete of an id never interleave), one sandbox or
+// service in the domain (a stop that races a launch, or two stops, run one after
+// the other). A tiny promise chain per key; different keys run fully in parallel.
 
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
