@@ -51,17 +51,32 @@ export async function assertNoLeftovers(stateDir: string, options: { cgroupParen
   if (lines.length > 0) throw new Error(`runtime left things on the host for ${stateDir}:\n  ${lines.join("\n  ")}`);
 }
 
+/**
+ * conmons serving the state dir, and unreaped (zombie) conmons that are this
+ * process's children: conmon runs with --sync, so an in-process server must
+ * reap each one it spawned (a zombie has no cmdline to match the state dir by).
+ */
 async function conmonsFor(stateDir: string): Promise<number[]> {
   const pids: number[] = [];
   for (const name of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
     let argv: string[];
+    let stat: string;
     try {
       argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
     }
     if (argv[0]?.endsWith("conmon") && argv.some((a) => a.startsWith(stateDir + "/"))) pids.push(Number(name));
+    else if (isOurZombieConmon(stat)) pids.push(Number(name));
   }
   return pids;
+}
+
+/** `/proc/<pid>/stat` is `pid (comm) state ppid ...`. */
+function isOurZombieConmon(stat: string): boolean {
+  const close = stat.lastIndexOf(")");
+  const [state, ppid] = stat.slice(close + 2).split(" ");
+  return stat.slice(stat.indexOf("(") + 1, close) === "conmon" && state === "Z" && Number(ppid) === process.pid;
 }

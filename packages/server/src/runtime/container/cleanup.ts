@@ -7,7 +7,7 @@
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { removeCgroup, removeEmptyParent } from "./cgroups.js";
-import { liveConmonPid } from "./conmon.js";
+import { liveConmonPid, reapConmon, recordedConmonPid } from "./conmon.js";
 import type { StateLayout } from "./layout.js";
 import { mountPointsUnder, unmountOverlay } from "./overlay.js";
 
@@ -36,8 +36,17 @@ export async function removeContainerFiles(
   if (failed.length > 0) throw new Error(`could not remove cgroup dirs ${failed.join(", ")}`);
 }
 
-/** conmon exits by itself once the container is gone; give it a moment, then insist. */
+/** conmon exits by itself once the container is gone; give it a moment, then insist, then reap it. */
 async function stopConmon(pidFile: string): Promise<void> {
+  const recorded = recordedConmonPid(pidFile);
+  try {
+    await waitForConmonExit(pidFile);
+  } finally {
+    if (recorded !== undefined) reapConmon(recorded);
+  }
+}
+
+async function waitForConmonExit(pidFile: string): Promise<void> {
   const deadline = Date.now() + CONMON_EXIT_WAIT_MS;
   for (let pid = liveConmonPid(pidFile); pid !== undefined; pid = liveConmonPid(pidFile)) {
     if (Date.now() > deadline) {

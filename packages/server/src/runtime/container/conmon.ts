@@ -7,6 +7,7 @@
 // exit code in <exit-dir>/<id> and serves the attach socket.
 
 import { closeSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { loadNative } from "@nimbus/native";
 import { reapChild } from "./exec.js";
@@ -47,6 +48,12 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
     "-i",
     "--leave-stdin-open",
     "--log-level", "error",
+    // No daemonising fork: conmon stays the process we spawned (in its own session,
+    // so it still outlives the server). The fork, and the exit of the process that
+    // made it, cost ~5 ms of CPU per sandbox on this kind of VM (page tables are
+    // expensive to copy and tear down), on the start path. conmon then leaves its
+    // pid file to us (launchConmon writes it) and the server reaps it at delete.
+    "--sync",
   ];
   if (o.terminal) args.push("-t");
   for (const a of o.runtimeArgs) args.push("--runtime-arg", a);
@@ -131,8 +138,8 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       sync.destroy();
       stderr.destroy();
       closeStartPipe();
-      // conmon's first process exits as soon as it has forked the monitor.
-      void spawned.then((p) => reapChild(p, { giveUpMs: 60_000, unref: true }), () => undefined);
+      // A conmon that failed exits now; a working one is reaped when its container is deleted.
+      if (err) void spawned.then((p) => reapConmon(p), () => undefined);
       if (err) reject(err);
       else resolve(containerPid!);
     };
@@ -155,7 +162,10 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     spawned.then(
       (p) => {
         pid = p;
+        ourConmons.add(p);
         if (aborted) killQuietly(p);
+        // With --sync conmon does not write its -P file; cleanup and wait() read it.
+        else writeFile(layout.conmonPidFile(id), String(p)).catch(() => undefined);
       },
       (err: Error) => finish(new Error(`could not start conmon: ${err.message}`, { cause: err })),
     );
@@ -204,14 +214,34 @@ function closeQuietly(fd: number): void {
 }
 
 /** conmon's pid from its pidfile, if that process is still a conmon. */
-export function liveConmonPid(pidFile: string): number | undefined {
-  let pid: number;
+/** conmons this process spawned and has not reaped (with --sync each one is our child until it exits). */
+const ourConmons = new Set<number>();
+
+/**
+ * Collects the exit status of a conmon this process spawned, once it exits, so
+ * it does not linger as a zombie. Only pids from our own set: a pid read from a
+ * file may belong to a conmon of an earlier server (not our child) or, reused,
+ * to another of our children, whose status is not ours to take.
+ */
+export function reapConmon(pid: number): void {
+  if (!ourConmons.delete(pid)) return;
+  void reapChild(pid, { giveUpMs: 60_000, unref: true });
+}
+
+/** The pid in conmon's pid file, whether or not it still runs. */
+export function recordedConmonPid(pidFile: string): number | undefined {
   try {
-    pid = Number(readFileSync(pidFile, "utf8").trim());
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+}
+
+/** The pid of the conmon named in the pid file while it runs (a zombie has no cmdline, so it does not count). */
+export function liveConmonPid(pidFile: string): number | undefined {
+  const pid = recordedConmonPid(pidFile);
+  if (pid === undefined) return undefined;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     return cmdline.split("\0")[0]?.endsWith("conmon") ? pid : undefined;
