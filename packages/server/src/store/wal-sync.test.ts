@@ -1,9 +1,10 @@
 // Group commit: concurrent syncs share fdatasyncs of the WAL (one running, at
-// most one queued behind it), a closed database refuses to sync, and the
+// most one queued behind it), a closed database refuses to sync, a WAL replaced
+// or removed at its path is never synced through a stale fd, and the
 // sandbox insert commits without SQLite's own fsync and hands its durability
 // to the WalSync.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
@@ -52,6 +53,22 @@ test("a sync after close rejects, and close waits for a running fdatasync", asyn
   wal.close();
   await running;
   await assert.rejects(wal.sync(), /the database is closed/);
+});
+
+test("a WAL no longer at its path is never synced in silence: a new file is opened, a missing one is an error", async () => {
+  const path = join(dir, "file-wal");
+  writeFileSync(path, "a");
+  const w = new WalSync(path);
+  try {
+    await w.sync();
+    renameSync(path, join(dir, "old-wal"));
+    writeFileSync(path, "b");
+    await w.sync(); // the new file
+    unlinkSync(path);
+    await assert.rejects(w.sync(), { code: "ENOENT" });
+  } finally {
+    w.close();
+  }
 });
 
 test("the sandbox insert commits without SQLite's fsync and is durable when the WalSync says so", async () => {

@@ -13,11 +13,12 @@
  * SQLite wrote to it, frames and header alike, which is what FULL syncs at
  * commit time. A checkpoint syncs the WAL and the database itself.
  */
-import { closeSync, fdatasync, openSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from "node:fs";
 import type { Db } from "./db.js";
 
 export class WalSync {
   private fd: number | undefined;
+  private ino: number | undefined;
   /** The fdatasync on the pool now; commits made after it was queued need the next one. */
   private running: Promise<void> | undefined;
   /** The next fdatasync, queued behind `running`; it covers every commit made until it starts. */
@@ -48,13 +49,30 @@ export class WalSync {
     if (!this.running) this.fd = undefined;
   }
 
+  /**
+   * The WAL's fd, opened on first use (SQLite creates the file with its first
+   * write) and opened again if the file at the path is no longer the one we hold:
+   * syncing a replaced WAL would lose durability without a sound. SQLite keeps
+   * one WAL file while the connection is open, so this is insurance, one stat.
+   */
+  private walFd(): number {
+    const ino = statSync(this.walPath).ino;
+    if (this.fd !== undefined && ino !== this.ino) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    if (this.fd === undefined) {
+      this.fd = openSync(this.walPath, "r");
+      this.ino = fstatSync(this.fd).ino;
+    }
+    return this.fd;
+  }
+
   private start(): Promise<void> {
     this.next = undefined;
     const p = new Promise<void>((resolve, reject) => {
       if (this.closed) return reject(new Error("the database is closed"));
-      // Opened on first use: SQLite creates the WAL with its first write.
-      this.fd ??= openSync(this.walPath, "r");
-      fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
+      fdatasync(this.walFd(), (err) => (err ? reject(err) : resolve()));
     }).finally(() => {
       if (this.running !== p) return;
       this.running = undefined;

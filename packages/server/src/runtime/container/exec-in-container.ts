@@ -32,6 +32,7 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   const spawned = native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, false).finally(() => childEnds.forEach((fd) => closeSync(fd)));
   let pid: number | undefined;
+  let killOnSpawn: NodeJS.Signals | undefined; // kill() came before the spawn finished
   const closed = (s: Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once("close", () => resolve())));
   // Like child_process's "close": the code comes once the process has exited and
   // its output is all read, so a caller that awaits it has seen every byte.
@@ -39,6 +40,7 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     .then(
       async (p) => {
         pid = p;
+        if (killOnSpawn) signalQuietly(p, killOnSpawn);
         await Promise.all([closed(stdout), closed(stderr)]);
         const status = await reapChild(p);
         if (!status) return 1;
@@ -56,15 +58,18 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     stderr,
     exited,
     kill: (signal = "SIGKILL") => {
-      for (const target of [readPid(pidFile), pid]) {
-        try {
-          if (target) process.kill(target, signal);
-        } catch {
-          /* not started yet, or already gone */
-        }
-      }
+      if (pid === undefined) killOnSpawn = signal;
+      for (const target of [readPid(pidFile), pid]) if (target) signalQuietly(target, signal);
     },
   };
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 function readPid(path: string): number | undefined {
