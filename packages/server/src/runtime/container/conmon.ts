@@ -1,10 +1,12 @@
 // runtime/container/conmon.ts — spawning conmon, the monitor that parents each container.
-// Owns conmon's command line and its sync-pipe protocol: conmon forks into its own
-// session (so it outlives the server), runs `<runtime> create`, and writes one JSON
-// line `{"data": <pid>}` (or `{"data": -1, "message": "..."}`) to the fd named by
-// _OCI_SYNCPIPE. It waits on _OCI_STARTPIPE before doing anything, which lets us
-// spawn it while the root is still being mounted. After that it holds stdio, writes the k8s-file log, records the
-// exit code in <exit-dir>/<id> and serves the attach socket.
+// Owns conmon's command line and its sync-pipe protocol: conmon (in its own session, so
+// it outlives the server) runs `<runtime> create` and writes one JSON line
+// `{"data": <pid>}` (or `{"data": -1, "message": "..."}`) to the fd named by
+// _OCI_SYNCPIPE. It parses its options and opens its log (in the bundle, which must
+// exist) and then waits on _OCI_STARTPIPE, which lets us spawn it while the root is
+// still being mounted. After that it holds stdio, writes the k8s-file log, records the
+// exit code in <exit-dir>/<id> and serves the attach socket. It runs with --sync, so
+// it stays the server's child: the server writes its pid file and reaps it.
 
 import { closeSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -31,7 +33,6 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
     "-r", o.runtimePath,
     "-b", layout.bundle(id),
     "-p", layout.containerPidFile(id),
-    "-P", layout.conmonPidFile(id),
     "-l", `k8s-file:${layout.log(id)}`,
     "--log-size-max", String(o.logSizeMaxBytes),
     // conmon fsyncs the log each time it replaces a full one (every --log-size-max bytes) and
@@ -164,7 +165,7 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
         pid = p;
         ourConmons.add(p);
         if (aborted) killQuietly(p);
-        // With --sync conmon does not write its -P file; cleanup and wait() read it.
+        // With --sync conmon writes no pid file (-P is only for its fork); cleanup and wait() read ours.
         else writeFile(layout.conmonPidFile(id), String(p)).catch(() => undefined);
       },
       (err: Error) => finish(new Error(`could not start conmon: ${err.message}`, { cause: err })),
@@ -213,7 +214,6 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** conmon's pid from its pidfile, if that process is still a conmon. */
 /** conmons this process spawned and has not reaped (with --sync each one is our child until it exits). */
 const ourConmons = new Set<number>();
 
