@@ -13,6 +13,14 @@ import { assertOutput, type ConformanceContext } from "./conformance.js";
 
 const MiB = 1024 * 1024;
 
+/**
+ * A shell script whose stderr goes down stdout's pipe. The monitor reads the two
+ * pipes separately, so in the log a line of one can land in the middle of a line
+ * of the other (busybox writes `sh: ` and the rest of an error in two writes);
+ * through one pipe, lines stay whole and in order, so `^rc=` checks hold.
+ */
+const inOrder = (script: string): string[] => ["sh", "-c", `exec 2>&1; ${script}`];
+
 export function isolationCases(ctx: ConformanceContext): void {
   it("PID 1 is the container's process and ps shows only its tree", async () => {
     const { exit, out } = await ctx.run(ctx.spec("iso-pid", ["sh", "-c", "echo pid=$$; ps -o pid,comm; echo done"]));
@@ -40,7 +48,7 @@ export function isolationCases(ctx: ConformanceContext): void {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     try {
-      const { out } = await ctx.run(ctx.spec("iso-hostlo", ["sh", "-c", `nc -w 2 127.0.0.1 ${port} </dev/null; echo rc=$?`]));
+      const { out } = await ctx.run(ctx.spec("iso-hostlo", inOrder(`nc -w 2 127.0.0.1 ${port} </dev/null; echo rc=$?`)));
       assertOutput(out, /Connection refused/, "the container's 127.0.0.1 is its own loopback");
       assertOutput(out, /rc=[1-9]/, "nc failed");
       assert.equal(connections, 0, "the host listener saw no connection");
@@ -53,7 +61,7 @@ export function isolationCases(ctx: ConformanceContext): void {
     // busybox nc, not wget: Debian 12's static busybox wget segfaults even on the host.
     const t0 = Date.now();
     const script = "for a in 192.0.2.1 198.51.100.1; do nc -w 3 $a 80 </dev/null; echo rc=$?; done";
-    const { out } = await ctx.run(ctx.spec("iso-route", ["sh", "-c", script]));
+    const { out } = await ctx.run(ctx.spec("iso-route", inOrder(script)));
     assert.equal(out.match(/Network is unreachable/g)?.length, 2, `no route, not a timeout; container printed:\n${out}`);
     assert.equal(out.match(/^rc=[1-9]/gm)?.length, 2, out);
     assert.ok(Date.now() - t0 < 2500, "failed without waiting for a timeout");
@@ -66,7 +74,7 @@ export function isolationCases(ctx: ConformanceContext): void {
       "unshare -n true; echo unshare=$?",
       "unshare -U true; echo userns=$?",
     ].join("; ");
-    const { out } = await ctx.run(ctx.spec("iso-mount", ["sh", "-c", script]));
+    const { out } = await ctx.run(ctx.spec("iso-mount", inOrder(script)));
     for (const what of ["mount", "insmod", "unshare", "userns"]) assertOutput(out, new RegExp(`^${what}=[1-9]`, "m"), `${what} fails`);
     assert.doesNotMatch(out, /^\S+ on \/mnt\/x /m);
     assertOutput(out, /insmod: .*Operation not permitted/, "module loading is refused by seccomp");
@@ -80,7 +88,7 @@ export function isolationCases(ctx: ConformanceContext): void {
       "touch /sys/x; echo sys=$?",
       "grep -c ' /proc ' /proc/self/mountinfo || cat /proc/self/mountinfo", // context if this ever fails
     ].join("; ");
-    const { out } = await ctx.run(ctx.spec("iso-proc", ["sh", "-c", script]));
+    const { out } = await ctx.run(ctx.spec("iso-proc", inOrder(script)));
     assertOutput(out, /^kcore=0$/m, "/proc/kcore reads as empty");
     assertOutput(out, /^sysrq=[1-9]/m, "/proc/sys is read-only");
     assertOutput(out, /^trigger=[1-9]/m, "/proc/sysrq-trigger is read-only");
