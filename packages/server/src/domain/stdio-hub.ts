@@ -30,7 +30,7 @@ import type { Logger } from "../log.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
 import { connectAttach, type AttachConnection, type StdPipe } from "../runtime/container/attach.js";
 import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
-import { EntryWatch } from "./entry-watch.js";
+import { EntryWatch } from "../runtime/entry-watch.js";
 
 /** Where a container's stdio lives (the real backend; the fake one has none). */
 export interface StdioPaths {
@@ -339,7 +339,7 @@ export class StdioHubs {
           continue;
         }
       }
-      await Promise.race([this.socketLinks.appears(basename(link), ATTACH_LOOK_MS), over]);
+      await Promise.race([this.socketLinks.nextEvent(basename(link), ATTACH_LOOK_MS), over]);
     }
     return undefined;
   }

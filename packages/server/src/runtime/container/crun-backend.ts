@@ -17,7 +17,8 @@ import { bundleFiles, readBundleRecord } from "./bundle.js";
 import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
-import { ExitDirWatcher, exitInfo, fileExists, readExitFile } from "./exit-file.js";
+import { EntryWatch } from "../entry-watch.js";
+import { exitInfo, fileExists, readExitFile } from "./exit-file.js";
 import { KeyedLock } from "../keyed-lock.js";
 import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
@@ -53,7 +54,8 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly conmonPath: string;
   private readonly logSizeMaxBytes: number;
   private readonly locks = new KeyedLock();
-  private readonly exits: ExitDirWatcher;
+  /** Wakes wait() when conmon renames a container's exit file into the exit dir. */
+  private readonly exits: EntryWatch;
   private readonly records = new Map<string, { cgroupsPath?: string; annotations: Record<string, string> }>();
 
   constructor(options: ContainerBackendOptions) {
@@ -71,7 +73,7 @@ export class ContainerBackend implements RuntimeBackend {
     for (const d of [this.layout.runtimeRoot, this.layout.bundlesDir, this.layout.exitsDir, this.layout.socketsDir]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
-    this.exits = new ExitDirWatcher(this.layout.exitsDir);
+    this.exits = new EntryWatch(this.layout.exitsDir);
   }
 
   async create(spec: ContainerSpec): Promise<void> {
@@ -165,7 +167,7 @@ export class ContainerBackend implements RuntimeBackend {
         }
       }
       signal?.throwIfAborted();
-      await this.exits.nextChange(id, POLL_MS, signal);
+      await this.exits.nextEvent(id, POLL_MS, signal);
     }
   }
 
