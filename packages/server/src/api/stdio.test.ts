@@ -373,16 +373,24 @@ async function collectOpened(sid: string): Promise<any> {
   }
 }
 
-test("a client that stops reading is cut off with closed: slow_reader, never silently truncated", { timeout: 120_000 }, async () => {
-  const id = await readySandbox(["sh", "-c", "read go; head -c 67108864 /dev/zero; sleep 1000"]);
-  const sid = await openSession(id);
+/**
+ * A WebSocket client on a new sandbox whose process runs `script` once it reads a
+ * line: the client sends that line, then takes nothing for `stallMs`, then reads again.
+ */
+async function stallingClient(script: string, stallMs: number): Promise<{ sid: string; c: WsClient }> {
+  const sid = await openSession(await readySandbox(["sh", "-c", `read go; ${script}`]));
   const c = await connectWs(sid);
   await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
   c.ws.pause();
   c.ws.send(Buffer.from("go\n"));
-  // The server gives up once more than 8 MiB is pending for this client.
-  await new Promise((r) => setTimeout(r, 8000));
+  await new Promise((r) => setTimeout(r, stallMs));
   c.ws.resume();
+  return { sid, c };
+}
+
+test("a client that stops reading is cut off with closed: slow_reader, never silently truncated", { timeout: 120_000 }, async () => {
+  // The server gives up once more than 8 MiB is pending for this client.
+  const { sid, c } = await stallingClient("head -c 67108864 /dev/zero; sleep 1000", 8000);
   await c.waitFor(() => c.controls.some((m) => m.type === "closed"), 30_000);
   assert.deepEqual(c.controls.at(-1), { type: "closed", reason: "slow_reader" });
   const got = c.bytes().length;
@@ -399,15 +407,8 @@ test("a client that stops reading is cut off with closed: slow_reader, never sil
 test("a client that falls behind holds the process back instead of being cut off, and gets every byte", { timeout: 120_000 }, async () => {
   // 32 MiB is four times what a client could lag before it was cut off; held back, nothing is lost.
   const SIZE = 32 * 1024 * 1024;
-  const id = await readySandbox(["sh", "-c", `read go; head -c ${SIZE} /dev/zero; echo; echo done; sleep 1000`]);
-  const sid = await openSession(id);
-  const c = await connectWs(sid);
-  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
-  c.ws.pause();
-  c.ws.send(Buffer.from("go\n"));
   // Shorter than the stall limit (5 s): the process waits for this client.
-  await new Promise((r) => setTimeout(r, 2500));
-  c.ws.resume();
+  const { c } = await stallingClient(`head -c ${SIZE} /dev/zero; echo; echo done; sleep 1000`, 2500);
   await c.waitFor(() => c.byteCount() >= SIZE + "\ndone\n".length, 60_000);
   assert.equal(c.controls.some((m) => m.type === "closed"), false, JSON.stringify(c.controls));
   const got = c.bytes();
