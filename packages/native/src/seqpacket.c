@@ -12,7 +12,7 @@
  *   seqpacketSend(handle, buf) → bytes sent as one packet, or -errno (-EAGAIN: call seqpacketWantWrite)
  *   seqpacketWantWrite(handle)   onWritable() runs once when the socket can take a packet again
  *   seqpacketPause(handle, bool) stop / restart reading
- *   seqpacketShutdown(handle)    shutdown(SHUT_WR)
+ *   seqpacketShutdown(handle, readSide) shutdown(SHUT_RD) and stop reading, or shutdown(SHUT_WR)
  *   seqpacketClose(handle)       no callback runs after this */
 #include "napi-util.h"
 
@@ -276,10 +276,21 @@ static napi_value js_pause(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  sp_socket *s = sp_args(env, info, 1, argv);
+  napi_value argv[2];
+  sp_socket *s = sp_args(env, info, 2, argv);
   if (!s) return NULL;
-  if (shutdown(s->fd, SHUT_WR) < 0) napi_throw(env, nimbus_errno_error(env, errno, "shutdown"));
+  bool read_side = false;
+  NAPI_CALL(env, napi_get_value_bool(env, argv[1], &read_side));
+  if (shutdown(s->fd, read_side ? SHUT_RD : SHUT_WR) < 0) {
+    napi_throw(env, nimbus_errno_error(env, errno, "shutdown"));
+    return NULL;
+  }
+  /* A read-shut socket is readable forever (recv returns 0): stop polling for it,
+   * so it is not taken for the peer's end. */
+  if (read_side) {
+    s->paused = true;
+    sp_update(s);
+  }
   return NULL;
 }
 

@@ -15,7 +15,8 @@ interface SeqpacketBinding {
   seqpacketSend(h: Handle, data: Buffer): number;
   seqpacketWantWrite(h: Handle): void;
   seqpacketPause(h: Handle, paused: boolean): void;
-  seqpacketShutdown(h: Handle): void;
+  /** readSide: shutdown(SHUT_RD) and stop reading; else shutdown(SHUT_WR). */
+  seqpacketShutdown(h: Handle, readSide: boolean): void;
   seqpacketClose(h: Handle): void;
 }
 
@@ -73,9 +74,12 @@ export class SeqpacketSocket {
     if (!this.isClosed) this.native.seqpacketPause(this.handle, paused);
   }
 
-  /** shutdown(SHUT_WR): the peer reads end-of-file; we can still read. */
-  shutdownWrite(): void {
-    if (!this.isClosed) this.native.seqpacketShutdown(this.handle);
+  /**
+   * shutdown(SHUT_RD), and no more reading: the peer's writes to us fail (EPIPE)
+   * from now on; we can still send. No `end` event follows from this.
+   */
+  shutdownRead(): void {
+    if (!this.isClosed) this.native.seqpacketShutdown(this.handle, true);
   }
 
   /** Closes the socket; no event follows. */
