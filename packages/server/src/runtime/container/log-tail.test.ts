@@ -1,0 +1,138 @@
+// LogTail against a file written the way conmon writes its k8s-file log: output
+// arrives live, split records wait for their end, both pipes keep their order,
+// a replaced file is read to its end before the new one (no byte lost or
+// doubled), a reader far behind conmon says so until it caught up, a
+// file replaced before it could be opened is reported lost, and drain resolves
+// once everything written was handed on.
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, test } from "node:test";
+import type { StdPipe } from "./attach.js";
+import { LogGeneration } from "./log-replay.js";
+import { LogTail } from "./log-tail.js";
+
+let dir: string;
+let path: string;
+let tail: LogTail | undefined;
+let gens: LogGeneration[];
+const got: Array<{ pipe: StdPipe; text: string; offset: number }> = [];
+const behindEvents: boolean[] = [];
+const lostEvents: boolean[] = [];
+
+const record = (pipe: StdPipe, text: string, full: boolean) => `2026-11-29T01:00:00.000000000+00:00 ${pipe} ${full ? "F" : "P"} ${text}\n`;
+const received = (pipe?: StdPipe) => got.filter((g) => !pipe || g.pipe === pipe).map((g) => g.text).join("");
+
+function startTail(): LogTail {
+  const first = new LogGeneration(path, Promise.resolve(0));
+  gens = [first];
+  tail = new LogTail(path, first, 0, {
+    output: (pipe, data, offset) => got.push({ pipe, text: data.toString(), offset }),
+    entered: (gen) => gens.push(gen),
+    behind: (b) => behindEvents.push(b),
+    lost: () => lostEvents.push(true),
+  });
+  tail.wake();
+  return tail;
+}
+
+async function until(cond: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; got ${JSON.stringify(got)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "nimbus-tail-"));
+  path = join(dir, "ctr.log");
+  writeFileSync(path, "");
+  got.length = 0;
+  behindEvents.length = 0;
+  lostEvents.length = 0;
+});
+
+afterEach(() => {
+  tail?.close();
+  tail = undefined;
+  for (const g of gens) g.retire();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("output written after the tail started arrives live, with exact offsets, a split record once it is whole", async () => {
+  const t = startTail();
+  appendFileSync(path, record("stdout", "hello", true));
+  await until(() => received() === "hello\n", "the first line");
+  const half = record("stderr", "partial-then-rest", false);
+  appendFileSync(path, half.slice(0, 50));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(received(), "hello\n", "half a record is not handed on");
+  appendFileSync(path, half.slice(50) + record("stdout", "bye", true));
+  await until(() => t.head === 6 + 17 + 4, "the rest");
+  assert.equal(received("stderr"), "partial-then-rest");
+  assert.equal(received("stdout"), "hello\nbye\n");
+  assert.deepEqual(
+    got.map((g) => g.offset),
+    [0, 6, 23],
+  );
+});
+
+test("a replaced file is read to its end before the new one: nothing lost, nothing twice", async () => {
+  const t = startTail();
+  let expected = "";
+  for (let file = 0; file < 4; file++) {
+    for (let i = 0; i < 200; i++) {
+      const line = `file${file}-line${i}`;
+      appendFileSync(path, record("stdout", line, true));
+      expected += line + "\n";
+    }
+    // conmon's replacement: a fresh file renamed over the full one, then written.
+    // (Two replacements before the tail saw the first would lose a file: the
+    // hub's hold connection keeps conmon from doing that, here a short pause.)
+    writeFileSync(`${path}.tmp`, "");
+    renameSync(`${path}.tmp`, path);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  appendFileSync(path, record("stdout", "last", true));
+  expected += "last\n";
+  await t.drain();
+  assert.equal(received(), expected);
+  assert.equal(gens.length, 5, "every file was entered");
+  assert.equal(await gens[4]!.base, expected.length - 5, "the newest file starts where the others ended");
+  assert.deepEqual(lostEvents, []);
+});
+
+test("far behind conmon, the tail says so until it has caught up, across a replacement", async () => {
+  const t = startTail();
+  const line = "x".repeat(8000);
+  let expected = "";
+  for (let i = 0; i < 500; i++) {
+    appendFileSync(path, record("stdout", line, true));
+    expected += line + "\n";
+  }
+  writeFileSync(`${path}.tmp`, "");
+  renameSync(`${path}.tmp`, path);
+  appendFileSync(path, record("stdout", "after", true));
+  expected += "after\n";
+  await until(() => received() === expected, "all of it");
+  assert.equal(behindEvents[0], true, "4 MB unread is behind");
+  await until(() => behindEvents.at(-1) === false, "no longer behind");
+  assert.deepEqual(lostEvents, []);
+  assert.equal(t.head, expected.length);
+});
+
+test("a file replaced before the tail could open it is reported lost, never skipped silently", async () => {
+  startTail();
+  appendFileSync(path, record("stdout", "first", true));
+  await until(() => received() === "first\n", "the first line");
+  for (const text of ["gone", "kept"]) {
+    writeFileSync(`${path}.tmp`, "");
+    renameSync(`${path}.tmp`, path);
+    appendFileSync(path, record("stdout", text, true));
+  }
+  await until(() => lostEvents.length > 0, "lost");
+  await until(() => received().endsWith("kept\n"), "the newest file");
+  assert.equal(received(), "first\nkept\n");
+});

@@ -1,0 +1,308 @@
+// runtime/container/log-tail.ts — follows conmon's k8s-file log as it grows and
+// across the replacements --log-size-max makes, handing on the payload bytes in
+// order with their logical offsets. This is how the server reads a container's
+// output: conmon writes every chunk to its log anyway, and reading that file in
+// large blocks costs conmon nothing, where every attach-socket client costs it a
+// system call per 8 KiB chunk (attach.ts).
+//
+// Wake-ups come from inotify on the log's directory (a write is `change`, a
+// replacement is `rename`), so an idle container costs nothing. Reads are
+// synchronous: the file was just written, so they are page-cache copies of at
+// most one block, and they save the thread-pool round trip on every chunk of a
+// round trip through `cat`. A turn reads at most TURN_BYTES, then yields.
+//
+// Replacement: conmon writes the full file, renames a fresh one over it, and only
+// then writes to the new one (it is single-threaded). So once a new inode is at
+// the path, one more read of the old file to its end gets all of it. The new file
+// is opened as soon as it is seen (a rename event, or the stat of every turn) and
+// kept in `ahead` until the reader gets there.
+//
+// Nothing slows conmon down while the reader keeps up, which is the point; but a
+// file replaced twice before we opened the middle one would be gone. So when a
+// turn ends with more left to read, the tail measures how far conmon is ahead
+// and reports `behind` past HOLD_LEAD_BYTES (the caller then holds conmon back,
+// attach.ts), far less than a file. Measuring only then keeps the common case,
+// a reader that reaches the end every turn, free of extra system calls. Should a
+// file still be lost (conmon wrote a whole cap while this thread did not run),
+// the rename events outnumber the files opened, and `lost` says so.
+
+import { fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
+import type { StdPipe } from "./attach.js";
+import { LogGeneration, parseRecords } from "./log-replay.js";
+
+/** Bytes per read. conmon's records are at most ~8.3 KiB, so a block always holds a whole one. */
+const BLOCK = 256 * 1024;
+/** Bytes read per event-loop turn before yielding to other work. */
+const TURN_BYTES = 1024 * 1024;
+/** With no inotify, how often to look for new output. */
+const POLL_MS = 50;
+/** Without a rename event, look for a replaced file after this many bytes anyway. */
+const ROTATION_CHECK_BYTES = 1024 * 1024;
+/** The reader is `behind` once conmon has written this much it has not read… */
+const HOLD_LEAD_BYTES = 2 * 1024 * 1024;
+/** …until it is down to this. */
+const RELEASE_LEAD_BYTES = 256 * 1024;
+const NEWLINE = Buffer.from("\n");
+
+/** Reads are synchronous, so one block serves every tail; a nested read gets its own. */
+let sharedBlock: Buffer | undefined;
+let sharedBlockBusy = false;
+
+export interface LogTailEvents {
+  /** Payload of one pipe; `offset` is the logical offset of data[0]. */
+  output(pipe: StdPipe, data: Buffer, offset: number): void;
+  /** The reader moved on to a newer file (whose `base` is now known). */
+  entered(gen: LogGeneration): void;
+  /** conmon is far ahead of the reader (true), or no longer (false): hold it back meanwhile. */
+  behind(behind: boolean): void;
+  /** A replaced file was gone before it could be opened: its bytes are not in the stream. */
+  lost(): void;
+}
+
+export class LogTail {
+  /** Logical offset after the last payload byte handed on. */
+  head: number;
+  isBehind = false;
+  private gen: LogGeneration;
+  /** Byte position in `gen`'s file. */
+  private pos = 0;
+  /** An incomplete record at the end of what was read (its writer is still writing it). */
+  private carry: Buffer | undefined;
+  private readonly ahead: Array<{ gen: LogGeneration; setBase(base: number): void }> = [];
+  /** The current file was seen replaced: the next pass to its end is the last. */
+  private finalPass = false;
+  /** Rename events for the log's name (one per replacement), and replacements opened. */
+  private renamesSeen = 0;
+  private filesOpened = 0;
+  private rotationHint = false;
+  private sinceCheck = 0;
+  private paused = false;
+  private turnScheduled = false;
+  private closed = false;
+  private watcher?: FSWatcher;
+  private poll?: NodeJS.Timeout;
+  private drainWaiters: Array<() => void> = [];
+  private draining = false;
+
+  constructor(
+    private readonly path: string,
+    first: LogGeneration,
+    startHead: number,
+    private readonly events: LogTailEvents,
+  ) {
+    this.gen = first;
+    this.head = startHead;
+    const name = basename(path);
+    try {
+      this.watcher = watch(dirname(path), (event, file) => {
+        if (file !== name) return;
+        if (event === "rename") {
+          this.rotationHint = true;
+          this.renamesSeen++;
+          this.openReplacement();
+          if (this.renamesSeen > this.filesOpened) {
+            this.filesOpened = this.renamesSeen;
+            this.events.lost();
+          }
+        }
+        this.wake();
+      });
+      this.watcher.on("error", () => this.startPolling());
+      this.watcher.unref();
+    } catch {
+      this.startPolling();
+    }
+  }
+
+  /** Reads whatever is new now (e.g. right after construction, to catch up). */
+  wake(): void {
+    if (!this.turnScheduled) this.turn();
+  }
+
+  /** Stops handing on output (true) until resumed; the bytes wait in the file. */
+  pause(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    if (!paused && !this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(() => this.turn());
+    }
+  }
+
+  /** Resolves once everything written so far was handed on (the writer has stopped). */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.rotationHint = true;
+    const done = new Promise<void>((r) => this.drainWaiters.push(r));
+    this.wake();
+    return done;
+  }
+
+  /** Stops reading; the generations it entered belong to the caller, waiting ones are closed here. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.close();
+    clearInterval(this.poll);
+    for (const a of this.ahead.splice(0)) a.gen.retire();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private startPolling(): void {
+    if (this.poll || this.closed) return;
+    this.watcher?.close();
+    this.poll = setInterval(() => {
+      this.rotationHint = true;
+      this.wake();
+    }, POLL_MS);
+    this.poll.unref();
+  }
+
+  private turn(): void {
+    this.turnScheduled = false;
+    let budget = TURN_BYTES;
+    while (!this.paused && !this.closed) {
+      if (budget <= 0) {
+        // More than a turn's worth to read: conmon may be running away from us.
+        this.openReplacement();
+        this.reportLead(this.lead());
+        this.turnScheduled = true;
+        setImmediate(() => this.turn());
+        return;
+      }
+      const n = this.readBlock();
+      budget -= n;
+      if (n > 0) continue;
+      // At the end of the current file: has it been replaced?
+      if (this.ahead.length === 0 && !(this.mayHaveRotated() && this.openReplacement())) {
+        this.reportLead(0);
+        if (this.draining) for (const w of this.drainWaiters.splice(0)) w();
+        return;
+      }
+      if (!this.finalPass) {
+        this.finalPass = true; // writes that landed before the rename
+        continue;
+      }
+      this.enterNext();
+    }
+  }
+
+  /** Reads one block at `pos`, hands on its complete records; returns the bytes read. */
+  private readBlock(): number {
+    const own = sharedBlockBusy;
+    const block = own ? Buffer.allocUnsafe(BLOCK) : (sharedBlock ??= Buffer.allocUnsafe(BLOCK));
+    if (!own) sharedBlockBusy = true;
+    try {
+      let off = 0;
+      if (this.carry) {
+        off = this.carry.copy(block, 0);
+        this.carry = undefined;
+      }
+      let n: number;
+      try {
+        n = readSync(this.gen.fd, block, off, BLOCK - off, this.pos);
+      } catch {
+        n = 0;
+      }
+      if (n <= 0) {
+        if (off > 0) this.carry = Buffer.from(block.subarray(0, off));
+        return 0;
+      }
+      this.pos += n;
+      this.sinceCheck += n;
+      const len = off + n;
+      const used = this.handOn(block, len);
+      // A block that holds no whole record is not a conmon log; skip it rather than stall.
+      if (used < len && !(used === 0 && len === BLOCK)) this.carry = Buffer.from(block.subarray(used, len));
+      return n;
+    } finally {
+      if (!own) sharedBlockBusy = false;
+    }
+  }
+
+  /** Joins neighbouring records of one pipe and hands each run on (copied out of the block). */
+  private handOn(block: Buffer, len: number): number {
+    let pipe: StdPipe | undefined;
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (!pipe || bytes === 0) return;
+      const data = Buffer.concat(parts, bytes);
+      const offset = this.head;
+      this.head += bytes;
+      parts = [];
+      bytes = 0;
+      this.events.output(pipe, data, offset);
+    };
+    const used = parseRecords(block, len, (p, start, end, full) => {
+      if (pipe !== p) flush();
+      pipe = p;
+      parts.push(block.subarray(start, end));
+      bytes += end - start;
+      if (full) {
+        parts.push(NEWLINE);
+        bytes += 1;
+      }
+    });
+    flush();
+    return used;
+  }
+
+  /** Whether a stat is worth it at the end of the file: a rename was seen, or much was read since the last look. */
+  private mayHaveRotated(): boolean {
+    if (!this.rotationHint && this.sinceCheck < ROTATION_CHECK_BYTES) return false;
+    this.rotationHint = false;
+    this.sinceCheck = 0;
+    return true;
+  }
+
+  /** Opens the file now at the path if it is newer than the newest one known; true if it did. */
+  private openReplacement(): boolean {
+    if (this.closed) return false;
+    const newest = this.ahead.at(-1)?.gen ?? this.gen;
+    try {
+      if (statSync(this.path).ino === newest.ino) return false;
+      let setBase!: (base: number) => void;
+      const gen = new LogGeneration(this.path, new Promise<number>((r) => (setBase = r)));
+      if (gen.ino === newest.ino) {
+        gen.retire();
+        return false;
+      }
+      this.ahead.push({ gen, setBase });
+      this.filesOpened++;
+      return true;
+    } catch {
+      return false; // between conmon's create and rename, or the container is gone
+    }
+  }
+
+  private enterNext(): void {
+    const next = this.ahead.shift()!;
+    next.setBase(this.head);
+    this.gen = next.gen;
+    this.pos = 0;
+    this.carry = undefined;
+    this.finalPass = false;
+    this.events.entered(next.gen);
+  }
+
+  /** Tells the caller when conmon gets far ahead of the reader (`lead` unread bytes), and when it is close again. */
+  private reportLead(lead: number): void {
+    const behind = lead > (this.isBehind ? RELEASE_LEAD_BYTES : HOLD_LEAD_BYTES);
+    if (behind === this.isBehind || this.closed) return;
+    this.isBehind = behind;
+    this.events.behind(behind);
+  }
+
+  /** Bytes written that the reader has not read yet, in the current file and the newer ones. */
+  private lead(): number {
+    try {
+      let n = fstatSync(this.gen.fd).size - this.pos;
+      for (const a of this.ahead) n += fstatSync(a.gen.fd).size;
+      return n;
+    } catch {
+      return 0;
+    }
+  }
+}
