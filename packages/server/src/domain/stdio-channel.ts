@@ -11,7 +11,9 @@
  * A client that falls behind pushes back: past `HOLD_BYTES` not yet handed
  * to it, the hub stops reading and the process blocks on its output, as with a
  * pipe. A client that takes nothing for `stallMs` while holding everyone up
- * (or is `maxPendingBytes` behind) is cut off with `slow_reader`.
+ * (or is `maxPendingBytes` behind) is cut off with `slow_reader`. If output
+ * was lost before the server read it (LogTail's `lost`), every client is
+ * closed with `output_lost` rather than shown a stream with a hole.
  * Channel I/O never extends the lease.
  */
 import type { Logger } from "../log.js";
@@ -221,7 +223,7 @@ class Attachment implements StdioAttachment {
 
   begin(cursor: number | undefined): void {
     const head = this.hub.head;
-    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset) });
+    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset), lost: () => this.finish("output_lost") });
     const start = cursor === undefined ? head : Math.min(cursor, head);
     // Live output is held until `opened` (and any replay) went out.
     this.replaying = true;

@@ -1,35 +1,44 @@
 /**
- * stdio hubs: one conmon attach connection per running sandbox, fanned out to
- * every attached channel client, with input from all of them serialised onto
- * the one socket.
+ * stdio hubs: one per running sandbox, reading the main process's output from
+ * conmon's log (LogTail) and fanning it out to every attached channel client,
+ * with input from all of them serialised onto one attach-socket connection.
+ *
+ * Why the log and not the attach socket: conmon writes each 8 KiB chunk to its
+ * log anyway, and every socket client adds a system call per chunk to conmon's
+ * single thread, which is what limited throughput (bench/session-io). The input
+ * connection is shut for reading, so conmon stops writing output to it.
  *
  * Cursors are logical byte offsets in the combined stdout+stderr stream since
- * the container started. The hub connects before the container is started
- * (`wrapRuntime` hooks `start`), so it counts every byte from 0; `head` is the
- * offset after the last byte it received. conmon writes each chunk to its log
- * before it sends it, so at any moment the log holds at least everything up to
- * `head`: a client resuming at cursor c < head is replayed [c, head) from the
- * log and then continues live from head — no loss, no duplicate. The log is
- * capped by conmon (--log-size-max), which replaces the file when full; the hub
- * keeps the current and the previous file open (generations, with the logical
- * offset of each one's first byte), so the replay window is at least one cap.
- * Older bytes are gone and are reported as a gap, never silently skipped.
+ * the container started. The hub opens the log before the container is started
+ * (`wrapRuntime` hooks `create`/`start`), so it counts every byte from 0; `head`
+ * is the offset after the last byte handed on. A client resuming at cursor
+ * c < head is replayed [c, head) from the log and then continues live from
+ * head — no loss, no duplicate. The log is capped by conmon (--log-size-max),
+ * which replaces the file when full; the hub keeps the current and the previous
+ * file open (generations, with the logical offset of each one's first byte), so
+ * the replay window is at least one cap. Older bytes are gone and are reported
+ * as a gap, never silently skipped.
  *
  * Backpressure: a client that falls behind holds the hub (`hold`), which stops
- * reading the socket; conmon then blocks writing to it and the process blocks
- * on its stdout, as with a pipe. Every attached client waits for the slowest
- * one, which the channel cuts off if it makes no progress for a while.
+ * reading the log and opens a connection to conmon that nobody reads; conmon
+ * blocks on it once its buffer is full, and the process blocks on its stdout,
+ * as with a pipe (attach.ts). The same connection holds conmon back while the
+ * reader is far behind it, so conmon cannot replace a file the hub has not
+ * opened yet (if it still does, clients are closed with `output_lost`). Every
+ * attached client waits for the slowest one, which the channel cuts off if it
+ * makes no progress for a while.
  *
  * A hub created for a container that was already running (the server
  * restarted) cannot know what came before the current log file: its offsets
- * count from that file's first byte, found once the output is quiet.
+ * count from that file's first byte.
  */
-import { openSync, closeSync, existsSync, statSync, watch, writeSync, constants, type FSWatcher } from "node:fs";
+import { openSync, closeSync, existsSync, writeSync, constants } from "node:fs";
 import { dirname, basename } from "node:path";
 import type { Logger } from "../log.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
-import { connectAttach, type AttachConnection, type StdPipe } from "../runtime/container/attach.js";
+import { connectHold, connectInput, type AttachInput, type StdPipe } from "../runtime/container/attach.js";
 import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
+import { LogTail } from "../runtime/container/log-tail.js";
 import { EntryWatch } from "../runtime/entry-watch.js";
 
 /** Where a container's stdio lives (the real backend; the fake one has none). */
@@ -43,6 +52,8 @@ export interface StdioPaths {
 export interface HubSubscriber {
   /** A live chunk; `offset` is the logical offset of data[0]. */
   output(pipe: StdPipe, data: Buffer, offset: number): void;
+  /** Output was lost before the hub could read it (see LogTail): the live stream has a hole. */
+  lost?(): void;
 }
 
 export interface StdioHubsDeps {
@@ -51,25 +62,20 @@ export interface StdioHubsDeps {
   log: Logger;
 }
 
-/** How often (in live bytes) the hub checks whether conmon replaced its log. */
-const ROTATION_CHECK_BYTES = 128 * 1024;
 /** Log files kept open for replay: the current one and the one before. */
 const GENERATIONS_KEPT = 2;
 /** How long attachDuringCreate waits between looks when no inotify event woke it. */
 const ATTACH_LOOK_MS = 25;
 
 export class StdioHub {
-  /** Logical offset after the last byte received live. */
-  head = 0;
-  /** False when the hub joined a running container and offsets count from the current log file. */
-  exact = true;
-  private conn?: AttachConnection;
+  private input?: AttachInput;
+  /** The connection nobody reads, open while output must wait (see the header). */
+  private holdConn?: { close(): void };
+  private tail?: LogTail;
   private readonly subscribers = new Set<HubSubscriber>();
   private gens: LogGeneration[] = [];
-  private sinceCheck = 0;
-  private watcher?: FSWatcher;
   private endedResolve!: () => void;
-  /** Resolves when conmon closed the socket: all of the process's output was received. */
+  /** Resolves once the process's output is all handed on (after `drain`), or the hub is disposed. */
   readonly ended = new Promise<void>((r) => (this.endedResolve = r));
   isEnded = false;
   private disposed = false;
@@ -78,56 +84,45 @@ export class StdioHub {
 
   constructor(readonly id: string, private readonly paths: StdioPaths, private readonly log: Logger) {}
 
+  /** Logical offset after the last byte handed on. */
+  get head(): number {
+    return this.tail?.head ?? 0;
+  }
+
   /** Fresh container, not yet started: the first log file starts at offset 0. */
   async connectFromStart(): Promise<void> {
-    this.gens = [new LogGeneration(this.paths.log(this.id), Promise.resolve(0))];
-    await this.connect();
+    this.open();
   }
 
-  /** Running container: connect, then wait for a quiet moment to align the log with the live stream. */
-  async join(quietMs = 30, maxWaitMs = 2_000): Promise<void> {
-    this.exact = false;
-    const gen = new LogGeneration(this.paths.log(this.id), Promise.resolve(0));
-    this.gens = [gen];
-    let received = 0;
-    const counter: HubSubscriber = { output: (_p, d) => void (received += d.length) };
-    this.subscribers.add(counter);
-    await this.connect();
-    const deadline = Date.now() + maxWaitMs;
-    try {
-      for (;;) {
-        const r0 = received;
-        const s0 = statSync(this.paths.log(this.id));
-        await new Promise((r) => setTimeout(r, quietMs));
-        const s1 = statSync(this.paths.log(this.id));
-        const quiet = r0 === received && s0.size === s1.size && s0.ino === s1.ino && s1.ino === gen.ino;
-        if (quiet || Date.now() > deadline) {
-          if (!quiet) this.log.warn("stdio: output never went quiet while joining; cursors are approximate", { sandboxId: this.id });
-          // Everything logged has been received: the file's payload ends where `received` does.
-          this.head = Math.max(await gen.payloadUpTo(Number.MAX_SAFE_INTEGER), received);
-          return;
-        }
-      }
-    } finally {
-      this.subscribers.delete(counter);
-    }
+  /** Running container: offsets count from the current log file's first byte; what it holds is read first. */
+  async join(): Promise<void> {
+    this.open();
+    await this.tail!.drain();
   }
 
-  private async connect(): Promise<void> {
-    this.conn = await connectAttach(this.paths.attachSocket(this.id), {
-      output: (pipe, data) => this.onOutput(pipe, data),
-      end: () => this.onEnd(),
-    });
+  private open(): void {
+    this.input = connectInput(this.paths.attachSocket(this.id));
     try {
-      const logName = basename(this.paths.log(this.id));
-      // Only renames: conmon replaces the file when it is full (writes would be one event per chunk).
-      this.watcher = watch(dirname(this.paths.log(this.id)), (event, name) => {
-        if (event === "rename" && name === logName) this.checkRotation();
+      const first = new LogGeneration(this.paths.log(this.id), Promise.resolve(0));
+      this.gens = [first];
+      this.tail = new LogTail(this.paths.log(this.id), first, 0, {
+        output: (pipe, data, offset) => {
+          for (const s of this.subscribers) s.output(pipe, data, offset);
+        },
+        entered: (gen) => {
+          this.gens.push(gen);
+          while (this.gens.length > GENERATIONS_KEPT) this.gens.shift()!.retire();
+        },
+        behind: () => this.updateHold(),
+        lost: () => {
+          this.log.warn("stdio: conmon replaced its log twice before the hub read it; a file of output is lost", { sandboxId: this.id });
+          for (const s of this.subscribers) s.lost?.();
+        },
       });
-      this.watcher.on("error", () => undefined);
-      this.watcher.unref();
-    } catch {
-      /* polling by byte count still catches rotations */
+      this.tail.wake();
+    } catch (err) {
+      this.dispose();
+      throw err;
     }
   }
 
@@ -136,13 +131,8 @@ export class StdioHub {
     return () => this.subscribers.delete(s);
   }
 
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
   /** Offset of the oldest byte still on disk. */
   async oldestOffset(): Promise<number> {
-    this.checkRotation();
     return this.gens[0] ? await this.gens[0].base : this.head;
   }
 
@@ -151,7 +141,6 @@ export class StdioHub {
    * log no longer has (its cap dropped them), so callers can say so.
    */
   async *replay(from: number, to: number): AsyncGenerator<PayloadChunk | { gap: { from: number; to: number } }> {
-    this.checkRotation();
     const gens = [...this.gens];
     let at = from;
     for (let i = 0; i < gens.length && at < to; i++) {
@@ -173,18 +162,26 @@ export class StdioHub {
 
   /** Input from any client, in arrival order. */
   write(data: Buffer): Promise<void> {
-    if (!this.conn || this.conn.closed) return Promise.reject(new Error("the container's stdio is closed"));
-    return this.conn.write(data);
+    if (!this.input || this.input.closed || this.isEnded) return Promise.reject(new Error("the container's stdio is closed"));
+    return this.input.write(data);
   }
 
   /** Stop reading output until every holder has released (see the header). */
   hold(who: object): void {
     this.holders.add(who);
-    if (this.holders.size === 1) this.conn?.pause(true);
+    if (this.holders.size === 1) this.updateHold();
   }
 
   release(who: object): void {
-    if (this.holders.delete(who) && this.holders.size === 0) this.conn?.pause(false);
+    if (this.holders.delete(who) && this.holders.size === 0) this.updateHold();
+  }
+
+  /** The process stopped: hand on the rest of its output, then end (at most graceMs for a held hub). */
+  async drain(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    if (this.tail) await Promise.race([this.tail.drain(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    this.onEnd();
   }
 
   /** Terminal resize through conmon's control fifo (ignored for pipe stdio). */
@@ -203,8 +200,10 @@ export class StdioHub {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.conn?.close();
-    this.watcher?.close();
+    this.input?.close();
+    this.holdConn?.close();
+    this.holdConn = undefined;
+    this.tail?.close();
     for (const g of this.gens) g.retire();
     this.gens = [];
     this.subscribers.clear();
@@ -212,43 +211,28 @@ export class StdioHub {
     this.onEnd();
   }
 
-  private onOutput(pipe: StdPipe, data: Buffer): void {
-    const offset = this.head;
-    this.head += data.length;
-    this.sinceCheck += data.length;
-    if (this.sinceCheck >= ROTATION_CHECK_BYTES) {
-      this.sinceCheck = 0;
-      this.checkRotation();
+  /** Output waits while a client holds the hub or the reader is far behind conmon. */
+  private updateHold(): void {
+    if (this.disposed) return;
+    const held = this.holders.size > 0;
+    this.tail?.pause(held);
+    const hold = held || !!this.tail?.isBehind;
+    if (hold && !this.holdConn) {
+      try {
+        this.holdConn = connectHold(this.paths.attachSocket(this.id));
+      } catch (err) {
+        this.log.debug("stdio: could not hold the output back (conmon is gone)", { sandboxId: this.id, err });
+      }
+    } else if (!hold && this.holdConn) {
+      this.holdConn.close();
+      this.holdConn = undefined;
     }
-    for (const s of this.subscribers) s.output(pipe, data, offset);
   }
 
   private onEnd(): void {
     if (this.isEnded) return;
     this.isEnded = true;
     this.endedResolve();
-  }
-
-  /** conmon replaced the log file: the old one is final, the new one starts where it ended. */
-  private checkRotation(): void {
-    if (this.disposed || this.gens.length === 0) return;
-    const path = this.paths.log(this.id);
-    let ino: number;
-    try {
-      ino = statSync(path).ino;
-    } catch {
-      return;
-    }
-    const cur = this.gens.at(-1)!;
-    if (ino === cur.ino) return;
-    let next: LogGeneration;
-    try {
-      next = new LogGeneration(path, cur.base.then(async (b) => b + (await cur.finalPayloadLength())));
-    } catch {
-      return;
-    }
-    this.gens.push(next);
-    while (this.gens.length > GENERATIONS_KEPT) this.gens.shift()!.retire();
   }
 }
 
@@ -385,13 +369,11 @@ export class StdioHubs {
     return p;
   }
 
-  /** The sandbox stopped: once its last output is in (or after a grace), free the hub. */
+  /** The sandbox stopped: once its last output is handed on (or after a grace), free the hub. */
   retire(id: string, graceMs = 5_000): void {
     const hub = this.hubs.get(id);
     if (!hub) return;
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([hub.ended, new Promise((r) => (timer = setTimeout(r, graceMs)))]).then(() => {
-      clearTimeout(timer);
+    void hub.drain(graceMs).then(() => {
       if (this.hubs.get(id) === hub) this.hubs.delete(id);
       hub.dispose();
     });

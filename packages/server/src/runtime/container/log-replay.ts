@@ -47,8 +47,6 @@ export function parseRecords(buf: Buffer, len: number, onRecord: (pipe: StdPipe,
 export class LogGeneration {
   readonly fd: number;
   readonly ino: number;
-  /** Set once the file was replaced: its payload length is final. */
-  private finalLength?: number;
   private users = 0;
   private retired = false;
 
@@ -58,29 +56,6 @@ export class LogGeneration {
     // Readers await `base` and see a failure there; it must never surface as an
     // unhandled rejection (which would end the server process).
     base.catch(() => undefined);
-  }
-
-  /** The file was renamed away: count its payload once, it never changes again. */
-  async finalPayloadLength(): Promise<number> {
-    this.finalLength ??= await this.payloadUpTo(Number.MAX_SAFE_INTEGER);
-    return this.finalLength;
-  }
-
-  /** Payload bytes in the file now (complete records only), counting stops once past `limit`. */
-  async payloadUpTo(limit: number): Promise<number> {
-    let total = 0;
-    // Counted as a reader so a concurrent retire() cannot close the fd under us.
-    this.users++;
-    try {
-      for await (const [, data] of this.records()) {
-        total += data.length;
-        if (total >= limit) break;
-      }
-    } finally {
-      this.users--;
-      if (this.retired && this.users === 0) this.close();
-    }
-    return total;
   }
 
   /**
