@@ -5,8 +5,9 @@
 //     session WebSocket, next to one byte through a local `cat` child over pipes;
 //   - stdout throughput (MiB/s): `dd if=/dev/zero bs=64k` in the sandbox read over the
 //     WebSocket (and over NDJSON through the SDK), next to the same command on the
-//     host read from a pipe, and to conmon's attach socket read directly (the
-//     ceiling any server path can reach: conmon reads 8 KiB at a time);
+//     host read from a pipe, and to conmon's attach socket read directly (how the
+//     server used to read output: each socket reader costs conmon a system call
+//     per 8 KiB, which capped it; the server now reads conmon's log file);
 //   - session-open latency (p50/p99): POST /api/sessions then close.
 // The clients run in this process, like the in-process server; loops are bounded.
 // Uses packages/server/dist when built (`npm run build`), else the sources via tsx.
@@ -49,7 +50,7 @@ function wsTransport(url, token) {
   });
 }
 
-/** conmon's attach socket itself, beside the server's own connection (conmon writes to both). */
+/** conmon's attach socket itself, read like the server did before it read the log. */
 async function socketTransport(path) {
   let onData = () => {};
   const conn = await connectAttach(path, { output: (_pipe, d) => onData(d), end: () => undefined });
@@ -163,7 +164,7 @@ try {
   console.log(`  session WebSocket  ${med(wsMibs).toFixed(0)} MiB/s`);
   console.log(`  session NDJSON/SDK ${ndMibs.toFixed(0)} MiB/s (one run)`);
   console.log(`  raw pipe           ${med(pipeMibs).toFixed(0)} MiB/s`);
-  console.log(`  conmon socket      ${sockMibs.toFixed(0)} MiB/s (one run, read directly: the ceiling through conmon)`);
+  console.log(`  conmon socket      ${sockMibs.toFixed(0)} MiB/s (one run, read directly: the old server path)`);
   console.log(`  ratio WebSocket/pipe ${(med(wsMibs) / med(pipeMibs)).toFixed(2)}`);
   console.log(`session open, ${OPENS}: p50 ${(pct(opens, 50)).toFixed(2)} ms  p99 ${(pct(opens, 99)).toFixed(2)} ms`);
 } finally {
