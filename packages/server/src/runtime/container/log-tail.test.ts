@@ -136,3 +136,12 @@ test("a file replaced before the tail could open it is reported lost, never skip
   await until(() => received().endsWith("kept\n"), "the newest file");
   assert.equal(received(), "first\nkept\n");
 });
+
+test("the log being deleted (the sandbox is removed) is not taken for a lost file", async () => {
+  startTail();
+  appendFileSync(path, record("stdout", "bye", true));
+  await until(() => received() === "bye\n", "the line");
+  rmSync(path);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(lostEvents, []);
+});

@@ -26,7 +26,7 @@
 // file still be lost (conmon wrote a whole cap while this thread did not run),
 // the rename events outnumber the files opened, and `lost` says so.
 
-import { fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
+import { existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { StdPipe } from "./attach.js";
 import { LogGeneration, parseRecords } from "./log-replay.js";
@@ -97,7 +97,8 @@ export class LogTail {
     try {
       this.watcher = watch(dirname(path), (event, file) => {
         if (file !== name) return;
-        if (event === "rename") {
+        // A rename with nothing at the path after it is the bundle being removed, not a replacement.
+        if (event === "rename" && existsSync(path)) {
           this.rotationHint = true;
           this.renamesSeen++;
           this.openReplacement();
