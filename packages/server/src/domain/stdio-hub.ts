@@ -38,7 +38,8 @@ import type { Logger } from "../log.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
 import { connectHold, connectInput, type AttachInput, type StdPipe } from "../runtime/container/attach.js";
 import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
-import { LogTail } from "../runtime/container/log-tail.js";
+import { LogTail, type LogTailEvents } from "../runtime/container/log-tail.js";
+import { LogRotations, type RotationSource } from "../runtime/container/log-rotations.js";
 import { EntryWatch } from "../runtime/entry-watch.js";
 
 /** Where a container's stdio lives (the real backend; the fake one has none). */
@@ -82,7 +83,12 @@ export class StdioHub {
   /** Clients that asked the hub to stop reading until they catch up. */
   private readonly holders = new Set<object>();
 
-  constructor(readonly id: string, private readonly paths: StdioPaths, private readonly log: Logger) {}
+  constructor(
+    readonly id: string,
+    private readonly paths: StdioPaths,
+    private readonly log: Logger,
+    private readonly rotations?: RotationSource,
+  ) {}
 
   /** Logical offset after the last byte handed on. */
   get head(): number {
@@ -105,7 +111,7 @@ export class StdioHub {
     try {
       const first = new LogGeneration(this.paths.log(this.id), Promise.resolve(0));
       this.gens = [first];
-      this.tail = new LogTail(this.paths.log(this.id), first, 0, {
+      const events: LogTailEvents = {
         output: (pipe, data, offset) => {
           for (const s of this.subscribers) s.output(pipe, data, offset);
         },
@@ -118,7 +124,8 @@ export class StdioHub {
           this.log.warn("stdio: conmon replaced its log twice before the hub read it; a file of output is lost", { sandboxId: this.id });
           for (const s of this.subscribers) s.lost?.();
         },
-      });
+      };
+      this.tail = new LogTail(this.paths.log(this.id), first, 0, events, this.rotations);
       this.tail.wake();
     } catch (err) {
       this.dispose();
@@ -244,9 +251,19 @@ export class StdioHubs {
   private readonly created = new Map<string, StdioHub>();
   /** Wakes attachDuringCreate when conmon makes a container's link in the sockets dir. */
   private socketLinks: EntryWatch | undefined;
+  /** Opens each replaced log file at once, for every hub (log-rotations.ts says why). */
+  private readonly rotations = new LogRotations();
   private closed = false;
 
-  constructor(private readonly deps: StdioHubsDeps) {}
+  constructor(private readonly deps: StdioHubsDeps) {
+    if (deps.paths) {
+      try {
+        this.rotations.start();
+      } catch (err) {
+        deps.log.warn("stdio: no worker for log replacements; the event loop looks for them", { err });
+      }
+    }
+  }
 
   /**
    * The runtime, with the hub attached before the container starts. conmon
@@ -313,7 +330,7 @@ export class StdioHubs {
     this.socketLinks ??= new EntryWatch(dirname(link));
     while (!settled && !this.closed) {
       if (existsSync(socket)) {
-        const hub = new StdioHub(id, this.deps.paths!, this.deps.log);
+        const hub = new StdioHub(id, this.deps.paths!, this.deps.log, this.rotations);
         try {
           await hub.connectFromStart();
           return hub;
@@ -330,7 +347,7 @@ export class StdioHubs {
 
   private async attachBeforeStart(id: string): Promise<void> {
     if (this.closed || !this.deps.paths) return;
-    const hub = new StdioHub(id, this.deps.paths, this.deps.log);
+    const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
     try {
       await hub.connectFromStart();
       this.hubs.get(id)?.dispose();
@@ -350,7 +367,7 @@ export class StdioHubs {
     const paths = this.deps.paths;
     if (!paths) return Promise.reject(new Error("this runtime has no attach socket"));
     const p = (async () => {
-      const h = new StdioHub(id, paths, this.deps.log);
+      const h = new StdioHub(id, paths, this.deps.log, this.rotations);
       try {
         await h.join();
       } catch (err) {
@@ -387,6 +404,7 @@ export class StdioHubs {
     this.closed = true;
     this.socketLinks?.close();
     for (const h of [...this.hubs.values(), ...this.created.values()]) h.dispose();
+    void this.rotations.close();
     this.hubs.clear();
     this.created.clear();
   }

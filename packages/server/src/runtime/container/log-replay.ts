@@ -50,8 +50,9 @@ export class LogGeneration {
   private users = 0;
   private retired = false;
 
-  constructor(path: string, readonly base: Promise<number>) {
-    this.fd = openSync(path, "r");
+  /** `file`: the log's path, or a descriptor already open on it (LogRotations). */
+  constructor(file: string | number, readonly base: Promise<number>) {
+    this.fd = typeof file === "number" ? file : openSync(file, "r");
     this.ino = fstatSync(this.fd).ino;
     // Readers await `base` and see a failure there; it must never surface as an
     // unhandled rejection (which would end the server process).

@@ -5,18 +5,38 @@
 // file replaced before it could be opened is reported lost, and drain resolves
 // once everything written was handed on.
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { StdPipe } from "./attach.js";
 import { LogGeneration } from "./log-replay.js";
+import { LogRotations } from "./log-rotations.js";
 import { LogTail } from "./log-tail.js";
 
 let dir: string;
 let path: string;
 let tail: LogTail | undefined;
 let gens: LogGeneration[];
+/** Replacements opened on a worker thread, as the server does; without it, by the tail itself. */
+let worker: LogRotations | undefined;
+const modes = [
+  ["the tail itself", async () => undefined],
+  [
+    "a worker thread",
+    async () => {
+      // The server starts its worker at boot; here, wait until it runs.
+      worker = new LogRotations();
+      const thread = worker.start();
+      thread.ref(); // the server's is unref'd; here nothing else keeps the loop alive meanwhile
+      await once(thread, "online");
+      return worker;
+    },
+  ],
+] as const;
+/** The worker sets its watch when it gets the message: give it that moment. */
+const watchSet = () => new Promise((r) => setTimeout(r, worker ? 20 : 0));
 const got: Array<{ pipe: StdPipe; text: string; offset: number }> = [];
 const behindEvents: boolean[] = [];
 const lostEvents: boolean[] = [];
@@ -24,7 +44,7 @@ const lostEvents: boolean[] = [];
 const record = (pipe: StdPipe, text: string, full: boolean) => `2026-11-29T01:00:00.000000000+00:00 ${pipe} ${full ? "F" : "P"} ${text}\n`;
 const received = (pipe?: StdPipe) => got.filter((g) => !pipe || g.pipe === pipe).map((g) => g.text).join("");
 
-function startTail(): LogTail {
+function startTail(rotations?: LogRotations): LogTail {
   const first = new LogGeneration(path, Promise.resolve(0));
   gens = [first];
   tail = new LogTail(path, first, 0, {
@@ -32,7 +52,7 @@ function startTail(): LogTail {
     entered: (gen) => gens.push(gen),
     behind: (b) => behindEvents.push(b),
     lost: () => lostEvents.push(true),
-  });
+  }, rotations);
   tail.wake();
   return tail;
 }
@@ -54,8 +74,10 @@ beforeEach(() => {
   lostEvents.length = 0;
 });
 
-afterEach(() => {
+afterEach(async () => {
   tail?.close();
+  await worker?.close();
+  worker = undefined;
   tail = undefined;
   for (const g of gens) g.retire();
   rmSync(dir, { recursive: true, force: true });
@@ -79,8 +101,10 @@ test("output written after the tail started arrives live, with exact offsets, a 
   );
 });
 
-test("a replaced file is read to its end before the new one: nothing lost, nothing twice", async () => {
-  const t = startTail();
+for (const [who, rotations] of modes) {
+test(`a replaced file is read to its end before the new one (opened by ${who}): nothing lost, nothing twice`, async () => {
+  const t = startTail(await rotations());
+  await watchSet();
   let expected = "";
   for (let file = 0; file < 4; file++) {
     for (let i = 0; i < 200; i++) {
@@ -102,10 +126,12 @@ test("a replaced file is read to its end before the new one: nothing lost, nothi
   assert.equal(gens.length, 5, "every file was entered");
   assert.equal(await gens[4]!.base, expected.length - 5, "the newest file starts where the others ended");
   assert.deepEqual(lostEvents, []);
+  assert.deepEqual(readdirSync(dir), ["ctr.log"], "the worker's links are gone");
 });
 
-test("far behind conmon, the tail says so until it has caught up, across a replacement", async () => {
-  const t = startTail();
+test(`far behind conmon, the tail says so until it has caught up, across a replacement (opened by ${who})`, async () => {
+  const t = startTail(await rotations());
+  await watchSet();
   const line = "x".repeat(8000);
   let expected = "";
   for (let i = 0; i < 500; i++) {
@@ -122,6 +148,7 @@ test("far behind conmon, the tail says so until it has caught up, across a repla
   assert.deepEqual(lostEvents, []);
   assert.equal(t.head, expected.length);
 });
+}
 
 test("a file replaced before the tail could open it is reported lost, never skipped silently", async () => {
   startTail();

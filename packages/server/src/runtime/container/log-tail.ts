@@ -26,10 +26,11 @@
 // file still be lost (conmon wrote a whole cap while this thread did not run),
 // the rename events outnumber the files opened, and `lost` says so.
 
-import { existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { StdPipe } from "./attach.js";
 import { LogGeneration, parseRecords } from "./log-replay.js";
+import type { RotationSource } from "./log-rotations.js";
 
 /** Bytes per read. conmon's records are at most ~8.3 KiB, so a block always holds a whole one. */
 const BLOCK = 256 * 1024;
@@ -37,6 +38,8 @@ const BLOCK = 256 * 1024;
 const TURN_BYTES = 1024 * 1024;
 /** With no inotify, how often to look for new output. */
 const POLL_MS = 50;
+/** While draining, how long to wait for a replacement the worker has not handed over yet. */
+const DRAIN_RETRY_MS = 5;
 /** Without a rename event, look for a replaced file after this many bytes anyway. */
 const ROTATION_CHECK_BYTES = 1024 * 1024;
 /** The reader is `behind` once conmon has written this much it has not read… */
@@ -84,21 +87,38 @@ export class LogTail {
   private poll?: NodeJS.Timeout;
   private drainWaiters: Array<() => void> = [];
   private draining = false;
+  /** Set while a RotationSource opens the replacements (then this thread never opens by path). */
+  private stopRotations?: () => void;
 
+  /** `rotations`: a worker that opens replacements at once; without one, this thread looks for them. */
   constructor(
     private readonly path: string,
     first: LogGeneration,
     startHead: number,
     private readonly events: LogTailEvents,
+    rotations?: RotationSource,
   ) {
     this.gen = first;
     this.head = startHead;
+    try {
+      this.stopRotations = rotations?.watch(path, first.ino, {
+        file: (fd) => {
+          if (this.closed) return closeSync(fd);
+          this.addReplacement(fd);
+          this.wake();
+        },
+        lost: () => this.events.lost(),
+        unavailable: () => (this.stopRotations = undefined),
+      });
+    } catch {
+      this.stopRotations = undefined;
+    }
     const name = basename(path);
     try {
       this.watcher = watch(dirname(path), (event, file) => {
         if (file !== name) return;
         // A rename with nothing at the path after it is the bundle being removed, not a replacement.
-        if (event === "rename" && existsSync(path)) {
+        if (event === "rename" && !this.stopRotations && existsSync(path)) {
           this.rotationHint = true;
           this.renamesSeen++;
           this.openReplacement();
@@ -144,6 +164,9 @@ export class LogTail {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.draining = false;
+    this.stopRotations?.();
+    this.stopRotations = undefined;
     this.watcher?.close();
     clearInterval(this.poll);
     for (const a of this.ahead.splice(0)) a.gen.retire();
@@ -178,7 +201,15 @@ export class LogTail {
       // At the end of the current file: has it been replaced?
       if (this.ahead.length === 0 && !(this.mayHaveRotated() && this.openReplacement())) {
         this.reportLead(0);
-        if (this.draining) for (const w of this.drainWaiters.splice(0)) w();
+        if (!this.draining) return;
+        // The writer has stopped; a last replacement may still be on its way from the worker.
+        if (this.replacementInFlight()) {
+          this.turnScheduled = true;
+          setTimeout(() => this.turn(), DRAIN_RETRY_MS);
+          return;
+        }
+        this.draining = false;
+        for (const w of this.drainWaiters.splice(0)) w();
         return;
       }
       if (!this.finalPass) {
@@ -260,21 +291,38 @@ export class LogTail {
 
   /** Opens the file now at the path if it is newer than the newest one known; true if it did. */
   private openReplacement(): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.stopRotations) return false;
     const newest = this.ahead.at(-1)?.gen ?? this.gen;
     try {
       if (statSync(this.path).ino === newest.ino) return false;
-      let setBase!: (base: number) => void;
-      const gen = new LogGeneration(this.path, new Promise<number>((r) => (setBase = r)));
+      const gen = this.addReplacement(this.path);
       if (gen.ino === newest.ino) {
+        this.ahead.pop();
         gen.retire();
         return false;
       }
-      this.ahead.push({ gen, setBase });
       this.filesOpened++;
       return true;
     } catch {
       return false; // between conmon's create and rename, or the container is gone
+    }
+  }
+
+  /** Queues a replacement (a path this thread opens, or the worker's fd) behind the newest file. */
+  private addReplacement(file: string | number): LogGeneration {
+    let setBase!: (base: number) => void;
+    const gen = new LogGeneration(file, new Promise<number>((r) => (setBase = r)));
+    this.ahead.push({ gen, setBase });
+    return gen;
+  }
+
+  /** With the worker opening replacements: the path holds a file it has not handed over yet. */
+  private replacementInFlight(): boolean {
+    if (!this.stopRotations) return false;
+    try {
+      return statSync(this.path).ino !== (this.ahead.at(-1)?.gen ?? this.gen).ino;
+    } catch {
+      return false;
     }
   }
 
