@@ -37,16 +37,18 @@ const READER = "while read n; do dd if=/dev/zero bs=65536 count=$((n / 65536)) 2
 function wsTransport(url, token) {
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
   let onData = () => {};
+  // A channel that ends fails the loop waiting on it (throwing here would skip the cleanup).
+  let onEnd = () => {};
   ws.on("message", (data, isBinary) => {
     if (isBinary) onData(data);
     else {
       const m = JSON.parse(data.toString());
-      if (m.type === "closed" || m.type === "error") throw new Error(`channel ended: ${data}`);
+      if (m.type === "closed" || m.type === "error") onEnd(new Error(`channel ended: ${data}`));
     }
   });
   return new Promise((resolve, reject) => {
     ws.once("error", reject);
-    ws.once("open", () => resolve({ send: (b) => ws.send(b), set onData(f) { onData = f; }, close: () => ws.close() }));
+    ws.once("open", () => resolve({ send: (b) => ws.send(b), set onData(f) { onData = f; }, set onEnd(f) { onEnd = f; }, close: () => ws.close() }));
   });
 }
 
@@ -68,8 +70,9 @@ async function rtts(t, n) {
   const out = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    await new Promise((resolve) => {
+    await new Promise((resolve, reject) => {
       t.onData = () => resolve();
+      t.onEnd = reject;
       t.send(Buffer.from("x"));
     });
     out.push(performance.now() - t0);
@@ -80,11 +83,12 @@ async function rtts(t, n) {
 async function throughput(t, bytes) {
   let n = 0;
   const t0 = performance.now();
-  await new Promise((resolve) => {
+  await new Promise((resolve, reject) => {
     t.onData = (d) => {
       n += d.length;
       if (n >= bytes) resolve();
     };
+    t.onEnd = reject;
     t.send(Buffer.from(`${bytes}\n`));
   });
   if (n !== bytes) throw new Error(`expected ${bytes} bytes, got ${n}`);
