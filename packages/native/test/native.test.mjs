@@ -3,7 +3,7 @@
 // starts a new session when asked and reports exec failures by errno; mount and
 // umount run the syscalls and reject with errno names.
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { closeSync, mkdtempSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +128,31 @@ test("mount with before: directories (with parents) and files are made first, by
     await assert.rejects(native.mount("tmpfs", target, "tmpfs", 0, "", -1, { files: [join(dir, "nope", "f"), ""] }), { code: "ENOENT", syscall: "open" });
   } finally {
     await native.umount(target, 2).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("inotify reports only the events asked for: renames into the directory, not writes", () => {
+  const IN_MOVED_TO = 0x80;
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-native-"));
+  const fd = native.inotifyInit();
+  try {
+    const wd = native.inotifyAddWatch(fd, dir, IN_MOVED_TO);
+    writeFileSync(join(dir, "log.tmp"), "x".repeat(1000));
+    writeFileSync(join(dir, "log.tmp"), "more", { flag: "a" });
+    renameSync(join(dir, "log.tmp"), join(dir, "log"));
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, null); // the rename is queued, so this does not block
+    const len = buf.readUInt32LE(12);
+    assert.equal(n, 16 + len, "exactly one event");
+    assert.equal(buf.readInt32LE(0), wd);
+    assert.equal(buf.readUInt32LE(4) & IN_MOVED_TO, IN_MOVED_TO);
+    assert.equal(buf.toString("utf8", 16, 16 + len).replace(/\0+$/, ""), "log");
+    rmSync(dir, { recursive: true, force: true });
+    native.inotifyRmWatch(fd, wd); // already dropped with the directory
+    assert.throws(() => native.inotifyAddWatch(fd, join(dir, "gone"), IN_MOVED_TO), { code: "ENOENT" });
+  } finally {
+    closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -256,12 +256,11 @@ export class StdioHubs {
   private closed = false;
 
   constructor(private readonly deps: StdioHubsDeps) {
-    if (deps.paths) {
-      try {
-        this.rotations.start();
-      } catch (err) {
-        deps.log.warn("stdio: no worker for log replacements; the event loop looks for them", { err });
-      }
+    if (!deps.paths) return;
+    try {
+      this.rotations.start();
+    } catch (err) {
+      deps.log.warn("stdio: no worker for log replacements; the event loop looks for them", { err });
     }
   }
 

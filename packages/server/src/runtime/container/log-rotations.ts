@@ -1,31 +1,34 @@
-// runtime/container/log-rotations.ts — opens each file conmon renames over a
-// container's log the moment it appears, on a worker thread, and hands the
-// open file to LogTail.
+// runtime/container/log-rotations.ts — takes each file conmon renames over a
+// container's log the moment it appears, on a worker thread, and hands it to
+// LogTail.
 //
 // Why a thread: conmon replaces its log every --log-size-max bytes, and LogTail
-// must have the new file open before conmon replaces it again, or that file is
-// gone with its output. At full speed that is ~33 ms for a 10 MiB cap, and the
-// main thread can be busy that long (collecting a fast stream's buffers, a run
-// of WebSocket writes). A worker that does nothing else is woken by inotify at
-// once. File descriptors belong to the process, so the worker's fd serves the
-// main thread as is.
+// must have the new file before conmon replaces it again, or that file is gone
+// with its output. At full speed that is ~33 ms for a 10 MiB cap, and the main
+// thread can be busy that long (collecting a fast stream's buffers, a run of
+// WebSocket writes). The worker blocks in read(2) on an inotify descriptor
+// that reports renames into the watched directories and nothing else
+// (packages/native/src/inotify.c; fs.watch would wake it for every chunk
+// conmon writes), so it runs at once and only then.
+//
+// The main thread adds and removes the watches (a descriptor belongs to the
+// process) and tells the worker which log each watch is for through a port
+// the worker reads synchronously after each wake-up. The worker hard-links
+// the new file (`<log>.r<n>`, which keeps it whatever conmon does to the path)
+// rather than opening it: Node closes every fd a worker opened when the worker
+// ends, whoever holds it by then. The main thread opens and removes the link.
 //
 // Each rename onto the log's name is one replacement. If the file found at the
 // path is the one taken last, a replacement was missed in between: `lost`.
-//
-// The worker does not hand over an open fd: Node closes every fd a worker
-// opened when the worker ends, whoever holds it by then (and the number may
-// have been reused). It makes a hard link instead (`<log>.r<n>`, which keeps
-// the file whatever conmon does to the path), and the main thread opens and
-// removes that link.
-
-import { openSync, unlinkSync } from "node:fs";
-import { Worker } from "node:worker_threads";
+import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { loadNative } from "@nimbus/native";
 
 export interface RotationEvents {
   /** The next file at the path, open for reading (the caller owns the fd), in the order conmon made them. */
   file(fd: number): void;
-  /** A replacement was gone before the worker could open it. */
+  /** A replacement was gone before the worker could take it. */
   lost(): void;
   /** The worker is gone: look for replacements yourself from now on. */
   unavailable(): void;
@@ -37,111 +40,192 @@ export interface RotationSource {
   watch(path: string, ino: number, events: RotationEvents): () => void;
 }
 
-type WorkerMessage = { id: number; link: string } | { id: number; lost: true };
+/** The functions packages/native/src/inotify.c adds to the binding. */
+interface InotifyBinding {
+  inotifyInit(): number;
+  inotifyAddWatch(fd: number, path: string, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): void;
+}
+
+const IN_MOVED_TO = 0x80;
+const IN_ONLYDIR = 0x01000000;
+
+type WorkerMessage = { wd: number; link: string } | { wd: number; lost: true };
 
 // Plain JavaScript, evaluated by the worker: no file to resolve from src/ or dist/.
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const { watch, linkSync, statSync, unlinkSync } = require("node:fs");
-const { dirname, basename } = require("node:path");
-const watches = new Map();
+const { workerData, parentPort, receiveMessageOnPort } = require("node:worker_threads");
+const { readSync, linkSync, statSync, unlinkSync } = require("node:fs");
+const { fd, port } = workerData;
+const logs = new Map(); // wd -> { path, name, lastIno }
+const buf = Buffer.alloc(64 * 1024);
+const pause = new Int32Array(new SharedArrayBuffer(4));
 let seq = 0;
-// Links the file now at the log's path and hands it over if it is a new one.
-function take(m, w, missedIfSame) {
-  const link = m.path + ".r" + ++seq;
+let stopping = false;
+function drainMessages() {
+  for (let m; (m = receiveMessageOnPort(port)); ) {
+    const msg = m.message;
+    if (msg.stop) stopping = true;
+    else if (msg.unwatch !== undefined) logs.delete(msg.unwatch);
+    else logs.set(msg.wd, { path: msg.path, name: msg.name, lastIno: msg.ino });
+  }
+}
+function take(wd, log) {
+  const link = log.path + ".r" + ++seq;
   try {
-    linkSync(m.path, link);
+    linkSync(log.path, link);
   } catch {
     return; // removed with its bundle, not replaced
   }
   const ino = statSync(link).ino;
-  if (ino === w.lastIno) {
+  if (ino === log.lastIno) {
     unlinkSync(link);
-    if (missedIfSame) parentPort.postMessage({ id: m.id, lost: true });
+    parentPort.postMessage({ wd, lost: true });
     return;
   }
-  w.lastIno = ino;
-  parentPort.postMessage({ id: m.id, link });
+  log.lastIno = ino;
+  parentPort.postMessage({ wd, link });
 }
-parentPort.on("message", (m) => {
-  if (m.unwatch !== undefined) {
-    watches.get(m.unwatch)?.watcher.close();
-    watches.delete(m.unwatch);
-    return;
-  }
-  const name = basename(m.path);
-  const w = { lastIno: m.ino, watcher: undefined };
+while (!stopping) {
+  let n;
   try {
-    w.watcher = watch(dirname(m.path), (event, file) => {
-      if (event === "rename" && file === name) take(m, w, true);
-    });
-    w.watcher.on("error", () => undefined);
-  } catch {
-    return;
+    n = readSync(fd, buf, 0, buf.length, null);
+  } catch (err) {
+    if (err.code === "EINTR" || err.code === "EAGAIN") continue;
+    break;
   }
-  watches.set(m.id, w);
-  take(m, w, false); // replaced between the caller's open and this watch
-});
+  drainMessages();
+  for (let off = 0; off + 16 <= n; ) {
+    const wd = buf.readInt32LE(off);
+    const mask = buf.readUInt32LE(off + 4);
+    const len = buf.readUInt32LE(off + 12);
+    const name = buf.toString("utf8", off + 16, off + 16 + len).replace(/\\0+$/, "");
+    off += 16 + len;
+    if (!(mask & ${IN_MOVED_TO})) continue;
+    let log = logs.get(wd);
+    // The watch is added before its message is posted: wait a moment for it.
+    for (let i = 0; !log && i < 50 && !stopping; i++) {
+      Atomics.wait(pause, 0, 0, 1);
+      drainMessages();
+      log = logs.get(wd);
+    }
+    if (log && name === log.name) take(wd, log);
+  }
+}
 `;
 
-/** One worker for every log of this server. */
+/** One worker and one inotify descriptor for every log of this server. */
 export class LogRotations implements RotationSource {
   private worker?: Worker;
-  private nextId = 1;
-  private readonly subscribers = new Map<number, RotationEvents>();
+  private port?: MessagePort;
+  private fd?: number;
+  private native?: InotifyBinding;
+  private readonly byWd = new Map<number, { path: string; subscribers: Set<RotationEvents> }>();
   private closed = false;
   private failed = false;
 
   /** Throws when the worker could not be started (or died): the caller then looks for itself. */
   watch(path: string, ino: number, events: RotationEvents): () => void {
-    const worker = this.start();
-    const id = this.nextId++;
-    this.subscribers.set(id, events);
-    worker.postMessage({ id, path, ino });
+    this.start();
+    const native = this.native!;
+    const wd = native.inotifyAddWatch(this.fd!, dirname(path), IN_MOVED_TO | IN_ONLYDIR);
+    let entry = this.byWd.get(wd);
+    if (!entry) {
+      entry = { path, subscribers: new Set() };
+      this.byWd.set(wd, entry);
+      this.port!.postMessage({ wd, path, name: basename(path), ino });
+    }
+    entry.subscribers.add(events);
+    // Replaced between the caller's open and this watch: hand that file over from here.
+    try {
+      if (statSync(path).ino !== ino) events.file(openSync(path, "r"));
+    } catch {
+      /* the bundle is gone */
+    }
     return () => {
-      if (!this.subscribers.delete(id) || this.closed) return;
-      worker.postMessage({ unwatch: id });
+      const e = this.byWd.get(wd);
+      if (!e?.subscribers.delete(events) || e.subscribers.size > 0) return;
+      this.byWd.delete(wd);
+      if (this.closed || this.failed) return;
+      this.port!.postMessage({ unwatch: wd });
+      native.inotifyRmWatch(this.fd!, wd); // IN_IGNORED wakes the worker, which reads the message
     };
   }
 
-  /** Stops the worker. A link it made for a log nobody watches any more is removed on arrival. */
+  /** Stops the worker (it wakes on the removal of its watches) and closes the descriptor. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    this.subscribers.clear();
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker || this.failed) return this.closeFd();
+    process.off("exit", this.stopWorker);
+    const exited = new Promise<void>((r) => worker.once("exit", () => r()));
+    this.stopWorker();
+    await exited;
+    this.closeFd();
   }
 
-  /** Starts the worker now rather than at the first watch (it takes a few ms to boot). */
+  /**
+   * Asks the worker to end and wakes it from its read. Also run at process exit:
+   * Node joins worker threads as it exits, and this one would otherwise sit in
+   * read(2) until the next rename.
+   */
+  private readonly stopWorker = (): void => {
+    this.port!.postMessage({ stop: true });
+    for (const wd of this.byWd.keys()) this.native!.inotifyRmWatch(this.fd!, wd);
+    this.byWd.clear();
+    // With no watch left to remove, a watch made and removed at once wakes it.
+    const wd = this.native!.inotifyAddWatch(this.fd!, "/", IN_MOVED_TO | IN_ONLYDIR);
+    this.native!.inotifyRmWatch(this.fd!, wd);
+  };
+
+  private closeFd(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.port?.close();
+  }
+
+  /** Starts the worker now rather than at the first watch (it takes a few ms to boot); throws if it cannot. */
   start(): Worker {
     if (this.closed || this.failed) throw new Error("the log rotation worker is not running");
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.native = loadNative() as unknown as InotifyBinding;
+    this.fd = this.native.inotifyInit();
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, port: port2 }, transferList: [port2] });
     worker.on("message", (m: WorkerMessage) => {
-      const s = this.subscribers.get(m.id);
-      if (!("link" in m)) return s?.lost();
-      let fd: number | undefined;
-      try {
-        if (s) fd = openSync(m.link, "r");
-      } catch {
-        /* the bundle is gone */
+      const entry = this.byWd.get(m.wd);
+      if (!("link" in m)) {
+        for (const s of entry?.subscribers ?? []) s.lost();
+        return;
+      }
+      for (const s of entry?.subscribers ?? []) {
+        try {
+          s.file(openSync(m.link, "r"));
+        } catch {
+          /* the bundle is gone */
+        }
       }
       try {
         unlinkSync(m.link);
       } catch {
         /* likewise */
       }
-      if (s && fd !== undefined) s.file(fd);
     });
     const gone = () => {
       if (this.closed || this.failed) return;
       this.failed = true;
-      for (const s of this.subscribers.values()) s.unavailable();
-      this.subscribers.clear();
+      process.off("exit", this.stopWorker);
+      for (const e of this.byWd.values()) for (const s of e.subscribers) s.unavailable();
+      this.byWd.clear();
     };
     worker.on("error", gone);
     worker.on("exit", gone);
     worker.unref();
+    port1.unref();
     this.worker = worker;
+    this.port = port1;
+    process.once("exit", this.stopWorker);
     return worker;
   }
 }

@@ -35,8 +35,6 @@ const modes = [
     },
   ],
 ] as const;
-/** The worker sets its watch when it gets the message: give it that moment. */
-const watchSet = () => new Promise((r) => setTimeout(r, worker ? 20 : 0));
 const got: Array<{ pipe: StdPipe; text: string; offset: number }> = [];
 const behindEvents: boolean[] = [];
 const lostEvents: boolean[] = [];
@@ -104,7 +102,6 @@ test("output written after the tail started arrives live, with exact offsets, a 
 for (const [who, rotations] of modes) {
 test(`a replaced file is read to its end before the new one (opened by ${who}): nothing lost, nothing twice`, async () => {
   const t = startTail(await rotations());
-  await watchSet();
   let expected = "";
   for (let file = 0; file < 4; file++) {
     for (let i = 0; i < 200; i++) {
@@ -131,7 +128,6 @@ test(`a replaced file is read to its end before the new one (opened by ${who}): 
 
 test(`far behind conmon, the tail says so until it has caught up, across a replacement (opened by ${who})`, async () => {
   const t = startTail(await rotations());
-  await watchSet();
   const line = "x".repeat(8000);
   let expected = "";
   for (let i = 0; i < 500; i++) {

@@ -1,0 +1,62 @@
+/* inotify.c — an inotify descriptor that reports only the events asked for.
+ * Node's fs.watch subscribes a directory to every kind of change, so a watch
+ * on a container's bundle wakes its thread for each chunk conmon appends to
+ * the log. LogRotations wants renames alone (IN_MOVED_TO), read by a worker
+ * thread that blocks in read(2) on this descriptor.
+ *
+ *   inotifyInit() → fd            blocking, close-on-exec
+ *   inotifyAddWatch(fd, path, mask) → wd
+ *   inotifyRmWatch(fd, wd)        a watch already gone (its directory removed) is not an error */
+#include "napi-util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+
+static napi_value js_init(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = inotify_init1(IN_CLOEXEC);
+  if (fd < 0) {
+    napi_throw(env, nimbus_errno_error(env, errno, "inotify_init1"));
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CALL(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
+static napi_value js_add_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  int32_t fd, mask;
+  if (!nimbus_args(env, info, 3, 3, argv, "inotifyAddWatch(fd, path, mask)") || !nimbus_int32(env, argv[0], "fd", &fd) ||
+      !nimbus_int32(env, argv[2], "mask", &mask))
+    return NULL;
+  char *path = nimbus_string(env, argv[1], "path");
+  if (!path) return NULL;
+  int wd = inotify_add_watch(fd, path, (uint32_t)mask);
+  int err = errno;
+  free(path);
+  if (wd < 0) {
+    napi_throw(env, nimbus_errno_error(env, err, "inotify_add_watch"));
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_int32(env, wd, &result));
+  return result;
+}
+
+static napi_value js_rm_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, wd;
+  if (!nimbus_args(env, info, 2, 2, argv, "inotifyRmWatch(fd, wd)") || !nimbus_int32(env, argv[0], "fd", &fd) ||
+      !nimbus_int32(env, argv[1], "wd", &wd))
+    return NULL;
+  if (inotify_rm_watch(fd, wd) < 0 && errno != EINVAL) napi_throw(env, nimbus_errno_error(env, errno, "inotify_rm_watch"));
+  return NULL;
+}
+
+napi_value nimbus_register_inotify(napi_env env, napi_value exports) {
+  static const nimbus_function fns[] = {
+      {"inotifyInit", js_init}, {"inotifyAddWatch", js_add_watch}, {"inotifyRmWatch", js_rm_watch}};
+  NIMBUS_EXPORT(env, exports, fns);
+  return exports;
+}
