@@ -20,7 +20,7 @@
 //
 // Each rename onto the log's name is one replacement. If the file found at the
 // path is the one taken last, a replacement was missed in between: `lost`.
-import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadNative } from "@nimbus/native";
@@ -57,7 +57,7 @@ const WORKER_SOURCE = `
 const { workerData, parentPort, receiveMessageOnPort } = require("node:worker_threads");
 const { readSync, linkSync, statSync, unlinkSync } = require("node:fs");
 const { fd, port } = workerData;
-const logs = new Map(); // wd -> { path, name, lastIno }
+const logs = new Map(); // wd -> { path, name, lastIno, takenByMain }
 const buf = Buffer.alloc(64 * 1024);
 const pause = new Int32Array(new SharedArrayBuffer(4));
 let seq = 0;
@@ -67,7 +67,7 @@ function drainMessages() {
     const msg = m.message;
     if (msg.stop) stopping = true;
     else if (msg.unwatch !== undefined) logs.delete(msg.unwatch);
-    else logs.set(msg.wd, { path: msg.path, name: msg.name, lastIno: msg.ino });
+    else logs.set(msg.wd, { path: msg.path, name: msg.name, lastIno: msg.ino, takenByMain: msg.takenByMain });
   }
 }
 function take(wd, log) {
@@ -80,7 +80,9 @@ function take(wd, log) {
   const ino = statSync(link).ino;
   if (ino === log.lastIno) {
     unlinkSync(link);
-    parentPort.postMessage({ wd, lost: true });
+    // The main thread took this file itself, between its watch and its message.
+    if (log.takenByMain) log.takenByMain = false;
+    else parentPort.postMessage({ wd, lost: true });
     return;
   }
   log.lastIno = ino;
@@ -129,19 +131,26 @@ export class LogRotations implements RotationSource {
     this.start();
     const native = this.native!;
     const wd = native.inotifyAddWatch(this.fd!, dirname(path), IN_MOVED_TO | IN_ONLYDIR);
+    // Replaced between the caller's open and the watch: hand that file over from here.
+    // Its rename may also be queued for the worker, which must then neither take it
+    // again nor call it lost: it is told which file was taken last.
+    let newest = ino;
+    try {
+      if (statSync(path).ino !== ino) {
+        const fd = openSync(path, "r");
+        newest = fstatSync(fd).ino;
+        events.file(fd);
+      }
+    } catch {
+      /* the bundle is gone */
+    }
     let entry = this.byWd.get(wd);
     if (!entry) {
       entry = { path, subscribers: new Set() };
       this.byWd.set(wd, entry);
-      this.port!.postMessage({ wd, path, name: basename(path), ino });
+      this.port!.postMessage({ wd, path, name: basename(path), ino: newest, takenByMain: newest !== ino });
     }
     entry.subscribers.add(events);
-    // Replaced between the caller's open and this watch: hand that file over from here.
-    try {
-      if (statSync(path).ino !== ino) events.file(openSync(path, "r"));
-    } catch {
-      /* the bundle is gone */
-    }
     return () => {
       const e = this.byWd.get(wd);
       if (!e?.subscribers.delete(events) || e.subscribers.size > 0) return;

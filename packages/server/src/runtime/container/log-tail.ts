@@ -14,17 +14,18 @@
 // Replacement: conmon writes the full file, renames a fresh one over it, and only
 // then writes to the new one (it is single-threaded). So once a new inode is at
 // the path, one more read of the old file to its end gets all of it. The new file
-// is opened as soon as it is seen (a rename event, or the stat of every turn) and
-// kept in `ahead` until the reader gets there.
+// is taken as soon as it appears, by a RotationSource's worker thread when there
+// is one (log-rotations.ts), else here (a rename event, or a stat at the end of
+// the file), and kept in `ahead` until the reader gets there.
 //
 // Nothing slows conmon down while the reader keeps up, which is the point; but a
-// file replaced twice before we opened the middle one would be gone. So when a
+// file replaced twice before the middle one was taken would be gone. So when a
 // turn ends with more left to read, the tail measures how far conmon is ahead
 // and reports `behind` past HOLD_LEAD_BYTES (the caller then holds conmon back,
 // attach.ts), far less than a file. Measuring only then keeps the common case,
 // a reader that reaches the end every turn, free of extra system calls. Should a
-// file still be lost (conmon wrote a whole cap while this thread did not run),
-// the rename events outnumber the files opened, and `lost` says so.
+// file still be lost, the rename events outnumber the files taken (counted by
+// the worker, or here without one), and `lost` says so.
 
 import { closeSync, existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
