@@ -2,11 +2,12 @@
 // arrives live, split records wait for their end, both pipes keep their order,
 // a replaced file is read to its end before the new one (no byte lost or
 // doubled), a reader far behind conmon says so until it caught up, a
-// file replaced before it could be opened is reported lost, and drain resolves
-// once everything written was handed on.
+// file replaced before it could be opened is reported lost, drain resolves
+// once everything written was handed on, and streaming output is polled for
+// instead of watched, until it stops.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
@@ -166,5 +167,47 @@ test("the log being deleted (the sandbox is removed) is not taken for a lost fil
   await until(() => received() === "bye\n", "the line");
   rmSync(path);
   await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(lostEvents, []);
+});
+
+/** inotify watches this process holds on `dir` that wake it for writes (IN_MODIFY), from /proc. */
+function modifyWatchesOn(dirPath: string): number {
+  const ino = statSync(dirPath).ino.toString(16);
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fdinfo")) {
+    let info = "";
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+    } catch {
+      continue; // closed meanwhile
+    }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+) .*?mask:([0-9a-f]+)/gm)) if (m[1] === ino && (parseInt(m[2]!, 16) & 0x2) !== 0) n++;
+  }
+  return n;
+}
+
+test("while output streams the tail polls instead of watching each write; a line after the stream ends still arrives live", async () => {
+  startTail(await modes[1][1]());
+  const line = "s".repeat(8000);
+  let expected = "";
+  await until(() => modifyWatchesOn(dir) === 1, "the directory watched");
+  // 512 KiB per millisecond or so, for a while: the rate of a process writing flat out.
+  let unwatched = 0;
+  for (let round = 0; round < 100; round++) {
+    let chunk = "";
+    for (let i = 0; i < 64; i++) chunk += record("stdout", line, true);
+    appendFileSync(path, chunk);
+    expected += (line + "\n").repeat(64);
+    await new Promise((r) => setTimeout(r, 1));
+    if (modifyWatchesOn(dir) === 0) unwatched++;
+  }
+  await until(() => received().length === expected.length, "the stream");
+  assert.ok(unwatched > 0, "the directory watch was closed while output streamed");
+  await until(() => modifyWatchesOn(dir) === 1, "the watch back once the stream stopped");
+  await new Promise((r) => setTimeout(r, 50));
+  appendFileSync(path, record("stdout", "late", true));
+  expected += "late\n";
+  await until(() => received().length === expected.length, "the late line");
+  assert.equal(received(), expected);
   assert.deepEqual(lostEvents, []);
 });

@@ -6,7 +6,9 @@
 // system call per 8 KiB chunk (attach.ts).
 //
 // Wake-ups come from inotify on the log's directory (a write is `change`, a
-// replacement is `rename`), so an idle container costs nothing. Reads are
+// replacement is `rename`), so an idle container costs nothing. While output
+// streams, the tail closes that watch and polls every millisecond instead
+// (`pace`): an event per write costs conmon and this thread more than the poll. Reads are
 // synchronous: the file was just written, so they are page-cache copies of at
 // most one block, and they save the thread-pool round trip on every chunk of a
 // round trip through `cat`. A turn reads at most TURN_BYTES, then yields.
@@ -47,6 +49,12 @@ const ROTATION_CHECK_BYTES = 1024 * 1024;
 const HOLD_LEAD_BYTES = 2 * 1024 * 1024;
 /** …until it is down to this. */
 const RELEASE_LEAD_BYTES = 256 * 1024;
+/** Output that streams at this much within STREAM_WINDOW_MS is polled for, not watched… */
+const STREAM_ENTER_BYTES = 256 * 1024;
+const STREAM_WINDOW_MS = 2;
+const STREAM_POLL_MS = 1;
+/** …until a poll finds less than this (about half the rate that starts it). */
+const STREAM_EXIT_BYTES = 64 * 1024;
 const NEWLINE = Buffer.from("\n");
 
 /** Reads are synchronous, so one block serves every tail; a nested read gets its own. */
@@ -87,6 +95,13 @@ export class LogTail {
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
   private drainWaiters: Array<() => void> = [];
+  /** Output streams: the watch is closed and the file polled (see `pace`). */
+  private streaming = false;
+  private streamPoll?: NodeJS.Timeout;
+  /** Bytes read since the last `pace`, and within the current window while watching. */
+  private flow = 0;
+  private windowBytes = 0;
+  private windowStart = 0;
   private draining = false;
   /** Set while a RotationSource opens the replacements (then this thread never opens by path). */
   private stopRotations?: () => void;
@@ -114,27 +129,7 @@ export class LogTail {
     } catch {
       this.stopRotations = undefined;
     }
-    const name = basename(path);
-    try {
-      this.watcher = watch(dirname(path), (event, file) => {
-        if (file !== name) return;
-        // A rename with nothing at the path after it is the bundle being removed, not a replacement.
-        if (event === "rename" && !this.stopRotations && existsSync(path)) {
-          this.rotationHint = true;
-          this.renamesSeen++;
-          this.openReplacement();
-          if (this.renamesSeen > this.filesOpened) {
-            this.filesOpened = this.renamesSeen;
-            this.events.lost();
-          }
-        }
-        this.wake();
-      });
-      this.watcher.on("error", () => this.startPolling());
-      this.watcher.unref();
-    } catch {
-      this.startPolling();
-    }
+    this.watchDir();
   }
 
   /** Reads whatever is new now (e.g. right after construction, to catch up). */
@@ -170,13 +165,40 @@ export class LogTail {
     this.stopRotations = undefined;
     this.watcher?.close();
     clearInterval(this.poll);
+    clearTimeout(this.streamPoll);
     for (const a of this.ahead.splice(0)) a.gen.retire();
     for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Wakes on every change in the log's directory (writes and replacements). */
+  private watchDir(): void {
+    const name = basename(this.path);
+    try {
+      this.watcher = watch(dirname(this.path), (event, file) => {
+        if (file !== name) return;
+        // A rename with nothing at the path after it is the bundle being removed, not a replacement.
+        if (event === "rename" && !this.stopRotations && existsSync(this.path)) {
+          this.rotationHint = true;
+          this.renamesSeen++;
+          this.openReplacement();
+          if (this.renamesSeen > this.filesOpened) {
+            this.filesOpened = this.renamesSeen;
+            this.events.lost();
+          }
+        }
+        this.wake();
+      });
+      this.watcher.on("error", () => this.startPolling());
+      this.watcher.unref();
+    } catch {
+      this.startPolling();
+    }
   }
 
   private startPolling(): void {
     if (this.poll || this.closed) return;
     this.watcher?.close();
+    this.watcher = undefined;
     this.poll = setInterval(() => {
       this.rotationHint = true;
       this.wake();
@@ -198,10 +220,14 @@ export class LogTail {
       }
       const n = this.readBlock();
       budget -= n;
+      this.flow += n;
       if (n > 0) continue;
       // At the end of the current file: has it been replaced?
       if (this.ahead.length === 0 && !(this.mayHaveRotated() && this.openReplacement())) {
         this.reportLead(0);
+        const next = this.pace();
+        if (next === "poll") return;
+        if (next === "recheck") continue;
         if (!this.draining) return;
         // The writer has stopped; a last replacement may still be on its way from the worker.
         if (this.replacementInFlight()) {
@@ -219,6 +245,47 @@ export class LogTail {
       }
       this.enterNext();
     }
+  }
+
+  /**
+   * How the next output is noticed, decided at the end of the file from how much
+   * was read since the last decision (`flow`). Watching the directory makes conmon
+   * queue an inotify event per 8 KiB write and wakes this thread for each; on this
+   * kind of VM that cost conmon about a fifth of its throughput, and this thread
+   * half of its CPU per byte (bench/session-io). So while output streams (STREAM_ENTER_BYTES
+   * within STREAM_WINDOW_MS), the watch is closed and the file read every
+   * STREAM_POLL_MS instead; a poll that finds less than STREAM_EXIT_BYTES opens the
+   * watch again and reads once more ("recheck": writes made before the watch existed).
+   * Only while the worker takes replacements: without it, the watch also counts renames.
+   */
+  private pace(): "poll" | "recheck" | "watching" {
+    const flow = this.flow;
+    this.flow = 0;
+    if (this.streaming) {
+      if (flow >= STREAM_EXIT_BYTES && this.stopRotations) return this.schedulePoll();
+      this.streaming = false;
+      this.windowBytes = 0;
+      if (!this.closed && !this.poll) this.watchDir();
+      return "recheck";
+    }
+    if (!this.watcher || !this.stopRotations || flow === 0) return "watching";
+    const now = performance.now();
+    if (now - this.windowStart > STREAM_WINDOW_MS) {
+      this.windowStart = now;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += flow;
+    if (this.windowBytes < STREAM_ENTER_BYTES) return "watching";
+    this.streaming = true;
+    this.watcher.close();
+    this.watcher = undefined;
+    return this.schedulePoll();
+  }
+
+  private schedulePoll(): "poll" {
+    this.turnScheduled = true;
+    this.streamPoll = setTimeout(() => this.turn(), STREAM_POLL_MS);
+    return "poll";
   }
 
   /** Reads one block at `pos`, hands on its complete records; returns the bytes read. */
