@@ -329,7 +329,9 @@ class Attachment implements StdioAttachment {
 
   /** Joins chunks of one stream within an event-loop turn (fewer, larger frames). */
   private queue(pipe: StdPipe, data: Buffer, offset: number): void {
-    if (this.acc && (this.acc.pipe !== pipe || this.acc.bytes >= COALESCE_BYTES)) this.flushAcc();
+    // A chunk that would take the frame past COALESCE_BYTES starts the next one: LogTail's
+    // chunks are up to a block (256 KiB) each, and joining two would copy both.
+    if (this.acc && (this.acc.pipe !== pipe || this.acc.bytes + data.length > COALESCE_BYTES)) this.flushAcc();
     if (!this.acc) this.acc = { pipe, parts: [], bytes: 0, offset };
     this.acc.parts.push(data);
     this.acc.bytes += data.length;
