@@ -8,6 +8,8 @@
 //     host read from a pipe, and to conmon's attach socket read directly (how the
 //     server used to read output: each socket reader costs conmon a system call
 //     per 8 KiB, which capped it; the server now reads conmon's log file);
+//   - the same dd timed inside the sandbox with no client attached: what conmon and
+//     the server's log tail allow at all, at this moment (the host's speed varies);
 //   - session-open latency (p50/p99): POST /api/sessions then close.
 // The clients run in this process, like the in-process server; loops are bounded.
 // Uses packages/server/dist when built (`npm run build`), else the sources via tsx.
@@ -139,6 +141,17 @@ try {
   }
   zws.close();
   zpipe.close();
+  // The ceiling the sandbox's output path sets, with no client at all: dd writes into the
+  // main process's stdout (conmon reads it, writes the log, the server tails it), timed in
+  // the sandbox. An exec, so that nothing attaches to the output while it runs.
+  const dd = `time sh -c 'dd if=/dev/zero bs=65536 count=${BYTES / 65536} 2>/dev/null >/proc/1/fd/1'`;
+  const aloneMibs = [];
+  for (let r = 0; r < 3; r++) {
+    const ran = await nimbus.sandboxes.exec({ id: zeroId, argv: ["sh", "-c", dd] });
+    const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(ran.stderr.toString());
+    if (!m) throw new Error(`no time from dd: ${ran.stderr}`);
+    aloneMibs.push(MIB / (Number(m[1]) * 60 + Number(m[2])));
+  }
   // The layout's attach socket (runtime/container/layout.ts).
   const zsock = await socketTransport(join(env.srv.root, "data", "runtime", "c", zeroId, "attach"));
   const sockMibs = await throughput(zsock, BYTES);
@@ -169,7 +182,8 @@ try {
   console.log(`  session NDJSON/SDK ${ndMibs.toFixed(0)} MiB/s (one run)`);
   console.log(`  raw pipe           ${med(pipeMibs).toFixed(0)} MiB/s`);
   console.log(`  conmon socket      ${sockMibs.toFixed(0)} MiB/s (one run, read directly: the old server path)`);
-  console.log(`  ratio WebSocket/pipe ${(med(wsMibs) / med(pipeMibs)).toFixed(2)}`);
+  console.log(`  no client          ${med(aloneMibs).toFixed(0)} MiB/s (dd's own time into conmon: the ceiling of the output path)`);
+  console.log(`  ratio WebSocket/pipe ${(med(wsMibs) / med(pipeMibs)).toFixed(2)}, WebSocket/no client ${(med(wsMibs) / med(aloneMibs)).toFixed(2)}`);
   console.log(`session open, ${OPENS}: p50 ${(pct(opens, 50)).toFixed(2)} ms  p99 ${(pct(opens, 99)).toFixed(2)} ms`);
 } finally {
   await env?.close();
