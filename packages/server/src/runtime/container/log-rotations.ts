@@ -17,6 +17,9 @@
 // the new file (`<log>.r<n>`, which keeps it whatever conmon does to the path)
 // rather than opening it: Node closes every fd a worker opened when the worker
 // ends, whoever holds it by then. The main thread opens and removes the link.
+// A server that stops in between leaves its link behind; names restart at .r1
+// in the next server, whose worker takes the stale link's place when it gets
+// there (until then it costs one old file's worth of disk).
 //
 // Each rename onto the log's name is one replacement. If the file found at the
 // path is the one taken last, a replacement was missed in between: `lost`.
@@ -74,8 +77,17 @@ function take(wd, log) {
   const link = log.path + ".r" + ++seq;
   try {
     linkSync(log.path, link);
-  } catch {
-    return; // removed with its bundle, not replaced
+  } catch (err) {
+    if (err.code !== "EEXIST") return; // removed with its bundle, not replaced
+    // Left by a server that stopped between its worker's link and the removal: this
+    // worker never repeats a name, so the link is stale. Taking its place keeps the new
+    // file from being skipped (the tail would wait at the end of the old one for good).
+    try {
+      unlinkSync(link);
+      linkSync(log.path, link);
+    } catch {
+      return;
+    }
   }
   const ino = statSync(link).ino;
   if (ino === log.lastIno) {

@@ -2,7 +2,8 @@
 // arrives live, split records wait for their end, both pipes keep their order,
 // a replaced file is read to its end before the new one (no byte lost or
 // doubled), a reader far behind conmon says so until it caught up, a
-// file replaced before it could be opened is reported lost, drain resolves
+// file replaced before it could be opened is reported lost, a stale link from
+// a stopped server does not stall the next file, drain resolves
 // once everything written was handed on, and streaming output is polled for
 // instead of watched, until it stops.
 import assert from "node:assert/strict";
@@ -210,4 +211,17 @@ test("while output streams the tail polls instead of watching each write; a line
   await until(() => received().length === expected.length, "the late line");
   assert.equal(received(), expected);
   assert.deepEqual(lostEvents, []);
+});
+
+test("a link left by a server that stopped mid-handover does not keep the next file from being read", async () => {
+  // The worker names its links <log>.r1, .r2, … from 1 in every server process.
+  writeFileSync(`${path}.r1`, record("stdout", "stale", true));
+  startTail(await modes[1][1]());
+  appendFileSync(path, record("stdout", "old file", true));
+  writeFileSync(`${path}.tmp`, "");
+  renameSync(`${path}.tmp`, path);
+  appendFileSync(path, record("stdout", "new file", true));
+  await until(() => received() === "old file\nnew file\n", "both files");
+  assert.deepEqual(lostEvents, []);
+  await until(() => readdirSync(dir).length === 1, "the stale link replaced and removed");
 });
