@@ -134,7 +134,8 @@ export class LogRotations implements RotationSource {
   private port?: MessagePort;
   private fd?: number;
   private native?: InotifyBinding;
-  private readonly byWd = new Map<number, { path: string; subscribers: Set<RotationEvents> }>();
+  /** Who waits for each watched directory's replacements. */
+  private readonly byWd = new Map<number, Set<RotationEvents>>();
   private closed = false;
   private failed = false;
 
@@ -156,16 +157,16 @@ export class LogRotations implements RotationSource {
     } catch {
       /* the bundle is gone */
     }
-    let entry = this.byWd.get(wd);
-    if (!entry) {
-      entry = { path, subscribers: new Set() };
-      this.byWd.set(wd, entry);
+    let subscribers = this.byWd.get(wd);
+    if (!subscribers) {
+      subscribers = new Set();
+      this.byWd.set(wd, subscribers);
       this.port!.postMessage({ wd, path, name: basename(path), ino: newest, takenByMain: newest !== ino });
     }
-    entry.subscribers.add(events);
+    subscribers.add(events);
     return () => {
-      const e = this.byWd.get(wd);
-      if (!e?.subscribers.delete(events) || e.subscribers.size > 0) return;
+      const s = this.byWd.get(wd);
+      if (!s?.delete(events) || s.size > 0) return;
       this.byWd.delete(wd);
       if (this.closed || this.failed) return;
       this.port!.postMessage({ unwatch: wd });
@@ -215,12 +216,12 @@ export class LogRotations implements RotationSource {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, port: port2 }, transferList: [port2] });
     worker.on("message", (m: WorkerMessage) => {
-      const entry = this.byWd.get(m.wd);
+      const subscribers = this.byWd.get(m.wd) ?? [];
       if (!("link" in m)) {
-        for (const s of entry?.subscribers ?? []) s.lost();
+        for (const s of subscribers) s.lost();
         return;
       }
-      for (const s of entry?.subscribers ?? []) {
+      for (const s of subscribers) {
         try {
           s.file(openSync(m.link, "r"));
         } catch {
@@ -237,7 +238,7 @@ export class LogRotations implements RotationSource {
       if (this.closed || this.failed) return;
       this.failed = true;
       process.off("exit", this.stopWorker);
-      for (const e of this.byWd.values()) for (const s of e.subscribers) s.unavailable();
+      for (const subscribers of this.byWd.values()) for (const s of subscribers) s.unavailable();
       this.byWd.clear();
     };
     worker.on("error", gone);
