@@ -12,7 +12,7 @@
  *   seqpacketSend(handle, buf) → bytes sent as one packet, or -errno (-EAGAIN: call seqpacketWantWrite)
  *   seqpacketWantWrite(handle)   onWritable() runs once when the socket can take a packet again
  *   seqpacketPause(handle, bool) stop / restart reading
- *   seqpacketShutdown(handle, readSide) shutdown(SHUT_RD) and stop reading, or shutdown(SHUT_WR)
+ *   seqpacketShutdownRead(handle) shutdown(SHUT_RD) and stop reading (the peer's writes fail; sends still work)
  *   seqpacketClose(handle)       no callback runs after this */
 #include "napi-util.h"
 
@@ -275,22 +275,18 @@ static napi_value js_pause(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_shutdown(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  sp_socket *s = sp_args(env, info, 2, argv);
+static napi_value js_shutdown_read(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  sp_socket *s = sp_args(env, info, 1, argv);
   if (!s) return NULL;
-  bool read_side = false;
-  NAPI_CALL(env, napi_get_value_bool(env, argv[1], &read_side));
-  if (shutdown(s->fd, read_side ? SHUT_RD : SHUT_WR) < 0) {
+  if (shutdown(s->fd, SHUT_RD) < 0) {
     napi_throw(env, nimbus_errno_error(env, errno, "shutdown"));
     return NULL;
   }
   /* A read-shut socket is readable forever (recv returns 0): stop polling for it,
    * so it is not taken for the peer's end. */
-  if (read_side) {
-    s->paused = true;
-    sp_update(s);
-  }
+  s->paused = true;
+  sp_update(s);
   return NULL;
 }
 
@@ -310,7 +306,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 napi_value nimbus_register_seqpacket(napi_env env, napi_value exports) {
   static const nimbus_function fns[] = {
       {"seqpacketConnect", js_connect}, {"seqpacketSend", js_send},         {"seqpacketWantWrite", js_want_write},
-      {"seqpacketPause", js_pause},     {"seqpacketShutdown", js_shutdown}, {"seqpacketClose", js_close},
+      {"seqpacketPause", js_pause},     {"seqpacketShutdownRead", js_shutdown_read}, {"seqpacketClose", js_close},
   };
   NIMBUS_EXPORT(env, exports, fns);
   return exports;

@@ -15,8 +15,8 @@ interface SeqpacketBinding {
   seqpacketSend(h: Handle, data: Buffer): number;
   seqpacketWantWrite(h: Handle): void;
   seqpacketPause(h: Handle, paused: boolean): void;
-  /** readSide: shutdown(SHUT_RD) and stop reading; else shutdown(SHUT_WR). */
-  seqpacketShutdown(h: Handle, readSide: boolean): void;
+  /** shutdown(SHUT_RD), and the socket is no longer polled for reading. */
+  seqpacketShutdownRead(h: Handle): void;
   seqpacketClose(h: Handle): void;
 }
 
@@ -79,7 +79,7 @@ export class SeqpacketSocket {
    * from now on; we can still send. No `end` event follows from this.
    */
   shutdownRead(): void {
-    if (!this.isClosed) this.native.seqpacketShutdown(this.handle, true);
+    if (!this.isClosed) this.native.seqpacketShutdownRead(this.handle);
   }
 
   /** Closes the socket; no event follows. */
