@@ -20,9 +20,14 @@ export type NimbusErrorCode =
   | "op.already_exists"
   | "op.conflict"
   | "op.precondition_failed"
+  | "op.payload_too_large"
+  | "op.too_large"
+  | "op.not_a_regular_file"
   | "rate.resource_exhausted"
   | "service.internal"
   | "service.unavailable"
+  | "service.registry_unreachable"
+  | "service.insufficient_storage"
   | "client.config"
   | "client.network"
   | "client.timeout"
@@ -87,9 +92,9 @@ export class NimbusPreconditionError extends NimbusError {}
 export class NimbusAuthError extends NimbusError {}
 /** A quota was reached (`rate.resource_exhausted`). @example if (e instanceof NimbusRateLimitError) await backoff(); */
 export class NimbusRateLimitError extends NimbusError {}
-/** The request was rejected as invalid (`op.invalid_input`). @example if (e instanceof NimbusInvalidInputError) console.log(e.detail); */
+/** The request was rejected as invalid (`op.invalid_input`, `op.not_a_regular_file`). @example if (e instanceof NimbusInvalidInputError) console.log(e.detail); */
 export class NimbusInvalidInputError extends NimbusError {}
-/** The server cannot serve now (`service.unavailable`). @example if (e instanceof NimbusUnavailableError) await backoff(); */
+/** The server cannot serve now (`service.unavailable`, `service.registry_unreachable`, `service.insufficient_storage`). @example if (e instanceof NimbusUnavailableError) await backoff(); */
 export class NimbusUnavailableError extends NimbusError {}
 /** The client is not configured (`client.config`); thrown at the first request. @example if (e instanceof NimbusConfigError) console.error(e.message); */
 export class NimbusConfigError extends NimbusError {
@@ -109,7 +114,10 @@ const CLASS_BY_CODE: Record<string, ErrorClass> = {
   "auth.forbidden": NimbusAuthError,
   "rate.resource_exhausted": NimbusRateLimitError,
   "op.invalid_input": NimbusInvalidInputError,
+  "op.not_a_regular_file": NimbusInvalidInputError,
   "service.unavailable": NimbusUnavailableError,
+  "service.registry_unreachable": NimbusUnavailableError,
+  "service.insufficient_storage": NimbusUnavailableError,
 };
 
 /**
@@ -126,9 +134,14 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   "op.already_exists": 409,
   "op.conflict": 409,
   "op.precondition_failed": 412,
+  "op.payload_too_large": 413,
+  "op.too_large": 413,
+  "op.not_a_regular_file": 400,
   "rate.resource_exhausted": 429,
   "service.internal": 500,
+  "service.registry_unreachable": 502,
   "service.unavailable": 503,
+  "service.insufficient_storage": 507,
 };
 
 function isWireError(v: unknown): v is WireError {
