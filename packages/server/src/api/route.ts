@@ -43,9 +43,20 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/** What a route answers with one status: JSON by default, or a stream or bytes named by `contentType`. */
+export interface ResponseDef {
+  description: string;
+  /** The body's schema: the whole JSON body, or one NDJSON line. */
+  schema?: TSchema;
+  /** @default "application/json" (when `schema` is set) */
+  contentType?: "application/json" | "application/x-ndjson" | "application/octet-stream" | "text/plain";
+}
+
 export interface RouteDef<PS extends TSchema = TSchema, QS extends TSchema = TSchema, BS extends TSchema = TSchema> {
   method: HttpMethod;
   path: string;
+  /** The OpenAPI operationId; derived from the method and path when omitted. */
+  operationId?: string;
   access: Access;
   summary: string;
   tag: string;
@@ -56,7 +67,7 @@ export interface RouteDef<PS extends TSchema = TSchema, QS extends TSchema = TSc
   rawBody?: boolean;
   /** Pass the query string through unparsed (proxies); `query` is then `{}`. */
   rawQuery?: boolean;
-  responses: Record<number, { description: string; schema?: TSchema }>;
+  responses: Record<number, ResponseDef>;
   handler: (ctx: RequestContext<Static<PS>, Static<QS>, Static<BS>>) => Promise<Reply | void> | Reply | void;
 }
 

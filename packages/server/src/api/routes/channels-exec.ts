@@ -12,7 +12,7 @@ import { runExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RequestContext, type RouteDef } from "../route.js";
-import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
+import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
 
@@ -52,7 +52,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       summary: "(ext) Run a command in a ready sandbox; NDJSON frames stdout/stderr (base64), then exit or error",
       params: SandboxParams,
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames" } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
         await streamExec(ctx as unknown as RequestContext, runtime, ctx.params.id, ctx.body);
@@ -67,7 +67,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       params: strictObject({ id: PathNameSchema }),
       query: strictObject({ tenantId: Type.Optional(TenantIdSchema) }),
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames" } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");

@@ -20,7 +20,7 @@ import type { ChannelEvent, ChannelSink, StdioChannels } from "../../domain/stdi
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { SessionParams } from "../schemas/session.js";
-import { strictObject, TenantIdSchema } from "../schemas/common.js";
+import { ChannelFrameSchema, strictObject, TenantIdSchema } from "../schemas/common.js";
 import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
 
@@ -98,6 +98,12 @@ function decodeInput(body: { data?: string; encoding?: "utf8" | "base64" }): Buf
   return Buffer.from(body.data, "utf8");
 }
 
+const InputAccepted = Type.Object({
+  bytes: Type.Integer({ description: "how many bytes were handed to stdin" }),
+  eofDelivered: Type.Optional(Type.Boolean()),
+  message: Type.Optional(Type.String()),
+});
+
 export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
   return [
     route({
@@ -108,7 +114,7 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
       summary: "(ext) Attach to the sandbox's main process output as NDJSON frames, replayed from `cursor` then live",
       params: SessionParams,
       query: StreamQuery,
-      responses: { 200: { description: "application/x-ndjson: opened, gap, stdout, stderr, exit, closed" } },
+      responses: { 200: { description: "opened, gap, stdout, stderr, exit, closed", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const encoding = ctx.query.encoding ?? "utf8";
@@ -143,7 +149,7 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
       params: SessionParams,
       query: InputQuery,
       body: InputBody,
-      responses: { 202: { description: "handed to the process's stdin" } },
+      responses: { 202: { description: "handed to the process's stdin", schema: InputAccepted } },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const data = decodeInput(ctx.body);

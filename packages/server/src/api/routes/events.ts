@@ -7,7 +7,7 @@ import type { EventBus } from "../../domain/events.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams } from "../schemas/common.js";
-import { EventsQuery } from "../schemas/sandbox.js";
+import { EventLineSchema, EventsQuery } from "../schemas/sandbox.js";
 
 export function eventRoutes(events: EventBus): RouteDef[] {
   return [
@@ -19,7 +19,7 @@ export function eventRoutes(events: EventBus): RouteDef[] {
       summary: "(ext) Stream lifecycle changes as NDJSON {type, action, resource} lines",
       params: TenantParams,
       query: EventsQuery,
-      responses: { 200: { description: "an endless NDJSON stream" } },
+      responses: { 200: { description: "an endless NDJSON stream", contentType: "application/x-ndjson", schema: EventLineSchema } },
       handler: (ctx) => {
         const { kind, id, name } = ctx.query;
         const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);

@@ -56,7 +56,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       summary: "(ext) Download a file from a ready sandbox (x-content-sha256 header)",
       params: SandboxParams,
       query: strictObject(PathQuery),
-      responses: { 200: { description: "the bytes" } },
+      responses: { 200: { description: "the bytes", contentType: "application/octet-stream" } },
       handler: (ctx) => download(ctx as unknown as RequestContext, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path),
     }),
     route({
@@ -79,7 +79,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       summary: "(ext) The files channel of a session: download a file from its sandbox",
       params: SessionParams,
       query: strictObject({ ...PathQuery, ...SessionQuery }),
-      responses: { 200: { description: "the bytes" } },
+      responses: { 200: { description: "the bytes", contentType: "application/octet-stream" } },
       handler: (ctx) => download(ctx as unknown as RequestContext, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path),
     }),
     route({

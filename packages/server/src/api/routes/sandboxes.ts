@@ -14,7 +14,7 @@ import { isImageError } from "../../images/errors.js";
 import { readAllLog, readLogFrom } from "../container-log.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
-import { TenantParams } from "../schemas/common.js";
+import { TenantParams, collectionOf } from "../schemas/common.js";
 import { collection, clampLimit } from "../collection.js";
 import { CreateSandboxBody, ListSandboxesQuery, LogsQuery, SandboxParams, SandboxResource, StopSandboxBody } from "../schemas/sandbox.js";
 
@@ -74,7 +74,7 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
       summary: "List sandboxes, sorted by id",
       params: TenantParams,
       query: ListSandboxesQuery,
-      responses: { 200: { description: "a page of sandboxes" } },
+      responses: { 200: { description: "a page of sandboxes", schema: collectionOf(SandboxResource) } },
       handler: (ctx) => {
         const q = ctx.query;
         if (q.labelValue !== undefined && q.labelKey === undefined) throw invalidInput("labelValue needs labelKey", { field: "labelValue" });
@@ -125,7 +125,7 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
       summary: "(ext) The main process's stdout/stderr: text, or NDJSON lines {stream,data,time} with follow=1",
       params: SandboxParams,
       query: LogsQuery,
-      responses: { 200: { description: "the log" } },
+      responses: { 200: { description: "the log: text, or NDJSON {stream,data,time} lines", contentType: "text/plain" } },
       handler: async (ctx) => {
         const { tenantId } = ctx;
         const id = ctx.params.id;

@@ -149,7 +149,7 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
       params: ProxyParams,
       rawBody: true,
       rawQuery: true,
-      responses: { 200: { description: "whatever the service answers" }, 503: { description: "the service is not running" } },
+      responses: { 200: { description: "whatever the service answers", contentType: "application/octet-stream" }, 503: { description: "the service is not running" } },
       handler: (ctx) => {
         const { name } = ctx.params;
         const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req);

@@ -10,7 +10,7 @@ import type { SandboxSpec } from "../../domain/sandbox-spec.js";
 import type { ServiceSpec, Services } from "../../domain/services.js";
 import { clampLimit, collection } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
-import { TenantParams } from "../schemas/common.js";
+import { TenantParams, collectionOf } from "../schemas/common.js";
 import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
 import { checkSandboxSpec } from "./sandboxes.js";
 
@@ -95,7 +95,7 @@ export function serviceRoutes(services: Services): RouteDef[] {
       summary: "List services (runtime views), sorted by name",
       params: TenantParams,
       query: ListServicesQuery,
-      responses: { 200: { description: "a page of runtime views" } },
+      responses: { 200: { description: "a page of runtime views", schema: collectionOf(ServiceViewResource) } },
       handler: (ctx) => {
         const limit = clampLimit(ctx.query.limit);
         const page = services.list(ctx.tenantId, { limit, ...(ctx.query.pageToken !== undefined ? { pageToken: ctx.query.pageToken } : {}) });

@@ -7,6 +7,7 @@ import type { Sessions } from "../../domain/sessions.js";
 import { sessionView } from "../../domain/sessions.js";
 import { route, type RouteDef } from "../route.js";
 import { collection, clampLimit } from "../collection.js";
+import { collectionOf } from "../schemas/common.js";
 import { CloseSessionBody, ListSessionsQuery, OpenSessionBody, RenewSessionBody, SessionParams, SessionResource, TenantQuery } from "../schemas/session.js";
 
 export function sessionRoutes(sessions: Sessions): RouteDef[] {
@@ -32,7 +33,7 @@ export function sessionRoutes(sessions: Sessions): RouteDef[] {
       tag: "sessions",
       summary: "List sessions, sorted by id",
       query: ListSessionsQuery,
-      responses: { 200: { description: "a page of sessions" } },
+      responses: { 200: { description: "a page of sessions", schema: collectionOf(SessionResource) } },
       handler: (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const limit = clampLimit(ctx.query.limit);

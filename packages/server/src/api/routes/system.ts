@@ -28,7 +28,7 @@ export function systemRoutes(deps: SystemRouteDeps): RouteDef[] {
       access: "public",
       tag: "system",
       summary: "This API as OpenAPI 3.1, generated from the route schemas",
-      responses: { 200: { description: "the document" } },
+      responses: { 200: { description: "the document", schema: Type.Record(Type.String(), Type.Unknown()) } },
       handler: () => ({ status: 200, body: deps.openapi() }),
     }),
     route({

@@ -35,3 +35,20 @@ export const PageQuery = {
   limit: Type.Optional(Type.Integer({ description: "page size, clamped to 1..100", default: 100 })),
   pageToken: Type.Optional(Type.String({ maxLength: 512, description: "the last id of the previous page" })),
 };
+
+/** A page of a collection (contract §1): metadata, then the items in order. */
+export function collectionOf<T extends TSchema>(item: T) {
+  return Type.Object({
+    metadata: Type.Object({
+      tenantId: Type.String(),
+      resourceVersion: Type.String(),
+      limit: Type.Integer(),
+      nextPageToken: Type.Optional(Type.String()),
+      remainingCount: Type.Integer(),
+    }),
+    items: Type.Array(item),
+  });
+}
+
+/** One line of a channel's NDJSON stream: `kind` names the frame, the rest depends on it. */
+export const ChannelFrameSchema = Type.Object({ kind: Type.String() }, { additionalProperties: true, description: "opened, gap, stdout, stderr, exit, closed or error; see docs/sessions.md" });

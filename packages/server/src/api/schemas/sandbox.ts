@@ -89,3 +89,6 @@ export const EventsQuery = strictObject({
 
 /** The response resource, loosely: its exact shape is documented in the contract. */
 export const SandboxResource = Type.Object({ metadata: Type.Record(Type.String(), Type.Unknown()), spec: Type.Record(Type.String(), Type.Unknown()), status: Type.Record(Type.String(), Type.Unknown()) });
+
+/** One line of the tenant's event stream (heartbeats are `{"type":"heartbeat"}`). */
+export const EventLineSchema = Type.Object({ type: Type.String(), action: Type.Optional(Type.String()), resource: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
