@@ -43,7 +43,7 @@ export type Health = "unknown" | "healthy" | "unhealthy";
  * @example
  * if (sandbox.status.reason === "oom_killed") raiseMemory();
  */
-export type SandboxReason = "pull_failed" | "oom_killed" | "exited" | "stopped" | "lost";
+export type SandboxReason = "pull_failed" | "start_failed" | "oom_killed" | "exited" | "stopped" | "lost";
 
 /**
  * Who owns a sandbox. Standalone sandboxes are created directly; service

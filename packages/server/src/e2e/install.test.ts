@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTempRoot, isolatedEnv } from "../testing/cli.js";
@@ -47,6 +47,12 @@ test("scripts/install.sh installs a working `nimbus` into an npm prefix", { time
     const sdk = join(pkg, "node_modules", "@nimbus", "nimbus");
     assert.ok(existsSync(join(sdk, "dist", "index.js")), "the SDK is installed beside the server");
     assert.equal(lstatSync(sdk).isSymbolicLink(), false, "the SDK is a copy, not a link into the repository");
+    // The tarballs ship code only: no tests, fixtures, attack suite or benches.
+    for (const dir of [join(pkg, "dist"), join(sdk, "dist")]) {
+      const shipped = readdirSync(dir, { recursive: true }).map(String);
+      assert.deepEqual(shipped.filter((f) => /\.test\.|^(testing|e2e|attack)(\/|$)/.test(f)), [], `${dir} ships test code`);
+      assert.ok(shipped.some((f) => f.endsWith(".js")));
+    }
     const native = join(pkg, "node_modules", "@nimbus", "native");
     assert.ok(existsSync(join(native, "build", "Release", "nimbus_native.node")), "the native binding was compiled on install");
     assert.equal(lstatSync(native).isSymbolicLink(), false, "the native binding is a copy, not a link into the repository");
