@@ -13,6 +13,9 @@ import type { Logger } from "../log.js";
 import type { SandboxListQuery, SandboxRow, SandboxStore } from "../store/sandbox-store.js";
 import type { ImageRecord, PullOptions } from "../images/index.js";
 import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
+import { readAllRecords, readRecordsFrom, type LogRecord } from "../runtime/index.js";
+
+export type { LogRecord };
 import { AppError, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
@@ -188,6 +191,16 @@ export class Sandboxes {
   }
 
   /** Where the main process's output is: the live monitor log, or the copy kept after exit. */
+  /** The main process's output records from byte `offset` of its log (live, or the copy kept once it ended), and the offset after them. */
+  readLog(row: SandboxRow, offset: number): Promise<{ records: LogRecord[]; offset: number }> {
+    return readRecordsFrom(this.logPath(row), offset);
+  }
+
+  /** Every output record of the main process so far. */
+  readWholeLog(row: SandboxRow): Promise<LogRecord[]> {
+    return readAllRecords(this.logPath(row));
+  }
+
   logPath(row: SandboxRow): string {
     return TERMINAL_STATES.includes(row.lifecycleState as SandboxState) ? this.retainedLogPath(row.tenantId, row.id) : this.deps.runtime.logPath(row.id);
   }

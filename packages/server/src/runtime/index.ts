@@ -15,7 +15,8 @@ export type {
 } from "./backend.js";
 export { RuntimeError, assertValidId, isRuntimeError, type RuntimeErrorKind } from "./errors.js";
 export { ContainerBackend, type ContainerBackendOptions } from "./container/crun-backend.js";
-export { parseK8sLog, joinLog, readLogText, type LogRecord } from "./container/log-file.js";
+export { parseK8sLog, joinLog, readLogText } from "./container/log-file.js";
+export { readAllRecords, readRecordsFrom, type LogRecord } from "./container/k8s-log.js";
 export { FakeBackend, FakeHost, type FakeBackendOptions } from "./fake/fake-backend.js";
 export { HUGETLB_FIX_COMMAND, checkHost, hugetlbNeedsFix, type HostCheckOptions, type HostCheckResult } from "./host-check.js";
 export { assertNoLeftovers, describeLeftovers, findLeftovers, type Leftovers } from "./leak-check.js";

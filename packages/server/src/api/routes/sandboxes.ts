@@ -5,13 +5,12 @@
  */
 import { invalidInput } from "../../domain/errors.js";
 import { assertLabels, isValidLabelKey } from "../../domain/labels.js";
-import type { Sandboxes } from "../../domain/sandboxes.js";
+import type { LogRecord, Sandboxes } from "../../domain/sandboxes.js";
 import type { SandboxSpec } from "../../domain/sandbox-spec.js";
 import { TERMINAL_STATES, type SandboxState } from "../../domain/sandbox-state.js";
 import { sandboxView } from "../../domain/sandbox-view.js";
 import { parseReference } from "../../images/reference.js";
 import { isImageError } from "../../images/errors.js";
-import { readAllLog, readLogFrom } from "../container-log.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
@@ -45,6 +44,11 @@ export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "s
     if (isImageError(err)) throw invalidInput(err.message, { field: "spec.root.source.reference" });
     throw err;
   }
+}
+
+/** A log record as the logs route sends it: the payload as text, with the newline of a full line. */
+function wireRecord(r: LogRecord): { time: string; stream: string; data: string } {
+  return { time: r.time, stream: r.stream, data: r.data.toString("utf8") };
 }
 
 export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
@@ -133,7 +137,7 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
         const follow = ctx.query.follow === "1" || ctx.query.follow === "true";
         const wantsNdjson = follow || (ctx.req.headers.accept ?? "").includes("application/x-ndjson");
         if (!follow) {
-          let records = await readAllLog(sandboxes.logPath(row));
+          let records = (await sandboxes.readWholeLog(row)).map(wireRecord);
           if (ctx.query.tail !== undefined) records = records.slice(Math.max(0, records.length - ctx.query.tail));
           ctx.handled = true;
           if (wantsNdjson) {
@@ -152,8 +156,8 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
         while (!stream.closed) {
           const current = sandboxes.find(tenantId, id);
           if (!current) break;
-          const r = await readLogFrom(sandboxes.logPath(current), offset);
-          let records = r.records;
+          const r = await sandboxes.readLog(current, offset);
+          let records = r.records.map(wireRecord);
           if (first && ctx.query.tail !== undefined) records = records.slice(Math.max(0, records.length - ctx.query.tail));
           first = false;
           for (const rec of records) stream.write(rec);

@@ -41,7 +41,8 @@ import { closeSync, constants, openSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { SeqpacketSocket, type SeqpacketEvents } from "./seqpacket.js";
 
-export type StdPipe = "stdout" | "stderr";
+import type { StdPipe } from "./k8s-log.js";
+export type { StdPipe };
 
 /** conmon reads one packet into a 32768-byte buffer and keeps the first 32767 bytes. */
 export const MAX_INPUT_PACKET = 16 * 1024;

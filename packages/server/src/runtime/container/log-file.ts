@@ -1,45 +1,21 @@
-// runtime/container/log-file.ts — reading conmon's k8s-file log of a main process.
-// Owns the line format `<RFC3339Nano time> <stdout|stderr> <P|F> <text>`, where P
-// marks a partial line continued by the next record. Used by the logs route and
-// by tests that read what a container printed.
+// runtime/container/log-file.ts — a main process's whole output as text, from
+// conmon's k8s-file log (the format is k8s-log.ts's). Used by the conformance
+// suite and tests that read what a container printed.
 
-import { readFile } from "node:fs/promises";
+import { decodeRecords, readAllRecords, type LogRecord } from "./k8s-log.js";
 
-export interface LogRecord {
-  time: string;
-  stream: "stdout" | "stderr";
-  /** true when the line was split (buffer full, or output without a trailing newline). */
-  partial: boolean;
-  text: string;
-}
+export type { LogRecord } from "./k8s-log.js";
 
 export function parseK8sLog(text: string): LogRecord[] {
-  const out: LogRecord[] = [];
-  for (const line of text.split("\n")) {
-    // [\s\S], not ".": a terminal's output carries "\r", which "." does not match.
-    const m = /^(\S+) (stdout|stderr) ([PF]) ?([\s\S]*)$/.exec(line);
-    if (!m) continue;
-    out.push({ time: m[1]!, stream: m[2] as "stdout" | "stderr", partial: m[3] === "P", text: m[4]! });
-  }
-  return out;
+  return decodeRecords(Buffer.from(text.endsWith("\n") ? text : text + "\n")).records;
 }
 
 /** Re-joins records into the text the process wrote (optionally one stream only). */
 export function joinLog(records: LogRecord[], stream?: "stdout" | "stderr"): string {
-  let s = "";
-  for (const r of records) {
-    if (stream && r.stream !== stream) continue;
-    s += r.partial ? r.text : r.text + "\n";
-  }
-  return s;
+  return Buffer.concat(records.filter((r) => !stream || r.stream === stream).map((r) => r.data)).toString("utf8");
 }
 
 /** The whole output of a container so far; "" when there is no log yet. */
 export async function readLogText(path: string, stream?: "stdout" | "stderr"): Promise<string> {
-  try {
-    return joinLog(parseK8sLog(await readFile(path, "utf8")), stream);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw err;
-  }
+  return joinLog(await readAllRecords(path), stream);
 }

@@ -1,14 +1,12 @@
 // runtime/container/log-replay.ts — byte-exact reading of conmon's k8s-file log by
 // logical offset, for replaying a main process's output from a cursor.
-// A record is `<time> <stdout|stderr> <F|P> <bytes>\n`; an F record's payload is
-// its bytes plus the newline, a P record's payload is its bytes alone, so the
-// payloads concatenated are exactly what the process wrote (binary safe).
+// Payloads concatenated are exactly what the process wrote (the format: k8s-log.ts).
 // conmon caps the file with --log-size-max by writing a new file and renaming it
 // over the old one; a generation is one such file, held open by fd so it stays
 // readable after the rename. `base` is the logical offset of its first payload byte.
 
 import { closeSync, fstatSync, openSync, read } from "node:fs";
-import type { StdPipe } from "./attach.js";
+import { parseRecords, type StdPipe } from "./k8s-log.js";
 
 const BLOCK = 1024 * 1024;
 
@@ -21,27 +19,6 @@ export interface PayloadChunk {
   /** Logical offset of data[0]. */
   offset: number;
   data: Buffer;
-}
-
-/** Calls `onRecord` for each complete record in buf[0..len); returns the index after the last newline. */
-export function parseRecords(buf: Buffer, len: number, onRecord: (pipe: StdPipe, start: number, end: number, full: boolean) => void): number {
-  let pos = 0;
-  for (;;) {
-    const nl = buf.indexOf(0x0a, pos);
-    if (nl < 0 || nl >= len) return pos;
-    const s1 = buf.indexOf(0x20, pos);
-    const s2 = s1 < 0 ? -1 : buf.indexOf(0x20, s1 + 1);
-    if (s1 > 0 && s2 > 0 && s2 + 2 <= nl) {
-      const stream = buf.toString("latin1", s1 + 1, s2);
-      const tag = buf[s2 + 1];
-      if ((stream === "stdout" || stream === "stderr") && (tag === 0x46 || tag === 0x50)) {
-        // "F " / "P " then the bytes; an empty P record has no trailing space.
-        const start = Math.min(s2 + 3, nl);
-        onRecord(stream, start, nl, tag === 0x46);
-      }
-    }
-    pos = nl + 1;
-  }
 }
 
 export class LogGeneration {

@@ -32,7 +32,8 @@
 import { closeSync, existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { StdPipe } from "./attach.js";
-import { LogGeneration, parseRecords } from "./log-replay.js";
+import { LogGeneration } from "./log-replay.js";
+import { parseRecords } from "./k8s-log.js";
 import type { RotationSource } from "./log-rotations.js";
 
 /** Bytes per read. conmon's records are at most ~8.3 KiB, so a block always holds a whole one. */
