@@ -41,7 +41,7 @@ export interface WsRouteDef<PS extends TSchema = TSchema, QS extends TSchema = T
 export type WsOpen = ((ws: WebSocket) => void) | { takeover(socket: Duplex, head: Buffer): void };
 
 export function wsRoute<PS extends TSchema, QS extends TSchema>(def: WsRouteDef<PS, QS>): WsRouteDef {
-  return def as unknown as WsRouteDef;
+  return def;
 }
 
 export interface UpgradeDeps {

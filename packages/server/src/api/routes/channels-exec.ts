@@ -11,7 +11,7 @@ import type { Sessions } from "../../domain/sessions.js";
 import { runExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
-import { route, type RequestContext, type RouteDef } from "../route.js";
+import { route, type RouteDef, type StreamingContext } from "../route.js";
 import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
@@ -27,7 +27,7 @@ export const ExecBody = strictObject({
 
 type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
 
-async function streamExec(ctx: RequestContext, runtime: RuntimeBackend, sandboxId: string, body: ExecBodyT): Promise<void> {
+async function streamExec(ctx: StreamingContext, runtime: RuntimeBackend, sandboxId: string, body: ExecBodyT): Promise<void> {
   const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
   ctx.handled = true;
   const abort = new AbortController();
@@ -55,7 +55,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
-        await streamExec(ctx as unknown as RequestContext, runtime, ctx.params.id, ctx.body);
+        await streamExec(ctx, runtime, ctx.params.id, ctx.body);
       },
     }),
     route({
@@ -71,7 +71,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
-        await streamExec(ctx as unknown as RequestContext, runtime, sandbox.id, ctx.body);
+        await streamExec(ctx, runtime, sandbox.id, ctx.body);
       },
     }),
   ];
