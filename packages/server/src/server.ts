@@ -44,11 +44,8 @@ import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
 import { ImageStore } from "./images/index.js";
 import type { RuntimeBackend } from "./runtime/backend.js";
-import { ContainerBackend } from "./runtime/container/crun-backend.js";
-import { RuntimeError } from "./runtime/errors.js";
-import { checkHost } from "./runtime/host-check.js";
+import { ContainerBackend, RuntimeError, checkHost } from "./runtime/index.js";
 import { VERSION } from "./version.js";
-import { StdioHubs } from "./domain/stdio-hub.js";
 import { StdioChannels } from "./domain/stdio-channel.js";
 import { stdioChannelRoutes, stdioChannelWsRoutes } from "./api/routes/channels-stdio.js";
 import { createUpgradeHandler } from "./api/ws.js";
@@ -93,7 +90,13 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
     const host = await checkHost({ runtime: config.runtime });
     for (const fix of host.fixesApplied) log.info("applied a host fix for the OCI runtime", { command: fix });
     for (const warning of host.warnings) log.warn(warning);
-    return new ContainerBackend({ stateDir: join(config.dataDir, "runtime"), runtime: host.runtime, runtimePath: host.runtimePath, conmonPath: host.conmonPath });
+    return new ContainerBackend({
+      stateDir: join(config.dataDir, "runtime"),
+      runtime: host.runtime,
+      runtimePath: host.runtimePath,
+      conmonPath: host.conmonPath,
+      log: log.child({ module: "stdio" }),
+    });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;
@@ -131,10 +134,6 @@ function listen(server: Server, config: ServerConfig): Promise<AddressInfo> {
   });
 }
 
-function stdioPaths(backend: ContainerBackend) {
-  return { attachSocket: (id: string) => backend.attachSocketPath(id), log: (id: string) => backend.logPath(id), ctl: (id: string) => backend.layout.ctlFifo(id) };
-}
-
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
@@ -165,10 +164,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
 
   const tenants = new Tenants(new TenantStore(db));
   const events = new EventBus();
-  const baseRuntime = options.runtime ?? (await createRuntime(config, log));
-  // stdio hubs attach to each container before it starts, so they see its output from byte 0.
-  const hubs = new StdioHubs({ log: log.child({ module: "stdio" }), paths: baseRuntime instanceof ContainerBackend ? stdioPaths(baseRuntime) : undefined });
-  const runtime = hubs.wrapRuntime(baseRuntime);
+  const runtime = options.runtime ?? (await createRuntime(config, log));
   const images = new ImageStore({
     root: join(config.dataDir, "images"),
     mirrors: config.registryMirrors,
@@ -190,7 +186,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
-  const stdio = new StdioChannels({ sessions, sandboxes, hubs, log: log.child({ module: "stdio" }) });
+  const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }) });
   stdio.start();
   sandboxes.onChange((row) => stdio.onSandboxChange(row));
   tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));
@@ -258,7 +254,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
         sessions.stop();
-        hubs.close();
+        runtime.stdio.close();
         supervisor.stop();
         await endpoints.close();
         sandboxes.close();

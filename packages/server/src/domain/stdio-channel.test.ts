@@ -8,24 +8,24 @@ import { createLogger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionRow } from "../store/session-store.js";
 import { StdioChannels, type ChannelEvent } from "./stdio-channel.js";
-import type { HubSubscriber, StdioHub, StdioHubs } from "./stdio-hub.js";
+import type { OutputSubscriber, ProcessStdio, StdioFacet } from "../runtime/backend.js";
 
 test("a hub that lost output closes its clients with output_lost, after the bytes they were sent", async () => {
-  const subscribers: HubSubscriber[] = [];
+  const subscribers: OutputSubscriber[] = [];
   const hub = {
     head: 0,
     ended: new Promise<void>(() => undefined),
-    subscribe: (s: HubSubscriber) => (subscribers.push(s), () => undefined),
+    subscribe: (s: OutputSubscriber) => (subscribers.push(s), () => undefined),
     oldestOffset: async () => 0,
     hold: () => undefined,
     release: () => undefined,
-  } as unknown as StdioHub;
+  } as unknown as ProcessStdio;
   const session = { tenantId: "t", id: "s1", lifecycleState: "open", channels: ["stdio"], targetSandboxId: "b1" } as SessionRow;
   const sandbox = { tenantId: "t", id: "b1", lifecycleState: "ready", generation: 1 } as SandboxRow;
   const channels = new StdioChannels({
     sessions: { find: () => session, onClosed: () => () => undefined },
     sandboxes: { find: () => sandbox },
-    hubs: { acquire: async () => hub } as unknown as StdioHubs,
+    hubs: { acquire: async () => hub } as unknown as StdioFacet,
     log: createLogger({ level: "error", format: "json", write: () => undefined }),
   });
   const events: ChannelEvent[] = [];

@@ -19,10 +19,9 @@
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionRow } from "../store/session-store.js";
-import type { StdPipe } from "../runtime/container/attach.js";
+import type { ProcessStdio, StdioFacet, StdPipe } from "../runtime/backend.js";
 import { AppError } from "./errors.js";
 import type { Sessions } from "./sessions.js";
-import type { StdioHub, StdioHubs } from "./stdio-hub.js";
 import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 
 export type ChannelEvent =
@@ -43,7 +42,7 @@ export interface ChannelSink {
 export interface StdioChannelsDeps {
   sessions: Pick<Sessions, "find" | "onClosed">;
   sandboxes: { find(tenantId: string, id: string): SandboxRow | undefined };
-  hubs: StdioHubs;
+  hubs: StdioFacet;
   log: Logger;
   /** Output bytes not yet handed to a client before it is cut off as a slow reader. @default 8 MiB */
   maxPendingBytes?: number;
@@ -171,7 +170,7 @@ export class StdioChannels {
     return { session, sandbox };
   }
 
-  private async hub(sandbox: SandboxRow): Promise<StdioHub> {
+  private async hub(sandbox: SandboxRow): Promise<ProcessStdio> {
     try {
       return await this.deps.hubs.acquire(sandbox.id);
     } catch (err) {
@@ -213,7 +212,7 @@ class Attachment implements StdioAttachment {
 
   constructor(
     private readonly owner: StdioChannels,
-    private readonly hub: StdioHub,
+    private readonly hub: ProcessStdio,
     private readonly sink: ChannelSink,
     private readonly session: SessionRow,
     private readonly sandbox: SandboxRow,

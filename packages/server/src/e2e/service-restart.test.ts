@@ -15,7 +15,7 @@ import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
 import { forwarderPids } from "../runtime/port-forward.js";
-import { ContainerBackend } from "../runtime/container/crun-backend.js";
+import { ContainerBackend } from "../runtime/index.js";
 import { until } from "../testing/until.js";
 
 const tmp = makeTempRoot();

@@ -59,6 +59,58 @@ export interface ExecHandle {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** What a backend may say about itself; the server passes its structured logger. */
+export interface RuntimeLog {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+export type StdPipe = "stdout" | "stderr";
+
+/** Someone reading a main process's output live. */
+export interface OutputSubscriber {
+  /** A live chunk; `offset` is the logical offset of data[0] in the combined stdout+stderr stream. */
+  output(pipe: StdPipe, data: Buffer, offset: number): void;
+  /** Output was lost before the backend could read it: the live stream has a hole. */
+  lost?(): void;
+}
+
+/** Output bytes by logical offset, or a `gap` for bytes no longer kept. */
+export type ReplayItem = { pipe: StdPipe; offset: number; data: Buffer } | { gap: { from: number; to: number } };
+
+/**
+ * The main process's stdio of one running container. Output is addressed by
+ * logical byte offset since the process started (or since the server joined
+ * a running one); `head` is the offset after the last byte handed on.
+ */
+export interface ProcessStdio {
+  readonly head: number;
+  readonly isEnded: boolean;
+  /** Resolves once the output is all handed on after the process stopped, or the stdio was released. */
+  readonly ended: Promise<void>;
+  subscribe(s: OutputSubscriber): () => void;
+  /** Offset of the oldest byte still kept. */
+  oldestOffset(): Promise<number>;
+  /** The kept bytes of [from, to), in order, with gaps named. */
+  replay(from: number, to: number): AsyncGenerator<ReplayItem>;
+  /** Bytes for the process's stdin, in arrival order. */
+  write(data: Buffer): Promise<void>;
+  /** Stop reading output (the process then blocks on it, as with a pipe) until every holder released. */
+  hold(who: object): void;
+  release(who: object): void;
+  /** Terminal size, for a process with a terminal. */
+  resize(rows: number, cols: number): void;
+}
+
+/** The stdio facet: each container's main-process stdio. */
+export interface StdioFacet {
+  /** The stdio of a running container, joining its output if this backend instance did not start it. */
+  acquire(id: string): Promise<ProcessStdio>;
+  /** The container stopped: free its stdio once its last output is handed on (or after graceMs). */
+  retire(id: string, graceMs?: number): void;
+  close(): void;
+}
+
 export interface RuntimeBackend {
   /** "crun" | "runc" | "runsc" | "fake" */
   readonly name: string;
@@ -80,4 +132,6 @@ export interface RuntimeBackend {
   exec(id: string, spec: ExecSpec): ExecHandle;
   /** Where the container's root filesystem is mounted on the host (the files channel confines paths to it). */
   rootfsPath(id: string): string;
+  /** The main processes' stdio (the IO facet). */
+  readonly stdio: StdioFacet;
 }

@@ -5,7 +5,7 @@
  * product itself left nothing; this only runs after that check.
  */
 import { existsSync } from "node:fs";
-import { ContainerBackend } from "../runtime/container/crun-backend.js";
+import { ContainerBackend } from "../runtime/index.js";
 
 export async function purgeRuntime(stateDir: string): Promise<string[]> {
   if (!existsSync(stateDir)) return [];

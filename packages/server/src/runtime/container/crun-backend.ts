@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeName } from "../backend.js";
+import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeLog, RuntimeName } from "../backend.js";
 import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 import { findBinary } from "./exec.js";
@@ -23,6 +23,7 @@ import { KeyedLock } from "../keyed-lock.js";
 import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
+import { StdioHubs } from "./stdio-hub.js";
 
 export interface ContainerBackendOptions {
   /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
@@ -37,7 +38,11 @@ export interface ContainerBackendOptions {
   logSizeMaxBytes?: number;
   /** Absolute cgroup parent. @default `<server's own cgroup>/nimbus-<hash of stateDir>` */
   cgroupParent?: string;
+  /** Where the stdio facet reports trouble. @default silent */
+  log?: RuntimeLog;
 }
+
+const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
 
 /**
  * How often wait() looks again without a wake-up from the exit-dir watch: only a
@@ -57,6 +62,8 @@ export class ContainerBackend implements RuntimeBackend {
   /** Wakes wait() when conmon renames a container's exit file into the exit dir. */
   private readonly exits: EntryWatch;
   private readonly records = new Map<string, { cgroupsPath?: string; annotations: Record<string, string> }>();
+  /** Each main process's stdio, read from conmon's log (stdio-hub.ts). */
+  readonly stdio: StdioHubs;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -74,9 +81,19 @@ export class ContainerBackend implements RuntimeBackend {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     this.exits = new EntryWatch(this.layout.exitsDir);
+    const layout = this.layout;
+    this.stdio = new StdioHubs({
+      paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
+      log: options.log ?? SILENT,
+    });
   }
 
-  async create(spec: ContainerSpec): Promise<void> {
+  /** The stdio hub attaches while the container is created, so it reads the output from byte 0. */
+  create(spec: ContainerSpec): Promise<void> {
+    return this.stdio.whileCreating(spec.id, this.createContainer(spec));
+  }
+
+  private async createContainer(spec: ContainerSpec): Promise<void> {
     assertValidId(spec.id);
     if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
     const { id } = spec;
@@ -128,6 +145,7 @@ export class ContainerBackend implements RuntimeBackend {
 
   async start(id: string): Promise<void> {
     assertValidId(id);
+    await this.stdio.beforeStart(id);
     if (this.name === "crun" && startThroughExecFifo(this.layout.runtimeRoot, id)) return;
     const st = await this.runtime.state(id);
     if (!st) throw notFound(id);
@@ -173,6 +191,7 @@ export class ContainerBackend implements RuntimeBackend {
 
   async delete(id: string): Promise<void> {
     assertValidId(id);
+    this.stdio.dropCreated(id);
     await this.locks.run(id, () => this.removeEverything(id));
   }
 
@@ -203,9 +222,10 @@ export class ContainerBackend implements RuntimeBackend {
     return this.layout.attachSocket(id);
   }
 
-  /** Stops watching the exit dir; containers keep running. */
+  /** Stops watching the exit dir and reading stdio; containers keep running. */
   close(): void {
     this.exits.close();
+    this.stdio.close();
   }
 
   private async buildState(id: string, rt: RuntimeStateJson | undefined, known = false): Promise<ContainerState | undefined> {

@@ -8,7 +8,9 @@
 
 import { open } from "node:fs/promises";
 
-export type StdPipe = "stdout" | "stderr";
+import type { StdPipe } from "../backend.js";
+
+export type { StdPipe };
 
 /**
  * Calls `onRecord` for each complete record in buf[0..len): its pipe, the payload

@@ -4,7 +4,7 @@
 // server restart (a new backend on the same host) and a process exiting while no
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
-import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, RuntimeBackend } from "../backend.js";
+import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, RuntimeBackend, StdioFacet } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 
 interface FakeContainer {
@@ -32,8 +32,16 @@ export interface FakeBackendOptions {
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
+/** The fake runs no processes, so it has no stdio to attach to: every acquire says so. */
+const NO_STDIO: StdioFacet = {
+  acquire: (id) => Promise.reject(new RuntimeError("not_found", `the fake backend has no stdio for ${id}; use the container backend`)),
+  retire: () => undefined,
+  close: () => undefined,
+};
+
 export class FakeBackend implements RuntimeBackend {
   readonly name = "fake";
+  readonly stdio = NO_STDIO;
   readonly host: FakeHost;
   private readonly failStart: (id: string) => string | undefined;
   private readonly fatal: Set<string>;

@@ -1,5 +1,6 @@
 /**
- * stdio hubs: one per running sandbox, reading the main process's output from
+ * runtime/container/stdio-hub.ts — the stdio facet of the container backend:
+ * one hub per running container, reading the main process's output from
  * conmon's log (LogTail) and fanning it out to every attached channel client,
  * with input from all of them serialised onto one attach-socket connection.
  *
@@ -10,7 +11,7 @@
  *
  * Cursors are logical byte offsets in the combined stdout+stderr stream since
  * the container started. The hub opens the log before the container is started
- * (`wrapRuntime` hooks `create`/`start`), so it counts every byte from 0; `head`
+ * (the backend's create and start call `whileCreating`/`beforeStart`), so it counts every byte from 0; `head`
  * is the offset after the last byte handed on. A client resuming at cursor
  * c < head is replayed [c, head) from the log and then continues live from
  * head — no loss, no duplicate. The log is capped by conmon (--log-size-max),
@@ -34,15 +35,14 @@
  */
 import { openSync, closeSync, existsSync, writeSync, constants } from "node:fs";
 import { dirname, basename } from "node:path";
-import type { Logger } from "../log.js";
-import type { RuntimeBackend } from "../runtime/backend.js";
-import { connectHold, connectInput, type AttachInput, type StdPipe } from "../runtime/container/attach.js";
-import { LogGeneration, type PayloadChunk } from "../runtime/container/log-replay.js";
-import { LogTail, type LogTailEvents } from "../runtime/container/log-tail.js";
-import { LogRotations, type RotationSource } from "../runtime/container/log-rotations.js";
-import { EntryWatch } from "../runtime/entry-watch.js";
+import type { OutputSubscriber, ProcessStdio, ReplayItem, RuntimeLog, StdioFacet } from "../backend.js";
+import { connectHold, connectInput, type AttachInput } from "./attach.js";
+import { LogGeneration } from "./log-replay.js";
+import { LogTail, type LogTailEvents } from "./log-tail.js";
+import { LogRotations, type RotationSource } from "./log-rotations.js";
+import { EntryWatch } from "../entry-watch.js";
 
-/** Where a container's stdio lives (the real backend; the fake one has none). */
+/** Where a container's stdio lives. */
 export interface StdioPaths {
   attachSocket(id: string): string;
   log(id: string): string;
@@ -50,17 +50,9 @@ export interface StdioPaths {
   ctl(id: string): string;
 }
 
-export interface HubSubscriber {
-  /** A live chunk; `offset` is the logical offset of data[0]. */
-  output(pipe: StdPipe, data: Buffer, offset: number): void;
-  /** Output was lost before the hub could read it (see LogTail): the live stream has a hole. */
-  lost?(): void;
-}
-
 export interface StdioHubsDeps {
-  /** Undefined when the runtime has no conmon (the fake backend of unit tests): stdio is then unavailable. */
-  paths: StdioPaths | undefined;
-  log: Logger;
+  paths: StdioPaths;
+  log: RuntimeLog;
 }
 
 /** Log files kept open for replay: the current one and the one before. */
@@ -68,12 +60,12 @@ const GENERATIONS_KEPT = 2;
 /** How long attachDuringCreate waits between looks when no inotify event woke it. */
 const ATTACH_LOOK_MS = 25;
 
-export class StdioHub {
+export class StdioHub implements ProcessStdio {
   private input?: AttachInput;
   /** The connection nobody reads, open while output must wait (see the header). */
   private holdConn?: { close(): void };
   private tail?: LogTail;
-  private readonly subscribers = new Set<HubSubscriber>();
+  private readonly subscribers = new Set<OutputSubscriber>();
   private gens: LogGeneration[] = [];
   private endedResolve!: () => void;
   /** Resolves once the process's output is all handed on (after `drain`), or the hub is disposed. */
@@ -86,7 +78,7 @@ export class StdioHub {
   constructor(
     readonly id: string,
     private readonly paths: StdioPaths,
-    private readonly log: Logger,
+    private readonly log: RuntimeLog,
     private readonly rotations?: RotationSource,
   ) {}
 
@@ -133,7 +125,7 @@ export class StdioHub {
     }
   }
 
-  subscribe(s: HubSubscriber): () => void {
+  subscribe(s: OutputSubscriber): () => void {
     this.subscribers.add(s);
     return () => this.subscribers.delete(s);
   }
@@ -147,7 +139,7 @@ export class StdioHub {
    * The bytes of [from, to) still on disk, in order. A `gap` item stands for bytes the
    * log no longer has (its cap dropped them), so callers can say so.
    */
-  async *replay(from: number, to: number): AsyncGenerator<PayloadChunk | { gap: { from: number; to: number } }> {
+  async *replay(from: number, to: number): AsyncGenerator<ReplayItem> {
     const gens = [...this.gens];
     let at = from;
     for (let i = 0; i < gens.length && at < to; i++) {
@@ -243,8 +235,8 @@ export class StdioHub {
   }
 }
 
-/** Every hub of this server, by sandbox id. */
-export class StdioHubs {
+/** Every hub of this backend, by container id. */
+export class StdioHubs implements StdioFacet {
   private readonly hubs = new Map<string, StdioHub>();
   private readonly joining = new Map<string, Promise<StdioHub>>();
   /** Hubs connected while their container was being created, waiting for its start. */
@@ -256,7 +248,6 @@ export class StdioHubs {
   private closed = false;
 
   constructor(private readonly deps: StdioHubsDeps) {
-    if (!deps.paths) return;
     try {
       this.rotations.start();
     } catch (err) {
@@ -265,52 +256,40 @@ export class StdioHubs {
   }
 
   /**
-   * The runtime, with the hub attached before the container starts. conmon
-   * opens its attach socket before it runs `<runtime> create`, so the hub
-   * connects while the container is being created (off the start path); if that
-   * did not work out, it attaches at start.
+   * Attaches a hub while the container is being created: conmon opens its
+   * attach socket before it runs `<runtime> create`, so the hub connects off the
+   * start path; `beforeStart` installs it (or attaches then, if this did not
+   * work out). Resolves or rejects as `made` does.
    */
-  wrapRuntime(runtime: RuntimeBackend): RuntimeBackend {
-    if (!this.deps.paths) return runtime;
-    const create = async (spec: Parameters<RuntimeBackend["create"]>[0]) => {
-      const made = runtime.create(spec);
-      const early = this.attachDuringCreate(spec.id, made);
-      try {
-        await made;
-      } catch (err) {
-        void early.then((hub) => hub?.dispose());
-        throw err;
-      }
-      const hub = await early;
-      if (hub) this.created.set(spec.id, hub);
-    };
-    const start = async (id: string) => {
-      const hub = this.created.get(id);
-      this.created.delete(id);
-      if (hub && !this.closed) {
-        this.hubs.get(id)?.dispose();
-        this.hubs.set(id, hub);
-      } else {
-        hub?.dispose();
-        await this.attachBeforeStart(id);
-      }
-      return runtime.start(id);
-    };
-    // A container deleted without being started (stopped during its launch) drops its early hub.
-    const remove = async (id: string) => {
-      this.created.get(id)?.dispose();
-      this.created.delete(id);
-      return runtime.delete(id);
-    };
-    return new Proxy(runtime, {
-      get(target, prop) {
-        if (prop === "create") return create;
-        if (prop === "start") return start;
-        if (prop === "delete") return remove;
-        const v: unknown = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+  async whileCreating(id: string, made: Promise<void>): Promise<void> {
+    const early = this.attachDuringCreate(id, made);
+    try {
+      await made;
+    } catch (err) {
+      void early.then((hub) => hub?.dispose());
+      throw err;
+    }
+    const hub = await early;
+    if (hub) this.created.set(id, hub);
+  }
+
+  /** Right before the container's process starts: its hub reads from byte 0. */
+  async beforeStart(id: string): Promise<void> {
+    const hub = this.created.get(id);
+    this.created.delete(id);
+    if (hub && !this.closed) {
+      this.hubs.get(id)?.dispose();
+      this.hubs.set(id, hub);
+    } else {
+      hub?.dispose();
+      await this.attachBeforeStart(id);
+    }
+  }
+
+  /** A container deleted without being started (stopped during its launch) drops its early hub. */
+  dropCreated(id: string): void {
+    this.created.get(id)?.dispose();
+    this.created.delete(id);
   }
 
   /**
@@ -324,12 +303,12 @@ export class StdioHubs {
       () => void (settled = true),
       () => void (settled = true),
     );
-    const socket = this.deps.paths!.attachSocket(id);
+    const socket = this.deps.paths.attachSocket(id);
     const link = dirname(socket);
     this.socketLinks ??= new EntryWatch(dirname(link));
     while (!settled && !this.closed) {
       if (existsSync(socket)) {
-        const hub = new StdioHub(id, this.deps.paths!, this.deps.log, this.rotations);
+        const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
         try {
           await hub.connectFromStart();
           return hub;
@@ -345,7 +324,7 @@ export class StdioHubs {
   }
 
   private async attachBeforeStart(id: string): Promise<void> {
-    if (this.closed || !this.deps.paths) return;
+    if (this.closed) return;
     const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
     try {
       await hub.connectFromStart();
@@ -363,10 +342,8 @@ export class StdioHubs {
     if (hub && !hub.isEnded) return hub;
     const pending = this.joining.get(id);
     if (pending) return pending;
-    const paths = this.deps.paths;
-    if (!paths) return Promise.reject(new Error("this runtime has no attach socket"));
     const p = (async () => {
-      const h = new StdioHub(id, paths, this.deps.log, this.rotations);
+      const h = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
       try {
         await h.join();
       } catch (err) {
