@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { RawRuntime, conmonPid, fmtMs as f, loadServer, memoryOf, pct, timed } from "./measure.mjs";
 
 const { ContainerBackend } = await loadServer("runtime/container/crun-backend");
-const { makeBusyboxLayer } = await loadServer("runtime/conformance");
+const { makeBusyboxLayer } = await loadServer("runtime/conformance/suite");
 const { findBinary } = await loadServer("runtime/container/exec");
 const { assertNoLeftovers } = await loadServer("runtime/leak-check");
 

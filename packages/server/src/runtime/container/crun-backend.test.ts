@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, test } from "node:test";
 import type { ContainerSpec } from "../backend.js";
-import { makeBusyboxLayer } from "../conformance.js";
+import { makeBusyboxLayer } from "../conformance/suite.js";
 import { isRuntimeError } from "../errors.js";
 import { assertNoLeftovers } from "../leak-check.js";
 import { ContainerBackend } from "./crun-backend.js";

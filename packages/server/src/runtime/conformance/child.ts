@@ -1,11 +1,11 @@
-// runtime/conformance-child.ts — a throwaway "server" for the survival conformance case.
+// runtime/child.ts — a throwaway "server" for the survival conformance case.
 // Creates and starts one container with the real backend, then exits the Node
 // process at once, without cleanup, as a crashed server would. Driven by env:
 // NIMBUS_RT_CHILD_STATE (state dir), NIMBUS_RT_CHILD_LOWERS (JSON layer dirs),
 // NIMBUS_RT_CHILD_RUNTIME (crun|runc|runsc).
 
-import type { RuntimeName } from "./backend.js";
-import { ContainerBackend } from "./container/crun-backend.js";
+import type { RuntimeName } from "../backend.js";
+import { ContainerBackend } from "../container/crun-backend.js";
 
 const stateDir = process.env.NIMBUS_RT_CHILD_STATE!;
 const lowerDirs = JSON.parse(process.env.NIMBUS_RT_CHILD_LOWERS ?? "[]") as string[];

@@ -1,4 +1,4 @@
-// runtime/conformance-isolation.ts — isolation cases of the runtime conformance suite.
+// runtime/conformance/isolation.ts — isolation cases of the runtime conformance suite.
 // Owns the checks made from inside a container: its own PID tree, loopback-only
 // network (no host loopback, no route out), no mounts, modules or namespaces,
 // masked kernel files, its hostname and capability baseline, and the memory and
@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { it } from "node:test";
-import { assertOutput, type ConformanceContext } from "./conformance.js";
+import { assertOutput, type ConformanceContext } from "./suite.js";
 
 const MiB = 1024 * 1024;
 

@@ -1,7 +1,7 @@
-// runtime/conformance.ts — the one suite every real RuntimeBackend must pass.
+// runtime/conformance/suite.ts — the one suite every real RuntimeBackend must pass.
 // Owns the harness (a tiny static busybox rootfs built from the host's
 // /bin/busybox, a fresh state dir per test, a leftover check after each test) and
-// the lifecycle cases; the isolation cases live in conformance-isolation.ts.
+// the lifecycle cases; the isolation cases live in isolation.ts.
 // Nothing here pulls an image or talks to a registry.
 
 import assert from "node:assert/strict";
@@ -10,11 +10,11 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe } from "node:test";
-import type { ContainerSpec, ExitInfo, RuntimeBackend } from "./backend.js";
-import { isolationCases } from "./conformance-isolation.js";
-import { lifecycleCases } from "./conformance-lifecycle.js";
-import { readLogText } from "./container/log-file.js";
-import { assertNoLeftovers } from "./leak-check.js";
+import type { ContainerSpec, ExitInfo, RuntimeBackend } from "../backend.js";
+import { isolationCases } from "./isolation.js";
+import { lifecycleCases } from "./lifecycle.js";
+import { readLogText } from "../container/log-file.js";
+import { assertNoLeftovers } from "../leak-check.js";
 
 export interface ConformanceTarget {
   /** Shown in the suite name, e.g. "crun". */

@@ -1,4 +1,4 @@
-// runtime/conformance-lifecycle.ts — lifecycle cases of the runtime conformance suite.
+// runtime/conformance/lifecycle.ts — lifecycle cases of the runtime conformance suite.
 // Owns what the domain relies on: create → created, start → running, signal and
 // wait with truthful exit info, idempotent delete that kills, typed errors, and
 // containers that outlive their backend (a new instance on the same state dir
@@ -9,9 +9,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-import type { ConformanceContext } from "./conformance.js";
-import { isRuntimeError } from "./errors.js";
-import { assertNoLeftovers } from "./leak-check.js";
+import type { ConformanceContext } from "./suite.js";
+import { isRuntimeError } from "../errors.js";
+import { assertNoLeftovers } from "../leak-check.js";
 
 const LOOP = "trap 'exit 143' TERM; while :; do sleep 0.1; done";
 

@@ -1,16 +1,16 @@
-// runtime/conformance.test.ts — runs the conformance suite against every real
+// runtime/conformance/conformance.test.ts — runs the conformance suite against every real
 // runtime present on this host (crun; runc; runsc with --platform=ptrace). A
 // runtime that is not installed is skipped, with the reason shown.
 
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { RuntimeName } from "./backend.js";
-import { runtimeConformance } from "./conformance.js";
-import { findBinary } from "./container/exec.js";
-import { cgroupHierarchies } from "./container/cgroups.js";
-import { ContainerBackend } from "./container/crun-backend.js";
+import type { RuntimeName } from "../backend.js";
+import { runtimeConformance } from "./suite.js";
+import { findBinary } from "../container/exec.js";
+import { cgroupHierarchies } from "../container/cgroups.js";
+import { ContainerBackend } from "../container/crun-backend.js";
 
-const childModule = new URL(import.meta.url.endsWith(".ts") ? "./conformance-child.ts" : "./conformance-child.js", import.meta.url).href;
+const childModule = new URL(import.meta.url.endsWith(".ts") ? "./child.ts" : "./child.js", import.meta.url).href;
 
 function pidsCgroupDir(backend: unknown, id: string): string | undefined {
   const b = backend as ContainerBackend;
