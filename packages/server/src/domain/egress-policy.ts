@@ -106,6 +106,17 @@ function nameMatches(rule: CompiledRule, name: string): boolean {
   return false;
 }
 
+/** Whether `name` matches a host pattern (an exact name or `*.suffix`), both normalised or not. */
+export function nameMatchesPattern(pattern: string, name: string): boolean {
+  const n = normaliseName(name);
+  if (!n) return false;
+  if (pattern.startsWith("*.")) {
+    const suffix = normaliseName(pattern.slice(2));
+    return !!suffix && n.endsWith(`.${suffix}`);
+  }
+  return normaliseName(pattern) === n;
+}
+
 /** Whether any rule names `name` (the DNS responder answers NXDOMAIN otherwise). */
 export function allowsName(rules: CompiledRule[], name: string): boolean {
   const n = normaliseName(name);
