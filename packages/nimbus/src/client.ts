@@ -9,6 +9,7 @@ import { EventsApi } from "./events.js";
 import { FilesApi } from "./files.js";
 import { ImagesApi } from "./images.js";
 import { SandboxesApi } from "./sandboxes.js";
+import { SecretsApi } from "./secrets.js";
 import { ServicesApi } from "./services.js";
 import { SessionsApi } from "./sessions.js";
 import { SystemApi, TenantsApi } from "./tenants.js";
@@ -53,6 +54,8 @@ export class Nimbus implements Transport {
   readonly system: SystemApi;
   /** The server's image store (admin). */
   readonly images: ImagesApi;
+  /** The tenant's secrets, used by sandbox egress (ext). */
+  readonly secrets: SecretsApi;
 
   readonly #options: NimbusOptions;
   readonly #fetch: typeof globalThis.fetch;
@@ -68,6 +71,7 @@ export class Nimbus implements Transport {
     this.events = new EventsApi(this);
     this.tenants = new TenantsApi(this);
     this.images = new ImagesApi(this);
+    this.secrets = new SecretsApi(this);
     this.system = new SystemApi(this, (token) => this.#useToken(token));
   }
 

@@ -40,6 +40,10 @@ import { PortForwarder } from "./runtime/port-forward.js";
 import { serviceRoutes } from "./api/routes/services.js";
 import { serviceProxyRoutes, serviceProxyWsRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
+import { secretRoutes } from "./api/routes/secrets.js";
+import { Secrets } from "./domain/secrets.js";
+import { SecretStore } from "./store/secret-store.js";
+import { SecretBox } from "./host/secret-box.js";
 import { EventBus } from "./domain/events.js";
 import { reconcileSandboxes } from "./domain/reconciler.js";
 import { ImageStore } from "./images/index.js";
@@ -186,6 +190,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
+  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
   const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }) });
   stdio.start();
   sandboxes.onChange((row) => stdio.onSandboxChange(row));
@@ -205,6 +210,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
       },
     }),
     ...tenantRoutes(tenants),
+    ...secretRoutes(secrets),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),

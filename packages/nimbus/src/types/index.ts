@@ -7,3 +7,4 @@ export type * from "./session.js";
 export type * from "./service.js";
 export type * from "./admin.js";
 export type * from "./event.js";
+export type * from "./secret.js";
