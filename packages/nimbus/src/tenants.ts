@@ -3,7 +3,7 @@
  * `nimbus.system` (admin token rotation). They need the admin token.
  */
 import { apiPath, type Transport } from "./transport.js";
-import type { ApiKey, CreatedApiKey, RotatedToken } from "./types/admin.js";
+import type { ApiKey, CreatedApiKey, EgressCeiling, EgressCeilingView, RotatedToken } from "./types/admin.js";
 
 type Signal = { signal?: AbortSignal };
 
@@ -55,6 +55,41 @@ export class ApiKeysApi {
 }
 
 /**
+ * A tenant's egress ceiling (ext, admin): sandbox rules outside it are refused.
+ *
+ * @example
+ * await nimbus.tenants.egress.set({ tenantId: "demo", hosts: ["*.corp.example"], ports: [443], allowAddresses: false });
+ */
+export class TenantEgressApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * The ceiling in force (the default one until an operator sets one).
+   *
+   * @example
+   * const { hosts, ports } = await nimbus.tenants.egress.get({ tenantId: "demo" });
+   */
+  async get(input: { tenantId: string } & Signal): Promise<EgressCeilingView> {
+    return this.#t.request({ method: "GET", path: apiPath`/api/tenants/${input.tenantId}/egress`, signal: input.signal });
+  }
+
+  /**
+   * Replaces the ceiling.
+   *
+   * @example
+   * await nimbus.tenants.egress.set({ tenantId: "demo", hosts: ["*"], ports: [443, "8000-8099"], allowAddresses: false });
+   */
+  async set(input: { tenantId: string } & EgressCeiling & Signal): Promise<EgressCeilingView> {
+    const { tenantId, signal, ...json } = input;
+    return this.#t.request({ method: "PUT", path: apiPath`/api/tenants/${tenantId}/egress`, json, signal });
+  }
+}
+
+/**
  * Tenants (admin).
  *
  * @example
@@ -65,10 +100,13 @@ export class TenantsApi {
   readonly #t: Transport;
   /** API keys of a tenant. */
   readonly apiKeys: ApiKeysApi;
+  /** Egress ceilings of a tenant (ext). */
+  readonly egress: TenantEgressApi;
 
   constructor(transport: Transport) {
     this.#t = transport;
     this.apiKeys = new ApiKeysApi(transport);
+    this.egress = new TenantEgressApi(transport);
   }
 
   /**

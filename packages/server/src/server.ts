@@ -41,6 +41,9 @@ import { serviceRoutes } from "./api/routes/services.js";
 import { serviceProxyRoutes, serviceProxyWsRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
 import { secretRoutes } from "./api/routes/secrets.js";
+import { tenantEgressRoutes } from "./api/routes/tenant-egress.js";
+import { EgressCeilings } from "./domain/egress-ceilings.js";
+import { TenantEgressStore } from "./store/tenant-egress-store.js";
 import { Secrets } from "./domain/secrets.js";
 import { SecretStore } from "./store/secret-store.js";
 import { SecretBox } from "./host/secret-box.js";
@@ -211,6 +214,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     }),
     ...tenantRoutes(tenants),
     ...secretRoutes(secrets),
+    ...tenantEgressRoutes(new EgressCeilings(new TenantEgressStore(db), tenants)),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),

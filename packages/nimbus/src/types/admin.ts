@@ -76,3 +76,19 @@ export interface PruneResult {
   removedLayers: number;
   freedBytes: number;
 }
+
+/** (ext) A tenant's egress ceiling: the hosts and ports its sandboxes may ever ask for. */
+export interface EgressCeiling {
+  /** `*`, host names, `*.suffix` patterns, or (with allowAddresses) IPs and CIDRs. */
+  hosts: string[];
+  /** Ports, or `from-to` ranges. */
+  ports: Array<number | string>;
+  allowAddresses: boolean;
+}
+
+/** The ceiling as the server reports it. */
+export interface EgressCeilingView extends EgressCeiling {
+  /** false while the tenant runs under the default ceiling. */
+  custom: boolean;
+  updatedAt: string | null;
+}

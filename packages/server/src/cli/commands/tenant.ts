@@ -85,4 +85,43 @@ export const tenantCommands: CommandDef[] = [
       return 0;
     },
   },
+  {
+    path: ["tenant", "egress", "get"],
+    summary: "Show a tenant's egress ceiling (what its sandboxes may ever ask for)",
+    usage: "nimbus tenant egress get TENANT [--json]",
+    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const c = await connect(io, args.values).client.tenants.egress.get({ tenantId: args.positionals[0]! });
+      if (args.values.json) printJson(io, c);
+      else {
+        io.out(`hosts:     ${c.hosts.join(", ") || "(none)"}`);
+        io.out(`ports:     ${c.ports.join(", ") || "(none)"}`);
+        io.out(`addresses: ${c.allowAddresses ? "allowed" : "not allowed"}${c.custom ? "" : "   (the default ceiling)"}`);
+      }
+      return 0;
+    },
+  },
+  {
+    path: ["tenant", "egress", "set"],
+    summary: "Set a tenant's egress ceiling",
+    usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
+    description: "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
+    options: {
+      ...CONNECTION_OPTIONS,
+      ...JSON_OPTION,
+      host: { type: "string", multiple: true, help: "a host pattern sandboxes may name (repeat for more)" },
+      port: { type: "string", multiple: true, help: "a port or from-to range (repeat for more)" },
+      "allow-addresses": { type: "boolean", help: "let sandbox rules name literal IPs and CIDRs" },
+    },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const hosts = (args.values.host as string[] | undefined) ?? [];
+      const ports = ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      const c = await connect(io, args.values).client.tenants.egress.set({ tenantId: args.positionals[0]!, hosts, ports, allowAddresses: args.values["allow-addresses"] === true });
+      if (args.values.json) printJson(io, c);
+      else io.out(`egress ceiling of ${args.positionals[0]}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`);
+      return 0;
+    },
+  },
 ];

@@ -9,6 +9,7 @@ import { m0003Sessions } from "./0003-sessions.js";
 import { m0004Services } from "./0004-services.js";
 import { m0009EgressLog } from "./0009-egress-log.js";
 import { m0010Secrets } from "./0010-secrets.js";
+import { m0011TenantEgress } from "./0011-tenant-egress.js";
 
 export interface Migration {
   version: number;
@@ -16,4 +17,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0009EgressLog, m0010Secrets];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0009EgressLog, m0010Secrets, m0011TenantEgress];
