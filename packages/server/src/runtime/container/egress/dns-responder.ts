@@ -6,8 +6,9 @@
 // to the policy (`resolved`), because the egress proxy later lets a connection
 // through only to an address the name resolved to for that sandbox.
 // Packets are parsed and built with dns-packet (a maintained library), never
-// by hand. Only A and AAAA are resolved; other types of an allowed name get an
-// empty answer (NOERROR, no records).
+// by hand. Only A is resolved: sandboxes have no IPv6 egress, so AAAA and other
+// types of an allowed name get an empty answer (NOERROR, no records) and
+// clients go straight to IPv4 instead of timing out on IPv6 first.
 
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { Resolver } from "node:dns/promises";
@@ -112,7 +113,7 @@ export class DnsResponder {
       return this.reply(query, NXDOMAIN, []);
     }
     const qtype = question.type;
-    if (qtype !== "A" && qtype !== "AAAA") {
+    if (qtype !== "A") {
       this.options.policy.queried?.(client, name, qtype, "allowed");
       return this.reply(query, "NOERROR", []);
     }
@@ -135,12 +136,12 @@ export class DnsResponder {
     }
   }
 
-  private async lookup(name: string, type: "A" | "AAAA"): Promise<CacheEntry> {
+  private async lookup(name: string, type: "A"): Promise<CacheEntry> {
     const key = `${type} ${name}`;
     const hit = this.cache.get(key);
     const now = Date.now();
     if (hit && hit.expiresAtMs > now) return { ...hit, ttlSec: Math.max(1, Math.floor((hit.expiresAtMs - now) / 1000)) };
-    const records = type === "A" ? await this.resolver.resolve4(name, { ttl: true }) : await this.resolver.resolve6(name, { ttl: true });
+    const records = await this.resolver.resolve4(name, { ttl: true });
     const ttlSec = Math.max(1, Math.min(...records.map((r) => r.ttl), 3600));
     const entry = { addresses: records.map((r) => r.address), ttlSec, expiresAtMs: now + ttlSec * 1000 };
     if (this.cache.size >= (this.options.cacheEntries ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
