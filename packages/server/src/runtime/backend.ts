@@ -80,4 +80,6 @@ export interface RuntimeBackend {
   exec(id: string, spec: ExecSpec): ExecHandle;
   /** Where the container's root filesystem is mounted on the host (the files channel confines paths to it). */
   rootfsPath(id: string): string;
+  /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */
+  processUser(id: string): Promise<{ uid: number; gid: number } | undefined>;
 }

@@ -56,7 +56,7 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly locks = new KeyedLock();
   /** Wakes wait() when conmon renames a container's exit file into the exit dir. */
   private readonly exits: EntryWatch;
-  private readonly records = new Map<string, { cgroupsPath?: string; annotations: Record<string, string> }>();
+  private readonly records = new Map<string, ReturnType<typeof readBundleRecord>>();
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -196,6 +196,11 @@ export class ContainerBackend implements RuntimeBackend {
 
   rootfsPath(id: string): string {
     return this.layout.rootfs(id);
+  }
+
+  async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
+    assertValidId(id);
+    return (await this.record(id))?.user;
   }
 
   /** conmon's attach socket (SOCK_SEQPACKET) for the container's stdio. */
