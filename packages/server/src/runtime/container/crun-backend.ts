@@ -91,7 +91,7 @@ export class ContainerBackend implements RuntimeBackend {
         throw err;
       }
       const cgroupsPath = `${this.cgroupParent}/${id}`;
-      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {} });
+      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {}, user: { uid: spec.process.user.uid, gid: spec.process.user.gid } });
       creating.set(this.cgroupParent, (creating.get(this.cgroupParent) ?? 0) + 1);
       try {
         const conmon = launchConmon(id, this.layout, {
