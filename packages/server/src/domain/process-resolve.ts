@@ -93,7 +93,7 @@ function readImageFile(layerDirs: string[], path: string): string | undefined {
         const buffer = Buffer.allocUnsafe(Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES) + 1);
         let length = 0;
         for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(opened.fd, buffer, length, buffer.length - length, length);
-        if (length > Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES)) throw new AppError("op.too_large", `the image's /${path} changed while it was read; try again`, { detail: { field: "spec.process.user", limitBytes: IMAGE_FILE_LIMIT_BYTES } });
+        if (length > Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES)) throw invalidInput(`the image's /${path} changed while it was read; try again`, { field: "spec.process.user" });
         return buffer.toString("utf8", 0, length);
       } finally {
         closeSync(opened.fd);
