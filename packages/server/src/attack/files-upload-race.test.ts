@@ -64,7 +64,7 @@ async function upload(id: string, path: string, data: string, mode?: string): Pr
   return { status: res.status, body: await res.text() };
 }
 
-test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox and gets no 500", { timeout: 240_000 }, async () => {
+test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox and gets no 500", { timeout: 240_000 }, async (t) => {
   // d flips between a real directory and a symlink to the host directory, as fast as busybox can.
   const swapper = `mkdir -p /w/real; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
   const id = await createAs(["sh", "-c", swapper]);
@@ -83,6 +83,7 @@ test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox 
   const escaped = readdirSync(hostDir);
   await env.remove(TENANT, id);
   const summary = JSON.stringify(Object.fromEntries(statuses));
+  t.diagnostic(`statuses ${summary}`);
   assert.deepEqual(escaped, [], `files created on the host through the sandbox's symlink (statuses ${summary})`);
   assert.deepEqual(fiveHundreds.slice(0, 5), [], `uploads answered 5xx (statuses ${summary})`);
   for (const status of statuses.keys()) assert.ok([200, 400, 404, 409].includes(status), `unexpected status ${status} (statuses ${summary})`);
