@@ -59,5 +59,12 @@ if [ ! -d node_modules/better-sqlite3/build ] || [ ! -f packages/native/build/Re
   echo "setup: installing npm dependencies (compiles @nimbus/native, and better-sqlite3 when no prebuilt binary is reachable)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The native binding is compiled by `npm ci`; a checkout whose C sources are
+# newer than the compiled addon (a pull that changed them) rebuilds it.
+native=packages/native/build/Release/nimbus_native.node
+if [ -f "$native" ] && [ -n "$(find packages/native/src packages/native/binding.gyp -newer "$native" 2>/dev/null | head -1)" ]; then
+  echo "setup: rebuilding @nimbus/native (its sources changed)"
+  npm rebuild @nimbus/native --loglevel=error
+fi
 echo "setup: building"
 npm run --silent build

@@ -48,8 +48,53 @@ export interface NimbusNative {
   wait(pid: number): Promise<ReapedStatus>;
   /** waitpid(pid, WNOHANG): null while it runs. Throws ECHILD when it is not our child. */
   reap(pid: number): ReapedStatus | null;
+
+  // ---- confined file operations (src/confined.c) ----
+  // Every path is resolved by openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+  // (plus `resolve`, e.g. RESOLVE_NO_XDEV) relative to `dirFd`, which acts as `/`:
+  // symlinks and `..` never lead out of it. Errors carry the errno name as `code`.
+
+  /** open(path, O_PATH | O_DIRECTORY | O_CLOEXEC): the root fd of a tree (a trusted host path). */
+  openRoot(path: string): number;
+  /** openat2 on the thread pool; O_CLOEXEC is always added. Resolves with the fd. */
+  openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): Promise<number>;
+  openat2Sync(dirFd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /**
+   * Resolves `path` with O_PATH (plus O_NOFOLLOW if given in `flags`), fstat()s it and reopens
+   * only a regular file for I/O with `flags | O_NONBLOCK | O_NOCTTY`; anything else is
+   * never opened (fd -1, `type` says what it is).
+   */
+  openRegular(dirFd: number, path: string, flags: number, resolve: number): Promise<ConfinedOpened>;
+  openRegularSync(dirFd: number, path: string, flags: number, resolve: number): ConfinedOpened;
+  /** mkdirat(2); `name` is one path component; mode is masked with 0o777. */
+  mkdirat(dirFd: number, name: string, mode: number): Promise<void>;
+  /** unlinkat(2); `name` is one path component; flags e.g. AT_REMOVEDIR (0x200). */
+  unlinkat(dirFd: number, name: string, flags: number): Promise<void>;
+  /** renameat(2) of single components relative to two (confined) directory fds. */
+  renameat(oldDirFd: number, oldName: string, newDirFd: number, newName: string): Promise<void>;
+}
+
+export type ConfinedFileType = "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";
+
+export interface ConfinedOpened {
+  /** An fd open for I/O when `type` is "file", else -1. */
+  fd: number;
+  type: ConfinedFileType;
+  /** st_size: the apparent size (a sparse file counts in full). */
+  sizeBytes: number;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: number;
 }
 
 /** The binding, or throws an Error (code NIMBUS_NATIVE_MISSING) naming the command that builds it. */
 export function loadNative(): NimbusNative;
 export const MNT_DETACH: number;
+/** openat2 `resolve` flags callers may add (RESOLVE_IN_ROOT and RESOLVE_NO_MAGICLINKS are always on). */
+export const RESOLVE_NO_XDEV: number;
+export const RESOLVE_NO_SYMLINKS: number;
+export const AT_REMOVEDIR: number;
+/** O_PATH (Linux); Node's fs.constants lacks it. */
+export const O_PATH: number;

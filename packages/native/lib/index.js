@@ -27,3 +27,8 @@ export function loadNative() {
 }
 
 export const MNT_DETACH = 2;
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const AT_REMOVEDIR = 0x200;
+/** O_PATH (Node's fs.constants lacks it): resolve a name without opening the file for I/O. */
+export const O_PATH = 0o10000000;

@@ -156,3 +156,50 @@ test("inotify reports only the events asked for: renames into the directory, not
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("confined: paths resolve inside the root; absolute symlinks, `..` and magic links never leave it", async () => {
+  const { mkdirSync, symlinkSync } = await import("node:fs");
+  const { execFileSync } = await import("node:child_process");
+  const { O_PATH, RESOLVE_NO_XDEV } = await import("../lib/index.js");
+  const outside = mkdtempSync(join(tmpdir(), "nimbus-confined-out-"));
+  const root = mkdtempSync(join(tmpdir(), "nimbus-confined-root-"));
+  writeFileSync(join(outside, "secret"), "host");
+  writeFileSync(join(root, "inside"), "sandbox");
+  mkdirSync(join(root, "etc"));
+  writeFileSync(join(root, "etc", "secret"), "decoy in root");
+  symlinkSync(join(outside, "secret"), join(root, "abs"));
+  symlinkSync(`../../../../..${outside}/secret`, join(root, "rel"));
+  symlinkSync("/proc/self/root/etc/hostname", join(root, "magic"));
+  execFileSync("mkfifo", [join(root, "fifo")]);
+  const fd = native.openRoot(root);
+  try {
+    const read = (o) => { const b = Buffer.alloc(64); const n = readSync(o.fd, b, 0, 64, 0); closeSync(o.fd); return b.subarray(0, n).toString(); };
+    const file = native.openRegularSync(fd, "/inside", 0, RESOLVE_NO_XDEV);
+    assert.equal(file.type, "file");
+    assert.equal(read(file), "sandbox");
+    await assert.rejects(native.openRegular(fd, "/abs", 0, 0), { code: "ENOENT" });
+    await assert.rejects(native.openRegular(fd, "/rel", 0, 0), { code: "ENOENT" });
+    await assert.rejects(native.openRegular(fd, "/magic", 0, 0), { code: "ENOENT" });
+    assert.equal(read(await native.openRegular(fd, "/../../etc/secret", 0, 0)), "decoy in root");
+    const fifo = await native.openRegular(fd, "/fifo", 0, 0); // would block forever if it were opened
+    assert.deepEqual([fifo.fd, fifo.type], [-1, "fifo"]);
+    if (process.getuid?.() === 0) {
+      execFileSync("mknod", [join(root, "null"), "c", "1", "3"]);
+      const dev = native.openRegularSync(fd, "/null", 0, 0);
+      assert.deepEqual([dev.fd, dev.type], [-1, "char-device"]);
+    }
+    const dirFd = await native.openat2(fd, "/etc", O_PATH | 0o200000, 0, 0);
+    assert.throws(() => native.renameat(dirFd, "../x", dirFd, "y"), /single path component/);
+    assert.throws(() => native.unlinkat(dirFd, "..", 0), /single path component/);
+    const w = await native.openat2(dirFd, "new", 0o1 | 0o100 | 0o200 | 0o400000, 0o4755, 0);
+    closeSync(w);
+    await native.renameat(dirFd, "new", dirFd, "renamed");
+    assert.ok(existsSync(join(root, "etc", "renamed")));
+    await native.unlinkat(dirFd, "renamed", 0);
+    closeSync(dirFd);
+  } finally {
+    closeSync(fd);
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
+});

@@ -28,6 +28,8 @@ export const SERVER_OPTIONS = {
   runtime: { flag: "runtime", env: "NIMBUS_RUNTIME", kind: "string", default: "crun", help: "OCI runtime for sandboxes: crun | runc | runsc", choices: ["crun", "runc", "runsc"] },
   tenantMaxSandboxes: { flag: "tenant-max-sandboxes", env: "NIMBUS_TENANT_MAX_SANDBOXES", kind: "number", default: 64, help: "active sandboxes per tenant before create answers 429" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
+  filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },
+  filesPoolPerTenant: { flag: "files-pool-per-tenant", env: "NIMBUS_FILES_POOL_PER_TENANT", kind: "number", default: 2, help: "thread-pool work items one tenant's file transfers may run at once (the pool has UV_THREADPOOL_SIZE threads, 4 by default)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -42,6 +44,10 @@ export interface ServerConfig {
   logFormat: "json" | "pretty";
   runtime: "crun" | "runc" | "runsc";
   tenantMaxSandboxes: number;
+  /** The files channel's transfer limit, each way (apparent size for downloads). */
+  filesMaxBytes: number;
+  /** Concurrent thread-pool work items per tenant for file transfers. */
+  filesPoolPerTenant: number;
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
@@ -114,6 +120,8 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     logFormat: pick("logFormat") as "json" | "pretty",
     runtime: pick("runtime") as ServerConfig["runtime"],
     tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
+    filesMaxBytes: positiveInt("files-max-bytes", pick("filesMaxBytes")),
+    filesPoolPerTenant: positiveInt("files-pool-per-tenant", pick("filesPoolPerTenant")),
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
   };

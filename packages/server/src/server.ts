@@ -27,6 +27,8 @@ import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { execRoutes } from "./api/routes/channels-exec.js";
 import { fileRoutes } from "./api/routes/files.js";
+import { SandboxFiles } from "./domain/sandbox-files.js";
+import { TenantWorkLimiter } from "./domain/tenant-work.js";
 import { SandboxStore } from "./store/sandbox-store.js";
 import { Sandboxes } from "./domain/sandboxes.js";
 import { SessionStore } from "./store/session-store.js";
@@ -201,6 +203,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
+  const files = new SandboxFiles({ runtime, limitBytes: config.filesMaxBytes, work: new TenantWorkLimiter(config.filesPoolPerTenant) });
   const routes: RouteDef[] = [
     ...systemRoutes({
       version: VERSION,
@@ -219,7 +222,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, runtime),
-    ...fileRoutes(sandboxes, sessions, runtime),
+    ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
     ...eventRoutes(events),

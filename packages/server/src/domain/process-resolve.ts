@@ -7,11 +7,12 @@
  * - `env` is merged over the image's Env by variable name;
  * - `cwd` defaults to WorkingDir, `user` to the image's User, then root.
  * User and group names are looked up in the image's own /etc/passwd and
- * /etc/group (top-most layer that has the file wins).
+ * /etc/group (top-most layer that has the file wins), read confined to the
+ * layer (readImageFile).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { invalidInput } from "./errors.js";
+import { closeSync, readSync } from "node:fs";
+import { ConfinedRoot } from "../runtime/confined-root.js";
+import { AppError, invalidInput } from "./errors.js";
 import type { ProcessSpec } from "./sandbox-spec.js";
 
 export interface ImageProcessDefaults {
@@ -49,12 +50,56 @@ export function resolveArgs(image: ImageProcessDefaults, p: ProcessSpec): string
   return [...entrypoint, ...cmd];
 }
 
+/** Larger account files are refused: they are read on the launch path, on the event loop. */
+export const IMAGE_FILE_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * An account file of the image (etc/passwd, etc/group): the top-most layer
+ * that has it wins. The layers are hostile input: each is searched as its
+ * own root (openat2 RESOLVE_IN_ROOT, so `/etc/passwd -> /host/file` stays in
+ * the layer), and only a regular file is opened (an O_PATH fstat first, so a
+ * FIFO or device never is; O_NONBLOCK), read only up to 1 MiB. A symlink
+ * whose target lives in another layer is not followed across layers.
+ */
 function readImageFile(layerDirs: string[], path: string): string | undefined {
   for (let i = layerDirs.length - 1; i >= 0; i--) {
+    let root: ConfinedRoot;
     try {
-      return readFileSync(join(layerDirs[i]!, path), "utf8");
+      root = ConfinedRoot.open(layerDirs[i]!);
     } catch {
-      /* not in this layer */
+      continue; /* a layer dir that vanished: as if it had no such file */
+    }
+    try {
+      let opened;
+      try {
+        opened = root.openRegularSync(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR") continue;
+        throw invalidInput(`the image's /${path} cannot be resolved inside the image (${code}); fix the image or use a numeric uid[:gid]`, { field: "spec.process.user" });
+      }
+      if (opened.fd < 0) {
+        // A whiteout (0/0 character device) deletes the file of the layers below.
+        if (opened.type === "char-device" && opened.rdev === 0) return undefined;
+        throw invalidInput(`the image's /${path} is a ${opened.type}, not a regular file; fix the image or use a numeric uid[:gid]`, { field: "spec.process.user" });
+      }
+      try {
+        if (opened.sizeBytes > IMAGE_FILE_LIMIT_BYTES) {
+          throw new AppError("op.too_large", `the image's /${path} is ${opened.sizeBytes} bytes, over the ${IMAGE_FILE_LIMIT_BYTES}-byte limit for account files; use a numeric uid[:gid]`, {
+            detail: { field: "spec.process.user", limitBytes: IMAGE_FILE_LIMIT_BYTES },
+          });
+        }
+        // One byte more than fstat said, to notice a file that grew past the limit meanwhile.
+        const buffer = Buffer.allocUnsafe(Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES) + 1);
+        let length = 0;
+        for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(opened.fd, buffer, length, buffer.length - length, length);
+        if (length > Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES)) throw invalidInput(`the image's /${path} changed while it was read; try again`, { field: "spec.process.user" });
+        return buffer.toString("utf8", 0, length);
+      } finally {
+        closeSync(opened.fd);
+      }
+    } finally {
+      root.close();
     }
   }
   return undefined;

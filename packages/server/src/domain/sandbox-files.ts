@@ -1,22 +1,38 @@
 /**
  * The files channel: stream a file out of or into a running sandbox's root,
- * checksummed and size-limited, with every path confined to that root
- * (confined-path.ts). Uploads land in a temp file beside the target and are
- * renamed into place only when complete, so a failed upload changes nothing.
+ * checksummed and size-limited. The sandbox's tree is hostile (its processes
+ * can swap any directory for a symlink at any moment), so every path is
+ * resolved by the kernel inside the root (runtime/confined-root.ts, openat2
+ * RESOLVE_IN_ROOT), never by host path:
+ * - downloads serve regular files only, opened non-blocking after an O_PATH
+ *   fstat (a FIFO, socket or device is never opened), and refuse a file whose
+ *   apparent size is over the limit before reading a byte;
+ * - uploads open the target's directory once, create the temp file in it
+ *   exclusively, owned by the sandbox's process user and never setuid/setgid,
+ *   and rename it into place relative to that same directory fd, so a failed
+ *   upload changes nothing and a raced one lands inside the sandbox or nowhere.
+ * Every thread-pool step goes through the tenant's lane (tenant-work.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { close, fchmod, fchown, fsync, read, write } from "node:fs";
+import { promisify } from "node:util";
 import type { Readable } from "node:stream";
+import type { RuntimeBackend } from "../runtime/backend.js";
+import { ConfinedRoot, type ConfinedDir } from "../runtime/confined-root.js";
 import { AppError, invalidInput } from "./errors.js";
-import { assertFdInRoot, resolveInRoot } from "./confined-path.js";
+import { TenantWorkLimiter } from "./tenant-work.js";
 
-export const DEFAULT_UPLOAD_LIMIT_BYTES = 1024 * 1024 * 1024;
+/** The default files-channel transfer limit, each way. */
+export const DEFAULT_FILES_LIMIT_BYTES = 1024 * 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+const SPECIAL_BITS = 0o7000;
 
-function notFoundPath(path: string, what = "file"): AppError {
-  return new AppError("op.not_found", `${what} ${path} does not exist in the sandbox`, { detail: { path } });
-}
+const readAsync = promisify(read);
+const writeAsync = promisify(write);
+const closeAsync = promisify(close);
+const fchownAsync = promisify(fchown);
+const fchmodAsync = promisify(fchmod);
+const fsyncAsync = promisify(fsync);
 
 export interface OpenedFile {
   sizeBytes: number;
@@ -25,84 +41,208 @@ export interface OpenedFile {
   close(): Promise<void>;
 }
 
-/** Opens a regular file for download; the sha256 is computed before the bytes are sent. */
-export async function openForRead(root: string, path: string): Promise<OpenedFile> {
-  const host = resolveInRoot(root, path);
-  let fh;
-  try {
-    fh = await open(host, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw notFoundPath(path);
-    if (code === "ELOOP") throw invalidInput(`${path} is a symbolic link that could not be resolved inside the sandbox`, { field: "path" });
-    throw err;
-  }
-  try {
-    await assertFdInRoot(fh.fd, root, path);
-    const st = await fh.stat();
-    if (!st.isFile()) throw invalidInput(`${path} is not a regular file`, { field: "path" });
-    const hash = createHash("sha256");
-    for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) hash.update(chunk as Buffer);
-    const sha256 = hash.digest("hex");
-    const handle = fh;
-    return {
-      sizeBytes: st.size,
-      sha256,
-      stream: () => handle.createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Buffer>,
-      close: () => handle.close(),
-    };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
-}
-
 export interface WriteResult {
   path: string;
   sizeBytes: number;
   sha256: string;
 }
 
-/** Streams `body` into `path` (mode `mode`), replacing it atomically. */
-export async function writeFromStream(root: string, path: string, body: Readable, options: { mode?: number; limitBytes?: number } = {}): Promise<WriteResult> {
-  const limit = options.limitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
-  const target = resolveInRoot(root, path, false);
-  const dir = dirname(target);
-  try {
-    if (!(await stat(dir)).isDirectory()) throw notFoundPath(dirname(path), "directory");
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw notFoundPath(dirname(path), "directory");
+export interface SandboxFilesDeps {
+  runtime: RuntimeBackend;
+  /** Largest file a download serves or an upload accepts. @default 1 GiB */
+  limitBytes?: number;
+  /** Shared thread-pool work per tenant. */
+  work?: TenantWorkLimiter;
+}
+
+export function assertSandboxPath(path: string): void {
+  if (!path.startsWith("/") || path.includes("\0") || path.length > 4096) {
+    throw invalidInput("`path` must be an absolute path inside the sandbox (e.g. /tmp/file), without NUL bytes", { field: "path" });
   }
-  const tmp = join(dir, `.nimbus-upload-${basename(target).slice(0, 64)}-${randomBytes(6).toString("hex")}`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o644);
-  let done = false;
-  try {
-    await assertFdInRoot(fh.fd, root, path);
-    const hash = createHash("sha256");
-    let size = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        body.resume();
-        throw new AppError("op.payload_too_large", `the upload is larger than the ${limit}-byte limit of the files channel`, { detail: { limitBytes: limit } });
-      }
-      hash.update(chunk);
-      await fh.write(chunk);
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** What a failed resolution means to the caller; other errors are rethrown as they are. */
+function resolutionError(err: unknown, path: string, what: string): unknown {
+  switch (errnoOf(err)) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return new AppError("op.not_found", `${what} ${path} does not exist in the sandbox`, { detail: { path } });
+    case "ELOOP":
+      return invalidInput(`${path} has too many levels of symbolic links inside the sandbox`, { field: "path" });
+    case "EXDEV":
+      return invalidInput(`${path} crosses a mount point inside the sandbox; the files channel only reaches the sandbox's own filesystem`, { field: "path" });
+    case "ENAMETOOLONG":
+      return invalidInput(`${path} has a component longer than 255 bytes`, { field: "path" });
+    case "EACCES":
+    case "EPERM":
+      return invalidInput(`${path} cannot be reached in the sandbox (${errnoOf(err)})`, { field: "path" });
+    default:
+      return err;
+  }
+}
+
+/** Errors of the write side that the tenant's own tree explains (its races, its full disk). */
+function writeError(err: unknown, path: string): unknown {
+  switch (errnoOf(err)) {
+    case "ENOENT":
+    case "ESTALE":
+      return new AppError("op.conflict", `${path} or its directory changed in the sandbox while it was being written; try again`, { detail: { path } });
+    case "EISDIR":
+    case "ENOTEMPTY":
+    case "EEXIST":
+      return invalidInput(`${path} is a directory in the sandbox; upload to a file path`, { field: "path" });
+    case "ENOTDIR":
+      return new AppError("op.not_found", `the directory of ${path} does not exist in the sandbox`, { detail: { path } });
+    case "ENOSPC":
+    case "EDQUOT":
+      return new AppError("service.insufficient_storage", `no space left in the sandbox for ${path}; free some and try again`, { detail: { path } });
+    case "EROFS":
+    case "EBUSY":
+    case "ETXTBSY":
+    case "EMLINK":
+      return new AppError("op.conflict", `${path} cannot be replaced right now (${errnoOf(err)}); try again`, { detail: { path } });
+    default:
+      return resolutionError(err, path, "directory of");
+  }
+}
+
+/** `/a/b/c` → `/a/b` and `c`; the name must be a real component. */
+function splitTarget(path: string): { dir: string; name: string } {
+  const trimmed = path.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  const name = trimmed.slice(slash + 1);
+  if (name === "" || name === "." || name === "..") throw invalidInput(`${path} does not name a file; upload to a path like /tmp/file`, { field: "path" });
+  return { dir: trimmed.slice(0, slash) || "/", name };
+}
+
+export class SandboxFiles {
+  readonly limitBytes: number;
+  private readonly work: TenantWorkLimiter;
+
+  constructor(private readonly deps: SandboxFilesDeps) {
+    this.limitBytes = deps.limitBytes ?? DEFAULT_FILES_LIMIT_BYTES;
+    this.work = deps.work ?? new TenantWorkLimiter();
+  }
+
+  private openRoot(sandboxId: string): ConfinedRoot {
+    try {
+      return ConfinedRoot.open(this.deps.runtime.rootfsPath(sandboxId));
+    } catch (err) {
+      throw new AppError("op.conflict", `sandbox \`${sandboxId}\` has no mounted root filesystem right now; wait until it is ready`, { cause: err });
     }
-    await fh.chmod(options.mode ?? 0o644);
-    await fh.sync();
-    await fh.close();
-    done = true;
-    // The directory was checked at open; re-check the final name's parent before the rename.
-    const again = resolveInRoot(root, path, false);
-    if (again !== target) throw invalidInput(`${path} changed while it was being written; try again`, { field: "path" });
-    await rename(tmp, target);
-    return { path, sizeBytes: size, sha256: hash.digest("hex") };
-  } catch (err) {
-    if (!done) await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code === "EISDIR") throw invalidInput(`${path} is a directory`, { field: "path" });
-    throw err;
+  }
+
+  /** Opens a regular file for download; the sha256 is computed (in 256 KiB pool reads) before the bytes are sent. */
+  async openForRead(tenantId: string, sandboxId: string, path: string): Promise<OpenedFile> {
+    assertSandboxPath(path);
+    const root = this.openRoot(sandboxId);
+    let opened;
+    try {
+      opened = await this.work.run(tenantId, () => root.openRegular(path));
+    } catch (err) {
+      throw resolutionError(err, path, "file");
+    } finally {
+      root.close();
+    }
+    if (opened.fd < 0) {
+      throw new AppError("op.not_a_regular_file", `${path} is a ${opened.type}, not a regular file; the files channel reads and writes regular files only`, {
+        detail: { path, type: opened.type },
+      });
+    }
+    const { fd, sizeBytes } = opened;
+    let closed = false;
+    const closeFd = async () => {
+      if (closed) return;
+      closed = true;
+      await closeAsync(fd);
+    };
+    try {
+      if (sizeBytes > this.limitBytes) {
+        throw new AppError("op.too_large", `${path} is ${sizeBytes} bytes (apparent size), over the files channel's ${this.limitBytes}-byte limit; split or compress it inside the sandbox first`, {
+          detail: { path, sizeBytes, limitBytes: this.limitBytes },
+        });
+      }
+      const hash = createHash("sha256");
+      for await (const chunk of this.chunks(tenantId, fd, sizeBytes)) hash.update(chunk);
+      return { sizeBytes, sha256: hash.digest("hex"), stream: () => this.chunks(tenantId, fd, sizeBytes), close: closeFd };
+    } catch (err) {
+      await closeFd();
+      throw err;
+    }
+  }
+
+  /** The first `sizeBytes` of `fd`, one pool read per chunk (fewer if the file shrank). */
+  private async *chunks(tenantId: string, fd: number, sizeBytes: number): AsyncIterable<Buffer> {
+    let position = 0;
+    while (position < sizeBytes) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, sizeBytes - position));
+      const { bytesRead } = await this.work.run(tenantId, () => readAsync(fd, buffer, 0, buffer.length, position));
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  }
+
+  /**
+   * Streams `body` into `path`, replacing it atomically. The file belongs to
+   * the sandbox's process user; `mode` loses setuid, setgid and sticky bits.
+   */
+  async writeFromStream(tenantId: string, sandboxId: string, path: string, body: Readable, options: { mode?: number } = {}): Promise<WriteResult> {
+    assertSandboxPath(path);
+    const { dir, name } = splitTarget(path);
+    const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
+    const owner = (await this.deps.runtime.processUser(sandboxId)) ?? { uid: 0, gid: 0 };
+    const root = this.openRoot(sandboxId);
+    let parent: ConfinedDir;
+    try {
+      parent = await this.work.run(tenantId, () => root.openDir(dir));
+    } catch (err) {
+      throw resolutionError(err, dir, "directory");
+    } finally {
+      root.close();
+    }
+    const tmp = `.nimbus-upload-${randomBytes(8).toString("hex")}`;
+    let fd = -1;
+    try {
+      fd = await this.work.run(tenantId, () => parent.createExclusive(tmp, 0o600));
+      const file = fd;
+      await this.work.run(tenantId, () => fchownAsync(file, owner.uid, owner.gid));
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.limitBytes) {
+          throw new AppError("op.payload_too_large", `the upload is larger than the ${this.limitBytes}-byte limit of the files channel`, { detail: { limitBytes: this.limitBytes } });
+        }
+        hash.update(chunk);
+        await this.writeAll(tenantId, file, chunk);
+      }
+      await this.work.run(tenantId, () => fchmodAsync(file, mode));
+      await this.work.run(tenantId, () => fsyncAsync(file));
+      fd = -1;
+      await closeAsync(file);
+      // Both names are single components of the directory resolved above.
+      await this.work.run(tenantId, () => parent.rename(tmp, name));
+      return { path, sizeBytes: size, sha256: hash.digest("hex") };
+    } catch (err) {
+      if (fd >= 0) await closeAsync(fd).catch(() => undefined);
+      await parent.unlink(tmp).catch(() => undefined);
+      if (err instanceof AppError) throw err;
+      throw writeError(err, path);
+    } finally {
+      parent.close();
+    }
+  }
+
+  private async writeAll(tenantId: string, fd: number, chunk: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await this.work.run(tenantId, () => writeAsync(fd, chunk, offset, chunk.length - offset));
+      offset += bytesWritten;
+    }
   }
 }

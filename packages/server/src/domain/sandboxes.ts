@@ -348,6 +348,10 @@ export class Sandboxes {
       this.transition(row, "ready", { phases: { pullMs, createMs, startMs }, message: null });
       this.watchExit(tenantId, id);
     } catch (err) {
+      // With the image present, a failure before the first await (e.g. an unknown
+      // user) lands here inside create(), before the record is inserted; wait for
+      // create's synchronous part, or the sandbox would stay `starting` for good.
+      await Promise.resolve();
       if (signal.aborted && !this.shutdown.signal.aborted) return;
       if (this.shutdown.signal.aborted) return;
       const row = this.deps.store.get(tenantId, id);

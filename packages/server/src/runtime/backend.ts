@@ -134,4 +134,6 @@ export interface RuntimeBackend {
   rootfsPath(id: string): string;
   /** The main processes' stdio (the IO facet). */
   readonly stdio: StdioFacet;
+  /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */
+  processUser(id: string): Promise<{ uid: number; gid: number } | undefined>;
 }

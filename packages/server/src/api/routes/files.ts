@@ -1,26 +1,43 @@
 /**
  * (ext) The files channel: `GET|PUT …/files/content?path=/abs/path` streams a
  * file out of / into a ready sandbox's root. Downloads carry
- * `x-content-sha256`; uploads answer `{path, sizeBytes, sha256}`. Paths are
- * confined to the sandbox root, symlinks included.
+ * `x-content-sha256`; uploads answer `{path, sizeBytes, sha256}`. The rules
+ * (confinement, regular files only, size limit, ownership) live in
+ * domain/sandbox-files.ts.
  */
 import { Type } from "@sinclair/typebox";
 import type { Sandboxes } from "../../domain/sandboxes.js";
 import type { Sessions } from "../../domain/sessions.js";
-import type { RuntimeBackend } from "../../runtime/backend.js";
-import { openForRead, writeFromStream } from "../../domain/sandbox-files.js";
-import { route, type RequestContext, type RouteDef } from "../route.js";
+import type { SandboxFiles } from "../../domain/sandbox-files.js";
+import { route, type RequestContext, type RouteDef, type StreamingContext } from "../route.js";
 import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
-const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644" })) };
+const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644; setuid, setgid and sticky bits are dropped" })) };
 const SessionParams = strictObject({ id: PathNameSchema });
 const UploadResult = strictObject({ path: Type.String(), sizeBytes: Type.Integer(), sha256: Type.String() });
 
-async function download(ctx: RequestContext, root: string, path: string): Promise<void> {
-  const file = await openForRead(root, path);
+interface Target {
+  tenantId: string;
+  sandboxId: string;
+}
+
+function drainOrClose(res: RequestContext["res"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
+}
+
+async function download(ctx: StreamingContext, files: SandboxFiles, t: Target, path: string): Promise<void> {
+  const file = await files.openForRead(t.tenantId, t.sandboxId, path);
   try {
     ctx.res.writeHead(200, {
       "content-type": "application/octet-stream",
@@ -30,7 +47,9 @@ async function download(ctx: RequestContext, root: string, path: string): Promis
     });
     ctx.handled = true;
     for await (const chunk of file.stream()) {
-      if (!ctx.res.write(chunk)) await new Promise((r) => ctx.res.once("drain", r));
+      // A client that went away must not keep the file open waiting for a drain that never comes.
+      if (!ctx.res.write(chunk)) await drainOrClose(ctx.res);
+      if (ctx.res.destroyed) return;
     }
     ctx.res.end();
   } finally {
@@ -38,14 +57,14 @@ async function download(ctx: RequestContext, root: string, path: string): Promis
   }
 }
 
-async function upload(ctx: RequestContext, root: string, path: string, mode: string | undefined) {
-  const r = await writeFromStream(root, path, ctx.req, { mode: mode === undefined ? undefined : parseInt(mode, 8) });
+async function upload(ctx: StreamingContext, files: SandboxFiles, t: Target, path: string, mode: string | undefined) {
+  const r = await files.writeFromStream(t.tenantId, t.sandboxId, path, ctx.req, { mode: mode === undefined ? undefined : parseInt(mode, 8) });
   return { status: 200, body: r };
 }
 
-export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend): RouteDef[] {
-  const sandboxRoot = (tenantId: string, id: string) => runtime.rootfsPath(requireReadySandbox(sandboxes, tenantId, id).id);
-  const sessionRoot = (tenantId: string, sessionId: string) => runtime.rootfsPath(requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id);
+export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: SandboxFiles): RouteDef[] {
+  const sandboxRoot = (tenantId: string, id: string): Target => ({ tenantId, sandboxId: requireReadySandbox(sandboxes, tenantId, id).id });
+  const sessionRoot = (tenantId: string, sessionId: string): Target => ({ tenantId, sandboxId: requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id });
   const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
   return [
     route({
@@ -57,7 +76,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       params: SandboxParams,
       query: strictObject(PathQuery),
       responses: { 200: { description: "the bytes", contentType: "application/octet-stream" } },
-      handler: (ctx) => download(ctx as unknown as RequestContext, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path),
+      handler: (ctx) => download(ctx, files, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path),
     }),
     route({
       method: "PUT",
@@ -69,7 +88,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       query: strictObject({ ...PathQuery, ...ModeQuery }),
       rawBody: true,
       responses: { 200: { description: "written", schema: UploadResult } },
-      handler: (ctx) => upload(ctx as unknown as RequestContext, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path, ctx.query.mode),
+      handler: (ctx) => upload(ctx, files, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path, ctx.query.mode),
     }),
     route({
       method: "GET",
@@ -80,7 +99,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       params: SessionParams,
       query: strictObject({ ...PathQuery, ...SessionQuery }),
       responses: { 200: { description: "the bytes", contentType: "application/octet-stream" } },
-      handler: (ctx) => download(ctx as unknown as RequestContext, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path),
+      handler: (ctx) => download(ctx, files, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path),
     }),
     route({
       method: "PUT",
@@ -92,7 +111,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       query: strictObject({ ...PathQuery, ...ModeQuery, ...SessionQuery }),
       rawBody: true,
       responses: { 200: { description: "written", schema: UploadResult } },
-      handler: (ctx) => upload(ctx as unknown as RequestContext, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path, ctx.query.mode),
+      handler: (ctx) => upload(ctx, files, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path, ctx.query.mode),
     }),
   ];
 }

@@ -64,9 +64,9 @@ test("seccomp denies the dangerous syscalls with EPERM and allows the rest", () 
   assert.ok(p.syscalls.some((s) => s.names.includes("clone") && s.args?.[0]?.value === 0x10000000), "clone(CLONE_NEWUSER) is refused");
 });
 
-test("the bundle record gives back cgroupsPath and annotations", () => {
+test("the bundle record gives back cgroupsPath, annotations and the process user", () => {
   const c = ociConfig(spec, { cgroupsPath: "/x/c1", etcDir: "/b" });
-  assert.deepEqual(readBundleRecord(JSON.stringify(c)), { cgroupsPath: "/x/c1", annotations: { a: "b" } });
+  assert.deepEqual(readBundleRecord(JSON.stringify(c)), { cgroupsPath: "/x/c1", annotations: { a: "b" }, user: { uid: 1000, gid: 1000 } });
 });
 
 test("cgroup placement is under the server's memory cgroup, one parent per state dir", () => {

@@ -61,7 +61,7 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly locks = new KeyedLock();
   /** Wakes wait() when conmon renames a container's exit file into the exit dir. */
   private readonly exits: EntryWatch;
-  private readonly records = new Map<string, { cgroupsPath?: string; annotations: Record<string, string> }>();
+  private readonly records = new Map<string, ReturnType<typeof readBundleRecord>>();
   /** Each main process's stdio, read from conmon's log (stdio-hub.ts). */
   readonly stdio: StdioHubs;
 
@@ -108,7 +108,7 @@ export class ContainerBackend implements RuntimeBackend {
         throw err;
       }
       const cgroupsPath = `${this.cgroupParent}/${id}`;
-      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {} });
+      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {}, user: { uid: spec.process.user.uid, gid: spec.process.user.gid } });
       creating.set(this.cgroupParent, (creating.get(this.cgroupParent) ?? 0) + 1);
       try {
         const conmon = launchConmon(id, this.layout, {
@@ -215,6 +215,11 @@ export class ContainerBackend implements RuntimeBackend {
 
   rootfsPath(id: string): string {
     return this.layout.rootfs(id);
+  }
+
+  async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
+    assertValidId(id);
+    return (await this.record(id))?.user;
   }
 
   /** conmon's attach socket (SOCK_SEQPACKET) for the container's stdio. */

@@ -122,6 +122,11 @@ export class FakeBackend implements RuntimeBackend {
     return `/fake/${id}/rootfs`;
   }
 
+  async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
+    const u = this.host.containers.get(id)?.spec.process.user;
+    return u && { uid: u.uid, gid: u.gid };
+  }
+
   // ---- test helpers ----
 
   /** The process exits with `code` (a created-but-unstarted one too). */

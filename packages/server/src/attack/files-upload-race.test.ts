@@ -1,0 +1,102 @@
+/**
+ * Attack, issue 15 finding 1 (and the upload half of finding 15): a hostile
+ * tenant's sandbox runs a busybox loop that keeps swapping a directory for a
+ * symlink to a host directory (`/w/d` is a real dir one moment, `-> /tmp/<host
+ * dir>` the next) while the tenant uploads into `/w/d/` through the files
+ * channel. Resolving by host path let some uploads (and their temp files)
+ * land in the host directory, root-owned. Now nothing may appear outside the
+ * sandbox root, and a raced upload answers 2xx or 4xx, never 500.
+ *
+ * Also finding 3 (uploads strip setuid/setgid): an upload with mode 4755 into
+ * a sandbox whose process runs as 1000:1000 yields a 0755 file owned by
+ * 1000:1000, not a setuid-root binary.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Nimbus } from "@nimbus/nimbus";
+import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+
+const TENANT = "attack-race";
+const UPLOADS = 1000;
+const CONCURRENCY = 8;
+
+let env: SandboxEnv;
+let hostDir = "";
+
+before(async () => {
+  env = await startSandboxEnv();
+  await env.tenant(TENANT);
+  hostDir = mkdtempSync(join(tmpdir(), "nimbus-attack-race-"));
+});
+after(async () => {
+  rmSync(hostDir, { recursive: true, force: true });
+  await env?.close();
+});
+
+async function createAs(argv: string[], user?: string): Promise<string> {
+  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
+    body: {
+      profile: "worker",
+      spec: {
+        owner: { kind: "standalone", displayName: "attacker" },
+        backend: "container",
+        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+        process: { argv, ...(user ? { user } : {}) },
+      },
+    },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const id = r.body.metadata.id as string;
+  await env.waitFor(TENANT, id, ["ready"]);
+  return id;
+}
+
+async function upload(id: string, path: string, data: string, mode?: string): Promise<{ status: number; body: string }> {
+  const q = new URLSearchParams({ path, ...(mode ? { mode } : {}) });
+  const res = await fetch(`${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/content?${q}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${env.srv.token()}` },
+    body: data,
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox and gets no 500", { timeout: 240_000 }, async (t) => {
+  // d flips between a real directory and a symlink to the host directory, as fast as busybox can.
+  const swapper = `mkdir -p /w/real; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
+  const id = await createAs(["sh", "-c", swapper]);
+  const statuses = new Map<number, number>();
+  const fiveHundreds: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < UPLOADS) {
+      const i = next++;
+      const r = await upload(id, `/w/d/f${i % 50}`, `upload ${i}\n`, "4755");
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      if (r.status >= 500) fiveHundreds.push(`${r.status} ${r.body}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const escaped = readdirSync(hostDir);
+  await env.remove(TENANT, id);
+  const summary = JSON.stringify(Object.fromEntries(statuses));
+  t.diagnostic(`statuses ${summary}`);
+  assert.deepEqual(escaped, [], `files created on the host through the sandbox's symlink (statuses ${summary})`);
+  assert.deepEqual(fiveHundreds.slice(0, 5), [], `uploads answered 5xx (statuses ${summary})`);
+  for (const status of statuses.keys()) assert.ok([200, 400, 404, 409].includes(status), `unexpected status ${status} (statuses ${summary})`);
+  // The race was really run: some uploads landed inside the sandbox, some met the symlink or the gap.
+  assert.ok((statuses.get(200) ?? 0) > 0, `no upload succeeded (statuses ${summary})`);
+});
+
+test("an upload with mode 4755 yields a file without setuid/setgid, owned by the sandbox's user", async () => {
+  const id = await createAs(["sleep", "100000"], "1000:1000");
+  const r = await upload(id, "/tmp/suid", "#!/bin/sh\nid -u\n", "6755");
+  assert.equal(r.status, 200, r.body);
+  const nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
+  const exec = await nimbus.sandboxes.exec({ id, argv: ["stat", "-c", "%a %u %g", "/tmp/suid"] });
+  assert.equal(exec.stdout.toString().trim(), "755 1000 1000");
+  await env.remove(TENANT, id);
+});

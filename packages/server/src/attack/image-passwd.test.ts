@@ -1,0 +1,117 @@
+/**
+ * Attack, issue 15 finding 5: a hostile image ships `/etc/passwd` as a
+ * symlink to a host path. Resolving a user name read the host file through
+ * it (an oracle: the sandbox starts if the host file names the user) and, for
+ * a FIFO on the host, froze the event loop. Now account files are read
+ * confined to the layer, so the host file is never seen and the unknown user
+ * fails the sandbox within 10 s with reason `start_failed` naming the user;
+ * the same holds for a cached image and an unknown user, which used to leave
+ * the sandbox `starting` for good.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { tarArchive } from "../images/tar-writer.js";
+import { buildBusyboxImage, hostOciArch, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
+import { LayoutWriter, OCI_LAYER } from "../testing/oci-layout.js";
+import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+
+const TENANT = "attack-passwd";
+let env: SandboxEnv;
+let work = "";
+
+before(async () => {
+  env = await startSandboxEnv();
+  await env.tenant(TENANT);
+  work = mkdtempSync(join(tmpdir(), "nimbus-attack-passwd-"));
+});
+after(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await env?.close();
+});
+
+/** busybox's layer plus a top layer whose etc/passwd is a symlink to `target`; pushed as library/<name>. */
+async function pushImageWithPasswdLink(name: string, target: string): Promise<string> {
+  const base = await buildBusyboxImage();
+  const blobs = join(base, "blobs", "sha256");
+  const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
+  const top = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
+  const index = JSON.parse(read(top).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+  const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as { layers: Array<{ digest: string; mediaType: string }> };
+  const blob = read(manifest.layers[0]!.digest);
+  const evil = tarArchive([
+    { path: "etc/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },
+    { path: "etc/passwd", type: "symlink", linkpath: target, mtime: 1_700_000_000 },
+  ]);
+  const dir = join(work, name);
+  const w = new LayoutWriter(dir);
+  const m = w.image({
+    architecture: hostOciArch(),
+    config: { Cmd: ["sleep", "100000"], Env: ["PATH=/bin"], WorkingDir: "/" },
+    layers: [
+      { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
+      { blob: gzipSync(evil), tar: evil, mediaType: `${OCI_LAYER}+gzip` },
+    ],
+  });
+  w.finish(m, FIXTURE_TAG);
+  pushFixture(env.registry.backendHost, dir, `library/${name}`, FIXTURE_TAG);
+  return `docker.io/library/${name}:${FIXTURE_TAG}`;
+}
+
+async function create(reference: string, user: string): Promise<string> {
+  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
+    body: {
+      profile: "worker",
+      spec: {
+        owner: { kind: "standalone", displayName: "passwd" },
+        backend: "container",
+        root: { kind: "oci_image", source: { kind: "reference", reference } },
+        process: { argv: ["sleep", "100000"], user },
+      },
+    },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.metadata.id;
+}
+
+/** The sandbox must end failed/start_failed within 10 s of create, with a message naming `user`. */
+async function expectUserFailure(id: string, user: string, t0: number): Promise<void> {
+  const row = await env.waitFor(TENANT, id, ["failed", "ready", "stopped"], 10_000);
+  assert.ok(performance.now() - t0 < 10_000, "the failure took longer than 10 s");
+  assert.equal(row.status.lifecycleState, "failed", `the sandbox is ${row.status.lifecycleState}: ${JSON.stringify(row.status)}`);
+  assert.equal(row.status.reason, "start_failed");
+  assert.match(row.status.conditions[0].message, new RegExp(`\`${user}\``));
+  await env.remove(TENANT, id);
+}
+
+test("/etc/passwd -> a host file: the host file is never read, the user is unknown", { timeout: 60_000 }, async () => {
+  const hostPasswd = join(work, "host-passwd");
+  writeFileSync(hostPasswd, "oracle:x:4242:4242::/:/bin/sh\n");
+  const ref = await pushImageWithPasswdLink("evil-passwd-file", hostPasswd);
+  const t0 = performance.now();
+  await expectUserFailure(await create(ref, "oracle"), "oracle", t0);
+});
+
+test("/etc/passwd -> a host FIFO: the server does not freeze, the user is unknown", { timeout: 60_000 }, async () => {
+  const fifo = join(work, "host-fifo");
+  execFileSync("mkfifo", [fifo]);
+  const ref = await pushImageWithPasswdLink("evil-passwd-fifo", fifo);
+  const t0 = performance.now();
+  const id = await create(ref, "frozen");
+  await expectUserFailure(id, "frozen", t0);
+  const ping = performance.now();
+  assert.equal((await env.srv.request("GET", `/api/tenants/${TENANT}/sandboxes`)).status, 200);
+  assert.ok(performance.now() - ping < 2_000);
+});
+
+test("a cached image and an unknown user fail the sandbox within 10 s (not stuck in starting)", { timeout: 60_000 }, async () => {
+  // The first create pulls busybox; the second finds it cached and resolves the user at once.
+  const first = await create(BUSYBOX, "ghost");
+  await expectUserFailure(first, "ghost", performance.now());
+  const t0 = performance.now();
+  await expectUserFailure(await create(BUSYBOX, "ghost"), "ghost", t0);
+});
