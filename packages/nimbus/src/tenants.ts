@@ -3,7 +3,7 @@
  * `nimbus.system` (admin token rotation). They need the admin token.
  */
 import { apiPath, type Transport } from "./transport.js";
-import type { ApiKey, CreatedApiKey, RotatedToken } from "./types/admin.js";
+import type { ApiKey, CreatedApiKey, RotatedToken, TenantLimits, TenantLimitsView } from "./types/admin.js";
 
 type Signal = { signal?: AbortSignal };
 
@@ -55,6 +55,40 @@ export class ApiKeysApi {
 }
 
 /**
+ * Tenant limits (ext, admin): aggregate ceilings and concurrency caps.
+ *
+ * @example
+ * await nimbus.tenants.limits.set({ tenantId: "demo", limits: { memoryLimitBytes: 2 ** 30, maxExecs: 8 } });
+ */
+export class TenantLimitsApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * The limits in force, the server defaults and the pinned fields.
+   *
+   * @example
+   * const { limits } = await nimbus.tenants.limits.get({ tenantId: "demo" });
+   */
+  async get(input: { tenantId: string } & Signal): Promise<TenantLimitsView> {
+    return this.#t.request({ method: "GET", path: apiPath`/api/tenants/${input.tenantId}/limits`, signal: input.signal });
+  }
+
+  /**
+   * Pins the given fields; `null` returns one to the server default. Ceilings apply to running sandboxes at once.
+   *
+   * @example
+   * await nimbus.tenants.limits.set({ tenantId: "demo", limits: { cpuCount: 2, maxSessions: null } });
+   */
+  async set(input: { tenantId: string; limits: { [K in keyof TenantLimits]?: number | null } } & Signal): Promise<TenantLimitsView> {
+    return this.#t.request({ method: "PUT", path: apiPath`/api/tenants/${input.tenantId}/limits`, json: input.limits, signal: input.signal });
+  }
+}
+
+/**
  * Tenants (admin).
  *
  * @example
@@ -65,10 +99,13 @@ export class TenantsApi {
   readonly #t: Transport;
   /** API keys of a tenant. */
   readonly apiKeys: ApiKeysApi;
+  /** Limits of a tenant (ext). */
+  readonly limits: TenantLimitsApi;
 
   constructor(transport: Transport) {
     this.#t = transport;
     this.apiKeys = new ApiKeysApi(transport);
+    this.limits = new TenantLimitsApi(transport);
   }
 
   /**

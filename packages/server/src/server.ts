@@ -22,6 +22,10 @@ import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
 import { systemRoutes } from "./api/routes/system.js";
 import { tenantRoutes } from "./api/routes/tenants.js";
+import { tenantLimitRoutes } from "./api/routes/tenant-limits.js";
+import { TenantLimitsStore } from "./store/tenant-limits-store.js";
+import { TenantLimitsService, resolveDefaults, serverCeilings } from "./domain/tenant-limits.js";
+import { hostSize } from "./host/host-size.js";
 import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
@@ -80,6 +84,7 @@ export interface ServerParts {
   sessions: Sessions;
   services: Services;
   endpoints: Endpoints;
+  tenantLimits: TenantLimitsService;
 }
 
 /**
@@ -93,7 +98,14 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
     const host = await checkHost({ runtime: config.runtime });
     for (const fix of host.fixesApplied) log.info("applied a host fix for the OCI runtime", { command: fix });
     for (const warning of host.warnings) log.warn(warning);
-    return new ContainerBackend({ stateDir: join(config.dataDir, "runtime"), runtime: host.runtime, runtimePath: host.runtimePath, conmonPath: host.conmonPath });
+    return new ContainerBackend({
+      stateDir: join(config.dataDir, "runtime"),
+      runtime: host.runtime,
+      runtimePath: host.runtimePath,
+      conmonPath: host.conmonPath,
+      // All tenants together stay within the host's share derived from its size.
+      parentLimits: serverCeilings(hostSize()),
+    });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;
@@ -179,7 +191,23 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const wal = WalSync.of(db);
   cleanups.push(() => wal.close());
   const sandboxStore = new SandboxStore(db, wal);
-  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
+  const tenantLimits = new TenantLimitsService({
+    store: new TenantLimitsStore(db),
+    runtime,
+    defaults: resolveDefaults(config.tenantLimitDefaults, hostSize()),
+    requireTenant: (tenantId) => tenants.require(tenantId),
+    maxCpuCount: hostSize().cpuCount,
+  });
+  const sandboxes = new Sandboxes({
+    store: sandboxStore,
+    images,
+    runtime,
+    events,
+    log: log.child({ module: "sandboxes" }),
+    retainedDir: join(config.dataDir, "sandboxes"),
+    maxActivePerTenant: config.tenantMaxSandboxes,
+    tenantLimits,
+  });
   const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
@@ -197,6 +225,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
+  // Last: the tenant's cgroup group is empty once its sandboxes are gone.
+  tenants.onDelete((tenantId) => tenantLimits.forget(tenantId));
   const routes: RouteDef[] = [
     ...systemRoutes({
       version: VERSION,
@@ -209,6 +239,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
       },
     }),
     ...tenantRoutes(tenants),
+    ...tenantLimitRoutes(tenantLimits),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
@@ -246,7 +277,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     port: info.port,
     app,
     db,
-    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints },
+    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints, tenantLimits },
     close() {
       closing ??= (async () => {
         // Attached channels end with `closed: server_shutdown` instead of a cut connection.

@@ -76,3 +76,41 @@ export interface PruneResult {
   removedLayers: number;
   freedBytes: number;
 }
+
+/**
+ * A tenant's limits: aggregate ceilings over all its sandboxes (kernel-enforced)
+ * and caps on concurrent use, each answered with 429 `rate.resource_exhausted`.
+ *
+ * @example
+ * const { limits } = await nimbus.tenants.limits.get({ tenantId: "demo" });
+ */
+export interface TenantLimits {
+  /** Memory of all the tenant's sandboxes together, bytes. @default 75% of the host's RAM */
+  memoryLimitBytes: number;
+  /** CPU of all the tenant's sandboxes together, cores. @default every core */
+  cpuCount: number;
+  /** Processes of all the tenant's sandboxes together. @default a quarter of kernel.pid_max */
+  pidsLimit: number;
+  /** Active sandboxes. @default 64 */
+  maxSandboxes: number;
+  /** Open sessions. @default 256 */
+  maxSessions: number;
+  /** Open WebSocket connections. @default 128 */
+  maxWebSockets: number;
+  /** Exec processes running at once. @default 32 */
+  maxExecs: number;
+  /** Image pulls and loads in flight. @default 4 */
+  maxPulls: number;
+}
+
+/**
+ * The limits in force for a tenant, the server defaults, and the fields pinned for it.
+ *
+ * @example
+ * const view = await nimbus.tenants.limits.set({ tenantId: "demo", limits: { memoryLimitBytes: 2 ** 30 } });
+ */
+export interface TenantLimitsView {
+  limits: TenantLimits;
+  defaults: TenantLimits;
+  overrides: Partial<TenantLimits>;
+}

@@ -3,6 +3,7 @@ import type { CommandDef } from "../command.js";
 import { startCommand } from "./start.js";
 import { authTokenCommand, tokenRotateCommand } from "./auth.js";
 import { tenantCommands } from "./tenant.js";
+import { tenantLimitCommands } from "./tenant-limits.js";
 import { machineCommand } from "./machine.js";
 import { imageCommands } from "./image.js";
 import { sandboxCommands } from "./sandbox.js";
@@ -12,4 +13,4 @@ import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...tenantLimitCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];

@@ -7,6 +7,7 @@ import { m0001Init } from "./0001-init.js";
 import { m0002Sandboxes } from "./0002-sandboxes.js";
 import { m0003Sessions } from "./0003-sessions.js";
 import { m0004Services } from "./0004-services.js";
+import { m0006TenantLimits } from "./0006-tenant-limits.js";
 
 export interface Migration {
   version: number;
@@ -14,4 +15,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0006TenantLimits];
