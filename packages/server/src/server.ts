@@ -25,6 +25,7 @@ import { tenantRoutes } from "./api/routes/tenants.js";
 import { tenantLimitRoutes } from "./api/routes/tenant-limits.js";
 import { TenantLimitsStore } from "./store/tenant-limits-store.js";
 import { TenantLimitsService, resolveDefaults, serverCeilings } from "./domain/tenant-limits.js";
+import { TenantCaps } from "./domain/tenant-caps.js";
 import { hostSize } from "./host/host-size.js";
 import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
@@ -208,7 +209,14 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     maxActivePerTenant: config.tenantMaxSandboxes,
     tenantLimits,
   });
-  const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
+  const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
+  const sessions = new Sessions({
+    store: new SessionStore(db),
+    sandboxes,
+    events,
+    log: log.child({ module: "sessions" }),
+    maxOpenOf: (tenantId) => tenantLimits.of(tenantId).maxSessions,
+  });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
   sandboxes.onChange((row) => endpoints.onSandboxChange(row));
@@ -243,7 +251,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
-    ...execRoutes(sandboxes, sessions, runtime),
+    ...execRoutes(sandboxes, sessions, runtime, caps),
     ...fileRoutes(sandboxes, sessions, runtime),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
@@ -253,7 +261,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
-  const upgrades = createUpgradeHandler({ log, tenants, adminToken }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.

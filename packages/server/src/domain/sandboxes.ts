@@ -23,6 +23,7 @@ import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, t
 import { sandboxView } from "./sandbox-view.js";
 import { translateImageError, translateRuntimeError } from "./translate-errors.js";
 import type { TenantLimitsService } from "./tenant-limits.js";
+import { capReached } from "./tenant-caps.js";
 
 export interface ImagePort {
   pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
@@ -89,6 +90,9 @@ export class Sandboxes {
     }
     const now = new Date().toISOString();
     const image = this.deps.images.present(spec.root.source.reference);
+    // A sandbox whose image is not here pulls it while `pending`: that is the tenant's pull.
+    const maxPulls = this.deps.tenantLimits?.of(tenantId).maxPulls;
+    if (!image && maxPulls !== undefined && this.deps.store.countInStates(tenantId, ["pending"]) >= maxPulls) throw capReached(tenantId, "maxPulls", maxPulls);
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     const fields = {
       tenantId,
