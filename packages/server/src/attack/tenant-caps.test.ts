@@ -52,12 +52,12 @@ test("finding 11: one pull past maxPulls is 429; another tenant's pull goes ahea
   const first = await req("greedy", "POST", "/api/tenants/greedy/sandboxes", createBody(["sleep", "600"]));
   assert.equal(first.status, 201, JSON.stringify(first.body));
   assert.equal(first.body.status.lifecycleState, "pending");
+  greedyBox = first.body.metadata.id;
   const second = await req("greedy", "POST", "/api/tenants/greedy/sandboxes", createBody(["sleep", "600"]));
-  assertCap(second, "maxPulls");
   const others = await req("other", "POST", "/api/tenants/other/sandboxes", createBody(["sleep", "600"]));
   assert.equal(others.status, 201, JSON.stringify(others.body));
-  greedyBox = first.body.metadata.id;
   otherBox = others.body.metadata.id;
+  assertCap(second, "maxPulls");
   assert.equal((await env.waitFor("greedy", greedyBox, ["ready", "failed"])).status.lifecycleState, "ready");
   assert.equal((await env.waitFor("other", otherBox, ["ready", "failed"])).status.lifecycleState, "ready");
 });
