@@ -26,6 +26,8 @@ import { tenantLimitRoutes } from "./api/routes/tenant-limits.js";
 import { TenantLimitsStore } from "./store/tenant-limits-store.js";
 import { TenantLimitsService, resolveDefaults, serverCeilings } from "./domain/tenant-limits.js";
 import { TenantCaps } from "./domain/tenant-caps.js";
+import { DiskGuard } from "./domain/disk-guard.js";
+import { freeBytesUnder } from "./host/disk-space.js";
 import { hostSize } from "./host/host-size.js";
 import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
@@ -199,6 +201,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     requireTenant: (tenantId) => tenants.require(tenantId),
     maxCpuCount: hostSize().cpuCount,
   });
+  const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
   const sandboxes = new Sandboxes({
     store: sandboxStore,
     images,
@@ -208,6 +211,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     retainedDir: join(config.dataDir, "sandboxes"),
     maxActivePerTenant: config.tenantMaxSandboxes,
     tenantLimits,
+    diskGuard,
   });
   const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
   const sessions = new Sessions({
@@ -256,7 +260,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
     ...eventRoutes(events),
-    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp") }),
+    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp"), diskGuard }),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 

@@ -24,6 +24,7 @@ import { sandboxView } from "./sandbox-view.js";
 import { translateImageError, translateRuntimeError } from "./translate-errors.js";
 import type { TenantLimitsService } from "./tenant-limits.js";
 import { capReached } from "./tenant-caps.js";
+import type { DiskGuard } from "./disk-guard.js";
 
 export interface ImagePort {
   pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
@@ -43,6 +44,8 @@ export interface SandboxesDeps {
   maxActivePerTenant?: number;
   /** Per-tenant ceilings (they override maxActivePerTenant) and the runtime group each tenant's sandboxes share. */
   tenantLimits?: Pick<TenantLimitsService, "of" | "group">;
+  /** Refuses creates (507) while the disk is nearly full. */
+  diskGuard?: Pick<DiskGuard, "check">;
 }
 
 export interface CreateSandboxInput {
@@ -88,6 +91,7 @@ export class Sandboxes {
         detail: { limit, resource: "activeSandboxes", limitName: "maxSandboxes" },
       });
     }
+    this.deps.diskGuard?.check("create a sandbox");
     const now = new Date().toISOString();
     const image = this.deps.images.present(spec.root.source.reference);
     // A sandbox whose image is not here pulls it while `pending`: that is the tenant's pull.
