@@ -99,7 +99,7 @@ export interface TenantLimits {
   maxWebSockets: number;
   /** Exec processes running at once. @default 32 */
   maxExecs: number;
-  /** Image pulls and loads in flight. @default 4 */
+  /** Sandboxes pulling their image at once (creates whose image is not in the store). @default 4 */
   maxPulls: number;
 }
 

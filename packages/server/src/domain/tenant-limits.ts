@@ -27,7 +27,7 @@ export interface TenantLimits {
   maxWebSockets: number;
   /** Exec processes running at once. */
   maxExecs: number;
-  /** Image pulls (and loads) in flight at once. */
+  /** Sandboxes pulling their image at once (creates whose image is not in the store yet). */
   maxPulls: number;
 }
 

@@ -18,7 +18,7 @@ const FIELDS = {
   maxSessions: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "open sessions" }),
   maxWebSockets: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "open WebSocket connections" }),
   maxExecs: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "exec processes running at once" }),
-  maxPulls: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "image pulls and loads in flight" }),
+  maxPulls: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "sandboxes pulling their image at once" }),
 };
 
 const LimitsSchema = strictObject(FIELDS);

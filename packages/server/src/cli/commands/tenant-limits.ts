@@ -17,7 +17,7 @@ const LIMIT_FLAGS: Record<string, { field: keyof TenantLimits; parse: (flag: str
   "max-sessions": { field: "maxSessions", parse: count, help: "open sessions" },
   "max-websockets": { field: "maxWebSockets", parse: count, help: "open WebSocket connections" },
   "max-execs": { field: "maxExecs", parse: count, help: "exec processes running at once" },
-  "max-pulls": { field: "maxPulls", parse: count, help: "image pulls and loads in flight" },
+  "max-pulls": { field: "maxPulls", parse: count, help: "sandboxes pulling their image at once" },
 };
 
 function count(flag: string, v: string): number {
