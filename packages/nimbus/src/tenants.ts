@@ -3,7 +3,7 @@
  * `nimbus.system` (admin token rotation). They need the admin token.
  */
 import { apiPath, type Transport } from "./transport.js";
-import type { ApiKey, CreatedApiKey, EgressCeiling, EgressCeilingView, RotatedToken } from "./types/admin.js";
+import type { ApiKey, CreatedApiKey, EgressCeiling, EgressCeilingView, RotatedToken, TenantLimits, TenantLimitsView } from "./types/admin.js";
 
 type Signal = { signal?: AbortSignal };
 
@@ -90,6 +90,40 @@ export class TenantEgressApi {
 }
 
 /**
+ * Tenant limits (ext, admin): aggregate ceilings and concurrency caps.
+ *
+ * @example
+ * await nimbus.tenants.limits.set({ tenantId: "demo", limits: { memoryLimitBytes: 2 ** 30, maxExecs: 8 } });
+ */
+export class TenantLimitsApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * The limits in force, the server defaults and the pinned fields.
+   *
+   * @example
+   * const { limits } = await nimbus.tenants.limits.get({ tenantId: "demo" });
+   */
+  async get(input: { tenantId: string } & Signal): Promise<TenantLimitsView> {
+    return this.#t.request({ method: "GET", path: apiPath`/api/tenants/${input.tenantId}/limits`, signal: input.signal });
+  }
+
+  /**
+   * Pins the given fields; `null` returns one to the server default. Ceilings apply to running sandboxes at once.
+   *
+   * @example
+   * await nimbus.tenants.limits.set({ tenantId: "demo", limits: { cpuCount: 2, maxSessions: null } });
+   */
+  async set(input: { tenantId: string; limits: { [K in keyof TenantLimits]?: number | null } } & Signal): Promise<TenantLimitsView> {
+    return this.#t.request({ method: "PUT", path: apiPath`/api/tenants/${input.tenantId}/limits`, json: input.limits, signal: input.signal });
+  }
+}
+
+/**
  * Tenants (admin).
  *
  * @example
@@ -102,11 +136,14 @@ export class TenantsApi {
   readonly apiKeys: ApiKeysApi;
   /** Egress ceilings of a tenant (ext). */
   readonly egress: TenantEgressApi;
+  /** Limits of a tenant (ext). */
+  readonly limits: TenantLimitsApi;
 
   constructor(transport: Transport) {
     this.#t = transport;
     this.apiKeys = new ApiKeysApi(transport);
     this.egress = new TenantEgressApi(transport);
+    this.limits = new TenantLimitsApi(transport);
   }
 
   /**

@@ -27,6 +27,14 @@ export const SERVER_OPTIONS = {
   logFormat: { flag: "log-format", env: "NIMBUS_LOG_FORMAT", kind: "string", default: "json", help: "json | pretty", choices: ["json", "pretty"] },
   runtime: { flag: "runtime", env: "NIMBUS_RUNTIME", kind: "string", default: "crun", help: "OCI runtime for sandboxes: crun | runc | runsc", choices: ["crun", "runc", "runsc"] },
   tenantMaxSandboxes: { flag: "tenant-max-sandboxes", env: "NIMBUS_TENANT_MAX_SANDBOXES", kind: "number", default: 64, help: "active sandboxes per tenant before create answers 429" },
+  tenantMemoryLimitBytes: { flag: "tenant-memory-limit-bytes", env: "NIMBUS_TENANT_MEMORY_LIMIT_BYTES", kind: "number", default: 0, help: "memory of all a tenant's sandboxes together (kernel-enforced); 0 = 75% of the host's RAM" },
+  tenantCpuCount: { flag: "tenant-cpu-count", env: "NIMBUS_TENANT_CPU_COUNT", kind: "number", default: 0, help: "CPU cores for all a tenant's sandboxes together; 0 = every core" },
+  tenantPidsLimit: { flag: "tenant-pids-limit", env: "NIMBUS_TENANT_PIDS_LIMIT", kind: "number", default: 0, help: "processes of all a tenant's sandboxes together; 0 = a quarter of kernel.pid_max" },
+  tenantMaxSessions: { flag: "tenant-max-sessions", env: "NIMBUS_TENANT_MAX_SESSIONS", kind: "number", default: 256, help: "open sessions per tenant before opening one answers 429" },
+  tenantMaxWebSockets: { flag: "tenant-max-websockets", env: "NIMBUS_TENANT_MAX_WEBSOCKETS", kind: "number", default: 128, help: "open WebSocket connections per tenant before an upgrade answers 429" },
+  tenantMaxExecs: { flag: "tenant-max-execs", env: "NIMBUS_TENANT_MAX_EXECS", kind: "number", default: 32, help: "exec processes running at once per tenant before exec answers 429" },
+  tenantMaxPulls: { flag: "tenant-max-pulls", env: "NIMBUS_TENANT_MAX_PULLS", kind: "number", default: 4, help: "sandboxes pulling their image at once per tenant before another such create answers 429" },
+  diskFreeMinBytes: { flag: "disk-free-min-bytes", env: "NIMBUS_DISK_FREE_MIN_BYTES", kind: "number", default: 1024 * 1024 * 1024, help: "free space kept on the data dir's filesystem: below it, sandbox creates and image pulls answer 507 (0 turns this off)" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },
   filesPoolPerTenant: { flag: "files-pool-per-tenant", env: "NIMBUS_FILES_POOL_PER_TENANT", kind: "number", default: 2, help: "thread-pool work items one tenant's file transfers may run at once (the pool has UV_THREADPOOL_SIZE threads, 4 by default)" },
@@ -48,6 +56,19 @@ export interface ServerConfig {
   filesMaxBytes: number;
   /** Concurrent thread-pool work items per tenant for file transfers. */
   filesPoolPerTenant: number;
+  /** Below this many free bytes under the data dir, creates and pulls answer 507; 0 = off. */
+  diskFreeMinBytes: number;
+  /** Server-wide tenant limit defaults (0 for memory, cpu and pids: derive from the host). */
+  tenantLimitDefaults: {
+    memoryLimitBytes: number;
+    cpuCount: number;
+    pidsLimit: number;
+    maxSandboxes: number;
+    maxSessions: number;
+    maxWebSockets: number;
+    maxExecs: number;
+    maxPulls: number;
+  };
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
@@ -82,6 +103,12 @@ function parseMirrors(entries: string[]): Record<string, string[]> {
 function positiveInt(flag: string, v: unknown): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag} must be a positive integer, got \`${String(v)}\``);
+  return n;
+}
+
+function nonNegativeInt(flag: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`--${flag} must be an integer >= 0 (0 derives it from the host), got \`${String(v)}\``);
   return n;
 }
 
@@ -122,6 +149,17 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
     filesMaxBytes: positiveInt("files-max-bytes", pick("filesMaxBytes")),
     filesPoolPerTenant: positiveInt("files-pool-per-tenant", pick("filesPoolPerTenant")),
+    diskFreeMinBytes: nonNegativeInt("disk-free-min-bytes", pick("diskFreeMinBytes")),
+    tenantLimitDefaults: {
+      memoryLimitBytes: nonNegativeInt("tenant-memory-limit-bytes", pick("tenantMemoryLimitBytes")),
+      cpuCount: nonNegativeInt("tenant-cpu-count", pick("tenantCpuCount")),
+      pidsLimit: nonNegativeInt("tenant-pids-limit", pick("tenantPidsLimit")),
+      maxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
+      maxSessions: positiveInt("tenant-max-sessions", pick("tenantMaxSessions")),
+      maxWebSockets: positiveInt("tenant-max-websockets", pick("tenantMaxWebSockets")),
+      maxExecs: positiveInt("tenant-max-execs", pick("tenantMaxExecs")),
+      maxPulls: positiveInt("tenant-max-pulls", pick("tenantMaxPulls")),
+    },
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
   };

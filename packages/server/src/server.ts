@@ -22,6 +22,13 @@ import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
 import { systemRoutes } from "./api/routes/system.js";
 import { tenantRoutes } from "./api/routes/tenants.js";
+import { tenantLimitRoutes } from "./api/routes/tenant-limits.js";
+import { TenantLimitsStore } from "./store/tenant-limits-store.js";
+import { TenantLimitsService, resolveDefaults, serverCeilings } from "./domain/tenant-limits.js";
+import { TenantCaps } from "./domain/tenant-caps.js";
+import { DiskGuard } from "./domain/disk-guard.js";
+import { freeBytesUnder } from "./host/disk-space.js";
+import { hostSize } from "./host/host-size.js";
 import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
@@ -86,6 +93,7 @@ export interface ServerParts {
   sessions: Sessions;
   services: Services;
   endpoints: Endpoints;
+  tenantLimits: TenantLimitsService;
 }
 
 /**
@@ -105,6 +113,8 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
       runtimePath: host.runtimePath,
       conmonPath: host.conmonPath,
       log: log.child({ module: "stdio" }),
+      // All tenants together stay within the host's share derived from its size.
+      parentLimits: serverCeilings(hostSize()),
     });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
@@ -184,8 +194,33 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const wal = WalSync.of(db);
   cleanups.push(() => wal.close());
   const sandboxStore = new SandboxStore(db, wal);
-  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
-  const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
+  const tenantLimits = new TenantLimitsService({
+    store: new TenantLimitsStore(db),
+    runtime,
+    defaults: resolveDefaults(config.tenantLimitDefaults, hostSize()),
+    requireTenant: (tenantId) => tenants.require(tenantId),
+    maxCpuCount: hostSize().cpuCount,
+  });
+  const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
+  const sandboxes = new Sandboxes({
+    store: sandboxStore,
+    images,
+    runtime,
+    events,
+    log: log.child({ module: "sandboxes" }),
+    retainedDir: join(config.dataDir, "sandboxes"),
+    maxActivePerTenant: config.tenantMaxSandboxes,
+    tenantLimits,
+    diskGuard,
+  });
+  const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
+  const sessions = new Sessions({
+    store: new SessionStore(db),
+    sandboxes,
+    events,
+    log: log.child({ module: "sessions" }),
+    maxOpenOf: (tenantId) => tenantLimits.of(tenantId).maxSessions,
+  });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
   sandboxes.onChange((row) => endpoints.onSandboxChange(row));
@@ -204,6 +239,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
   const files = new SandboxFiles({ runtime, limitBytes: config.filesMaxBytes, work: new TenantWorkLimiter(config.filesPoolPerTenant) });
+  // Last: the tenant's cgroup group is empty once its sandboxes are gone.
+  tenants.onDelete((tenantId) => tenantLimits.forget(tenantId));
   const routes: RouteDef[] = [
     ...systemRoutes({
       version: VERSION,
@@ -218,20 +255,21 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...tenantRoutes(tenants),
     ...secretRoutes(secrets),
     ...tenantEgressRoutes(new EgressCeilings(new TenantEgressStore(db), tenants)),
+    ...tenantLimitRoutes(tenantLimits),
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
-    ...execRoutes(sandboxes, sessions, runtime),
+    ...execRoutes(sandboxes, sessions, runtime, caps),
     ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
     ...eventRoutes(events),
-    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp") }),
+    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp"), diskGuard }),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
-  const upgrades = createUpgradeHandler({ log, tenants, adminToken }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.
@@ -255,7 +293,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     port: info.port,
     app,
     db,
-    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints },
+    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints, tenantLimits },
     close() {
       closing ??= (async () => {
         // Attached channels end with `closed: server_shutdown` instead of a cut connection.

@@ -92,3 +92,41 @@ export interface EgressCeilingView extends EgressCeiling {
   custom: boolean;
   updatedAt: string | null;
 }
+
+/**
+ * A tenant's limits: aggregate ceilings over all its sandboxes (kernel-enforced)
+ * and caps on concurrent use, each answered with 429 `rate.resource_exhausted`.
+ *
+ * @example
+ * const { limits } = await nimbus.tenants.limits.get({ tenantId: "demo" });
+ */
+export interface TenantLimits {
+  /** Memory of all the tenant's sandboxes together, bytes. @default 75% of the host's RAM */
+  memoryLimitBytes: number;
+  /** CPU of all the tenant's sandboxes together, cores. @default every core */
+  cpuCount: number;
+  /** Processes of all the tenant's sandboxes together. @default a quarter of kernel.pid_max */
+  pidsLimit: number;
+  /** Active sandboxes. @default 64 */
+  maxSandboxes: number;
+  /** Open sessions. @default 256 */
+  maxSessions: number;
+  /** Open WebSocket connections. @default 128 */
+  maxWebSockets: number;
+  /** Exec processes running at once. @default 32 */
+  maxExecs: number;
+  /** Sandboxes pulling their image at once (creates whose image is not in the store). @default 4 */
+  maxPulls: number;
+}
+
+/**
+ * The limits in force for a tenant, the server defaults, and the fields pinned for it.
+ *
+ * @example
+ * const view = await nimbus.tenants.limits.set({ tenantId: "demo", limits: { memoryLimitBytes: 2 ** 30 } });
+ */
+export interface TenantLimitsView {
+  limits: TenantLimits;
+  defaults: TenantLimits;
+  overrides: Partial<TenantLimits>;
+}

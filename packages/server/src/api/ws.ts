@@ -8,6 +8,7 @@
  */
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { TenantCaps } from "../domain/tenant-caps.js";
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../log.js";
@@ -50,6 +51,8 @@ export interface UpgradeDeps {
   adminToken: AdminTokenVerifier;
   /** Largest message a client may send. @default 1 MiB */
   maxPayloadBytes?: number;
+  /** Per-tenant cap on open connections (maxWebSockets); the admin token is not capped. */
+  caps?: TenantCaps;
 }
 
 export interface UpgradeHandler {
@@ -92,7 +95,15 @@ export function createUpgradeHandler(deps: UpgradeDeps, routes: WsRouteDef[]): U
     if (!principal) throw unauthorized();
     const params = validate(route.params ?? Type.Object({}), rawParams, "path") as Record<string, string>;
     const query = validate(route.query ?? Type.Object({}), parseQuery(q === -1 ? "" : url.slice(q + 1)), "query") as Record<string, unknown>;
-    return route.accept({ req, requestId, log, principal, params, query, authorizeTenant: (t) => authorizeTenant(principal, deps.tenants, t) });
+    // The slot is held until the client's socket closes, however the connection ends.
+    const release = principal.kind === "tenant" ? deps.caps?.acquire(principal.tenantId, "maxWebSockets") : undefined;
+    if (release) req.socket.once("close", release);
+    try {
+      return await route.accept({ req, requestId, log, principal, params, query, authorizeTenant: (t) => authorizeTenant(principal, deps.tenants, t) });
+    } catch (err) {
+      release?.();
+      throw err;
+    }
   }
 
   return {

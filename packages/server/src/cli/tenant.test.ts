@@ -60,3 +60,24 @@ test("a command with no server to talk to says where it looked", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /127\.0\.0\.1:9/);
 });
+
+test("tenant limits: set pins fields, get shows their source, `default` unpins, bad values are usage errors", async () => {
+  assert.equal((await runNimbus(["tenant", "create", "capped"], env)).code, 0);
+  const set = await runNimbus(["tenant", "limits", "set", "capped", "--memory", "1g", "--max-execs", "3", "--json"], env);
+  assert.equal(set.code, 0, set.stderr);
+  const view = JSON.parse(set.stdout);
+  assert.equal(view.limits.memoryLimitBytes, 1024 ** 3);
+  assert.deepEqual(view.overrides, { memoryLimitBytes: 1024 ** 3, maxExecs: 3 });
+  const table = await runNimbus(["tenant", "limits", "get", "capped"], env);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^memory\s+1073741824\s+tenant$/m);
+  assert.match(table.stdout, /^max-sessions\s+\d+\s+default$/m);
+  const unpinned = JSON.parse((await runNimbus(["tenant", "limits", "set", "capped", "--max-execs", "default", "--json"], env)).stdout);
+  assert.deepEqual(unpinned.overrides, { memoryLimitBytes: 1024 ** 3 });
+  const bad = await runNimbus(["tenant", "limits", "set", "capped", "--max-execs", "-1"], env);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.equal((await runNimbus(["tenant", "limits", "set", "capped"], env)).code, 2);
+  const missing = await runNimbus(["tenant", "limits", "get", "nobody"], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /op\.not_found/);
+});

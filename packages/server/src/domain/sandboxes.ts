@@ -25,6 +25,9 @@ import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } f
 import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
 import { sandboxView } from "./sandbox-view.js";
 import { translateImageError, translateRuntimeError } from "./translate-errors.js";
+import type { TenantLimitsService } from "./tenant-limits.js";
+import { capReached } from "./tenant-caps.js";
+import type { DiskGuard } from "./disk-guard.js";
 
 export interface ImagePort {
   pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
@@ -42,6 +45,10 @@ export interface SandboxesDeps {
   retainedDir: string;
   /** Active sandboxes per tenant before create answers 429. @default 64 */
   maxActivePerTenant?: number;
+  /** Per-tenant ceilings (they override maxActivePerTenant) and the runtime group each tenant's sandboxes share. */
+  tenantLimits?: Pick<TenantLimitsService, "of" | "group">;
+  /** Refuses creates (507) while the disk is nearly full. */
+  diskGuard?: Pick<DiskGuard, "check">;
 }
 
 export interface CreateSandboxInput {
@@ -81,14 +88,18 @@ export class Sandboxes {
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
-    const limit = this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
+    const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
-      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes; stop or delete one first`, {
-        detail: { limit, resource: "activeSandboxes" },
+      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`, {
+        detail: { limit, resource: "activeSandboxes", limitName: "maxSandboxes" },
       });
     }
+    this.deps.diskGuard?.check("create a sandbox");
     const now = new Date().toISOString();
     const image = this.deps.images.present(spec.root.source.reference);
+    // A sandbox whose image is not here pulls it while `pending`: that is the tenant's pull.
+    const maxPulls = this.deps.tenantLimits?.of(tenantId).maxPulls;
+    if (!image && maxPulls !== undefined && this.deps.store.countInStates(tenantId, ["pending"]) >= maxPulls) throw capReached(tenantId, "maxPulls", maxPulls);
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     const fields = {
       tenantId,
@@ -335,6 +346,7 @@ export class Sandboxes {
         process,
         hostname: id.slice(0, 63),
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
+        ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
         annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id },
       });
       created = true;

@@ -9,6 +9,7 @@
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionListQuery, SessionRow, SessionStore, SessionTargetRecord, TargetSnapshotRecord } from "../store/session-store.js";
+import { capReached } from "./tenant-caps.js";
 import { AppError, invalidInput, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { ulid } from "./ids.js";
@@ -56,6 +57,8 @@ export interface SessionsDeps {
   events: EventBus;
   log: Logger;
   now?: () => number;
+  /** Open sessions per tenant before open answers 429 (limit maxSessions). @default unlimited */
+  maxOpenOf?: (tenantId: string) => number;
 }
 
 /** The open body after edge validation; the domain still checks every rule. */
@@ -119,6 +122,9 @@ export class Sessions {
     checkChannels(input.channels);
     const ttlMs = clampTtl(input.requestedTtlMs);
     const { snapshot, sandboxId } = this.resolveTarget(tenantId, target);
+    const maxOpen = this.deps.maxOpenOf?.(tenantId);
+    // Checked and inserted in one synchronous stretch, so concurrent opens cannot overrun it.
+    if (maxOpen !== undefined && this.deps.store.countInState(tenantId, "open") >= maxOpen) throw capReached(tenantId, "maxSessions", maxOpen);
     const nowMs = this.now();
     const now = new Date(nowMs).toISOString();
     const expiresAt = new Date(nowMs + ttlMs).toISOString();

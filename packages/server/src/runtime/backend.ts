@@ -18,7 +18,19 @@ export interface ContainerSpec {
   };
   hostname: string;
   resources: { memoryLimitBytes: number; pidsLimit: number; cpuCount: number };
+  /**
+   * The group the container is placed in, whose ceilings bound all its members
+   * together (the domain uses one group per tenant). Made with `limits` when new.
+   */
+  group?: { name: string; limits: GroupLimits };
   annotations?: Record<string, string>;
+}
+
+/** Aggregate ceilings of a group of containers, enforced by the host kernel. */
+export interface GroupLimits {
+  memoryLimitBytes: number;
+  cpuCount: number;
+  pidsLimit: number;
 }
 
 export type ContainerStatus = "created" | "running" | "stopped";
@@ -136,4 +148,8 @@ export interface RuntimeBackend {
   readonly stdio: StdioFacet;
   /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */
   processUser(id: string): Promise<{ uid: number; gid: number } | undefined>;
+  /** New ceilings for a group; applied now if it has members, else at its next create. */
+  updateGroup(name: string, limits: GroupLimits): Promise<void>;
+  /** Removes the group once it has no members (its last member's delete also does). Idempotent. */
+  removeGroup(name: string): Promise<void>;
 }

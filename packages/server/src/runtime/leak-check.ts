@@ -1,7 +1,7 @@
 // runtime/leak-check.ts — what a container backend left on the host for one state dir.
 // Owns the definition of "nothing left": no mounts (overlay roots, netns binds)
 // under the state dir, no conmon processes serving it, no cgroup dirs under its
-// cgroup parent, no runtime state, bundles, exit files or attach links. Other
+// cgroup parent (groups and their containers included), no runtime state, bundles, exit files or attach links. Other
 // suites call `assertNoLeftovers` in an `after` hook.
 
 import { readFileSync } from "node:fs";
@@ -29,7 +29,14 @@ export async function findLeftovers(stateDir: string, options: { cgroupParent?: 
   for (const dir of cgroupDirs(parent)) {
     const children = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
     if (!children) continue;
-    cgroups.push(dir, ...children.filter((c) => c.isDirectory()).map((c) => join(dir, c.name)));
+    cgroups.push(dir);
+    // Children are groups (one per tenant) or containers; a group's children are containers.
+    for (const c of children.filter((c) => c.isDirectory())) {
+      const child = join(dir, c.name);
+      cgroups.push(child);
+      const grand = await readdir(child, { withFileTypes: true }).catch(() => []);
+      cgroups.push(...grand.filter((g) => g.isDirectory()).map((g) => join(child, g.name)));
+    }
   }
   const [runtimeState, bundles, exitFiles, attachLinks, conmonPids] = await Promise.all([
     ls(layout.runtimeRoot),

@@ -157,6 +157,10 @@ export class SessionStore {
     return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND lifecycle_state = ?").all(tenantId, state) as RawRow[]).map(fromRaw);
   }
 
+  countInState(tenantId: string, state: string): number {
+    return (statement(this.db, "SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = ? AND lifecycle_state = ?").get(tenantId, state) as { n: number }).n;
+  }
+
   /** Every open lease of every tenant: the boot sweep's view. */
   allOpen(): SessionRow[] {
     return (statement(this.db, "SELECT * FROM sessions WHERE lifecycle_state = 'open'").all() as RawRow[]).map(fromRaw);

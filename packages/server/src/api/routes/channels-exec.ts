@@ -5,6 +5,7 @@
  * session opened with `exec` and, for convenience, directly on a sandbox.
  */
 import { Type } from "@sinclair/typebox";
+import type { TenantCaps } from "../../domain/tenant-caps.js";
 import type { RuntimeBackend } from "../../runtime/backend.js";
 import type { Sandboxes } from "../../domain/sandboxes.js";
 import type { Sessions } from "../../domain/sessions.js";
@@ -42,7 +43,17 @@ async function streamExec(ctx: StreamingContext, runtime: RuntimeBackend, sandbo
   stream.end();
 }
 
-export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend): RouteDef[] {
+/** Runs the exec holding one of the tenant's exec slots (429 naming maxExecs when none is free). */
+async function cappedExec(caps: TenantCaps | undefined, tenantId: string, run: () => Promise<void>): Promise<void> {
+  const release = caps?.acquire(tenantId, "maxExecs");
+  try {
+    await run();
+  } finally {
+    release?.();
+  }
+}
+
+export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend, caps?: TenantCaps): RouteDef[] {
   return [
     route({
       method: "POST",
@@ -55,7 +66,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
-        await streamExec(ctx, runtime, ctx.params.id, ctx.body);
+        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, runtime, ctx.params.id, ctx.body));
       },
     }),
     route({
@@ -71,7 +82,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
-        await streamExec(ctx, runtime, sandbox.id, ctx.body);
+        await cappedExec(caps, tenantId, () => streamExec(ctx, runtime, sandbox.id, ctx.body));
       },
     }),
   ];

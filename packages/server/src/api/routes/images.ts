@@ -20,6 +20,8 @@ import { ImageListSchema, ImageRefParams, ImageSchema, PruneResultSchema, PullIm
 
 export const DEFAULT_MAX_LOAD_BYTES = 8 * 1024 ** 3;
 
+import type { DiskGuard } from "../../domain/disk-guard.js";
+
 export interface ImageRouteDeps {
   images: ImageStore;
   /** Digests of the images that existing (not deleted) sandboxes were made from. */
@@ -28,6 +30,8 @@ export interface ImageRouteDeps {
   uploadDir: string;
   /** Largest tarball `POST /api/images/load` accepts. @default 8 GiB */
   maxLoadBytes?: number;
+  /** Refuses pulls and loads (507) while the disk is nearly full. */
+  diskGuard?: Pick<DiskGuard, "check">;
 }
 
 /** The wire form of an image record: no host paths. */
@@ -102,6 +106,7 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       body: PullImageBody,
       responses: { 200: { description: "the image record, or the NDJSON progress stream", schema: ImageSchema } },
       handler: async (ctx) => {
+        deps.diskGuard?.check("pull an image");
         const reference = ctx.body.reference;
         if (!(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) {
           const record = await images.pull(reference).catch((err: unknown) => { throw translateImageError(err); });
@@ -160,6 +165,7 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       rawBody: true,
       responses: { 201: { description: "the loaded images", schema: ImageListSchema } },
       handler: async (ctx) => {
+        deps.diskGuard?.check("load an image");
         const file = join(deps.uploadDir, `upload-${randomBytes(8).toString("hex")}.tar`);
         try {
           await receive(ctx.req, file, maxLoadBytes);

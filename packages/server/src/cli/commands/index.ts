@@ -4,6 +4,7 @@ import { startCommand } from "./start.js";
 import { authTokenCommand, tokenRotateCommand } from "./auth.js";
 import { tenantCommands } from "./tenant.js";
 import { secretCommands } from "./secret.js";
+import { tenantLimitCommands } from "./tenant-limits.js";
 import { machineCommand } from "./machine.js";
 import { imageCommands } from "./image.js";
 import { sandboxCommands } from "./sandbox.js";
@@ -13,4 +14,4 @@ import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...secretCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...secretCommands, ...tenantLimitCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];

@@ -87,7 +87,7 @@ export async function cgroupOomKilled(cgroupPath: string, hierarchies = cgroupHi
  */
 export async function removeCgroup(cgroupPath: string, hierarchies = cgroupHierarchies()): Promise<string[]> {
   // Never walk and kill outside a cgroup we created.
-  if (!/\/nimbus-[0-9a-f]{12}\/[a-z0-9-]+$/.test(cgroupPath)) throw new Error(`refusing to remove cgroup ${cgroupPath}`);
+  if (!/\/nimbus-[0-9a-f]{12}(\/[a-z0-9-]+)?\/[a-z0-9-]+$/.test(cgroupPath)) throw new Error(`refusing to remove cgroup ${cgroupPath}`);
   const failed: string[] = [];
   await Promise.all(
     cgroupDirs(cgroupPath, hierarchies).map(async (dir) => {

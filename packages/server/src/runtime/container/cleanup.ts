@@ -5,7 +5,7 @@
 // Every step tolerates "already gone", which makes delete idempotent.
 
 import { rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { removeCgroup, removeEmptyParent } from "./cgroups.js";
 import { liveConmonPid, reapConmon, recordedConmonPid } from "./conmon.js";
 import type { StateLayout } from "./layout.js";
@@ -16,7 +16,7 @@ const CONMON_EXIT_WAIT_MS = 3000;
 export async function removeContainerFiles(
   id: string,
   layout: StateLayout,
-  opts: { cgroupsPath: string; removeParent: boolean },
+  opts: { cgroupsPath: string; parentPath: string; removeGroup?: () => Promise<void>; removeParent: () => boolean },
 ): Promise<void> {
   await stopConmon(layout.conmonPidFile(id));
   const rootfs = layout.rootfs(id);
@@ -26,7 +26,8 @@ export async function removeContainerFiles(
     throw new Error(`${rootfs} is still mounted; unmount it by hand (umount -l ${rootfs})`);
   }
   const failed = await removeCgroup(opts.cgroupsPath);
-  if (opts.removeParent) await removeEmptyParent(dirname(opts.cgroupsPath));
+  if (failed.length === 0 && opts.removeGroup) await opts.removeGroup();
+  if (opts.removeParent()) await removeEmptyParent(opts.parentPath);
   await Promise.all([
     rm(layout.bundle(id), { recursive: true, force: true }),
     rm(layout.exitFile(id), { force: true }),

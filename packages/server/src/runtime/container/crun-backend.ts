@@ -8,14 +8,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
-import { join } from "node:path";
-import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, RuntimeBackend, RuntimeLog, RuntimeName } from "../backend.js";
+import { dirname, join } from "node:path";
+import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, GroupLimits, RuntimeBackend, RuntimeLog, RuntimeName } from "../backend.js";
 import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 import { findBinary } from "./exec.js";
 import { bundleFiles, readBundleRecord } from "./bundle.js";
 import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
+import { ensureGroup, removeGroupDirs, updateGroupLimits } from "./group-cgroups.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
 import { EntryWatch } from "../entry-watch.js";
 import { exitInfo, fileExists, readExitFile } from "./exit-file.js";
@@ -40,6 +41,8 @@ export interface ContainerBackendOptions {
   cgroupParent?: string;
   /** Where the stdio facet reports trouble. @default silent */
   log?: RuntimeLog;
+  /** Ceilings for all groups together, written when the parent is made for a group. @default none */
+  parentLimits?: GroupLimits;
 }
 
 const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
@@ -55,6 +58,7 @@ export class ContainerBackend implements RuntimeBackend {
   readonly name: RuntimeName;
   readonly layout: StateLayout;
   readonly cgroupParent: string;
+  private readonly parentLimits?: GroupLimits;
   private readonly runtime: OciRuntime;
   private readonly conmonPath: string;
   private readonly logSizeMaxBytes: number;
@@ -77,6 +81,7 @@ export class ContainerBackend implements RuntimeBackend {
     this.conmonPath = conmonPath;
     this.logSizeMaxBytes = options.logSizeMaxBytes ?? 10 * 1024 * 1024;
     this.cgroupParent = options.cgroupParent ?? cgroupParentFor(this.layout.stateDir);
+    this.parentLimits = options.parentLimits;
     for (const d of [this.layout.runtimeRoot, this.layout.bundlesDir, this.layout.exitsDir, this.layout.socketsDir]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
@@ -95,6 +100,7 @@ export class ContainerBackend implements RuntimeBackend {
 
   private async createContainer(spec: ContainerSpec): Promise<void> {
     assertValidId(spec.id);
+    if (spec.group) assertValidId(spec.group.name);
     if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
     const { id } = spec;
     await this.locks.run(id, async () => {
@@ -107,10 +113,20 @@ export class ContainerBackend implements RuntimeBackend {
         }
         throw err;
       }
-      const cgroupsPath = `${this.cgroupParent}/${id}`;
+      const groupPath = spec.group ? this.groupPath(spec.group.name) : undefined;
+      const cgroupsPath = `${groupPath ?? this.cgroupParent}/${id}`;
       this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {}, user: { uid: spec.process.user.uid, gid: spec.process.user.gid } });
-      creating.set(this.cgroupParent, (creating.get(this.cgroupParent) ?? 0) + 1);
+      const counted = groupPath ? [this.cgroupParent, groupPath] : [this.cgroupParent];
+      for (const p of counted) creating.set(p, (creating.get(p) ?? 0) + 1);
       try {
+        if (spec.group && groupPath) {
+          // A delete that found the group empty may still be removing it.
+          await groupRemovals.get(groupPath);
+          await ensureGroup(groupPath, spec.group.limits, this.parentLimits);
+          // v1 refuses a container CPU quota above its group's (EINVAL from the runtime).
+          const cpuCount = Math.min(spec.resources.cpuCount, spec.group.limits.cpuCount);
+          spec = { ...spec, resources: { ...spec.resources, cpuCount } };
+        }
         const conmon = launchConmon(id, this.layout, {
           conmonPath: this.conmonPath,
           runtimePath: this.runtime.path,
@@ -135,10 +151,14 @@ export class ContainerBackend implements RuntimeBackend {
         await conmon.containerPid;
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);
+        for (const p of counted) creating.set(p, creating.get(p)! - 1);
+        counted.length = 0;
+        // removeEverything counted this create as in flight; a group it left empty goes now.
+        if (groupPath && (creating.get(groupPath) ?? 0) === 0) await this.removeGroupWhenIdle(groupPath);
         const message = err instanceof Error ? err.message : String(err);
         throw new RuntimeError("start_failed", `${this.name} could not create container ${id}: ${message}`, { cause: err });
       } finally {
-        creating.set(this.cgroupParent, creating.get(this.cgroupParent)! - 1);
+        for (const p of counted) creating.set(p, creating.get(p)! - 1);
       }
     });
   }
@@ -222,6 +242,39 @@ export class ContainerBackend implements RuntimeBackend {
     return (await this.record(id))?.user;
   }
 
+  async updateGroup(name: string, limits: GroupLimits): Promise<void> {
+    assertValidId(name);
+    try {
+      await updateGroupLimits(this.groupPath(name), limits);
+    } catch (err) {
+      // v1 refuses a memory ceiling below current usage (EBUSY) and a CPU quota below a member's (EINVAL).
+      throw new RuntimeError("invalid_spec", `the kernel refused the new ceilings for group ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): its running containers use or ask for more; stop some first`, { cause: err });
+    }
+  }
+
+  async removeGroup(name: string): Promise<void> {
+    assertValidId(name);
+    const groupPath = this.groupPath(name);
+    if ((creating.get(groupPath) ?? 0) === 0) await this.removeGroupWhenIdle(groupPath);
+  }
+
+  private groupPath(name: string): string {
+    return `${this.cgroupParent}/${name}`;
+  }
+
+  /**
+   * rmdir of an idle group, published in `groupRemovals` in the same tick as the
+   * idle check, so a create that starts meanwhile waits for it and makes the
+   * group again with its ceilings (crun's own mkdir -p would make it without).
+   */
+  private removeGroupWhenIdle(groupPath: string): Promise<void> {
+    const removal = removeGroupDirs(groupPath).finally(() => {
+      if (groupRemovals.get(groupPath) === removal) groupRemovals.delete(groupPath);
+    });
+    groupRemovals.set(groupPath, removal);
+    return removal;
+  }
+
   /** conmon's attach socket (SOCK_SEQPACKET) for the container's stdio. */
   attachSocketPath(id: string): string {
     return this.layout.attachSocket(id);
@@ -272,15 +325,22 @@ export class ContainerBackend implements RuntimeBackend {
     const rec = await this.record(id);
     this.records.delete(id);
     await this.runtime.forceDelete(id);
+    const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
+    const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);
     await removeContainerFiles(id, this.layout, {
-      cgroupsPath: rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`,
-      removeParent: (creating.get(this.cgroupParent) ?? 0) === 0,
+      cgroupsPath,
+      parentPath: this.cgroupParent,
+      // Both checked when the container's own cgroup is gone, right before the rmdirs.
+      removeGroup: groupPath ? () => ((creating.get(groupPath) ?? 0) === 0 ? this.removeGroupWhenIdle(groupPath) : Promise.resolve()) : undefined,
+      removeParent: () => (creating.get(this.cgroupParent) ?? 0) === 0,
     });
   }
 }
 
-/** In-flight creates per cgroup parent (process-wide): the parent is only removed when none are. */
+/** In-flight creates per cgroup parent and per group (process-wide): either is only removed when none are. */
 const creating = new Map<string, number>();
+/** Group rmdirs in flight, which a create into that group waits for. */
+const groupRemovals = new Map<string, Promise<void>>();
 
 function notFound(id: string): RuntimeError {
   return new RuntimeError("not_found", `no container ${id} on this host: it was deleted or never created`);

@@ -4,7 +4,7 @@
 // server restart (a new backend on the same host) and a process exiting while no
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
-import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, RuntimeBackend, StdioFacet } from "../backend.js";
+import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, GroupLimits, RuntimeBackend, StdioFacet } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 
 interface FakeContainer {
@@ -19,6 +19,8 @@ interface FakeContainer {
 /** Stands for one machine: what survives when a backend instance is dropped. */
 export class FakeHost {
   readonly containers = new Map<string, FakeContainer>();
+  /** Group name → the ceilings last set (by a create that made it, or updateGroup). */
+  readonly groups = new Map<string, GroupLimits>();
   nextPid = 1000;
 }
 
@@ -59,6 +61,7 @@ export class FakeBackend implements RuntimeBackend {
     }
     const failure = this.failStart(spec.id);
     if (failure) throw new RuntimeError("start_failed", `fake could not create container ${spec.id}: ${failure}`);
+    if (spec.group && !this.host.groups.has(spec.group.name)) this.host.groups.set(spec.group.name, { ...spec.group.limits });
     this.host.containers.set(spec.id, { spec, status: "created", pid: this.host.nextPid++, log: "", waiters: new Set() });
   }
 
@@ -125,6 +128,16 @@ export class FakeBackend implements RuntimeBackend {
   async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
     const u = this.host.containers.get(id)?.spec.process.user;
     return u && { uid: u.uid, gid: u.gid };
+  }
+
+  /** Records ceilings only: nothing in the fake enforces them. */
+  async updateGroup(name: string, limits: GroupLimits): Promise<void> {
+    assertValidId(name);
+    this.host.groups.set(name, { ...limits });
+  }
+
+  async removeGroup(name: string): Promise<void> {
+    if ([...this.host.containers.values()].every((c) => c.spec.group?.name !== name)) this.host.groups.delete(name);
   }
 
   // ---- test helpers ----

@@ -7,6 +7,7 @@ import { m0001Init } from "./0001-init.js";
 import { m0002Sandboxes } from "./0002-sandboxes.js";
 import { m0003Sessions } from "./0003-sessions.js";
 import { m0004Services } from "./0004-services.js";
+import { m0006TenantLimits } from "./0006-tenant-limits.js";
 import { m0009EgressLog } from "./0009-egress-log.js";
 import { m0010Secrets } from "./0010-secrets.js";
 import { m0011TenantEgress } from "./0011-tenant-egress.js";
@@ -17,4 +18,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0009EgressLog, m0010Secrets, m0011TenantEgress];
+export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0006TenantLimits, m0009EgressLog, m0010Secrets, m0011TenantEgress];
