@@ -54,8 +54,8 @@ async function createAs(argv: string[], user?: string): Promise<string> {
   return id;
 }
 
-async function upload(id: string, path: string, data: string, mode?: string): Promise<{ status: number; body: string }> {
-  const q = new URLSearchParams({ path, ...(mode ? { mode } : {}) });
+async function upload(id: string, path: string, data: string, mode?: string, user?: string): Promise<{ status: number; body: string }> {
+  const q = new URLSearchParams({ path, ...(mode ? { mode } : {}), ...(user ? { user } : {}) });
   const res = await fetch(`${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/content?${q}`, {
     method: "PUT",
     headers: { authorization: `Bearer ${env.srv.token()}` },
@@ -98,5 +98,12 @@ test("an upload with mode 4755 yields a file without setuid/setgid, owned by the
   const nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
   const exec = await nimbus.sandboxes.exec({ id, argv: ["stat", "-c", "%a %u %g", "/tmp/suid"] });
   assert.equal(exec.stdout.toString().trim(), "755 1000 1000");
+  // The request may name the owner instead; ids that would wrap are refused.
+  assert.equal((await upload(id, "/tmp/named", "x", "4700", "1234:5678")).status, 200);
+  const named = await nimbus.sandboxes.exec({ id, argv: ["stat", "-c", "%a %u %g", "/tmp/named"] });
+  assert.equal(named.stdout.toString().trim(), "700 1234 5678");
+  const wrapped = await upload(id, "/tmp/wrapped", "x", undefined, "4294967296");
+  assert.equal(wrapped.status, 400, wrapped.body);
+  assert.match(wrapped.body, /uid\[:gid\]/);
   await env.remove(TENANT, id);
 });

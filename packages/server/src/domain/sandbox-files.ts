@@ -110,6 +110,20 @@ function writeError(err: unknown, path: string): unknown {
   }
 }
 
+/** The largest id chown(2) takes; 4294967295 is (uid_t)-1, "leave unchanged". */
+const MAX_ID = 4294967294;
+
+/** `uid[:gid]` (numeric; gid 0 when omitted, as for exec) with both ids in 0..4294967294. */
+function parseOwner(user: string): { uid: number; gid: number } {
+  const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(user);
+  const uid = m ? Number(m[1]) : NaN;
+  const gid = m ? Number(m[2] ?? 0) : NaN;
+  if (!(uid <= MAX_ID) || !(gid <= MAX_ID)) {
+    throw invalidInput(`\`user\` must be a numeric uid[:gid] with ids from 0 to ${MAX_ID}, got \`${user}\``, { field: "user" });
+  }
+  return { uid, gid };
+}
+
 /** `/a/b/c` → `/a/b` and `c`; the name must be a real component. */
 function splitTarget(path: string): { dir: string; name: string } {
   const trimmed = path.replace(/\/+$/, "");
@@ -191,11 +205,11 @@ export class SandboxFiles {
    * Streams `body` into `path`, replacing it atomically. The file belongs to
    * the sandbox's process user; `mode` loses setuid, setgid and sticky bits.
    */
-  async writeFromStream(tenantId: string, sandboxId: string, path: string, body: Readable, options: { mode?: number } = {}): Promise<WriteResult> {
+  async writeFromStream(tenantId: string, sandboxId: string, path: string, body: Readable, options: { mode?: number; user?: string } = {}): Promise<WriteResult> {
     assertSandboxPath(path);
     const { dir, name } = splitTarget(path);
     const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
-    const owner = (await this.deps.runtime.processUser(sandboxId)) ?? { uid: 0, gid: 0 };
+    const owner = options.user !== undefined ? parseOwner(options.user) : ((await this.deps.runtime.processUser(sandboxId)) ?? { uid: 0, gid: 0 });
     const root = this.openRoot(sandboxId);
     let parent: ConfinedDir;
     try {

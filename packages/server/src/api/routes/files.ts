@@ -16,6 +16,7 @@ import { requireReadySandbox, requireSessionChannel } from "../channel-target.js
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644; setuid, setgid and sticky bits are dropped" })) };
+const UserQuery = { user: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}(:[0-9]{1,10})?$", description: "numeric uid[:gid] that owns the uploaded file; default the sandbox's process user" })) };
 const SessionParams = strictObject({ id: PathNameSchema });
 const UploadResult = strictObject({ path: Type.String(), sizeBytes: Type.Integer(), sha256: Type.String() });
 
@@ -57,8 +58,8 @@ async function download(ctx: StreamingContext, files: SandboxFiles, t: Target, p
   }
 }
 
-async function upload(ctx: StreamingContext, files: SandboxFiles, t: Target, path: string, mode: string | undefined) {
-  const r = await files.writeFromStream(t.tenantId, t.sandboxId, path, ctx.req, { mode: mode === undefined ? undefined : parseInt(mode, 8) });
+async function upload(ctx: StreamingContext, files: SandboxFiles, t: Target, q: { path: string; mode?: string; user?: string }) {
+  const r = await files.writeFromStream(t.tenantId, t.sandboxId, q.path, ctx.req, { mode: q.mode === undefined ? undefined : parseInt(q.mode, 8), user: q.user });
   return { status: 200, body: r };
 }
 
@@ -85,10 +86,10 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
       tag: "channels",
       summary: "(ext) Upload a file into a ready sandbox (replaced atomically, size-limited)",
       params: SandboxParams,
-      query: strictObject({ ...PathQuery, ...ModeQuery }),
+      query: strictObject({ ...PathQuery, ...ModeQuery, ...UserQuery }),
       rawBody: true,
       responses: { 200: { description: "written", schema: UploadResult } },
-      handler: (ctx) => upload(ctx, files, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query.path, ctx.query.mode),
+      handler: (ctx) => upload(ctx, files, sandboxRoot(ctx.tenantId, ctx.params.id), ctx.query),
     }),
     route({
       method: "GET",
@@ -108,10 +109,10 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
       tag: "channels",
       summary: "(ext) The files channel of a session: upload a file into its sandbox",
       params: SessionParams,
-      query: strictObject({ ...PathQuery, ...ModeQuery, ...SessionQuery }),
+      query: strictObject({ ...PathQuery, ...ModeQuery, ...UserQuery, ...SessionQuery }),
       rawBody: true,
       responses: { 200: { description: "written", schema: UploadResult } },
-      handler: (ctx) => upload(ctx, files, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query.path, ctx.query.mode),
+      handler: (ctx) => upload(ctx, files, sessionRoot(ctx.authorizeTenant(ctx.query.tenantId), ctx.params.id), ctx.query),
     }),
   ];
 }
