@@ -4,7 +4,7 @@
  * tests both come through here.
  */
 import { createServer, type Server } from "node:http";
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "./config.js";
@@ -17,6 +17,7 @@ import { ensureAdminToken, rotateAdminToken } from "./host/admin-token.js";
 import { adminTokenPath, discoveryFilePath } from "./host/paths.js";
 import { removeDiscovery, writeDiscovery } from "./host/discovery.js";
 import { DataDirLockedError, lockDataDir } from "./host/data-dir-lock.js";
+import { DataDirOwnerError, secureDataDir } from "./host/private-fs.js";
 import { AdminTokenVerifier } from "./api/auth.js";
 import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
@@ -100,14 +101,22 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
   }
 }
 
-function checkDataDir(dir: string): void {
+/**
+ * The data dir belongs to this server's user and is 0700, its direct
+ * children (and those of images/ and runtime/) 0700 or 0600: a dir made with
+ * a plain `mkdir` (0755) would let any local user run setuid binaries from
+ * extracted layers and read the database.
+ */
+function checkDataDir(dir: string, log: Logger): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { repaired } = secureDataDir(dir, ["images", "runtime", "sandboxes"]);
+    if (repaired.length > 0) log.warn("tightened data dir permissions (other local users could read them)", { paths: repaired.slice(0, 20), count: repaired.length });
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.write-probe-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (err) {
+    if (err instanceof DataDirOwnerError) throw new StartupError(err.message);
     throw new StartupError(`data dir ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another with --data-dir or fix its permissions`);
   }
 }
@@ -138,7 +147,7 @@ function stdioPaths(backend: ContainerBackend) {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  checkDataDir(config.dataDir);
+  checkDataDir(config.dataDir, log);
   let unlock: () => void;
   try {
     unlock = lockDataDir(config.dataDir);

@@ -6,6 +6,7 @@
  * this process, holds each container, so the reconciler (reconciler.ts) can
  * re-adopt them after a restart.
  */
+import { tightenFileSync } from "../host/private-fs.js";
 import { setMaxListeners } from "node:events";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -250,6 +251,7 @@ export class Sandboxes {
     try {
       mkdirSync(join(this.deps.retainedDir, tenantId), { recursive: true, mode: 0o700 });
       copyFileSync(this.deps.runtime.logPath(id), this.retainedLogPath(tenantId, id));
+      tightenFileSync(this.retainedLogPath(tenantId, id)); // the copy keeps conmon's 0640
     } catch {
       /* no log was written */
     }
