@@ -18,6 +18,8 @@ import { adminTokenPath, discoveryFilePath } from "./host/paths.js";
 import { removeDiscovery, writeDiscovery } from "./host/discovery.js";
 import { DataDirLockedError, lockDataDir } from "./host/data-dir-lock.js";
 import { DataDirOwnerError, secureDataDir } from "./host/private-fs.js";
+import { ensureInstanceId } from "./host/instance-id.js";
+import { databaseRefusal } from "./database-guard.js";
 import { AdminTokenVerifier } from "./api/auth.js";
 import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
@@ -157,6 +159,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
   const cleanups: Array<() => void> = [unlock];
   try {
+    const refusal = databaseRefusal(config.dataDir);
+    if (refusal) throw new StartupError(refusal);
     return await compose(config, env, log, options, cleanups);
   } catch (err) {
     for (const c of cleanups.reverse()) c();
@@ -167,6 +171,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger, options: StartOptions, cleanups: Array<() => void>): Promise<RunningServer> {
   const db = openDatabase(config.dataDir);
   cleanups.push(() => db.close());
+  const instanceId = ensureInstanceId(config.dataDir);
   const tokenPath = adminTokenPath(env);
   const { file: tokenFile, minted } = ensureAdminToken(tokenPath);
   if (minted) log.info("minted the admin token", { path: tokenPath });
@@ -188,7 +193,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const wal = WalSync.of(db);
   cleanups.push(() => wal.close());
   const sandboxStore = new SandboxStore(db, wal);
-  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes });
+  const sandboxes = new Sandboxes({ store: sandboxStore, images, runtime, events, log: log.child({ module: "sandboxes" }), retainedDir: join(config.dataDir, "sandboxes"), maxActivePerTenant: config.tenantMaxSandboxes, instanceId });
   const sessions = new Sessions({ store: new SessionStore(db), sandboxes, events, log: log.child({ module: "sessions" }) });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
@@ -237,7 +242,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Bind before reconciling so a taken port fails fast and touches nothing.
   const info = await listen(server, config);
   cleanups.push(() => server.close());
-  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
+  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log, instanceId);
   // Leases that lapsed while the server was down expire now, after the sandboxes are known again.
   sessions.start();
   // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).

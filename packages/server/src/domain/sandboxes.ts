@@ -40,7 +40,12 @@ export interface SandboxesDeps {
   retainedDir: string;
   /** Active sandboxes per tenant before create answers 429. @default 64 */
   maxActivePerTenant?: number;
+  /** This data dir's instance id, stamped on every container so the boot reconciler only removes its own orphans. */
+  instanceId?: string;
 }
+
+/** The container annotation that carries the data dir's instance id. */
+export const INSTANCE_ANNOTATION = "io.nimbus.instance";
 
 export interface CreateSandboxInput {
   profile: SandboxProfile;
@@ -324,7 +329,7 @@ export class Sandboxes {
         process,
         hostname: id.slice(0, 63),
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
-        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id },
+        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id, ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}) },
       });
       created = true;
       const createMs = Math.round(performance.now() - t1);

@@ -15,6 +15,7 @@ export type {
 } from "./backend.js";
 export { RuntimeError, assertValidId, isRuntimeError, type RuntimeErrorKind } from "./errors.js";
 export { ContainerBackend, type ContainerBackendOptions } from "./container/crun-backend.js";
+export { containersOnDisk } from "./container/layout.js";
 export { parseK8sLog, joinLog, readLogText, type LogRecord } from "./container/log-file.js";
 export { FakeBackend, FakeHost, type FakeBackendOptions } from "./fake/fake-backend.js";
 export { HUGETLB_FIX_COMMAND, checkHost, hugetlbNeedsFix, type HostCheckOptions, type HostCheckResult } from "./host-check.js";
