@@ -4,7 +4,7 @@
  * tests both come through here.
  */
 import { createServer, type Server } from "node:http";
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "./config.js";
@@ -17,6 +17,9 @@ import { ensureAdminToken, rotateAdminToken } from "./host/admin-token.js";
 import { adminTokenPath, discoveryFilePath } from "./host/paths.js";
 import { removeDiscovery, writeDiscovery } from "./host/discovery.js";
 import { DataDirLockedError, lockDataDir } from "./host/data-dir-lock.js";
+import { DataDirOwnerError, secureDataDir } from "./host/private-fs.js";
+import { ensureInstanceId } from "./host/instance-id.js";
+import { databaseRefusal } from "./database-guard.js";
 import { AdminTokenVerifier } from "./api/auth.js";
 import { createApp, type App } from "./api/app.js";
 import { buildOpenApi } from "./api/openapi.js";
@@ -122,14 +125,22 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
   }
 }
 
-function checkDataDir(dir: string): void {
+/**
+ * The data dir belongs to this server's user and is 0700, its direct
+ * children (and those of images/ and runtime/) 0700 or 0600: a dir made with
+ * a plain `mkdir` (0755) would let any local user run setuid binaries from
+ * extracted layers and read the database.
+ */
+function checkDataDir(dir: string, log: Logger): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { repaired } = secureDataDir(dir, ["images", "runtime", "sandboxes"]);
+    if (repaired.length > 0) log.warn("tightened data dir permissions (other local users could read them)", { paths: repaired.slice(0, 20), count: repaired.length });
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.write-probe-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (err) {
+    if (err instanceof DataDirOwnerError) throw new StartupError(err.message);
     throw new StartupError(`data dir ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another with --data-dir or fix its permissions`);
   }
 }
@@ -156,7 +167,7 @@ function listen(server: Server, config: ServerConfig): Promise<AddressInfo> {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  checkDataDir(config.dataDir);
+  checkDataDir(config.dataDir, log);
   let unlock: () => void;
   try {
     unlock = lockDataDir(config.dataDir);
@@ -166,6 +177,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
   const cleanups: Array<() => void> = [unlock];
   try {
+    const refusal = databaseRefusal(config.dataDir);
+    if (refusal) throw new StartupError(refusal);
     return await compose(config, env, log, options, cleanups);
   } catch (err) {
     for (const c of cleanups.reverse()) c();
@@ -176,6 +189,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger, options: StartOptions, cleanups: Array<() => void>): Promise<RunningServer> {
   const db = openDatabase(config.dataDir);
   cleanups.push(() => db.close());
+  const instanceId = ensureInstanceId(config.dataDir);
   const tokenPath = adminTokenPath(env);
   const { file: tokenFile, minted } = ensureAdminToken(tokenPath);
   if (minted) log.info("minted the admin token", { path: tokenPath });
@@ -212,6 +226,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     maxActivePerTenant: config.tenantMaxSandboxes,
     tenantLimits,
     diskGuard,
+    instanceId,
   });
   const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
   const sessions = new Sessions({
@@ -275,7 +290,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Bind before reconciling so a taken port fails fast and touches nothing.
   const info = await listen(server, config);
   cleanups.push(() => server.close());
-  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log);
+  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log, instanceId);
   // Leases that lapsed while the server was down expire now, after the sandboxes are known again.
   sessions.start();
   // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).

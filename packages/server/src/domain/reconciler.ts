@@ -4,12 +4,16 @@
  * re-adopts a live container, records the real exit of one that ended while
  * we were gone, relaunches a sandbox whose container was never made (still
  * pulling, or recorded `starting` just before the server went away), and marks
- * the rest `failed` with reason `lost`. Containers no record owns are removed.
+ * the rest `failed` with reason `lost`. Containers no record owns are removed,
+ * but only those stamped with this data dir's instance id: the server refuses
+ * to start on a missing, empty or corrupt database while sandboxes exist, and
+ * a container without our id (made by hand, or by another data dir, or before
+ * instance ids existed) is left alone and named in the log.
  */
 import type { Logger } from "../log.js";
 import type { SandboxStore } from "../store/sandbox-store.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
-import type { Sandboxes } from "./sandboxes.js";
+import { INSTANCE_ANNOTATION, type Sandboxes } from "./sandboxes.js";
 import { ACTIVE_STATES, TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 
 export interface ReconcileReport {
@@ -18,10 +22,12 @@ export interface ReconcileReport {
   relaunched: string[];
   lost: string[];
   orphansRemoved: string[];
+  /** Containers no record owns that lack this data dir's instance id: kept. */
+  foreignKept: string[];
 }
 
-export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: Sandboxes, log: Logger): Promise<ReconcileReport> {
-  const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [] };
+export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: Sandboxes, log: Logger, instanceId?: string): Promise<ReconcileReport> {
+  const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [], foreignKept: [] };
   const containers = new Map((await runtime.list()).map((c) => [c.id, c]));
   const owned = new Map(store.allKeys().map((k) => [k.id, k.tenantId]));
 
@@ -66,8 +72,15 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
     const row = tenantId === undefined ? undefined : store.get(tenantId, c.id);
     if (row && !TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) continue;
     if (row) await sandboxes.release(row.tenantId, row.id);
-    else await runtime.delete(c.id);
+    else if (instanceId !== undefined && c.annotations[INSTANCE_ANNOTATION] === instanceId) await runtime.delete(c.id);
+    else {
+      report.foreignKept.push(c.id);
+      continue;
+    }
     report.orphansRemoved.push(c.id);
+  }
+  if (report.foreignKept.length > 0) {
+    log.warn("kept containers that no record owns and that lack this data dir's instance id; delete them by hand if they are not needed", { containers: report.foreignKept });
   }
   const counts = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.length]));
   if (Object.values(counts).some((n) => n > 0)) log.info("reconciled sandboxes with the host", counts);

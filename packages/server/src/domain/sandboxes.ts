@@ -6,6 +6,7 @@
  * this process, holds each container, so the reconciler (reconciler.ts) can
  * re-adopt them after a restart.
  */
+import { tightenFileSync } from "../host/private-fs.js";
 import { setMaxListeners } from "node:events";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -49,7 +50,12 @@ export interface SandboxesDeps {
   tenantLimits?: Pick<TenantLimitsService, "of" | "group">;
   /** Refuses creates (507) while the disk is nearly full. */
   diskGuard?: Pick<DiskGuard, "check">;
+  /** This data dir's instance id, stamped on every container so the boot reconciler only removes its own orphans. */
+  instanceId?: string;
 }
+
+/** The container annotation that carries the data dir's instance id. */
+export const INSTANCE_ANNOTATION = "io.nimbus.instance";
 
 export interface CreateSandboxInput {
   profile: SandboxProfile;
@@ -274,6 +280,7 @@ export class Sandboxes {
     try {
       mkdirSync(join(this.deps.retainedDir, tenantId), { recursive: true, mode: 0o700 });
       copyFileSync(this.deps.runtime.logPath(id), this.retainedLogPath(tenantId, id));
+      tightenFileSync(this.retainedLogPath(tenantId, id)); // the copy keeps conmon's 0640
     } catch {
       /* no log was written */
     }
@@ -347,7 +354,7 @@ export class Sandboxes {
         hostname: id.slice(0, 63),
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
         ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
-        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id },
+        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id, ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}) },
       });
       created = true;
       const createMs = Math.round(performance.now() - t1);

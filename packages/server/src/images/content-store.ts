@@ -5,6 +5,7 @@
  * which `init()` empties, so a killed process leaves nothing trusted behind.
  * In-flight work is shared: one download or unpack per key at a time.
  */
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../host/private-fs.js";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
@@ -69,9 +70,8 @@ export class ContentStore {
 
   /** Creates the directories and removes whatever an interrupted run left in `tmp/`. */
   async init(): Promise<string[]> {
-    await mkdir(this.blobsDir, { recursive: true });
-    await mkdir(this.layersDir, { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    // 0700: layers hold image files as the image made them, setuid-root binaries included.
+    for (const dir of [this.root, join(this.root, "blobs"), this.blobsDir, this.layersDir, this.tmpDir]) await ensurePrivateDir(dir);
     const leftovers = await readdir(this.tmpDir);
     await Promise.all(leftovers.map((name) => rm(join(this.tmpDir, name), { recursive: true, force: true })));
     return leftovers;
@@ -114,7 +114,7 @@ export class ContentStore {
 
   async openBlob(digest: string, source: string): Promise<BlobWriter> {
     const tmp = this.tempPath(`blob-${hex(digest).slice(0, 12)}`);
-    return new BlobWriter(this, digest, tmp, await open(tmp, "wx", 0o644), source);
+    return new BlobWriter(this, digest, tmp, await open(tmp, "wx", PRIVATE_FILE_MODE), source);
   }
 
   /** A fresh path under tmp/ (nothing is created). */

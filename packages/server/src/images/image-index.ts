@@ -45,7 +45,7 @@ export class ImageIndex {
   private save(): void {
     const file: IndexFile = { version: 1, images: [...this.byRef.values()] };
     const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, "w", 0o644);
+    const fd = openSync(tmp, "w", 0o600);
     try {
       writeSync(fd, JSON.stringify(file, null, 1));
       fsyncSync(fd);

@@ -134,7 +134,7 @@ async function readDockerArchive(root: string, tarPath: string): Promise<Archive
 
 /** Extracts `tarPath` into `tmpDir` and lists the images in it. */
 export async function readArchive(tarPath: string, tmpDir: string): Promise<ArchiveImage[]> {
-  await mkdir(tmpDir, { recursive: true });
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const root = await realpath(tmpDir);
   try {
     await unpackLayer(createReadStream(tarPath), root);

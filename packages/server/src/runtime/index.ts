@@ -15,6 +15,7 @@ export type {
 } from "./backend.js";
 export { RuntimeError, assertValidId, isRuntimeError, type RuntimeErrorKind } from "./errors.js";
 export { ContainerBackend, type ContainerBackendOptions } from "./container/crun-backend.js";
+export { containersOnDisk } from "./container/layout.js";
 export { parseK8sLog, joinLog, readLogText } from "./container/log-file.js";
 export { readAllRecords, readRecordsFrom, type LogRecord } from "./container/k8s-log.js";
 export { FakeBackend, FakeHost, type FakeBackendOptions } from "./fake/fake-backend.js";

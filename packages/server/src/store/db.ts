@@ -6,15 +6,21 @@
  * control records (tenants, keys, sandboxes) must survive power loss.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
+import { ensurePrivateDirSync, tightenFileSync, PRIVATE_FILE_MODE } from "../host/private-fs.js";
 import { join } from "node:path";
 import { MIGRATIONS } from "./migrations/index.js";
 
 export type Db = Database.Database;
 
 export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, "nimbus.db"));
+  ensurePrivateDirSync(dataDir);
+  const path = join(dataDir, "nimbus.db");
+  // Create the file 0600 before SQLite does (it would use 0644); SQLite gives
+  // the -wal and -shm files the database file's mode.
+  closeSync(openSync(path, "a", PRIVATE_FILE_MODE));
+  for (const suffix of ["", "-wal", "-shm"]) tightenFileSync(path + suffix);
+  const db = new Database(path);
   db.pragma("busy_timeout = 5000");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");

@@ -13,5 +13,6 @@ import { serviceCommands } from "./service.js";
 import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
+import { backupCommand, restoreCommand } from "./backup.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...secretCommands, ...tenantLimitCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, machineCommand];
+export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...secretCommands, ...tenantLimitCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, backupCommand, restoreCommand, machineCommand];

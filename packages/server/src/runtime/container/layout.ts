@@ -10,6 +10,7 @@
 //   <stateDir>/exits/<id>       conmon's exit file (exit code as text)
 //   <stateDir>/s/<id>           conmon's short symlink to the bundle (attach socket path)
 
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
 export class StateLayout {
@@ -57,4 +58,22 @@ export class StateLayout {
   ctlFifo(id: string): string {
     return join(this.bundle(id), "ctl");
   }
+}
+
+/**
+ * Ids of every container that has a bundle or OCI runtime state under
+ * `stateDir`, read from the directories alone (no runtime needed): the
+ * evidence, at start, that this data dir holds sandboxes.
+ */
+export function containersOnDisk(stateDir: string): string[] {
+  const layout = new StateLayout(stateDir);
+  const ids = new Set<string>();
+  for (const dir of [layout.bundlesDir, layout.runtimeRoot]) {
+    try {
+      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) ids.add(e.name);
+    } catch {
+      /* not created yet */
+    }
+  }
+  return [...ids].sort();
 }
