@@ -351,6 +351,11 @@ export class Sandboxes {
       this.transition(row, "ready", { phases: { pullMs, createMs, startMs }, message: null });
       this.watchExit(tenantId, id);
     } catch (err) {
+      // With the image present the launch runs synchronously up to its first await, so a
+      // spec the image cannot satisfy (an unknown user name) throws before create() has
+      // inserted the record; one turn later it is there (issue 15 finding 16: such
+      // creates stayed `starting` forever).
+      await Promise.resolve();
       if (signal.aborted && !this.shutdown.signal.aborted) return;
       if (this.shutdown.signal.aborted) return;
       const row = this.deps.store.get(tenantId, id);
