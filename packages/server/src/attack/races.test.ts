@@ -67,6 +67,16 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
     const sid = pick(sessions);
     if (sid) check("session exec", await env.srv.request("POST", `/api/sessions/${sid}/channels/exec/stream?tenantId=${T}`, { body: { argv: ["echo", "hi"] } }));
   });
+  ops.push(async () => {
+    // A stdio attach (NDJSON) held briefly: its status is what counts.
+    const sid = pick(sessions);
+    if (!sid) return;
+    const ac = new AbortController();
+    const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
+    const text = res.status === 200 ? "" : await res.text();
+    ac.abort();
+    check("stdio attach", { status: res.status, body: text });
+  });
   // Deletes and stops are rarer than reads and execs, so most operations meet a live sandbox.
   const execOp = ops[3]!;
   const openOp = ops[4]!;
