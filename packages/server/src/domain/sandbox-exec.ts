@@ -31,6 +31,9 @@ export interface ExecResult {
 export const DEFAULT_EXEC_TIMEOUT_MS = 300_000;
 const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"];
 // What crun/runc print when the executable cannot be found or run.
+// What crun prints when the container's process already ended (the state may not say so yet):
+// matched with the container's id, so a command's own "… is not running" stays its output.
+const notRunning = (stderr: string, id: string) => stderr.includes(`container \`${id}\` is not running`);
 const NOT_STARTED = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|(?:crun|runc).*(?:No such file or directory|permission denied)/i;
 
 export async function runExec(runtime: RuntimeBackend, sandboxId: string, input: ExecInput, sink: ExecSink, signal?: AbortSignal): Promise<ExecResult> {
@@ -59,6 +62,11 @@ export async function runExec(runtime: RuntimeBackend, sandboxId: string, input:
   try {
     const exitCode = await handle.exited;
     if (exitCode !== 0 && !timedOut) {
+      if (notRunning(stderrHead, sandboxId)) {
+        throw new AppError("op.conflict", `sandbox \`${sandboxId}\` is not running (its process ended); GET the sandbox to see why, or create a new one`, {
+          detail: { sandboxId },
+        });
+      }
       const m = NOT_STARTED.exec(stderrHead);
       if (m) {
         throw new AppError("op.invalid_input", `could not start \`${input.argv[0]}\` in the sandbox: ${stderrHead.trim().split("\n")[0]}`, {

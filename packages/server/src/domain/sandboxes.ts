@@ -21,6 +21,7 @@ import { AppError, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
+import { RuntimeError } from "../runtime/errors.js";
 import { resolveProcess } from "./process-resolve.js";
 import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } from "./sandbox-spec.js";
 import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
@@ -256,8 +257,10 @@ export class Sandboxes {
     const done = this.deps.runtime
       .wait(id, this.shutdown.signal)
       .then((exit) => this.recordExit(tenantId, id, exit))
-      .catch((err) => {
-        if (!this.shutdown.signal.aborted) this.deps.log.error("waiting for a sandbox failed", { sandboxId: id, err });
+      .catch(async (err) => {
+        if (this.shutdown.signal.aborted) return;
+        if (err instanceof RuntimeError && err.kind === "lost") return this.recordLost(tenantId, id, err);
+        this.deps.log.error("waiting for a sandbox failed", { sandboxId: id, err });
       })
       .finally(() => this.exits.delete(id));
     this.exits.set(id, done);
@@ -272,6 +275,19 @@ export class Sandboxes {
     else if (exit.oomKilled) this.transition(row, "failed", { reason: "oom_killed", exitCode: exit.exitCode, message: "the process was killed for exceeding its memory limit" });
     else if (exit.exitCode === 0) this.transition(row, "stopped", { reason: "exited", exitCode: 0, message: "the process exited with code 0" });
     else this.transition(row, "failed", { reason: "exited", exitCode: exit.exitCode, message: `the process exited with ${detail}` });
+    await this.release(tenantId, id);
+  }
+
+  /**
+   * The monitor (conmon) died: nothing records the exit, serves stdio or writes the
+   * log any more, so the sandbox is `failed`/`lost` and its process is stopped rather
+   * than left running unwatched and reported `ready` (issue 15, finding 14).
+   */
+  private async recordLost(tenantId: string, id: string, err: RuntimeError): Promise<void> {
+    const row = this.deps.store.get(tenantId, id);
+    if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return;
+    this.deps.log.warn("sandbox lost its monitor", { tenantId, sandboxId: id, message: err.message });
+    this.transition(row, "failed", { reason: "lost", message: "the sandbox's monitor (conmon) died, so its process was no longer supervised and was stopped; create the sandbox again" });
     await this.release(tenantId, id);
   }
 
@@ -367,9 +383,10 @@ export class Sandboxes {
       this.transition(row, "ready", { phases: { pullMs, createMs, startMs }, message: null });
       this.watchExit(tenantId, id);
     } catch (err) {
-      // With the image present, a failure before the first await (e.g. an unknown
-      // user) lands here inside create(), before the record is inserted; wait for
-      // create's synchronous part, or the sandbox would stay `starting` for good.
+      // With the image present the launch runs synchronously up to its first await, so a
+      // spec the image cannot satisfy (an unknown user name) throws before create() has
+      // inserted the record; one turn later it is there (issue 15 finding 16: such
+      // creates stayed `starting` forever).
       await Promise.resolve();
       if (signal.aborted && !this.shutdown.signal.aborted) return;
       if (this.shutdown.signal.aborted) return;

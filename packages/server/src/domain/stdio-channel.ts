@@ -9,9 +9,11 @@
  * ends with `closed` naming the reason when the lease ends (closed, expired,
  * target stopped), preceded by `exit` with the code when the process exited.
  * A client that falls behind pushes back: past `HOLD_BYTES` not yet handed
- * to it, the hub stops reading and the process blocks on its output, as with a
- * pipe. A client that takes nothing for `stallMs` while holding everyone up
- * (or is `maxPendingBytes` behind) is cut off with `slow_reader`. If output
+ * to it, it holds the hub, which stops reading once every attached client
+ * holds it (a lone reader blocks the process on its output, as with a pipe;
+ * a slow reader beside a fast one just falls behind alone). A client that
+ * takes nothing for `stallMs` while behind (or is `maxPendingBytes` behind)
+ * is cut off with `slow_reader`. If output
  * was lost before the server read it (LogTail's `lost`), every client is
  * closed with `output_lost` rather than shown a stream with a hole.
  * Channel I/O never extends the lease.
@@ -222,7 +224,7 @@ class Attachment implements StdioAttachment {
 
   begin(cursor: number | undefined): void {
     const head = this.hub.head;
-    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset), lost: () => this.finish("output_lost") });
+    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset), lost: () => this.finish("output_lost"), holder: this });
     const start = cursor === undefined ? head : Math.min(cursor, head);
     // Live output is held until `opened` (and any replay) went out.
     this.replaying = true;

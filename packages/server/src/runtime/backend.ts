@@ -85,6 +85,8 @@ export interface OutputSubscriber {
   output(pipe: StdPipe, data: Buffer, offset: number): void;
   /** Output was lost before the backend could read it: the live stream has a hole. */
   lost?(): void;
+  /** What this subscriber passes to `hold`/`release`, if not itself. */
+  holder?: object;
 }
 
 /** Output bytes by logical offset, or a `gap` for bytes no longer kept. */

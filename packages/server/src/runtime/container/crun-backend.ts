@@ -195,14 +195,13 @@ export class ContainerBackend implements RuntimeBackend {
       if (exit) return exit;
       if (!(await fileExists(this.layout.bundle(id)))) throw notFound(id);
       if (polls > 0 && !liveConmonPid(this.layout.conmonPidFile(id))) {
-        // The monitor is gone: the exit file may still be landing, or was never written.
+        // The monitor is gone: the exit file may still be landing, or will never be written.
         await sleep(100);
         const late = await this.readExit(id);
         if (late) return late;
-        const rt = await this.runtime.state(id);
-        if (!rt || rt.status === "stopped") {
-          throw new RuntimeError("lost", `container ${id} stopped without an exit record (its conmon died): delete it`);
-        }
+        // Even if the process still runs, nobody records its exit or serves its stdio now:
+        // the caller marks the sandbox lost rather than report it ready unwatched.
+        throw new RuntimeError("lost", `the monitor (conmon) of container ${id} died without an exit record: delete it`);
       }
       signal?.throwIfAborted();
       await this.exits.nextEvent(id, POLL_MS, signal);

@@ -25,9 +25,11 @@
  * blocks on it once its buffer is full, and the process blocks on its stdout,
  * as with a pipe (attach.ts). The same connection holds conmon back while the
  * reader is far behind it, so conmon cannot replace a file the hub has not
- * opened yet (if it still does, clients are closed with `output_lost`). Every
- * attached client waits for the slowest one, which the channel cuts off if it
- * makes no progress for a while.
+ * opened yet (if it still does, clients are closed with `output_lost`). The
+ * hub holds only while *every* attached client is behind: one fast client keeps
+ * output flowing, and a slow one falls behind alone until the channel cuts it
+ * off (issue 15, finding 9: paused readers used to stall every other reader).
+ * A lone reader still gets the pipe-like backpressure.
  *
  * A hub created for a container that was already running (the server
  * restarted) cannot know what came before the current log file: its offsets
@@ -127,7 +129,12 @@ export class StdioHub implements ProcessStdio {
 
   subscribe(s: OutputSubscriber): () => void {
     this.subscribers.add(s);
-    return () => this.subscribers.delete(s);
+    // A new client that is not behind lets a hub held by all the others read again.
+    if (this.holders.size > 0) this.updateHold();
+    return () => {
+      this.subscribers.delete(s);
+      if (this.holders.size > 0) this.updateHold();
+    };
   }
 
   /** Offset of the oldest byte still on disk. */
@@ -165,14 +172,21 @@ export class StdioHub implements ProcessStdio {
     return this.input.write(data);
   }
 
-  /** Stop reading output until every holder has released (see the header). */
+  /** This client is behind; output stops only once every client is (see the header). */
   hold(who: object): void {
-    this.holders.add(who);
-    if (this.holders.size === 1) this.updateHold();
+    if (!this.holders.has(who)) {
+      this.holders.add(who);
+      this.updateHold();
+    }
   }
 
   release(who: object): void {
-    if (this.holders.delete(who) && this.holders.size === 0) this.updateHold();
+    if (this.holders.delete(who)) this.updateHold();
+  }
+
+  /** Every attached client is behind: nobody could take more output now. */
+  private get allBehind(): boolean {
+    return this.holders.size > 0 && [...this.subscribers].every((s) => this.holders.has(s.holder ?? s));
   }
 
   /** The process stopped: hand on the rest of its output, then end (at most graceMs for a held hub). */
@@ -213,7 +227,7 @@ export class StdioHub implements ProcessStdio {
   /** Output waits while a client holds the hub or the reader is far behind conmon. */
   private updateHold(): void {
     if (this.disposed) return;
-    const held = this.holders.size > 0;
+    const held = this.allBehind;
     this.tail?.pause(held);
     const hold = held || !!this.tail?.isBehind;
     if (hold && !this.holdConn) {
