@@ -6,6 +6,7 @@
  * this process, holds each container, so the reconciler (reconciler.ts) can
  * re-adopt them after a restart.
  */
+import { checkUserSpec } from "./user-ids.js";
 import { setMaxListeners } from "node:events";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -78,6 +79,7 @@ export class Sandboxes {
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
+    checkUserSpec(spec.process?.user, "spec.process.user");
     const limit = this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
       throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes; stop or delete one first`, {
