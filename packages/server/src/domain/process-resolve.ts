@@ -13,6 +13,7 @@
 import { closeSync, readSync } from "node:fs";
 import { ConfinedRoot } from "../runtime/confined-root.js";
 import { AppError, invalidInput } from "./errors.js";
+import { looksNumeric, parseId } from "./user-ids.js";
 import type { ProcessSpec } from "./sandbox-spec.js";
 
 export interface ImageProcessDefaults {
@@ -118,22 +119,23 @@ export function resolveUser(spec: string, layerDirs: string[]): { uid: number; g
   const passwd = () => readImageFile(layerDirs, "etc/passwd");
   let uid: number;
   let gid: number | undefined;
-  if (/^\d+$/.test(userPart)) {
-    uid = Number(userPart);
+  // The spec's user was range-checked at the API; the image's User was not, so check again here.
+  if (looksNumeric(userPart)) {
+    uid = parseId(userPart, "spec.process.user", "uid");
     const entry = (passwd() ?? "").split("\n").map((l) => l.split(":")).find((p) => p[2] === userPart);
-    if (entry && entry[3] !== undefined) gid = Number(entry[3]);
+    if (entry && entry[3] !== undefined) gid = parseId(entry[3], "spec.process.user", "gid");
   } else {
     const entry = lookup(passwd(), userPart, 3);
     if (!entry) throw invalidInput(`user \`${userPart}\` does not exist in the image's /etc/passwd; use a numeric uid[:gid]`, { field: "spec.process.user" });
-    uid = Number(entry[2]);
-    gid = Number(entry[3]);
+    uid = parseId(entry[2] ?? "", "spec.process.user", "uid");
+    gid = parseId(entry[3] ?? "", "spec.process.user", "gid");
   }
   if (groupPart !== undefined && groupPart !== "") {
-    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    if (looksNumeric(groupPart)) gid = parseId(groupPart, "spec.process.user", "gid");
     else {
       const entry = lookup(readImageFile(layerDirs, "etc/group"), groupPart, 2);
       if (!entry) throw invalidInput(`group \`${groupPart}\` does not exist in the image's /etc/group`, { field: "spec.process.user" });
-      gid = Number(entry[2]);
+      gid = parseId(entry[2] ?? "", "spec.process.user", "gid");
     }
   }
   return { uid, gid: gid ?? 0 };

@@ -4,7 +4,8 @@
  * such binary) is reported as an error, not as a hang or a bare exit code.
  */
 import type { RuntimeBackend } from "../runtime/backend.js";
-import { AppError } from "./errors.js";
+import { AppError, invalidInput } from "./errors.js";
+import { parseId } from "./user-ids.js";
 import { mergeEnv } from "./process-resolve.js";
 
 export interface ExecInput {
@@ -36,13 +37,22 @@ const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 const notRunning = (stderr: string, id: string) => stderr.includes(`container \`${id}\` is not running`);
 const NOT_STARTED = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|(?:crun|runc).*(?:No such file or directory|permission denied)/i;
 
+/** `uid[:gid]`, numbers only (an exec has no image lookup); the gid defaults to 0. */
+export function execUser(user: string | undefined): { uid: number; gid: number } {
+  if (user === undefined) return { uid: 0, gid: 0 };
+  const parts = user.split(":");
+  if (parts.length > 2) throw invalidInput(`user: \`${user.slice(0, 80)}\` has more than one \`:\`; give a numeric uid[:gid]`, { field: "user" });
+  const [uid = "", gid = "0"] = parts;
+  return { uid: parseId(uid, "user", "uid"), gid: parseId(gid, "user", "gid") };
+}
+
 export async function runExec(runtime: RuntimeBackend, sandboxId: string, input: ExecInput, sink: ExecSink, signal?: AbortSignal): Promise<ExecResult> {
-  const [uid = "0", gid = "0"] = (input.user ?? "0:0").split(":");
+  const user = execUser(input.user);
   const handle = runtime.exec(sandboxId, {
     args: input.argv,
     env: mergeEnv(BASE_ENV, input.env ?? []),
     cwd: input.cwd ?? "/",
-    user: { uid: Number(uid), gid: Number(gid) },
+    user,
   });
   let stderrHead = "";
   handle.stdout.on("data", (c: Buffer) => sink.stdout(c));

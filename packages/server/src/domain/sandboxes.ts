@@ -7,6 +7,7 @@
  * re-adopt them after a restart.
  */
 import { tightenFileSync } from "../host/private-fs.js";
+import { checkUserSpec } from "./user-ids.js";
 import { setMaxListeners } from "node:events";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -95,6 +96,7 @@ export class Sandboxes {
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
+    checkUserSpec(spec.process?.user, "spec.process.user");
     const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
       throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`, {

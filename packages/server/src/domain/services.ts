@@ -6,6 +6,7 @@
  * so they never interleave. The supervisor (supervisor.ts) reacts to the
  * backing sandbox; this file owns the record and its transitions.
  */
+import { checkUserSpec } from "./user-ids.js";
 import type { ReadinessProbe } from "@nimbus/nimbus";
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
@@ -60,6 +61,11 @@ export function specOf(row: ServiceRow): ServiceSpec {
   return row.spec as unknown as ServiceSpec;
 }
 
+/** A sandbox backend's `user` is range-checked when the definition is stored, not only when it starts. */
+function checkServiceUser(spec: ServiceSpec): void {
+  if (spec.backend.kind === "sandbox") checkUserSpec(spec.backend.sandbox?.process?.user, "spec.backend.sandbox.process.user");
+}
+
 export function isDeclared(spec: ServiceSpec): boolean {
   return spec.backend.kind !== "sandbox";
 }
@@ -74,6 +80,7 @@ export class Services implements ServiceResolver {
   // ---- definitions ----
 
   create(tenantId: string, input: ServiceDefinitionInput): ServiceRow {
+    checkServiceUser(input.spec);
     const now = new Date().toISOString();
     const row = this.deps.store.insert({
       tenantId,
@@ -101,6 +108,7 @@ export class Services implements ServiceResolver {
 
   /** Replace a stopped service's definition; `generation` must be the current one. */
   update(tenantId: string, input: ServiceDefinitionInput & { generation: number }): Promise<ServiceRow> {
+    checkServiceUser(input.spec);
     return this.locked(tenantId, input.name, async () => {
       const row = this.get(tenantId, input.name);
       this.checkGeneration(row, input.generation);

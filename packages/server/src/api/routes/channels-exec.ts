@@ -9,7 +9,7 @@ import type { TenantCaps } from "../../domain/tenant-caps.js";
 import type { RuntimeBackend } from "../../runtime/backend.js";
 import type { Sandboxes } from "../../domain/sandboxes.js";
 import type { Sessions } from "../../domain/sessions.js";
-import { runExec } from "../../domain/sandbox-exec.js";
+import { execUser, runExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef, type StreamingContext } from "../route.js";
@@ -21,7 +21,8 @@ export const ExecBody = strictObject({
   argv: Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096 }),
   env: Type.Optional(Type.Array(Type.String({ pattern: "^[^=\\u0000]+=[^\\u0000]*$" }), { maxItems: 4096 })),
   cwd: Type.Optional(Type.String({ pattern: "^/[^\\u0000]*$", maxLength: 4096 })),
-  user: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}(:[0-9]{1,10})?$", description: "numeric uid[:gid], default 0:0" })),
+  // domain/user-ids.ts also checks each id is at most 4294967294.
+  user: Type.Optional(Type.String({ pattern: "^(?:0|[1-9][0-9]{0,9})(?::(?:0|[1-9][0-9]{0,9}))?$", description: "numeric uid[:gid] in 0..4294967294, default 0:0" })),
   stdin: Type.Optional(Type.String({ contentEncoding: "base64", description: "bytes for the process's stdin, base64" })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, default: 300_000 })),
 });
@@ -29,6 +30,7 @@ export const ExecBody = strictObject({
 type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
 
 async function streamExec(ctx: StreamingContext, runtime: RuntimeBackend, sandboxId: string, body: ExecBodyT): Promise<void> {
+  execUser(body.user); // a bad user is a 400 before the 200 stream opens
   const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
   ctx.handled = true;
   const abort = new AbortController();

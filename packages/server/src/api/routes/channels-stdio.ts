@@ -25,7 +25,7 @@ import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
 
 const Encoding = Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { description: "how `data` is encoded; default utf8 (lossy for binary output)" });
-const Cursor = Type.Integer({ minimum: 0, description: "replay output from this byte offset (an earlier frame's `cursor`); default: only new output" });
+const Cursor = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "replay output from this byte offset (an earlier frame's `cursor`); default: only new output" });
 
 const StreamQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema), encoding: Type.Optional(Encoding), cursor: Type.Optional(Cursor) });
 const InputQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema) });

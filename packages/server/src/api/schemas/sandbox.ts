@@ -11,6 +11,11 @@ import { SANDBOX_STATES } from "../../domain/sandbox-state.js";
 const Arg = Type.String({ maxLength: 128 * 1024 });
 const ArgList = Type.Array(Arg, { maxItems: 4096 });
 
+/** 1 TiB: the largest memoryLimitBytes a spec may ask for. */
+export const MAX_MEMORY_LIMIT_BYTES = 2 ** 40;
+/** 1 PiB: the largest diskLimitBytes a spec may ask for. */
+export const MAX_DISK_LIMIT_BYTES = 2 ** 50;
+
 export const ProcessSchema = strictObject({
   argv: Type.Optional(Type.Array(Arg, { minItems: 1, maxItems: 4096 })),
   args: Type.Optional(Type.Array(Arg, { minItems: 1, maxItems: 4096 })),
@@ -18,7 +23,14 @@ export const ProcessSchema = strictObject({
   command: Type.Optional(ArgList),
   env: Type.Optional(Type.Array(Type.String({ pattern: "^[^=\\u0000]+=[^\\u0000]*$", maxLength: 128 * 1024 }), { maxItems: 4096 })),
   cwd: Type.Optional(Type.String({ pattern: "^/[^\\u0000]*$", maxLength: 4096 })),
-  user: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$", maxLength: 256 })),
+  // A part is a name (starts with a letter, _ or .) or a decimal id; domain/user-ids.ts checks ids are in 0..4294967294.
+  user: Type.Optional(
+    Type.String({
+      pattern: "^(?:[A-Za-z_.][A-Za-z0-9_.-]*|0|[1-9][0-9]{0,9})(?::(?:[A-Za-z_.][A-Za-z0-9_.-]*|0|[1-9][0-9]{0,9}))?$",
+      maxLength: 256,
+      description: "user[:group]: names from the image's /etc/passwd and /etc/group, or decimal ids in 0..4294967294",
+    }),
+  ),
   terminal: Type.Optional(Type.Boolean()),
 });
 
@@ -38,9 +50,10 @@ export const SandboxSpecSchema = strictObject({
   resources: Type.Optional(
     strictObject({
       cpuCount: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
-      memoryLimitBytes: Type.Optional(Type.Integer({ minimum: 8 * 1024 * 1024 })),
+      // Maxima keep every value exact in a double and far above any host; the tenant quota clamps further.
+      memoryLimitBytes: Type.Optional(Type.Integer({ minimum: 8 * 1024 * 1024, maximum: MAX_MEMORY_LIMIT_BYTES })),
       pidsLimit: Type.Optional(Type.Integer({ minimum: 8, maximum: 1_000_000 })),
-      diskLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+      diskLimitBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_DISK_LIMIT_BYTES })),
     }),
   ),
   network: Type.Optional(

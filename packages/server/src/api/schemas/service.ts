@@ -44,7 +44,7 @@ export const ServiceBody = strictObject({
   metadata: strictObject({
     tenantId: Type.Optional(TenantIdSchema),
     name: ServiceNameSchema,
-    generation: Type.Optional(Type.Integer({ minimum: 1 })),
+    generation: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     labels: Type.Optional(LabelsSchema),
   }),
   spec: ServiceSpecSchema,
@@ -61,7 +61,7 @@ export const StopServiceBody = strictObject({
 export const ListServicesQuery = strictObject({ ...PageQuery });
 
 export const DeleteServiceQuery = strictObject({
-  ifMatchGeneration: Type.Integer({ minimum: 1, description: "the service's current generation" }),
+  ifMatchGeneration: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "the service's current generation" }),
   force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false"), Type.Literal("1"), Type.Literal("0")])),
 });
 

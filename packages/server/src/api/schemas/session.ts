@@ -9,7 +9,7 @@ import { Type } from "@sinclair/typebox";
 import { PageQuery, PathNameSchema, TenantIdSchema, strictObject } from "./common.js";
 import { SESSION_STATES } from "../../domain/session-state.js";
 
-const TtlMs = Type.Integer({ minimum: 1, description: "lease length in ms; default 900000, clamped to 3600000" });
+const TtlMs = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "lease length in ms; default 900000, clamped to 3600000" });
 
 export const SessionTargetSchema = strictObject(
   {

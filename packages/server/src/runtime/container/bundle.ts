@@ -35,10 +35,47 @@ function rlimits(): { type: string; hard: number; soft: number }[] {
   return (serverRlimits = [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }]);
 }
 
-export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<string, unknown> {
-  const { process: proc, resources } = spec;
+/** What a process in a sandbox is started as: the main process and every exec. */
+export interface OciProcessInput {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  terminal: boolean;
+}
+
+/**
+ * The OCI process object, the same for the main process (config.json) and
+ * every exec (`<runtime> exec --process`): no_new_privs, so a setuid binary
+ * cannot raise a non-root user's privileges; the same capability sets; the
+ * same rlimits. The runtime applies the container's seccomp filter and cgroup
+ * to an exec itself, from the container's config.
+ */
+export function ociProcess(proc: OciProcessInput): Record<string, unknown> {
   const isRoot = proc.user.uid === 0;
   const caps = DEFAULT_CAPABILITIES;
+  return {
+    terminal: proc.terminal,
+    user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
+    args: proc.args,
+    env: proc.env,
+    cwd: proc.cwd || "/",
+    capabilities: {
+      bounding: caps,
+      // A non-root user gets no effective capabilities, as with Docker and podman.
+      effective: isRoot ? caps : [],
+      permitted: isRoot ? caps : [],
+      inheritable: [],
+      ambient: [],
+    },
+    rlimits: rlimits(),
+    noNewPrivileges: true,
+    oomScoreAdj: 0,
+  };
+}
+
+export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<string, unknown> {
+  const { process: proc, resources } = spec;
   const etcBind = (name: string, dest: string) => ({
     destination: dest,
     type: "bind",
@@ -47,24 +84,7 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
   });
   return {
     ociVersion: "1.0.2",
-    process: {
-      terminal: proc.terminal,
-      user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
-      args: proc.args,
-      env: proc.env,
-      cwd: proc.cwd || "/",
-      capabilities: {
-        bounding: caps,
-        // A non-root user gets no effective capabilities, as with Docker and podman.
-        effective: isRoot ? caps : [],
-        permitted: isRoot ? caps : [],
-        inheritable: [],
-        ambient: [],
-      },
-      rlimits: rlimits(),
-      noNewPrivileges: true,
-      oomScoreAdj: 0,
-    },
+    process: ociProcess(proc),
     root: { path: "rootfs", readonly: false },
     hostname: spec.hostname,
     mounts: [

@@ -7,7 +7,7 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { chmod, readFile, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { ContainerSpec, ContainerState, ExecHandle, ExecSpec, ExitInfo, GroupLimits, RuntimeBackend, RuntimeLog, RuntimeName } from "../backend.js";
 import { execInContainer } from "./exec-in-container.js";
@@ -148,6 +148,10 @@ export class ContainerBackend implements RuntimeBackend {
           conmon.abort();
           throw err;
         }
+        // config.json holds the main process's argv and env. The native helper
+        // writes it 0644 inside the 0700 bundle dir; owner-only on the file too,
+        // so a looser dir mode (or a copied bundle) does not expose it.
+        await chmod(join(bundle, "config.json"), 0o600);
         await conmon.containerPid;
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);
@@ -228,8 +232,9 @@ export class ContainerBackend implements RuntimeBackend {
 
   exec(id: string, spec: ExecSpec): ExecHandle {
     assertValidId(id);
-    const pidFile = join(this.layout.bundle(id), `exec-${randomBytes(6).toString("hex")}.pid`);
-    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, pidFile);
+    const name = `exec-${randomBytes(6).toString("hex")}`;
+    const bundle = this.layout.bundle(id);
+    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, { pidFile: join(bundle, `${name}.pid`), processFile: join(bundle, `${name}.json`) });
   }
 
   rootfsPath(id: string): string {

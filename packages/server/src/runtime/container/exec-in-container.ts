@@ -1,26 +1,43 @@
 // runtime/container/exec-in-container.ts — a new process inside a running
-// container: `<runtime> exec` with our --root, as a child of the server with
-// plain pipes. The runtime joins the container's namespaces and cgroup, so the
-// process gets the same isolation and limits as the main one; its exit code is
-// the runtime's. Started through @nimbus/native (posix_spawn on a pool thread),
+// container: `<runtime> exec --process <file>` with our --root, as a child of
+// the server with plain pipes. The file is the full OCI process object built
+// like the main process's (bundle.ts ociProcess: no_new_privs, the same
+// capabilities and rlimits); the runtime joins the container's namespaces and
+// cgroup and applies its seccomp filter, so the process gets the same isolation
+// and limits as the main one; its exit code is the runtime's. argv and env
+// travel in that file (0600, in the 0700 bundle dir, removed as soon as the
+// runtime has started the process), never on the runtime's command line, which
+// every local user can read in /proc. Started through @nimbus/native (posix_spawn on a pool thread),
 // like every other helper: child_process would fork the whole server first,
 // stalling the event loop for each exec.
 
 import { closeSync, readFileSync, rmSync } from "node:fs";
+import { access, rm, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { loadNative } from "@nimbus/native";
 import type { ExecHandle, ExecSpec } from "../backend.js";
+import { ociProcess } from "./bundle.js";
 import { reapChild } from "./exec.js";
+
+/** How often to look for the runtime's pid file, the sign it has read the process file. */
+const STARTED_POLL_MS = 10;
+
+export interface ExecFiles {
+  /** Where the runtime writes the process's host pid. */
+  pidFile: string;
+  /** Where the OCI process object goes; its dir must be 0700 (the bundle dir). */
+  processFile: string;
+}
 
 /**
  * Killing the runtime's `exec` process does not kill what it started inside
  * the container (and that process keeps our pipes open), so the runtime
  * writes the process's host pid to `pidFile` and kill() signals it directly.
  */
-export function execInContainer(runtimePath: string, globalArgs: string[], id: string, spec: ExecSpec, pidFile: string): ExecHandle {
-  const args = [...globalArgs, "exec", "--pid-file", pidFile, "--cwd", spec.cwd, "--user", `${spec.user.uid}:${spec.user.gid}`];
-  for (const e of spec.env) args.push("--env", e);
-  args.push(id, ...spec.args);
+export function execInContainer(runtimePath: string, globalArgs: string[], id: string, spec: ExecSpec, files: ExecFiles): ExecHandle {
+  const { pidFile, processFile } = files;
+  const args = [...globalArgs, "exec", "--pid-file", pidFile, "--process", processFile, id];
+  const processJson = JSON.stringify(ociProcess({ args: spec.args, env: spec.env, cwd: spec.cwd, user: spec.user, terminal: false }));
   const native = loadNative();
   const [inRead, inWrite] = native.pipe();
   const [outRead, outWrite] = native.pipe();
@@ -30,7 +47,15 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
   const stdout = new Socket({ fd: outRead, readable: true, writable: false });
   const stderr = new Socket({ fd: errRead, readable: true, writable: false });
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-  const spawned = native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, false).finally(() => childEnds.forEach((fd) => closeSync(fd)));
+  // "wx": a fresh file of ours, never one that someone placed there before us.
+  const spawned = writeFile(processFile, processJson, { mode: 0o600, flag: "wx" })
+    .then(() => native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, false))
+    .finally(() => childEnds.forEach((fd) => closeSync(fd)));
+  let finished = false;
+  spawned.then(
+    () => removeOnceStarted(processFile, pidFile, () => finished),
+    () => undefined,
+  );
   let pid: number | undefined;
   let killOnSpawn: NodeJS.Signals | undefined; // kill() came before the spawn finished
   const closed = (s: Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once("close", () => resolve())));
@@ -51,7 +76,11 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
         return 127;
       },
     )
-    .finally(() => rmSync(pidFile, { force: true }));
+    .finally(() => {
+      finished = true;
+      rmSync(pidFile, { force: true });
+      rmSync(processFile, { force: true });
+    });
   return {
     stdin,
     stdout,
@@ -62,6 +91,23 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
       for (const target of [readPid(pidFile), pid]) if (target) signalQuietly(target, signal);
     },
   };
+}
+
+/**
+ * The runtime reads the process file before it starts the process and writes
+ * the pid file after, so the file (argv and env) is removed once the pid file
+ * exists, or at the latest when the exec ends.
+ */
+async function removeOnceStarted(processFile: string, pidFile: string, finished: () => boolean): Promise<void> {
+  while (!finished()) {
+    const started = await access(pidFile).then(
+      () => true,
+      () => false,
+    );
+    if (started) break;
+    await new Promise((resolve) => setTimeout(resolve, STARTED_POLL_MS));
+  }
+  await rm(processFile, { force: true });
 }
 
 function signalQuietly(pid: number, signal: NodeJS.Signals): void {
