@@ -33,7 +33,7 @@ export const SERVER_OPTIONS = {
   tenantMaxSessions: { flag: "tenant-max-sessions", env: "NIMBUS_TENANT_MAX_SESSIONS", kind: "number", default: 256, help: "open sessions per tenant before opening one answers 429" },
   tenantMaxWebSockets: { flag: "tenant-max-websockets", env: "NIMBUS_TENANT_MAX_WEBSOCKETS", kind: "number", default: 128, help: "open WebSocket connections per tenant before an upgrade answers 429" },
   tenantMaxExecs: { flag: "tenant-max-execs", env: "NIMBUS_TENANT_MAX_EXECS", kind: "number", default: 32, help: "exec processes running at once per tenant before exec answers 429" },
-  tenantMaxPulls: { flag: "tenant-max-pulls", env: "NIMBUS_TENANT_MAX_PULLS", kind: "number", default: 4, help: "sandboxes pulling their image at once per tenant before another such create answers 429" },
+  tenantMaxPulls: { flag: "tenant-max-pulls", env: "NIMBUS_TENANT_MAX_PULLS", kind: "number", default: 4, help: "distinct images being pulled at once for a tenant's sandboxes before a create needing another answers 429" },
   diskFreeMinBytes: { flag: "disk-free-min-bytes", env: "NIMBUS_DISK_FREE_MIN_BYTES", kind: "number", default: 1024 * 1024 * 1024, help: "free space kept on the data dir's filesystem: below it, sandbox creates and image pulls answer 507 (0 turns this off)" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },

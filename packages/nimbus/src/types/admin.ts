@@ -115,7 +115,7 @@ export interface TenantLimits {
   maxWebSockets: number;
   /** Exec processes running at once. @default 32 */
   maxExecs: number;
-  /** Sandboxes pulling their image at once (creates whose image is not in the store). @default 4 */
+  /** Distinct images being pulled at once for the tenant's sandboxes (creates of one image share its pull). @default 4 */
   maxPulls: number;
 }
 

@@ -39,9 +39,9 @@ function assertCap(r: { status: number; body: any }, limitName: string): void {
   assert.match(r.body.error.message, new RegExp(`limit ${limitName}`));
 }
 
-const createBody = (argv: string[]) => ({
+const createBody = (argv: string[], reference = "docker.io/library/busybox:latest") => ({
   profile: "worker",
-  spec: { owner: { kind: "standalone", displayName: "cap" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } }, process: { argv } },
+  spec: { owner: { kind: "standalone", displayName: "cap" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference } }, process: { argv } },
 });
 
 let greedyBox = "";
@@ -53,11 +53,18 @@ test("finding 11: one pull past maxPulls is 429; another tenant's pull goes ahea
   assert.equal(first.status, 201, JSON.stringify(first.body));
   assert.equal(first.body.status.lifecycleState, "pending");
   greedyBox = first.body.metadata.id;
-  const second = await req("greedy", "POST", "/api/tenants/greedy/sandboxes", createBody(["sleep", "600"]));
+  // A second image while the first is still being pulled is one pull too many…
+  const second = await req("greedy", "POST", "/api/tenants/greedy/sandboxes", createBody(["sleep", "600"], "docker.io/library/busybox:1.36"));
+  // …while another sandbox of the same image shares its pull.
+  const sharing = await req("greedy", "POST", "/api/tenants/greedy/sandboxes", createBody(["sleep", "600"]));
   const others = await req("other", "POST", "/api/tenants/other/sandboxes", createBody(["sleep", "600"]));
   assert.equal(others.status, 201, JSON.stringify(others.body));
   otherBox = others.body.metadata.id;
   assertCap(second, "maxPulls");
+  assert.equal(sharing.status, 201, JSON.stringify(sharing.body));
+  assert.equal(sharing.body.status.lifecycleState, "pending");
+  await env.waitFor("greedy", sharing.body.metadata.id, ["ready", "failed"]);
+  await env.remove("greedy", sharing.body.metadata.id);
   assert.equal((await env.waitFor("greedy", greedyBox, ["ready", "failed"])).status.lifecycleState, "ready");
   assert.equal((await env.waitFor("other", otherBox, ["ready", "failed"])).status.lifecycleState, "ready");
 });

@@ -106,9 +106,12 @@ export class Sandboxes {
     this.deps.diskGuard?.check("create a sandbox");
     const now = new Date().toISOString();
     const image = this.deps.images.present(spec.root.source.reference);
-    // A sandbox whose image is not here pulls it while `pending`: that is the tenant's pull.
+    // A sandbox whose image is not here pulls it while `pending`; sandboxes of one reference share one pull.
     const maxPulls = this.deps.tenantLimits?.of(tenantId).maxPulls;
-    if (!image && maxPulls !== undefined && this.deps.store.countInStates(tenantId, ["pending"]) >= maxPulls) throw capReached(tenantId, "maxPulls", maxPulls);
+    if (!image && maxPulls !== undefined) {
+      const pulling = this.deps.store.pullingReferences(tenantId);
+      if (!pulling.includes(spec.root.source.reference) && pulling.length >= maxPulls) throw capReached(tenantId, "maxPulls", maxPulls);
+    }
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     const fields = {
       tenantId,

@@ -1,7 +1,7 @@
 /**
  * Caps on a tenant's concurrent use of the server (issue 15 finding 11):
  * open WebSocket connections and running execs are counted here, in memory
- * (they end with the process); open sessions and sandboxes pulling their image
+ * (they end with the process); open sessions and images being pulled for sandboxes
  * are counted from the store where they are checked. One past a cap answers
  * 429 `rate.resource_exhausted` naming the limit, so the client knows which
  * one to wait for and the operator which one to raise.
@@ -19,7 +19,7 @@ const WHAT: Record<LimitName, string> = {
   maxSessions: "open sessions",
   maxWebSockets: "open WebSocket connections",
   maxExecs: "execs running",
-  maxPulls: "sandboxes pulling their image",
+  maxPulls: "images being pulled for its sandboxes",
 };
 
 const NEXT: Partial<Record<LimitName, string>> = {

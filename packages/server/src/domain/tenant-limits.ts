@@ -27,7 +27,7 @@ export interface TenantLimits {
   maxWebSockets: number;
   /** Exec processes running at once. */
   maxExecs: number;
-  /** Sandboxes pulling their image at once (creates whose image is not in the store yet). */
+  /** Distinct images being pulled at once for the tenant's sandboxes (sandboxes of one image share its pull). */
   maxPulls: number;
 }
 

@@ -182,6 +182,15 @@ export class SandboxStore {
     return (statement(this.db, `SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }).n;
   }
 
+  /** The image references the tenant's `pending` sandboxes are pulling (one pull per reference). */
+  pullingReferences(tenantId: string): string[] {
+    const rows = statement(
+      this.db,
+      "SELECT DISTINCT json_extract(spec, '$.root.source.reference') AS ref FROM sandboxes WHERE tenant_id = ? AND lifecycle_state = 'pending'",
+    ).all(tenantId) as Array<{ ref: string | null }>;
+    return rows.map((r) => r.ref).filter((r): r is string => r !== null);
+  }
+
   /** Every sandbox of every tenant in one of the states: the boot reconciler's view. */
   allInStates(states: readonly string[]): SandboxRow[] {
     const marks = states.map(() => "?").join(", ");

@@ -17,7 +17,7 @@ const LIMIT_FLAGS: Record<string, { field: keyof TenantLimits; parse: (flag: str
   "max-sessions": { field: "maxSessions", parse: count, help: "open sessions" },
   "max-websockets": { field: "maxWebSockets", parse: count, help: "open WebSocket connections" },
   "max-execs": { field: "maxExecs", parse: count, help: "exec processes running at once" },
-  "max-pulls": { field: "maxPulls", parse: count, help: "sandboxes pulling their image at once" },
+  "max-pulls": { field: "maxPulls", parse: count, help: "distinct images being pulled at once for the tenant's sandboxes" },
 };
 
 function count(flag: string, v: string): number {
