@@ -189,7 +189,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger, options: StartOptions, cleanups: Array<() => void>): Promise<RunningServer> {
   const db = openDatabase(config.dataDir);
   cleanups.push(() => db.close());
-  const instanceId = ensureInstanceId(config.dataDir);
+  let instanceId: string;
+  try {
+    instanceId = ensureInstanceId(config.dataDir);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
   const tokenPath = adminTokenPath(env);
   const { file: tokenFile, minted } = ensureAdminToken(tokenPath);
   if (minted) log.info("minted the admin token", { path: tokenPath });

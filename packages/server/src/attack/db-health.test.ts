@@ -86,6 +86,11 @@ test("nimbus backup copies the database while the server runs (0600, healthy)", 
   const instanceId = readFileSync(join(dataDir, "instance-id"), "utf8").trim();
   const config = JSON.parse(readFileSync(join(dataDir, "runtime", "c", sandboxId, "config.json"), "utf8"));
   assert.equal(config.annotations["io.nimbus.instance"], instanceId);
+  // Restore refuses while the server holds the data dir.
+  const busy = await runNimbus(["restore", backupFile(), "--data-dir", dataDir], isolatedEnv(root));
+  assert.equal(busy.code, 1);
+  assert.match(busy.stderr, /in use by another nimbus server .*stop it before restoring/);
+  assert.ok(!readdirSync(dataDir).some((n) => n.startsWith("nimbus.db.before-restore-")), "nothing was moved");
   // Something the backup does not have: it must be gone after the restore.
   assert.equal((await env.srv.request("POST", "/api/tenants", { body: { id: "after-backup" } })).status, 201);
   await env.srv.stop();
