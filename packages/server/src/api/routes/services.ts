@@ -6,6 +6,7 @@
 import type { Static } from "@sinclair/typebox";
 import { invalidInput } from "../../domain/errors.js";
 import { assertLabels } from "../../domain/labels.js";
+import { checkDeclaredBackend } from "../../domain/service-backend.js";
 import type { SandboxSpec } from "../../domain/sandbox-spec.js";
 import type { ServiceSpec, Services } from "../../domain/services.js";
 import { clampLimit, collection } from "../collection.js";
@@ -51,6 +52,7 @@ export function checkServiceBody(body: Body, tenantId: string): ServiceSpec {
   } else if (backend.kind === "builtIn" || backend.kind === "external") {
     if (backend.sandbox !== undefined) throw invalidInput(`a ${backend.kind} backend has no \`sandbox\`; use kind \`sandbox\` to run one`, { field: "spec.backend.sandbox" });
     if (probe) throw invalidInput(`spec.readinessProbe needs a sandbox backend: a ${backend.kind} service is only declared`, { field: "spec.readinessProbe" });
+    checkDeclaredBackend(backend);
   } else {
     throw invalidInput(`spec.backend.kind \`${String(backend.kind).slice(0, 40)}\` is unknown; use sandbox, builtIn or external`, { field: "spec.backend.kind" });
   }
