@@ -2,7 +2,8 @@
  * Acceptance (Services #1, #2, #3, #5) on real crun + conmon: the SDK's
  * definition flow with generations, supervision (on_failure replaces a
  * killed sandbox under the same name, never ends failed with the exit
- * code), endpoints on the host's loopback and the name-based proxy while
+ * code), endpoints (proxy-only by default, `publish: "host"` on the host's
+ * loopback) and the name-based proxy while
  * the sandbox itself has no egress, sessions on a service and force
  * delete. The environment's close() checks nothing was left on the host,
  * and no port forwarder outlives its sandbox.
@@ -132,12 +133,7 @@ test("an HTTP service is reachable through its endpoint and the proxy, while the
   const view = await nimbus.services.start({ name: "web", waitUntil: "ready", timeoutMs: 30_000 });
   assert.equal(view.endpoints.length, 1, JSON.stringify(view));
   const ep = view.endpoints[0]!;
-  assert.deepEqual({ ...ep, port: 0 }, { name: "http", protocol: "http", host: "127.0.0.1", port: 0 });
-  assert.ok(ep.port > 0);
-
-  const direct = await fetch(`http://127.0.0.1:${ep.port}/index.html`);
-  assert.equal(direct.status, 200);
-  assert.equal(await direct.text(), "hello\n");
+  assert.deepEqual(ep, { name: "http", protocol: "http", targetPort: 8080, publish: "proxy" }, "by default nothing listens on the host: no host, no port");
   const proxied = await proxyGet("web", "/index.html");
   assert.deepEqual(proxied, { status: 200, text: "hello\n" });
   assert.equal((await proxyGet("web", "/missing")).status, 404, "the service's own answer comes back");
@@ -156,7 +152,6 @@ test("an HTTP service is reachable through its endpoint and the proxy, while the
   const down = await proxyGet("web", "/index.html");
   assert.equal(down.status, 503);
   assert.equal(JSON.parse(down.text).error.code, "service.unavailable");
-  await assert.rejects(fetch(`http://127.0.0.1:${ep.port}/`), "the endpoint is gone with the sandbox");
   await noForwarders();
   await nimbus.services.delete({ name: "web", ifMatchGeneration: 1 });
 });
@@ -295,7 +290,7 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
       backend: "container",
       root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
       process: { argv: ["sh", "-c", "mkdir -p /www && echo standalone > /www/index.html && exec httpd -f -p 8080 -h /www"] },
-      ports: [{ port: 8080 }],
+      ports: [{ port: 8080, publish: "host" }],
     },
   };
   const created = (await env.srv.request("POST", "/api/tenants/svc/sandboxes", { body })).body;
@@ -303,11 +298,14 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
   const withEndpoint = await until("endpoints", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body, (b) => b.status.endpoints.length === 1);
   const ep = withEndpoint.status.endpoints[0];
   assert.equal(ep.name, "port-8080");
+  assert.equal(ep.publish, "host");
+  assert.equal(ep.targetPort, 8080);
   assert.equal(ep.host, "127.0.0.1");
   const text = await until("httpd", async () => fetch(`http://127.0.0.1:${ep.port}/`).then((r) => r.text()).catch(() => ""), (t) => t.length > 0);
   assert.equal(text, "standalone\n");
   const stopped = (await env.srv.request("POST", `/api/tenants/svc/sandboxes/${id}/stop`, { body: { gracePeriodMs: 500 } })).body;
   assert.deepEqual(stopped.status.endpoints, []);
+  await assert.rejects(fetch(`http://127.0.0.1:${ep.port}/`), "the host listener is gone with the sandbox");
   await noForwarders();
   await env.srv.request("DELETE", `/api/tenants/svc/sandboxes/${id}`);
 });
