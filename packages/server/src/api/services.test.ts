@@ -92,6 +92,8 @@ test("the SDK flow: create gen 1, start and wait ready, stale update 412, runnin
   assert.equal(def.metadata.generation, 1);
   assert.equal(def.metadata.name, "worker");
   assert.deepEqual(def.metadata.labels, { team: "a" });
+  assert.equal(def.metadata.source, "dynamic", "an API-created definition is dynamic (upstream's wire)");
+  assert.deepEqual(def.status.conditions.map((c) => [c.type, c.status, c.observedGeneration]), [["Accepted", "True", 1], ["Ready", "False", 1]]);
   await assert.rejects(nimbus.services.create({ metadata: { name: "worker" }, spec }), (e: unknown) => e instanceof NimbusConflictError && e.code === "op.already_exists");
 
   const stoppedView = await nimbus.services.get({ name: "worker" });
@@ -211,7 +213,7 @@ test("sessions on a service: attach to its sandbox; delete with open sessions is
   await nimbus.services.create({ metadata: { name: "held" }, spec: sleeperSpec(FOREVER) });
   const view = await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const session = await nimbus.sessions.open({ target: { service: { name: "held" } }, channels: ["stdio"] });
-  assert.deepEqual(session.spec.targetSnapshot, { service: { name: "held", generation: 1, backend: "container", sandboxId: view.sandboxId } });
+  assert.deepEqual(session.spec.targetSnapshot, { service: { name: "held", generation: 1, backend: "sandbox", sandboxId: view.sandboxId } }, "the service's backend kind, not the runtime's name");
   await nimbus.services.stop({ name: "held" });
   await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const current = await nimbus.services.get({ name: "held" });
@@ -346,4 +348,37 @@ test("stop and restart: restart replaces the sandbox under the same name", async
   assert.deepEqual(stopped.endpoints, []);
   assert.equal((await nimbus.services.stop({ name: "again" })).state, "stopped", "stop is idempotent");
   await nimbus.services.delete({ name: "again", ifMatchGeneration: 1 });
+});
+
+test("restart takes upstream's {sourceGeneration, requestId}: 412 when stale, one restart and one receipt per requestId", async () => {
+  const nimbus = client();
+  await nimbus.services.create({ metadata: { name: "twice" }, spec: httpSpec() });
+  const first = await nimbus.services.start({ name: "twice", waitUntil: "ready", timeoutMs: 30_000 });
+  const restart = (body: unknown) => env.srv.request("POST", "/api/tenants/svc/services/twice/restart", { body });
+
+  const stale = await restart({ sourceGeneration: 2, requestId: "r-1" });
+  assert.equal(stale.status, 412, JSON.stringify(stale.body));
+  assert.equal(stale.body.error.code, "op.precondition_failed");
+  assert.equal((await nimbus.services.get({ name: "twice" })).sandboxId, first.sandboxId, "a stale request restarts nothing");
+
+  const accepted = await restart({ sourceGeneration: 1, requestId: "r-1" });
+  assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+  assert.equal(accepted.body.kind, "ServiceRestart");
+  assert.equal(accepted.body.restartId, "r-1");
+  assert.equal(accepted.body.requestId, "r-1");
+  assert.equal(accepted.body.sourceGeneration, 1);
+  assert.notEqual(accepted.body.sandboxId, first.sandboxId);
+  const repeated = await restart({ sourceGeneration: 1, requestId: "r-1" });
+  assert.equal(repeated.status, 202);
+  assert.deepEqual(repeated.body, accepted.body, "a repeated requestId gets the same receipt");
+  assert.equal((await nimbus.services.get({ name: "twice" })).sandboxId, accepted.body.sandboxId, "and no second restart");
+
+  const viaSdk = await nimbus.services.requestRestart({ name: "twice", requestId: "r-2" });
+  assert.equal(viaSdk.restartId, "r-2");
+  assert.notEqual(viaSdk.sandboxId, accepted.body.sandboxId);
+  const plain = await restart({});
+  assert.equal(plain.status, 200, "the empty body keeps its meaning");
+  assert.equal(plain.body.name, "twice");
+  assert.equal((await restart({ requestId: "" })).status, 400);
+  await nimbus.services.delete({ name: "twice", ifMatchGeneration: 1, force: true });
 });
