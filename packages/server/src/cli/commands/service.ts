@@ -97,7 +97,7 @@ export const serviceCommands: CommandDef[] = [
       "Arguments after `--` replace the image's ENTRYPOINT and CMD. Each --port is reachable by name through the authenticated /api/tenants/T/services/NAME/proxy/ while the service runs; `--port 8080@host` also opens an unauthenticated listener on 127.0.0.1 (see `service get`) that any local user can reach.",
     options: {
       ...BASE_OPTIONS,
-      port: { type: "string", multiple: true, help: "a port the service listens on: [NAME=]PORT[/tcp|http] (repeatable)" },
+      port: { type: "string", multiple: true, help: "a port the service listens on: [NAME=]PORT[/tcp|http][@host] (repeatable; @host also listens on 127.0.0.1, unauthenticated)" },
       restart: { type: "string", help: `restart policy: ${POLICIES.join(" | ")}`, default: "on_failure" },
       "max-restarts": { type: "string", help: "restarts before the service is left failed", default: "5" },
       "probe-http": { type: "string", help: "readiness probe: GET /PATH on the first --port, or PORT/PATH" },
