@@ -83,7 +83,8 @@ try {
         backend: "container",
         root: { kind: "oci_image", source: { kind: "reference", reference: STANDIN_REFERENCE } },
         process: { argv: ["node", "-e", SERVER_JS, "8080"] },
-        ports: [{ name: "http", port: 8080, protocol: "http" }],
+        // publish: "host" keeps the "endpoint (forwarder)" row: ports are proxy-only by default (issue 15 #19).
+        ports: [{ name: "http", port: 8080, protocol: "http", publish: "host" }],
       },
     },
     readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },

@@ -46,6 +46,25 @@ describe("services", () => {
     );
   });
 
+  it("requestRestart sends upstream's {sourceGeneration, requestId} and returns the receipt; a stale generation is a precondition error", async () => {
+    const receipt = { kind: "ServiceRestart", restartId: "r-1", requestId: "r-1", tenantId: "demo", name: "worker", sourceGeneration: 2, sandboxId: "worker-2", acceptedAt: "t" };
+    await withClient(
+      (req, res) => {
+        if ((req.json as { sourceGeneration?: number }).sourceGeneration === 1) return sendError(res, 412, "op.precondition_failed", "stale generation");
+        sendJson(res, 202, receipt);
+      },
+      async (nimbus, srv) => {
+        assert.deepEqual(await nimbus.services.requestRestart({ name: "worker", sourceGeneration: 2, requestId: "r-1" }), receipt);
+        await assert.rejects(nimbus.services.requestRestart({ name: "worker", sourceGeneration: 1 }), NimbusPreconditionError);
+        await assert.rejects(nimbus.services.requestRestart({ name: "worker" }), TypeError);
+        const [ok, stale] = srv.requests;
+        assert.deepEqual([ok?.method, ok?.rawPath, ok?.json], ["POST", "/api/tenants/demo/services/worker/restart", { sourceGeneration: 2, requestId: "r-1" }]);
+        assert.deepEqual(stale?.json, { sourceGeneration: 1 });
+        assert.equal(srv.requests.length, 2, "no request without sourceGeneration or requestId");
+      },
+    );
+  });
+
   it("start with waitUntil waits on the service event stream", async () => {
     let events: ServerResponse | undefined;
     await withClient(

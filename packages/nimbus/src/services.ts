@@ -5,7 +5,7 @@
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
-import type { ServiceDefinition, ServiceSpec, ServiceView } from "./types/service.js";
+import type { ServiceDefinition, ServiceRestartReceipt, ServiceSpec, ServiceView } from "./types/service.js";
 import { DEFAULT_WAIT_TIMEOUT_MS, waitFor } from "./wait.js";
 
 /**
@@ -182,6 +182,21 @@ export class ServicesApi {
    */
   restart(input: StartServiceInput): Promise<ServiceView> {
     return this.#control(input, "/restart");
+  }
+
+  /**
+   * Upstream's restart request: 412 (`NimbusPreconditionError`) when
+   * `sourceGeneration` is not the current generation; a repeated
+   * `requestId` answers with the first receipt and does not restart again.
+   *
+   * @example
+   * const receipt = await nimbus.services.requestRestart({ name: "web", sourceGeneration: 2, requestId: "deploy-42" });
+   */
+  async requestRestart(input: ServiceRef & { sourceGeneration?: number; requestId?: string; gracePeriodMs?: number }): Promise<ServiceRestartReceipt> {
+    const { sourceGeneration, requestId, gracePeriodMs } = input;
+    if (sourceGeneration === undefined && requestId === undefined) throw new TypeError("requestRestart needs sourceGeneration or requestId; use restart() otherwise");
+    const json = { ...(sourceGeneration !== undefined ? { sourceGeneration } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) };
+    return this.#t.request({ method: "POST", path: this.#path(input.tenantId, input.name, "/restart"), json, signal: input.signal });
   }
 
   async #control(input: StartServiceInput, action: string): Promise<ServiceView> {

@@ -11,7 +11,7 @@ describe("sessions", () => {
         const s = await nimbus.sessions.open({ target: { sandbox: { id: "box-1" } }, channels: ["stdio"], requestedTtlMs: 300_000 });
         assert.equal(s.spec.expiresAt, "2026-11-28T10:05:00.000Z");
         await nimbus.sessions.get({ id: "ses/1" });
-        await nimbus.sessions.list({ status: "open", limit: 3, tenantId: "acme" });
+        await nimbus.sessions.list({ state: "open", limit: 3, tenantId: "acme" });
         await nimbus.sessions.close({ id: "ses-1", reason: "done" });
         await nimbus.sessions.close({ id: "ses-1" });
         await nimbus.sessions.renew({ id: "ses-1", requestedTtlMs: 1000 });
@@ -22,7 +22,7 @@ describe("sessions", () => {
           { tenantId: "demo", target: { sandbox: { id: "box-1" } }, channels: ["stdio"], requestedTtlMs: 300_000 },
         ]);
         assert.deepEqual([get?.rawPath, get?.query.toString()], ["/api/sessions/ses%2F1", "tenantId=demo"]);
-        assert.deepEqual([list?.rawPath, list?.query.toString()], ["/api/sessions", "tenantId=acme&limit=3&status=open"]);
+        assert.deepEqual([list?.rawPath, list?.query.toString()], ["/api/sessions", "tenantId=acme&limit=3&state=open"], "the filter goes as upstream's `state`");
         assert.deepEqual([close?.rawPath, close?.query.toString(), close?.json], ["/api/sessions/ses-1/close", "tenantId=demo", { reason: "done" }]);
         assert.deepEqual(closeBare?.json, {});
         assert.deepEqual([renew?.rawPath, renew?.json], ["/api/sessions/ses-1/renew", { tenantId: "demo", requestedTtlMs: 1000 }]);

@@ -37,9 +37,12 @@ export interface SessionRef extends CallOptions {
  * Filters and paging of {@link SessionsApi.list}.
  *
  * @example
- * await nimbus.sessions.list({ status: "open" });
+ * await nimbus.sessions.list({ state: "open" });
  */
 export interface ListSessionsInput extends CallOptions, PageOptions {
+  /** Only sessions in this lifecycle state (sent as `state=`, upstream's name). */
+  state?: SessionState;
+  /** @deprecated the older name of {@link ListSessionsInput.state}; still accepted. */
   status?: SessionState;
 }
 
@@ -106,15 +109,16 @@ export class SessionsApi {
    */
   async list(input: ListSessionsInput = {}): Promise<Collection<Session>> {
     const tenantId = this.#t.resolveTenantId(input.tenantId);
-    const { limit, pageToken, status } = input;
-    return this.#t.request({ method: "GET", path: "/api/sessions", query: { tenantId, limit, pageToken, status }, signal: input.signal });
+    const { limit, pageToken } = input;
+    const state = input.state ?? input.status;
+    return this.#t.request({ method: "GET", path: "/api/sessions", query: { tenantId, limit, pageToken, state }, signal: input.signal });
   }
 
   /**
    * Iterates over every session, fetching pages as needed.
    *
    * @example
-   * for await (const s of nimbus.sessions.listAll({ status: "open" })) console.log(s.metadata.id);
+   * for await (const s of nimbus.sessions.listAll({ state: "open" })) console.log(s.metadata.id);
    */
   listAll(input: ListSessionsInput = {}): AsyncGenerator<Session, void, undefined> {
     return paginate((pageToken) => this.list({ ...input, pageToken }), input.pageToken);

@@ -91,16 +91,24 @@ export interface Condition {
 }
 
 /**
- * A network endpoint published for a sandbox or service.
+ * A declared port of a running sandbox or service (ext). With `publish:
+ * "proxy"` (the default) it is reachable only through the authenticated
+ * service proxy and has no host address; with `publish: "host"` it also
+ * listens on `host:port` of the server's loopback, without authentication.
  *
  * @example
- * const url = `http://${ep.host}:${ep.port}`;
+ * if (ep.publish === "host") console.log(`http://${ep.host}:${ep.port}`);
  */
 export interface Endpoint {
   name: string;
   protocol: string;
-  host: string;
-  port: number;
+  /** The port inside the sandbox. */
+  targetPort: number;
+  publish: "proxy" | "host";
+  /** Only with `publish: "host"`: the host address of the unauthenticated listener. */
+  host?: string;
+  /** Only with `publish: "host"`: the host port of the unauthenticated listener. */
+  port?: number;
 }
 
 /**

@@ -118,8 +118,10 @@ export interface NetworkSpec {
 }
 
 /**
- * A port the sandbox listens on (ext): published on the host's loopback
- * while it is ready and reported in `status.endpoints`.
+ * A port the sandbox listens on (ext), reported in `status.endpoints` while
+ * it is ready. By default it is reachable only through the authenticated
+ * service proxy; `publish: "host"` also opens a listener on the server's
+ * loopback that any local user can reach without a credential.
  *
  * @example
  * const port: PortSpec = { name: "http", port: 8080, protocol: "http" };
@@ -130,6 +132,8 @@ export interface PortSpec {
   port: number;
   /** @default "tcp" */
   protocol?: "tcp" | "http";
+  /** `"host"` opens an unauthenticated listener on 127.0.0.1. @default "proxy" */
+  publish?: "proxy" | "host";
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Wire types of services (contract §6): definitions and runtime views.
  */
-import type { Endpoint, Labels, Timestamp } from "./common.js";
+import type { Condition, Endpoint, Labels, Timestamp } from "./common.js";
 import type { Health, LifecycleState, Readiness, RedactedProcess, SandboxSpec } from "./sandbox.js";
 
 /**
@@ -23,6 +23,14 @@ export type ServiceBackend =
   | { kind: "sandbox"; sandbox: SandboxSpec }
   | { kind: "builtIn"; [field: string]: unknown }
   | { kind: "external"; [field: string]: unknown };
+
+/**
+ * The kind of a service's backend, as a session on the service records it.
+ *
+ * @example
+ * const kind: ServiceBackendKind = "sandbox";
+ */
+export type ServiceBackendKind = "sandbox" | "builtIn" | "external";
 
 /**
  * Readiness probe (ext): the service is `ready` only after it passes, and
@@ -73,11 +81,36 @@ export interface ServiceDefinition {
     createdAt: Timestamp;
     updatedAt: Timestamp;
     labels: Labels;
+    /** Where the definition came from: `"dynamic"` for one created through the API. */
+    source: "dynamic" | (string & {});
   };
+  /** `Accepted` and `Ready`, each with the generation it describes. */
+  status: { conditions: Condition[] };
   /** The spec as stored; a sandbox backend's launch inputs come back only as value counts. */
   spec: Omit<ServiceSpec, "backend"> & {
     backend: { kind: "sandbox"; sandbox: Omit<SandboxSpec, "process"> & { process?: Partial<RedactedProcess> } } | Exclude<ServiceBackend, { kind: "sandbox" }>;
   };
+}
+
+/**
+ * The answer to a restart sent with `sourceGeneration` and/or `requestId`
+ * (202); a repeated `requestId` gets the same receipt.
+ *
+ * @example
+ * const r: ServiceRestartReceipt = await nimbus.services.requestRestart({ name: "web", sourceGeneration: 2, requestId: "deploy-42" });
+ */
+export interface ServiceRestartReceipt {
+  kind: "ServiceRestart";
+  /** Names this restart: the requestId, or one the server chose. */
+  restartId: string;
+  requestId?: string;
+  tenantId: string;
+  name: string;
+  /** The definition generation the restart ran against. */
+  sourceGeneration: number;
+  /** The sandbox this restart launched. */
+  sandboxId: string | null;
+  acceptedAt: Timestamp;
 }
 
 /**

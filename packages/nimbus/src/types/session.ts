@@ -3,6 +3,7 @@
  * the NDJSON channel frames.
  */
 import type { Condition, ResourceMetadata, Timestamp, WireError } from "./common.js";
+import type { ServiceBackendKind } from "./service.js";
 
 /**
  * A channel a session may carry. Sandbox targets allow all three.
@@ -28,7 +29,7 @@ export type SessionTarget = { sandbox: { id: string } } | { service: { name: str
  */
 export type TargetSnapshot =
   | { sandbox: { id: string; generation: number; profile: string; backend: string } }
-  | { service: { name: string; generation: number; backend: string; sandboxId: string } };
+  | { service: { name: string; generation: number; backend: ServiceBackendKind; sandboxId: string } };
 
 /**
  * Lifecycle of a session lease.

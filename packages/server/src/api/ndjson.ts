@@ -14,8 +14,11 @@ export interface NdjsonStream {
 
 export const HEARTBEAT_MS = 15_000;
 
+/** Exactly this, no parameters: upstream's clients compare the header as a whole (NDJSON is UTF-8 by definition). */
+export const NDJSON_CONTENT_TYPE = "application/x-ndjson";
+
 export function openNdjson(req: IncomingMessage, res: ServerResponse, requestId: string): NdjsonStream {
-  res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-request-id": requestId, "x-accel-buffering": "no" });
+  res.writeHead(200, { "content-type": NDJSON_CONTENT_TYPE, "cache-control": "no-store", "x-request-id": requestId, "x-accel-buffering": "no" });
   res.flushHeaders();
   let closed = false;
   const closers: Array<() => void> = [];

@@ -215,7 +215,7 @@ test("list: sorted by id, paged with pageToken, filtered by status and label", a
 test("the event stream reports the lifecycle without polling", async () => {
   const ac = new AbortController();
   const res = await fetch(`${env.srv.url}/api/tenants/alpha/events?kind=sandbox`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
-  assert.equal(res.headers.get("content-type")?.startsWith("application/x-ndjson"), true);
+  assert.equal(res.headers.get("content-type"), "application/x-ndjson", "exactly, no parameters (upstream compares it whole)");
   const s = await env.create("alpha", ["sleep", "1000"]);
   const seen: string[] = [];
   const decoder = new TextDecoder();

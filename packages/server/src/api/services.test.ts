@@ -2,7 +2,8 @@
  * Acceptance (Services #1, #2, #3, #5) on real crun + conmon: the SDK's
  * definition flow with generations, supervision (on_failure replaces a
  * killed sandbox under the same name, never ends failed with the exit
- * code), endpoints on the host's loopback and the name-based proxy while
+ * code), endpoints (proxy-only by default, `publish: "host"` on the host's
+ * loopback) and the name-based proxy while
  * the sandbox itself has no egress, sessions on a service and force
  * delete. The environment's close() checks nothing was left on the host,
  * and no port forwarder outlives its sandbox.
@@ -91,6 +92,8 @@ test("the SDK flow: create gen 1, start and wait ready, stale update 412, runnin
   assert.equal(def.metadata.generation, 1);
   assert.equal(def.metadata.name, "worker");
   assert.deepEqual(def.metadata.labels, { team: "a" });
+  assert.equal(def.metadata.source, "dynamic", "an API-created definition is dynamic (upstream's wire)");
+  assert.deepEqual(def.status.conditions.map((c) => [c.type, c.status, c.observedGeneration]), [["Accepted", "True", 1], ["Ready", "False", 1]]);
   await assert.rejects(nimbus.services.create({ metadata: { name: "worker" }, spec }), (e: unknown) => e instanceof NimbusConflictError && e.code === "op.already_exists");
 
   const stoppedView = await nimbus.services.get({ name: "worker" });
@@ -132,12 +135,7 @@ test("an HTTP service is reachable through its endpoint and the proxy, while the
   const view = await nimbus.services.start({ name: "web", waitUntil: "ready", timeoutMs: 30_000 });
   assert.equal(view.endpoints.length, 1, JSON.stringify(view));
   const ep = view.endpoints[0]!;
-  assert.deepEqual({ ...ep, port: 0 }, { name: "http", protocol: "http", host: "127.0.0.1", port: 0 });
-  assert.ok(ep.port > 0);
-
-  const direct = await fetch(`http://127.0.0.1:${ep.port}/index.html`);
-  assert.equal(direct.status, 200);
-  assert.equal(await direct.text(), "hello\n");
+  assert.deepEqual(ep, { name: "http", protocol: "http", targetPort: 8080, publish: "proxy" }, "by default nothing listens on the host: no host, no port");
   const proxied = await proxyGet("web", "/index.html");
   assert.deepEqual(proxied, { status: 200, text: "hello\n" });
   assert.equal((await proxyGet("web", "/missing")).status, 404, "the service's own answer comes back");
@@ -156,7 +154,6 @@ test("an HTTP service is reachable through its endpoint and the proxy, while the
   const down = await proxyGet("web", "/index.html");
   assert.equal(down.status, 503);
   assert.equal(JSON.parse(down.text).error.code, "service.unavailable");
-  await assert.rejects(fetch(`http://127.0.0.1:${ep.port}/`), "the endpoint is gone with the sandbox");
   await noForwarders();
   await nimbus.services.delete({ name: "web", ifMatchGeneration: 1 });
 });
@@ -216,7 +213,7 @@ test("sessions on a service: attach to its sandbox; delete with open sessions is
   await nimbus.services.create({ metadata: { name: "held" }, spec: sleeperSpec(FOREVER) });
   const view = await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const session = await nimbus.sessions.open({ target: { service: { name: "held" } }, channels: ["stdio"] });
-  assert.deepEqual(session.spec.targetSnapshot, { service: { name: "held", generation: 1, backend: "container", sandboxId: view.sandboxId } });
+  assert.deepEqual(session.spec.targetSnapshot, { service: { name: "held", generation: 1, backend: "sandbox", sandboxId: view.sandboxId } }, "the service's backend kind, not the runtime's name");
   await nimbus.services.stop({ name: "held" });
   await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const current = await nimbus.services.get({ name: "held" });
@@ -295,7 +292,7 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
       backend: "container",
       root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
       process: { argv: ["sh", "-c", "mkdir -p /www && echo standalone > /www/index.html && exec httpd -f -p 8080 -h /www"] },
-      ports: [{ port: 8080 }],
+      ports: [{ port: 8080, publish: "host" }],
     },
   };
   const created = (await env.srv.request("POST", "/api/tenants/svc/sandboxes", { body })).body;
@@ -303,11 +300,14 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
   const withEndpoint = await until("endpoints", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body, (b) => b.status.endpoints.length === 1);
   const ep = withEndpoint.status.endpoints[0];
   assert.equal(ep.name, "port-8080");
+  assert.equal(ep.publish, "host");
+  assert.equal(ep.targetPort, 8080);
   assert.equal(ep.host, "127.0.0.1");
   const text = await until("httpd", async () => fetch(`http://127.0.0.1:${ep.port}/`).then((r) => r.text()).catch(() => ""), (t) => t.length > 0);
   assert.equal(text, "standalone\n");
   const stopped = (await env.srv.request("POST", `/api/tenants/svc/sandboxes/${id}/stop`, { body: { gracePeriodMs: 500 } })).body;
   assert.deepEqual(stopped.status.endpoints, []);
+  await assert.rejects(fetch(`http://127.0.0.1:${ep.port}/`), "the host listener is gone with the sandbox");
   await noForwarders();
   await env.srv.request("DELETE", `/api/tenants/svc/sandboxes/${id}`);
 });
@@ -348,4 +348,37 @@ test("stop and restart: restart replaces the sandbox under the same name", async
   assert.deepEqual(stopped.endpoints, []);
   assert.equal((await nimbus.services.stop({ name: "again" })).state, "stopped", "stop is idempotent");
   await nimbus.services.delete({ name: "again", ifMatchGeneration: 1 });
+});
+
+test("restart takes upstream's {sourceGeneration, requestId}: 412 when stale, one restart and one receipt per requestId", async () => {
+  const nimbus = client();
+  await nimbus.services.create({ metadata: { name: "twice" }, spec: httpSpec() });
+  const first = await nimbus.services.start({ name: "twice", waitUntil: "ready", timeoutMs: 30_000 });
+  const restart = (body: unknown) => env.srv.request("POST", "/api/tenants/svc/services/twice/restart", { body });
+
+  const stale = await restart({ sourceGeneration: 2, requestId: "r-1" });
+  assert.equal(stale.status, 412, JSON.stringify(stale.body));
+  assert.equal(stale.body.error.code, "op.precondition_failed");
+  assert.equal((await nimbus.services.get({ name: "twice" })).sandboxId, first.sandboxId, "a stale request restarts nothing");
+
+  const accepted = await restart({ sourceGeneration: 1, requestId: "r-1" });
+  assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+  assert.equal(accepted.body.kind, "ServiceRestart");
+  assert.equal(accepted.body.restartId, "r-1");
+  assert.equal(accepted.body.requestId, "r-1");
+  assert.equal(accepted.body.sourceGeneration, 1);
+  assert.notEqual(accepted.body.sandboxId, first.sandboxId);
+  const repeated = await restart({ sourceGeneration: 1, requestId: "r-1" });
+  assert.equal(repeated.status, 202);
+  assert.deepEqual(repeated.body, accepted.body, "a repeated requestId gets the same receipt");
+  assert.equal((await nimbus.services.get({ name: "twice" })).sandboxId, accepted.body.sandboxId, "and no second restart");
+
+  const viaSdk = await nimbus.services.requestRestart({ name: "twice", requestId: "r-2" });
+  assert.equal(viaSdk.restartId, "r-2");
+  assert.notEqual(viaSdk.sandboxId, accepted.body.sandboxId);
+  const plain = await restart({});
+  assert.equal(plain.status, 200, "the empty body keeps its meaning");
+  assert.equal(plain.body.name, "twice");
+  assert.equal((await restart({ requestId: "" })).status, 400);
+  await nimbus.services.delete({ name: "twice", ifMatchGeneration: 1, force: true });
 });

@@ -1,7 +1,11 @@
 /**
- * Endpoints (ext): the `ports` a sandbox spec declares, published on the
- * host's loopback while the sandbox is `ready` and reported in
- * `status.endpoints` (services show their current sandbox's). Publishing
+ * Endpoints (ext): the `ports` a sandbox spec declares, reachable while the
+ * sandbox is `ready` and reported in `status.endpoints` (services show their
+ * current sandbox's). By default a port is reachable only through the
+ * authenticated service proxy (a unix socket only the server's user can
+ * open); `publish: "host"` also opens an unauthenticated TCP listener on the
+ * host's loopback (issue 15 #19). A proxy-only endpoint reports no host or
+ * port, since nothing listens on the host for it. Publishing
  * starts when a sandbox becomes ready and everything is taken down when it
  * leaves ready, so no helper outlives its sandbox. After a restart the
  * re-adopted sandboxes are published again (on new host ports).
@@ -53,6 +57,12 @@ export function declaredPorts(spec: Record<string, unknown>): PortSpec[] {
 
 export function endpointName(p: PortSpec): string {
   return p.name ?? `port-${p.port}`;
+}
+
+/** What the view reports for a port: the host listener only when one was opened. */
+export function endpointOf(p: PortSpec, host: string, hostPort: number | undefined): Endpoint {
+  const base = { name: endpointName(p), protocol: p.protocol ?? "tcp", targetPort: p.port };
+  return hostPort === undefined ? { ...base, publish: "proxy" } : { ...base, publish: "host", host, port: hostPort };
 }
 
 export class Endpoints {
@@ -118,14 +128,14 @@ export class Endpoints {
       if (!state?.pid) throw new Error("the sandbox has no running process to publish ports of");
       for (const p of ports) {
         if (entry.cancelled) break;
-        const forward = await this.deps.forwarder.publish(row.id, state.pid, p.port);
+        const forward = await this.deps.forwarder.publish(row.id, state.pid, p.port, { host: p.publish === "host" });
         entry.forwards.set(p.port, forward);
         entry.agents.set(p.port, new ForwardAgent(forward));
       }
       const current = this.deps.store.get(row.tenantId, row.id);
       if (entry.cancelled || current?.lifecycleState !== "ready") return;
       const host = this.deps.forwarder.host;
-      this.setEndpoints(current, ports.map((p) => ({ name: endpointName(p), protocol: p.protocol ?? "tcp", host, port: entry.forwards.get(p.port)!.hostPort })));
+      this.setEndpoints(current, ports.map((p) => endpointOf(p, host, entry.forwards.get(p.port)!.hostPort)));
     })().catch((err) => {
       this.deps.log.warn("publishing sandbox ports failed", { tenantId: row.tenantId, sandboxId: row.id, err: (err as Error).message });
     });

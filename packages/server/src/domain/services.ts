@@ -18,10 +18,14 @@ import type { SandboxSpec } from "./sandbox-spec.js";
 import { ACTIVE_STATES, type SandboxState } from "./sandbox-state.js";
 import type { Sandboxes } from "./sandboxes.js";
 import type { ResolvedService, ServiceResolver } from "./sessions.js";
+import { RestartReceipts, type RestartReceipt } from "./service-restart-receipts.js";
+import { definitionConditions, DEFINITION_SOURCE } from "./service-conditions.js";
 import { assertTransition, lifecycleFields, type RestartPolicy, type ServiceState } from "./service-state.js";
 
 /** The probe's wire shape is the SDK's (the edge schema checks it). */
 export type { ReadinessProbe } from "@nimbus/nimbus";
+
+export type ServiceBackendKind = "sandbox" | "builtIn" | "external";
 
 export type ServiceBackendSpec = { kind: "sandbox"; sandbox: SandboxSpec } | { kind: "builtIn" | "external"; [field: string]: unknown };
 
@@ -72,6 +76,7 @@ export function isDeclared(spec: ServiceSpec): boolean {
 
 export class Services implements ServiceResolver {
   readonly lock = new KeyedLock();
+  private readonly receipts = new RestartReceipts();
   /** Probe results of running services: false once the probe fails past its threshold. Not persisted. */
   private readonly health = new Map<string, boolean>();
 
@@ -158,6 +163,7 @@ export class Services implements ServiceResolver {
       if (openSessions > 0) this.deps.sessions.closeForService(tenantId, name, FORCE_DELETE_REASON);
       // The record goes first, so the supervisor ignores the sandbox's last changes.
       this.deps.store.delete(tenantId, name);
+      this.receipts.forget(tenantId, name);
       this.health.delete(key(tenantId, name));
       this.deps.events.publish({ type: "service", action: "deleted", tenantId, key: name, resource: this.view(row) });
       if (sandbox) await this.deps.sandboxes.delete(tenantId, sandbox.id);
@@ -206,10 +212,33 @@ export class Services implements ServiceResolver {
   }
 
   /** Replace the backing sandbox with a fresh one (stopping the current one first). */
-  restart(tenantId: string, name: string, gracePeriodMs?: number): Promise<ServiceRow> {
+  restart(tenantId: string, name: string, gracePeriodMs?: number, sourceGeneration?: number): Promise<ServiceRow> {
     return this.locked(tenantId, name, async () => {
-      const row = await this.stopLocked(this.requireRunnable(this.get(tenantId, name)), gracePeriodMs);
+      const current = this.get(tenantId, name);
+      if (sourceGeneration !== undefined) this.checkGeneration(current, sourceGeneration);
+      const row = await this.stopLocked(this.requireRunnable(current), gracePeriodMs);
       return this.launch(row, { restartCount: row.restartCount });
+    });
+  }
+
+  /**
+   * Upstream's restart request: 412 when `sourceGeneration` is not the
+   * current one; a repeated `requestId` gets the first answer's receipt.
+   */
+  requestRestart(tenantId: string, name: string, input: { sourceGeneration?: number; requestId?: string; gracePeriodMs?: number }): Promise<RestartReceipt> {
+    this.get(tenantId, name);
+    return this.receipts.answer(tenantId, name, input.requestId, async (restartId) => {
+      const row = await this.restart(tenantId, name, input.gracePeriodMs, input.sourceGeneration);
+      return {
+        kind: "ServiceRestart",
+        restartId,
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+        tenantId,
+        name,
+        sourceGeneration: row.generation,
+        sandboxId: row.sandboxId,
+        acceptedAt: new Date().toISOString(),
+      };
     });
   }
 
@@ -218,8 +247,8 @@ export class Services implements ServiceResolver {
     const row = this.deps.store.get(tenantId, name);
     if (!row) return undefined;
     const spec = specOf(row);
-    const backend = spec.backend.kind === "sandbox" ? spec.backend.sandbox.backend : spec.backend.kind;
-    return { sandboxId: row.sandboxId ?? "", generation: row.generation, backend };
+    // The service's backend kind (upstream's meaning), not the sandbox runtime's name.
+    return { sandboxId: row.sandboxId ?? "", generation: row.generation, backend: specOf(row).backend.kind as ServiceBackendKind };
   }
 
   // ---- shared with the supervisor ----
@@ -311,8 +340,9 @@ export class Services implements ServiceResolver {
       backend = { kind: "sandbox", sandbox: { ...s, ...(process ? { process: JSON.parse(JSON.stringify(process)) } : {}) } };
     }
     return {
-      metadata: { tenantId: row.tenantId, name: row.name, generation: row.generation, createdAt: row.createdAt, updatedAt: row.updatedAt, labels: row.labels },
+      metadata: { tenantId: row.tenantId, name: row.name, generation: row.generation, createdAt: row.createdAt, updatedAt: row.updatedAt, labels: row.labels, source: DEFINITION_SOURCE },
       spec: { ...spec, backend },
+      status: { conditions: definitionConditions(row) },
     };
   }
 

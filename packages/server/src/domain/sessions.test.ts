@@ -115,9 +115,9 @@ test("invalid or denied opens throw the documented errors and record nothing", (
 
 test("a service target resolves to its current sandbox, which must be ready", () => {
   sandbox("svc-sb-1");
-  const s = make({ services: { resolve: (t, name) => (t === "t1" && name === "web" ? { sandboxId: "svc-sb-1", generation: 2, backend: "container" } : undefined) } });
+  const s = make({ services: { resolve: (t, name) => (t === "t1" && name === "web" ? { sandboxId: "svc-sb-1", generation: 2, backend: "sandbox" } : undefined) } });
   const row = s.open("t1", { target: { service: { name: "web" } }, channels: ["stdio"] });
-  assert.deepEqual(row.targetSnapshot, { service: { name: "web", generation: 2, backend: "container", sandboxId: "svc-sb-1" } });
+  assert.deepEqual(row.targetSnapshot, { service: { name: "web", generation: 2, backend: "sandbox", sandboxId: "svc-sb-1" } });
   assert.equal(s.countOpenForService("t1", "web"), 1);
   assert.equal(s.closeForService("t1", "web", "service_force_deleted"), 1);
   assert.equal(s.get("t1", row.id).closeReason, "service_force_deleted");

@@ -50,7 +50,7 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
   try {
     assert.ok((await cli("tenant", "create", "demo")).ok);
     const created = await cli(
-      "service", "create", "web", "busybox", "-t", "demo", "--port", "http=8080/http", "--probe-http", "/", "--restart", "on_failure",
+      "service", "create", "web", "busybox", "-t", "demo", "--port", "http=8080/http@host", "--probe-http", "/", "--restart", "on_failure",
       "--", "sh", "-c", "mkdir -p /www && echo survivor > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
     );
     assert.ok(created.ok, created.stderr);

@@ -3,15 +3,18 @@
 // nothing can be routed in. Instead, one helper per port runs *inside* the
 // namespace (nsenter --net) and serves a unix socket in a host directory the
 // sandbox cannot see: `socat UNIX-LISTEN:<sock>,fork TCP:127.0.0.1:<port>`.
-// A host-side Node TCP server on 127.0.0.1:<ephemeral> pipes each connection to
-// that socket. The helper gets SIGKILL when its parent (this process) dies
+// The socket dir is 0700 and each socket 0600, so only the server's user gets
+// in; the authenticated proxy connects there. Only a port published with
+// `host: true` also gets a host-side Node TCP server on 127.0.0.1:<ephemeral>
+// that pipes each connection to that socket: any local user can reach that
+// one, without a credential (issue 15 #19), so it is opt-in. The helper gets SIGKILL when its parent (this process) dies
 // (setpriv --pdeathsig), so a killed server leaves no helper holding a netns;
 // `sweep` also kills any helper of the socket dir left by an earlier process.
 // May import: node built-ins and runtime/ only.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -21,7 +24,8 @@ import { RuntimeError } from "./errors.js";
 /** One published port. */
 export interface Forward {
   readonly port: number;
-  readonly hostPort: number;
+  /** The host TCP port, only when published with `host: true`. */
+  readonly hostPort: number | undefined;
   readonly socketPath: string;
   /** A new connection to the sandbox port, bypassing the host TCP listener. */
   connect(): Socket;
@@ -59,10 +63,12 @@ export class PortForwarder {
   }
 
   /** Publish `port` of the network namespace of process `pid`; `key` names the sandbox (path-safe). */
-  async publish(key: string, pid: number, port: number): Promise<Forward> {
+  async publish(key: string, pid: number, port: number, options: { host?: boolean } = {}): Promise<Forward> {
     const reason = this.unavailableReason();
     if (reason) throw new RuntimeError("host_unsupported", reason);
     mkdirSync(this.options.socketDir, { recursive: true, mode: 0o700 });
+    // A dir that existed before (or under a lax umask) is tightened too: the sockets are the credential-free way in.
+    chmodSync(this.options.socketDir, 0o700);
     const socketPath = join(this.options.socketDir, `${createHash("sha256").update(key).digest("hex").slice(0, 16)}-${port}.sock`);
     if (socketPath.length > MAX_SOCKET_PATH) {
       throw new RuntimeError("host_unsupported", `the endpoint socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter --data-dir`);
@@ -104,9 +110,9 @@ export class PortForwarder {
       client.pipe(upstream);
       upstream.pipe(client);
     });
-    let hostPort: number;
+    let hostPort: number | undefined;
     try {
-      hostPort = await listen(server, this.host);
+      if (options.host) hostPort = await listen(server, this.host);
     } catch (err) {
       child.kill("SIGKILL");
       await exited;
@@ -129,7 +135,8 @@ export class PortForwarder {
         (closing ??= (async () => {
           this.open.delete(forward);
           await new Promise<void>((resolve) => {
-            server.close(() => resolve());
+            if (server.listening) server.close(() => resolve());
+            else resolve();
             for (const c of conns) c.destroy();
           });
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

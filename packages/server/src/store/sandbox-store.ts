@@ -33,7 +33,8 @@ export interface SandboxRow {
   exitCode: number | null;
   phases: SandboxPhases;
   imageDigest: string | null;
-  endpoints: Array<{ name: string; protocol: string; host: string; port: number }>;
+  /** Host fields only for a port published with `publish: "host"` (issue 15 #19). */
+  endpoints: Array<{ name: string; protocol: string; targetPort: number; publish: "proxy" | "host"; host?: string; port?: number }>;
 }
 
 interface RawRow {

@@ -11,7 +11,7 @@ import { TERMINAL_STATES, type SandboxState } from "../../domain/sandbox-state.j
 import { sandboxView } from "../../domain/sandbox-view.js";
 import { parseReference } from "../../images/reference.js";
 import { isImageError } from "../../images/errors.js";
-import { openNdjson } from "../ndjson.js";
+import { NDJSON_CONTENT_TYPE, openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
 import { collection, clampLimit } from "../collection.js";
@@ -141,7 +141,7 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
           if (ctx.query.tail !== undefined) records = records.slice(Math.max(0, records.length - ctx.query.tail));
           ctx.handled = true;
           if (wantsNdjson) {
-            ctx.res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "x-request-id": ctx.requestId });
+            ctx.res.writeHead(200, { "content-type": NDJSON_CONTENT_TYPE, "x-request-id": ctx.requestId });
             ctx.res.end(records.map((r) => JSON.stringify(r) + "\n").join(""));
           } else {
             ctx.res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "x-request-id": ctx.requestId });

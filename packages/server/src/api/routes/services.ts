@@ -6,12 +6,13 @@
 import type { Static } from "@sinclair/typebox";
 import { invalidInput } from "../../domain/errors.js";
 import { assertLabels } from "../../domain/labels.js";
+import { checkDeclaredBackend } from "../../domain/service-backend.js";
 import type { SandboxSpec } from "../../domain/sandbox-spec.js";
 import type { ServiceSpec, Services } from "../../domain/services.js";
 import { clampLimit, collection } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
-import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
+import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, RestartReceiptResource, RestartServiceBody, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
 import { checkSandboxSpec } from "./sandboxes.js";
 
 type Body = Static<typeof ServiceBody>;
@@ -51,6 +52,7 @@ export function checkServiceBody(body: Body, tenantId: string): ServiceSpec {
   } else if (backend.kind === "builtIn" || backend.kind === "external") {
     if (backend.sandbox !== undefined) throw invalidInput(`a ${backend.kind} backend has no \`sandbox\`; use kind \`sandbox\` to run one`, { field: "spec.backend.sandbox" });
     if (probe) throw invalidInput(`spec.readinessProbe needs a sandbox backend: a ${backend.kind} service is only declared`, { field: "spec.readinessProbe" });
+    checkDeclaredBackend(backend);
   } else {
     throw invalidInput(`spec.backend.kind \`${String(backend.kind).slice(0, 40)}\` is unknown; use sandbox, builtIn or external`, { field: "spec.backend.kind" });
   }
@@ -59,7 +61,7 @@ export function checkServiceBody(body: Body, tenantId: string): ServiceSpec {
 
 export function serviceRoutes(services: Services): RouteDef[] {
   const base = "/api/tenants/:tenantId/services";
-  const control = (action: "stop" | "restart", summary: string) =>
+  const control = (action: "stop", summary: string) =>
     route({
       method: "POST",
       path: `${base}/:name/${action}`,
@@ -155,6 +157,23 @@ export function serviceRoutes(services: Services): RouteDef[] {
       handler: async (ctx) => ({ status: 200, body: services.view(await services.start(ctx.tenantId, ctx.params.name)) }),
     }),
     control("stop", "Stop the service's sandbox; answers once it is stopped. The definition stays"),
-    control("restart", "Replace the service's sandbox with a fresh one; answers once the new one is launching"),
+    route({
+      method: "POST",
+      path: `${base}/:name/restart`,
+      access: "tenant",
+      tag: "services",
+      summary: "Replace the service's sandbox with a fresh one; answers once the new one is launching. With sourceGeneration/requestId: 202 and a receipt, 412 on a stale generation, the same receipt for a repeated requestId",
+      params: ServiceParams,
+      body: RestartServiceBody,
+      responses: { 200: { description: "the runtime view (empty body)", schema: ServiceViewResource }, 202: { description: "the restart's receipt", schema: RestartReceiptResource } },
+      handler: async (ctx) => {
+        const { gracePeriodMs, sourceGeneration, requestId } = ctx.body;
+        if (sourceGeneration === undefined && requestId === undefined) {
+          return { status: 200, body: services.view(await services.restart(ctx.tenantId, ctx.params.name, gracePeriodMs)) };
+        }
+        const input = { ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}), ...(sourceGeneration !== undefined ? { sourceGeneration } : {}), ...(requestId !== undefined ? { requestId } : {}) };
+        return { status: 202, body: await services.requestRestart(ctx.tenantId, ctx.params.name, input) };
+      },
+    }),
   ];
 }

@@ -225,6 +225,15 @@ test("list: sorted by id, paged, filtered by status", async () => {
   const closed = await srv.request("GET", "/api/sessions?tenantId=lister&status=closed");
   assert.deepEqual(closed.body.items.map((s: any) => s.metadata.id), [ids[0]]);
   assert.equal((await srv.request("GET", "/api/sessions?tenantId=lister&status=bogus")).status, 400);
+  // Upstream's SDK filters with `state=`; `status=` stays an alias.
+  const byState = await srv.request("GET", "/api/sessions?tenantId=lister&state=closed");
+  assert.equal(byState.status, 200, JSON.stringify(byState.body));
+  assert.deepEqual(byState.body.items.map((s: any) => s.metadata.id), [ids[0]]);
+  assert.deepEqual((await srv.request("GET", "/api/sessions?tenantId=lister&state=open")).body.items.map((s: any) => s.metadata.id), [...ids].sort().filter((id) => id !== ids[0]));
+  assert.equal((await srv.request("GET", "/api/sessions?tenantId=lister&state=bogus")).status, 400);
+  const both = await srv.request("GET", "/api/sessions?tenantId=lister&state=open&status=closed");
+  assert.equal(both.status, 400);
+  assert.equal(both.body.error.detail.field, "state");
   await srv.request("POST", `/api/tenants/lister/sandboxes/${sb}/stop`, { body: { gracePeriodMs: 0 } });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { Sessions } from "../../domain/sessions.js";
 import { sessionView } from "../../domain/sessions.js";
+import { invalidInput } from "../../domain/errors.js";
 import { route, type RouteDef } from "../route.js";
 import { collection, clampLimit } from "../collection.js";
 import { collectionOf } from "../schemas/common.js";
@@ -37,7 +38,11 @@ export function sessionRoutes(sessions: Sessions): RouteDef[] {
       handler: (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const limit = clampLimit(ctx.query.limit);
-        const page = sessions.list(tenantId, { limit, pageToken: ctx.query.pageToken, status: ctx.query.status });
+        const { state, status } = ctx.query;
+        if (state !== undefined && status !== undefined && state !== status) {
+          throw invalidInput(`state \`${state}\` and its alias status \`${status}\` disagree: send one of them`, { field: "state", location: "query" });
+        }
+        const page = sessions.list(tenantId, { limit, pageToken: ctx.query.pageToken, status: state ?? status });
         return { status: 200, body: collection(tenantId, sessions.resourceVersion(), limit, page.items.map(sessionView), page.items.at(-1)?.id, page.remaining) };
       },
     }),

@@ -64,7 +64,7 @@ export const SandboxSpecSchema = strictObject({
     }),
   ),
   ports: Type.Optional(
-    Type.Array(strictObject({ name: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,30}$" })), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.Union([Type.Literal("tcp"), Type.Literal("http")])) }), { maxItems: 16 }),
+    Type.Array(strictObject({ name: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,30}$" })), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.Union([Type.Literal("tcp"), Type.Literal("http")])), publish: Type.Optional(Type.Union([Type.Literal("proxy"), Type.Literal("host")], { description: "(ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1" })) }), { maxItems: 16 }),
   ),
 });
 

@@ -58,6 +58,24 @@ export const StopServiceBody = strictObject({
   gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "(ext) time between SIGTERM and SIGKILL; default 10000" })),
 });
 
+/** The empty body (or gracePeriodMs) is the old form; `sourceGeneration`/`requestId` is upstream's newer one, answered 202 with a receipt. */
+export const RestartServiceBody = strictObject({
+  gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "(ext) time between SIGTERM and SIGKILL; default 10000" })),
+  sourceGeneration: Type.Optional(Type.Integer({ minimum: 1, description: "the definition generation the caller read; stale → 412" })),
+  requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$", description: "idempotency key: a repeat gets the first answer's receipt" })),
+});
+
+export const RestartReceiptResource = Type.Object({
+  kind: Type.Literal("ServiceRestart"),
+  restartId: Type.String(),
+  requestId: Type.Optional(Type.String()),
+  tenantId: Type.String(),
+  name: Type.String(),
+  sourceGeneration: Type.Integer(),
+  sandboxId: Type.Union([Type.String(), Type.Null()]),
+  acceptedAt: Type.String(),
+});
+
 export const ListServicesQuery = strictObject({ ...PageQuery });
 
 export const DeleteServiceQuery = strictObject({

@@ -33,7 +33,8 @@ export const TenantQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema
 export const ListSessionsQuery = strictObject({
   tenantId: Type.Optional(TenantIdSchema),
   ...PageQuery,
-  status: Type.Optional(Type.Union(SESSION_STATES.map((s) => Type.Literal(s)))),
+  state: Type.Optional(Type.Union(SESSION_STATES.map((s) => Type.Literal(s)), { description: "filter by lifecycle state (upstream's name)" })),
+  status: Type.Optional(Type.Union(SESSION_STATES.map((s) => Type.Literal(s)), { description: "alias of state" })),
 });
 
 export const CloseSessionBody = strictObject({

@@ -6,6 +6,7 @@ import { apiPath, type LifecycleState, type LogLine, type ProcessSpec, type Reso
 import type { CliIo, CommandDef, OptionDef, ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
+import { endpointText } from "../endpoint-text.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
 import {
   connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue,
@@ -58,7 +59,7 @@ function describeSandbox(io: CliIo, s: Sandbox): void {
     ["phases", st.phases && Object.entries(st.phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${v} ms`).join(", ")],
     ["profile", s.spec.profile],
     ["labels", formatLabels(s.metadata.labels) || "-"],
-    ...st.endpoints.map((ep): DetailRow => ["endpoint", `${ep.name} ${ep.protocol}://${ep.host}:${ep.port}`]),
+    ...st.endpoints.map((ep): DetailRow => ["endpoint", endpointText(ep)]),
     ["created", s.metadata.createdAt],
     ["updated", s.metadata.updatedAt],
   ], st.conditions);

@@ -4,6 +4,7 @@
  * NIMBUS_TENANT_ID. `logs` shows the output of the service's current sandbox.
  */
 import type { PortSpec, ProcessSpec, ReadinessProbe, RestartPolicy, ServiceView } from "@nimbus/nimbus";
+import { endpointText } from "../endpoint-text.js";
 import { UsageError, type CliIo, type CommandDef, type ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
@@ -20,10 +21,10 @@ const WAIT_OPTIONS = {
 
 /** `8080`, `8080/http`, `web=8080`, `web=8080/http`. */
 export function parsePort(value: string): PortSpec {
-  const m = /^(?:([a-z0-9][a-z0-9-]{0,30})=)?(\d{1,5})(?:\/(tcp|http))?$/.exec(value.trim());
+  const m = /^(?:([a-z0-9][a-z0-9-]{0,30})=)?(\d{1,5})(?:\/(tcp|http))?(@host)?$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new UsageError(`--port: expected [NAME=]PORT[/tcp|http], e.g. 8080 or web=8080/http, got "${value}"`);
-  return { ...(m[1] ? { name: m[1] } : {}), port, ...(m[3] ? { protocol: m[3] as "tcp" | "http" } : {}) };
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--port: expected [NAME=]PORT[/tcp|http][@host], e.g. 8080 or web=8080/http@host, got "${value}"`);
+  return { ...(m[1] ? { name: m[1] } : {}), port, ...(m[3] ? { protocol: m[3] as "tcp" | "http" } : {}), ...(m[4] ? { publish: "host" as const } : {}) };
 }
 
 function probeOf(args: ParsedArgs, ports: PortSpec[]): ReadinessProbe | undefined {
@@ -48,7 +49,7 @@ function describeService(io: CliIo, v: ServiceView): void {
     ["restarts", v.restartCount],
     ["exit code", v.exitCode],
     ["message", v.message],
-    ...v.endpoints.map((ep): DetailRow => ["endpoint", `${ep.name} ${ep.protocol}://${ep.host}:${ep.port}`]),
+    ...v.endpoints.map((ep): DetailRow => ["endpoint", endpointText(ep)]),
   ]);
 }
 
@@ -93,10 +94,10 @@ export const serviceCommands: CommandDef[] = [
     summary: "Define a service that runs an image in a supervised sandbox (it starts with `service start`)",
     usage: "nimbus service create NAME IMAGE [--port 8080]... [--restart on_failure] [options] [-- ARGV...]",
     description:
-      "Arguments after `--` replace the image's ENTRYPOINT and CMD. Each --port is published on 127.0.0.1 while the service runs (see `service get`) and reachable by name through /api/tenants/T/services/NAME/proxy/.",
+      "Arguments after `--` replace the image's ENTRYPOINT and CMD. Each --port is reachable by name through the authenticated /api/tenants/T/services/NAME/proxy/ while the service runs; `--port 8080@host` also opens an unauthenticated listener on 127.0.0.1 (see `service get`) that any local user can reach.",
     options: {
       ...BASE_OPTIONS,
-      port: { type: "string", multiple: true, help: "a port the service listens on: [NAME=]PORT[/tcp|http] (repeatable)" },
+      port: { type: "string", multiple: true, help: "a port the service listens on: [NAME=]PORT[/tcp|http][@host] (repeatable; @host also listens on 127.0.0.1, unauthenticated)" },
       restart: { type: "string", help: `restart policy: ${POLICIES.join(" | ")}`, default: "on_failure" },
       "max-restarts": { type: "string", help: "restarts before the service is left failed", default: "5" },
       "probe-http": { type: "string", help: "readiness probe: GET /PATH on the first --port, or PORT/PATH" },
@@ -148,7 +149,7 @@ export const serviceCommands: CommandDef[] = [
       for await (const s of connectTenant(args, io).client.services.listAll()) items.push(s);
       if (args.values.json) printJson(io, items);
       else printTable(io, ["name", "state", "health", "sandbox", "restarts", "endpoints"], items.map((s) => [
-        s.name, s.state, s.health, s.sandboxId, s.restartCount, s.endpoints.map((e) => `${e.host}:${e.port}`).join(","),
+        s.name, s.state, s.health, s.sandboxId, s.restartCount, s.endpoints.map((e) => (e.publish === "host" ? `${e.host}:${e.port}` : `proxy:${e.targetPort}`)).join(","),
       ]));
       return 0;
     },

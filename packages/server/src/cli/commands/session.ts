@@ -77,7 +77,7 @@ export const sessionCommands: CommandDef[] = [
       const status = raw === undefined || raw === "all" ? undefined : parseChoice("status", raw, STATES);
       const { client } = connectTenant(args, io);
       const items: Session[] = [];
-      for await (const s of client.sessions.listAll(status ? { status } : {})) items.push(s);
+      for await (const s of client.sessions.listAll(status ? { state: status } : {})) items.push(s);
       if (args.values.json) printJson(io, items);
       else printTable(io, ["id", "state", "target", "channels", "expires", "created"], items.map((s) => [
         s.metadata.id, s.status.lifecycleState, targetOf(s), s.spec.channels.join(","), s.status.expiresAt, s.metadata.createdAt,
