@@ -8,7 +8,7 @@
  * now, rather than by filling the host's disk. On the old code the create
  * answers 201 and the pull 200.
  * Not covered here: diskLimitBytes on a sandbox's writable layer (not
- * enforced yet; see docs/security/limits.md).
+ * enforced yet; see docs/security.md).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

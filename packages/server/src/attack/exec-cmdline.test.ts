@@ -35,7 +35,7 @@ const hostPidNs = readlinkSync("/proc/self/ns/pid");
 /**
  * Every process's command line that contains `needle`. With `hostOnly`, only
  * processes in the host's pid namespace: a sandbox's own processes show their
- * argv to a host `ps` like any container's do (see docs/security/processes.md).
+ * argv to a host `ps` like any container's do (see docs/security.md).
  */
 function cmdlinesContaining(needle: string, hostOnly = false): string[] {
   const hits: string[] = [];

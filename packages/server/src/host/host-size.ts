@@ -1,6 +1,6 @@
 /**
  * The machine's size, from which the default tenant ceilings are derived
- * (docs/security/limits.md): memory, cores and the kernel's pid space.
+ * (docs/security.md): memory, cores and the kernel's pid space.
  */
 import { availableParallelism, totalmem } from "node:os";
 import { readFileSync } from "node:fs";
