@@ -36,6 +36,7 @@ import type { RouteDef } from "./api/route.js";
 import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { execRoutes } from "./api/routes/channels-exec.js";
+import { SandboxExec } from "./domain/sandbox-exec.js";
 import { fileRoutes } from "./api/routes/files.js";
 import { SandboxFiles } from "./domain/sandbox-files.js";
 import { TenantWorkLimiter } from "./domain/tenant-work.js";
@@ -279,7 +280,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sandboxRoutes(sandboxes),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
-    ...execRoutes(sandboxes, sessions, runtime, caps),
+    ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps),
     ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),

@@ -90,3 +90,12 @@ export async function runExec(runtime: RuntimeBackend, sandboxId: string, input:
     signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/** The exec channel bound to this server's runtime, so routes run processes without knowing the backend. */
+export class SandboxExec {
+  constructor(private readonly runtime: RuntimeBackend) {}
+
+  run(sandboxId: string, input: ExecInput, sink: ExecSink, signal?: AbortSignal): Promise<ExecResult> {
+    return runExec(this.runtime, sandboxId, input, sink, signal);
+  }
+}

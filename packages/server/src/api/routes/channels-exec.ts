@@ -6,16 +6,15 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { TenantCaps } from "../../domain/tenant-caps.js";
-import type { RuntimeBackend } from "../../runtime/backend.js";
 import type { Sandboxes } from "../../domain/sandboxes.js";
 import type { Sessions } from "../../domain/sessions.js";
-import { execUser, runExec } from "../../domain/sandbox-exec.js";
+import { execUser, type SandboxExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef, type StreamingContext } from "../route.js";
 import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
-import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
+import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 
 export const ExecBody = strictObject({
   argv: Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096 }),
@@ -29,7 +28,7 @@ export const ExecBody = strictObject({
 
 type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
 
-async function streamExec(ctx: StreamingContext, runtime: RuntimeBackend, sandboxId: string, body: ExecBodyT): Promise<void> {
+async function streamExec(ctx: StreamingContext, exec: SandboxExec, sandboxId: string, body: ExecBodyT): Promise<void> {
   execUser(body.user); // a bad user is a 400 before the 200 stream opens
   const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
   ctx.handled = true;
@@ -37,7 +36,7 @@ async function streamExec(ctx: StreamingContext, runtime: RuntimeBackend, sandbo
   stream.onClose(() => abort.abort());
   const frame = (kind: "stdout" | "stderr") => (data: Buffer) => stream.write({ kind, data: data.toString("base64"), encoding: "base64" });
   try {
-    const r = await runExec(runtime, sandboxId, { ...body, stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "base64") }, { stdout: frame("stdout"), stderr: frame("stderr") }, abort.signal);
+    const r = await exec.run(sandboxId, { ...body, stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "base64") }, { stdout: frame("stdout"), stderr: frame("stderr") }, abort.signal);
     stream.write({ kind: "exit", code: r.exitCode, ...(r.timedOut ? { timedOut: true } : {}) });
   } catch (err) {
     stream.write({ kind: "error", error: errorEnvelope(toAppError(err, ctx.log), ctx.requestId).error });
@@ -55,7 +54,7 @@ async function cappedExec(caps: TenantCaps | undefined, tenantId: string, run: (
   }
 }
 
-export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: RuntimeBackend, caps?: TenantCaps): RouteDef[] {
+export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: SandboxExec, caps?: TenantCaps): RouteDef[] {
   return [
     route({
       method: "POST",
@@ -68,7 +67,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
-        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, runtime, ctx.params.id, ctx.body));
+        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, ctx.params.id, ctx.body));
       },
     }),
     route({
@@ -84,7 +83,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, runtime: Ru
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
-        await cappedExec(caps, tenantId, () => streamExec(ctx, runtime, sandbox.id, ctx.body));
+        await cappedExec(caps, tenantId, () => streamExec(ctx, exec, sandbox.id, ctx.body));
       },
     }),
   ];

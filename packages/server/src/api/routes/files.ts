@@ -12,7 +12,7 @@ import type { SandboxFiles } from "../../domain/sandbox-files.js";
 import { route, type RequestContext, type RouteDef, type StreamingContext } from "../route.js";
 import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
-import { requireReadySandbox, requireSessionChannel } from "../channel-target.js";
+import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644; setuid, setgid and sticky bits are dropped" })) };

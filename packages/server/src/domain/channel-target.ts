@@ -4,9 +4,9 @@
  * session-scoped ones also need an open session that was opened with the
  * channel. Shared by the exec and files routes.
  */
-import { AppError } from "../domain/errors.js";
-import type { Sandboxes } from "../domain/sandboxes.js";
-import type { Sessions } from "../domain/sessions.js";
+import { AppError } from "./errors.js";
+import type { Sandboxes } from "./sandboxes.js";
+import type { Sessions } from "./sessions.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 
 export function requireReadySandbox(sandboxes: Sandboxes, tenantId: string, id: string): SandboxRow {
