@@ -48,6 +48,8 @@ export interface NimbusNative {
   wait(pid: number): Promise<ReapedStatus>;
   /** waitpid(pid, WNOHANG): null while it runs. Throws ECHILD when it is not our child. */
   reap(pid: number): ReapedStatus | null;
+  /** The address a redirected TCP connection originally dialled (SO_ORIGINAL_DST on the accepted fd); throws ENOENT when not redirected. */
+  getOriginalDst(fd: number): { family: 4 | 6; address: string; port: number };
 }
 
 /** The binding, or throws an Error (code NIMBUS_NATIVE_MISSING) naming the command that builds it. */

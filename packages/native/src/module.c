@@ -134,6 +134,7 @@ static napi_value init(napi_env env, napi_value exports) {
   nimbus_register_spawn(env, exports);
   nimbus_register_seqpacket(env, exports);
   nimbus_register_inotify(env, exports);
+  { napi_value nimbus_register_netsock(napi_env, napi_value); nimbus_register_netsock(env, exports); }
   return exports;
 }
 
