@@ -111,7 +111,10 @@ export class EgressProxy {
   private async handle(client: Socket, sandboxAddress: string): Promise<void> {
     const dst = this.options.originalDst ? this.options.originalDst(client) : originalDst(client);
     const peeked = await this.peek(client);
-    if (!peeked) return; // the client went away, or sent a head we will not parse
+    if (!peeked) {
+      client.destroy(); // the client went away, or sent a head we will not parse
+      return;
+    }
     const req: EgressRequest = { sandboxAddress, dst, protocol: peeked.protocol };
     if (peeked.protocol === "tls" && peeked.value) req.sni = peeked.value;
     if (peeked.protocol === "http" && peeked.value) req.host = peeked.value;
