@@ -35,6 +35,9 @@ let sandboxAddr = "";
 const seen: EgressRequest[] = [];
 const children: ChildProcess[] = [];
 let upstreamLog = "";
+/** Plays the DNS responder: bound on every host address, so it exists before the bridge does. */
+const dns = createSocket("udp4");
+const dnsGot: Array<{ text: string; from: string }> = [];
 
 async function sh(file: string, args: string[]): Promise<string> {
   const r = await runCommand(file, args, { timeoutMs: 20_000 });
@@ -110,7 +113,13 @@ before(async () => {
     }
   });
   await sh("ip", ["-n", sbNs, "link", "set", "lo", "up"]);
+  dns.on("message", (m, from) => {
+    dnsGot.push({ text: m.toString(), from: from.address });
+    dns.send("answer:" + m.toString(), from.port, from.address);
+  });
+  await new Promise<void>((r) => dns.bind(0, "0.0.0.0", r));
   net = new EgressNetwork({
+    dnsPort: dns.address().port,
     stateDir,
     decide: (req) => {
       seen.push(req);
@@ -127,6 +136,7 @@ after(async () => {
   const errors: unknown[] = [];
   const attempt = async (f: () => Promise<unknown>) => f().catch((e) => errors.push(e));
   await attempt(() => net?.close() ?? Promise.resolve());
+  dns.close();
   for (const c of children) c.kill("SIGKILL");
   await attempt(() => runCommand("ip", ["netns", "del", sbNs]));
   await attempt(() => runCommand("ip", ["netns", "del", upNs]));
@@ -241,4 +251,16 @@ test("IPv6 from the sandbox is dropped (the bridge's link-local address answers 
   } finally {
     server.close();
   }
+});
+
+test("DNS (UDP 53 to any address) goes to the DNS responder's port, and the answer comes back as if from that address", { skip }, async () => {
+  const out = await inSandbox(`
+import dgram from "node:dgram";
+const s = dgram.createSocket("udp4");
+s.on("message", (m, from) => { console.log(from.address + ":" + from.port + " " + m); process.exit(0); });
+s.send("query-1", 53, "${upstreamAddr}");
+setTimeout(() => { console.log("no answer"); process.exit(0); }, 3000);
+`);
+  assert.equal(out, `${upstreamAddr}:53 answer:query-1`);
+  assert.deepEqual(dnsGot, [{ text: "query-1", from: sandboxAddr }]);
 });
