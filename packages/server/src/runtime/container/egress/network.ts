@@ -7,7 +7,7 @@
 // Not yet used by sandbox create: the API still refuses network.egress.
 
 import { ensureBridge, removeBridge } from "./bridge.js";
-import { capacityOf, gatewayOf, parseBlock, sandboxAddress, type Block } from "./address-block.js";
+import { capacityOf, contains, gatewayOf, parseBlock, sandboxAddress, toNumber, type Block } from "./address-block.js";
 import { defaultSandboxBlock, egressNames, vethName, type EgressNames } from "./names.js";
 import { applyRuleset, removeTable } from "./nft.js";
 import { EgressProxy, type Decide, type ProxyOptions } from "./proxy.js";
@@ -125,8 +125,9 @@ export class EgressNetwork {
   }
 }
 
+/** The lease index of `address`, or undefined when it is not a sandbox address of this block (e.g. the block changed). */
 function indexOf(block: Block, address: string | undefined): number | undefined {
-  if (!address) return undefined;
-  for (let i = 0; i < Math.min(capacityOf(block), 1 << 16); i++) if (sandboxAddress(block, i) === address) return i;
-  return undefined;
+  if (!address || !/^\d+\.\d+\.\d+\.\d+$/.test(address) || !contains(block, address)) return undefined;
+  const i = toNumber(address) - block.base - 2;
+  return i >= 0 && i < capacityOf(block) ? i : undefined;
 }
