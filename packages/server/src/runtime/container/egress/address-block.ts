@@ -44,5 +44,5 @@ export function sandboxAddress(b: Block, i: number): string {
 
 export function contains(b: Block, addr: string): boolean {
   const mask = (0xffffffff << (32 - b.prefixLength)) >>> 0;
-  return ((toNumber(addr) & mask) >>> 0) === b.base;
+  return (toNumber(addr) & mask) >>> 0 === b.base;
 }

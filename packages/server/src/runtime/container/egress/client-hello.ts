@@ -4,10 +4,7 @@
 // answer, and the npm parsers for this are unmaintained; it is kept small,
 // bounds-checked at every read, and fuzzed with truncated and random input.
 
-export type PeekResult =
-  | { state: "need-more" }
-  | { state: "invalid" }
-  | { state: "done"; value?: string };
+export type PeekResult = { state: "need-more" } | { state: "invalid" } | { state: "done"; value?: string };
 
 /** True when the bytes so far could only be TLS (a handshake record). */
 export function looksLikeTls(buf: Buffer): boolean {

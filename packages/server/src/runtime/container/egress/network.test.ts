@@ -176,7 +176,11 @@ setTimeout(() => process.exit(0), 3000);
   assert.deepEqual(req.dst, { address: upstreamAddr, port: UPSTREAM_PORT });
   assert.equal(req.protocol, "tls");
   // The upstream got the ClientHello itself: a handshake record (0x16 0x03).
-  const hello = upstreamLog.split("\n").filter((l) => l.startsWith("data ")).map((l) => Buffer.from(l.slice(5), "base64")).find((b) => b[0] === 0x16);
+  const hello = upstreamLog
+    .split("\n")
+    .filter((l) => l.startsWith("data "))
+    .map((l) => Buffer.from(l.slice(5), "base64"))
+    .find((b) => b[0] === 0x16);
   assert.ok(hello && hello[1] === 0x03 && hello.includes(Buffer.from("secure.example.test")), upstreamLog);
 });
 
@@ -231,7 +235,9 @@ s.send("ping", ${port}, "${net.gateway}", () => s.send("ping", ${port}, "${upstr
 
 test("IPv6 from the sandbox is dropped (the bridge's link-local address answers nothing)", { skip }, async () => {
   const linkLocal = async () => {
-    const addrs = JSON.parse(await sh("ip", ["-j", "-6", "addr", "show", "dev", net.names.bridge])) as Array<{ addr_info: Array<{ local: string; scope: string; tentative?: boolean }> }>;
+    const addrs = JSON.parse(await sh("ip", ["-j", "-6", "addr", "show", "dev", net.names.bridge])) as Array<{
+      addr_info: Array<{ local: string; scope: string; tentative?: boolean }>;
+    }>;
     return addrs.flatMap((a) => a.addr_info).find((i) => i.scope === "link" && !i.tentative)?.local;
   };
   await waitFor("the bridge's link-local address", async () => (await linkLocal()) !== undefined, 10_000);
