@@ -24,6 +24,7 @@ const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip"
 const tag = Math.random().toString(16).slice(2, 8);
 const upNs = `nimbus-t-up-${tag}`;
 const sbNs = `nimbus-t-sb-${tag}`;
+const otherNs = `nimbus-t-sc-${tag}`;
 const upLink = `nt${tag}u`;
 const subnet = `198.18.${1 + Math.floor(Math.random() * 254)}`;
 const upstreamAddr = `${subnet}.2`;
@@ -139,6 +140,7 @@ after(async () => {
   dns.close();
   for (const c of children) c.kill("SIGKILL");
   await attempt(() => runCommand("ip", ["netns", "del", sbNs]));
+  await attempt(() => runCommand("ip", ["netns", "del", otherNs]));
   await attempt(() => runCommand("ip", ["netns", "del", upNs]));
   await attempt(() => runCommand("ip", ["link", "del", upLink]));
   await attempt(() => assertNoLeftovers(stateDir));
@@ -269,4 +271,46 @@ setTimeout(() => { console.log("no answer"); process.exit(0); }, 3000);
 `);
   assert.equal(out, `${upstreamAddr}:53 answer:query-1`);
   assert.deepEqual(dnsGot, [{ text: "query-1", from: sandboxAddr }]);
+});
+
+// Two guards, each enough on its own: isolated bridge ports (layer 2), and, where
+// br_netfilter is loaded (as on our hosts), the table's forward chain, which then
+// sees bridged IPv4 too. This test fails only when both are gone.
+test("another sandbox is unreachable (isolated bridge ports, no forwarding), and detach removes its link", { skip }, async () => {
+  await sh("ip", ["netns", "add", otherNs]);
+  await sh("ip", ["-n", otherNs, "link", "set", "lo", "up"]);
+  const holder = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      otherNs,
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      `
+import net from "node:net";
+net.createServer((c) => { console.log("conn " + c.remoteAddress); c.destroy(); }).listen(7000, "0.0.0.0", () => console.log("ready"));
+`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  children.push(holder);
+  let log = "";
+  holder.stdout!.on("data", (d) => (log += d));
+  await waitFor("the other sandbox's listener", () => log.includes("ready"));
+  const otherAddr = await net.attach("c2", holder.pid!);
+  assert.notEqual(otherAddr, sandboxAddr);
+  const out = await inSandbox(clientScript(otherAddr, 7000, "hello"));
+  assert.match(out, /^(timeout|error E\w+)/, out);
+  assert.doesNotMatch(log, /conn/);
+  // The listener itself works: reachable from inside its own netns (so the assertion above can fail).
+  await runCommand("ip", ["netns", "exec", otherNs, process.execPath, "--input-type=module", "-e", clientScript(otherAddr, 7000, "x")], { timeoutMs: 10_000 });
+  await waitFor("the other sandbox's own connection", () => log.includes("conn"));
+  await net.detach("c2");
+  const links = JSON.parse(await sh("ip", ["-n", otherNs, "-j", "link", "show"])) as Array<{ ifname: string }>;
+  assert.deepEqual(
+    links.map((l) => l.ifname),
+    ["lo"],
+  );
 });
