@@ -1,8 +1,9 @@
 // runtime/container/egress/client-hello.ts — the server name (SNI) of a TLS
 // ClientHello, read from the first bytes a client sends, without terminating TLS.
 // Hand-written because Node offers no way to read a ClientHello it does not
-// answer, and the npm parsers for this are unmaintained; it is kept small,
-// bounds-checked at every read, and fuzzed with truncated and random input.
+// answer, and the small npm SNI readers are single-purpose packages with little
+// upkeep, not worth a dependency for ~80 lines; it is kept small, bounds-checked
+// at every read, and fuzzed with truncated and random input.
 
 export type PeekResult = { state: "need-more" } | { state: "invalid" } | { state: "done"; value?: string };
 

@@ -1,8 +1,9 @@
 // runtime/container/egress/ip.ts — running iproute2 and reading its JSON output.
 // Goes through runtime/container/exec.ts (spawned on a pool thread, so the
 // server is never forked). iproute2 rather than a netlink npm package: it is the
-// maintained interface to the kernel's netlink, already a runtime dependency, and
-// none of the npm netlink bindings is maintained for Node 20.
+// maintained interface to the kernel's netlink and already a runtime dependency,
+// while a netlink binding would be a new native dependency for a handful of calls
+// per sandbox (attach is ~8 short commands, off the hot path).
 
 import { runCommand } from "../exec.js";
 
