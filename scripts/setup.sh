@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # g++, make and python3 compile the native bindings (ours and better-sqlite3's).
-RUNTIME_PKGS=(crun conmon runc iproute2 jq curl socat openssl g++ make python3)
+# nftables: the egress rules (redirect to the egress proxy and DNS responder, drop the rest).
+RUNTIME_PKGS=(crun conmon runc iproute2 nftables jq curl socat openssl g++ make python3)
 TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")

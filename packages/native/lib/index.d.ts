@@ -72,6 +72,8 @@ export interface NimbusNative {
   unlinkat(dirFd: number, name: string, flags: number): Promise<void>;
   /** renameat(2) of single components relative to two (confined) directory fds. */
   renameat(oldDirFd: number, oldName: string, newDirFd: number, newName: string): Promise<void>;
+  /** The address a redirected TCP connection originally dialled (SO_ORIGINAL_DST on the accepted fd); throws ENOENT when not redirected. */
+  getOriginalDst(fd: number): { family: 4 | 6; address: string; port: number };
 }
 
 export type ConfinedFileType = "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";

@@ -116,6 +116,7 @@ void nimbus_export(napi_env env, napi_value exports, const nimbus_function *fns,
 napi_value nimbus_register_seqpacket(napi_env env, napi_value exports);
 napi_value nimbus_register_inotify(napi_env env, napi_value exports);
 napi_value nimbus_register_confined(napi_env env, napi_value exports);
+napi_value nimbus_register_netsock(napi_env env, napi_value exports);
 
 napi_value nimbus_queue_work(napi_env env, const char *name, napi_async_execute_callback execute,
                              napi_async_complete_callback complete, void *data, napi_async_work *work, napi_deferred *deferred) {
@@ -136,6 +137,7 @@ static napi_value init(napi_env env, napi_value exports) {
   nimbus_register_seqpacket(env, exports);
   nimbus_register_inotify(env, exports);
   nimbus_register_confined(env, exports);
+  nimbus_register_netsock(env, exports);
   return exports;
 }
 

@@ -1,7 +1,8 @@
 // runtime/leak-check.ts — what a container backend left on the host for one state dir.
 // Owns the definition of "nothing left": no mounts (overlay roots, netns binds)
 // under the state dir, no conmon processes serving it, no cgroup dirs under its
-// cgroup parent (groups and their containers included), no runtime state, bundles, exit files or attach links. Other
+// cgroup parent (groups and their containers included), no runtime state, bundles, exit files or attach links, and none
+// of its egress network (bridge, host-side veths, nftables table). Other
 // suites call `assertNoLeftovers` in an `after` hook.
 
 import { readFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { cgroupDirs, cgroupParentFor } from "./container/cgroups.js";
 import { mountPointsUnder } from "./container/overlay.js";
 import { StateLayout } from "./container/layout.js";
+import { egressLeftovers } from "./container/egress/leftovers.js";
 
 export interface Leftovers {
   mounts: string[];
@@ -19,6 +21,10 @@ export interface Leftovers {
   bundles: string[];
   exitFiles: string[];
   attachLinks: string[];
+  /** The state dir's egress bridge and host-side veths. */
+  egressLinks: string[];
+  /** The state dir's nftables table. */
+  nftTables: string[];
 }
 
 export async function findLeftovers(stateDir: string, options: { cgroupParent?: string } = {}): Promise<Leftovers> {
@@ -38,14 +44,15 @@ export async function findLeftovers(stateDir: string, options: { cgroupParent?: 
       cgroups.push(...grand.filter((g) => g.isDirectory()).map((g) => join(child, g.name)));
     }
   }
-  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids] = await Promise.all([
+  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids, egress] = await Promise.all([
     ls(layout.runtimeRoot),
     ls(layout.bundlesDir),
     ls(layout.exitsDir),
     ls(layout.socketsDir),
     conmonsFor(stateDir),
+    egressLeftovers(stateDir),
   ]);
-  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks };
+  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks, ...egress };
 }
 
 /** One line per leftover; empty when the host is clean. */
