@@ -51,8 +51,8 @@ class ForwardAgent extends Agent {
   }
 }
 
-export function declaredPorts(spec: Record<string, unknown>): PortSpec[] {
-  return (spec as unknown as SandboxSpec).ports ?? [];
+export function declaredPorts(spec: SandboxSpec): PortSpec[] {
+  return spec.ports ?? [];
 }
 
 export function endpointName(p: PortSpec): string {

@@ -15,7 +15,7 @@ export interface Redacted {
 const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
 
 export function sandboxView(row: SandboxRow): Record<string, unknown> {
-  const spec = row.spec as unknown as SandboxSpec;
+  const spec = row.spec;
   const p = spec.process ?? {};
   const state = row.lifecycleState as SandboxState;
   const derived = statusFields(state);

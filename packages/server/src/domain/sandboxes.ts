@@ -121,7 +121,7 @@ export class Sandboxes {
       updatedAt: now,
       labels: input.labels ?? {},
       profile: input.profile,
-      spec: { ...spec, tenantId } as unknown as Record<string, unknown>,
+      spec: { ...spec, tenantId },
       serviceName: owner.serviceName ?? null,
       lifecycleState: image ? "starting" : "pending",
       stateChangedAt: now,
@@ -348,7 +348,7 @@ export class Sandboxes {
 
   private async launch(initial: Pick<SandboxRow, "tenantId" | "id" | "spec">, signal: AbortSignal, present?: ImageRecord): Promise<void> {
     const { tenantId, id } = initial;
-    const spec = initial.spec as unknown as SandboxSpec;
+    const spec = initial.spec;
     let phase: "pull" | "start" = "pull";
     let created = false;
     try {

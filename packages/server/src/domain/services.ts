@@ -27,14 +27,8 @@ export type { ReadinessProbe } from "@nimbus/nimbus";
 
 export type ServiceBackendKind = "sandbox" | "builtIn" | "external";
 
-export type ServiceBackendSpec = { kind: "sandbox"; sandbox: SandboxSpec } | { kind: "builtIn" | "external"; [field: string]: unknown };
-
-export interface ServiceSpec {
-  backend: ServiceBackendSpec;
-  restartPolicy?: RestartPolicy;
-  maxRestarts?: number;
-  readinessProbe?: ReadinessProbe;
-}
+/** A definition's spec: the SDK's wire type, which the store keeps as given. */
+export type { ServiceBackend as ServiceBackendSpec, ServiceSpec } from "@nimbus/nimbus";
 
 export interface ServiceDefinitionInput {
   name: string;
@@ -62,7 +56,7 @@ export const FORCE_DELETE_REASON = "service_force_deleted";
 const RUNTIME_STATES: readonly ServiceState[] = ["starting", "running", "restarting", "stopping"];
 
 export function specOf(row: ServiceRow): ServiceSpec {
-  return row.spec as unknown as ServiceSpec;
+  return row.spec;
 }
 
 /** A sandbox backend's `user` is range-checked when the definition is stored, not only when it starts. */
@@ -94,7 +88,7 @@ export class Services implements ServiceResolver {
       createdAt: now,
       updatedAt: now,
       labels: input.labels ?? {},
-      spec: input.spec as unknown as Record<string, unknown>,
+      spec: input.spec,
       state: isDeclared(input.spec) ? "declared" : "stopped",
       stateChangedAt: now,
       sandboxId: null,
@@ -129,7 +123,7 @@ export class Services implements ServiceResolver {
         row.name,
         {
           generation: row.generation + 1,
-          spec: input.spec as unknown as Record<string, unknown>,
+          spec: input.spec,
           ...(input.labels ? { labels: input.labels } : {}),
           ...(state !== row.state ? { state, stateChangedAt: new Date().toISOString() } : {}),
         },

@@ -3,6 +3,7 @@
  * whole so the server can relaunch and re-adopt; redaction happens when the
  * domain builds the wire view, never here.
  */
+import type { SandboxSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -24,7 +25,8 @@ export interface SandboxRow {
   updatedAt: string;
   labels: Record<string, string>;
   profile: string;
-  spec: Record<string, unknown>;
+  /** The caller's spec as created (the SDK's wire type, the one shape client and server share). */
+  spec: SandboxSpec;
   serviceName: string | null;
   lifecycleState: string;
   stateChangedAt: string;

@@ -4,6 +4,7 @@
  * sandbox backs it now, how often it was restarted, how it last ended).
  * Redaction happens when the domain builds the wire view, never here.
  */
+import type { ServiceSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -17,7 +18,8 @@ export interface ServiceRow {
   createdAt: string;
   updatedAt: string;
   labels: Record<string, string>;
-  spec: Record<string, unknown>;
+  /** The definition's spec as given (the SDK's wire type). */
+  spec: ServiceSpec;
   state: string;
   stateChangedAt: string;
   sandboxId: string | null;
