@@ -29,6 +29,10 @@ export const SERVER_OPTIONS = {
   tenantMaxSandboxes: { flag: "tenant-max-sandboxes", env: "NIMBUS_TENANT_MAX_SANDBOXES", kind: "number", default: 64, help: "active sandboxes per tenant before create answers 429" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
+  imageMaxLayerBytes: { flag: "image-max-layer-bytes", env: "NIMBUS_IMAGE_MAX_LAYER_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed layer a pull or load unpacks, in bytes (apparent sizes count)" },
+  imageMaxBytes: { flag: "image-max-bytes", env: "NIMBUS_IMAGE_MAX_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed image (its layers together) a pull or load unpacks, in bytes" },
+  imageMaxLayerEntries: { flag: "image-max-layer-entries", env: "NIMBUS_IMAGE_MAX_LAYER_ENTRIES", kind: "number", default: 1_000_000, help: "most tar entries in one layer (or one loaded archive)" },
+  imageMaxArchiveBytes: { flag: "image-max-archive-bytes", env: "NIMBUS_IMAGE_MAX_ARCHIVE_BYTES", kind: "number", default: 16 * 1024 ** 3, help: "largest uncompressed archive `image load` expands, in bytes" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
@@ -45,6 +49,8 @@ export interface ServerConfig {
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
+  /** Limits on expanded image content (bombs). */
+  imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +122,11 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
+    imageLimits: {
+      layerBytes: positiveInt("image-max-layer-bytes", pick("imageMaxLayerBytes")),
+      imageBytes: positiveInt("image-max-bytes", pick("imageMaxBytes")),
+      layerEntries: positiveInt("image-max-layer-entries", pick("imageMaxLayerEntries")),
+      archiveBytes: positiveInt("image-max-archive-bytes", pick("imageMaxArchiveBytes")),
+    },
   };
 }

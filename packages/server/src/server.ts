@@ -173,6 +173,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     root: join(config.dataDir, "images"),
     mirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
+    limits: config.imageLimits,
     log: (level, msg, fields) => log[level](msg, { module: "images", ...fields }),
   });
   await images.init();

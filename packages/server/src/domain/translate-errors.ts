@@ -17,6 +17,7 @@ const IMAGE_CODES: Record<ImageError["kind"], ErrorCode> = {
   network: "service.unavailable",
   unsupported: "op.invalid_input",
   aborted: "op.conflict",
+  too_large: "op.too_large",
 };
 
 const RUNTIME_CODES: Record<RuntimeError["kind"], ErrorCode> = {
@@ -31,7 +32,7 @@ const RUNTIME_CODES: Record<RuntimeError["kind"], ErrorCode> = {
 
 export function translateImageError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof ImageError) return new AppError(IMAGE_CODES[err.kind], err.message, { cause: err, detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind } });
+  if (err instanceof ImageError) return new AppError(IMAGE_CODES[err.kind], err.message, { cause: err, detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind, ...err.detail } });
   return new AppError("service.internal", `pulling the image failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 

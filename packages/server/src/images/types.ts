@@ -3,6 +3,8 @@
  * events. Consumers import them from `images/index.ts`.
  */
 
+import type { ImageLimits } from "./limits.js";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
@@ -17,6 +19,8 @@ export interface ImageStoreOptions {
   dockerConfigPath?: string;
   /** OCI architecture to select from manifest lists; default from `process.arch`. */
   arch?: string;
+  /** Limits on expanded content (bombs); each missing one takes its default from `DEFAULT_IMAGE_LIMITS`. */
+  limits?: Partial<ImageLimits>;
   log?: Logger;
 }
 
