@@ -29,6 +29,9 @@ export const SERVER_OPTIONS = {
   tenantMaxSandboxes: { flag: "tenant-max-sandboxes", env: "NIMBUS_TENANT_MAX_SANDBOXES", kind: "number", default: 64, help: "active sandboxes per tenant before create answers 429" },
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
+  registryAllow: { flag: "registry-allow", env: "NIMBUS_REGISTRY_ALLOW", kind: "list", default: [], help: "host[:port] of a registry that may be dialled even at a loopback or private address (repeatable; env comma-separated)" },
+  registryAllowPrivate: { flag: "registry-allow-private", env: "NIMBUS_REGISTRY_ALLOW_PRIVATE", kind: "boolean", default: false, help: "let image references and token realms reach loopback, link-local and private addresses (never cloud metadata)" },
+  registryTimeoutMs: { flag: "registry-timeout-ms", env: "NIMBUS_REGISTRY_TIMEOUT_MS", kind: "number", default: 30000, help: "time a registry has to answer, and between body chunks, in ms" },
   imageMaxLayerBytes: { flag: "image-max-layer-bytes", env: "NIMBUS_IMAGE_MAX_LAYER_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed layer a pull or load unpacks, in bytes (apparent sizes count)" },
   imageMaxBytes: { flag: "image-max-bytes", env: "NIMBUS_IMAGE_MAX_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed image (its layers together) a pull or load unpacks, in bytes" },
   imageMaxLayerEntries: { flag: "image-max-layer-entries", env: "NIMBUS_IMAGE_MAX_LAYER_ENTRIES", kind: "number", default: 1_000_000, help: "most tar entries in one layer (or one loaded archive)" },
@@ -49,6 +52,9 @@ export interface ServerConfig {
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
+  registryAllow: string[];
+  registryAllowPrivate: boolean;
+  registryTimeoutMs: number;
   /** Limits on expanded image content (bombs). */
   imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number };
 }
@@ -122,6 +128,9 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
+    registryAllow: pick("registryAllow") as string[],
+    registryAllowPrivate: pick("registryAllowPrivate") === true,
+    registryTimeoutMs: positiveInt("registry-timeout-ms", pick("registryTimeoutMs")),
     imageLimits: {
       layerBytes: positiveInt("image-max-layer-bytes", pick("imageMaxLayerBytes")),
       imageBytes: positiveInt("image-max-bytes", pick("imageMaxBytes")),

@@ -174,6 +174,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     mirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
     limits: config.imageLimits,
+    registryAllow: config.registryAllow,
+    registryAllowPrivate: config.registryAllowPrivate,
+    registryTimeoutMs: config.registryTimeoutMs,
     log: (level, msg, fields) => log[level](msg, { module: "images", ...fields }),
   });
   await images.init();

@@ -15,7 +15,8 @@ export type ImageErrorKind =
   | "network"
   | "unsupported"
   | "aborted"
-  | "too_large";
+  | "too_large"
+  | "forbidden_destination";
 
 export interface ImageErrorOptions {
   registry?: string;

@@ -15,8 +15,19 @@ import { hostArch } from "./manifest.js";
 import { materialise, type BlobSource, type ImageManifestInput } from "./materialise.js";
 import { formatReference, parseReference } from "./reference.js";
 import { RegistryClient } from "./registry-client.js";
+import { DestinationPolicy } from "./destinations.js";
 import { resolveOnRegistry } from "./registry-source.js";
 import type { ImageRecord, ImageStoreOptions, PruneResult, PullOptions, PullProgress } from "./types.js";
+
+/** Mirrors and insecure registries are the operator's own choice, so they are allowed destinations. */
+function destinationPolicy(opts: ImageStoreOptions): DestinationPolicy {
+  const mirrors = Object.values(opts.mirrors ?? {}).flat().map((u) => new URL(u));
+  return new DestinationPolicy({
+    allowPrivate: opts.registryAllowPrivate ?? false,
+    allow: [...(opts.registryAllow ?? []), ...mirrors.map((u) => u.host)],
+    plainHttp: [...(opts.insecureRegistries ?? []), ...mirrors.filter((u) => u.protocol === "http:").map((u) => u.host)],
+  });
+}
 
 export class ImageStore {
   private readonly content: ContentStore;
@@ -37,6 +48,8 @@ export class ImageStore {
       ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
       ...(opts.dockerConfigPath ? { dockerConfigPath: opts.dockerConfigPath } : {}),
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.registryTimeoutMs ? { timeoutMs: opts.registryTimeoutMs } : {}),
+      destinations: destinationPolicy(opts),
     });
   }
 
