@@ -17,9 +17,12 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import type { AddressInfo } from "node:net";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import { freePort } from "../testing/registry.js";
-import { REGISTRY_UNREACHABLE_MESSAGE } from "../domain/translate-errors.js";
+import * as translate from "../domain/translate-errors.js";
 import { DestinationPolicy } from "../images/destinations.js";
 import { isImageError } from "../images/errors.js";
+
+// Namespace import: the file still loads (and its attacks fail) against code without the constant.
+const REGISTRY_UNREACHABLE_MESSAGE = (translate as Record<string, unknown>).REGISTRY_UNREACHABLE_MESSAGE as string;
 
 interface Listener { port: number; connections: number; close(): Promise<void> }
 
