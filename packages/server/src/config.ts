@@ -39,6 +39,13 @@ export const SERVER_OPTIONS = {
   filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },
   filesPoolPerTenant: { flag: "files-pool-per-tenant", env: "NIMBUS_FILES_POOL_PER_TENANT", kind: "number", default: 2, help: "thread-pool work items one tenant's file transfers may run at once (the pool has UV_THREADPOOL_SIZE threads, 4 by default)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
+  registryAllow: { flag: "registry-allow", env: "NIMBUS_REGISTRY_ALLOW", kind: "list", default: [], help: "host[:port] of a registry that may be dialled even at a loopback or private address (repeatable; env comma-separated)" },
+  registryAllowPrivate: { flag: "registry-allow-private", env: "NIMBUS_REGISTRY_ALLOW_PRIVATE", kind: "boolean", default: false, help: "let image references and token realms reach loopback, link-local and private addresses (never cloud metadata)" },
+  registryTimeoutMs: { flag: "registry-timeout-ms", env: "NIMBUS_REGISTRY_TIMEOUT_MS", kind: "number", default: 30000, help: "time a registry has to answer, and between body chunks, in ms" },
+  imageMaxLayerBytes: { flag: "image-max-layer-bytes", env: "NIMBUS_IMAGE_MAX_LAYER_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed layer a pull or load unpacks, in bytes (apparent sizes count)" },
+  imageMaxBytes: { flag: "image-max-bytes", env: "NIMBUS_IMAGE_MAX_BYTES", kind: "number", default: 8 * 1024 ** 3, help: "largest uncompressed image (its layers together) a pull or load unpacks, in bytes" },
+  imageMaxLayerEntries: { flag: "image-max-layer-entries", env: "NIMBUS_IMAGE_MAX_LAYER_ENTRIES", kind: "number", default: 1_000_000, help: "most tar entries in one layer (or one loaded archive)" },
+  imageMaxArchiveBytes: { flag: "image-max-archive-bytes", env: "NIMBUS_IMAGE_MAX_ARCHIVE_BYTES", kind: "number", default: 16 * 1024 ** 3, help: "largest uncompressed archive `image load` expands, in bytes" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
@@ -72,6 +79,11 @@ export interface ServerConfig {
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
+  registryAllow: string[];
+  registryAllowPrivate: boolean;
+  registryTimeoutMs: number;
+  /** Limits on expanded image content (bombs). */
+  imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -162,5 +174,14 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     },
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
+    registryAllow: pick("registryAllow") as string[],
+    registryAllowPrivate: pick("registryAllowPrivate") === true,
+    registryTimeoutMs: positiveInt("registry-timeout-ms", pick("registryTimeoutMs")),
+    imageLimits: {
+      layerBytes: positiveInt("image-max-layer-bytes", pick("imageMaxLayerBytes")),
+      imageBytes: positiveInt("image-max-bytes", pick("imageMaxBytes")),
+      layerEntries: positiveInt("image-max-layer-entries", pick("imageMaxLayerEntries")),
+      archiveBytes: positiveInt("image-max-archive-bytes", pick("imageMaxArchiveBytes")),
+    },
   };
 }

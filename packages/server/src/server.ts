@@ -208,6 +208,10 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     root: join(config.dataDir, "images"),
     mirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
+    limits: config.imageLimits,
+    registryAllow: config.registryAllow,
+    registryAllowPrivate: config.registryAllowPrivate,
+    registryTimeoutMs: config.registryTimeoutMs,
     log: (level, msg, fields) => log[level](msg, { module: "images", ...fields }),
   });
   await images.init();

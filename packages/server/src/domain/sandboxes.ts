@@ -398,7 +398,8 @@ export class Sandboxes {
       const row = this.deps.store.get(tenantId, id);
       if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState) || row.lifecycleState === "stopping") return;
       const appErr = phase === "pull" ? translateImageError(err) : translateRuntimeError(err);
-      this.deps.log.warn("sandbox launch failed", { tenantId, sandboxId: id, phase, code: appErr.code, message: appErr.message });
+      // The tenant sees appErr's message; the operator's log also gets the cause (e.g. which address a registry pull was refused).
+      this.deps.log.warn("sandbox launch failed", { tenantId, sandboxId: id, phase, code: appErr.code, message: appErr.message, cause: err instanceof Error ? err.message : String(err) });
       this.transition(row, "failed", { reason: phase === "pull" ? "pull_failed" : "start_failed", message: appErr.message });
       if (created || phase === "start") await this.release(tenantId, id);
     }

@@ -14,9 +14,11 @@ const IMAGE_CODES: Record<ImageError["kind"], ErrorCode> = {
   digest_mismatch: "service.unavailable",
   unsafe_layer: "op.invalid_input",
   invalid_archive: "op.invalid_input",
-  network: "service.unavailable",
+  network: "service.registry_unreachable",
   unsupported: "op.invalid_input",
   aborted: "op.conflict",
+  too_large: "op.too_large",
+  forbidden_destination: "service.registry_unreachable",
 };
 
 const RUNTIME_CODES: Record<RuntimeError["kind"], ErrorCode> = {
@@ -29,9 +31,20 @@ const RUNTIME_CODES: Record<RuntimeError["kind"], ErrorCode> = {
   internal: "service.internal",
 };
 
+/**
+ * One message for every way a registry can be out of reach (refused, timed
+ * out, reset, a forbidden destination): telling them apart would let a
+ * tenant scan ports and addresses through the server. The details stay on
+ * the ImageError, the cause, which the caller logs.
+ */
+export const REGISTRY_UNREACHABLE_MESSAGE = "the image registry could not be reached; check the image reference, and if it is right ask the operator (the details are in the server log)";
+
 export function translateImageError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof ImageError) return new AppError(IMAGE_CODES[err.kind], err.message, { cause: err, detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind } });
+  if (err instanceof ImageError && IMAGE_CODES[err.kind] === "service.registry_unreachable") {
+    return new AppError("service.registry_unreachable", REGISTRY_UNREACHABLE_MESSAGE, { cause: err, detail: { reference: err.reference ?? null } });
+  }
+  if (err instanceof ImageError) return new AppError(IMAGE_CODES[err.kind], err.message, { cause: err, detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind, ...err.detail } });
   return new AppError("service.internal", `pulling the image failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 

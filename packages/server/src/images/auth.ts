@@ -91,6 +91,7 @@ export async function fetchBearerToken(req: TokenRequest): Promise<string> {
   try {
     res = await req.fetchFn(url, { headers, signal: req.signal });
   } catch (err) {
+    if (err instanceof ImageError) throw err;
     throw new ImageError("network", `could not reach the token service ${url.origin} of registry ${req.registry}: ${(err as Error).message}`, { registry: req.registry, cause: err });
   }
   if (res.status === 401 || res.status === 403) {

@@ -4,6 +4,7 @@
  * its end, so a digest check at the end of the source always runs.
  */
 import { Readable } from "node:stream";
+import { setImmediate } from "node:timers/promises";
 import { createGunzip } from "node:zlib";
 import { Decompress } from "fzstd";
 import { ImageError } from "./errors.js";
@@ -19,7 +20,22 @@ function corrupt(what: string, cause: unknown): ImageError {
   return new ImageError("unsafe_layer", `the layer's ${what} data is corrupt; re-push or rebuild the image`, { cause });
 }
 
-async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+/** Called with the size of each decompressed chunk before it is kept; throws to stop (a limit passed). */
+export type Charge = (bytes: number) => void;
+
+/**
+ * fzstd decodes a whole push at once on the event loop, and a few bytes of a
+ * crafted (or all-zero) stream expand to 128 KiB blocks. So input is fed in
+ * slices sized from the expansion seen so far, aiming at about
+ * ZSTD_PUSH_OUT_BYTES of output per push (a normal layer, ratio 3–5, gets
+ * whole 64 KiB slices), and the loop gets a turn between pushes that made
+ * output (the rest of the pipeline may be all microtasks).
+ */
+const ZSTD_PUSH_OUT_BYTES = 2 * 1024 * 1024;
+const ZSTD_SLICE_MIN = 64;
+const ZSTD_SLICE_MAX = 64 * 1024;
+
+async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>, charge: Charge): AsyncGenerator<Buffer> {
   // A stream (not a call per chunk) so zlib works ahead in the thread pool while the caller writes files.
   const z = createGunzip({ chunkSize: 256 * 1024 });
   const input = Readable.from((async function* () {
@@ -29,7 +45,10 @@ async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerato
   input.on("error", (err) => z.destroy(err));
   input.pipe(z);
   try {
-    for await (const chunk of z as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of z as AsyncIterable<Buffer>) {
+      charge(chunk.length);
+      yield chunk;
+    }
   } catch (err) {
     if (err instanceof ImageError) throw err;
     if ((err as NodeJS.ErrnoException).code?.startsWith("Z_")) throw corrupt("gzip", err);
@@ -39,25 +58,45 @@ async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerato
   }
 }
 
-async function* unzstd(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+async function* unzstd(head: Buffer, rest: AsyncIterator<Buffer>, charge: Charge): AsyncGenerator<Buffer> {
   const out: Buffer[] = [];
-  const d = new Decompress((data) => out.push(Buffer.from(data.buffer, data.byteOffset, data.length)));
+  let inBytes = 0;
+  let outBytes = 0;
+  let slice = ZSTD_SLICE_MIN / 2;
+  // fzstd calls this once per block, so a limit stops a bomb within a block of passing it.
+  const d = new Decompress((data) => {
+    charge(data.length);
+    outBytes += data.length;
+    out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+  });
   try {
-    d.push(head);
-    yield* out.splice(0);
-    for (let next = await rest.next(); !next.done; next = await rest.next()) {
-      d.push(next.value);
-      yield* out.splice(0);
+    for (let chunk: Buffer | undefined = head; chunk !== undefined;) {
+      for (let off = 0; off < chunk.length;) {
+        // Before any output the ratio is unknown: start small and double (a big first block costs few re-copies).
+        slice = outBytes === 0 ? Math.min(ZSTD_SLICE_MAX, slice * 2)
+          : Math.max(ZSTD_SLICE_MIN, Math.min(ZSTD_SLICE_MAX, Math.floor(ZSTD_PUSH_OUT_BYTES / (outBytes / inBytes))));
+        const part = chunk.subarray(off, off + slice);
+        off += part.length;
+        inBytes += part.length;
+        d.push(part);
+        if (out.length > 0) {
+          yield* out.splice(0);
+          await setImmediate();
+        }
+      }
+      const next = await rest.next();
+      chunk = next.done ? undefined : next.value;
     }
     d.push(new Uint8Array(0), true);
   } catch (err) {
+    if (err instanceof ImageError) throw err;
     throw corrupt("zstd", err);
   }
   yield* out.splice(0);
 }
 
 /** Yields the uncompressed bytes of a layer blob, whatever its compression. */
-export async function* decompress(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+export async function* decompress(source: AsyncIterable<Buffer | Uint8Array>, charge: Charge = () => undefined): AsyncGenerator<Buffer> {
   const it = (async function* () {
     for await (const c of source) yield Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
   })();
@@ -68,10 +107,14 @@ export async function* decompress(source: AsyncIterable<Buffer | Uint8Array>): A
     head = Buffer.concat([head, next.value]);
   }
   if (head.length === 0) return;
-  if (startsWith(head, GZIP)) yield* gunzip(head, it);
-  else if (startsWith(head, ZSTD)) yield* unzstd(head, it);
+  if (startsWith(head, GZIP)) yield* gunzip(head, it, charge);
+  else if (startsWith(head, ZSTD)) yield* unzstd(head, it, charge);
   else {
+    charge(head.length);
     yield head;
-    yield* it;
+    for await (const chunk of it) {
+      charge(chunk.length);
+      yield chunk;
+    }
   }
 }

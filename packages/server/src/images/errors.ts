@@ -14,18 +14,23 @@ export type ImageErrorKind =
   | "invalid_archive"
   | "network"
   | "unsupported"
-  | "aborted";
+  | "aborted"
+  | "too_large"
+  | "forbidden_destination";
 
 export interface ImageErrorOptions {
   registry?: string;
   reference?: string;
   cause?: unknown;
+  /** Extra facts for the caller, e.g. the limit a `too_large` passed. */
+  detail?: Record<string, unknown>;
 }
 
 export class ImageError extends Error {
   readonly kind: ImageErrorKind;
   readonly registry: string | undefined;
   readonly reference: string | undefined;
+  readonly detail: Record<string, unknown> | undefined;
 
   constructor(kind: ImageErrorKind, message: string, options: ImageErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -33,6 +38,7 @@ export class ImageError extends Error {
     this.kind = kind;
     this.registry = options.registry;
     this.reference = options.reference;
+    this.detail = options.detail;
   }
 }
 

@@ -18,7 +18,7 @@ const roots: string[] = [];
 function newStore(extra: Partial<ConstructorParameters<typeof ImageStore>[0]> = {}): ImageStore {
   const root = mkdtempSync(join(tmpdir(), "nimbus-images-"));
   roots.push(root);
-  return new ImageStore({ root, dockerConfigPath: join(root, "no-config.json"), ...extra });
+  return new ImageStore({ registryAllowPrivate: true, root, dockerConfigPath: join(root, "no-config.json"), ...extra });
 }
 
 before(async () => {
@@ -112,7 +112,7 @@ test("warm pull of a present image answers from the local index in under 20 ms",
   assert.equal(again.digest, first.digest);
   assert.ok(ms < 20, `warm pull took ${ms} ms`);
   assert.equal(registry.requests.length, seen, "no registry traffic");
-  const reopened = new ImageStore({ root: roots[roots.length - 1]! });
+  const reopened = new ImageStore({ registryAllowPrivate: true, root: roots[roots.length - 1]! });
   await reopened.init();
   const t1 = performance.now();
   await reopened.pull(`${registry.host}/busybox:v1`);
@@ -141,7 +141,7 @@ test("an interrupted pull is cleaned at init and a new pull succeeds", async () 
   writeFileSync(join(root, "tmp", "blob-0123456789ab-deadbeef0001"), "partial");
   mkdirSync(join(root, "tmp", "layer-0123456789ab-deadbeef0002", "bin"), { recursive: true });
   writeFileSync(join(root, "tmp", "layer-0123456789ab-deadbeef0002", "bin", "half"), "x");
-  const restarted = new ImageStore({ root });
+  const restarted = new ImageStore({ registryAllowPrivate: true, root });
   await restarted.init();
   assert.deepEqual(readdirSync(join(root, "tmp")), []);
   assert.deepEqual(readdirSync(join(root, "layers")), []);

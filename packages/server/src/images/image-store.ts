@@ -10,18 +10,31 @@ import { ContentStore } from "./content-store.js";
 import { ImageError, rethrowAbort } from "./errors.js";
 import { ImageIndex, type IndexEntry } from "./image-index.js";
 import { readArchive } from "./load.js";
+import { resolveLimits, type ImageLimits } from "./limits.js";
 import { hostArch } from "./manifest.js";
 import { materialise, type BlobSource, type ImageManifestInput } from "./materialise.js";
 import { formatReference, parseReference } from "./reference.js";
 import { RegistryClient } from "./registry-client.js";
+import { DestinationPolicy } from "./destinations.js";
 import { resolveOnRegistry } from "./registry-source.js";
 import type { ImageRecord, ImageStoreOptions, PruneResult, PullOptions, PullProgress } from "./types.js";
+
+/** Mirrors and insecure registries are the operator's own choice, so they are allowed destinations. */
+function destinationPolicy(opts: ImageStoreOptions): DestinationPolicy {
+  const mirrors = Object.values(opts.mirrors ?? {}).flat().map((u) => new URL(u));
+  return new DestinationPolicy({
+    allowPrivate: opts.registryAllowPrivate ?? false,
+    allow: [...(opts.registryAllow ?? []), ...mirrors.map((u) => u.host)],
+    plainHttp: [...(opts.insecureRegistries ?? []), ...mirrors.filter((u) => u.protocol === "http:").map((u) => u.host)],
+  });
+}
 
 export class ImageStore {
   private readonly content: ContentStore;
   private readonly index: ImageIndex;
   private readonly client: RegistryClient;
   private readonly arch: string;
+  private readonly limits: ImageLimits;
   private readonly active = new Set<Promise<unknown>>();
   private gc: Promise<unknown> | undefined;
 
@@ -29,11 +42,14 @@ export class ImageStore {
     this.content = new ContentStore(opts.root);
     this.index = new ImageIndex(opts.root, (d) => this.content.layerDir(d));
     this.arch = opts.arch ?? hostArch();
+    this.limits = resolveLimits(opts.limits);
     this.client = new RegistryClient({
       ...(opts.mirrors ? { mirrors: opts.mirrors } : {}),
       ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
       ...(opts.dockerConfigPath ? { dockerConfigPath: opts.dockerConfigPath } : {}),
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.registryTimeoutMs ? { timeoutMs: opts.registryTimeoutMs } : {}),
+      destinations: destinationPolicy(opts),
     });
   }
 
@@ -86,7 +102,7 @@ export class ImageStore {
     return this.track(async () => {
       const tmp = this.content.tempPath("load");
       try {
-        const images = await readArchive(tarPath, tmp);
+        const images = await readArchive(tarPath, tmp, this.limits);
         const out: ImageRecord[] = [];
         for (const img of images) out.push(await this.store(img.reference, img.digest, img.manifest, img.source, {}));
         return out;
@@ -101,6 +117,7 @@ export class ImageStore {
     onProgress?.({ kind: "resolved", reference, digest, layers: manifest.layers.length });
     const m = await materialise(this.content, source, manifest, {
       where: reference,
+      limits: this.limits,
       ...(onProgress ? { onProgress: (p: PullProgress) => onProgress(p) } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(this.opts.log ? { log: this.opts.log } : {}),

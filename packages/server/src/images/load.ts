@@ -13,6 +13,7 @@ import { ImageError } from "./errors.js";
 import { MEDIA, parseManifest, selectPlatform, sha256, hostArch, type Descriptor } from "./manifest.js";
 import { normaliseReference } from "./reference.js";
 import { safeRelativePath, unpackLayer } from "./unpack.js";
+import { DEFAULT_IMAGE_LIMITS, LimitCounter, type ImageLimits } from "./limits.js";
 import type { BlobSource, ImageManifestInput } from "./materialise.js";
 
 export interface ArchiveImage {
@@ -133,11 +134,15 @@ async function readDockerArchive(root: string, tarPath: string): Promise<Archive
 }
 
 /** Extracts `tarPath` into `tmpDir` and lists the images in it. */
-export async function readArchive(tarPath: string, tmpDir: string): Promise<ArchiveImage[]> {
+export async function readArchive(tarPath: string, tmpDir: string, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<ArchiveImage[]> {
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const root = await realpath(tmpDir);
   try {
-    await unpackLayer(createReadStream(tarPath), root);
+    // The archive may itself be compressed: its expanded size is limited, not just the upload.
+    await unpackLayer(createReadStream(tarPath), root, undefined, {
+      bytes: [new LimitCounter("archiveBytes", limits.archiveBytes, "the image archive")],
+      entries: new LimitCounter("layerEntries", limits.layerEntries, "the image archive"),
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw invalid(tarPath, "the file does not exist");
     if (err instanceof ImageError && err.kind === "unsafe_layer") throw invalid(tarPath, err.message);

@@ -10,6 +10,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { ImageError } from "./errors.js";
 import { parseImageConfig, type Descriptor } from "./manifest.js";
 import { unpackLayer } from "./unpack.js";
+import { DEFAULT_IMAGE_LIMITS, LimitCounter, type ImageLimits } from "./limits.js";
 import type { ContentStore } from "./content-store.js";
 import type { ImageConfig, ImageLayer, Logger, PullProgress } from "./types.js";
 
@@ -41,6 +42,8 @@ export interface MaterialiseOptions {
   signal?: AbortSignal;
   log?: Logger;
   where: string;
+  /** @default DEFAULT_IMAGE_LIMITS */
+  limits?: ImageLimits;
 }
 
 const MAX_CONFIG_BYTES = 8 << 20;
@@ -63,7 +66,7 @@ async function readSmallBlob(content: ContentStore, source: BlobSource, desc: De
 }
 
 /** Downloads (if needed) and unpacks (if needed) one layer; returns whether anything was fetched. */
-async function ensureLayer(content: ContentStore, source: BlobSource, desc: Descriptor, diffId: string, opts: MaterialiseOptions): Promise<void> {
+async function ensureLayer(content: ContentStore, source: BlobSource, desc: Descriptor, diffId: string, opts: MaterialiseOptions, imageBytes: LimitCounter): Promise<void> {
   const haveBlob = content.hasBlob(desc.digest);
   const needUnpack = !content.hasLayer(diffId);
   if (haveBlob && !needUnpack) return;
@@ -102,7 +105,12 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
       await mkdir(tmpLayer, { mode: 0o755 });
       let result;
       try {
-        result = await unpackLayer(tee(), tmpLayer, opts.signal);
+        const limits = opts.limits ?? DEFAULT_IMAGE_LIMITS;
+        const layer = `layer ${desc.digest} of ${opts.where}`;
+        result = await unpackLayer(tee(), tmpLayer, opts.signal, {
+          bytes: [new LimitCounter("layerBytes", limits.layerBytes, layer), imageBytes],
+          entries: new LimitCounter("layerEntries", limits.layerEntries, layer),
+        });
       } catch (err) {
         throw await corruptionOr(err);
       }
@@ -125,7 +133,8 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
 
   /** A layer that fails to unpack may simply be corrupt in transit: finish reading it and prefer the digest verdict. */
   async function corruptionOr(err: unknown): Promise<unknown> {
-    if (!writer || opts.signal?.aborted || (err instanceof ImageError && (err.kind === "network" || err.kind === "digest_mismatch"))) return err;
+    // A limit passed is the verdict as it is: reading the rest of a bomb would only feed it.
+    if (!writer || opts.signal?.aborted || (err instanceof ImageError && (err.kind === "network" || err.kind === "digest_mismatch" || err.kind === "too_large"))) return err;
     try {
       while ((await pull()) !== undefined) { /* drain */ }
       await writer.verify();
@@ -164,10 +173,12 @@ export async function materialise(content: ContentStore, source: BlobSource, m: 
   if (parsed.diffIds.length !== m.layers.length) {
     throw new ImageError("unsupported", `${opts.where} lists ${m.layers.length} layers but its config has ${parsed.diffIds.length} diff ids; the image is malformed`);
   }
+  // Shared by the layers this call unpacks (layers already on disk were checked when they were unpacked).
+  const imageBytes = new LimitCounter("imageBytes", (opts.limits ?? DEFAULT_IMAGE_LIMITS).imageBytes, opts.where);
   const layers = await mapLimit(m.layers, LAYER_CONCURRENCY, async (desc, i) => {
     const diffId = parsed.diffIds[i]!;
     const cachedBefore = content.hasBlob(desc.digest) && content.hasLayer(diffId);
-    const { promise, leader } = content.once(`layer:${desc.digest}`, () => ensureLayer(content, source, desc, diffId, opts));
+    const { promise, leader } = content.once(`layer:${desc.digest}`, () => ensureLayer(content, source, desc, diffId, opts, imageBytes));
     await promise;
     if (cachedBefore || !leader) {
       opts.onProgress?.({ kind: "layer", digest: desc.digest, receivedBytes: desc.size, totalBytes: desc.size, done: true, cached: true });

@@ -45,13 +45,13 @@ for (const scheme of ["basic", "bearer"] as const) {
     pushFixture(registry.backendHost, busybox, "private/busybox", "v1");
     const ref = `${registry.host}/private/busybox:v1`;
 
-    const good = new ImageStore({ root: tempRoot(), dockerConfigPath: dockerConfig(registry.host, "alice", "s3cret") });
+    const good = new ImageStore({ registryAllowPrivate: true, root: tempRoot(), dockerConfigPath: dockerConfig(registry.host, "alice", "s3cret") });
     await good.init();
     const img = await good.pull(ref);
     assert.deepEqual(diffTrees(describeTree(fixtureRootfs(busybox)), describeTree(img.layers[0]!.dir)), []);
     if (scheme === "bearer") assert.ok(registry.requests.includes("GET /token"), "the token endpoint was used");
 
-    const anonymous = new ImageStore({ root: tempRoot(), dockerConfigPath: join(tempRoot(), "missing.json") });
+    const anonymous = new ImageStore({ registryAllowPrivate: true, root: tempRoot(), dockerConfigPath: join(tempRoot(), "missing.json") });
     await anonymous.init();
     await assert.rejects(anonymous.pull(ref), (e: unknown) => {
       assert.ok(isImageError(e, "unauthorized"), String(e));
@@ -60,7 +60,7 @@ for (const scheme of ["basic", "bearer"] as const) {
       return true;
     });
 
-    const wrong = new ImageStore({ root: tempRoot(), dockerConfigPath: dockerConfig(registry.host, "alice", "nope") });
+    const wrong = new ImageStore({ registryAllowPrivate: true, root: tempRoot(), dockerConfigPath: dockerConfig(registry.host, "alice", "nope") });
     await wrong.init();
     await assert.rejects(wrong.pull(ref), (e: unknown) => {
       assert.ok(isImageError(e, "unauthorized"), String(e));
@@ -81,7 +81,7 @@ test("a blob whose bytes do not match its digest is rejected and nothing of it s
   const server = await serveLayout(whiteout, { corrupt: new Set([layerDigest]) });
   t.after(() => server.stop());
   const root = tempRoot();
-  const store = new ImageStore({ root });
+  const store = new ImageStore({ registryAllowPrivate: true, root });
   await store.init();
   await assert.rejects(store.pull(`${server.host}/whiteout:latest`), (e: unknown) => {
     assert.ok(isImageError(e, "digest_mismatch"), String(e));
@@ -99,7 +99,7 @@ test("a manifest that does not match its digest, or an unknown digest, is reject
   const server = await serveLayout(whiteout, { corrupt: new Set([top]) });
   t.after(() => server.stop());
   const root = tempRoot();
-  const store = new ImageStore({ root });
+  const store = new ImageStore({ registryAllowPrivate: true, root });
   await store.init();
   await assert.rejects(store.pull(`${server.host}/whiteout:latest`), (e: unknown) => isImageError(e, "digest_mismatch"));
   await assert.rejects(store.pull(`${server.host}/whiteout@${top}`), (e: unknown) => isImageError(e, "digest_mismatch"));
@@ -111,7 +111,7 @@ test("retries on 503, follows blob redirects to another origin without sending c
   const server = await serveLayout(busybox, { failFirst: 2, redirectBlobs: true });
   t.after(() => server.stop());
   const root = tempRoot();
-  const store = new ImageStore({ root, dockerConfigPath: dockerConfig(server.host, "bob", "pw") });
+  const store = new ImageStore({ registryAllowPrivate: true, root, dockerConfigPath: dockerConfig(server.host, "bob", "pw") });
   await store.init();
   const img = await store.pull(`${server.host}/busybox:latest`);
   assert.deepEqual(diffTrees(describeTree(fixtureRootfs(busybox)), describeTree(img.layers[0]!.dir)), []);

@@ -9,6 +9,8 @@ import { ImageError, isImageError } from "./errors.js";
 import { basicHeader, defaultDockerConfigPath, fetchBearerToken, findCredentials, parseChallenge } from "./auth.js";
 import { MANIFEST_ACCEPT, sha256 } from "./manifest.js";
 import { Deadline, isLoopbackHost, sleep } from "./http-util.js";
+import type { DestinationPolicy } from "./destinations.js";
+import { guardedFetch } from "./guarded-fetch.js";
 import type { Logger } from "./types.js";
 
 export interface RegistryClientOptions {
@@ -23,6 +25,8 @@ export interface RegistryClientOptions {
   /** First backoff delay; doubles each retry. @default 250 */
   retryBaseMs?: number;
   fetchFn?: typeof fetch;
+  /** Checks every address dialled (endpoints, token realms, redirects); without it, anything may be dialled. */
+  destinations?: DestinationPolicy;
 }
 
 export interface Endpoint {
@@ -57,7 +61,7 @@ export class RegistryClient {
   private readonly retryBaseMs: number;
 
   constructor(private readonly opts: RegistryClientOptions = {}) {
-    this.fetchFn = opts.fetchFn ?? fetch;
+    this.fetchFn = opts.fetchFn ?? (opts.destinations ? guardedFetch(opts.destinations) : fetch);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 3;
     this.retryBaseMs = opts.retryBaseMs ?? 250;
@@ -165,7 +169,7 @@ export class RegistryClient {
         res = await this.fetchFollowing(url, headers, deadline);
       } catch (err) {
         const failure = deadline.explain(err, `contacting registry ${ep.host}`, ep.host);
-        if (failure.kind === "aborted" || attempt >= this.retries) throw failure;
+        if (failure.kind === "aborted" || failure.kind === "forbidden_destination" || attempt >= this.retries) throw failure;
         await this.backoff(attempt, undefined, deadline);
         continue;
       }
@@ -200,10 +204,21 @@ export class RegistryClient {
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
     const credentials = this.credentials(ep);
     if (challenge?.scheme === "bearer") {
+      this.checkRealm(ep, challenge.params.realm);
       return `Bearer ${await fetchBearerToken({ challenge, scope: `repository:${repository}:pull`, credentials, registry: ep.host, signal: deadline.signal, fetchFn: this.fetchFn })}`;
     }
     if (challenge?.scheme === "basic" && credentials) return basicHeader(credentials);
     throw new ImageError("unauthorized", `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; run docker login ${ep.host}`, { registry: ep.host });
+  }
+
+  /** A token realm is another destination the registry chose: https only, unless it is an allowed plain-HTTP registry. */
+  private checkRealm(ep: Endpoint, realm: string | undefined): void {
+    const policy = this.opts.destinations;
+    if (!policy || !realm) return;
+    let url: URL;
+    try { url = new URL(realm); } catch { throw new ImageError("unauthorized", `registry ${ep.host} sent a bearer challenge with a malformed realm`, { registry: ep.host }); }
+    if (url.protocol === "https:" || (url.protocol === "http:" && policy.plainHttpAllowed(url.host))) return;
+    throw new ImageError("forbidden_destination", `registry ${ep.host} named the token realm ${url.origin}, which is not https; only an allowed insecure registry (--insecure-registry) may use plain http`, { registry: ep.host });
   }
 
   private async backoff(attempt: number, retryAfter: string | null | undefined, deadline: Deadline): Promise<void> {

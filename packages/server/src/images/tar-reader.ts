@@ -22,6 +22,8 @@ export interface TarHeader {
   devmajor: number;
   devminor: number;
   xattrs: Record<string, string>;
+  /** Size the file claims once extracted: the larger of `size` and a sparse entry's real size. */
+  apparentSize: number;
 }
 
 export interface TarEntry {
@@ -164,8 +166,11 @@ function applyPax(h: TarHeader, pax: Record<string, string>): void {
     else if (key === "gid") h.gid = Number(value);
     else if (key === "mtime") h.mtime = Number(value);
     else if (key.startsWith("SCHILY.xattr.")) h.xattrs[key.slice("SCHILY.xattr.".length)] = value;
+    // GNU sparse files (pax formats 0.x and 1.0): the size the file has once its holes are filled in.
+    else if (key === "GNU.sparse.realsize" || key === "GNU.sparse.size") h.apparentSize = Math.max(h.apparentSize, Number(value));
   }
   if (!Number.isSafeInteger(h.size) || h.size < 0) throw bad("bad pax size");
+  if (!Number.isSafeInteger(h.apparentSize) || h.apparentSize < 0) throw bad("bad sparse size");
 }
 
 function parseHeader(block: Buffer): { header: TarHeader; flag: string } {
@@ -180,6 +185,8 @@ function parseHeader(block: Buffer): { header: TarHeader; flag: string } {
     path, type: TYPES[flag] ?? "file", size: num(block, 124, 12), mode: num(block, 100, 8) & 0o7777,
     uid: num(block, 108, 8), gid: num(block, 116, 8), mtime: num(block, 136, 12),
     linkpath: cString(block, 157, 100), devmajor: num(block, 329, 8), devminor: num(block, 337, 8), xattrs: {},
+    // An old-GNU sparse entry ("S") keeps its real size at offset 483.
+    apparentSize: flag === "S" ? num(block, 483, 12) : 0,
   };
   return { header, flag };
 }
@@ -215,6 +222,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     longName = longLink = undefined;
     // Like Go's archive/tar: header-only types carry no data whatever their size field says.
     if (header.type !== "file") header.size = 0;
+    header.apparentSize = header.type === "file" ? Math.max(header.size, header.apparentSize) : 0;
     const dataSize = header.size;
     let consumed = false;
     const entry: TarEntry = {

@@ -3,6 +3,8 @@
  * events. Consumers import them from `images/index.ts`.
  */
 
+import type { ImageLimits } from "./limits.js";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
@@ -13,10 +15,18 @@ export interface ImageStoreOptions {
   mirrors?: Record<string, string[]>;
   /** Registry hosts (`host:port`) spoken to over plain HTTP. Loopback hosts always are. */
   insecureRegistries?: string[];
+  /** Registry hosts (`host` or `host:port`) that may be dialled whatever their address (loopback, private). */
+  registryAllow?: string[];
+  /** Dial loopback, link-local and private registry addresses (never cloud metadata unless in `registryAllow`). @default false */
+  registryAllowPrivate?: boolean;
+  /** Time allowed for a registry's response headers, and between body chunks. @default 30000 */
+  registryTimeoutMs?: number;
   /** Docker config with `auths`; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. */
   dockerConfigPath?: string;
   /** OCI architecture to select from manifest lists; default from `process.arch`. */
   arch?: string;
+  /** Limits on expanded content (bombs); each missing one takes its default from `DEFAULT_IMAGE_LIMITS`. */
+  limits?: Partial<ImageLimits>;
   log?: Logger;
 }
 

@@ -19,6 +19,7 @@ import { decompress } from "./decompress.js";
 import { readTar, type TarEntry, type TarHeader } from "./tar-reader.js";
 import { writeOverlayMetadata } from "./overlay-metadata.js";
 import { WriteQueue } from "./write-queue.js";
+import type { UnpackBudget } from "./limits.js";
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream. */
@@ -61,7 +62,7 @@ class Extractor {
   skipped = 0;
   entries = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly root: string, private readonly budget: UnpackBudget | undefined) {}
 
   private abs(rel: string): string {
     return rel === "" ? this.root : join(this.root, rel);
@@ -100,6 +101,13 @@ class Extractor {
     const h = entry.header;
     const rel = safeRelativePath(h.path);
     this.entries++;
+    if (this.budget) {
+      this.budget.entries.add(1);
+      // Refuse a claimed size before reading it; the stored bytes are charged as they stream
+      // (hashing()), and a sparse entry's holes are charged here, since they never stream.
+      for (const c of this.budget.bytes) c.check(h.apparentSize);
+      for (const c of this.budget.bytes) c.add(h.apparentSize - h.size);
+    }
     const base = rel.slice(rel.lastIndexOf("/") + 1);
     if (base.startsWith(WH)) return this.whiteout(rel, base, h.path);
     if (h.type === "char" || h.type === "block" || h.type === "fifo") {
@@ -205,12 +213,15 @@ async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof c
 
 /**
  * Unpacks a (possibly compressed) layer stream into `dir`, which must be a
- * fresh, empty directory. Consumes the source to its end.
+ * fresh, empty directory. Consumes the source to its end, unless a limit
+ * of `budget` is passed (`ImageError("too_large")`, thrown as soon as it is).
  */
-export async function unpackLayer(source: AsyncIterable<Buffer | Uint8Array>, dir: string, signal?: AbortSignal): Promise<UnpackResult> {
+export async function unpackLayer(source: AsyncIterable<Buffer | Uint8Array>, dir: string, signal?: AbortSignal, budget?: UnpackBudget): Promise<UnpackResult> {
   const hash = createHash("sha256");
-  const extractor = new Extractor(dir);
-  for await (const entry of readTar(hashing(decompress(source), hash))) {
+  const extractor = new Extractor(dir, budget);
+  // Uncompressed bytes are charged as they leave the decompressor, before the tar reader or the disk sees them.
+  const charge = budget ? (n: number) => { for (const c of budget.bytes) c.add(n); } : undefined;
+  for await (const entry of readTar(hashing(decompress(source, charge), hash))) {
     signal?.throwIfAborted();
     await extractor.add(entry);
   }

@@ -109,7 +109,11 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
         deps.diskGuard?.check("pull an image");
         const reference = ctx.body.reference;
         if (!(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) {
-          const record = await images.pull(reference).catch((err: unknown) => { throw translateImageError(err); });
+          const record = await images.pull(reference).catch((err: unknown) => {
+            const appErr = translateImageError(err);
+            if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
+            throw appErr;
+          });
           return { status: 200, body: imageView(record) };
         }
         // The pull is shared with other callers, so a client going away does not cancel it.
