@@ -61,7 +61,6 @@ import { Secrets } from "./domain/secrets.js";
 import { SecretStore } from "./store/secret-store.js";
 import { SecretBox } from "./host/secret-box.js";
 import { EventBus } from "./domain/events.js";
-import { reconcileSandboxes } from "./domain/reconciler.js";
 import { ImageStore } from "./images/index.js";
 import type { RuntimeBackend } from "./runtime/backend.js";
 import { ContainerBackend, RuntimeError, checkHost } from "./runtime/index.js";
@@ -300,7 +299,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Bind before reconciling so a taken port fails fast and touches nothing.
   const info = await listen(server, config);
   cleanups.push(() => server.close());
-  await reconcileSandboxes(sandboxStore, runtime, sandboxes, log, instanceId);
+  await sandboxes.reconcile(log);
   // Leases that lapsed while the server was down expire now, after the sandboxes are known again.
   sessions.start();
   // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).

@@ -128,7 +128,7 @@ for (const state of ["pending", "starting"] as const) {
     assert.equal(host.containers.size, 0);
 
     const second = server(true);
-    const report = await reconcileSandboxes(new SandboxStore(db), second.runtime, second.sandboxes, silentLogger);
+    const report = await second.sandboxes.reconcile(silentLogger);
     assert.deepEqual(report.relaunched, [row.id]);
     assert.deepEqual(report.lost, []);
     await until(() => second.sandboxes.get("t1", row.id).lifecycleState === "ready", "ready after the relaunch");

@@ -11,10 +11,25 @@
  * instance ids existed) is left alone and named in the log.
  */
 import type { Logger } from "../log.js";
-import type { SandboxStore } from "../store/sandbox-store.js";
-import type { RuntimeBackend } from "../runtime/backend.js";
-import { INSTANCE_ANNOTATION, type Sandboxes } from "./sandboxes.js";
-import { ACTIVE_STATES, TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
+import type { SandboxRow, SandboxStore } from "../store/sandbox-store.js";
+import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
+import { ACTIVE_STATES, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
+
+/** The annotation that carries a data dir's instance id on each of its containers. */
+export const INSTANCE_ANNOTATION = "io.nimbus.instance";
+
+/**
+ * What the reconciler may do to sandboxes: the steps of their state table,
+ * handed over by `Sandboxes.reconcile()`, so no other code reaches them.
+ */
+export interface ReconcileSteps {
+  transition(row: SandboxRow, to: SandboxState, patch?: { reason?: SandboxReason | null; message?: string | null }): SandboxRow;
+  startLaunch(row: SandboxRow): void;
+  watchExit(tenantId: string, id: string): void;
+  recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void>;
+  release(tenantId: string, id: string): Promise<void>;
+  stop(tenantId: string, id: string): Promise<unknown>;
+}
 
 export interface ReconcileReport {
   adopted: string[];
@@ -26,7 +41,7 @@ export interface ReconcileReport {
   foreignKept: string[];
 }
 
-export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: Sandboxes, log: Logger, instanceId?: string): Promise<ReconcileReport> {
+export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: ReconcileSteps, log: Logger, instanceId?: string): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [], foreignKept: [] };
   const containers = new Map((await runtime.list()).map((c) => [c.id, c]));
   const owned = new Map(store.allKeys().map((k) => [k.id, k.tenantId]));

@@ -28,6 +28,7 @@ import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } f
 import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
 import { sandboxView } from "./sandbox-view.js";
 import { translateImageError, translateRuntimeError } from "./translate-errors.js";
+import { INSTANCE_ANNOTATION, reconcileSandboxes, type ReconcileReport } from "./reconciler.js";
 import type { TenantLimitsService } from "./tenant-limits.js";
 import { capReached } from "./tenant-caps.js";
 import type { DiskGuard } from "./disk-guard.js";
@@ -56,8 +57,6 @@ export interface SandboxesDeps {
   instanceId?: string;
 }
 
-/** The container annotation that carries the data dir's instance id. */
-export const INSTANCE_ANNOTATION = "io.nimbus.instance";
 
 export interface CreateSandboxInput {
   profile: SandboxProfile;
@@ -234,9 +233,25 @@ export class Sandboxes {
     for (const l of this.launches.values()) l.abort.abort();
   }
 
-  // ---- internals shared with the reconciler ----
+  /**
+   * Makes the records and the host agree after the server was away (reconciler.ts):
+   * the reconciler gets this entity's state-table steps, never its fields.
+   */
+  reconcile(log: Logger): Promise<ReconcileReport> {
+    const steps = {
+      transition: (row: SandboxRow, to: SandboxState, patch?: { reason?: SandboxReason | null; message?: string | null }) => this.transition(row, to, patch),
+      startLaunch: (row: SandboxRow) => this.startLaunch(row),
+      watchExit: (tenantId: string, id: string) => this.watchExit(tenantId, id),
+      recordExit: (tenantId: string, id: string, exit: ExitInfo) => this.recordExit(tenantId, id, exit),
+      release: (tenantId: string, id: string) => this.release(tenantId, id),
+      stop: (tenantId: string, id: string) => this.stop(tenantId, id),
+    };
+    return reconcileSandboxes(this.deps.store, this.deps.runtime, steps, log, this.deps.instanceId);
+  }
 
-  transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
+  // ---- internals ----
+
+  private transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
     const from = row.lifecycleState as SandboxState;
     assertTransition(row.id, from, to);
     // Launch progress (→ starting, starting → ready) is observed state: after a power
@@ -250,14 +265,14 @@ export class Sandboxes {
   }
 
   /** `image` is given when create found it present, so the launch skips the pull. */
-  startLaunch(row: Pick<SandboxRow, "tenantId" | "id" | "spec">, image?: ImageRecord): void {
+  private startLaunch(row: Pick<SandboxRow, "tenantId" | "id" | "spec">, image?: ImageRecord): void {
     const abort = new AbortController();
     const done = this.launch(row, abort.signal, image).finally(() => this.launches.delete(row.id));
     this.launches.set(row.id, { abort, done });
   }
 
   /** Follow a running container until its process exits, then record the exit. */
-  watchExit(tenantId: string, id: string): void {
+  private watchExit(tenantId: string, id: string): void {
     if (this.exits.has(id)) return;
     const done = this.deps.runtime
       .wait(id, this.shutdown.signal)
@@ -271,7 +286,7 @@ export class Sandboxes {
     this.exits.set(id, done);
   }
 
-  async recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void> {
+  private async recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void> {
     const row = this.deps.store.get(tenantId, id);
     if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return;
     const requested = row.lifecycleState === "stopping";
@@ -297,7 +312,7 @@ export class Sandboxes {
   }
 
   /** Free the host resources of a finished container, keeping its log. */
-  async release(tenantId: string, id: string): Promise<void> {
+  private async release(tenantId: string, id: string): Promise<void> {
     try {
       mkdirSync(join(this.deps.retainedDir, tenantId), { recursive: true, mode: 0o700 });
       copyFileSync(this.deps.runtime.logPath(id), this.retainedLogPath(tenantId, id));

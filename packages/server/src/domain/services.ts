@@ -28,6 +28,7 @@ export type { ReadinessProbe } from "@nimbus/nimbus";
 export type ServiceBackendKind = "sandbox" | "builtIn" | "external";
 
 /** A definition's spec: the SDK's wire type, which the store keeps as given. */
+import type { ServiceSpec } from "@nimbus/nimbus";
 export type { ServiceBackend as ServiceBackendSpec, ServiceSpec } from "@nimbus/nimbus";
 
 export interface ServiceDefinitionInput {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { openDatabase, type Db } from "./db.js";
-import { SandboxStore } from "./sandbox-store.js";
+import { SandboxStore, type SandboxRow } from "./sandbox-store.js";
 import { TenantStore } from "./tenant-store.js";
 import { WalSync } from "./wal-sync.js";
 
@@ -30,9 +30,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const row = (id: string) => ({
+const row = (id: string): Omit<SandboxRow, "resourceVersion"> => ({
   tenantId: "t1", id, generation: 1, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
-  labels: {}, profile: "worker", spec: {}, serviceName: null, lifecycleState: "starting", stateChangedAt: "2026-01-01T00:00:00.000Z",
+  labels: {}, profile: "worker", spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } }, serviceName: null, lifecycleState: "starting", stateChangedAt: "2026-01-01T00:00:00.000Z",
   reason: null, message: null, exitCode: null, phases: {}, imageDigest: null, endpoints: [],
 });
 
