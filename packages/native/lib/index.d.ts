@@ -5,6 +5,10 @@ export interface ReapedStatus {
   signal: number | null;
 }
 
+declare const seqpacketHandleBrand: unique symbol;
+/** An open SOCK_SEQPACKET connection (src/seqpacket.c); only the seqpacket functions take it. */
+export type SeqpacketHandle = { readonly [seqpacketHandleBrand]: true };
+
 export interface NimbusNative {
   /**
    * mount(2) on the thread pool. Rejects with an Error whose `code` is the errno name.
@@ -44,6 +48,18 @@ export interface NimbusNative {
   inotifyAddWatch(fd: number, path: string, mask: number): number;
   /** inotify_rm_watch(2); a watch the kernel already dropped (its directory removed) is not an error. */
   inotifyRmWatch(fd: number, wd: number): void;
+
+  // ---- SOCK_SEQPACKET client (src/seqpacket.c) ----
+
+  /** Connects to a Unix SOCK_SEQPACKET socket; packets arrive in batches per first byte (`pipe`), that byte removed. */
+  seqpacketConnect(path: string, onData: (pipe: number, data: Buffer) => void, onEnd: (err: Error | null) => void, onWritable: () => void): SeqpacketHandle;
+  /** Bytes sent as one packet, or -errno. */
+  seqpacketSend(h: SeqpacketHandle, data: Buffer): number;
+  seqpacketWantWrite(h: SeqpacketHandle): void;
+  seqpacketPause(h: SeqpacketHandle, paused: boolean): void;
+  /** shutdown(SHUT_RD), and the socket is no longer polled for reading. */
+  seqpacketShutdownRead(h: SeqpacketHandle): void;
+  seqpacketClose(h: SeqpacketHandle): void;
   /** A blocking waitpid on a pool thread: only for children that exit soon (each wait holds a thread). */
   wait(pid: number): Promise<ReapedStatus>;
   /** waitpid(pid, WNOHANG): null while it runs. Throws ECHILD when it is not our child. */

@@ -71,8 +71,8 @@ export class ImagesApi {
         input.onProgress(line);
         if (line.kind === "error") throw fromWire(STATUS_BY_CODE[line.error.code] ?? 500, { error: line.error });
         if (line.kind === "done") {
-          const { kind: _kind, image, ...rest } = line;
-          return image ?? (rest as unknown as ImageRecord);
+          if (line.image) return line.image;
+          throw new NimbusError({ code: "client.protocol", message: "the server's pull ended with a done line that carries no image record" });
         }
       }
     } catch (err) {

@@ -18,7 +18,7 @@ const spec: ServiceSpec = {
   restartPolicy: "on_failure",
 };
 
-const view = (lifecycleState: string, state = "running"): ServiceView => ({
+const view = (lifecycleState: string, state: ServiceView["state"] = "running"): ServiceView => ({
   tenantId: "demo", name: "worker", sandboxId: "worker-1", backend: "container", state, lifecycleState,
   readiness: "not_ready", health: "unknown", endpoints: [], restartCount: 0,
 });

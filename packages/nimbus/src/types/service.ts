@@ -33,6 +33,14 @@ export type ServiceBackend =
 export type ServiceBackendKind = "sandbox" | "builtIn" | "external";
 
 /**
+ * A service's own state (its supervisor's state table).
+ *
+ * @example
+ * if (view.state === "failed") console.log(view.message);
+ */
+export type ServiceState = "declared" | "stopped" | "starting" | "running" | "restarting" | "stopping" | "failed";
+
+/**
  * Readiness probe (ext): the service is `ready` only after it passes, and
  * `health` reflects it afterwards. Give exactly one of `http` (a GET on a
  * declared port; 2xx/3xx passes) or `tcp` (something listens on the port).
@@ -126,7 +134,7 @@ export interface ServiceView {
   sandboxId?: string;
   backend?: string;
   /** The service's own state, e.g. `"running"`, `"stopped"`, `"declared"`. */
-  state: string;
+  state: ServiceState;
   lifecycleState: LifecycleState | (string & {});
   readiness: Readiness | (string & {});
   health: Health | (string & {});

@@ -48,7 +48,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
 
   for (const row of store.allInStates(ACTIVE_STATES)) {
     const c = containers.get(row.id);
-    const state = row.lifecycleState as SandboxState;
+    const state = row.lifecycleState;
     if (!c) {
       if (state === "pending" || state === "starting") {
         sandboxes.startLaunch(row);
@@ -85,7 +85,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
   for (const c of containers.values()) {
     const tenantId = owned.get(c.id);
     const row = tenantId === undefined ? undefined : store.get(tenantId, c.id);
-    if (row && !TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) continue;
+    if (row && !TERMINAL_STATES.includes(row.lifecycleState)) continue;
     if (row) await sandboxes.release(row.tenantId, row.id);
     else if (instanceId !== undefined && c.annotations[INSTANCE_ANNOTATION] === instanceId) await runtime.delete(c.id);
     else {

@@ -17,7 +17,7 @@ const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefi
 export function sandboxView(row: SandboxRow): Record<string, unknown> {
   const spec = row.spec;
   const p = spec.process ?? {};
-  const state = row.lifecycleState as SandboxState;
+  const state = row.lifecycleState;
   const derived = statusFields(state);
   const process: Record<string, unknown> = {
     argv: redact(p.argv ?? p.args) ?? { redacted: true, valueCount: 0 },

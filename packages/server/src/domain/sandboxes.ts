@@ -112,6 +112,8 @@ export class Sandboxes {
       if (!pulling.includes(spec.root.source.reference) && pulling.length >= maxPulls) throw capReached(tenantId, "maxPulls", maxPulls);
     }
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
+    // Without the image the sandbox waits in `pending` while it is pulled.
+    const firstState: SandboxState = image ? "starting" : "pending";
     const fields = {
       tenantId,
       id: slugId(displayName, "sandbox"),
@@ -122,7 +124,7 @@ export class Sandboxes {
       profile: input.profile,
       spec: { ...spec, tenantId },
       serviceName: owner.serviceName ?? null,
-      lifecycleState: image ? "starting" : "pending",
+      lifecycleState: firstState,
       stateChangedAt: now,
       reason: null,
       message: image ? "creating the container" : "pulling the image",
@@ -175,7 +177,7 @@ export class Sandboxes {
     this.get(tenantId, id);
     return this.lock.run(id, async () => {
       const row = this.get(tenantId, id);
-      const state = row.lifecycleState as SandboxState;
+      const state = row.lifecycleState;
       if (TERMINAL_STATES.includes(state)) return row;
       if (state !== "stopping") this.transition(row, "stopping", { message: "stopping: SIGTERM sent, SIGKILL after the grace period" });
       const launch = this.launches.get(id);
@@ -196,7 +198,7 @@ export class Sandboxes {
   /** Delete works from every state: stop first if needed, then remove every trace. */
   async delete(tenantId: string, id: string): Promise<void> {
     const row = this.get(tenantId, id);
-    if (!TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) await this.stop(tenantId, id);
+    if (!TERMINAL_STATES.includes(row.lifecycleState)) await this.stop(tenantId, id);
     await this.lock.run(id, async () => {
       await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("runtime delete failed", { sandboxId: id, err }));
       rmSync(this.retainedLogPath(tenantId, id), { force: true });
@@ -224,7 +226,7 @@ export class Sandboxes {
   }
 
   logPath(row: SandboxRow): string {
-    return TERMINAL_STATES.includes(row.lifecycleState as SandboxState) ? this.retainedLogPath(row.tenantId, row.id) : this.deps.runtime.logPath(row.id);
+    return TERMINAL_STATES.includes(row.lifecycleState) ? this.retainedLogPath(row.tenantId, row.id) : this.deps.runtime.logPath(row.id);
   }
 
   /** Stop watching containers (they keep running) so the process can exit. */
@@ -252,7 +254,7 @@ export class Sandboxes {
   // ---- internals ----
 
   private transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
-    const from = row.lifecycleState as SandboxState;
+    const from = row.lifecycleState;
     assertTransition(row.id, from, to);
     // Launch progress (→ starting, starting → ready) is observed state: after a power
     // loss the container is gone too and the reconciler relaunches from the record,
@@ -288,7 +290,7 @@ export class Sandboxes {
 
   private async recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void> {
     const row = this.deps.store.get(tenantId, id);
-    if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return;
+    if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
     const requested = row.lifecycleState === "stopping";
     const detail = exit.signal ? `${exit.signal} (exit code ${exit.exitCode})` : `exit code ${exit.exitCode}`;
     if (requested) this.transition(row, "stopped", { reason: "stopped", exitCode: exit.exitCode, message: `stopped on request; the process ended with ${detail}` });
@@ -305,7 +307,7 @@ export class Sandboxes {
    */
   private async recordLost(tenantId: string, id: string, err: RuntimeError): Promise<void> {
     const row = this.deps.store.get(tenantId, id);
-    if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return;
+    if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
     this.deps.log.warn("sandbox lost its monitor", { tenantId, sandboxId: id, message: err.message });
     this.transition(row, "failed", { reason: "lost", message: "the sandbox's monitor (conmon) died, so its process was no longer supervised and was stopped; create the sandbox again" });
     await this.release(tenantId, id);
@@ -411,7 +413,7 @@ export class Sandboxes {
       if (signal.aborted && !this.shutdown.signal.aborted) return;
       if (this.shutdown.signal.aborted) return;
       const row = this.deps.store.get(tenantId, id);
-      if (!row || TERMINAL_STATES.includes(row.lifecycleState as SandboxState) || row.lifecycleState === "stopping") return;
+      if (!row || TERMINAL_STATES.includes(row.lifecycleState) || row.lifecycleState === "stopping") return;
       const appErr = phase === "pull" ? translateImageError(err) : translateRuntimeError(err);
       // The tenant sees appErr's message; the operator's log also gets the cause (e.g. which address a registry pull was refused).
       this.deps.log.warn("sandbox launch failed", { tenantId, sandboxId: id, phase, code: appErr.code, message: appErr.message, cause: err instanceof Error ? err.message : String(err) });

@@ -20,7 +20,7 @@ const READY_REASON: Record<ServiceState, string> = {
 };
 
 export function definitionConditions(row: ServiceRow): Array<Record<string, unknown>> {
-  const state = row.state as ServiceState;
+  const state = row.state;
   return [
     {
       type: "Accepted",

@@ -112,13 +112,13 @@ export class Services implements ServiceResolver {
     return this.locked(tenantId, input.name, async () => {
       const row = this.get(tenantId, input.name);
       this.checkGeneration(row, input.generation);
-      if (RUNTIME_STATES.includes(row.state as ServiceState)) {
+      if (RUNTIME_STATES.includes(row.state)) {
         throw new AppError("op.conflict", `service \`${row.name}\` is ${row.state}: stop the service before updating its definition`, {
           detail: { name: row.name, state: row.state },
         });
       }
       const declared = isDeclared(input.spec);
-      const state: ServiceState = declared ? "declared" : row.state === "declared" ? "stopped" : (row.state as ServiceState);
+      const state: ServiceState = declared ? "declared" : row.state === "declared" ? "stopped" : row.state;
       const next = this.deps.store.update(
         tenantId,
         row.name,
@@ -147,8 +147,8 @@ export class Services implements ServiceResolver {
       this.checkGeneration(row, ifMatchGeneration);
       const openSessions = this.deps.sessions.countOpenForService(tenantId, name);
       const sandbox = row.sandboxId === null ? undefined : this.deps.sandboxes.find(tenantId, row.sandboxId);
-      const sandboxActive = sandbox !== undefined && ACTIVE_STATES.includes(sandbox.lifecycleState as SandboxState);
-      const running = sandboxActive || RUNTIME_STATES.includes(row.state as ServiceState);
+      const sandboxActive = sandbox !== undefined && ACTIVE_STATES.includes(sandbox.lifecycleState);
+      const running = sandboxActive || RUNTIME_STATES.includes(row.state);
       if (!force && (openSessions > 0 || running)) {
         const why = [openSessions > 0 ? `${openSessions} open session(s)` : "", running ? `a ${sandbox?.lifecycleState ?? row.state} sandbox` : ""].filter(Boolean).join(" and ");
         throw new AppError("op.conflict", `service \`${name}\` has ${why}: stop the service and close its sessions first, or delete with force=true`, {
@@ -254,7 +254,7 @@ export class Services implements ServiceResolver {
   }
 
   transition(row: ServiceRow, to: ServiceState, patch: ServicePatch & { message?: string | null } = {}): ServiceRow {
-    assertTransition(row.name, row.state as ServiceState, to);
+    assertTransition(row.name, row.state, to);
     const next = this.deps.store.update(row.tenantId, row.name, { state: to, stateChangedAt: new Date().toISOString(), ...patch });
     if (!next) throw notFound("service", row.name, row.tenantId);
     if (to !== "running") this.health.delete(key(row.tenantId, row.name));
@@ -300,7 +300,7 @@ export class Services implements ServiceResolver {
 
   /** The runtime view (contract §6, plus `generation`, `exitCode`, `message` as ext). */
   view(row: ServiceRow): Record<string, unknown> {
-    const state = row.state as ServiceState;
+    const state = row.state;
     const spec = specOf(row);
     const sandbox = row.sandboxId === null ? undefined : this.deps.sandboxes.find(row.tenantId, row.sandboxId);
     const fields = lifecycleFields(state, this.health.get(key(row.tenantId, row.name)));
@@ -344,7 +344,7 @@ export class Services implements ServiceResolver {
   // ---- internals ----
 
   private async stopLocked(row: ServiceRow, gracePeriodMs?: number): Promise<ServiceRow> {
-    const state = row.state as ServiceState;
+    const state = row.state;
     if (state === "declared" || state === "stopped" || state === "failed") return row;
     if (state !== "stopping") this.transition(row, "stopping", { message: "stopping the backing sandbox" });
     let exitCode: number | null = row.exitCode;

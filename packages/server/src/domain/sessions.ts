@@ -193,7 +193,7 @@ export class Sessions {
 
   /** Sandbox change hook: a target that leaves `ready` ends the leases riding on it. */
   onSandboxChange(sandbox: SandboxRow): void {
-    const state = sandbox.lifecycleState as SandboxState;
+    const state = sandbox.lifecycleState;
     if (state === "stopping" || state === "stopped" || state === "failed") {
       this.closeForSandbox(sandbox.tenantId, sandbox.id, CLOSE_REASONS.targetStopped);
     }
@@ -241,7 +241,7 @@ export class Sessions {
 
   /** The one place a lease stops being open. Undefined when another writer ended it first. */
   private end(row: SessionRow, to: "closed" | "expired", reason: string): SessionRow | undefined {
-    assertTransition(row.id, row.lifecycleState as SessionState, to);
+    assertTransition(row.id, row.lifecycleState, to);
     const at = new Date(this.now()).toISOString();
     const next = this.deps.store.update(row.tenantId, row.id, "open", { lifecycleState: to, stateChangedAt: at, closedAt: at, closeReason: reason });
     if (!next) return undefined;
@@ -332,7 +332,7 @@ const CONDITION_MESSAGE: Record<ReturnType<typeof conditionReason>, (row: Sessio
 
 /** The wire resource of a session (contract §5). */
 export function sessionView(row: SessionRow): Record<string, unknown> {
-  const state = row.lifecycleState as SessionState;
+  const state = row.lifecycleState;
   const reason = conditionReason(state, row.closeReason);
   const status: Record<string, unknown> = { lifecycleState: state, expiresAt: row.expiresAt };
   if (row.closedAt !== null) status.closedAt = row.closedAt;

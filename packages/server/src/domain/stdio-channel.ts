@@ -84,7 +84,7 @@ export class StdioChannels {
 
   /** A sandbox left `ready`: free its hub once its last output is in. */
   onSandboxChange(row: SandboxRow): void {
-    if (TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) this.deps.hubs.retire(row.id);
+    if (TERMINAL_STATES.includes(row.lifecycleState)) this.deps.hubs.retire(row.id);
   }
 
   /** Checks the session, then sends `opened` and starts the flow. Throws AppError before anything is sent. */
@@ -146,7 +146,7 @@ export class StdioChannels {
   /** @internal */
   exitCodeOf(sandbox: SandboxRow): number | undefined {
     const row = this.deps.sandboxes.find(sandbox.tenantId, sandbox.id);
-    if (!row || !TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) return undefined;
+    if (!row || !TERMINAL_STATES.includes(row.lifecycleState)) return undefined;
     return row.exitCode ?? undefined;
   }
 

@@ -90,7 +90,7 @@ export class Supervisor {
     if (svc.state === "stopping") {
       // A stop was under way when the server went away: finish it.
       const sandbox = svc.sandboxId === null ? undefined : this.deps.sandboxes.find(tenantId, svc.sandboxId);
-      if (sandbox && ACTIVE_STATES.includes(sandbox.lifecycleState as SandboxState)) await this.deps.sandboxes.stop(tenantId, sandbox.id);
+      if (sandbox && ACTIVE_STATES.includes(sandbox.lifecycleState)) await this.deps.sandboxes.stop(tenantId, sandbox.id);
       this.deps.services.transition(this.deps.services.get(tenantId, name), "stopped", { message: "stopped on request" });
     } else if (svc.state === "restarting") {
       this.scheduleRelaunch(svc, backoffMs(svc.restartCount, this.deps.backoffBaseMs ?? BACKOFF_BASE_MS));
@@ -105,7 +105,7 @@ export class Supervisor {
     if (!svc || svc.sandboxId !== sandboxId || !GATED.includes(svc.state)) return;
     const sandbox = this.deps.sandboxes.find(tenantId, sandboxId);
     if (!sandbox) return this.exited(svc, undefined);
-    const state = sandbox.lifecycleState as SandboxState;
+    const state = sandbox.lifecycleState;
     if (state === "ready") this.gate(svc, sandboxId);
     else if (TERMINAL_STATES.includes(state)) this.exited(svc, sandbox);
   }

@@ -83,7 +83,7 @@ export class DestinationPolicy {
         const ok = addresses.filter((a) => this.addressOk(a.address, hostPort));
         if (ok.length === 0) {
           const classes = [...new Set(addresses.map((a) => classifyAddress(a.address)))].join(", ");
-          return callback(this.refusal(`it resolves only to ${classes || "no"} addresses`, hostPort) as unknown as NodeJS.ErrnoException, "");
+          return callback(this.refusal(`it resolves only to ${classes || "no"} addresses`, hostPort), "");
         }
         if (options.all) return callback(null, ok);
         callback(null, ok[0]!.address, ok[0]!.family);

@@ -3,7 +3,7 @@
  * whole so the server can relaunch and re-adopt; redaction happens when the
  * domain builds the wire view, never here.
  */
-import type { SandboxSpec } from "@nimbus/nimbus";
+import type { LifecycleState, SandboxReason, SandboxSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -28,9 +28,9 @@ export interface SandboxRow {
   /** The caller's spec as created (the SDK's wire type, the one shape client and server share). */
   spec: SandboxSpec;
   serviceName: string | null;
-  lifecycleState: string;
+  lifecycleState: LifecycleState;
   stateChangedAt: string;
-  reason: string | null;
+  reason: SandboxReason | null;
   message: string | null;
   exitCode: number | null;
   phases: SandboxPhases;
@@ -50,9 +50,9 @@ interface RawRow {
   profile: string;
   spec: string;
   service_name: string | null;
-  lifecycle_state: string;
+  lifecycle_state: LifecycleState;
   state_changed_at: string;
-  reason: string | null;
+  reason: SandboxReason | null;
   message: string | null;
   exit_code: number | null;
   phases: string;

@@ -4,7 +4,7 @@
  * sandbox backs it now, how often it was restarted, how it last ended).
  * Redaction happens when the domain builds the wire view, never here.
  */
-import type { ServiceSpec } from "@nimbus/nimbus";
+import type { ServiceSpec, ServiceState } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -20,7 +20,7 @@ export interface ServiceRow {
   labels: Record<string, string>;
   /** The definition's spec as given (the SDK's wire type). */
   spec: ServiceSpec;
-  state: string;
+  state: ServiceState;
   stateChangedAt: string;
   sandboxId: string | null;
   restartCount: number;
@@ -37,7 +37,7 @@ interface RawRow {
   updated_at: string;
   labels: string;
   spec: string;
-  state: string;
+  state: ServiceState;
   state_changed_at: string;
   sandbox_id: string | null;
   restart_count: number;

@@ -4,6 +4,7 @@
  * target too) so a stopping sandbox finds its sessions in one indexed query.
  * Timestamps are RFC 3339 UTC strings, which sort like the instants they name.
  */
+import type { SessionState } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -27,7 +28,7 @@ export interface SessionRow {
   targetSandboxId: string;
   serviceName: string | null;
   channels: string[];
-  lifecycleState: string;
+  lifecycleState: SessionState;
   expiresAt: string;
   stateChangedAt: string;
   closedAt: string | null;
@@ -46,7 +47,7 @@ interface RawRow {
   target_sandbox_id: string;
   service_name: string | null;
   channels: string;
-  lifecycle_state: string;
+  lifecycle_state: SessionState;
   expires_at: string;
   state_changed_at: string;
   closed_at: string | null;

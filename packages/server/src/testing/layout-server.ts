@@ -57,7 +57,7 @@ export async function serveLayout(layoutDir: string, opts: LayoutServerOptions =
     if (path === "/v2/") return res.writeHead(200).end("{}");
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
     if (!m) return res.writeHead(404).end();
-    const [, , kind, ref] = m as unknown as [string, string, string, string];
+    const [, , kind = "", ref = ""] = m;
     if (kind === "manifests") {
       const desc = ref.startsWith("sha256:") ? { digest: ref, mediaType: "" } : index.manifests.find((d) => d.annotations?.["org.opencontainers.image.ref.name"] === ref);
       const bytes = desc && blob(desc.digest);

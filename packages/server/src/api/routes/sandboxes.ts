@@ -163,7 +163,7 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
           for (const rec of records) stream.write(rec);
           const moved = r.offset !== offset;
           offset = r.offset;
-          if (!moved && TERMINAL_STATES.includes(current.lifecycleState as SandboxState)) break;
+          if (!moved && TERMINAL_STATES.includes(current.lifecycleState)) break;
           if (!moved) await new Promise((res) => setTimeout(res, 200));
         }
         stream.end();

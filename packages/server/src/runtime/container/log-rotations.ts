@@ -211,7 +211,7 @@ export class LogRotations implements RotationSource {
   start(): Worker {
     if (this.closed || this.failed) throw new Error("the log rotation worker is not running");
     if (this.worker) return this.worker;
-    this.native = loadNative() as unknown as InotifyBinding;
+    this.native = loadNative();
     this.fd = this.native.inotifyInit();
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, port: port2 }, transferList: [port2] });

@@ -3,22 +3,11 @@
 // per pipe byte, packets out in order through a queue that waits while the
 // socket is full, and pause/resume so a slow consumer pushes back on the sender.
 import { constants } from "node:os";
-import { loadNative } from "@nimbus/native";
+import { loadNative, type NimbusNative, type SeqpacketHandle } from "@nimbus/native";
 
-declare const handleBrand: unique symbol;
-type Handle = { readonly [handleBrand]: true };
-
+type Handle = SeqpacketHandle;
 /** The functions packages/native/src/seqpacket.c adds to the binding. */
-interface SeqpacketBinding {
-  seqpacketConnect(path: string, onData: (pipe: number, data: Buffer) => void, onEnd: (err: Error | null) => void, onWritable: () => void): Handle;
-  /** Bytes sent as one packet, or -errno. */
-  seqpacketSend(h: Handle, data: Buffer): number;
-  seqpacketWantWrite(h: Handle): void;
-  seqpacketPause(h: Handle, paused: boolean): void;
-  /** shutdown(SHUT_RD), and the socket is no longer polled for reading. */
-  seqpacketShutdownRead(h: Handle): void;
-  seqpacketClose(h: Handle): void;
-}
+type SeqpacketBinding = Pick<NimbusNative, "seqpacketConnect" | "seqpacketSend" | "seqpacketWantWrite" | "seqpacketPause" | "seqpacketShutdownRead" | "seqpacketClose">;
 
 export interface SeqpacketEvents {
   /** A run of packets that began with the same first byte (`pipe`), that byte removed from each. */
@@ -41,7 +30,7 @@ export class SeqpacketSocket {
 
   /** Connects at once (a Unix socket does not wait); throws ENOENT/ECONNREFUSED/EAGAIN like connect(2). */
   static connect(path: string, events: SeqpacketEvents): SeqpacketSocket {
-    const native = loadNative() as unknown as SeqpacketBinding;
+    const native: SeqpacketBinding = loadNative();
     let sock: SeqpacketSocket | undefined;
     const handle = native.seqpacketConnect(
       path,

@@ -202,7 +202,9 @@ export class EgressProxy {
 
 /** The original destination of a redirected connection, from the kernel (conntrack). */
 export function originalDst(socket: Socket): { address: string; port: number } {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  // Node keeps the descriptor on the socket's internal handle; it has no public accessor.
+  const handle: unknown = Reflect.get(socket, "_handle");
+  const fd = typeof handle === "object" && handle !== null && "fd" in handle ? handle.fd : undefined;
   if (typeof fd !== "number" || fd < 0) throw new Error("the accepted socket has no file descriptor");
   const d = loadNative().getOriginalDst(fd);
   return { address: d.address, port: d.port };
