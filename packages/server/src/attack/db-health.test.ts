@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import { runNimbus, isolatedEnv } from "../testing/cli.js";
-import { ContainerBackend } from "../runtime/container/crun-backend.js";
+import { ContainerBackend } from "../runtime/index.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
 import { purgeRuntime } from "../testing/purge.js";
 
