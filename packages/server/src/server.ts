@@ -329,7 +329,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
         sessions.stop();
-        runtime.stdio.close();
+        await runtime.close();
         supervisor.stop();
         await endpoints.close();
         sandboxes.close();

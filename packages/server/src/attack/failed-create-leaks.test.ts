@@ -105,7 +105,7 @@ test(`${TOTAL} failed creates of every kind leave no fds, mounts, cgroups, conmo
   for (const k of KINDS) await runOne(k);
   const stateDir = join(env.srv.root, "data", "runtime");
   const base = snapshot();
-  const baseLeft = await findLeftovers(stateDir);
+  const baseLeft = await findLeftovers(stateDir, { idleGroups: "ignore" });
 
   let next = 0;
   const t0 = Date.now();
@@ -125,7 +125,7 @@ test(`${TOTAL} failed creates of every kind leave no fds, mounts, cgroups, conmo
     await new Promise((r) => setTimeout(r, 250));
     now = snapshot();
   }
-  const left = await findLeftovers(stateDir);
+  const left = await findLeftovers(stateDir, { idleGroups: "ignore" });
   // The quota tenant's sandboxes are the only expected runtime state.
   const extra = describeLeftovers(left).filter((l) => !describeLeftovers(baseLeft).includes(l));
   assert.deepEqual(extra, [], `left on the host after ${TOTAL} failed creates (${tookMs} ms)`);

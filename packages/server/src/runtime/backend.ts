@@ -148,6 +148,8 @@ export interface RuntimeBackend {
   rootfsPath(id: string): string;
   /** The main processes' stdio (the IO facet). */
   readonly stdio: StdioFacet;
+  /** Stops watching and reading (containers keep running) and frees what only served the running server. */
+  close(): Promise<void>;
   /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */
   processUser(id: string): Promise<{ uid: number; gid: number } | undefined>;
   /** New ceilings for a group; applied now if it has members, else at its next create. */

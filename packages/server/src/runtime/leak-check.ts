@@ -27,7 +27,12 @@ export interface Leftovers {
   nftTables: string[];
 }
 
-export async function findLeftovers(stateDir: string, options: { cgroupParent?: string } = {}): Promise<Leftovers> {
+/**
+ * `idleGroups: "ignore"` is for checks while the server still runs: a tenant's
+ * group with no container in it (and the parent holding only such groups) is
+ * the tenant's, kept for its next sandbox, not something a sandbox left.
+ */
+export async function findLeftovers(stateDir: string, options: { cgroupParent?: string; idleGroups?: "ignore" } = {}): Promise<Leftovers> {
   const layout = new StateLayout(stateDir);
   const parent = options.cgroupParent ?? cgroupParentFor(stateDir);
   const ls = (dir: string) => readdir(dir).catch(() => [] as string[]);
@@ -35,14 +40,15 @@ export async function findLeftovers(stateDir: string, options: { cgroupParent?: 
   for (const dir of cgroupDirs(parent)) {
     const children = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
     if (!children) continue;
-    cgroups.push(dir);
+    const found: string[] = [];
     // Children are groups (one per tenant) or containers; a group's children are containers.
     for (const c of children.filter((c) => c.isDirectory())) {
       const child = join(dir, c.name);
-      cgroups.push(child);
-      const grand = await readdir(child, { withFileTypes: true }).catch(() => []);
-      cgroups.push(...grand.filter((g) => g.isDirectory()).map((g) => join(child, g.name)));
+      const grand = (await readdir(child, { withFileTypes: true }).catch(() => [])).filter((g) => g.isDirectory());
+      if (options.idleGroups === "ignore" && grand.length === 0 && c.name.startsWith("t-")) continue;
+      found.push(child, ...grand.map((g) => join(child, g.name)));
     }
+    if (found.length > 0 || options.idleGroups !== "ignore") cgroups.push(dir, ...found);
   }
   const [runtimeState, bundles, exitFiles, attachLinks, conmonPids, egress] = await Promise.all([
     ls(layout.runtimeRoot),
@@ -60,7 +66,7 @@ export function describeLeftovers(l: Leftovers): string[] {
   return Object.entries(l).flatMap(([kind, items]) => (items as unknown[]).map((i) => `${kind}: ${String(i)}`));
 }
 
-export async function assertNoLeftovers(stateDir: string, options: { cgroupParent?: string } = {}): Promise<void> {
+export async function assertNoLeftovers(stateDir: string, options: { cgroupParent?: string; idleGroups?: "ignore" } = {}): Promise<void> {
   const lines = describeLeftovers(await findLeftovers(stateDir, options));
   if (lines.length > 0) throw new Error(`runtime left things on the host for ${stateDir}:\n  ${lines.join("\n  ")}`);
 }

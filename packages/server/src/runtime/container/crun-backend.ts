@@ -14,7 +14,7 @@ import { execInContainer } from "./exec-in-container.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 import { findBinary } from "./exec.js";
 import { bundleFiles, readBundleRecord } from "./bundle.js";
-import { cgroupOomKilled, cgroupParentFor } from "./cgroups.js";
+import { cgroupOomKilled, cgroupParentFor, removeEmptyParent } from "./cgroups.js";
 import { removeContainerFiles } from "./cleanup.js";
 import { ensureGroup, removeGroupDirs, updateGroupLimits } from "./group-cgroups.js";
 import { launchConmon, liveConmonPid } from "./conmon.js";
@@ -54,6 +54,7 @@ const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
  */
 const POLL_MS = 1_000;
 
+
 export class ContainerBackend implements RuntimeBackend {
   readonly name: RuntimeName;
   readonly layout: StateLayout;
@@ -68,6 +69,14 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly records = new Map<string, ReturnType<typeof readBundleRecord>>();
   /** Each main process's stdio, read from conmon's log (stdio-hub.ts). */
   readonly stdio: StdioHubs;
+  /**
+   * Groups whose last container went. They are kept: a tenant that just
+   * deleted a sandbox is likely to create the next one soon, and making its
+   * group again (a dir and the ceilings in each hierarchy, twice the memory
+   * cgroups the kernel sets up) costs most of a create. A group goes when its
+   * tenant is deleted (removeGroup) or the backend closes.
+   */
+  private readonly idleGroups = new Set<string>();
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -120,6 +129,7 @@ export class ContainerBackend implements RuntimeBackend {
       for (const p of counted) creating.set(p, (creating.get(p) ?? 0) + 1);
       try {
         if (spec.group && groupPath) {
+          this.cancelIdleRemoval(groupPath);
           // A delete that found the group empty may still be removing it.
           await groupRemovals.get(groupPath);
           await ensureGroup(groupPath, spec.group.limits, this.parentLimits);
@@ -259,7 +269,9 @@ export class ContainerBackend implements RuntimeBackend {
   async removeGroup(name: string): Promise<void> {
     assertValidId(name);
     const groupPath = this.groupPath(name);
+    this.cancelIdleRemoval(groupPath);
     if ((creating.get(groupPath) ?? 0) === 0) await this.removeGroupWhenIdle(groupPath);
+    if ((creating.get(this.cgroupParent) ?? 0) === 0) await removeEmptyParent(this.cgroupParent);
   }
 
   private groupPath(name: string): string {
@@ -284,10 +296,25 @@ export class ContainerBackend implements RuntimeBackend {
     return this.layout.attachSocket(id);
   }
 
-  /** Stops watching the exit dir and reading stdio; containers keep running. */
-  close(): void {
+  /** Stops watching the exit dir and reading stdio, and removes idle groups; containers keep running. */
+  async close(): Promise<void> {
     this.exits.close();
     this.stdio.close();
+    const idle = [...this.idleGroups.keys()];
+    for (const g of idle) this.cancelIdleRemoval(g);
+    await Promise.all(idle.filter((g) => (creating.get(g) ?? 0) === 0).map((g) => this.removeGroupWhenIdle(g)));
+    // The parent stays while a group does (rmdir is quiet on a non-empty dir).
+    if ((creating.get(this.cgroupParent) ?? 0) === 0) await removeEmptyParent(this.cgroupParent);
+  }
+
+  /** An emptied group is kept (see idleGroups) until its tenant is deleted or the backend closes. */
+  private keepIdleGroup(groupPath: string): Promise<void> {
+    this.idleGroups.add(groupPath);
+    return Promise.resolve();
+  }
+
+  private cancelIdleRemoval(groupPath: string): void {
+    this.idleGroups.delete(groupPath);
   }
 
   private async buildState(id: string, rt: RuntimeStateJson | undefined, known = false): Promise<ContainerState | undefined> {
@@ -335,7 +362,7 @@ export class ContainerBackend implements RuntimeBackend {
       cgroupsPath,
       parentPath: this.cgroupParent,
       // Both checked when the container's own cgroup is gone, right before the rmdirs.
-      removeGroup: groupPath ? () => ((creating.get(groupPath) ?? 0) === 0 ? this.removeGroupWhenIdle(groupPath) : Promise.resolve()) : undefined,
+      removeGroup: groupPath ? () => this.keepIdleGroup(groupPath) : undefined,
       removeParent: () => (creating.get(this.cgroupParent) ?? 0) === 0,
     });
   }

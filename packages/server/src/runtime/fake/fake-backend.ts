@@ -125,6 +125,8 @@ export class FakeBackend implements RuntimeBackend {
     return `/fake/${id}/rootfs`;
   }
 
+  async close(): Promise<void> {}
+
   async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
     const u = this.host.containers.get(id)?.spec.process.user;
     return u && { uid: u.uid, gid: u.gid };
