@@ -4,6 +4,7 @@
  * by `nimbus start` (flag > env > default) and passed down; nothing else
  * reads process.env for server settings.
  */
+import type { TenantLimits } from "@nimbus/nimbus";
 import { resolve } from "node:path";
 import { isIP } from "node:net";
 
@@ -66,16 +67,7 @@ export interface ServerConfig {
   /** Below this many free bytes under the data dir, creates and pulls answer 507; 0 = off. */
   diskFreeMinBytes: number;
   /** Server-wide tenant limit defaults (0 for memory, cpu and pids: derive from the host). */
-  tenantLimitDefaults: {
-    memoryLimitBytes: number;
-    cpuCount: number;
-    pidsLimit: number;
-    maxSandboxes: number;
-    maxSessions: number;
-    maxWebSockets: number;
-    maxExecs: number;
-    maxPulls: number;
-  };
+  tenantLimitDefaults: TenantLimits;
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];

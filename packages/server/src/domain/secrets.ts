@@ -5,6 +5,7 @@
  * into requests to the secrets' hosts only (egress-secrets.ts); the sandbox
  * itself only ever sees placeholders.
  */
+import type { Secret } from "@nimbus/nimbus";
 import type { SecretStore } from "../store/secret-store.js";
 import type { SecretBox } from "../host/secret-box.js";
 import { notFound } from "./errors.js";
@@ -20,15 +21,8 @@ export interface SecretInput {
   format?: string;
 }
 
-/** What the API shows of a secret: everything but the value. */
-export interface SecretView {
-  name: string;
-  hosts: string[];
-  header: string;
-  format: string;
-  createdAt: string;
-  updatedAt: string;
-}
+/** What the API shows of a secret, everything but the value: the SDK's wire type. */
+export type SecretView = Secret;
 
 const context = (tenantId: string, name: string) => `${tenantId}:${name}`;
 

@@ -7,21 +7,11 @@
  * forgets them (documented; the restart itself is idempotent enough that
  * a forgotten id costs at most one extra restart).
  */
+import type { ServiceRestartReceipt } from "@nimbus/nimbus";
 import { ulid } from "./ids.js";
 
-export interface RestartReceipt {
-  kind: "ServiceRestart";
-  /** Names this restart: the client's requestId, or one the server made up. */
-  restartId: string;
-  requestId?: string;
-  tenantId: string;
-  name: string;
-  /** The definition generation the restart ran against. */
-  sourceGeneration: number;
-  /** The sandbox launched by this restart. */
-  sandboxId: string | null;
-  acceptedAt: string;
-}
+/** The receipt of a restart: the SDK's wire type. */
+export type RestartReceipt = ServiceRestartReceipt;
 
 const PER_SERVICE = 64;
 const MAX_AGE_MS = 24 * 3600_000;

@@ -10,26 +10,11 @@ import { createHash } from "node:crypto";
 import type { TenantLimitsStore } from "../store/tenant-limits-store.js";
 import type { GroupLimits, RuntimeBackend } from "../runtime/backend.js";
 import type { HostSize } from "../host/host-size.js";
+import type { TenantLimits } from "@nimbus/nimbus";
 import { AppError } from "./errors.js";
 
-export interface TenantLimits {
-  /** Memory of all the tenant's sandboxes together. */
-  memoryLimitBytes: number;
-  /** CPU time of all the tenant's sandboxes together, in cores. */
-  cpuCount: number;
-  /** Processes of all the tenant's sandboxes together. */
-  pidsLimit: number;
-  /** Active (pending, starting, ready, stopping) sandboxes. */
-  maxSandboxes: number;
-  /** Open sessions. */
-  maxSessions: number;
-  /** Open WebSocket connections (stdio channels, service proxy). */
-  maxWebSockets: number;
-  /** Exec processes running at once. */
-  maxExecs: number;
-  /** Distinct images being pulled at once for the tenant's sandboxes (sandboxes of one image share its pull). */
-  maxPulls: number;
-}
+/** A tenant's limits: the SDK's wire type, one definition for client, config and domain. */
+export type { TenantLimits };
 
 export type LimitName = keyof TenantLimits;
 export const LIMIT_NAMES: readonly LimitName[] = ["memoryLimitBytes", "cpuCount", "pidsLimit", "maxSandboxes", "maxSessions", "maxWebSockets", "maxExecs", "maxPulls"];
