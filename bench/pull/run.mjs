@@ -43,7 +43,7 @@ try {
     const root = join(work, `nimbus-${i}`);
     run("sync", []);
     const t0 = performance.now();
-    const store = new ImageStore({ root });
+    const store = new ImageStore({ root, registryAllowPrivate: true });
     await store.init();
     await store.pull(ref);
     ours.push(performance.now() - t0);
@@ -71,7 +71,7 @@ try {
   }
 
   const root = join(work, "warm");
-  const store = new ImageStore({ root });
+  const store = new ImageStore({ root, registryAllowPrivate: true });
   await store.init();
   await store.pull(ref);
   const warm = [];
@@ -80,7 +80,7 @@ try {
     await store.pull(ref);
     warm.push(performance.now() - t);
   }
-  const restarted = new ImageStore({ root });
+  const restarted = new ImageStore({ root, registryAllowPrivate: true });
   t = performance.now();
   await restarted.init();
   await restarted.pull(ref);
