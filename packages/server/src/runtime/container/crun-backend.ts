@@ -25,6 +25,7 @@ import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 import { StdioHubs } from "./stdio-hub.js";
+import { ContainerEgress } from "./egress-facet.js";
 
 export interface ContainerBackendOptions {
   /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
@@ -43,6 +44,8 @@ export interface ContainerBackendOptions {
   log?: RuntimeLog;
   /** Ceilings for all groups together, written when the parent is made for a group. @default none */
   parentLimits?: GroupLimits;
+  /** The egress data path's settings (used only once a container asks for egress). */
+  egress?: { dnsUpstream?: string[]; sandboxBlock?: string };
 }
 
 const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
@@ -68,6 +71,8 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly records = new Map<string, ReturnType<typeof readBundleRecord>>();
   /** Each main process's stdio, read from conmon's log (stdio-hub.ts). */
   readonly stdio: StdioHubs;
+  /** The egress data path, started by the first container created with `network.egress`. */
+  readonly egress: ContainerEgress;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -86,6 +91,13 @@ export class ContainerBackend implements RuntimeBackend {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     this.exits = new EntryWatch(this.layout.exitsDir);
+    const runtimeLog = options.log ?? SILENT;
+    this.egress = new ContainerEgress({
+      stateDir: this.layout.stateDir,
+      ...options.egress,
+      liveContainerIds: async () => (await this.runtime.list()).filter((s) => s.status !== "stopped").map((s) => s.id),
+      onError: (err) => runtimeLog.debug("egress connection failed", { err: err.message }),
+    });
     const layout = this.layout;
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
@@ -141,7 +153,7 @@ export class ContainerBackend implements RuntimeBackend {
             mountOverlay(
               spec.rootfs.lowerDirs,
               { target: this.layout.rootfs(id), upperDir: `${bundle}/upper`, workDir: `${bundle}/work`, linkDir: `${bundle}/l` },
-              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath) },
+              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath, spec.network?.egress ? { nameserver: this.egress.gateway } : undefined) },
             ),
           );
         } catch (err) {
@@ -152,7 +164,9 @@ export class ContainerBackend implements RuntimeBackend {
         // writes it 0644 inside the 0700 bundle dir; owner-only on the file too,
         // so a looser dir mode (or a copied bundle) does not expose it.
         await chmod(join(bundle, "config.json"), 0o600);
-        await conmon.containerPid;
+        const pid = await conmon.containerPid;
+        // Before start: the main process never runs without its link (or with an unset one).
+        if (spec.network?.egress) await this.egress.attach(id, pid);
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);
         for (const p of counted) creating.set(p, creating.get(p)! - 1);
@@ -329,6 +343,7 @@ export class ContainerBackend implements RuntimeBackend {
     const rec = await this.record(id);
     this.records.delete(id);
     await this.runtime.forceDelete(id);
+    await this.egress.detach(id);
     const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
     const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);
     await removeContainerFiles(id, this.layout, {

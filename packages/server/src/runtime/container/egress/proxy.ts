@@ -27,12 +27,16 @@ export interface EgressRequest {
 
 export type Decide = (req: EgressRequest) => boolean | Promise<boolean>;
 
+/** An allowed connection closed: what it carried (for the decision log). */
+export type Finished = (req: EgressRequest, traffic: { bytesUp: number; bytesDown: number; durationMs: number }) => void;
+
 export interface ProxyOptions {
   /** Address to listen on (the bridge's). */
   host: string;
   /** 0 = any free port; read `port` after listen(). */
   port?: number;
   decide: Decide;
+  finished?: Finished;
   /** How long to wait for the first bytes before deciding on what has arrived. */
   peekTimeoutMs?: number;
   /** Most bytes read before deciding (a ClientHello or request head larger than this is refused). */
@@ -49,7 +53,7 @@ export class EgressProxy {
   private server: Server | undefined;
   private readonly perSandbox = new Map<string, number>();
   private readonly open = new Set<Socket>();
-  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port">> & ProxyOptions;
+  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port" | "finished">> & ProxyOptions;
 
   constructor(options: ProxyOptions) {
     this.options = { peekTimeoutMs: 1_000, maxPeekBytes: 16 * 1024, maxConnectionsPerSandbox: 256, connectTimeoutMs: 10_000, ...options };
@@ -128,7 +132,13 @@ export class EgressProxy {
       client.destroy();
       return;
     }
-    await this.splice(client, peeked.bytes, dst);
+    const t0 = performance.now();
+    const traffic = await this.splice(client, peeked.bytes, dst);
+    try {
+      this.options.finished?.(req, { ...traffic, durationMs: Math.round(performance.now() - t0) });
+    } catch (err) {
+      this.options.onError?.(err as Error, req);
+    }
   }
 
   /** Reads until the protocol's head is complete, the size cap, or the peek timeout. undefined: refuse. */
@@ -173,7 +183,7 @@ export class EgressProxy {
     });
   }
 
-  private splice(client: Socket, first: Buffer, dst: { address: string; port: number }): Promise<void> {
+  private splice(client: Socket, first: Buffer, dst: { address: string; port: number }): Promise<{ bytesUp: number; bytesDown: number }> {
     return new Promise((resolve) => {
       const upstream = connect({ host: dst.address, port: dst.port, allowHalfOpen: true });
       this.track(upstream);
@@ -189,7 +199,7 @@ export class EgressProxy {
         clearTimeout(timer);
         client.destroy();
         upstream.destroy();
-        resolve();
+        resolve({ bytesUp: upstream.bytesWritten, bytesDown: client.bytesWritten });
       };
       upstream.on("error", closeBoth);
       client.on("error", closeBoth);
