@@ -38,6 +38,7 @@ export const SERVER_OPTIONS = {
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },
   filesPoolPerTenant: { flag: "files-pool-per-tenant", env: "NIMBUS_FILES_POOL_PER_TENANT", kind: "number", default: 2, help: "thread-pool work items one tenant's file transfers may run at once (the pool has UV_THREADPOOL_SIZE threads, 4 by default)" },
+  egressDnsUpstream: { flag: "egress-dns-upstream", env: "NIMBUS_EGRESS_DNS_UPSTREAM", kind: "list", default: [], help: "resolvers (addr or addr:port) the egress DNS asks for names sandboxes' rules allow; default the host's (repeatable; env comma-separated)" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -72,6 +73,8 @@ export interface ServerConfig {
   /** registry host → mirror base URLs, in the order given. */
   registryMirrors: Record<string, string[]>;
   insecureRegistries: string[];
+  /** Upstream resolvers of the egress DNS (empty: the host's). */
+  egressDnsUpstream?: string[];
 }
 
 export class ConfigError extends Error {}
@@ -162,5 +165,6 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     },
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
+    egressDnsUpstream: pick("egressDnsUpstream") as string[],
   };
 }

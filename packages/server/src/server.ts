@@ -56,6 +56,10 @@ import { imageRoutes } from "./api/routes/images.js";
 import { secretRoutes } from "./api/routes/secrets.js";
 import { tenantEgressRoutes } from "./api/routes/tenant-egress.js";
 import { EgressCeilings } from "./domain/egress-ceilings.js";
+import { EgressLog } from "./domain/egress-log.js";
+import { SandboxEgress } from "./domain/sandbox-egress.js";
+import { EgressLogStore } from "./store/egress-log-store.js";
+import { sandboxEgressRoutes } from "./api/routes/sandbox-egress.js";
 import { TenantEgressStore } from "./store/tenant-egress-store.js";
 import { Secrets } from "./domain/secrets.js";
 import { SecretStore } from "./store/secret-store.js";
@@ -119,6 +123,7 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
       log: log.child({ module: "stdio" }),
       // All tenants together stay within the host's share derived from its size.
       parentLimits: serverCeilings(hostSize()),
+      egress: { dnsUpstream: config.egressDnsUpstream?.length ? config.egressDnsUpstream : undefined },
     });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
@@ -221,6 +226,12 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     requireTenant: (tenantId) => tenants.require(tenantId),
     maxCpuCount: hostSize().cpuCount,
   });
+  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
+  const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
+  // TODO(issue 17): `egress.denied` on the tenant's event stream (onDenied) once the event schema has the type.
+  const egressLog = new EgressLog({ store: new EgressLogStore(db) });
+  cleanups.push(() => egressLog.close());
+  const egress = new SandboxEgress({ runtime, log: egressLog, ceilingOf: (tenantId) => egressCeilings.get(tenantId), secrets });
   const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
   const sandboxes = new Sandboxes({
     store: sandboxStore,
@@ -233,6 +244,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     tenantLimits,
     diskGuard,
     instanceId,
+    egress,
   });
   const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
   const sessions = new Sessions({
@@ -251,7 +263,6 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
-  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
   const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }) });
   stdio.start();
   sandboxes.onChange((row) => stdio.onSandboxChange(row));
@@ -275,9 +286,10 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     }),
     ...tenantRoutes(tenants),
     ...secretRoutes(secrets),
-    ...tenantEgressRoutes(new EgressCeilings(new TenantEgressStore(db), tenants)),
+    ...tenantEgressRoutes(egressCeilings),
     ...tenantLimitRoutes(tenantLimits),
     ...sandboxRoutes(sandboxes),
+    ...sandboxEgressRoutes(sandboxes, egress),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps),
@@ -330,6 +342,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
         supervisor.stop();
         await endpoints.close();
         sandboxes.close();
+        // The data path goes with the server: sandboxes that outlive it keep loopback only (deny, never open).
+        await runtime.egress?.close().catch((err) => log.warn("removing the egress network failed", { err }));
+        egressLog.close();
         removeDiscovery(discoveryPath);
         wal.close();
         db.close();

@@ -18,7 +18,8 @@ import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
 import { readAllRecords, readRecordsFrom, type LogRecord } from "../runtime/index.js";
 
 export type { LogRecord };
-import { AppError, notFound } from "./errors.js";
+import { AppError, invalidInput, notFound } from "./errors.js";
+import type { CheckedEgress, SandboxEgress } from "./sandbox-egress.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
@@ -54,6 +55,8 @@ export interface SandboxesDeps {
   diskGuard?: Pick<DiskGuard, "check">;
   /** This data dir's instance id, stamped on every container so the boot reconciler only removes its own orphans. */
   instanceId?: string;
+  /** Egress rules and their data path (sandbox-egress.ts); without it, specs with rules are refused. */
+  egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget">;
 }
 
 /** The container annotation that carries the data dir's instance id. */
@@ -97,6 +100,7 @@ export class Sandboxes {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
     checkUserSpec(spec.process?.user, "spec.process.user");
+    this.checkEgress(tenantId, spec);
     const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
       throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`, {
@@ -153,6 +157,13 @@ export class Sandboxes {
     return inserted.row;
   }
 
+  /** Rules under the tenant's ceiling (400 naming the rule); undefined for a sandbox without rules. */
+  private checkEgress(tenantId: string, spec: SandboxSpec): CheckedEgress | undefined {
+    if (!spec.network?.egress?.length && !spec.network?.secrets?.length) return undefined;
+    if (!this.deps.egress) throw invalidInput("spec.network.egress is not available on this server", { field: "spec.network.egress" });
+    return this.deps.egress.check(tenantId, spec);
+  }
+
   get(tenantId: string, id: string): SandboxRow {
     const row = this.deps.store.get(tenantId, id);
     if (!row) throw notFound("sandbox", id, tenantId);
@@ -200,6 +211,7 @@ export class Sandboxes {
     if (!TERMINAL_STATES.includes(row.lifecycleState as SandboxState)) await this.stop(tenantId, id);
     await this.lock.run(id, async () => {
       await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("runtime delete failed", { sandboxId: id, err }));
+      this.deps.egress?.forget(tenantId, id);
       rmSync(this.retainedLogPath(tenantId, id), { force: true });
       const last = this.deps.store.get(tenantId, id);
       if (this.deps.store.delete(tenantId, id) && last) {
@@ -306,6 +318,7 @@ export class Sandboxes {
       /* no log was written */
     }
     await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("releasing a finished container failed", { sandboxId: id, err }));
+    this.deps.egress?.unregister(id);
   }
 
   private retainedLogPath(tenantId: string, id: string): string {
@@ -366,6 +379,8 @@ export class Sandboxes {
       phase = "start";
       const lowerDirs = image.layers.map((l) => l.dir);
       const process = resolveProcess(image.config, spec.process ?? {}, lowerDirs);
+      const egress = this.checkEgress(tenantId, spec);
+      if (egress) process.env = [...process.env, ...this.deps.egress!.env(egress)];
       const resources = clampResources(spec.resources);
       const t1 = performance.now();
       await this.deps.runtime.create({
@@ -376,8 +391,11 @@ export class Sandboxes {
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
         ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
         annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id, ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}) },
+        ...(egress ? { network: { egress: true as const } } : {}),
       });
       created = true;
+      // Before start: the first packet the process sends already meets its rules.
+      if (egress) this.deps.egress!.register(tenantId, id, egress);
       const createMs = Math.round(performance.now() - t1);
       if (signal.aborted) return;
       const t2 = performance.now();
