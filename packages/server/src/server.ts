@@ -4,7 +4,7 @@
  * tests both come through here.
  */
 import { createServer, type Server } from "node:http";
-import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "./config.js";
@@ -123,12 +123,28 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
       log: log.child({ module: "stdio" }),
       // All tenants together stay within the host's share derived from its size.
       parentLimits: serverCeilings(hostSize()),
-      egress: { dnsUpstream: config.egressDnsUpstream?.length ? config.egressDnsUpstream : undefined },
+      egress: {
+        dnsUpstream: config.egressDnsUpstream?.length ? config.egressDnsUpstream : undefined,
+        caDir: join(config.dataDir, "egress-ca"),
+        upstreamCa: readUpstreamCas(config.egressUpstreamCa ?? []),
+        inspectCiphers: config.egressInspectCiphers,
+      },
     });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;
   }
+}
+
+/** The extra upstream CAs' PEM text; a file that cannot be read stops the start with its name. */
+function readUpstreamCas(paths: string[]): string[] {
+  return paths.map((p) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch (err) {
+      throw new StartupError(`--egress-upstream-ca ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
  * which names resolve, the proxy asks per connection, and every decision goes
  * to the decision log. A sandbox without rules touches none of this.
  */
-import type { EgressConnection, RuntimeBackend } from "../runtime/backend.js";
+import type { EgressConnection, EgressHttpRequest, EgressInspection, RuntimeBackend } from "../runtime/backend.js";
 import type { EgressLogQuery, EgressLogRow } from "../store/egress-log-store.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import { compileUnderCeiling } from "./egress-ceiling.js";
@@ -14,7 +14,7 @@ import type { EgressCeiling } from "./egress-ceiling.js";
 import type { CompiledRule, EgressRule } from "./egress-policy.js";
 import { refusedClass } from "./egress-address-class.js";
 import type { EgressLog } from "./egress-log.js";
-import { placeholderEnv, type BoundSecret } from "./egress-secrets.js";
+import { injectSecrets, placeholderEnv, type BoundSecret } from "./egress-secrets.js";
 import { EgressState, type ConnectionVerdict } from "./egress-state.js";
 import { AppError, invalidInput } from "./errors.js";
 
@@ -47,16 +47,7 @@ export class SandboxEgress {
         this.verdicts.set(c, verdict);
         // TODO(issue 17): `inspect` verdicts (methods/pathPrefixes, secrets) need the proxy to hand the
         // connection to https-inspector.ts; until then they are refused rather than let through unchecked.
-        if (verdict.allowed && verdict.inspect) {
-          const owner = this.owners.get(c.client);
-          if (owner) {
-            deps.log.record({
-              ...owner, kind: "connect", name: verdict.name ?? null, address: c.address, port: c.port, protocol: verdict.rule.rule.protocol,
-              decision: "denied", rule: String(verdict.rule.index), reason: "the rule needs HTTPS inspection, which is not wired yet", bytesUp: null, bytesDown: null, durationMs: null,
-            });
-          }
-          return false;
-        }
+        if (verdict.allowed && verdict.inspect) return this.inspection(c, verdict);
         return verdict.allowed;
       },
       finished: (c, traffic) => {
@@ -66,6 +57,38 @@ export class SandboxEgress {
       allowsName: (client, name) => this.state.allowsName(client, name),
       resolved: (client, name, addresses, ttl) => this.state.resolved(client, name, addresses, ttl),
     });
+  }
+
+  /**
+   * An allowed https connection whose rule narrows methods or paths, or whose
+   * host has a secret: the proxy terminates TLS and asks per request. Each
+   * request is logged; secrets go into the headers of requests to their hosts.
+   * A plain-http rule that narrows methods or paths is refused (the proxy only
+   * inspects TLS), never let through unchecked.
+   */
+  private inspection(c: EgressConnection, verdict: ConnectionVerdict & { allowed: true }): boolean | EgressInspection {
+    const owner = this.owners.get(c.client);
+    const rule = verdict.rule.rule;
+    const record = (req: EgressHttpRequest | undefined, decision: "allowed" | "denied", reason: string | null, traffic?: { bytesUp: number; bytesDown: number }) => {
+      if (!owner) return;
+      this.deps.log.record({
+        ...owner, kind: "connect", name: req?.host ?? verdict.name ?? null, address: c.address, port: c.port, protocol: rule.protocol,
+        decision, rule: String(verdict.rule.index), reason, bytesUp: traffic?.bytesUp ?? null, bytesDown: traffic?.bytesDown ?? null, durationMs: null,
+      });
+    };
+    if (rule.protocol !== "https" || c.protocol !== "tls") {
+      record(undefined, "denied", "the rule narrows methods or paths, which only inspected https can check");
+      return false;
+    }
+    return {
+      allowRequest: (req) => {
+        if (rule.methods?.length && !rule.methods.includes(req.method.toUpperCase())) return `method ${req.method} is not in the rule's methods (${rule.methods.join(", ")})`;
+        if (rule.pathPrefixes?.length && !rule.pathPrefixes.some((p) => req.path.startsWith(p))) return `path ${req.path.slice(0, 200)} is under none of the rule's path prefixes`;
+        return undefined;
+      },
+      rewriteHeaders: (headers, req) => injectSecrets(headers, req.host, verdict.secrets).headers,
+      onRequest: (req, outcome) => record(req, outcome.allowed ? "allowed" : "denied", outcome.reason ?? `${req.method} ${req.path.slice(0, 200)} → ${outcome.status}`, outcome),
+    };
   }
 
   /**

@@ -44,7 +44,7 @@ import https from "node:https";
 import net from "node:net";
 import dgram from "node:dgram";
 const log = (s) => console.log(s);
-const handler = (req, res) => { log("req " + req.socket.localAddress + ":" + req.socket.localPort + " host=" + req.headers.host); res.end("hello from " + req.socket.localAddress + ":" + req.socket.localPort + "\\n"); };
+const handler = (req, res) => { log("req " + req.socket.localAddress + ":" + req.socket.localPort + " host=" + req.headers.host + " auth=" + req.headers.authorization); res.end("hello from " + req.socket.localAddress + ":" + req.socket.localPort + "\\n"); };
 for (const port of [80, 8080]) http.createServer(handler).listen(port, "0.0.0.0");
 https.createServer({ cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }, handler).listen(443, "0.0.0.0");
 net.createServer((c) => { log("tcp " + c.localAddress + ":" + c.localPort); c.end("tcp hello\\n"); }).listen(7777, "0.0.0.0");
@@ -139,7 +139,10 @@ before(async () => {
   await waitFor("the fake internet", () => upstreamLog.includes("ready"));
   zone = await startTestZone({ "api.example.test": [API], "tls.example.test": [API], "x.wild.test": [WILD], "wild.test": [WILD], "other.example.test": [OTHER] });
   clientHello = await captureClientHello("tls.example.test");
-  env = await startSandboxEnv({ flags: { egressDnsUpstream: [zone.server] } });
+  env = await startSandboxEnv({
+    // The fake internet's certificate is what inspected upstreams verify against; busybox's TLS client signs with SHA-1.
+    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [join(certDir, "cert.pem")], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
+  });
   await env.tenant(T);
   const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, { body: { hosts: ["*", PRIVATE, LINK_LOCAL], ports: [80, 443, 7777], allowAddresses: true } });
   assert.equal(ceiling.status, 200, JSON.stringify(ceiling.body));
@@ -180,7 +183,7 @@ const upstreamLines = (prefix: string) => upstreamLog.split("\n").filter((l) => 
 test("an allowed http host is reached by name from inside the sandbox", { skip }, async () => {
   const r = await run(get("api.example.test"));
   assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
-  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test`), upstreamLog);
+  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), upstreamLog);
 });
 
 test("an allowed https host is reached: the ClientHello passes through and the upstream's own TLS answers", { skip }, async () => {
@@ -274,6 +277,45 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   assert.deepEqual(second.body.items, rows.slice(2, 4));
   const bad = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?since=yesterday`);
   assert.equal(bad.status, 400);
+});
+
+const SECRET_VALUE = "s3cr3t-value-4b9";
+/** An HTTPS request from the sandbox with busybox's ssl_client over nc (the socket is the -e program's stdin and stdout). */
+const httpsRequest = (name: string, method: string, path: string, extraHeader = "") =>
+  `A=$(${resolve(name)}); timeout 10 nc "$A" 443 -e sh -c "exec 3<&0; printf '${method} ${path} HTTP/1.1\\r\\nHost: ${name}\\r\\n${extraHeader}Connection: close\\r\\n\\r\\n' | ssl_client -s 3 -n ${name} >&2" 2>&1`;
+
+test("inspected https: a secret reaches the upstream in its header while the sandbox sees only the placeholder; methods are enforced", { skip }, async () => {
+  const put = await env!.srv.request("POST", `/api/tenants/${T}/secrets`, { body: { name: "API_TOKEN", value: SECRET_VALUE, hosts: ["tls.example.test"] } });
+  assert.ok(put.status === 201 || put.status === 200, JSON.stringify(put.body));
+  const created = await createSandbox({ egress: [{ host: "tls.example.test", protocol: "https", methods: ["GET"] }], secrets: ["API_TOKEN"] }, "secret");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const seen = await run("env; tr '\\0' '\\n' < /proc/1/environ", id);
+  assert.match(seen.out, /^NIMBUS_SECRET_API_TOKEN=nimbus-secret:\/\/API_TOKEN$/m);
+  assert.ok(!seen.out.includes(SECRET_VALUE), "the value is nowhere in the sandbox's environment");
+  assert.match(seen.out, /^SSL_CERT_FILE=\/etc\/nimbus\/egress-ca-bundle\.pem$/m);
+  for (const v of ["NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]) assert.match(seen.out, new RegExp(`^${v}=/etc/nimbus/egress-ca-bundle\\.pem$`, "m"));
+  const bundle = await run("grep -c 'BEGIN CERTIFICATE' /etc/nimbus/egress-ca-bundle.pem; echo x > /etc/nimbus/egress-ca-bundle.pem; echo rc=$?", id);
+  assert.match(bundle.out, /rc=[1-9]/, `the bundle is read-only: ${bundle.out}`);
+
+  const ok = await run(httpsRequest("tls.example.test", "GET", "/models", "Authorization: Bearer nimbus-secret://API_TOKEN\\r\\n"), id);
+  assert.match(ok.out, new RegExp(`hello from ${API}:443`), ok.out);
+  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), upstreamLog);
+  // The secret's header is added when the request lacks it.
+  const bare = await run(httpsRequest("tls.example.test", "GET", "/bare"), id);
+  assert.match(bare.out, /hello from/, bare.out);
+  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, upstreamLog);
+
+  const before = upstreamLines("req").length;
+  const refused = await run(httpsRequest("tls.example.test", "POST", "/models"), id);
+  assert.match(refused.out, /403 Forbidden[\s\S]*method POST/, refused.out);
+  assert.equal(upstreamLines("req").length, before, "a refused request never reaches the upstream");
+
+  const log = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress?host=tls.example.test`)).body.items as Array<Record<string, any>>;
+  assert.ok(log.some((r) => r.decision === "allowed" && r.rule === "0" && r.kind === "connect"), JSON.stringify(log));
+  assert.ok(log.some((r) => r.decision === "denied" && /method POST/.test(r.reason)), JSON.stringify(log));
+  assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
 });
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {

@@ -145,9 +145,29 @@ export interface EgressConnection {
   protocol: "tls" | "http" | "tcp";
 }
 
+/** One HTTP request inside an inspected TLS connection. */
+export interface EgressHttpRequest {
+  method: string;
+  path: string;
+  host: string;
+}
+
+/**
+ * An allowed TLS connection the proxy must look inside: it terminates TLS with
+ * a leaf of the server's egress CA, asks about each request, and lets the
+ * domain rewrite its headers (where secrets go in).
+ */
+export interface EgressInspection {
+  /** undefined to allow, else the reason for a 403. */
+  allowRequest(req: EgressHttpRequest): string | undefined;
+  rewriteHeaders?(headers: Array<[string, string]>, req: EgressHttpRequest): Array<[string, string]>;
+  onRequest?(req: EgressHttpRequest, outcome: { status: number; allowed: boolean; reason?: string; bytesUp: number; bytesDown: number }): void;
+}
+
 /** What the egress data path asks the domain (the policy lives there, not in the runtime). */
 export interface EgressPolicyHooks {
-  decide(c: EgressConnection): boolean | Promise<boolean>;
+  /** false: close; true: splice untouched; an inspection: terminate TLS and check each request. */
+  decide(c: EgressConnection): boolean | EgressInspection | Promise<boolean | EgressInspection>;
   /** An allowed connection closed. */
   finished?(c: EgressConnection, traffic: { bytesUp: number; bytesDown: number; durationMs: number }): void;
   /** The DNS responder: may `client` resolve `name`? */

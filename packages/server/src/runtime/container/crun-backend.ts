@@ -25,7 +25,7 @@ import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 import { StdioHubs } from "./stdio-hub.js";
-import { ContainerEgress } from "./egress-facet.js";
+import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
 
 export interface ContainerBackendOptions {
   /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
@@ -45,7 +45,7 @@ export interface ContainerBackendOptions {
   /** Ceilings for all groups together, written when the parent is made for a group. @default none */
   parentLimits?: GroupLimits;
   /** The egress data path's settings (used only once a container asks for egress). */
-  egress?: { dnsUpstream?: string[]; sandboxBlock?: string };
+  egress?: { dnsUpstream?: string[]; sandboxBlock?: string; caDir?: string; upstreamCa?: string[]; inspectCiphers?: string };
 }
 
 const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
@@ -114,6 +114,20 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(spec.id);
     if (spec.group) assertValidId(spec.group.name);
     if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
+    if (spec.network?.egress) {
+      // The data path is up before the container exists; the sandbox trusts the egress CA (for inspected TLS).
+      let caBundle: string;
+      try {
+        caBundle = await this.egress.prepare();
+      } catch (err) {
+        throw new RuntimeError("start_failed", `the egress network could not start: ${(err as Error).message}`, { cause: err });
+      }
+      spec = {
+        ...spec,
+        readonlyFiles: [...(spec.readonlyFiles ?? []), { source: caBundle, destination: CA_BUNDLE_DESTINATION }],
+        process: { ...spec.process, env: [...spec.process.env.filter((e) => !CA_BUNDLE_ENV.some((v) => e.startsWith(v.split("=")[0]! + "="))), ...CA_BUNDLE_ENV] },
+      };
+    }
     const { id } = spec;
     await this.locks.run(id, async () => {
       const bundle = this.layout.bundle(id);

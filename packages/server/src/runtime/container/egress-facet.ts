@@ -5,9 +5,20 @@
 // policy is the domain's, bound late through `bind()`: until then everything is
 // refused.
 
-import type { EgressConnection, EgressFacet, EgressPolicyHooks } from "../backend.js";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { EgressConnection, EgressFacet, EgressInspection, EgressPolicyHooks } from "../backend.js";
+import { EgressCa } from "./egress/egress-ca.js";
+import { inspectHttps } from "./egress/https-inspector.js";
 import { EgressNetwork } from "./egress/network.js";
 import type { EgressRequest } from "./egress/proxy.js";
+
+/** Where a container with egress finds the CA bundle (the host's roots plus the egress CA). */
+export const CA_BUNDLE_DESTINATION = "/etc/nimbus/egress-ca-bundle.pem";
+/** The variables common TLS stacks read a CA bundle from (OpenSSL, Node, Python requests, curl). */
+export const CA_BUNDLE_ENV = ["SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"].map((k) => `${k}=${CA_BUNDLE_DESTINATION}`);
+/** The host's roots, so TLS that is not inspected still verifies inside the sandbox. */
+const HOST_ROOTS = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
 
 export interface ContainerEgressOptions {
   /** The backend's state dir (names the bridge, table and veths). */
@@ -16,6 +27,12 @@ export interface ContainerEgressOptions {
   dnsUpstream?: string[];
   /** IPv4 CIDR for sandbox addresses; default a /16 in 100.64.0.0/10 derived from the state dir. */
   sandboxBlock?: string;
+  /** The egress CA's dir (key 0600 in a 0700 dir). @default `<stateDir>/egress-ca` */
+  caDir?: string;
+  /** Extra PEM CAs inspected upstreams may chain to (tests' fake internet; an operator's private CA). */
+  upstreamCa?: string[];
+  /** OpenSSL cipher string for the sandbox-facing side of inspected TLS. @default Node's */
+  inspectCiphers?: string;
   /** Containers alive on disk, whose links a restarted server keeps. */
   liveContainerIds(): Promise<string[]>;
   onError?(err: Error): void;
@@ -25,6 +42,7 @@ export class ContainerEgress implements EgressFacet {
   private hooks: EgressPolicyHooks | undefined;
   private network: EgressNetwork | undefined;
   private starting: Promise<EgressNetwork> | undefined;
+  private ca: Promise<{ ca: EgressCa; bundlePath: string }> | undefined;
   /** The connection object the domain saw in decide(), per proxy request, for finished(). */
   private readonly connections = new WeakMap<EgressRequest, EgressConnection>();
 
@@ -41,6 +59,45 @@ export class ContainerEgress implements EgressFacet {
 
   addressOf(id: string): string | undefined {
     return this.network?.addressOf(id);
+  }
+
+  /**
+   * The data path is up and the CA bundle written; returns the bundle's host
+   * path. Called before a container with egress is created (its bundle binds it).
+   */
+  async prepare(): Promise<string> {
+    await this.started();
+    return (await this.openCa()).bundlePath;
+  }
+
+  private openCa(): Promise<{ ca: EgressCa; bundlePath: string }> {
+    this.ca ??= (async () => {
+      const dir = this.options.caDir ?? join(this.options.stateDir, "egress-ca");
+      const ca = await EgressCa.open(dir);
+      const roots = HOST_ROOTS.find((p) => existsSync(p));
+      const bundlePath = join(dir, "bundle.pem");
+      const tmp = `${bundlePath}.tmp`;
+      writeFileSync(tmp, `${roots ? readFileSync(roots, "utf8") : ""}\n${ca.files.certPem}`, { mode: 0o644 });
+      renameSync(tmp, bundlePath);
+      return { ca, bundlePath };
+    })();
+    this.ca.catch(() => (this.ca = undefined));
+    return this.ca;
+  }
+
+  private async inspect(client: import("node:net").Socket, peeked: Buffer, req: EgressRequest & { sni: string }, verdict: EgressInspection): Promise<void> {
+    const { ca } = await this.openCa();
+    const leaf = await ca.leafFor(req.sni);
+    inspectHttps(client, peeked, {
+      serverName: req.sni,
+      upstream: req.dst,
+      leaf,
+      allowRequest: (r) => verdict.allowRequest(r),
+      ...(verdict.rewriteHeaders ? { rewriteHeaders: (h, r) => verdict.rewriteHeaders!(h, r) } : {}),
+      ...(verdict.onRequest ? { onRequest: (r, o) => verdict.onRequest!(r, o) } : {}),
+      ...(this.options.upstreamCa?.length ? { upstreamCa: this.options.upstreamCa } : {}),
+      ...(this.options.inspectCiphers ? { clientCiphers: this.options.inspectCiphers } : {}),
+    });
   }
 
   /** Gives the created (not started) container whose init is `pid` its link; returns its address. */
@@ -62,7 +119,7 @@ export class ContainerEgress implements EgressFacet {
   }
 
   private build(): EgressNetwork {
-    const decide = async (req: EgressRequest): Promise<boolean> => {
+    const decide = async (req: EgressRequest): Promise<boolean | EgressInspection> => {
       if (!this.hooks) return false;
       const c: EgressConnection = { client: req.sandboxAddress, address: req.dst.address, port: req.dst.port, protocol: req.protocol };
       if (req.sni) c.sni = req.sni;
@@ -80,6 +137,7 @@ export class ContainerEgress implements EgressFacet {
           if (c) this.hooks?.finished?.(c, traffic);
         },
         onError: (err) => this.options.onError?.(err),
+        inspect: (client, peeked, req, verdict) => this.inspect(client, peeked, req, verdict as EgressInspection),
       },
       dns: {
         upstream: this.options.dnsUpstream,

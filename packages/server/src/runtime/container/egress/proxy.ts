@@ -25,7 +25,11 @@ export interface EgressRequest {
   protocol: EgressProtocol;
 }
 
-export type Decide = (req: EgressRequest) => boolean | Promise<boolean>;
+/** false: close; true: splice; an object: hand the connection to `inspect` with it (TLS with an SNI only). */
+export type Decide = (req: EgressRequest) => boolean | object | Promise<boolean | object>;
+
+/** Takes over an accepted connection (with the bytes already peeked) for a verdict that asks for inspection. */
+export type Inspect = (client: Socket, peeked: Buffer, req: EgressRequest & { sni: string }, verdict: object) => void | Promise<void>;
 
 /** An allowed connection closed: what it carried (for the decision log). */
 export type Finished = (req: EgressRequest, traffic: { bytesUp: number; bytesDown: number; durationMs: number }) => void;
@@ -37,6 +41,7 @@ export interface ProxyOptions {
   port?: number;
   decide: Decide;
   finished?: Finished;
+  inspect?: Inspect;
   /** How long to wait for the first bytes before deciding on what has arrived. */
   peekTimeoutMs?: number;
   /** Most bytes read before deciding (a ClientHello or request head larger than this is refused). */
@@ -53,7 +58,7 @@ export class EgressProxy {
   private server: Server | undefined;
   private readonly perSandbox = new Map<string, number>();
   private readonly open = new Set<Socket>();
-  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port" | "finished">> & ProxyOptions;
+  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port" | "finished" | "inspect">> & ProxyOptions;
 
   constructor(options: ProxyOptions) {
     this.options = { peekTimeoutMs: 1_000, maxPeekBytes: 16 * 1024, maxConnectionsPerSandbox: 256, connectTimeoutMs: 10_000, ...options };
@@ -122,12 +127,21 @@ export class EgressProxy {
     const req: EgressRequest = { sandboxAddress, dst, protocol: peeked.protocol };
     if (peeked.protocol === "tls" && peeked.value) req.sni = peeked.value;
     if (peeked.protocol === "http" && peeked.value) req.host = peeked.value;
-    let allowed = false;
+    let verdict: boolean | object = false;
     try {
-      allowed = (await this.options.decide(req)) === true;
+      verdict = await this.options.decide(req);
     } catch (err) {
       this.options.onError?.(err as Error, req);
     }
+    if (typeof verdict === "object" && verdict !== null && !client.destroyed) {
+      // Inspection is for TLS with a name only: anything else asking for it is closed, never spliced unchecked.
+      if (req.protocol === "tls" && req.sni && this.options.inspect) {
+        return this.options.inspect(client, peeked.bytes, { ...req, sni: req.sni }, verdict);
+      }
+      client.destroy();
+      return;
+    }
+    const allowed = verdict === true;
     if (!allowed || client.destroyed) {
       client.destroy();
       return;
