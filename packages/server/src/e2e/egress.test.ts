@@ -16,6 +16,8 @@ import { findBinary, runCommand } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
+import { isolatedEnv, runNimbus } from "../testing/cli.js";
+import { Nimbus } from "@nimbus/nimbus";
 
 const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) && "needs root, crun, iproute2, nftables and openssl";
 
@@ -277,6 +279,19 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   assert.deepEqual(second.body.items, rows.slice(2, 4));
   const bad = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?since=yesterday`);
   assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, "op.invalid_input");
+  // The SDK and the CLI read the same log.
+  const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
+  const viaSdk = await sdk.sandboxes.egressLog({ id: sandboxId, decision: "denied", host: LINK_LOCAL });
+  assert.equal(viaSdk.items[0]?.rule, "always_refused:link_local");
+  const cliEnv = isolatedEnv(certDir, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+  const cli = await runNimbus(["sandbox", "egress", sandboxId, "--decision", "denied", "--json"], cliEnv);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout), rows.filter((r) => r.decision === "denied"));
+  const human = await runNimbus(["sandbox", "egress", sandboxId, "--host", PRIVATE], cliEnv);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^TIME +KIND +NAME +ADDRESS +PORT +DECISION +RULE +REASON$/m);
+  assert.match(human.stdout, new RegExp(`connect +- +${PRIVATE.replace(/\./g, "\\.")} +7777 +denied +always_refused:private`));
 });
 
 const SECRET_VALUE = "s3cr3t-value-4b9";
