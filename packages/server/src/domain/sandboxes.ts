@@ -157,6 +157,25 @@ export class Sandboxes {
     return inserted.row;
   }
 
+  /**
+   * After a server restart: running sandboxes that have egress rules get their
+   * data path and policy back (their links survived; the policy was in memory).
+   * One whose link is gone keeps loopback only, and the log says so.
+   */
+  async resumeEgress(rows: Array<Pick<SandboxRow, "tenantId" | "id" | "spec">>): Promise<void> {
+    const withRules = rows.filter((r) => (r.spec as unknown as SandboxSpec).network?.egress?.length);
+    if (withRules.length === 0 || !this.deps.egress) return;
+    await this.deps.runtime.egress?.resume(withRules.map((r) => r.id));
+    for (const row of withRules) {
+      try {
+        const checked = this.checkEgress(row.tenantId, row.spec as unknown as SandboxSpec);
+        if (checked) this.deps.egress.register(row.tenantId, row.id, checked);
+      } catch (err) {
+        this.deps.log.warn("a sandbox's egress could not be resumed; it keeps loopback only", { tenantId: row.tenantId, sandboxId: row.id, err });
+      }
+    }
+  }
+
   /** Rules under the tenant's ceiling (400 naming the rule); undefined for a sandbox without rules. */
   private checkEgress(tenantId: string, spec: SandboxSpec): CheckedEgress | undefined {
     if (!spec.network?.egress?.length && !spec.network?.secrets?.length) return undefined;

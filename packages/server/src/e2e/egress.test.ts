@@ -341,6 +341,16 @@ test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, 
   assert.equal(unknownSecret.status, 400, JSON.stringify(unknownSecret.body));
 });
 
+test("a server restart keeps egress: the links survive, the proxy and DNS come back, the policy is registered again", { skip }, async () => {
+  await env!.restart();
+  const r = await run(get("api.example.test"));
+  assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
+  const denied = await run("nslookup -type=a denied-after-restart.example.test");
+  assert.match(denied.out, /NXDOMAIN/, denied.out);
+  const other = await run(`printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`);
+  assert.doesNotMatch(other.out, /tcp hello/, other.out);
+});
+
 test("a sandbox with no rules still has only lo and no DNS server", { skip }, async () => {
   const created = await createSandbox(undefined, "plain");
   assert.equal(created.status, 201);

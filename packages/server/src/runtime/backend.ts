@@ -181,7 +181,16 @@ export interface EgressFacet {
   bind(hooks: EgressPolicyHooks): void;
   /** The container's address on the egress bridge, once created with `network.egress`; undefined otherwise. */
   addressOf(id: string): string | undefined;
-  /** Removes the data path (table, proxy, DNS, links, bridge); containers keep running without egress. */
+  /**
+   * After a server restart: brings the data path back when `ids` (running
+   * containers that had egress) is not empty, re-adopting their links.
+   */
+  resume(ids: string[]): Promise<void>;
+  /**
+   * The server stops. Without containers that have links, everything is
+   * removed; with some, only the proxy and DNS stop (their connections are
+   * refused until `resume`), so the links and the table stay as they are.
+   */
   close(): Promise<void>;
 }
 

@@ -111,11 +111,19 @@ export class ContainerEgress implements EgressFacet {
     if (this.network?.addressOf(id) !== undefined) await this.network.detach(id);
   }
 
+  async resume(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.started();
+  }
+
   async close(): Promise<void> {
     const network = this.starting ? await this.starting.catch(() => undefined) : undefined;
     this.starting = undefined;
     this.network = undefined;
-    await network?.close();
+    if (!network) return;
+    // Containers outlive the server: keep their links (and the table, which now refuses everything) for the next start.
+    if (network.attachedCount > 0) await network.stopListeners();
+    else await network.close();
   }
 
   private build(): EgressNetwork {

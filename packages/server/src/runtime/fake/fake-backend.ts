@@ -55,6 +55,7 @@ export class FakeBackend implements RuntimeBackend {
     addressOf(id: string): string | undefined {
       return this.addresses.get(id);
     },
+    async resume(_ids: string[]): Promise<void> {},
     async close(): Promise<void> {},
   };
   readonly host: FakeHost;

@@ -110,6 +110,23 @@ export class EgressNetwork {
     this.leases.delete(containerId);
   }
 
+  /** How many containers have a link now. */
+  get attachedCount(): number {
+    return this.leases.size;
+  }
+
+  /**
+   * Stops the proxy and the DNS responder only: the table keeps redirecting to
+   * their (now closed) ports, so every connection is refused, and the links
+   * stay for a later start() to re-adopt.
+   */
+  async stopListeners(): Promise<void> {
+    await this.proxy?.close();
+    this.proxy = undefined;
+    await this.dns?.close();
+    this.dns = undefined;
+  }
+
   /** Removes the table first (so nothing is left open), then the proxy, the veths and the bridge. */
   async close(): Promise<void> {
     await removeTable(this.names.table);
