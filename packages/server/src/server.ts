@@ -244,8 +244,11 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   });
   const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
   const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
-  // TODO(issue 17): `egress.denied` on the tenant's event stream (onDenied) once the event schema has the type.
-  const egressLog = new EgressLog({ store: new EgressLogStore(db) });
+  const egressLog = new EgressLog({
+    store: new EgressLogStore(db),
+    // `egress` / `denied` on the tenant's event stream, keyed by the sandbox (so `?id=` follows one sandbox).
+    onDenied: ({ tenantId, ...row }) => events.publish({ type: "egress", action: "denied", tenantId, key: row.sandboxId, resource: row }),
+  });
   cleanups.push(() => egressLog.close());
   const egress = new SandboxEgress({ runtime, log: egressLog, ceilingOf: (tenantId) => egressCeilings.get(tenantId), secrets });
   const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });

@@ -333,6 +333,31 @@ test("inspected https: a secret reaches the upstream in its header while the san
   assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
 });
 
+test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+  const ac = new AbortController();
+  const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, { headers: { authorization: `Bearer ${env!.srv.token()}` }, signal: ac.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  try {
+    await run("nslookup -type=a evented.example.test");
+    let text = "";
+    const deadline = Date.now() + 5_000;
+    while (!text.includes("evented.example.test") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    const event = text.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === "egress" && e.resource?.name === "evented.example.test");
+    assert.ok(event, text);
+    assert.equal(event.action, "denied");
+    assert.equal(event.resource.sandboxId, sandboxId);
+    assert.equal(event.resource.kind, "dns");
+  } finally {
+    ac.abort();
+    await reader.cancel().catch(() => undefined);
+  }
+});
+
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
   const r = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }, { host: "api.example.test", protocol: "tcp", port: 22 }] }, "outside");
   assert.equal(r.status, 400, JSON.stringify(r.body));

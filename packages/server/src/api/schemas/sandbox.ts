@@ -105,7 +105,7 @@ export const LogsQuery = strictObject({
 });
 
 export const EventsQuery = strictObject({
-  kind: Type.Optional(Type.Union([Type.Literal("sandbox"), Type.Literal("session"), Type.Literal("service")])),
+  kind: Type.Optional(Type.Union([Type.Literal("sandbox"), Type.Literal("session"), Type.Literal("service"), Type.Literal("egress")])),
   id: Type.Optional(PathNameSchema),
   name: Type.Optional(PathNameSchema),
 });
