@@ -126,6 +126,29 @@ export class SandboxEgress {
     this.owners.set(address, { tenantId, sandboxId });
   }
 
+  /**
+   * New rules for a registered sandbox: new connections and lookups follow them
+   * at once (the names it resolved are kept), and open connections they no
+   * longer allow are closed. Returns how many were closed.
+   */
+  async update(tenantId: string, sandboxId: string, rules: CompiledRule[]): Promise<number> {
+    const address = this.addresses.get(sandboxId);
+    if (address === undefined) return 0;
+    const current = this.state.get(address);
+    this.state.set(address, { tenantId, sandboxId, rules, secrets: current?.secrets ?? [] });
+    return (await this.deps.runtime.egress?.recheck(sandboxId)) ?? 0;
+  }
+
+  /** Rules for a PATCH: the same checks as at create; an empty list refuses everything. */
+  compile(tenantId: string, rules: EgressRule[]): CompiledRule[] {
+    return rules.length === 0 ? [] : compileUnderCeiling(rules, this.deps.ceilingOf(tenantId), "egress");
+  }
+
+  /** Whether the sandbox has a link (it was created with rules and runs). */
+  has(sandboxId: string): boolean {
+    return this.addresses.has(sandboxId);
+  }
+
   /** The sandbox's container is gone (or going): its address no longer answers to anything. */
   unregister(sandboxId: string): void {
     const address = this.addresses.get(sandboxId);

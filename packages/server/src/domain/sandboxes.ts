@@ -20,6 +20,7 @@ import { readAllRecords, readRecordsFrom, type LogRecord } from "../runtime/inde
 export type { LogRecord };
 import { AppError, invalidInput, notFound } from "./errors.js";
 import type { CheckedEgress, SandboxEgress } from "./sandbox-egress.js";
+import type { EgressRule } from "./egress-policy.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
@@ -56,7 +57,7 @@ export interface SandboxesDeps {
   /** This data dir's instance id, stamped on every container so the boot reconciler only removes its own orphans. */
   instanceId?: string;
   /** Egress rules and their data path (sandbox-egress.ts); without it, specs with rules are refused. */
-  egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget">;
+  egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget" | "update" | "compile" | "has">;
 }
 
 /** The container annotation that carries the data dir's instance id. */
@@ -155,6 +156,34 @@ export class Sandboxes {
       throw err;
     });
     return inserted.row;
+  }
+
+  /**
+   * Replaces a running sandbox's egress rules (`PATCH …/network`): checked as
+   * at create, stored at a new generation when `resourceVersion` is still the
+   * current one (412 otherwise), applied to new connections at once, and open
+   * connections the new rules refuse are closed. Only a sandbox created with
+   * rules has the link this needs (409 otherwise); secrets are fixed at create.
+   */
+  async updateNetwork(tenantId: string, id: string, input: { egress: EgressRule[]; resourceVersion: string }): Promise<{ row: SandboxRow; closed: number }> {
+    return this.lock.run(id, async () => {
+      const row = this.get(tenantId, id);
+      if (row.resourceVersion !== input.resourceVersion) {
+        throw new AppError("op.precondition_failed", `sandbox \`${id}\` is at resourceVersion ${row.resourceVersion}, not ${input.resourceVersion}: read it again and retry`, {
+          detail: { resourceVersion: row.resourceVersion },
+        });
+      }
+      const spec = row.spec as unknown as SandboxSpec;
+      if (!this.deps.egress || !spec.network?.egress?.length || !this.deps.egress.has(id)) {
+        throw new AppError("op.conflict", `sandbox \`${id}\` has no egress link (it was created without rules, or is not running): create a sandbox with spec.network.egress instead`);
+      }
+      const rules = this.deps.egress.compile(tenantId, input.egress);
+      const next = this.deps.store.replaceSpec(tenantId, id, { ...row.spec, network: { ...spec.network, egress: input.egress } }, row.generation + 1, input.resourceVersion);
+      if (!next) throw new AppError("op.precondition_failed", `sandbox \`${id}\` changed meanwhile: read it again and retry`);
+      const closed = await this.deps.egress.update(tenantId, id, rules);
+      this.publish(next, next.lifecycleState as SandboxState);
+      return { row: next, closed };
+    });
   }
 
   /**

@@ -181,6 +181,8 @@ export interface EgressFacet {
   bind(hooks: EgressPolicyHooks): void;
   /** The container's address on the egress bridge, once created with `network.egress`; undefined otherwise. */
   addressOf(id: string): string | undefined;
+  /** The container's rules changed: its open connections are decided again, and those now refused are closed. Returns how many. */
+  recheck(id: string): Promise<number>;
   /**
    * After a server restart: brings the data path back when `ids` (running
    * containers that had egress) is not empty, re-adopting their links.

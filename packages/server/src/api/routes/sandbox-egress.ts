@@ -10,7 +10,8 @@ import { invalidInput } from "../../domain/errors.js";
 import { collection, clampLimit } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
 import { PageQuery, collectionOf, strictObject } from "../schemas/common.js";
-import { SandboxParams } from "../schemas/sandbox.js";
+import { EgressRulesSchema, SandboxParams, SandboxResource } from "../schemas/sandbox.js";
+import { sandboxView } from "../../domain/sandbox-view.js";
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
@@ -46,8 +47,27 @@ function isoTime(field: string, v: string | undefined): string | undefined {
   return new Date(t).toISOString();
 }
 
-export function sandboxEgressRoutes(sandboxes: Pick<Sandboxes, "get" | "resourceVersion">, egress: Pick<SandboxEgress, "logPage">): RouteDef[] {
+const PatchNetworkBody = strictObject({
+  resourceVersion: Type.String({ minLength: 1, maxLength: 64, description: "the sandbox's metadata.resourceVersion as last read; 412 when it moved on" }),
+  egress: EgressRulesSchema,
+});
+
+export function sandboxEgressRoutes(sandboxes: Pick<Sandboxes, "get" | "resourceVersion" | "updateNetwork">, egress: Pick<SandboxEgress, "logPage">): RouteDef[] {
   return [
+    route({
+      method: "PATCH",
+      path: "/api/tenants/:tenantId/sandboxes/:id/network",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "(ext) Replace a running sandbox's egress rules: new connections follow them at once, open ones they refuse are closed",
+      params: SandboxParams,
+      body: PatchNetworkBody,
+      responses: { 200: { description: "the sandbox at its new generation", schema: SandboxResource } },
+      handler: async (ctx) => {
+        const { row } = await sandboxes.updateNetwork(ctx.tenantId, ctx.params.id, { egress: ctx.body.egress, resourceVersion: ctx.body.resourceVersion });
+        return { status: 200, body: sandboxView(row) };
+      },
+    }),
     route({
       method: "GET",
       path: "/api/tenants/:tenantId/sandboxes/:id/egress",

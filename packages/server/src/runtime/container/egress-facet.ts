@@ -111,6 +111,10 @@ export class ContainerEgress implements EgressFacet {
     if (this.network?.addressOf(id) !== undefined) await this.network.detach(id);
   }
 
+  async recheck(id: string): Promise<number> {
+    return this.network ? this.network.recheck(id) : 0;
+  }
+
   async resume(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.started();

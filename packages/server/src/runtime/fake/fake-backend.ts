@@ -56,6 +56,9 @@ export class FakeBackend implements RuntimeBackend {
       return this.addresses.get(id);
     },
     async resume(_ids: string[]): Promise<void> {},
+    async recheck(_id: string): Promise<number> {
+      return 0;
+    },
     async close(): Promise<void> {},
   };
   readonly host: FakeHost;

@@ -110,6 +110,12 @@ export class EgressNetwork {
     this.leases.delete(containerId);
   }
 
+  /** Re-decides the open connections of a container whose rules changed; closes what is no longer allowed. */
+  async recheck(containerId: string): Promise<number> {
+    const address = this.addressOf(containerId);
+    return address && this.proxy ? this.proxy.recheck(address) : 0;
+  }
+
   /** How many containers have a link now. */
   get attachedCount(): number {
     return this.leases.size;

@@ -58,6 +58,8 @@ export class EgressProxy {
   private server: Server | undefined;
   private readonly perSandbox = new Map<string, number>();
   private readonly open = new Set<Socket>();
+  /** Connections past decide (spliced or inspected), for recheck(). */
+  private readonly decided = new Map<Socket, { req: EgressRequest; inspected: boolean }>();
   readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port" | "finished" | "inspect">> & ProxyOptions;
 
   constructor(options: ProxyOptions) {
@@ -89,6 +91,30 @@ export class EgressProxy {
     this.server = undefined;
     for (const s of this.open) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Asks `decide` again for every open connection of `sandboxAddress` (its
+   * rules changed) and closes those it no longer allows as they were allowed
+   * (a splice needs `true`, an inspected connection an inspection). Returns how many closed.
+   */
+  async recheck(sandboxAddress: string): Promise<number> {
+    let closed = 0;
+    for (const [client, { req, inspected }] of [...this.decided]) {
+      if (req.sandboxAddress !== sandboxAddress || client.destroyed) continue;
+      let verdict: boolean | object = false;
+      try {
+        verdict = await this.options.decide(req);
+      } catch (err) {
+        this.options.onError?.(err as Error, req);
+      }
+      const still = inspected ? typeof verdict === "object" && verdict !== null : verdict === true;
+      if (!still) {
+        client.destroy();
+        closed++;
+      }
+    }
+    return closed;
   }
 
   private track(s: Socket): void {
@@ -136,6 +162,8 @@ export class EgressProxy {
     if (typeof verdict === "object" && verdict !== null && !client.destroyed) {
       // Inspection is for TLS with a name only: anything else asking for it is closed, never spliced unchecked.
       if (req.protocol === "tls" && req.sni && this.options.inspect) {
+        this.decided.set(client, { req, inspected: true });
+        client.once("close", () => this.decided.delete(client));
         return this.options.inspect(client, peeked.bytes, { ...req, sni: req.sni }, verdict);
       }
       client.destroy();
@@ -147,6 +175,8 @@ export class EgressProxy {
       return;
     }
     const t0 = performance.now();
+    this.decided.set(client, { req, inspected: false });
+    client.once("close", () => this.decided.delete(client));
     const traffic = await this.splice(client, peeked.bytes, dst);
     try {
       this.options.finished?.(req, { ...traffic, durationMs: Math.round(performance.now() - t0) });
