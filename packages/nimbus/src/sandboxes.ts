@@ -7,7 +7,7 @@ import { readNdjson } from "./ndjson.js";
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
-import type { EgressLogEntry, LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
+import type { EgressLogEntry, EgressRule, LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
 import type { ExecFrame } from "./types/session.js";
 import { DEFAULT_WAIT_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -181,6 +181,19 @@ export class SandboxesApi {
   async egressLog(input: EgressLogInput): Promise<Collection<EgressLogEntry>> {
     const { limit, pageToken, decision, host, since, until } = input;
     return this.#t.request({ method: "GET", path: this.#one(input, "/egress"), query: { limit, pageToken, decision, host, since, until }, signal: input.signal });
+  }
+
+  /**
+   * Replaces a running sandbox's egress rules (ext). `resourceVersion` is the
+   * sandbox's `metadata.resourceVersion` as last read (412 when it moved on);
+   * open connections the new rules refuse are closed.
+   *
+   * @example
+   * const s = await nimbus.sandboxes.get({ id });
+   * await nimbus.sandboxes.updateNetwork({ id, resourceVersion: s.metadata.resourceVersion, egress: [{ host: "pypi.org", protocol: "https" }] });
+   */
+  async updateNetwork(input: SandboxRef & { resourceVersion: string; egress: EgressRule[] }): Promise<Sandbox> {
+    return this.#t.request({ method: "PATCH", path: this.#one(input, "/network"), json: { resourceVersion: input.resourceVersion, egress: input.egress }, signal: input.signal });
   }
 
   /**

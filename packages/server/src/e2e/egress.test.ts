@@ -370,8 +370,8 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   assert.match((await run(get("api.example.test"), id)).out, /hello from/);
   const path = `/api/tenants/${T}/sandboxes/${id}/network`;
   const current = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
-  const stale = await env!.srv.request("PATCH", path, { body: { resourceVersion: "0", egress: [] } });
-  assert.equal(stale.status, 412, JSON.stringify(stale.body));
+  const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
+  await assert.rejects(sdk.sandboxes.updateNetwork({ id, resourceVersion: "0", egress: [] }), (e: any) => e.status === 412 || e.code === "op.precondition_failed");
   const outside = await env!.srv.request("PATCH", path, { body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "a.test", protocol: "tcp", port: 22 }] } });
   assert.equal(outside.status, 400, JSON.stringify(outside.body));
   assert.match(outside.body.error.message, /egress\[0\]/);
@@ -419,6 +419,12 @@ test("a sandbox with no rules still has only lo and no DNS server", { skip }, as
   assert.equal(links.out.trim(), "lo");
   const resolv = await run("grep -c nameserver /etc/resolv.conf", id);
   assert.equal(resolv.out.trim(), "0");
+  // No link to give rules to: PATCH is a 409, not a way to open egress later.
+  const patch = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: created.body.metadata.resourceVersion, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  assert.ok(patch.status === 409 || patch.status === 412, JSON.stringify(patch.body));
+  const fresh = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body.metadata.resourceVersion;
+  const patch2 = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: fresh, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  assert.equal(patch2.status, 409, JSON.stringify(patch2.body));
   // With rules, eth0 is there (so the assertion above can fail).
   assert.deepEqual((await run("ls /sys/class/net")).out.trim().split(/\s+/).sort(), ["eth0", "lo"]);
 });
