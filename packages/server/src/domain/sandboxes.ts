@@ -174,7 +174,8 @@ export class Sandboxes {
         });
       }
       const spec = row.spec as unknown as SandboxSpec;
-      if (!this.deps.egress || !spec.network?.egress?.length || !this.deps.egress.has(id)) {
+      // The link, not the current rules, decides: a sandbox PATCHed to no rules keeps its link and may get rules again.
+      if (!this.deps.egress || !this.deps.egress.has(id)) {
         throw new AppError("op.conflict", `sandbox \`${id}\` has no egress link (it was created without rules, or is not running): create a sandbox with spec.network.egress instead`);
       }
       const rules = this.deps.egress.compile(tenantId, input.egress);
@@ -191,14 +192,20 @@ export class Sandboxes {
    * data path and policy back (their links survived; the policy was in memory).
    * One whose link is gone keeps loopback only, and the log says so.
    */
-  async resumeEgress(rows: Array<Pick<SandboxRow, "tenantId" | "id" | "spec">>): Promise<void> {
-    const withRules = rows.filter((r) => (r.spec as unknown as SandboxSpec).network?.egress?.length);
+  async resumeEgress(rows: Array<Pick<SandboxRow, "tenantId" | "id" | "spec" | "generation">>): Promise<void> {
+    // Rules PATCHed to none (a later generation) still mean a link: resumed with no rules, so a later PATCH works.
+    const hasLink = (r: Pick<SandboxRow, "spec" | "generation">) => {
+      const egress = (r.spec as unknown as SandboxSpec).network?.egress;
+      return Array.isArray(egress) && (egress.length > 0 || r.generation > 1);
+    };
+    const withRules = rows.filter(hasLink);
     if (withRules.length === 0 || !this.deps.egress) return;
     await this.deps.runtime.egress?.resume(withRules.map((r) => r.id));
     for (const row of withRules) {
       try {
-        const checked = this.checkEgress(row.tenantId, row.spec as unknown as SandboxSpec);
-        if (checked) this.deps.egress.register(row.tenantId, row.id, checked);
+        const spec = row.spec as unknown as SandboxSpec;
+        const checked = (spec.network?.egress?.length ? this.checkEgress(row.tenantId, spec) : undefined) ?? { rules: [], secretNames: [] };
+        this.deps.egress.register(row.tenantId, row.id, checked);
       } catch (err) {
         this.deps.log.warn("a sandbox's egress could not be resumed; it keeps loopback only", { tenantId: row.tenantId, sandboxId: row.id, err });
       }

@@ -390,6 +390,13 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
   const spec = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body.spec;
   assert.deepEqual(spec.sandbox.network.egress, [{ host: "x.wild.test", protocol: "http" }]);
+  // No rules at all refuses everything, and the link stays for later rules.
+  const none = await env!.srv.request("PATCH", path, { body: { resourceVersion: patched.body.metadata.resourceVersion, egress: [] } });
+  assert.equal(none.status, 200, JSON.stringify(none.body));
+  assert.match((await run("nslookup -type=a x.wild.test", id)).out, /NXDOMAIN/);
+  const again = await env!.srv.request("PATCH", path, { body: { resourceVersion: none.body.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] } });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.match((await run(get("x.wild.test"), id)).out, /hello from/);
 });
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
