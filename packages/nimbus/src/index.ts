@@ -22,7 +22,7 @@ export {
   type NimbusErrorCode,
   type NimbusErrorInit,
 } from "./errors.js";
-export { SandboxesApi, type CreateSandboxInput, type SandboxRef, type ListSandboxesInput, type WaitSandboxInput, type LogsInput } from "./sandboxes.js";
+export { SandboxesApi, type CreateSandboxInput, type SandboxRef, type ListSandboxesInput, type WaitSandboxInput, type LogsInput, type EgressLogInput } from "./sandboxes.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";

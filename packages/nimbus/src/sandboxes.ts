@@ -7,7 +7,7 @@ import { readNdjson } from "./ndjson.js";
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
-import type { LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
+import type { EgressLogEntry, EgressRule, LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
 import type { ExecFrame } from "./types/session.js";
 import { DEFAULT_WAIT_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -69,6 +69,21 @@ export interface LogsInput extends SandboxRef {
   follow?: boolean;
   /** Only the last N lines. */
   tail?: number;
+}
+
+/**
+ * Filters and paging of {@link SandboxesApi.egressLog}.
+ *
+ * @example
+ * await nimbus.sandboxes.egressLog({ id, host: "api.example.com", since: "2026-01-01T00:00:00Z" });
+ */
+export interface EgressLogInput extends SandboxRef, PageOptions {
+  decision?: "allowed" | "denied";
+  /** Rows whose name or address is exactly this. */
+  host?: string;
+  /** ISO 8601 times, inclusive. */
+  since?: string;
+  until?: string;
 }
 
 /** States a sandbox never leaves on its own; waiting for another state fails there. */
@@ -154,6 +169,31 @@ export class SandboxesApi {
   async stop(input: SandboxRef & { gracePeriodMs?: number }): Promise<Sandbox> {
     const json = input.gracePeriodMs === undefined ? {} : { gracePeriodMs: input.gracePeriodMs };
     return this.#t.request({ method: "POST", path: this.#one(input, "/stop"), json, signal: input.signal });
+  }
+
+  /**
+   * One page of the sandbox's egress decision log (ext): every connection
+   * attempt and DNS query, oldest first, with the rule that decided.
+   *
+   * @example
+   * const { items } = await nimbus.sandboxes.egressLog({ id, decision: "denied" });
+   */
+  async egressLog(input: EgressLogInput): Promise<Collection<EgressLogEntry>> {
+    const { limit, pageToken, decision, host, since, until } = input;
+    return this.#t.request({ method: "GET", path: this.#one(input, "/egress"), query: { limit, pageToken, decision, host, since, until }, signal: input.signal });
+  }
+
+  /**
+   * Replaces a running sandbox's egress rules (ext). `resourceVersion` is the
+   * sandbox's `metadata.resourceVersion` as last read (412 when it moved on);
+   * open connections the new rules refuse are closed.
+   *
+   * @example
+   * const s = await nimbus.sandboxes.get({ id });
+   * await nimbus.sandboxes.updateNetwork({ id, resourceVersion: s.metadata.resourceVersion, egress: [{ host: "pypi.org", protocol: "https" }] });
+   */
+  async updateNetwork(input: SandboxRef & { resourceVersion: string; egress: EgressRule[] }): Promise<Sandbox> {
+    return this.#t.request({ method: "PATCH", path: this.#one(input, "/network"), json: { resourceVersion: input.resourceVersion, egress: input.egress }, signal: input.signal });
   }
 
   /**

@@ -39,6 +39,9 @@ export const SERVER_OPTIONS = {
   registryMirrors: { flag: "registry-mirror", env: "NIMBUS_REGISTRY_MIRRORS", kind: "list", default: [], help: "REGISTRY=URL, tried before the registry itself (repeatable; env comma-separated)" },
   filesMaxBytes: { flag: "files-max-bytes", env: "NIMBUS_FILES_MAX_BYTES", kind: "number", default: 1073741824, help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413" },
   filesPoolPerTenant: { flag: "files-pool-per-tenant", env: "NIMBUS_FILES_POOL_PER_TENANT", kind: "number", default: 2, help: "thread-pool work items one tenant's file transfers may run at once (the pool has UV_THREADPOOL_SIZE threads, 4 by default)" },
+  egressDnsUpstream: { flag: "egress-dns-upstream", env: "NIMBUS_EGRESS_DNS_UPSTREAM", kind: "list", default: [], help: "resolvers (addr or addr:port) the egress DNS asks for names sandboxes' rules allow; default the host's (repeatable; env comma-separated)" },
+  egressUpstreamCa: { flag: "egress-upstream-ca", env: "NIMBUS_EGRESS_UPSTREAM_CA", kind: "list", default: [], help: "PEM files of extra CAs that upstreams of inspected HTTPS may chain to, besides the host's trust store (repeatable; env comma-separated)" },
+  egressInspectCiphers: { flag: "egress-inspect-ciphers", env: "NIMBUS_EGRESS_INSPECT_CIPHERS", kind: "string", default: "", help: "OpenSSL cipher string for the sandbox-facing TLS of inspected HTTPS (e.g. DEFAULT:@SECLEVEL=0 for clients that sign with SHA-1); default Node's" },
   insecureRegistries: { flag: "insecure-registry", env: "NIMBUS_INSECURE_REGISTRIES", kind: "list", default: [], help: "host:port reached over plain HTTP (repeatable; env comma-separated)" },
   registryAllow: { flag: "registry-allow", env: "NIMBUS_REGISTRY_ALLOW", kind: "list", default: [], help: "host[:port] of a registry that may be dialled even at a loopback or private address (repeatable; env comma-separated)" },
   registryAllowPrivate: { flag: "registry-allow-private", env: "NIMBUS_REGISTRY_ALLOW_PRIVATE", kind: "boolean", default: false, help: "let image references and token realms reach loopback, link-local and private addresses (never cloud metadata)" },
@@ -76,6 +79,11 @@ export interface ServerConfig {
   registryTimeoutMs: number;
   /** Limits on expanded image content (bombs). */
   imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number };
+  /** Upstream resolvers of the egress DNS (empty: the host's). */
+  egressDnsUpstream?: string[];
+  /** PEM files of extra CAs for inspected upstreams. */
+  egressUpstreamCa?: string[];
+  egressInspectCiphers?: string;
 }
 
 export class ConfigError extends Error {}
@@ -175,5 +183,8 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
       layerEntries: positiveInt("image-max-layer-entries", pick("imageMaxLayerEntries")),
       archiveBytes: positiveInt("image-max-archive-bytes", pick("imageMaxArchiveBytes")),
     },
+    egressDnsUpstream: pick("egressDnsUpstream") as string[],
+    egressUpstreamCa: (pick("egressUpstreamCa") as string[]).map((p) => resolve(p)),
+    egressInspectCiphers: String(pick("egressInspectCiphers")) || undefined,
   };
 }

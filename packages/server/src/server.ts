@@ -4,7 +4,7 @@
  * tests both come through here.
  */
 import { createServer, type Server } from "node:http";
-import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "./config.js";
@@ -56,6 +56,10 @@ import { imageRoutes } from "./api/routes/images.js";
 import { secretRoutes } from "./api/routes/secrets.js";
 import { tenantEgressRoutes } from "./api/routes/tenant-egress.js";
 import { EgressCeilings } from "./domain/egress-ceilings.js";
+import { EgressLog } from "./domain/egress-log.js";
+import { SandboxEgress } from "./domain/sandbox-egress.js";
+import { EgressLogStore } from "./store/egress-log-store.js";
+import { sandboxEgressRoutes } from "./api/routes/sandbox-egress.js";
 import { TenantEgressStore } from "./store/tenant-egress-store.js";
 import { Secrets } from "./domain/secrets.js";
 import { SecretStore } from "./store/secret-store.js";
@@ -118,11 +122,28 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
       log: log.child({ module: "stdio" }),
       // All tenants together stay within the host's share derived from its size.
       parentLimits: serverCeilings(hostSize()),
+      egress: {
+        dnsUpstream: config.egressDnsUpstream?.length ? config.egressDnsUpstream : undefined,
+        caDir: join(config.dataDir, "egress-ca"),
+        upstreamCa: readUpstreamCas(config.egressUpstreamCa ?? []),
+        inspectCiphers: config.egressInspectCiphers,
+      },
     });
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;
   }
+}
+
+/** The extra upstream CAs' PEM text; a file that cannot be read stops the start with its name. */
+function readUpstreamCas(paths: string[]): string[] {
+  return paths.map((p) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch (err) {
+      throw new StartupError(`--egress-upstream-ca ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  });
 }
 
 /**
@@ -224,6 +245,15 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     requireTenant: (tenantId) => tenants.require(tenantId),
     maxCpuCount: hostSize().cpuCount,
   });
+  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
+  const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
+  const egressLog = new EgressLog({
+    store: new EgressLogStore(db),
+    // `egress` / `denied` on the tenant's event stream, keyed by the sandbox (so `?id=` follows one sandbox).
+    onDenied: ({ tenantId, ...row }) => events.publish({ type: "egress", action: "denied", tenantId, key: row.sandboxId, resource: row }),
+  });
+  cleanups.push(() => egressLog.close());
+  const egress = new SandboxEgress({ runtime, log: egressLog, ceilingOf: (tenantId) => egressCeilings.get(tenantId), secrets });
   const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
   const sandboxes = new Sandboxes({
     store: sandboxStore,
@@ -236,6 +266,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     tenantLimits,
     diskGuard,
     instanceId,
+    egress,
   });
   const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
   const sessions = new Sessions({
@@ -254,7 +285,6 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
-  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
   const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }) });
   stdio.start();
   sandboxes.onChange((row) => stdio.onSandboxChange(row));
@@ -278,9 +308,10 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     }),
     ...tenantRoutes(tenants),
     ...secretRoutes(secrets),
-    ...tenantEgressRoutes(new EgressCeilings(new TenantEgressStore(db), tenants)),
+    ...tenantEgressRoutes(egressCeilings),
     ...tenantLimitRoutes(tenantLimits),
     ...sandboxRoutes(sandboxes),
+    ...sandboxEgressRoutes(sandboxes, egress),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps),
@@ -333,6 +364,9 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
         supervisor.stop();
         await endpoints.close();
         sandboxes.close();
+        // The data path goes with the server: sandboxes that outlive it keep loopback only (deny, never open).
+        await runtime.egress?.close().catch((err) => log.warn("removing the egress network failed", { err }));
+        egressLog.close();
         removeDiscovery(discoveryPath);
         wal.close();
         db.close();

@@ -1,7 +1,7 @@
 /**
  * Wire types of the tenant event stream (ext): one JSON object per line.
  */
-import type { Sandbox } from "./sandbox.js";
+import type { EgressLogEntry, Sandbox } from "./sandbox.js";
 import type { ServiceView } from "./service.js";
 import type { Session } from "./session.js";
 
@@ -24,7 +24,9 @@ export type EventAction = "created" | "updated" | "deleted";
 export type NimbusEvent =
   | { type: "sandbox"; action: EventAction; resource: Sandbox }
   | { type: "service"; action: EventAction; resource: ServiceView }
-  | { type: "session"; action: EventAction; resource: Session };
+  | { type: "session"; action: EventAction; resource: Session }
+  /** (ext) A sandbox's connection attempt or DNS query was refused (the decision log's row, without its seq). */
+  | { type: "egress"; action: "denied"; resource: Omit<EgressLogEntry, "seq"> & { sandboxId: string } };
 
 /**
  * The kinds of resources the event stream can be filtered to.

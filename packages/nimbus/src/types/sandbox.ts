@@ -108,13 +108,48 @@ export interface ResourceSpec {
 }
 
 /**
- * Egress allow-list (ext). Egress is denied by default.
+ * One egress allow rule (ext). `host` is an exact name, `*.suffix` (one or
+ * more labels, never the bare suffix), or a literal IP/CIDR where the tenant's
+ * ceiling allows addresses. `port` defaults to 443 for https and 80 for http
+ * and is required for tcp.
+ */
+export interface EgressRule {
+  host: string;
+  port?: number;
+  protocol: "tcp" | "http" | "https";
+  methods?: string[];
+  pathPrefixes?: string[];
+}
+
+/**
+ * Egress allow-list (ext). Egress is denied by default: without rules a
+ * sandbox has loopback only.
  *
  * @example
- * const network: NetworkSpec = { egress: [{ host: "registry.npmjs.org", port: 443, protocol: "https" }] };
+ * const network: NetworkSpec = { egress: [{ host: "registry.npmjs.org", protocol: "https" }], secrets: ["NPM_TOKEN"] };
  */
 export interface NetworkSpec {
-  egress: Array<{ host: string; port: number; protocol: "tcp" | "http" | "https" }>;
+  egress?: EgressRule[];
+  /** Tenant secrets the sandbox may use: it sees only `NIMBUS_SECRET_<NAME>=nimbus-secret://<NAME>`. */
+  secrets?: string[];
+}
+
+/** One row of a sandbox's egress decision log (ext). */
+export interface EgressLogEntry {
+  seq: number;
+  at: string;
+  kind: "connect" | "dns";
+  name: string | null;
+  address: string | null;
+  port: number | null;
+  protocol: string;
+  decision: "allowed" | "denied";
+  /** The index of the deciding rule in spec.network.egress, or `always_refused:<class>`. */
+  rule: string | null;
+  reason: string | null;
+  bytesUp: number | null;
+  bytesDown: number | null;
+  durationMs: number | null;
 }
 
 /**

@@ -257,7 +257,9 @@ test("spec rules the schema cannot express answer 400", async () => {
     [{ ...base, root: { kind: "oci_image", source: { kind: "reference", reference: "UPPER/Case::x" } } }, /reference/i],
     [{ ...base, tenantId: "beta" }, /does not match the route tenant/],
     [{ ...base, process: { argv: ["a"], entrypoint: ["b"] } }, /argv replaces/],
-    [{ ...base, network: { egress: [{ host: "example.com", port: 443, protocol: "https" }] } }, /egress/],
+    // A rule outside the default ceiling (ports 80 and 443) is refused, naming the rule.
+    [{ ...base, network: { egress: [{ host: "example.com", port: 22, protocol: "tcp" }] } }, /spec\.network\.egress\[0\]: port 22/],
+    [{ ...base, network: { secrets: ["X"] } }, /needs egress rules/],
   ];
   for (const [spec, msg] of cases) {
     const r = await env.srv.request("POST", "/api/tenants/alpha/sandboxes", { body: { profile: "worker", spec } });

@@ -71,6 +71,12 @@ export class EgressLog {
     return this.options.store.page(tenantId, sandboxId, q);
   }
 
+  /** Rows matching `q` (from `q.after` on), what is buffered included. */
+  count(tenantId: string, sandboxId: string, q: Omit<EgressLogQuery, "limit">): number {
+    this.flush();
+    return this.options.store.count(tenantId, sandboxId, q);
+  }
+
   forget(tenantId: string, sandboxId: string): void {
     this.flush();
     this.options.store.deleteSandbox(tenantId, sandboxId);

@@ -61,6 +61,10 @@ export class EgressState {
     this.byAddress.set(client, { ...egress, resolutions });
   }
 
+  get(client: string): SandboxEgress | undefined {
+    return this.byAddress.get(client);
+  }
+
   remove(client: string): void {
     this.byAddress.delete(client);
   }

@@ -4,8 +4,9 @@
  * tenant-scoped: a listener only ever sees its own tenant's events.
  */
 export interface LifecycleEvent {
-  type: "sandbox" | "session" | "service";
-  action: "updated" | "deleted";
+  type: "sandbox" | "session" | "service" | "egress";
+  /** `denied` only for `egress` (a sandbox's connection attempt or DNS query was refused). */
+  action: "updated" | "deleted" | "denied";
   tenantId: string;
   /** The resource id (sandbox/session id, service name). */
   key: string;

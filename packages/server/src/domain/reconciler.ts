@@ -29,6 +29,8 @@ export interface ReconcileSteps {
   recordExit(tenantId: string, id: string, exit: ExitInfo): Promise<void>;
   release(tenantId: string, id: string): Promise<void>;
   stop(tenantId: string, id: string): Promise<unknown>;
+  /** Adopted sandboxes with egress rules get their data path and rules back. */
+  resumeEgress(rows: SandboxRow[]): Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -45,6 +47,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
   const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [], foreignKept: [] };
   const containers = new Map((await runtime.list()).map((c) => [c.id, c]));
   const owned = new Map(store.allKeys().map((k) => [k.id, k.tenantId]));
+  const adoptedRows: SandboxRow[] = [];
 
   for (const row of store.allInStates(ACTIVE_STATES)) {
     const c = containers.get(row.id);
@@ -67,6 +70,7 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
         sandboxes.transition(sandboxes.transition(row, "starting"), "ready", { message: null });
       }
       sandboxes.watchExit(row.tenantId, row.id);
+      if (state !== "stopping") adoptedRows.push(row);
       if (state === "stopping") void sandboxes.stop(row.tenantId, row.id).catch((err) => log.warn("resuming a stop failed", { sandboxId: row.id, err }));
       report.adopted.push(row.id);
     } else if (c.status === "stopped") {
@@ -80,6 +84,13 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
       sandboxes.transition(row, "failed", { reason: "lost", message: "the server stopped while the sandbox was starting; create it again" });
       report.lost.push(row.id);
     }
+  }
+
+  try {
+    await sandboxes.resumeEgress(adoptedRows);
+  } catch (err) {
+    // Deny, never open: without the data path their connections are refused.
+    log.warn("the egress network could not be resumed; sandboxes with egress rules are cut off until recreated", { err });
   }
 
   for (const c of containers.values()) {

@@ -18,7 +18,9 @@ import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
 import { readAllRecords, readRecordsFrom, type LogRecord } from "../runtime/index.js";
 
 export type { LogRecord };
-import { AppError, notFound } from "./errors.js";
+import { AppError, invalidInput, notFound } from "./errors.js";
+import type { CheckedEgress, SandboxEgress } from "./sandbox-egress.js";
+import type { EgressRule } from "./egress-policy.js";
 import type { EventBus } from "./events.js";
 import { slugId } from "./ids.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
@@ -55,6 +57,8 @@ export interface SandboxesDeps {
   diskGuard?: Pick<DiskGuard, "check">;
   /** This data dir's instance id, stamped on every container so the boot reconciler only removes its own orphans. */
   instanceId?: string;
+  /** Egress rules and their data path (sandbox-egress.ts); without it, specs with rules are refused. */
+  egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget" | "update" | "compile" | "has">;
 }
 
 
@@ -96,6 +100,7 @@ export class Sandboxes {
       throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
     }
     checkUserSpec(spec.process?.user, "spec.process.user");
+    this.checkEgress(tenantId, spec);
     const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
       throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`, {
@@ -154,6 +159,67 @@ export class Sandboxes {
     return inserted.row;
   }
 
+  /**
+   * Replaces a running sandbox's egress rules (`PATCH …/network`): checked as
+   * at create, stored at a new generation when `resourceVersion` is still the
+   * current one (412 otherwise), applied to new connections at once, and open
+   * connections the new rules refuse are closed. Only a sandbox created with
+   * rules has the link this needs (409 otherwise); secrets are fixed at create.
+   */
+  async updateNetwork(tenantId: string, id: string, input: { egress: EgressRule[]; resourceVersion: string }): Promise<{ row: SandboxRow; closed: number }> {
+    return this.lock.run(id, async () => {
+      const row = this.get(tenantId, id);
+      if (row.resourceVersion !== input.resourceVersion) {
+        throw new AppError("op.precondition_failed", `sandbox \`${id}\` is at resourceVersion ${row.resourceVersion}, not ${input.resourceVersion}: read it again and retry`, {
+          detail: { resourceVersion: row.resourceVersion },
+        });
+      }
+      const spec = row.spec as unknown as SandboxSpec;
+      // The link, not the current rules, decides: a sandbox PATCHed to no rules keeps its link and may get rules again.
+      if (!this.deps.egress || !this.deps.egress.has(id)) {
+        throw new AppError("op.conflict", `sandbox \`${id}\` has no egress link (it was created without rules, or is not running): create a sandbox with spec.network.egress instead`);
+      }
+      const rules = this.deps.egress.compile(tenantId, input.egress);
+      const next = this.deps.store.replaceSpec(tenantId, id, { ...row.spec, network: { ...spec.network, egress: input.egress } }, row.generation + 1, input.resourceVersion);
+      if (!next) throw new AppError("op.precondition_failed", `sandbox \`${id}\` changed meanwhile: read it again and retry`);
+      const closed = await this.deps.egress.update(tenantId, id, rules);
+      this.publish(next, next.lifecycleState as SandboxState);
+      return { row: next, closed };
+    });
+  }
+
+  /**
+   * After a server restart: running sandboxes that have egress rules get their
+   * data path and policy back (their links survived; the policy was in memory).
+   * One whose link is gone keeps loopback only, and the log says so.
+   */
+  async resumeEgress(rows: Array<Pick<SandboxRow, "tenantId" | "id" | "spec" | "generation">>): Promise<void> {
+    // Rules PATCHed to none (a later generation) still mean a link: resumed with no rules, so a later PATCH works.
+    const hasLink = (r: Pick<SandboxRow, "spec" | "generation">) => {
+      const egress = (r.spec as unknown as SandboxSpec).network?.egress;
+      return Array.isArray(egress) && (egress.length > 0 || r.generation > 1);
+    };
+    const withRules = rows.filter(hasLink);
+    if (withRules.length === 0 || !this.deps.egress) return;
+    await this.deps.runtime.egress?.resume(withRules.map((r) => r.id));
+    for (const row of withRules) {
+      try {
+        const spec = row.spec as unknown as SandboxSpec;
+        const checked = (spec.network?.egress?.length ? this.checkEgress(row.tenantId, spec) : undefined) ?? { rules: [], secretNames: [] };
+        this.deps.egress.register(row.tenantId, row.id, checked);
+      } catch (err) {
+        this.deps.log.warn("a sandbox's egress could not be resumed; it keeps loopback only", { tenantId: row.tenantId, sandboxId: row.id, err });
+      }
+    }
+  }
+
+  /** Rules under the tenant's ceiling (400 naming the rule); undefined for a sandbox without rules. */
+  private checkEgress(tenantId: string, spec: SandboxSpec): CheckedEgress | undefined {
+    if (!spec.network?.egress?.length && !spec.network?.secrets?.length) return undefined;
+    if (!this.deps.egress) throw invalidInput("spec.network.egress is not available on this server", { field: "spec.network.egress" });
+    return this.deps.egress.check(tenantId, spec);
+  }
+
   get(tenantId: string, id: string): SandboxRow {
     const row = this.deps.store.get(tenantId, id);
     if (!row) throw notFound("sandbox", id, tenantId);
@@ -201,6 +267,7 @@ export class Sandboxes {
     if (!TERMINAL_STATES.includes(row.lifecycleState)) await this.stop(tenantId, id);
     await this.lock.run(id, async () => {
       await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("runtime delete failed", { sandboxId: id, err }));
+      this.deps.egress?.forget(tenantId, id);
       rmSync(this.retainedLogPath(tenantId, id), { force: true });
       const last = this.deps.store.get(tenantId, id);
       if (this.deps.store.delete(tenantId, id) && last) {
@@ -247,6 +314,7 @@ export class Sandboxes {
       recordExit: (tenantId: string, id: string, exit: ExitInfo) => this.recordExit(tenantId, id, exit),
       release: (tenantId: string, id: string) => this.release(tenantId, id),
       stop: (tenantId: string, id: string) => this.stop(tenantId, id),
+      resumeEgress: (rows: SandboxRow[]) => this.resumeEgress(rows),
     };
     return reconcileSandboxes(this.deps.store, this.deps.runtime, steps, log, this.deps.instanceId);
   }
@@ -323,6 +391,7 @@ export class Sandboxes {
       /* no log was written */
     }
     await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("releasing a finished container failed", { sandboxId: id, err }));
+    this.deps.egress?.unregister(id);
   }
 
   private retainedLogPath(tenantId: string, id: string): string {
@@ -383,6 +452,8 @@ export class Sandboxes {
       phase = "start";
       const lowerDirs = image.layers.map((l) => l.dir);
       const process = resolveProcess(image.config, spec.process ?? {}, lowerDirs);
+      const egress = this.checkEgress(tenantId, spec);
+      if (egress) process.env = [...process.env, ...this.deps.egress!.env(egress)];
       const resources = clampResources(spec.resources);
       const t1 = performance.now();
       await this.deps.runtime.create({
@@ -393,8 +464,11 @@ export class Sandboxes {
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
         ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
         annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id, ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}) },
+        ...(egress ? { network: { egress: true as const } } : {}),
       });
       created = true;
+      // Before start: the first packet the process sends already meets its rules.
+      if (egress) this.deps.egress!.register(tenantId, id, egress);
       const createMs = Math.round(performance.now() - t1);
       if (signal.aborted) return;
       const t2 = performance.now();

@@ -24,6 +24,14 @@ export interface ContainerSpec {
    */
   group?: { name: string; limits: GroupLimits };
   annotations?: Record<string, string>;
+  /**
+   * `egress: true`: the container gets a link into the server's egress network
+   * (between create and start) and a resolv.conf naming the egress DNS; without
+   * it the container has loopback only and nothing egress-related is done.
+   */
+  network?: { egress: true };
+  /** Extra read-only files bound into the container (e.g. the egress CA bundle). */
+  readonlyFiles?: Array<{ source: string; destination: string }>;
 }
 
 /** Aggregate ceilings of a group of containers, enforced by the host kernel. */
@@ -125,6 +133,69 @@ export interface StdioFacet {
   close(): void;
 }
 
+/** One connection a sandbox opened, as the egress proxy saw it. The same object goes to decide() and finished(). */
+export interface EgressConnection {
+  /** The sandbox's address on the egress bridge (the connection's source). */
+  client: string;
+  address: string;
+  port: number;
+  sni?: string;
+  host?: string;
+  /** What the first bytes were. */
+  protocol: "tls" | "http" | "tcp";
+}
+
+/** One HTTP request inside an inspected TLS connection. */
+export interface EgressHttpRequest {
+  method: string;
+  path: string;
+  host: string;
+}
+
+/**
+ * An allowed TLS connection the proxy must look inside: it terminates TLS with
+ * a leaf of the server's egress CA, asks about each request, and lets the
+ * domain rewrite its headers (where secrets go in).
+ */
+export interface EgressInspection {
+  /** undefined to allow, else the reason for a 403. */
+  allowRequest(req: EgressHttpRequest): string | undefined;
+  rewriteHeaders?(headers: Array<[string, string]>, req: EgressHttpRequest): Array<[string, string]>;
+  onRequest?(req: EgressHttpRequest, outcome: { status: number; allowed: boolean; reason?: string; bytesUp: number; bytesDown: number }): void;
+}
+
+/** What the egress data path asks the domain (the policy lives there, not in the runtime). */
+export interface EgressPolicyHooks {
+  /** false: close; true: splice untouched; an inspection: terminate TLS and check each request. */
+  decide(c: EgressConnection): boolean | EgressInspection | Promise<boolean | EgressInspection>;
+  /** An allowed connection closed. */
+  finished?(c: EgressConnection, traffic: { bytesUp: number; bytesDown: number; durationMs: number }): void;
+  /** The DNS responder: may `client` resolve `name`? */
+  allowsName(client: string, name: string): boolean;
+  resolved(client: string, name: string, addresses: string[], ttlSec: number): void;
+}
+
+/** The egress facet: the data path (bridge, nftables, proxy, DNS) for containers created with `network.egress`. */
+export interface EgressFacet {
+  /** Binds the policy; until then every connection and name is refused. */
+  bind(hooks: EgressPolicyHooks): void;
+  /** The container's address on the egress bridge, once created with `network.egress`; undefined otherwise. */
+  addressOf(id: string): string | undefined;
+  /** The container's rules changed: its open connections are decided again, and those now refused are closed. Returns how many. */
+  recheck(id: string): Promise<number>;
+  /**
+   * After a server restart: brings the data path back when `ids` (running
+   * containers that had egress) is not empty, re-adopting their links.
+   */
+  resume(ids: string[]): Promise<void>;
+  /**
+   * The server stops. Without containers that have links, everything is
+   * removed; with some, only the proxy and DNS stop (their connections are
+   * refused until `resume`), so the links and the table stay as they are.
+   */
+  close(): Promise<void>;
+}
+
 export interface RuntimeBackend {
   /** "crun" | "runc" | "runsc" | "fake" */
   readonly name: string;
@@ -156,4 +227,6 @@ export interface RuntimeBackend {
   updateGroup(name: string, limits: GroupLimits): Promise<void>;
   /** Removes the group once it has no members (its last member's delete also does). Idempotent. */
   removeGroup(name: string): Promise<void>;
+  /** Egress for containers that ask for it; absent on a backend without a data path. */
+  readonly egress?: EgressFacet;
 }

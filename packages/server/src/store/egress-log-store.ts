@@ -80,13 +80,24 @@ export class EgressLogStore {
   }
 
   page(tenantId: string, sandboxId: string, q: EgressLogQuery): EgressLogRow[] {
-    const where = ["tenant_id = ?", "sandbox_id = ?"];
-    const args: unknown[] = [tenantId, sandboxId];
-    if (q.decision) where.push("decision = ?"), args.push(q.decision);
-    if (q.host) where.push("(name = ? OR address = ?)"), args.push(q.host, q.host);
-    if (q.since) where.push("at >= ?"), args.push(q.since);
-    if (q.until) where.push("at <= ?"), args.push(q.until);
-    if (q.after !== undefined) where.push("seq > ?"), args.push(q.after);
-    return statement(this.db, `SELECT ${COLUMNS} FROM egress_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`).all(...args, q.limit) as EgressLogRow[];
+    const { where, args } = filter(tenantId, sandboxId, q);
+    return statement(this.db, `SELECT ${COLUMNS} FROM egress_log WHERE ${where} ORDER BY seq LIMIT ?`).all(...args, q.limit) as EgressLogRow[];
   }
+
+  /** How many rows match (after `q.after`), for a page's remaining count. */
+  count(tenantId: string, sandboxId: string, q: Omit<EgressLogQuery, "limit">): number {
+    const { where, args } = filter(tenantId, sandboxId, q);
+    return (statement(this.db, `SELECT COUNT(*) AS n FROM egress_log WHERE ${where}`).get(...args) as { n: number }).n;
+  }
+}
+
+function filter(tenantId: string, sandboxId: string, q: Omit<EgressLogQuery, "limit">): { where: string; args: unknown[] } {
+  const where = ["tenant_id = ?", "sandbox_id = ?"];
+  const args: unknown[] = [tenantId, sandboxId];
+  if (q.decision) where.push("decision = ?"), args.push(q.decision);
+  if (q.host) where.push("(name = ? OR address = ?)"), args.push(q.host, q.host);
+  if (q.since) where.push("at >= ?"), args.push(q.since);
+  if (q.until) where.push("at <= ?"), args.push(q.until);
+  if (q.after !== undefined) where.push("seq > ?"), args.push(q.after);
+  return { where: where.join(" AND "), args };
 }

@@ -160,6 +160,18 @@ export class SandboxStore {
     return r && fromRaw(r);
   }
 
+  /**
+   * Replaces the spec at a new generation, only while the row is still at
+   * `ifResourceVersion`; undefined when it moved on (or is gone).
+   */
+  replaceSpec(tenantId: string, id: string, spec: Record<string, unknown>, generation: number, ifResourceVersion: string): SandboxRow | undefined {
+    const r = versionedUpdate<RawRow>(
+      this.db, "sandboxes", { spec: JSON.stringify(spec), generation },
+      "tenant_id = ? AND sandbox_id = ? AND resource_version = ?", [tenantId, id, ifResourceVersion],
+    );
+    return r && fromRaw(r);
+  }
+
   delete(tenantId: string, id: string): boolean {
     return statement(this.db, "DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
   }

@@ -25,6 +25,8 @@ export interface SandboxEnv {
   create(tenant: string, argv: string[], extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> }): Promise<any>;
   /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
   remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Stops the server and starts a new one on the same data dir (sandboxes keep running); `srv` is the new one. */
+  restart(): Promise<void>;
   /** The main process output, as text. */
   logs(tenant: string, id: string): Promise<string>;
   close(): Promise<void>;
@@ -38,7 +40,8 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
     await registry.stop();
     throw err;
   }
-  const srv = await startTestServer({ ...options, flags: { registryMirrors: [`docker.io=${registry.url}`], ...options.flags } });
+  const serverOptions = { ...options, flags: { registryMirrors: [`docker.io=${registry.url}`], ...options.flags } };
+  let srv = await startTestServer(serverOptions);
   const env: SandboxEnv = {
     registry,
     srv,
@@ -65,6 +68,11 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
     async remove(tenant, id) {
       await srv.request("POST", `/api/tenants/${tenant}/sandboxes/${id}/stop`, { body: { gracePeriodMs: 0 } });
       return srv.request("DELETE", `/api/tenants/${tenant}/sandboxes/${id}`);
+    },
+    async restart() {
+      await srv.stop();
+      srv = await startTestServer({ ...serverOptions, root: srv.root });
+      env.srv = srv;
     },
     async logs(tenant, id) {
       const r = await fetch(`${srv.url}/api/tenants/${tenant}/sandboxes/${id}/logs`, { headers: { authorization: `Bearer ${srv.token()}` } });

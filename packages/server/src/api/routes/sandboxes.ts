@@ -30,9 +30,6 @@ export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "s
   if (spec.backend !== "container") {
     throw invalidInput(`spec.backend \`${String(spec.backend).slice(0, 40)}\` is not run by this server; use \`container\``, { field: "spec.backend" });
   }
-  if (spec.network?.egress && spec.network.egress.length > 0) {
-    throw invalidInput("spec.network.egress allow rules are not available yet: sandboxes have no network egress on this server", { field: "spec.network.egress" });
-  }
   const p = spec.process;
   if (p?.argv && p.args) throw invalidInput("give spec.process.argv or its alias args, not both", { field: "spec.process.args" });
   if ((p?.argv || p?.args) && (p.entrypoint || p.command)) {

@@ -34,6 +34,18 @@ export const ProcessSchema = strictObject({
   terminal: Type.Optional(Type.Boolean()),
 });
 
+/** One egress allow rule (docs/networking.md); at most 64 per sandbox. */
+export const EgressRulesSchema = Type.Array(
+  strictObject({
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "default 443 for https, 80 for http; required for tcp" })),
+    protocol: Type.Union([Type.Literal("tcp"), Type.Literal("http"), Type.Literal("https")]),
+    methods: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { maxItems: 16 })),
+    pathPrefixes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 64 })),
+  }),
+  { maxItems: 64 },
+);
+
 export const SandboxSpecSchema = strictObject({
   tenantId: Type.Optional(TenantIdSchema),
   owner: strictObject({
@@ -58,9 +70,8 @@ export const SandboxSpecSchema = strictObject({
   ),
   network: Type.Optional(
     strictObject({
-      egress: Type.Optional(
-        Type.Array(strictObject({ host: Type.String({ minLength: 1, maxLength: 253 }), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Union([Type.Literal("tcp"), Type.Literal("http"), Type.Literal("https")]) }), { maxItems: 64 }),
-      ),
+      egress: Type.Optional(EgressRulesSchema),
+      secrets: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, description: "tenant secrets the sandbox may use through the egress proxy; it sees only placeholders" })),
     }),
   ),
   ports: Type.Optional(
@@ -95,7 +106,7 @@ export const LogsQuery = strictObject({
 });
 
 export const EventsQuery = strictObject({
-  kind: Type.Optional(Type.Union([Type.Literal("sandbox"), Type.Literal("session"), Type.Literal("service")])),
+  kind: Type.Optional(Type.Union([Type.Literal("sandbox"), Type.Literal("session"), Type.Literal("service"), Type.Literal("egress")])),
   id: Type.Optional(PathNameSchema),
   name: Type.Optional(PathNameSchema),
 });

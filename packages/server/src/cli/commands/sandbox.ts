@@ -1,8 +1,8 @@
 /**
- * `nimbus sandbox create|ls|get|logs|stop|rm`: thin wrappers over the SDK's
+ * `nimbus sandbox create|ls|get|egress|logs|stop|rm`: thin wrappers over the SDK's
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
-import { apiPath, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
+import { apiPath, type EgressLogEntry, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
 import type { CliIo, CommandDef, OptionDef, ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
@@ -169,6 +169,43 @@ export const sandboxCommands: CommandDef[] = [
       if (args.values.json) printJson(io, items);
       else printTable(io, ["id", "state", "reason", "image", "created", "labels"], items.map((s) => [
         s.metadata.id, s.status.lifecycleState, s.status.reason, s.spec.sandbox.root.source.reference, s.metadata.createdAt, formatLabels(s.metadata.labels),
+      ]));
+      return 0;
+    },
+  },
+  {
+    path: ["sandbox", "egress"],
+    summary: "Show a sandbox's egress decision log: every connection attempt and DNS query, with the rule that decided",
+    usage: "nimbus sandbox egress ID [--decision allowed|denied] [--host NAME] [--since TIME] [--json]",
+    options: {
+      ...BASE_OPTIONS,
+      decision: { type: "string", help: "only allowed or only denied attempts" },
+      host: { type: "string", help: "only attempts whose name or address is exactly this" },
+      since: { type: "string", help: "only attempts at or after this ISO 8601 time" },
+      until: { type: "string", help: "only attempts at or before this ISO 8601 time" },
+      ...JSON_OPTION,
+    },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const decision = stringValue(args, "decision");
+      const filters = {
+        id: args.positionals[0]!,
+        ...(decision !== undefined ? { decision: parseChoice("decision", decision, ["allowed", "denied"] as const) } : {}),
+        host: stringValue(args, "host"),
+        since: stringValue(args, "since"),
+        until: stringValue(args, "until"),
+      };
+      const { client } = connectTenant(args, io);
+      const rows: EgressLogEntry[] = [];
+      for (let pageToken: string | undefined; ; ) {
+        const page = await client.sandboxes.egressLog({ ...filters, ...(pageToken !== undefined ? { pageToken } : {}) });
+        rows.push(...page.items);
+        if (!page.metadata.nextPageToken || page.items.length === 0) break;
+        pageToken = page.metadata.nextPageToken;
+      }
+      if (args.values.json) printJson(io, rows);
+      else printTable(io, ["time", "kind", "name", "address", "port", "decision", "rule", "reason"], rows.map((r) => [
+        r.at, r.kind, r.name, r.address, r.port, r.decision, r.rule, r.reason,
       ]));
       return 0;
     },

@@ -20,6 +20,11 @@ export interface BundleOptions {
   etcDir: string;
 }
 
+/** The egress DNS a container with `network.egress` resolves through (the bridge's gateway). */
+export interface BundleNetwork {
+  nameserver: string;
+}
+
 /** Read once: the server's own limits do not change while it runs, and every create needs them. */
 let serverRlimits: { type: string; hard: number; soft: number }[] | undefined;
 
@@ -92,6 +97,7 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
       etcBind("hosts", "/etc/hosts"),
       etcBind("hostname", "/etc/hostname"),
       etcBind("resolv.conf", "/etc/resolv.conf"),
+      ...(spec.readonlyFiles ?? []).map((f) => ({ destination: f.destination, type: "bind", source: f.source, options: ["bind", "ro", "nosuid", "nodev", "noexec"] })),
     ],
     annotations: spec.annotations ?? {},
     linux: {
@@ -111,20 +117,22 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
   };
 }
 
-/** hosts/hostname/resolv.conf for a loopback-only sandbox (no DNS server to name). */
-export function etcFiles(hostname: string): Record<string, string> {
+/** hosts/hostname/resolv.conf: loopback-only (no DNS server to name), or naming the egress DNS. */
+export function etcFiles(hostname: string, network?: BundleNetwork): Record<string, string> {
   return {
     hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
     hostname: `${hostname}\n`,
-    "resolv.conf": "# This sandbox has no network beyond loopback, so there is no DNS server.\n",
+    "resolv.conf": network
+      ? `# The server's egress DNS: names this sandbox's rules allow resolve, every other name is NXDOMAIN.\nnameserver ${network.nameserver}\noptions timeout:2 attempts:2\n`
+      : "# This sandbox has no network beyond loopback, so there is no DNS server.\n",
   };
 }
 
 /** [path, content] of every file of the bundle: config.json and the /etc files. */
-export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath: string): Array<[string, string]> {
+export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath: string, network?: BundleNetwork): Array<[string, string]> {
   const config = ociConfig(spec, { cgroupsPath, etcDir: bundleDir });
   return [
-    ...Object.entries(etcFiles(spec.hostname)).map(([name, text]): [string, string] => [join(bundleDir, name), text]),
+    ...Object.entries(etcFiles(spec.hostname, network)).map(([name, text]): [string, string] => [join(bundleDir, name), text]),
     [join(bundleDir, "config.json"), JSON.stringify(config)],
   ];
 }

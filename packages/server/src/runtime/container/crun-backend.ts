@@ -25,6 +25,7 @@ import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 import { StdioHubs } from "./stdio-hub.js";
+import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
 
 export interface ContainerBackendOptions {
   /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
@@ -43,6 +44,8 @@ export interface ContainerBackendOptions {
   log?: RuntimeLog;
   /** Ceilings for all groups together, written when the parent is made for a group. @default none */
   parentLimits?: GroupLimits;
+  /** The egress data path's settings (used only once a container asks for egress). */
+  egress?: { dnsUpstream?: string[]; sandboxBlock?: string; caDir?: string; upstreamCa?: string[]; inspectCiphers?: string };
 }
 
 const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
@@ -77,6 +80,8 @@ export class ContainerBackend implements RuntimeBackend {
    * tenant is deleted (removeGroup) or the backend closes.
    */
   private readonly idleGroups = new Set<string>();
+  /** The egress data path, started by the first container created with `network.egress`. */
+  readonly egress: ContainerEgress;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -95,6 +100,13 @@ export class ContainerBackend implements RuntimeBackend {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     this.exits = new EntryWatch(this.layout.exitsDir);
+    const runtimeLog = options.log ?? SILENT;
+    this.egress = new ContainerEgress({
+      stateDir: this.layout.stateDir,
+      ...options.egress,
+      liveContainerIds: async () => (await this.runtime.list()).filter((s) => s.status !== "stopped").map((s) => s.id),
+      onError: (err) => runtimeLog.debug("egress connection failed", { err: err.message }),
+    });
     const layout = this.layout;
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
@@ -111,6 +123,20 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(spec.id);
     if (spec.group) assertValidId(spec.group.name);
     if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
+    if (spec.network?.egress) {
+      // The data path is up before the container exists; the sandbox trusts the egress CA (for inspected TLS).
+      let caBundle: string;
+      try {
+        caBundle = await this.egress.prepare();
+      } catch (err) {
+        throw new RuntimeError("start_failed", `the egress network could not start: ${(err as Error).message}`, { cause: err });
+      }
+      spec = {
+        ...spec,
+        readonlyFiles: [...(spec.readonlyFiles ?? []), { source: caBundle, destination: CA_BUNDLE_DESTINATION }],
+        process: { ...spec.process, env: [...spec.process.env.filter((e) => !CA_BUNDLE_ENV.some((v) => e.startsWith(v.split("=")[0]! + "="))), ...CA_BUNDLE_ENV] },
+      };
+    }
     const { id } = spec;
     await this.locks.run(id, async () => {
       const bundle = this.layout.bundle(id);
@@ -151,7 +177,7 @@ export class ContainerBackend implements RuntimeBackend {
             mountOverlay(
               spec.rootfs.lowerDirs,
               { target: this.layout.rootfs(id), upperDir: `${bundle}/upper`, workDir: `${bundle}/work`, linkDir: `${bundle}/l` },
-              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath) },
+              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath, spec.network?.egress ? { nameserver: this.egress.gateway } : undefined) },
             ),
           );
         } catch (err) {
@@ -162,7 +188,9 @@ export class ContainerBackend implements RuntimeBackend {
         // writes it 0644 inside the 0700 bundle dir; owner-only on the file too,
         // so a looser dir mode (or a copied bundle) does not expose it.
         await chmod(join(bundle, "config.json"), 0o600);
-        await conmon.containerPid;
+        const pid = await conmon.containerPid;
+        // Before start: the main process never runs without its link (or with an unset one).
+        if (spec.network?.egress) await this.egress.attach(id, pid);
       } catch (err) {
         await this.removeEverything(id).catch(() => undefined);
         for (const p of counted) creating.set(p, creating.get(p)! - 1);
@@ -356,6 +384,7 @@ export class ContainerBackend implements RuntimeBackend {
     const rec = await this.record(id);
     this.records.delete(id);
     await this.runtime.forceDelete(id);
+    await this.egress.detach(id);
     const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
     const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);
     await removeContainerFiles(id, this.layout, {

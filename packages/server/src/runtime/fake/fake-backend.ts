@@ -4,7 +4,7 @@
 // server restart (a new backend on the same host) and a process exiting while no
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
-import type { ContainerSpec, ContainerState, ContainerStatus, ExecHandle, ExitInfo, GroupLimits, RuntimeBackend, StdioFacet } from "../backend.js";
+import type { ContainerSpec, ContainerState, ContainerStatus, EgressPolicyHooks, ExecHandle, ExitInfo, GroupLimits, RuntimeBackend, StdioFacet } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 
 interface FakeContainer {
@@ -44,6 +44,23 @@ const NO_STDIO: StdioFacet = {
 export class FakeBackend implements RuntimeBackend {
   readonly name = "fake";
   readonly stdio = NO_STDIO;
+  /** Egress without a data path: containers asking for it get an address from 100.64.0.0/16 and nothing else. */
+  readonly egress = {
+    hooks: undefined as EgressPolicyHooks | undefined,
+    addresses: new Map<string, string>(),
+    next: 2,
+    bind(hooks: EgressPolicyHooks): void {
+      this.hooks = hooks;
+    },
+    addressOf(id: string): string | undefined {
+      return this.addresses.get(id);
+    },
+    async resume(_ids: string[]): Promise<void> {},
+    async recheck(_id: string): Promise<number> {
+      return 0;
+    },
+    async close(): Promise<void> {},
+  };
   readonly host: FakeHost;
   private readonly failStart: (id: string) => string | undefined;
   private readonly fatal: Set<string>;
@@ -63,6 +80,10 @@ export class FakeBackend implements RuntimeBackend {
     if (failure) throw new RuntimeError("start_failed", `fake could not create container ${spec.id}: ${failure}`);
     if (spec.group && !this.host.groups.has(spec.group.name)) this.host.groups.set(spec.group.name, { ...spec.group.limits });
     this.host.containers.set(spec.id, { spec, status: "created", pid: this.host.nextPid++, log: "", waiters: new Set() });
+    if (spec.network?.egress) {
+      const n = this.egress.next++;
+      this.egress.addresses.set(spec.id, `100.64.${n >> 8}.${n & 255}`);
+    }
   }
 
   async start(id: string): Promise<void> {
@@ -106,6 +127,7 @@ export class FakeBackend implements RuntimeBackend {
     const c = this.host.containers.get(id);
     if (!c) return;
     this.host.containers.delete(id);
+    this.egress.addresses.delete(id);
     c.waiters.forEach((w) => w());
   }
 

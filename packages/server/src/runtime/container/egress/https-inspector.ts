@@ -34,6 +34,8 @@ export interface InspectOptions {
   rewriteHeaders?(headers: Array<[string, string]>, req: InspectedRequest): Array<[string, string]>;
   /** Extra CAs the upstream may chain to (tests; an operator's private CA). @default the host's trust store only */
   upstreamCa?: string[];
+  /** OpenSSL cipher string for the sandbox-facing TLS (e.g. `DEFAULT:@SECLEVEL=0` for clients that sign with SHA-1). @default Node's */
+  clientCiphers?: string;
   /** Called once per request with what happened, for the decision log. */
   onRequest?(req: InspectedRequest, outcome: { status: number; allowed: boolean; reason?: string; bytesUp: number; bytesDown: number }): void;
 }
@@ -45,7 +47,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
 /** Serves one inspected client connection until it closes. */
 export function inspectHttps(client: Socket, peeked: Buffer, options: InspectOptions): void {
   if (peeked.length > 0) client.unshift(peeked);
-  const tls = new TLSSocket(client, { isServer: true, secureContext: createSecureContext({ key: options.leaf.keyPem, cert: options.leaf.certPem }) });
+  const tls = new TLSSocket(client, { isServer: true, secureContext: createSecureContext({ key: options.leaf.keyPem, cert: options.leaf.certPem, ...(options.clientCiphers ? { ciphers: options.clientCiphers } : {}) }) });
   tls.on("error", () => tls.destroy());
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => forward(req, res, options));
   server.on("clientError", (_err, s) => s.destroy());

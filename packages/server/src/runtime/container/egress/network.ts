@@ -4,12 +4,13 @@
 // veth and address. Everything is named from the state dir, so start() after a
 // crash adopts the bridge, replaces the table, and re-adopts the veths whose
 // containers the caller says are still alive (sweeping the rest).
-// Not yet used by sandbox create: the API still refuses network.egress.
+// The container backend owns one (crun-backend.ts, egress-facet.ts).
 
 import { ensureBridge, removeBridge } from "./bridge.js";
 import { capacityOf, contains, gatewayOf, parseBlock, sandboxAddress, toNumber, type Block } from "./address-block.js";
 import { defaultSandboxBlock, egressNames, vethName, type EgressNames } from "./names.js";
 import { applyRuleset, removeTable } from "./nft.js";
+import { DnsResponder, type DnsPolicy } from "./dns-responder.js";
 import { EgressProxy, type Decide, type ProxyOptions } from "./proxy.js";
 import { attachVeth, listVeths, removeVeth } from "./veth.js";
 
@@ -18,8 +19,10 @@ export interface EgressNetworkOptions {
   /** IPv4 CIDR for sandboxes; default a /16 in 100.64.0.0/10 derived from the state dir. */
   sandboxBlock?: string;
   decide: Decide;
-  /** The DNS responder's port on the gateway address; without one, DNS is not redirected. */
+  /** The DNS responder's port on the gateway address; without one (and without `dns`), DNS is not redirected. */
   dnsPort?: number;
+  /** Run a DNS responder on the gateway address (it needs the bridge, so it starts here) and redirect DNS to it. */
+  dns?: { policy: DnsPolicy; upstream?: string[] };
   proxy?: Omit<ProxyOptions, "host" | "decide">;
   /** Containers that survived a server restart: their veths are kept; other veths of this server are removed. */
   liveContainerIds?: Iterable<string>;
@@ -31,6 +34,7 @@ export class EgressNetwork {
   readonly blockCidr: string;
   readonly gateway: string;
   private proxy: EgressProxy | undefined;
+  private dns: DnsResponder | undefined;
   /** containerId → address index. */
   private readonly leases = new Map<string, number>();
 
@@ -46,20 +50,27 @@ export class EgressNetwork {
     return this.proxy.port;
   }
 
-  async start(): Promise<void> {
+  /** `liveContainerIds` overrides the option (read when the network starts, not when it was built). */
+  async start(liveContainerIds?: Iterable<string>): Promise<void> {
     await ensureBridge(this.names.bridge, `${this.gateway}/${this.block.prefixLength}`);
     const proxy = new EgressProxy({ ...this.options.proxy, host: this.gateway, decide: this.options.decide });
     await proxy.listen();
     this.proxy = proxy;
     try {
+      let dnsPort = this.options.dnsPort;
+      if (this.options.dns) {
+        this.dns = new DnsResponder({ host: this.gateway, port: 0, upstream: this.options.dns.upstream, policy: this.options.dns.policy });
+        await this.dns.start();
+        dnsPort = this.dns.port;
+      }
       await applyRuleset({
         table: this.names.table,
         bridge: this.names.bridge,
         sandboxBlock: this.blockCidr,
         proxyPort: proxy.port,
-        dnsPort: this.options.dnsPort,
+        dnsPort,
       });
-      await this.adopt(new Set(this.options.liveContainerIds ?? []));
+      await this.adopt(new Set(liveContainerIds ?? this.options.liveContainerIds ?? []));
     } catch (err) {
       await this.close().catch(() => {});
       throw err;
@@ -87,10 +98,39 @@ export class EgressNetwork {
     return address;
   }
 
+  /** The container's address, while it has a link (attached, or re-adopted by start()). */
+  addressOf(containerId: string): string | undefined {
+    const index = this.leases.get(containerId);
+    return index === undefined ? undefined : sandboxAddress(this.block, index);
+  }
+
   /** Removes the container's link (gone already when its netns died) and frees its address. Idempotent. */
   async detach(containerId: string): Promise<void> {
     await removeVeth(vethName(this.options.stateDir, containerId));
     this.leases.delete(containerId);
+  }
+
+  /** Re-decides the open connections of a container whose rules changed; closes what is no longer allowed. */
+  async recheck(containerId: string): Promise<number> {
+    const address = this.addressOf(containerId);
+    return address && this.proxy ? this.proxy.recheck(address) : 0;
+  }
+
+  /** How many containers have a link now. */
+  get attachedCount(): number {
+    return this.leases.size;
+  }
+
+  /**
+   * Stops the proxy and the DNS responder only: the table keeps redirecting to
+   * their (now closed) ports, so every connection is refused, and the links
+   * stay for a later start() to re-adopt.
+   */
+  async stopListeners(): Promise<void> {
+    await this.proxy?.close();
+    this.proxy = undefined;
+    await this.dns?.close();
+    this.dns = undefined;
   }
 
   /** Removes the table first (so nothing is left open), then the proxy, the veths and the bridge. */
@@ -98,6 +138,8 @@ export class EgressNetwork {
     await removeTable(this.names.table);
     await this.proxy?.close();
     this.proxy = undefined;
+    await this.dns?.close();
+    this.dns = undefined;
     for (const v of await listVeths(this.names.vethPrefix)) await removeVeth(v.hostName);
     this.leases.clear();
     await removeBridge(this.names.bridge);

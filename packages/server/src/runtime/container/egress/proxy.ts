@@ -25,7 +25,14 @@ export interface EgressRequest {
   protocol: EgressProtocol;
 }
 
-export type Decide = (req: EgressRequest) => boolean | Promise<boolean>;
+/** false: close; true: splice; an object: hand the connection to `inspect` with it (TLS with an SNI only). */
+export type Decide = (req: EgressRequest) => boolean | object | Promise<boolean | object>;
+
+/** Takes over an accepted connection (with the bytes already peeked) for a verdict that asks for inspection. */
+export type Inspect = (client: Socket, peeked: Buffer, req: EgressRequest & { sni: string }, verdict: object) => void | Promise<void>;
+
+/** An allowed connection closed: what it carried (for the decision log). */
+export type Finished = (req: EgressRequest, traffic: { bytesUp: number; bytesDown: number; durationMs: number }) => void;
 
 export interface ProxyOptions {
   /** Address to listen on (the bridge's). */
@@ -33,6 +40,8 @@ export interface ProxyOptions {
   /** 0 = any free port; read `port` after listen(). */
   port?: number;
   decide: Decide;
+  finished?: Finished;
+  inspect?: Inspect;
   /** How long to wait for the first bytes before deciding on what has arrived. */
   peekTimeoutMs?: number;
   /** Most bytes read before deciding (a ClientHello or request head larger than this is refused). */
@@ -49,7 +58,9 @@ export class EgressProxy {
   private server: Server | undefined;
   private readonly perSandbox = new Map<string, number>();
   private readonly open = new Set<Socket>();
-  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port">> & ProxyOptions;
+  /** Connections past decide (spliced or inspected), for recheck(). */
+  private readonly decided = new Map<Socket, { req: EgressRequest; inspected: boolean }>();
+  readonly options: Required<Omit<ProxyOptions, "onError" | "originalDst" | "port" | "finished" | "inspect">> & ProxyOptions;
 
   constructor(options: ProxyOptions) {
     this.options = { peekTimeoutMs: 1_000, maxPeekBytes: 16 * 1024, maxConnectionsPerSandbox: 256, connectTimeoutMs: 10_000, ...options };
@@ -80,6 +91,30 @@ export class EgressProxy {
     this.server = undefined;
     for (const s of this.open) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Asks `decide` again for every open connection of `sandboxAddress` (its
+   * rules changed) and closes those it no longer allows as they were allowed
+   * (a splice needs `true`, an inspected connection an inspection). Returns how many closed.
+   */
+  async recheck(sandboxAddress: string): Promise<number> {
+    let closed = 0;
+    for (const [client, { req, inspected }] of [...this.decided]) {
+      if (req.sandboxAddress !== sandboxAddress || client.destroyed) continue;
+      let verdict: boolean | object = false;
+      try {
+        verdict = await this.options.decide(req);
+      } catch (err) {
+        this.options.onError?.(err as Error, req);
+      }
+      const still = inspected ? typeof verdict === "object" && verdict !== null : verdict === true;
+      if (!still) {
+        client.destroy();
+        closed++;
+      }
+    }
+    return closed;
   }
 
   private track(s: Socket): void {
@@ -118,17 +153,36 @@ export class EgressProxy {
     const req: EgressRequest = { sandboxAddress, dst, protocol: peeked.protocol };
     if (peeked.protocol === "tls" && peeked.value) req.sni = peeked.value;
     if (peeked.protocol === "http" && peeked.value) req.host = peeked.value;
-    let allowed = false;
+    let verdict: boolean | object = false;
     try {
-      allowed = (await this.options.decide(req)) === true;
+      verdict = await this.options.decide(req);
     } catch (err) {
       this.options.onError?.(err as Error, req);
     }
+    if (typeof verdict === "object" && verdict !== null && !client.destroyed) {
+      // Inspection is for TLS with a name only: anything else asking for it is closed, never spliced unchecked.
+      if (req.protocol === "tls" && req.sni && this.options.inspect) {
+        this.decided.set(client, { req, inspected: true });
+        client.once("close", () => this.decided.delete(client));
+        return this.options.inspect(client, peeked.bytes, { ...req, sni: req.sni }, verdict);
+      }
+      client.destroy();
+      return;
+    }
+    const allowed = verdict === true;
     if (!allowed || client.destroyed) {
       client.destroy();
       return;
     }
-    await this.splice(client, peeked.bytes, dst);
+    const t0 = performance.now();
+    this.decided.set(client, { req, inspected: false });
+    client.once("close", () => this.decided.delete(client));
+    const traffic = await this.splice(client, peeked.bytes, dst);
+    try {
+      this.options.finished?.(req, { ...traffic, durationMs: Math.round(performance.now() - t0) });
+    } catch (err) {
+      this.options.onError?.(err as Error, req);
+    }
   }
 
   /** Reads until the protocol's head is complete, the size cap, or the peek timeout. undefined: refuse. */
@@ -173,7 +227,7 @@ export class EgressProxy {
     });
   }
 
-  private splice(client: Socket, first: Buffer, dst: { address: string; port: number }): Promise<void> {
+  private splice(client: Socket, first: Buffer, dst: { address: string; port: number }): Promise<{ bytesUp: number; bytesDown: number }> {
     return new Promise((resolve) => {
       const upstream = connect({ host: dst.address, port: dst.port, allowHalfOpen: true });
       this.track(upstream);
@@ -189,7 +243,7 @@ export class EgressProxy {
         clearTimeout(timer);
         client.destroy();
         upstream.destroy();
-        resolve();
+        resolve({ bytesUp: upstream.bytesWritten, bytesDown: client.bytesWritten });
       };
       upstream.on("error", closeBoth);
       client.on("error", closeBoth);

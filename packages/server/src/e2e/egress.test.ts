@@ -1,0 +1,437 @@
+// e2e/egress.test.ts — egress end to end (issue 17): real crun sandboxes
+// (busybox) with `spec.network.egress` rules, through the server's bridge,
+// nftables table, proxy and DNS responder, to a fake internet: a netns this
+// test makes behind a veth, holding 198.18.x.0/24 addresses (checked with
+// `ip route get`) and two always-refused addresses (10.255.77.1, 169.254.77.1)
+// bound there as /32s with host routes over that veth. The server resolves
+// through a test zone on loopback. No packet can leave the machine.
+
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { findBinary, runCommand } from "../runtime/container/exec.js";
+import { execCall } from "../testing/exec-call.js";
+import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startTestZone, type TestZone } from "../testing/dns-zone.js";
+import { isolatedEnv, runNimbus } from "../testing/cli.js";
+import { Nimbus } from "@nimbus/nimbus";
+
+const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) && "needs root, crun, iproute2, nftables and openssl";
+
+const tag = Math.random().toString(16).slice(2, 8);
+const upNs = `nimbus-e-up-${tag}`;
+const upLink = `ne${tag}u`;
+const subnet = `198.18.${1 + Math.floor(Math.random() * 254)}`;
+const API = `${subnet}.2`; // api.example.test, tls.example.test
+const WILD = `${subnet}.3`; // x.wild.test and wild.test
+const OTHER = `${subnet}.4`; // in no rule
+const PRIVATE = "10.255.77.1";
+const LINK_LOCAL = "169.254.77.1";
+const T = "egress-e2e";
+
+let env: SandboxEnv | undefined;
+let zone: TestZone | undefined;
+let certDir = "";
+const children: ChildProcess[] = [];
+let upstreamLog = "";
+let sandboxId = "";
+
+/** The fake internet: HTTP on 80 and 8080, TLS on 443, TCP on 7777 and UDP on 9999 on every address of its netns; every connection and datagram is logged. */
+const UPSTREAM = (cert: string, key: string) => `
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import dgram from "node:dgram";
+const log = (s) => console.log(s);
+const handler = (req, res) => { log("req " + req.socket.localAddress + ":" + req.socket.localPort + " host=" + req.headers.host + " auth=" + req.headers.authorization); res.end("hello from " + req.socket.localAddress + ":" + req.socket.localPort + "\\n"); };
+for (const port of [80, 8080]) http.createServer(handler).listen(port, "0.0.0.0");
+https.createServer({ cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }, handler).listen(443, "0.0.0.0");
+net.createServer((c) => { log("tcp " + c.localAddress + ":" + c.localPort); c.end("tcp hello\\n"); }).listen(7777, "0.0.0.0");
+net.createServer((c) => { log("hold " + c.localAddress + ":" + c.localPort); c.on("data", (d) => c.write(d)); c.on("error", () => {}); }).listen(7778, "0.0.0.0");
+const u = dgram.createSocket("udp4"); u.on("message", (m, r) => log("udp " + r.address)); u.bind(9999, "0.0.0.0");
+setTimeout(() => log("ready"), 200);
+`;
+
+/** The ClientHello Node sends for `servername`, captured on loopback. */
+async function captureClientHello(servername: string): Promise<Buffer> {
+  const { createServer } = await import("node:net");
+  const { connect } = await import("node:tls");
+  return new Promise<Buffer>((resolveHello, reject) => {
+    const server = createServer((s) => s.once("data", (d: Buffer) => { resolveHello(d); s.destroy(); server.close(); }));
+    server.listen(0, "127.0.0.1", () => {
+      const c = connect({ host: "127.0.0.1", port: (server.address() as { port: number }).port, servername, rejectUnauthorized: false });
+      c.on("error", () => undefined);
+    });
+    server.on("error", reject);
+  });
+}
+
+async function sh(file: string, args: string[]): Promise<string> {
+  const r = await runCommand(file, args, { timeoutMs: 20_000 });
+  if (r.code !== 0) throw new Error(`${file} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A shell command inside the sandbox. */
+async function run(cmd: string, id = sandboxId): Promise<{ out: string; code?: number; ms: number }> {
+  const t0 = performance.now();
+  const r = await execCall(env!, T, id, { argv: ["sh", "-c", `${cmd} 2>&1`] });
+  assert.equal(r.status, 200, JSON.stringify(r.error));
+  return { out: r.stdout, code: r.exitCode, ms: performance.now() - t0 };
+}
+
+async function createSandbox(network: unknown, name: string): Promise<{ status: number; body: any }> {
+  return env!.srv.request("POST", `/api/tenants/${T}/sandboxes`, {
+    body: {
+      profile: "worker",
+      spec: {
+        owner: { kind: "standalone", displayName: name },
+        backend: "container",
+        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+        process: { argv: ["sleep", "600"] },
+        ...(network ? { network } : {}),
+      },
+    },
+  });
+}
+
+const RULES = [
+  { host: "api.example.test", protocol: "http" }, // 0
+  { host: "*.wild.test", protocol: "http" }, // 1
+  { host: "tls.example.test", protocol: "https" }, // 2
+  { host: PRIVATE, protocol: "tcp", port: 7777 }, // 3
+  { host: LINK_LOCAL, protocol: "tcp", port: 7777 }, // 4
+];
+
+before(async () => {
+  if (skip) return;
+  certDir = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
+  await sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=tls.example.test",
+    "-addext", "subjectAltName=DNS:tls.example.test", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")]);
+  // The fake internet.
+  await sh("ip", ["netns", "add", upNs]);
+  await sh("ip", ["link", "add", upLink, "type", "veth", "peer", "name", "eth0", "netns", upNs]);
+  await sh("ip", ["addr", "add", `${subnet}.1/24`, "dev", upLink]);
+  await sh("ip", ["link", "set", upLink, "up"]);
+  for (const a of [`${API}/24`, `${WILD}/24`, `${OTHER}/24`, `${PRIVATE}/32`, `${LINK_LOCAL}/32`]) await sh("ip", ["-n", upNs, "addr", "add", a, "dev", "eth0"]);
+  await sh("ip", ["-n", upNs, "link", "set", "eth0", "up"]);
+  await sh("ip", ["-n", upNs, "link", "set", "lo", "up"]);
+  await sh("ip", ["-n", upNs, "route", "add", "default", "via", `${subnet}.1`]);
+  // The always-refused addresses are reached over this test's veth only (host routes, removed with the link).
+  await sh("ip", ["route", "add", `${PRIVATE}/32`, "dev", upLink]);
+  await sh("ip", ["route", "add", `${LINK_LOCAL}/32`, "dev", upLink]);
+  for (const a of [API, WILD, OTHER, PRIVATE, LINK_LOCAL]) {
+    const route = await sh("ip", ["route", "get", a]);
+    assert.match(route, new RegExp(`dev ${upLink} `), `${a} must route over the test's veth: ${route}`);
+  }
+  const up = spawn("ip", ["netns", "exec", upNs, process.execPath, "--input-type=module", "-e",
+    UPSTREAM(readFileSync(join(certDir, "cert.pem"), "utf8"), readFileSync(join(certDir, "key.pem"), "utf8"))], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(up);
+  up.stdout!.on("data", (d) => (upstreamLog += d));
+  await waitFor("the fake internet", () => upstreamLog.includes("ready"));
+  zone = await startTestZone({ "api.example.test": [API], "tls.example.test": [API], "x.wild.test": [WILD], "wild.test": [WILD], "other.example.test": [OTHER] });
+  clientHello = await captureClientHello("tls.example.test");
+  env = await startSandboxEnv({
+    // The fake internet's certificate is what inspected upstreams verify against; busybox's TLS client signs with SHA-1.
+    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [join(certDir, "cert.pem")], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
+  });
+  await env.tenant(T);
+  const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, { body: { hosts: ["*", PRIVATE, LINK_LOCAL], ports: [80, 443, 7777, 7778], allowAddresses: true } });
+  assert.equal(ceiling.status, 200, JSON.stringify(ceiling.body));
+  const created = await createSandbox({ egress: RULES }, "egress");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  sandboxId = created.body.metadata?.id ?? created.body.id;
+  await env.waitFor(T, sandboxId, ["ready"]);
+});
+
+after(async () => {
+  const errors: unknown[] = [];
+  const attempt = async (f: () => Promise<unknown>) => f().catch((e) => errors.push(e));
+  if (env) await attempt(() => env!.close()); // deletes the sandboxes, stops the server (bridge and table go), checks for leftovers
+  if (zone) await attempt(() => zone!.close());
+  for (const c of children) c.kill("SIGKILL");
+  if (!skip) {
+    await attempt(() => runCommand("ip", ["netns", "del", upNs]));
+    await attempt(() => runCommand("ip", ["link", "del", upLink])); // also removes the host routes over it
+  }
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
+  if (errors.length > 0) throw errors[0];
+});
+
+/**
+ * busybox-static's wget crashes in static glibc's getaddrinfo (SIGSEGV, even
+ * for a literal address), so requests are made with nslookup (busybox's own
+ * resolver, through the sandbox's resolv.conf) and nc.
+ */
+const resolve = (name: string) => `nslookup -type=a ${name} | awk '/^Address: /{a=$2} END{print a}'`;
+const get = (name: string, port = 80) =>
+  `A=$(${resolve(name)}); printf 'GET / HTTP/1.0\\r\\nHost: ${name}\\r\\n\\r\\n' | timeout 5 nc "$A" ${port}; echo rc=$?`;
+/** A printf that writes these bytes (octal escapes: no file needs uploading). */
+const sendBytes = (b: Buffer) => `printf '${[...b].map((x) => "\\" + x.toString(8).padStart(3, "0")).join("")}'`;
+let clientHello: Buffer = Buffer.alloc(0);
+
+const upstreamLines = (prefix: string) => upstreamLog.split("\n").filter((l) => l.startsWith(prefix));
+
+test("an allowed http host is reached by name from inside the sandbox", { skip }, async () => {
+  const r = await run(get("api.example.test"));
+  assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
+  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), upstreamLog);
+});
+
+test("an allowed https host is reached: the ClientHello passes through and the upstream's own TLS answers", { skip }, async () => {
+  const r = await run(`A=$(${resolve("tls.example.test")}); ${sendBytes(clientHello)} | timeout 5 nc $A 443 | head -c 3 | od -An -tx1`);
+  assert.match(r.out.trim(), /^16 03 0[13]$/, `a TLS handshake record comes back: ${r.out}`);
+});
+
+test("a name no rule allows gets NXDOMAIN at once", { skip }, async () => {
+  const r = await run("nslookup -type=a denied.example.test");
+  assert.match(r.out, /NXDOMAIN/, r.out);
+  // Far below the resolver timeout (2 s): an answer, not a timeout (exec overhead included).
+  assert.ok(r.ms < 1500, `took ${r.ms} ms`);
+  assert.ok(!zone!.queries.some((q) => q.includes("denied.example.test")), "a denied name is never asked upstream");
+});
+
+test("*.wild.test matches x.wild.test but not wild.test", { skip }, async () => {
+  const wild = await run(get("x.wild.test"));
+  assert.match(wild.out, new RegExp(`hello from ${WILD}:80\n`), wild.out);
+  const bare = await run("nslookup -type=a wild.test");
+  assert.match(bare.out, /NXDOMAIN/, bare.out);
+  const byAddress = await run(`printf 'GET / HTTP/1.0\\r\\nHost: wild.test\\r\\n\\r\\n' | timeout 5 nc ${WILD} 80; echo rc=$?`);
+  assert.doesNotMatch(byAddress.out, /hello/, byAddress.out);
+});
+
+test("ports are exact: the allowed host on another port is refused", { skip }, async () => {
+  const before = upstreamLines("req").length;
+  const r = await run(get("api.example.test", 8080));
+  assert.doesNotMatch(r.out, /hello/, r.out);
+  assert.equal(upstreamLines("req").length, before, upstreamLog);
+});
+
+test("a literal IP in no rule is refused, by address and with its own Host", { skip }, async () => {
+  const r = await run(`printf 'GET / HTTP/1.0\\r\\nHost: ${OTHER}\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?; printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`);
+  assert.doesNotMatch(r.out, /hello/, r.out);
+  assert.ok(!upstreamLog.includes(`${OTHER}:`), upstreamLog);
+});
+
+test("fronting is refused: an allowed Host on an address that name did not resolve to", { skip }, async () => {
+  await run("nslookup -type=a api.example.test");
+  const r = await run(`printf 'GET / HTTP/1.0\\r\\nHost: api.example.test\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?`);
+  assert.doesNotMatch(r.out, /hello/, r.out);
+  assert.ok(!upstreamLog.includes(`${OTHER}:80`), upstreamLog);
+});
+
+test("a private and a link-local address are refused even with a rule naming them; their listener sees nothing", { skip }, async () => {
+  for (const a of [PRIVATE, LINK_LOCAL]) {
+    const r = await run(`printf 'x' | timeout 5 nc ${a} 7777; echo rc=$?`);
+    assert.doesNotMatch(r.out, /tcp hello/, r.out);
+  }
+  assert.deepEqual(upstreamLines("tcp"), [], upstreamLog);
+  // The listener is there: the host (outside the policy) reaches it, so the assertion above can fail.
+  const direct = await runCommand("ip", ["netns", "exec", upNs, "busybox", "nc", PRIVATE, "7777"], { timeoutMs: 5_000 });
+  assert.match(direct.stdout, /tcp hello/);
+  upstreamLog = upstreamLog.replace(/^tcp .*\n/gm, "");
+});
+
+test("UDP other than DNS is dropped", { skip }, async () => {
+  await run(`timeout 3 tftp -g -r f -l /tmp/f ${API} 9999; echo rc=$?`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(upstreamLines("udp"), [], upstreamLog);
+});
+
+test("the decision log lists the attempts with the rule that decided", { skip }, async () => {
+  const all = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress`);
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  const rows = all.body.items as Array<Record<string, any>>;
+  const find = (p: (r: Record<string, any>) => boolean, what: string) => {
+    const row = rows.find(p);
+    assert.ok(row, `${what} not in the log: ${JSON.stringify(rows, null, 1)}`);
+    return row;
+  };
+  find((r) => r.kind === "dns" && r.name === "api.example.test" && r.decision === "allowed", "the allowed lookup");
+  find((r) => r.kind === "dns" && r.name === "denied.example.test" && r.decision === "denied", "the denied lookup");
+  find((r) => r.kind === "dns" && r.name === "wild.test" && r.decision === "denied", "the bare suffix lookup");
+  const ok = find((r) => r.kind === "connect" && r.decision === "allowed" && r.name === "api.example.test" && r.port === 80, "the allowed connection");
+  assert.equal(ok.rule, "0");
+  assert.ok(ok.bytesDown > 0 && ok.bytesUp > 0, JSON.stringify(ok));
+  assert.equal(find((r) => r.kind === "connect" && r.decision === "allowed" && r.name === "tls.example.test", "the https connection").rule, "2");
+  assert.equal(find((r) => r.kind === "connect" && r.decision === "allowed" && r.name === "x.wild.test", "the wildcard connection").rule, "1");
+  find((r) => r.kind === "connect" && r.decision === "denied" && r.port === 8080, "the wrong port");
+  find((r) => r.kind === "connect" && r.decision === "denied" && r.address === OTHER && r.name === "api.example.test", "the fronting attempt");
+  assert.equal(find((r) => r.address === PRIVATE, "the private address").rule, "always_refused:private");
+  assert.equal(find((r) => r.address === LINK_LOCAL, "the link-local address").rule, "always_refused:link_local");
+  // Filters and paging.
+  const denied = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?decision=denied&host=${PRIVATE}`);
+  assert.ok(denied.body.items.length >= 1 && denied.body.items.every((r: any) => r.decision === "denied" && r.address === PRIVATE), JSON.stringify(denied.body));
+  const first = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?limit=2`);
+  assert.equal(first.body.items.length, 2);
+  assert.equal(first.body.metadata.remainingCount, rows.length - 2);
+  const second = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?limit=2&pageToken=${first.body.metadata.nextPageToken}`);
+  assert.deepEqual(second.body.items, rows.slice(2, 4));
+  const bad = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?since=yesterday`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, "op.invalid_input");
+  // The SDK and the CLI read the same log.
+  const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
+  const viaSdk = await sdk.sandboxes.egressLog({ id: sandboxId, decision: "denied", host: LINK_LOCAL });
+  assert.equal(viaSdk.items[0]?.rule, "always_refused:link_local");
+  const cliEnv = isolatedEnv(certDir, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+  const cli = await runNimbus(["sandbox", "egress", sandboxId, "--decision", "denied", "--json"], cliEnv);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout), rows.filter((r) => r.decision === "denied"));
+  const human = await runNimbus(["sandbox", "egress", sandboxId, "--host", PRIVATE], cliEnv);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^TIME +KIND +NAME +ADDRESS +PORT +DECISION +RULE +REASON$/m);
+  assert.match(human.stdout, new RegExp(`connect +- +${PRIVATE.replace(/\./g, "\\.")} +7777 +denied +always_refused:private`));
+});
+
+const SECRET_VALUE = "s3cr3t-value-4b9";
+/** An HTTPS request from the sandbox with busybox's ssl_client over nc (the socket is the -e program's stdin and stdout). */
+const httpsRequest = (name: string, method: string, path: string, extraHeader = "") =>
+  `A=$(${resolve(name)}); timeout 10 nc "$A" 443 -e sh -c "exec 3<&0; printf '${method} ${path} HTTP/1.1\\r\\nHost: ${name}\\r\\n${extraHeader}Connection: close\\r\\n\\r\\n' | ssl_client -s 3 -n ${name} >&2" 2>&1`;
+
+test("inspected https: a secret reaches the upstream in its header while the sandbox sees only the placeholder; methods are enforced", { skip }, async () => {
+  const put = await env!.srv.request("POST", `/api/tenants/${T}/secrets`, { body: { name: "API_TOKEN", value: SECRET_VALUE, hosts: ["tls.example.test"] } });
+  assert.ok(put.status === 201 || put.status === 200, JSON.stringify(put.body));
+  const created = await createSandbox({ egress: [{ host: "tls.example.test", protocol: "https", methods: ["GET"] }], secrets: ["API_TOKEN"] }, "secret");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const seen = await run("env; tr '\\0' '\\n' < /proc/1/environ", id);
+  assert.match(seen.out, /^NIMBUS_SECRET_API_TOKEN=nimbus-secret:\/\/API_TOKEN$/m);
+  assert.ok(!seen.out.includes(SECRET_VALUE), "the value is nowhere in the sandbox's environment");
+  assert.match(seen.out, /^SSL_CERT_FILE=\/etc\/nimbus\/egress-ca-bundle\.pem$/m);
+  for (const v of ["NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]) assert.match(seen.out, new RegExp(`^${v}=/etc/nimbus/egress-ca-bundle\\.pem$`, "m"));
+  const bundle = await run("grep -c 'BEGIN CERTIFICATE' /etc/nimbus/egress-ca-bundle.pem; echo x > /etc/nimbus/egress-ca-bundle.pem; echo rc=$?", id);
+  assert.match(bundle.out, /rc=[1-9]/, `the bundle is read-only: ${bundle.out}`);
+
+  const ok = await run(httpsRequest("tls.example.test", "GET", "/models", "Authorization: Bearer nimbus-secret://API_TOKEN\\r\\n"), id);
+  assert.match(ok.out, new RegExp(`hello from ${API}:443`), ok.out);
+  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), upstreamLog);
+  // The secret's header is added when the request lacks it.
+  const bare = await run(httpsRequest("tls.example.test", "GET", "/bare"), id);
+  assert.match(bare.out, /hello from/, bare.out);
+  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, upstreamLog);
+
+  const before = upstreamLines("req").length;
+  const refused = await run(httpsRequest("tls.example.test", "POST", "/models"), id);
+  assert.match(refused.out, /403 Forbidden[\s\S]*method POST/, refused.out);
+  assert.equal(upstreamLines("req").length, before, "a refused request never reaches the upstream");
+
+  const log = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress?host=tls.example.test`)).body.items as Array<Record<string, any>>;
+  assert.ok(log.some((r) => r.decision === "allowed" && r.rule === "0" && r.kind === "connect"), JSON.stringify(log));
+  assert.ok(log.some((r) => r.decision === "denied" && /method POST/.test(r.reason)), JSON.stringify(log));
+  assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
+});
+
+test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+  const ac = new AbortController();
+  const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, { headers: { authorization: `Bearer ${env!.srv.token()}` }, signal: ac.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  try {
+    await run("nslookup -type=a evented.example.test");
+    let text = "";
+    const deadline = Date.now() + 5_000;
+    while (!text.includes("evented.example.test") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    const event = text.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === "egress" && e.resource?.name === "evented.example.test");
+    assert.ok(event, text);
+    assert.equal(event.action, "denied");
+    assert.equal(event.resource.sandboxId, sandboxId);
+    assert.equal(event.resource.kind, "dns");
+  } finally {
+    ac.abort();
+    await reader.cancel().catch(() => undefined);
+  }
+});
+
+test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
+  const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }, { host: "api.example.test", protocol: "tcp", port: 7778 }] }, "patch");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const holdsBefore = upstreamLines("hold").length;
+  await run(`A=$(${resolve("api.example.test")}); (sleep 30 | nc "$A" 7778 > /tmp/held 2>&1; echo ended > /tmp/ended) < /dev/null > /dev/null 2>&1 &`, id);
+  await waitFor("the held connection", () => upstreamLines("hold").length > holdsBefore);
+  assert.match((await run(get("api.example.test"), id)).out, /hello from/);
+  const path = `/api/tenants/${T}/sandboxes/${id}/network`;
+  const current = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
+  const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
+  await assert.rejects(sdk.sandboxes.updateNetwork({ id, resourceVersion: "0", egress: [] }), (e: any) => e.status === 412 || e.code === "op.precondition_failed");
+  const outside = await env!.srv.request("PATCH", path, { body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "a.test", protocol: "tcp", port: 22 }] } });
+  assert.equal(outside.status, 400, JSON.stringify(outside.body));
+  assert.match(outside.body.error.message, /egress\[0\]/);
+  const t0 = Date.now();
+  const patched = await env!.srv.request("PATCH", path, { body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  assert.equal(patched.body.metadata.generation, current.metadata.generation + 1);
+  // The open connection the new rules refuse is closed (nc ends long before its 30 s input does).
+  let ended = "";
+  while (!ended.includes("ended") && Date.now() - t0 < 5_000) ended = (await run("cat /tmp/ended 2>/dev/null", id)).out;
+  assert.match(ended, /ended/);
+  assert.ok(Date.now() - t0 < 2_000, `closed after ${Date.now() - t0} ms (exec round trips included)`);
+  // New connections and names follow the new rules.
+  assert.match((await run("nslookup -type=a api.example.test", id)).out, /NXDOMAIN/);
+  assert.doesNotMatch((await run(get("api.example.test"), id)).out, /hello/);
+  assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
+  const spec = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body.spec;
+  assert.deepEqual(spec.sandbox.network.egress, [{ host: "x.wild.test", protocol: "http" }]);
+  // No rules at all refuses everything, and the link stays for later rules.
+  const none = await env!.srv.request("PATCH", path, { body: { resourceVersion: patched.body.metadata.resourceVersion, egress: [] } });
+  assert.equal(none.status, 200, JSON.stringify(none.body));
+  assert.match((await run("nslookup -type=a x.wild.test", id)).out, /NXDOMAIN/);
+  const again = await env!.srv.request("PATCH", path, { body: { resourceVersion: none.body.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] } });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.match((await run(get("x.wild.test"), id)).out, /hello from/);
+});
+
+test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
+  const r = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }, { host: "api.example.test", protocol: "tcp", port: 22 }] }, "outside");
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.match(r.body.error.message, /spec\.network\.egress\[1\]/);
+  const unknownSecret = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }], secrets: ["NOPE"] }, "secret");
+  assert.equal(unknownSecret.status, 400, JSON.stringify(unknownSecret.body));
+});
+
+test("a server restart keeps egress: the links survive, the proxy and DNS come back, the policy is registered again", { skip }, async () => {
+  await env!.restart();
+  const r = await run(get("api.example.test"));
+  assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
+  const denied = await run("nslookup -type=a denied-after-restart.example.test");
+  assert.match(denied.out, /NXDOMAIN/, denied.out);
+  const other = await run(`printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`);
+  assert.doesNotMatch(other.out, /tcp hello/, other.out);
+});
+
+test("a sandbox with no rules still has only lo and no DNS server", { skip }, async () => {
+  const created = await createSandbox(undefined, "plain");
+  assert.equal(created.status, 201);
+  const id = created.body.metadata?.id ?? created.body.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const links = await run("ls /sys/class/net", id);
+  assert.equal(links.out.trim(), "lo");
+  const resolv = await run("grep -c nameserver /etc/resolv.conf", id);
+  assert.equal(resolv.out.trim(), "0");
+  // No link to give rules to: PATCH is a 409, not a way to open egress later.
+  const patch = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: created.body.metadata.resourceVersion, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  assert.ok(patch.status === 409 || patch.status === 412, JSON.stringify(patch.body));
+  const fresh = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body.metadata.resourceVersion;
+  const patch2 = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: fresh, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  assert.equal(patch2.status, 409, JSON.stringify(patch2.body));
+  // With rules, eth0 is there (so the assertion above can fail).
+  assert.deepEqual((await run("ls /sys/class/net")).out.trim().split(/\s+/).sort(), ["eth0", "lo"]);
+});
