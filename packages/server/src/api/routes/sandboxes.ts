@@ -4,44 +4,17 @@
  * tenant's id is simply not found.
  */
 import { invalidInput } from "../../domain/errors.js";
+import { checkSandboxSpec } from "../../domain/sandbox-rules.js";
 import { assertLabels, isValidLabelKey } from "../../domain/labels.js";
 import type { LogRecord, Sandboxes } from "../../domain/sandboxes.js";
 import type { SandboxSpec } from "../../domain/sandbox-spec.js";
 import { TERMINAL_STATES, type SandboxState } from "../../domain/sandbox-state.js";
 import { sandboxView } from "../../domain/sandbox-view.js";
-import { parseReference } from "../../images/reference.js";
-import { isImageError } from "../../images/errors.js";
 import { NDJSON_CONTENT_TYPE, openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
 import { collection, clampLimit } from "../collection.js";
 import { CreateSandboxBody, ListSandboxesQuery, LogsQuery, SandboxParams, SandboxResource, StopSandboxBody } from "../schemas/sandbox.js";
-
-/** Checks the contract states beyond what the schema can say. */
-export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "service"): void {
-  if (spec.owner.kind !== ownerKind) {
-    throw invalidInput(
-      ownerKind === "standalone"
-        ? "spec.owner.kind must be `standalone` here: services own their sandboxes (create a service instead)"
-        : "spec.owner.kind must be `service` in a service definition",
-      { field: "spec.owner.kind" },
-    );
-  }
-  if (spec.backend !== "container") {
-    throw invalidInput(`spec.backend \`${String(spec.backend).slice(0, 40)}\` is not run by this server; use \`container\``, { field: "spec.backend" });
-  }
-  const p = spec.process;
-  if (p?.argv && p.args) throw invalidInput("give spec.process.argv or its alias args, not both", { field: "spec.process.args" });
-  if ((p?.argv || p?.args) && (p.entrypoint || p.command)) {
-    throw invalidInput("spec.process.argv replaces the image's entrypoint and command; drop entrypoint/command or argv", { field: "spec.process.argv" });
-  }
-  try {
-    parseReference(spec.root.source.reference);
-  } catch (err) {
-    if (isImageError(err)) throw invalidInput(err.message, { field: "spec.root.source.reference" });
-    throw err;
-  }
-}
 
 /** A log record as the logs route sends it: the payload as text, with the newline of a full line. */
 function wireRecord(r: LogRecord): { time: string; stream: string; data: string } {

@@ -3,61 +3,13 @@
  * generation preconditions), the runtime view and list, and start / stop /
  * restart. The HTTP proxy to a service's endpoint is in service-proxy.ts.
  */
-import type { Static } from "@sinclair/typebox";
 import { invalidInput } from "../../domain/errors.js";
-import { assertLabels } from "../../domain/labels.js";
-import { checkDeclaredBackend } from "../../domain/service-backend.js";
-import type { SandboxSpec } from "../../domain/sandbox-spec.js";
-import type { ServiceSpec, Services } from "../../domain/services.js";
+import type { Services } from "../../domain/services.js";
 import { clampLimit, collection } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
 import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, RestartReceiptResource, RestartServiceBody, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
-import { checkSandboxSpec } from "./sandboxes.js";
-
-type Body = Static<typeof ServiceBody>;
-
-/** The contract's rules beyond the schema; returns the spec as the domain sees it. */
-export function checkServiceBody(body: Body, tenantId: string): ServiceSpec {
-  const { metadata, spec } = body;
-  if (metadata.tenantId !== undefined && metadata.tenantId !== tenantId) {
-    throw invalidInput(`metadata.tenantId \`${metadata.tenantId}\` does not match the route tenant \`${tenantId}\``, { field: "metadata.tenantId" });
-  }
-  if (metadata.labels) assertLabels(metadata.labels, "metadata.labels");
-  const backend = spec.backend;
-  const probe = spec.readinessProbe;
-  if (backend.kind === "sandbox") {
-    const extra = Object.keys(backend).find((k) => k !== "kind" && k !== "sandbox");
-    if (extra !== undefined) throw invalidInput(`unknown field \`spec.backend.${extra.slice(0, 64)}\` in body`, { field: `spec.backend.${extra.slice(0, 64)}`, location: "body" });
-    if (!backend.sandbox) throw invalidInput("missing required field `spec.backend.sandbox` in body: a sandbox backend needs the sandbox spec to launch", { field: "spec.backend.sandbox" });
-    const sandbox = backend.sandbox as SandboxSpec;
-    checkSandboxSpec(sandbox, "service");
-    if (sandbox.owner.kind === "service" && sandbox.owner.serviceName !== undefined && sandbox.owner.serviceName !== metadata.name) {
-      throw invalidInput(`spec.backend.sandbox.owner.serviceName \`${sandbox.owner.serviceName.slice(0, 64)}\` must be the service's name \`${metadata.name}\` (or left out)`, { field: "spec.backend.sandbox.owner.serviceName" });
-    }
-    const ports = sandbox.ports ?? [];
-    ports.forEach((p, i) => {
-      if (ports.findIndex((q) => q.port === p.port) !== i) throw invalidInput(`port ${p.port} is listed twice in spec.backend.sandbox.ports`, { field: `spec.backend.sandbox.ports.${i}.port` });
-      const name = p.name ?? `port-${p.port}`;
-      if (ports.findIndex((q) => (q.name ?? `port-${q.port}`) === name) !== i) throw invalidInput(`port name \`${name}\` is used twice in spec.backend.sandbox.ports`, { field: `spec.backend.sandbox.ports.${i}.name` });
-    });
-    if (probe) {
-      if ((probe.http === undefined) === (probe.tcp === undefined)) {
-        throw invalidInput("spec.readinessProbe must have exactly one of `http` ({path, port}) or `tcp` ({port})", { field: "spec.readinessProbe" });
-      }
-      if (probe.http && !ports.some((p) => p.port === probe.http!.port)) {
-        throw invalidInput(`spec.readinessProbe.http.port ${probe.http.port} is not declared: add it to spec.backend.sandbox.ports`, { field: "spec.readinessProbe.http.port" });
-      }
-    }
-  } else if (backend.kind === "builtIn" || backend.kind === "external") {
-    if (backend.sandbox !== undefined) throw invalidInput(`a ${backend.kind} backend has no \`sandbox\`; use kind \`sandbox\` to run one`, { field: "spec.backend.sandbox" });
-    if (probe) throw invalidInput(`spec.readinessProbe needs a sandbox backend: a ${backend.kind} service is only declared`, { field: "spec.readinessProbe" });
-    checkDeclaredBackend(backend);
-  } else {
-    throw invalidInput(`spec.backend.kind \`${String(backend.kind).slice(0, 40)}\` is unknown; use sandbox, builtIn or external`, { field: "spec.backend.kind" });
-  }
-  return spec as ServiceSpec;
-}
+import { checkServiceBody } from "../../domain/service-rules.js";
 
 export function serviceRoutes(services: Services): RouteDef[] {
   const base = "/api/tenants/:tenantId/services";
