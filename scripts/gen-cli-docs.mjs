@@ -15,7 +15,9 @@ try {
 const target = join(root, mod.CLI_DOC_PATH);
 const text = mod.renderCliDocs();
 let current = "";
-try { current = readFileSync(target, "utf8"); } catch {}
+try {
+  current = readFileSync(target, "utf8");
+} catch {}
 if (process.argv.includes("--check")) {
   if (current !== text) {
     console.error(`${mod.CLI_DOC_PATH} is out of date: run \`npm run docs\``);

@@ -12,7 +12,11 @@ const roots = ["packages/native/test", "packages/nimbus/dist", "packages/server/
 
 function walk(dir, out) {
   let entries;
-  try { entries = readdirSync(dir); } catch { return out; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of entries) {
     if (name === "node_modules" || name === "fixtures-cache") continue;
     const p = join(dir, name);

@@ -13,7 +13,6 @@ import { loadServer } from "../lib/load-server.mjs";
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 3;
 
-
 const { ImageStore } = await loadServer("images/index");
 const { startRegistry } = await loadServer("testing/registry");
 const { buildDebianImage, pushFixture } = await loadServer("testing/fixtures");

@@ -192,7 +192,20 @@ async function openPodman(imageRef) {
 
 // ---------------------------------------------------------------- the run
 const seq = { raw: [], rawRun: [], api: [], poll: [], podman: [], pullMs: [], createMs: [], startMs: [], timeline: [], pollTimeline: [], mount: [] };
-const conc = { raw: [], rawMounted: [], api: [], podman: [], failures: 0, lastRecorded: [], lastStarting: [], lastReady: [], createMs: [], startMs: [], loopDelayMax: [], loopDelayMean: [] };
+const conc = {
+  raw: [],
+  rawMounted: [],
+  api: [],
+  podman: [],
+  failures: 0,
+  lastRecorded: [],
+  lastStarting: [],
+  lastReady: [],
+  createMs: [],
+  startMs: [],
+  loopDelayMax: [],
+  loopDelayMean: [],
+};
 let coldPullMs = NaN;
 let memory;
 let cleanupError;
@@ -349,7 +362,10 @@ try {
   memory = {
     count: conmons.length,
     conmonPssKiB: sum(conmons.map((m) => m.pssKiB)) / conmons.length,
-    conmonRssKiB: pct(conmons.map((m) => m.rssKiB), 50),
+    conmonRssKiB: pct(
+      conmons.map((m) => m.rssKiB),
+      50,
+    ),
     serverRssKiB: (after.rss - before.rss) / IDLE,
     serverHeapKiB: (after.heap - before.heap) / IDLE,
     ownKiB: pct(own, 50),
@@ -362,7 +378,9 @@ try {
   // env's own teardown (deletes tenants, stops the server, leak-checks its runtime
   // dir, stops the registry), the raw runtime (leak-checked), podman, the work dir.
   const steps = [
-    async () => { for (const id of [...live]) await removeSandbox(id); },
+    async () => {
+      for (const id of [...live]) await removeSandbox(id);
+    },
     async () => env && (await env.close()),
     async () => raw && (await raw.close()),
     async () => podman && (await podman.close()),
@@ -396,13 +414,24 @@ console.log(`${"".padEnd(50)}${"p50".padStart(10)}${"p90".padStart(11)}`);
 row("raw floor: overlay mount → running (issue's)", seq.raw);
 row("  of which crun run --detach alone", seq.rawRun);
 row("  of which mount(2) + config.json", seq.mount);
-row("API create → ready (event stream)", seq.api, `   ratio p50 ${ratio(pct(seq.api, 50), pct(seq.raw, 50))} of the floor (goal <= 1.5x: ${verdict(pct(seq.api, 50) <= 1.5 * pct(seq.raw, 50))}); ${ratio(pct(seq.api, 50), pct(seq.rawRun, 50))} of crun run alone`);
+row(
+  "API create → ready (event stream)",
+  seq.api,
+  `   ratio p50 ${ratio(pct(seq.api, 50), pct(seq.raw, 50))} of the floor (goal <= 1.5x: ${verdict(pct(seq.api, 50) <= 1.5 * pct(seq.raw, 50))}); ${ratio(pct(seq.api, 50), pct(seq.rawRun, 50))} of crun run alone`,
+);
 row("  server phase pullMs (image present)", seq.pullMs);
 row("  server phase createMs (mount+bundle+conmon)", seq.createMs);
 row("  server phase startMs", seq.startMs);
-row("  rest: HTTP, store, events (client - phases)", seq.api.map((ms, i) => ms - seq.pullMs[i] - seq.createMs[i] - seq.startMs[i]));
+row(
+  "  rest: HTTP, store, events (client - phases)",
+  seq.api.map((ms, i) => ms - seq.pullMs[i] - seq.createMs[i] - seq.startMs[i]),
+);
 console.log("  timeline (p50 of each step; server side seen by an in-process event-bus subscriber):");
-const tl = (label, key, xs = seq.timeline) => row(`    ${label}`, xs.map((t) => t[key]));
+const tl = (label, key, xs = seq.timeline) =>
+  row(
+    `    ${label}`,
+    xs.map((t) => t[key]),
+  );
 tl("POST sent → first state recorded", "recorded");
 tl("POST sent → 201 received", "post");
 const pulled = seq.timeline.filter((t) => t.starting > 0);
@@ -416,10 +445,18 @@ if (podman) row("podman run -d", seq.podman, `   API is ${ratio(pct(seq.podman, 
 else console.log(`${"podman run -d".padEnd(50)}podman not installed — skipped`);
 console.log(`${CONCURRENT} concurrent, wall (mean of ${ROUNDS} rounds):`);
 console.log(`  ${"raw: mount(2) + config.json + crun run --detach".padEnd(48)}${secs(conc.raw)}   (all mounted after ${last(conc.rawMounted)})`);
-console.log(`  ${"API create → all ready".padEnd(48)}${secs(conc.api)}   ${conc.failures === 0 ? `all ${CONCURRENT * ROUNDS} ready, 0 failures` : `${conc.failures} FAILURES`}   ratio ${ratio(mean(conc.api), mean(conc.raw))} (goal <= 1.5x: ${verdict(conc.failures === 0 && mean(conc.api) <= 1.5 * mean(conc.raw))})`);
-console.log(`    all ${CONCURRENT} recorded after ${last(conc.lastRecorded)}, starting after ${last(conc.lastStarting)}, ready after ${last(conc.lastReady)} (means over rounds)`);
-console.log(`    server phase createMs p50 ${pct(conc.createMs, 50)} ms, max ${Math.max(...conc.createMs)} ms; startMs p50 ${pct(conc.startMs, 50)} ms, max ${Math.max(...conc.startMs)} ms`);
-console.log(`    event-loop delay of this process (server + client) during the burst: mean ${mean(conc.loopDelayMean).toFixed(1)} ms, max ${Math.max(...conc.loopDelayMax).toFixed(0)} ms`);
+console.log(
+  `  ${"API create → all ready".padEnd(48)}${secs(conc.api)}   ${conc.failures === 0 ? `all ${CONCURRENT * ROUNDS} ready, 0 failures` : `${conc.failures} FAILURES`}   ratio ${ratio(mean(conc.api), mean(conc.raw))} (goal <= 1.5x: ${verdict(conc.failures === 0 && mean(conc.api) <= 1.5 * mean(conc.raw))})`,
+);
+console.log(
+  `    all ${CONCURRENT} recorded after ${last(conc.lastRecorded)}, starting after ${last(conc.lastStarting)}, ready after ${last(conc.lastReady)} (means over rounds)`,
+);
+console.log(
+  `    server phase createMs p50 ${pct(conc.createMs, 50)} ms, max ${Math.max(...conc.createMs)} ms; startMs p50 ${pct(conc.startMs, 50)} ms, max ${Math.max(...conc.startMs)} ms`,
+);
+console.log(
+  `    event-loop delay of this process (server + client) during the burst: mean ${mean(conc.loopDelayMean).toFixed(1)} ms, max ${Math.max(...conc.loopDelayMax).toFixed(0)} ms`,
+);
 console.log(`  ${"podman run -d".padEnd(48)}${podman ? secs(conc.podman) : "podman not installed — skipped"}`);
 if (memory) {
   const mib = (k) => `${(k / 1024).toFixed(2)} MiB`;
@@ -432,5 +469,7 @@ if (memory) {
   line("for scale: its own cgroup (the sleep), p50", `${mib(memory.ownKiB)}   (not counted)`);
 }
 console.log("reference (issue 4, this kind of machine): raw crun ≈ 43 ms p50, podman run -d ≈ 245 ms; 20 concurrent raw crun ≈ 0.8 s, podman ≈ 4.5 s");
-console.log(`cleanup: ${cleanupError ? `FAILED — ${cleanupError.message}` : "no containers, mounts, conmon processes, cgroups or temp dirs left (leak-checked)"}`);
+console.log(
+  `cleanup: ${cleanupError ? `FAILED — ${cleanupError.message}` : "no containers, mounts, conmon processes, cgroups or temp dirs left (leak-checked)"}`,
+);
 if (cleanupError) process.exitCode = 1;

@@ -72,17 +72,30 @@ export function conmonPid(stateDir, id) {
  */
 export class RawRuntime {
   static async open(stateDir, runtime = "crun") {
-    const [{ findBinary }, { ociConfig, etcFiles }, { mountOverlay, unmountOverlay }, { StateLayout }, { cgroupParentFor, removeEmptyParent }, leak] = await Promise.all([
-      loadServer("runtime/container/exec"),
-      loadServer("runtime/container/bundle"),
-      loadServer("runtime/container/overlay"),
-      loadServer("runtime/container/layout"),
-      loadServer("runtime/container/cgroups"),
-      loadServer("runtime/leak-check"),
-    ]);
+    const [{ findBinary }, { ociConfig, etcFiles }, { mountOverlay, unmountOverlay }, { StateLayout }, { cgroupParentFor, removeEmptyParent }, leak] =
+      await Promise.all([
+        loadServer("runtime/container/exec"),
+        loadServer("runtime/container/bundle"),
+        loadServer("runtime/container/overlay"),
+        loadServer("runtime/container/layout"),
+        loadServer("runtime/container/cgroups"),
+        loadServer("runtime/leak-check"),
+      ]);
     const path = findBinary(runtime);
     if (!path) throw new Error(`${runtime} is not installed`);
-    return new RawRuntime({ stateDir, runtime, path, ociConfig, etcFiles, mountOverlay, unmountOverlay, layout: new StateLayout(stateDir), cgroupParent: cgroupParentFor(stateDir), removeEmptyParent, leak });
+    return new RawRuntime({
+      stateDir,
+      runtime,
+      path,
+      ociConfig,
+      etcFiles,
+      mountOverlay,
+      unmountOverlay,
+      layout: new StateLayout(stateDir),
+      cgroupParent: cgroupParentFor(stateDir),
+      removeEmptyParent,
+      leak,
+    });
   }
 
   constructor(deps) {
@@ -97,7 +110,12 @@ export class RawRuntime {
     const bundle = this.layout.bundle(spec.id);
     mkdirSync(bundle, { mode: 0o700 });
     this.ids.add(spec.id);
-    await this.mountOverlay(spec.rootfs.lowerDirs, { target: this.layout.rootfs(spec.id), upperDir: join(bundle, "upper"), workDir: join(bundle, "work"), linkDir: join(bundle, "l") });
+    await this.mountOverlay(spec.rootfs.lowerDirs, {
+      target: this.layout.rootfs(spec.id),
+      upperDir: join(bundle, "upper"),
+      workDir: join(bundle, "work"),
+      linkDir: join(bundle, "l"),
+    });
     // The server's config, written the quickest way (synchronously) so the floor stays a floor.
     const config = this.ociConfig(spec, { cgroupsPath: `${this.cgroupParent}/${spec.id}`, etcDir: bundle });
     for (const [name, text] of Object.entries(this.etcFiles(spec.hostname))) writeFileSync(join(bundle, name), text);

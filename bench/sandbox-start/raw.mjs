@@ -74,10 +74,12 @@ for (const id of rawIds) await raw.remove(id);
 await raw.close();
 
 t0 = performance.now();
-await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
-  await backend.create(spec(`oursc-${i}`));
-  await backend.start(`oursc-${i}`);
-}));
+await Promise.all(
+  Array.from({ length: CONCURRENT }, async (_, i) => {
+    await backend.create(spec(`oursc-${i}`));
+    await backend.start(`oursc-${i}`);
+  }),
+);
 const oursConcurrent = performance.now() - t0;
 const running = (await backend.list()).filter((s) => s.status === "running").length;
 // Host memory per idle sandbox beyond its own processes: conmon's proportional set size.
@@ -98,12 +100,16 @@ for (let i = 0; i < 10; i++) {
 console.log(`sandbox start on ${RUNTIME} (${RUNS} sequential runs, ${CONCURRENT} concurrent), busybox rootfs`);
 console.log(`${"".padEnd(34)}${"p50".padStart(10)}${"p90".padStart(11)}`);
 console.log(`${`raw ${RUNTIME} run --detach`.padEnd(34)}${f(pct(rawTimes, 50))} ${f(pct(rawTimes, 90))}`);
-console.log(`${"backend create+start".padEnd(34)}${f(pct(oursTimes, 50))} ${f(pct(oursTimes, 90))}   ratio p50 ${(pct(oursTimes, 50) / pct(rawTimes, 50)).toFixed(2)}x (goal <= 1.5x)`);
+console.log(
+  `${"backend create+start".padEnd(34)}${f(pct(oursTimes, 50))} ${f(pct(oursTimes, 90))}   ratio p50 ${(pct(oursTimes, 50) / pct(rawTimes, 50)).toFixed(2)}x (goal <= 1.5x)`,
+);
 console.log(`${"  of which create (mount+conmon)".padEnd(34)}${f(pct(createTimes, 50))} ${f(pct(createTimes, 90))}`);
 console.log(`${"  of which start".padEnd(34)}${f(pct(startTimes, 50))} ${f(pct(startTimes, 90))}`);
 console.log(`${"conmon --version (exec floor)".padEnd(34)}${f(pct(conmonVersion, 50))} ${f(pct(conmonVersion, 90))}`);
 console.log(`${`${RUNTIME} --version (exec floor)`.padEnd(34)}${f(pct(runtimeVersion, 50))} ${f(pct(runtimeVersion, 90))}`);
-console.log(`${`${CONCURRENT} concurrent, wall`.padEnd(34)}raw ${(rawConcurrent / 1000).toFixed(2)} s   backend ${(oursConcurrent / 1000).toFixed(2)} s (${running}/${CONCURRENT} running)   ratio ${(oursConcurrent / rawConcurrent).toFixed(2)}x`);
+console.log(
+  `${`${CONCURRENT} concurrent, wall`.padEnd(34)}raw ${(rawConcurrent / 1000).toFixed(2)} s   backend ${(oursConcurrent / 1000).toFixed(2)} s (${running}/${CONCURRENT} running)   ratio ${(oursConcurrent / rawConcurrent).toFixed(2)}x`,
+);
 console.log(`${"conmon per idle sandbox (PSS)".padEnd(34)}${(pct(conmonPssKiB, 50) / 1024).toFixed(2)} MiB p50 (goal < 5 MiB)`);
 console.log("reference: raw crun ≈ 43 ms p50, 20 concurrent ≈ 0.8 s");
 rmSync(work, { recursive: true, force: true });

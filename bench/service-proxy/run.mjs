@@ -21,7 +21,6 @@ const requests = arg("--requests", 400);
 const rounds = arg("--rounds", 5);
 const concurrency = arg("--concurrency", 16);
 
-
 const { startStandinRegistry, STANDIN_REFERENCE } = await loadServer("testing/standin");
 const { startTestServer } = await loadServer("testing/server");
 const { assertNoLeftovers } = await loadServer("runtime/leak-check");
@@ -93,7 +92,7 @@ try {
   if (created.status !== 201) throw new Error(`create: ${JSON.stringify(created.body)}`);
   await srv.request("POST", "/api/tenants/bench/services/web/start", { body: {} });
   let view;
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     view = (await srv.request("GET", "/api/tenants/bench/services/web")).body;
     if (view.lifecycleState === "ready" && view.endpoints.length) break;
     if (view.lifecycleState === "failed" || Date.now() > deadline) throw new Error(`service not ready: ${JSON.stringify(view)}`);
@@ -103,8 +102,11 @@ try {
   // The reference: the same server on the host, no sandbox, no forwarder.
   const hostPort = 20000 + Math.floor(Math.random() * 20000);
   hostServer = spawn(process.execPath, ["-e", SERVER_JS, String(hostPort)], { stdio: "ignore" });
-  for (let ok = false; !ok; ) {
-    ok = await get(false, hostPort, "/", {}).then(() => true, () => false);
+  for (let ok = false; !ok;) {
+    ok = await get(false, hostPort, "/", {}).then(
+      () => true,
+      () => false,
+    );
     if (!ok) await new Promise((r) => setTimeout(r, 50));
   }
 
@@ -112,7 +114,13 @@ try {
   const targets = [
     { name: "host (no sandbox)", agent: agent(), port: hostPort, path: "/", headers: {} },
     { name: "endpoint (forwarder)", agent: agent(), port: view.endpoints[0].port, path: "/", headers: {} },
-    { name: "proxy route", agent: agent(), port: Number(new URL(srv.url).port), path: "/api/tenants/bench/services/web/proxy/", headers: { authorization: `Bearer ${srv.token()}` } },
+    {
+      name: "proxy route",
+      agent: agent(),
+      port: Number(new URL(srv.url).port),
+      path: "/api/tenants/bench/services/web/proxy/",
+      headers: { authorization: `Bearer ${srv.token()}` },
+    },
   ];
   for (const t of targets) await latency(t, 50); // warm up
   const lat = new Map(targets.map((t) => [t.name, []]));
@@ -122,7 +130,9 @@ try {
     for (const t of order) lat.get(t.name).push(...(await latency(t, requests)));
     for (const t of order) rps.get(t.name).push(await throughput(t, requests));
   }
-  console.log(`service-proxy: ${rounds} rounds × ${requests} sequential GETs (latency) and ${requests} GETs at concurrency ${concurrency} (throughput), ${BODY.length}-byte body, Node HTTP server, keep-alive`);
+  console.log(
+    `service-proxy: ${rounds} rounds × ${requests} sequential GETs (latency) and ${requests} GETs at concurrency ${concurrency} (throughput), ${BODY.length}-byte body, Node HTTP server, keep-alive`,
+  );
   console.log(`${"target".padEnd(26)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}`);
   for (const t of targets) {
     const xs = lat.get(t.name);
@@ -130,7 +140,9 @@ try {
     console.log(`${t.name.padEnd(26)} ${best.toFixed(0).padStart(8)} ${pct(xs, 50).toFixed(3).padStart(8)} ${pct(xs, 99).toFixed(3).padStart(8)}`);
   }
   const p50 = (name) => pct(lat.get(name), 50);
-  console.log(`the proxy adds ${(p50("proxy route") - p50("endpoint (forwarder)")).toFixed(3)} ms p50 over the endpoint (goal: < 1 ms); the forwarder adds ${(p50("endpoint (forwarder)") - p50("host (no sandbox)")).toFixed(3)} ms p50 over a host process`);
+  console.log(
+    `the proxy adds ${(p50("proxy route") - p50("endpoint (forwarder)")).toFixed(3)} ms p50 over the endpoint (goal: < 1 ms); the forwarder adds ${(p50("endpoint (forwarder)") - p50("host (no sandbox)")).toFixed(3)} ms p50 over a host process`,
+  );
   for (const t of targets) t.agent.destroy();
   await srv.request("DELETE", "/api/tenants/bench");
 } finally {
@@ -140,4 +152,3 @@ try {
   await srv?.close();
   await registry?.stop();
 }
-

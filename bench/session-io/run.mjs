@@ -50,7 +50,18 @@ function wsTransport(url, token) {
   });
   return new Promise((resolve, reject) => {
     ws.once("error", reject);
-    ws.once("open", () => resolve({ send: (b) => ws.send(b), set onData(f) { onData = f; }, set onEnd(f) { onEnd = f; }, close: () => ws.close() }));
+    ws.once("open", () =>
+      resolve({
+        send: (b) => ws.send(b),
+        set onData(f) {
+          onData = f;
+        },
+        set onEnd(f) {
+          onEnd = f;
+        },
+        close: () => ws.close(),
+      }),
+    );
   });
 }
 
@@ -58,14 +69,26 @@ function wsTransport(url, token) {
 async function socketTransport(path) {
   let onData = () => {};
   const conn = await connectAttach(path, { output: (_pipe, d) => onData(d), end: () => undefined });
-  return { send: (b) => conn.write(b), set onData(f) { onData = f; }, close: () => conn.close() };
+  return {
+    send: (b) => conn.write(b),
+    set onData(f) {
+      onData = f;
+    },
+    close: () => conn.close(),
+  };
 }
 
 function pipeTransport(cmd, args) {
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
   let onData = () => {};
   child.stdout.on("data", (d) => onData(d));
-  return { send: (b) => child.stdin.write(b), set onData(f) { onData = f; }, close: () => child.kill() };
+  return {
+    send: (b) => child.stdin.write(b),
+    set onData(f) {
+      onData = f;
+    },
+    close: () => child.kill(),
+  };
 }
 
 async function rtts(t, n) {
@@ -158,7 +181,13 @@ try {
   zsock.close();
   // NDJSON through the SDK (base64 in JSON lines): the same loop once.
   const a = await nimbus.sessions.attach({ id: await open(zeroId), channel: "stdio" });
-  const nd = { send: (b) => a.stdin.write(b), set onData(f) { a.stdout.removeAllListeners("data"); a.stdout.on("data", f); } };
+  const nd = {
+    send: (b) => a.stdin.write(b),
+    set onData(f) {
+      a.stdout.removeAllListeners("data");
+      a.stdout.on("data", f);
+    },
+  };
   const ndMibs = await throughput(nd, BYTES);
   await a.close();
 
@@ -176,7 +205,9 @@ try {
   console.log(`stdio round trip (1 byte through cat), ${RTTS} each:`);
   console.log(`  session WebSocket  p50 ${fmt(pct(wsRtt, 50))}  p99 ${fmt(pct(wsRtt, 99))}`);
   console.log(`  raw pipe           p50 ${fmt(pct(pipeRtt, 50))}  p99 ${fmt(pct(pipeRtt, 99))}`);
-  console.log(`  added p50 ${fmt(pct(wsRtt, 50) - pct(pipeRtt, 50))} (ratio ${(pct(wsRtt, 50) / pct(pipeRtt, 50)).toFixed(1)}x), p99 ratio ${(pct(wsRtt, 99) / pct(pipeRtt, 99)).toFixed(1)}x`);
+  console.log(
+    `  added p50 ${fmt(pct(wsRtt, 50) - pct(pipeRtt, 50))} (ratio ${(pct(wsRtt, 50) / pct(pipeRtt, 50)).toFixed(1)}x), p99 ratio ${(pct(wsRtt, 99) / pct(pipeRtt, 99)).toFixed(1)}x`,
+  );
   console.log(`stdout throughput (${MIB} MiB of dd if=/dev/zero bs=64k), median of 3:`);
   console.log(`  session WebSocket  ${med(wsMibs).toFixed(0)} MiB/s`);
   console.log(`  session NDJSON/SDK ${ndMibs.toFixed(0)} MiB/s (one run)`);
@@ -184,7 +215,7 @@ try {
   console.log(`  conmon socket      ${sockMibs.toFixed(0)} MiB/s (one run, read directly: the old server path)`);
   console.log(`  no client          ${med(aloneMibs).toFixed(0)} MiB/s (dd's own time into conmon: the ceiling of the output path)`);
   console.log(`  ratio WebSocket/pipe ${(med(wsMibs) / med(pipeMibs)).toFixed(2)}, WebSocket/no client ${(med(wsMibs) / med(aloneMibs)).toFixed(2)}`);
-  console.log(`session open, ${OPENS}: p50 ${(pct(opens, 50)).toFixed(2)} ms  p99 ${(pct(opens, 99)).toFixed(2)} ms`);
+  console.log(`session open, ${OPENS}: p50 ${pct(opens, 50).toFixed(2)} ms  p99 ${pct(opens, 99).toFixed(2)} ms`);
 } finally {
   await env?.close();
 }

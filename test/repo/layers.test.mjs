@@ -39,9 +39,17 @@ const layerOf = (rel) => rel.split("/")[0].replace(/\.ts$/, "");
 
 const RULES = [
   { from: "domain", banned: (to) => ["api", "cli"].includes(layerOf(to)), why: "domain may not import api or cli" },
-  { from: ["store", "images", "runtime"], banned: (to) => ["api", "cli", "domain"].includes(layerOf(to)), why: "store, images and runtime never import domain, api or cli" },
+  {
+    from: ["store", "images", "runtime"],
+    banned: (to) => ["api", "cli", "domain"].includes(layerOf(to)),
+    why: "store, images and runtime never import domain, api or cli",
+  },
   { from: "api", banned: (to) => ["runtime", "store"].includes(layerOf(to)), why: "api reaches runtime and store only through the domain" },
-  { from: "*", banned: (to, from) => /^runtime\/(container|fake)\//.test(to) && !from.startsWith("runtime/"), why: "nothing outside runtime/ imports a backend" },
+  {
+    from: "*",
+    banned: (to, from) => /^runtime\/(container|fake)\//.test(to) && !from.startsWith("runtime/"),
+    why: "nothing outside runtime/ imports a backend",
+  },
 ];
 const EXEMPT = (rel) => rel.startsWith("testing/") || rel === "server.ts";
 

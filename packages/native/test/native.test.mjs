@@ -33,7 +33,11 @@ test("spawn: the child gets the given fds and no others, and its exit status is 
   const leaked = native.pipe(); // close-on-exec, and not in the list: must not reach the child
   try {
     const { out, status } = await runShell("ls /proc/self/fd >&3; exit 7");
-    const fds = out.trim().split(/\s+/).map(Number).sort((a, b) => a - b);
+    const fds = out
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+      .sort((a, b) => a - b);
     // 0-2 (/dev/null), 3 (our pipe) and the fd ls itself opens for the listing.
     assert.deepEqual(fds.slice(0, 4), [0, 1, 2, 3]);
     assert.ok(fds.length <= 5, `unexpected fds in the child: ${fds}`);
@@ -173,7 +177,12 @@ test("confined: paths resolve inside the root; absolute symlinks, `..` and magic
   execFileSync("mkfifo", [join(root, "fifo")]);
   const fd = native.openRoot(root);
   try {
-    const read = (o) => { const b = Buffer.alloc(64); const n = readSync(o.fd, b, 0, 64, 0); closeSync(o.fd); return b.subarray(0, n).toString(); };
+    const read = (o) => {
+      const b = Buffer.alloc(64);
+      const n = readSync(o.fd, b, 0, 64, 0);
+      closeSync(o.fd);
+      return b.subarray(0, n).toString();
+    };
     const file = native.openRegularSync(fd, "/inside", 0, RESOLVE_NO_XDEV);
     assert.equal(file.type, "file");
     assert.equal(read(file), "sandbox");

@@ -14,7 +14,9 @@ async function catServer(opts: { slowFirstInput?: boolean } = {}) {
     if (req.rawPath.endsWith("/stream")) {
       if (req.rawPath.includes("closed-session")) return sendError(res, 409, "op.conflict", "session is closed");
       state.stream = res;
-      res.on("close", () => { state.closed = true; });
+      res.on("close", () => {
+        state.closed = true;
+      });
       startNdjson(res);
       state.cursor = Number(req.query.get("cursor") ?? 0);
       writeLine(res, { kind: "opened", channel: "stdio", targetGeneration: 1, cursor: state.cursor });
@@ -60,7 +62,7 @@ describe("sessions.attach", () => {
       await until(() => a.stdout.readableEnded && a.stderr.readableEnded);
       assert.equal(Buffer.concat(out).toString(), "one two three \u00e9\n");
       assert.equal(Buffer.concat(err).toString(), "bye\n");
-      const posted = state.inputs.map((b) => (b as { data?: string }).data ? Buffer.from((b as { data: string }).data, "base64").toString() : b);
+      const posted = state.inputs.map((b) => ((b as { data?: string }).data ? Buffer.from((b as { data: string }).data, "base64").toString() : b));
       assert.equal(posted.slice(0, -1).join(""), "one two three \u00e9\n");
       assert.deepEqual(posted.at(-1), { eof: true });
       assert.equal(state.maxInFlight, 1, "input requests are serialized");

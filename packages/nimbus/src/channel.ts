@@ -95,11 +95,19 @@ class ChannelAttachment implements Attachment {
     private readonly ac: AbortController,
   ) {
     this.#cursor = target.cursor;
-    this.exit = new Promise((resolve) => { this.#settle = resolve; });
+    this.exit = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
     this.stdin = new Writable({
-      write: (chunk: Buffer, _enc, cb) => { this.#input(chunk).then(() => cb(), cb); },
-      writev: (chunks, cb) => { this.#input(Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(() => cb(), cb); },
-      final: (cb) => { this.#post({ eof: true }).then(() => cb(), cb); },
+      write: (chunk: Buffer, _enc, cb) => {
+        this.#input(chunk).then(() => cb(), cb);
+      },
+      writev: (chunks, cb) => {
+        this.#input(Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(() => cb(), cb);
+      },
+      final: (cb) => {
+        this.#post({ eof: true }).then(() => cb(), cb);
+      },
     });
     this.#pumping = this.#pump(res);
   }

@@ -38,13 +38,18 @@ describe("request core", () => {
   });
 
   it("uses the per-call tenant over the client's", async () => {
-    const srv = await startServer((req, res) => sendJson(res, 200, { metadata: { tenantId: "x", resourceVersion: "1", limit: 100, remainingCount: 0 }, items: [] }));
+    const srv = await startServer((req, res) =>
+      sendJson(res, 200, { metadata: { tenantId: "x", resourceVersion: "1", limit: 100, remainingCount: 0 }, items: [] }),
+    );
     try {
       const nimbus = new Nimbus({ endpoint: srv.url, apiKey: "key", tenantId: "demo" });
       await nimbus.sandboxes.list();
       await nimbus.sandboxes.list({ tenantId: "acme" });
       await nimbus.sessions.list({ tenantId: "acme" });
-      assert.deepEqual(srv.requests.map((r) => r.rawPath), ["/api/tenants/demo/sandboxes", "/api/tenants/acme/sandboxes", "/api/sessions"]);
+      assert.deepEqual(
+        srv.requests.map((r) => r.rawPath),
+        ["/api/tenants/demo/sandboxes", "/api/tenants/acme/sandboxes", "/api/sessions"],
+      );
       assert.equal(srv.requests[2]?.query.get("tenantId"), "acme");
       assert.equal(srv.requests[0]?.headers["x-nimbus-api-key"], "key");
     } finally {

@@ -81,7 +81,10 @@ describe("Nimbus discovery at the first request", () => {
     const noCred = new Nimbus({ endpoint: "http://127.0.0.1:1" });
     await assert.rejects(noCred.tenants.list(), /`token` or `apiKey`.*NIMBUS_TOKEN, NIMBUS_BEARER_TOKEN or NIMBUS_API_KEY/s);
     const noTenant = new Nimbus({ endpoint: "http://127.0.0.1:1", token: "t" });
-    await assert.rejects(noTenant.sandboxes.get({ id: "x" }), (e: unknown) => e instanceof NimbusConfigError && /`tenantId`.*NIMBUS_TENANT_ID/s.test(e.message));
+    await assert.rejects(
+      noTenant.sandboxes.get({ id: "x" }),
+      (e: unknown) => e instanceof NimbusConfigError && /`tenantId`.*NIMBUS_TENANT_ID/s.test(e.message),
+    );
   });
 
   it("sends what each source provides", async () => {

@@ -112,9 +112,7 @@ export function discoverSettings(options: NimbusSettings, env: NodeJS.ProcessEnv
   const credentialsFile = credentialsFilePath(env);
   let endpoint = nonEmpty(options.endpoint) ?? nonEmpty(env.NIMBUS_ENDPOINT);
   let tenantId = nonEmpty(options.tenantId) ?? nonEmpty(env.NIMBUS_TENANT_ID);
-  let credential =
-    credentialOf(options.token, undefined, options.apiKey) ??
-    credentialOf(env.NIMBUS_TOKEN, env.NIMBUS_BEARER_TOKEN, env.NIMBUS_API_KEY);
+  let credential = credentialOf(options.token, undefined, options.apiKey) ?? credentialOf(env.NIMBUS_TOKEN, env.NIMBUS_BEARER_TOKEN, env.NIMBUS_API_KEY);
   if (!endpoint || !tenantId || !credential) {
     const file = readCredentialsFile(credentialsFile, Boolean(env.NIMBUS_APPLICATION_CREDENTIALS), problems);
     endpoint ??= nonEmpty(file.endpoint);

@@ -77,8 +77,10 @@ describe("errors over HTTP", () => {
     });
     try {
       const nimbus = new Nimbus({ endpoint: srv.url, token: "t" });
-      await assert.rejects(nimbus.tenants.list(), (e: unknown) =>
-        e instanceof NimbusError && e.code === "service.internal" && e.status === 502 && e.requestId === "req_proxy" && /upstream down/.test(e.message),
+      await assert.rejects(
+        nimbus.tenants.list(),
+        (e: unknown) =>
+          e instanceof NimbusError && e.code === "service.internal" && e.status === 502 && e.requestId === "req_proxy" && /upstream down/.test(e.message),
       );
     } finally {
       await srv.close();

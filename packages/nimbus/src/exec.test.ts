@@ -5,7 +5,6 @@ import { startNdjson, withClient, writeLine } from "./testing/fake-server.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-
 describe("sandboxes.exec", () => {
   it("sends the exec body and assembles stdout, stderr and the exit code", async () => {
     await withClient(
@@ -51,7 +50,10 @@ describe("sandboxes.exec", () => {
       (_req, res) => {
         startNdjson(res);
         if (n++ === 0) {
-          writeLine(res, { kind: "error", error: { code: "op.not_found", message: "no such binary: nope", requestId: "req_x", retryable: false, detail: null } });
+          writeLine(res, {
+            kind: "error",
+            error: { code: "op.not_found", message: "no such binary: nope", requestId: "req_x", retryable: false, detail: null },
+          });
         } else {
           writeLine(res, { kind: "stdout", data: b64("partial"), encoding: "base64" });
         }

@@ -27,7 +27,10 @@ describe("images", () => {
         const kinds: string[] = [];
         assert.deepEqual(await nimbus.images.pull({ reference: image.reference, onProgress: (p) => kinds.push(p.kind) }), image);
         assert.deepEqual(kinds, ["resolved", "layer", "done"]);
-        await assert.rejects(nimbus.images.pull({ reference: "missing", onProgress: () => {} }), (e: unknown) => e instanceof NimbusNotFoundError && e.requestId === "req_1");
+        await assert.rejects(
+          nimbus.images.pull({ reference: "missing", onProgress: () => {} }),
+          (e: unknown) => e instanceof NimbusNotFoundError && e.requestId === "req_1",
+        );
       },
     );
   });
@@ -62,12 +65,15 @@ describe("images", () => {
             yield new Uint8Array([4]);
           }
           assert.equal((await nimbus.images.load({ stream: parts() }))[0]?.sizeBytes, 4);
-          assert.deepEqual(srv.requests.map((r) => `${r.method} ${r.rawPath} ${r.headers["content-type"]}`), [
-            "POST /api/images/load application/x-tar",
-            "POST /api/images/load application/x-tar",
-          ]);
+          assert.deepEqual(
+            srv.requests.map((r) => `${r.method} ${r.rawPath} ${r.headers["content-type"]}`),
+            ["POST /api/images/load application/x-tar", "POST /api/images/load application/x-tar"],
+          );
           assert.ok(srv.requests[0]!.body.equals(Buffer.alloc(200_000, 7)));
-          await assert.rejects(nimbus.images.load({ file: join(dir, "nope.tar") }), (e: unknown) => e instanceof NimbusInvalidInputError && /nope\.tar \(ENOENT\)/.test(e.message));
+          await assert.rejects(
+            nimbus.images.load({ file: join(dir, "nope.tar") }),
+            (e: unknown) => e instanceof NimbusInvalidInputError && /nope\.tar \(ENOENT\)/.test(e.message),
+          );
           assert.equal(srv.requests.length, 2, "a missing file sends nothing");
         },
       );

@@ -125,7 +125,11 @@ export class ImagesApi {
     let close = async () => {};
     if ("file" in input) {
       const fh = await open(input.file, "r").catch((cause: NodeJS.ErrnoException) => {
-        throw new NimbusInvalidInputError({ code: "op.invalid_input", message: `cannot read ${input.file} (${cause.code ?? cause.message}); pass the path of an image tarball`, cause });
+        throw new NimbusInvalidInputError({
+          code: "op.invalid_input",
+          message: `cannot read ${input.file} (${cause.code ?? cause.message}); pass the path of an image tarball`,
+          cause,
+        });
       });
       body = fh.createReadStream();
       close = () => fh.close().catch(() => {});

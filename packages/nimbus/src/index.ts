@@ -22,18 +22,19 @@ export {
   type NimbusErrorCode,
   type NimbusErrorInit,
 } from "./errors.js";
-export { SandboxesApi, type CreateSandboxInput, type SandboxRef, type ListSandboxesInput, type WaitSandboxInput, type LogsInput, type EgressLogInput } from "./sandboxes.js";
+export {
+  SandboxesApi,
+  type CreateSandboxInput,
+  type SandboxRef,
+  type ListSandboxesInput,
+  type WaitSandboxInput,
+  type LogsInput,
+  type EgressLogInput,
+} from "./sandboxes.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";
-export {
-  ServicesApi,
-  type CreateServiceInput,
-  type UpdateServiceInput,
-  type ServiceRef,
-  type WaitServiceInput,
-  type StartServiceInput,
-} from "./services.js";
+export { ServicesApi, type CreateServiceInput, type UpdateServiceInput, type ServiceRef, type WaitServiceInput, type StartServiceInput } from "./services.js";
 export { FilesApi, type FileRef, type WriteFileInput, type FileContent } from "./files.js";
 export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, type PullInput } from "./images.js";

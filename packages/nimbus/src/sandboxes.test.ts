@@ -13,7 +13,6 @@ const spec: SandboxSpec = {
   process: { argv: ["node", "-e", "1"] },
 };
 
-
 describe("sandboxes CRUD", () => {
   it("creates with exactly {profile, spec, labels} and lists with filters", async () => {
     await withClient(
@@ -47,7 +46,10 @@ describe("sandboxes CRUD", () => {
         const ids: string[] = [];
         for await (const s of nimbus.sandboxes.listAll({ limit: 2 })) ids.push(s.metadata.id);
         assert.deepEqual(ids, ["a", "b", "c", "d", "e"]);
-        assert.deepEqual(srv.requests.map((r) => r.query.get("pageToken")), [null, "b", "d"]);
+        assert.deepEqual(
+          srv.requests.map((r) => r.query.get("pageToken")),
+          [null, "b", "d"],
+        );
         assert.ok(srv.requests.every((r) => r.query.get("limit") === "2"));
       },
     );
@@ -76,7 +78,10 @@ describe("sandboxes CRUD", () => {
         assert.equal(srv.requests[2]?.query.get("tail"), "2");
         const lines = [];
         for await (const l of nimbus.sandboxes.logs({ id: "box", follow: true })) lines.push(l);
-        assert.deepEqual(lines, [{ stream: "stdout", data: "hello\n", time: "t1" }, { stream: "stderr", data: "oops\n", time: "t2" }]);
+        assert.deepEqual(lines, [
+          { stream: "stdout", data: "hello\n", time: "t1" },
+          { stream: "stderr", data: "oops\n", time: "t2" },
+        ]);
         assert.equal(srv.requests[3]?.headers.accept, "application/x-ndjson");
       },
     );
@@ -90,7 +95,9 @@ function waitServer(initial: ReturnType<typeof sandbox>) {
     if (req.rawPath === "/api/tenants/demo/events") {
       state.order.push("events");
       state.events = res;
-      res.on("close", () => { state.streamClosed = true; });
+      res.on("close", () => {
+        state.streamClosed = true;
+      });
       startNdjson(res);
       writeLine(res, { type: "heartbeat" });
       return;
@@ -153,7 +160,10 @@ describe("sandboxes.wait", () => {
     });
     const stopped = waitServer(sandbox("box", "stopped", { reason: "exited", exitCode: 0 }));
     await withClient(stopped.handler, async (nimbus) => {
-      await assert.rejects(nimbus.sandboxes.wait({ id: "box", until: "ready" }), { code: "op.conflict", detail: { lifecycleState: "stopped", reason: "exited", exitCode: 0 } });
+      await assert.rejects(nimbus.sandboxes.wait({ id: "box", until: "ready" }), {
+        code: "op.conflict",
+        detail: { lifecycleState: "stopped", reason: "exited", exitCode: 0 },
+      });
       assert.equal((await nimbus.sandboxes.wait({ id: "box", until: "stopped" })).status.lifecycleState, "stopped");
     });
   });

@@ -180,7 +180,12 @@ export class SandboxesApi {
    */
   async egressLog(input: EgressLogInput): Promise<Collection<EgressLogEntry>> {
     const { limit, pageToken, decision, host, since, until } = input;
-    return this.#t.request({ method: "GET", path: this.#one(input, "/egress"), query: { limit, pageToken, decision, host, since, until }, signal: input.signal });
+    return this.#t.request({
+      method: "GET",
+      path: this.#one(input, "/egress"),
+      query: { limit, pageToken, decision, host, since, until },
+      signal: input.signal,
+    });
   }
 
   /**
@@ -193,7 +198,12 @@ export class SandboxesApi {
    * await nimbus.sandboxes.updateNetwork({ id, resourceVersion: s.metadata.resourceVersion, egress: [{ host: "pypi.org", protocol: "https" }] });
    */
   async updateNetwork(input: SandboxRef & { resourceVersion: string; egress: EgressRule[] }): Promise<Sandbox> {
-    return this.#t.request({ method: "PATCH", path: this.#one(input, "/network"), json: { resourceVersion: input.resourceVersion, egress: input.egress }, signal: input.signal });
+    return this.#t.request({
+      method: "PATCH",
+      path: this.#one(input, "/network"),
+      json: { resourceVersion: input.resourceVersion, egress: input.egress },
+      signal: input.signal,
+    });
   }
 
   /**

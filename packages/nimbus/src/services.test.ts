@@ -19,8 +19,16 @@ const spec: ServiceSpec = {
 };
 
 const view = (lifecycleState: string, state: ServiceView["state"] = "running"): ServiceView => ({
-  tenantId: "demo", name: "worker", sandboxId: "worker-1", backend: "container", state, lifecycleState,
-  readiness: "not_ready", health: "unknown", endpoints: [], restartCount: 0,
+  tenantId: "demo",
+  name: "worker",
+  sandboxId: "worker-1",
+  backend: "container",
+  state,
+  lifecycleState,
+  readiness: "not_ready",
+  health: "unknown",
+  endpoints: [],
+  restartCount: 0,
 });
 
 describe("services", () => {
@@ -39,7 +47,10 @@ describe("services", () => {
         await nimbus.services.delete({ name: "worker", ifMatchGeneration: 2 });
         const [create, update, del, delPlain] = srv.requests;
         assert.deepEqual([create?.rawPath, create?.json], ["/api/tenants/demo/services", { metadata: { name: "worker", labels: { a: "b" } }, spec }]);
-        assert.deepEqual([update?.method, update?.rawPath, update?.json], ["PUT", "/api/tenants/demo/services/worker", { metadata: { name: "worker", generation: 0 }, spec }]);
+        assert.deepEqual(
+          [update?.method, update?.rawPath, update?.json],
+          ["PUT", "/api/tenants/demo/services/worker", { metadata: { name: "worker", generation: 0 }, spec }],
+        );
         assert.deepEqual([del?.rawPath, del?.query.toString()], ["/api/tenants/demo/services/worker", "ifMatchGeneration=2&force=true"]);
         assert.equal(delPlain?.query.toString(), "ifMatchGeneration=2");
       },
@@ -47,7 +58,16 @@ describe("services", () => {
   });
 
   it("requestRestart sends upstream's {sourceGeneration, requestId} and returns the receipt; a stale generation is a precondition error", async () => {
-    const receipt = { kind: "ServiceRestart", restartId: "r-1", requestId: "r-1", tenantId: "demo", name: "worker", sourceGeneration: 2, sandboxId: "worker-2", acceptedAt: "t" };
+    const receipt = {
+      kind: "ServiceRestart",
+      restartId: "r-1",
+      requestId: "r-1",
+      tenantId: "demo",
+      name: "worker",
+      sourceGeneration: 2,
+      sandboxId: "worker-2",
+      acceptedAt: "t",
+    };
     await withClient(
       (req, res) => {
         if ((req.json as { sourceGeneration?: number }).sourceGeneration === 1) return sendError(res, 412, "op.precondition_failed", "stale generation");
@@ -97,7 +117,10 @@ describe("services", () => {
         sendJson(res, 200, view("failed", "failed"));
       },
       async (nimbus) => {
-        await assert.rejects(nimbus.services.wait({ name: "worker", until: "ready" }), (e: unknown) => e instanceof NimbusConflictError && e.detail?.lifecycleState === "failed");
+        await assert.rejects(
+          nimbus.services.wait({ name: "worker", until: "ready" }),
+          (e: unknown) => e instanceof NimbusConflictError && e.detail?.lifecycleState === "failed",
+        );
       },
     );
   });
@@ -110,12 +133,15 @@ describe("services", () => {
         await nimbus.services.restart({ name: "worker" });
         assert.equal((await nimbus.services.list()).items[0]?.name, "worker");
         assert.equal((await nimbus.services.get({ name: "a b" })).name, "worker");
-        assert.deepEqual(srv.requests.map((r) => `${r.method} ${r.rawPath}`), [
-          "POST /api/tenants/demo/services/worker/stop",
-          "POST /api/tenants/demo/services/worker/restart",
-          "GET /api/tenants/demo/services",
-          "GET /api/tenants/demo/services/a%20b",
-        ]);
+        assert.deepEqual(
+          srv.requests.map((r) => `${r.method} ${r.rawPath}`),
+          [
+            "POST /api/tenants/demo/services/worker/stop",
+            "POST /api/tenants/demo/services/worker/restart",
+            "GET /api/tenants/demo/services",
+            "GET /api/tenants/demo/services/a%20b",
+          ],
+        );
       },
     );
   });

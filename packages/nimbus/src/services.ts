@@ -194,8 +194,13 @@ export class ServicesApi {
    */
   async requestRestart(input: ServiceRef & { sourceGeneration?: number; requestId?: string; gracePeriodMs?: number }): Promise<ServiceRestartReceipt> {
     const { sourceGeneration, requestId, gracePeriodMs } = input;
-    if (sourceGeneration === undefined && requestId === undefined) throw new TypeError("requestRestart needs sourceGeneration or requestId; use restart() otherwise");
-    const json = { ...(sourceGeneration !== undefined ? { sourceGeneration } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) };
+    if (sourceGeneration === undefined && requestId === undefined)
+      throw new TypeError("requestRestart needs sourceGeneration or requestId; use restart() otherwise");
+    const json = {
+      ...(sourceGeneration !== undefined ? { sourceGeneration } : {}),
+      ...(requestId !== undefined ? { requestId } : {}),
+      ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}),
+    };
     return this.#t.request({ method: "POST", path: this.#path(input.tenantId, input.name, "/restart"), json, signal: input.signal });
   }
 

@@ -16,13 +16,16 @@ describe("sessions", () => {
         await nimbus.sessions.close({ id: "ses-1" });
         await nimbus.sessions.renew({ id: "ses-1", requestedTtlMs: 1000 });
         const [open, get, list, close, closeBare, renew] = srv.requests;
-        assert.deepEqual([open?.method, open?.rawPath, open?.json], [
-          "POST",
-          "/api/sessions",
-          { tenantId: "demo", target: { sandbox: { id: "box-1" } }, channels: ["stdio"], requestedTtlMs: 300_000 },
-        ]);
+        assert.deepEqual(
+          [open?.method, open?.rawPath, open?.json],
+          ["POST", "/api/sessions", { tenantId: "demo", target: { sandbox: { id: "box-1" } }, channels: ["stdio"], requestedTtlMs: 300_000 }],
+        );
         assert.deepEqual([get?.rawPath, get?.query.toString()], ["/api/sessions/ses%2F1", "tenantId=demo"]);
-        assert.deepEqual([list?.rawPath, list?.query.toString()], ["/api/sessions", "tenantId=acme&limit=3&state=open"], "the filter goes as upstream's `state`");
+        assert.deepEqual(
+          [list?.rawPath, list?.query.toString()],
+          ["/api/sessions", "tenantId=acme&limit=3&state=open"],
+          "the filter goes as upstream's `state`",
+        );
         assert.deepEqual([close?.rawPath, close?.query.toString(), close?.json], ["/api/sessions/ses-1/close", "tenantId=demo", { reason: "done" }]);
         assert.deepEqual(closeBare?.json, {});
         assert.deepEqual([renew?.rawPath, renew?.json], ["/api/sessions/ses-1/renew", { tenantId: "demo", requestedTtlMs: 1000 }]);

@@ -56,7 +56,14 @@ export interface WaitPlan<R> {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -72,7 +79,10 @@ export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
   const ac = new AbortController();
   let timedOut = false;
   let last: R | undefined;
-  const timer = setTimeout(() => { timedOut = true; ac.abort(); }, plan.timeoutMs);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort();
+  }, plan.timeoutMs);
   const onCallerAbort = () => ac.abort(plan.signal?.reason);
   if (plan.signal?.aborted) onCallerAbort();
   plan.signal?.addEventListener("abort", onCallerAbort, { once: true });

@@ -16,10 +16,14 @@ export function databaseRefusal(dataDir: string): string | undefined {
   if (health.kind === "ok") return undefined;
   const containers = containersOnDisk(join(dataDir, "runtime"));
   const restore = `Restore it from a backup with \`nimbus restore <backup-file> --data-dir ${dataDir}\` (made by \`nimbus backup\`), then start again.`;
-  const held = containers.length > 0 ? `while the data dir holds ${containers.length} sandbox container(s) (${containers.slice(0, 3).join(", ")}${containers.length > 3 ? ", …" : ""}) under ${join(dataDir, "runtime")}` : "";
+  const held =
+    containers.length > 0
+      ? `while the data dir holds ${containers.length} sandbox container(s) (${containers.slice(0, 3).join(", ")}${containers.length > 3 ? ", …" : ""}) under ${join(dataDir, "runtime")}`
+      : "";
   const untouched = "Nothing was changed and no sandbox was touched.";
   if (health.kind === "corrupt") {
-    const fresh = containers.length > 0 ? "" : ` With no sandboxes to keep, you may instead move ${db} (and its -wal, -shm) aside to start with an empty database.`;
+    const fresh =
+      containers.length > 0 ? "" : ` With no sandboxes to keep, you may instead move ${db} (and its -wal, -shm) aside to start with an empty database.`;
     return `refusing to start: ${db} is damaged (quick_check: ${health.detail})${held ? ` ${held}` : ""}. ${restore}${fresh} ${untouched}`;
   }
   if (containers.length === 0) return undefined; // a fresh data dir, or one with nothing running to lose

@@ -155,14 +155,17 @@ function readUpstreamCas(paths: string[]): string[] {
 function checkDataDir(dir: string, log: Logger): void {
   try {
     const { repaired } = secureDataDir(dir, ["images", "runtime", "sandboxes"]);
-    if (repaired.length > 0) log.warn("tightened data dir permissions (other local users could read them)", { paths: repaired.slice(0, 20), count: repaired.length });
+    if (repaired.length > 0)
+      log.warn("tightened data dir permissions (other local users could read them)", { paths: repaired.slice(0, 20), count: repaired.length });
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.write-probe-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (err) {
     if (err instanceof DataDirOwnerError) throw new StartupError(err.message);
-    throw new StartupError(`data dir ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another with --data-dir or fix its permissions`);
+    throw new StartupError(
+      `data dir ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another with --data-dir or fix its permissions`,
+    );
   }
 }
 
@@ -170,8 +173,10 @@ function listen(server: Server, config: ServerConfig): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
-      if (err.code === "EADDRINUSE") reject(new StartupError(`port ${config.port} on ${config.host} is already in use; stop the other process or pick another with --port`));
-      else if (err.code === "EACCES") reject(new StartupError(`not allowed to listen on ${config.host}:${config.port}; use a port above 1023 or run with the needed privileges`));
+      if (err.code === "EADDRINUSE")
+        reject(new StartupError(`port ${config.port} on ${config.host} is already in use; stop the other process or pick another with --port`));
+      else if (err.code === "EACCES")
+        reject(new StartupError(`not allowed to listen on ${config.host}:${config.port}; use a port above 1023 or run with the needed privileges`));
       else if (err.code === "EADDRNOTAVAIL") reject(new StartupError(`${config.host} is not an address of this machine; check --host`));
       else reject(err);
     };
@@ -277,7 +282,13 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     maxOpenOf: (tenantId) => tenantLimits.of(tenantId).maxSessions,
   });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
-  const endpoints = new Endpoints({ store: sandboxStore, runtime, forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }), events, log: log.child({ module: "endpoints" }) });
+  const endpoints = new Endpoints({
+    store: sandboxStore,
+    runtime,
+    forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }),
+    events,
+    log: log.child({ module: "endpoints" }),
+  });
   sandboxes.onChange((row) => endpoints.onSandboxChange(row));
   const serviceStore = new ServiceStore(db);
   const services = new Services({ store: serviceStore, sandboxes, sessions, events, log: log.child({ module: "services" }) });

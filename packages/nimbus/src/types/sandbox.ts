@@ -52,9 +52,7 @@ export type SandboxReason = "pull_failed" | "start_failed" | "oom_killed" | "exi
  * @example
  * const owner: SandboxOwner = { kind: "standalone", displayName: "agent-task" };
  */
-export type SandboxOwner =
-  | { kind: "standalone"; displayName?: string }
-  | { kind: "service"; serviceName?: string };
+export type SandboxOwner = { kind: "standalone"; displayName?: string } | { kind: "service"; serviceName?: string };
 
 /**
  * The root filesystem of a sandbox: an OCI image by reference.

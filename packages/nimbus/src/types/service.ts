@@ -20,9 +20,7 @@ export type RestartPolicy = "never" | "on_failure" | "always";
  * const backend: ServiceBackend = { kind: "sandbox", sandbox: spec };
  */
 export type ServiceBackend =
-  | { kind: "sandbox"; sandbox: SandboxSpec }
-  | { kind: "builtIn"; [field: string]: unknown }
-  | { kind: "external"; [field: string]: unknown };
+  { kind: "sandbox"; sandbox: SandboxSpec } | { kind: "builtIn"; [field: string]: unknown } | { kind: "external"; [field: string]: unknown };
 
 /**
  * The kind of a service's backend, as a session on the service records it.

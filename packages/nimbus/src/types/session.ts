@@ -98,6 +98,4 @@ export type ChannelFrame =
  *   if (f.kind === "exit") console.log(f.code);
  */
 export type ExecFrame =
-  | { kind: "stdout" | "stderr"; data: string; encoding: "base64" }
-  | { kind: "exit"; code: number | null }
-  | { kind: "error"; error: WireError };
+  { kind: "stdout" | "stderr"; data: string; encoding: "base64" } | { kind: "exit"; code: number | null } | { kind: "error"; error: WireError };

@@ -31,7 +31,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export function unauthorized(message = "a credential is required: send the admin token as `Authorization: Bearer <token>` (see `nimbus auth token`) or a tenant API key as `X-Nimbus-Api-Key`"): AppError {
+export function unauthorized(
+  message = "a credential is required: send the admin token as `Authorization: Bearer <token>` (see `nimbus auth token`) or a tenant API key as `X-Nimbus-Api-Key`",
+): AppError {
   return new AppError("auth.unauthorized", message);
 }
 

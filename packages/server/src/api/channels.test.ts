@@ -70,7 +70,10 @@ test("the exec channel of a session needs an open session opened with exec", asy
   const withExec = await nimbus.sessions.open({ target: { sandbox: { id } }, channels: ["exec"] });
   const ok = await env.srv.request("POST", `/api/sessions/${withExec.metadata.id}/channels/exec/stream?tenantId=files`, { body: { argv: ["echo", "hi"] } });
   assert.equal(ok.status, 200);
-  const frames = String(ok.body).trim().split("\n").map((l) => JSON.parse(l));
+  const frames = String(ok.body)
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(Buffer.from(frames[0].data, "base64").toString(), "hi\n");
   assert.deepEqual(frames.at(-1), { kind: "exit", code: 0 });
   const stdioOnly = await nimbus.sessions.open({ target: { sandbox: { id } }, channels: ["stdio"] });
@@ -107,7 +110,10 @@ test("files: a 100 MiB upload and download round trip with matching sha256", asy
 
 test("files: traversal and symlink escapes never touch the host file", async () => {
   const before = statSync(hostFile).mtimeMs;
-  await nimbus.sandboxes.exec({ id, argv: ["sh", "-c", `ln -s ${hostFile} /tmp/abs-link; ln -s ../../../../../../../..${hostFile} /tmp/rel-link; ln -s ${hostDir} /tmp/dir-link`] });
+  await nimbus.sandboxes.exec({
+    id,
+    argv: ["sh", "-c", `ln -s ${hostFile} /tmp/abs-link; ln -s ../../../../../../../..${hostFile} /tmp/rel-link; ln -s ${hostDir} /tmp/dir-link`],
+  });
   for (const path of ["/tmp/abs-link", "/tmp/rel-link", "/tmp/dir-link/secret.txt", `/../../../../..${hostFile}`, `/tmp/../../..${hostFile}`]) {
     const read = await nimbus.files.read({ sandboxId: id, path }).catch((e) => e);
     assert.ok(read instanceof NimbusNotFoundError, `${path}: ${read instanceof Error ? read.message : "read succeeded: " + read.data}`);
@@ -158,7 +164,9 @@ test("the files channel of a session reads and writes its sandbox; without the c
   assert.equal(await get.text(), "through the lease");
   assert.equal(get.headers.get("x-content-sha256"), written.sha256);
   const other = await nimbus.sessions.open({ target: { sandbox: { id } }, channels: ["exec"] });
-  const refused = await fetch(`${env.srv.url}/api/sessions/${other.metadata.id}/channels/files/content?tenantId=files&path=/tmp/via-session.txt`, { headers: auth });
+  const refused = await fetch(`${env.srv.url}/api/sessions/${other.metadata.id}/channels/files/content?tenantId=files&path=/tmp/via-session.txt`, {
+    headers: auth,
+  });
   assert.equal(refused.status, 409);
   await nimbus.sessions.close({ id: s.metadata.id });
   await nimbus.sessions.close({ id: other.metadata.id });

@@ -67,13 +67,25 @@ async function ndjsonPull(reference: string): Promise<{ status: number; contentT
     body: JSON.stringify({ reference }),
   });
   const text = await res.text();
-  return { status: res.status, contentType: res.headers.get("content-type"), lines: text.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    lines: text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 async function createSandbox(reference: string): Promise<string> {
   const body = {
     profile: "worker",
-    spec: { owner: { kind: "standalone", displayName: "img" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference } }, process: { argv: ["sleep", "1000"] } },
+    spec: {
+      owner: { kind: "standalone", displayName: "img" },
+      backend: "container",
+      root: { kind: "oci_image", source: { kind: "reference", reference } },
+      process: { argv: ["sleep", "1000"] },
+    },
     labels: {},
   };
   const r = await srv.request("POST", "/api/tenants/alpha/sandboxes", { body });
@@ -160,7 +172,11 @@ test("NDJSON pull of an unknown image ends with an error line carrying the envel
 test("list shows the pulled images, sorted, without host paths", async () => {
   const r = await srv.request("GET", "/api/images");
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.items.map((i: any) => i.reference), [PLUS, BUSYBOX], "code-point order ('-' < ':')");
+  assert.deepEqual(
+    r.body.items.map((i: any) => i.reference),
+    [PLUS, BUSYBOX],
+    "code-point order ('-' < ':')",
+  );
   assertNoHostPaths(r.body);
 });
 
@@ -174,7 +190,10 @@ test("rm of an image a sandbox uses is 409 op.conflict; after the sandbox is del
   }
   assert.equal((await srv.request("DELETE", `/api/tenants/alpha/sandboxes/${id}`)).status, 204);
   assert.equal((await srv.request("DELETE", `/api/images/${encodeURIComponent(BUSYBOX)}`)).status, 204);
-  assert.deepEqual((await srv.request("GET", "/api/images")).body.items.map((i: any) => i.reference), [PLUS]);
+  assert.deepEqual(
+    (await srv.request("GET", "/api/images")).body.items.map((i: any) => i.reference),
+    [PLUS],
+  );
   const again = await srv.request("DELETE", `/api/images/${encodeURIComponent(BUSYBOX)}`);
   assert.equal(again.status, 404);
   assert.equal(again.body.error.code, "op.not_found");
@@ -191,7 +210,10 @@ test("prune removes exactly the images no sandbox uses, and keeps layers the sur
     assert.equal(r.body.removedImages, 2, "busybox-plus and whiteout");
     assert.equal(r.body.removedLayers, 3, "plus's top layer and whiteout's two layers");
     assert.ok(r.body.freedBytes > 0);
-    assert.deepEqual((await srv.request("GET", "/api/images")).body.items.map((i: any) => i.reference), [BUSYBOX]);
+    assert.deepEqual(
+      (await srv.request("GET", "/api/images")).body.items.map((i: any) => i.reference),
+      [BUSYBOX],
+    );
     const layers = readdirSync(join(imagesDir(), "layers")).sort();
     assert.deepEqual(layers, [byRef.get(BUSYBOX).layers[0].diffId.slice(7)], "only the in-use image's layer is left (it was shared with busybox-plus)");
     const nothing = await srv.request("POST", "/api/images/prune");

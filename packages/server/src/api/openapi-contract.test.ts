@@ -62,7 +62,10 @@ test("every operation has an operationId, a summary, a tag and typed responses",
       if (status === "101" || status === "204") continue;
       assert.ok(resp.content || resp.$ref, `${name} ${status} has a body schema`);
     }
-    assert.ok(Object.keys(op.responses).some((s) => s.startsWith("4")), `${name} documents its 4xx answers`);
+    assert.ok(
+      Object.keys(op.responses).some((s) => s.startsWith("4")),
+      `${name} documents its 4xx answers`,
+    );
   }
   assert.ok(ids.size > 40);
 });
@@ -85,7 +88,20 @@ test("a client generated with openapi-typescript compiles under --strict; a wron
   const use = (body: string) => {
     const file = join(dir, `use-${Math.random().toString(36).slice(2)}.ts`);
     writeFileSync(file, `import type { operations, paths } from "./schema.js";\n${body}\n`);
-    return run(bin("tsc"), ["--strict", "--noEmit", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "false", join(dir, "schema.d.ts"), file]);
+    return run(bin("tsc"), [
+      "--strict",
+      "--noEmit",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--skipLibCheck",
+      "false",
+      join(dir, "schema.d.ts"),
+      file,
+    ]);
   };
   const ok = use(`
 type Created = operations["postTenants"]["responses"][201]["content"]["application/json"];

@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { Router } from "./router.js";
 import type { RouteDef } from "./route.js";
 
-const def = (method: RouteDef["method"], path: string): RouteDef => ({ method, path, access: "public", summary: path, tag: "t", responses: {}, handler: () => undefined });
+const def = (method: RouteDef["method"], path: string): RouteDef => ({
+  method,
+  path,
+  access: "public",
+  summary: path,
+  tag: "t",
+  responses: {},
+  handler: () => undefined,
+});
 
 test("a final *name segment takes the rest of the path raw; fixed routes keep their exact segment count", () => {
   const proxy = def("GET", "/s/:name/proxy/*path");

@@ -110,7 +110,15 @@ test("a memory hog ends failed with reason oom_killed", async () => {
 test("a fork bomb is held by the pids limit while the server and other sandboxes stay healthy", async () => {
   const calm = await env.create("alpha", ["sleep", "1000"]);
   await env.waitFor("alpha", calm.metadata.id, ["ready"]);
-  const bomb = await env.create("alpha", ["sh", "-c", "(i=0; while [ $i -lt 300 ]; do sleep 1000 & i=$((i+1)); done) 2>/dev/null; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n; while :; do read -t 1000 x; done"], { resources: { pidsLimit: 32 } });
+  const bomb = await env.create(
+    "alpha",
+    [
+      "sh",
+      "-c",
+      "(i=0; while [ $i -lt 300 ]; do sleep 1000 & i=$((i+1)); done) 2>/dev/null; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n; while :; do read -t 1000 x; done",
+    ],
+    { resources: { pidsLimit: 32 } },
+  );
   await env.waitFor("alpha", bomb.metadata.id, ["ready"]);
   let out = "";
   for (let i = 0; i < 100 && !out.includes("procs="); i++) {
@@ -128,7 +136,14 @@ test("a fork bomb is held by the pids limit while the server and other sandboxes
 
 test("a missing image ends failed with reason pull_failed and a message naming the registry", async () => {
   const r = await env.srv.request("POST", "/api/tenants/alpha/sandboxes", {
-    body: { profile: "worker", spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/does-not-exist:1" } } } },
+    body: {
+      profile: "worker",
+      spec: {
+        owner: { kind: "standalone" },
+        backend: "container",
+        root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/does-not-exist:1" } },
+      },
+    },
   });
   assert.equal(r.status, 201);
   assert.match(r.body.metadata.id, /^sandbox-/);
@@ -160,7 +175,14 @@ test("another tenant's key gets 404 on every sandbox route; the admin sees it", 
     ["DELETE", `/api/tenants/alpha/sandboxes/${id}`],
     ["GET", `/api/tenants/alpha/sandboxes/${id}/logs`],
     ["GET", `/api/tenants/alpha/events`],
-    ["POST", `/api/tenants/alpha/sandboxes`, { profile: "worker", spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } } }],
+    [
+      "POST",
+      `/api/tenants/alpha/sandboxes`,
+      {
+        profile: "worker",
+        spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } },
+      },
+    ],
     ["GET", `/api/tenants/beta/sandboxes/${id}`],
   ];
   for (const [method, path, body] of probes) {
@@ -172,7 +194,10 @@ test("another tenant's key gets 404 on every sandbox route; the admin sees it", 
   assert.equal(own.status, 200);
   assert.deepEqual(own.body.items, []);
   const admin = await env.srv.request("GET", `/api/tenants/alpha/sandboxes/${id}`);
-  assert.equal(admin.body.status.lifecycleState === "ready" || admin.body.status.lifecycleState === "starting" || admin.body.status.lifecycleState === "pending", true);
+  assert.equal(
+    admin.body.status.lifecycleState === "ready" || admin.body.status.lifecycleState === "starting" || admin.body.status.lifecycleState === "pending",
+    true,
+  );
   await del("alpha", id);
 });
 
@@ -203,9 +228,15 @@ test("list: sorted by id, paged with pageToken, filtered by status and label", a
   assert.equal(page2.body.metadata.nextPageToken, undefined);
   assert.deepEqual([page1.body.items[0].metadata.id, page2.body.items[0].metadata.id], [a.metadata.id, b.metadata.id].sort());
   const ready = await env.srv.request("GET", "/api/tenants/gamma/sandboxes?status=ready");
-  assert.deepEqual(ready.body.items.map((s: any) => s.metadata.id), [a.metadata.id]);
+  assert.deepEqual(
+    ready.body.items.map((s: any) => s.metadata.id),
+    [a.metadata.id],
+  );
   const blue = await env.srv.request("GET", "/api/tenants/gamma/sandboxes?labelKey=team&labelValue=blue");
-  assert.deepEqual(blue.body.items.map((s: any) => s.metadata.id), [b.metadata.id]);
+  assert.deepEqual(
+    blue.body.items.map((s: any) => s.metadata.id),
+    [b.metadata.id],
+  );
   const bad = await env.srv.request("GET", "/api/tenants/gamma/sandboxes?status=running");
   assert.equal(bad.status, 400);
   await del("gamma", a.metadata.id);
@@ -214,7 +245,10 @@ test("list: sorted by id, paged with pageToken, filtered by status and label", a
 
 test("the event stream reports the lifecycle without polling", async () => {
   const ac = new AbortController();
-  const res = await fetch(`${env.srv.url}/api/tenants/alpha/events?kind=sandbox`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
+  const res = await fetch(`${env.srv.url}/api/tenants/alpha/events?kind=sandbox`, {
+    headers: { authorization: `Bearer ${env.srv.token()}` },
+    signal: ac.signal,
+  });
   assert.equal(res.headers.get("content-type"), "application/x-ndjson", "exactly, no parameters (upstream compares it whole)");
   const s = await env.create("alpha", ["sleep", "1000"]);
   const seen: string[] = [];

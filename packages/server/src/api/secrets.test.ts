@@ -34,7 +34,10 @@ test("a secret is set, replaced and listed, and its value never comes back", asy
   const replaced = await nimbus.secrets.set({ name: "OPENAI", value: VALUE, hosts: ["api.openai.test", "*.openai.test"], format: "Bearer {value}" });
   assert.equal(replaced.createdAt, created.body.createdAt);
   const listed = await nimbus.secrets.list();
-  assert.deepEqual(listed.map((s) => [s.name, s.hosts]), [["OPENAI", ["api.openai.test", "*.openai.test"]]]);
+  assert.deepEqual(
+    listed.map((s) => [s.name, s.hosts]),
+    [["OPENAI", ["api.openai.test", "*.openai.test"]]],
+  );
   assert.equal(JSON.stringify(listed).includes(VALUE), false);
 });
 
@@ -71,7 +74,10 @@ test("bad input is a 400 naming the field, and stores nothing", async () => {
     assert.equal(r.body.error.code, "op.invalid_input");
     assert.ok(String(r.body.error.detail?.field).endsWith(field), `${JSON.stringify(r.body.error.detail)} names ${field}`);
   }
-  assert.deepEqual((await nimbus.secrets.list()).map((s) => s.name), ["OPENAI"]);
+  assert.deepEqual(
+    (await nimbus.secrets.list()).map((s) => s.name),
+    ["OPENAI"],
+  );
 });
 
 test("a secret is removed once; again is a 404", async () => {

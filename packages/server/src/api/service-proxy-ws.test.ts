@@ -80,7 +80,12 @@ test("a WebSocket inside a service is reached by name through the proxy route", 
   };
   assert.equal((await srv.request("POST", "/api/tenants/ws/services", { body: { metadata: { name: "echo" }, spec } })).status, 201);
   await srv.request("POST", "/api/tenants/ws/services/echo/start", { body: {} });
-  await until("the service", async () => (await srv.request("GET", "/api/tenants/ws/services/echo")).body, (v) => v.lifecycleState === "ready" || v.lifecycleState === "failed", 120_000);
+  await until(
+    "the service",
+    async () => (await srv.request("GET", "/api/tenants/ws/services/echo")).body,
+    (v) => v.lifecycleState === "ready" || v.lifecycleState === "failed",
+    120_000,
+  );
 
   const base = `${srv.url.replace(/^http/, "ws")}/api/tenants/ws/services/echo/proxy`;
   const auth = { authorization: `Bearer ${srv.token()}` };
@@ -95,6 +100,9 @@ test("a WebSocket inside a service is reached by name through the proxy route", 
   await assert.rejects(open(`${base}/chat`, {}), (e: { status?: number }) => e.status === 401);
 
   await srv.request("POST", "/api/tenants/ws/services/echo/stop", { body: { gracePeriodMs: 1000 } });
-  await assert.rejects(open(`${base}/chat`, auth), (e: { status?: number; body?: string }) => e.status === 503 && JSON.parse(e.body!).error.code === "service.unavailable");
+  await assert.rejects(
+    open(`${base}/chat`, auth),
+    (e: { status?: number; body?: string }) => e.status === 503 && JSON.parse(e.body!).error.code === "service.unavailable",
+  );
   assert.equal((await srv.request("DELETE", "/api/tenants/ws/services/echo?ifMatchGeneration=1")).status, 204);
 });

@@ -70,7 +70,12 @@ function sleeperSpec(argv: string[], extra: Record<string, unknown> = {}) {
   return {
     backend: {
       kind: "sandbox" as const,
-      sandbox: { owner: { kind: "service" as const }, backend: "container", root: { kind: "oci_image" as const, source: { kind: "reference" as const, reference: BUSYBOX } }, process: { argv } },
+      sandbox: {
+        owner: { kind: "service" as const },
+        backend: "container",
+        root: { kind: "oci_image" as const, source: { kind: "reference" as const, reference: BUSYBOX } },
+        process: { argv },
+      },
     },
     ...extra,
   };
@@ -82,7 +87,12 @@ async function proxyGet(name: string, path = "/") {
 }
 
 async function noForwarders(): Promise<void> {
-  await until("forwarders to exit", async () => forwarderPids(socketDir), (p) => p.length === 0, 3_000);
+  await until(
+    "forwarders to exit",
+    async () => forwarderPids(socketDir),
+    (p) => p.length === 0,
+    3_000,
+  );
 }
 
 test("the SDK flow: create gen 1, start and wait ready, stale update 412, running update 409, stop, update gen 2, delete", async () => {
@@ -93,8 +103,17 @@ test("the SDK flow: create gen 1, start and wait ready, stale update 412, runnin
   assert.equal(def.metadata.name, "worker");
   assert.deepEqual(def.metadata.labels, { team: "a" });
   assert.equal(def.metadata.source, "dynamic", "an API-created definition is dynamic (upstream's wire)");
-  assert.deepEqual(def.status.conditions.map((c) => [c.type, c.status, c.observedGeneration]), [["Accepted", "True", 1], ["Ready", "False", 1]]);
-  await assert.rejects(nimbus.services.create({ metadata: { name: "worker" }, spec }), (e: unknown) => e instanceof NimbusConflictError && e.code === "op.already_exists");
+  assert.deepEqual(
+    def.status.conditions.map((c) => [c.type, c.status, c.observedGeneration]),
+    [
+      ["Accepted", "True", 1],
+      ["Ready", "False", 1],
+    ],
+  );
+  await assert.rejects(
+    nimbus.services.create({ metadata: { name: "worker" }, spec }),
+    (e: unknown) => e instanceof NimbusConflictError && e.code === "op.already_exists",
+  );
 
   const stoppedView = await nimbus.services.get({ name: "worker" });
   assert.equal(stoppedView.state, "stopped");
@@ -111,7 +130,10 @@ test("the SDK flow: create gen 1, start and wait ready, stale update 412, runnin
   assert.equal(again.sandboxId, ready.sandboxId, "start of a running service launches nothing");
 
   await assert.rejects(nimbus.services.update({ metadata: { name: "worker", generation: 7 }, spec }), NimbusPreconditionError);
-  await assert.rejects(nimbus.services.update({ metadata: { name: "worker", generation: 1 }, spec }), (e: unknown) => e instanceof NimbusConflictError && /stop the service before updating its definition/.test(e.message));
+  await assert.rejects(
+    nimbus.services.update({ metadata: { name: "worker", generation: 1 }, spec }),
+    (e: unknown) => e instanceof NimbusConflictError && /stop the service before updating its definition/.test(e.message),
+  );
 
   const stopped = await nimbus.services.stop({ name: "worker" });
   assert.equal(stopped.state, "stopped");
@@ -183,7 +205,10 @@ test("never: the service ends failed with the exit code", async () => {
   const nimbus = client();
   await nimbus.services.create({ metadata: { name: "once" }, spec: sleeperSpec(["sh", "-c", "sleep 1; exit 3"], { restartPolicy: "never" }) });
   await nimbus.services.start({ name: "once", waitUntil: "ready", timeoutMs: 30_000 });
-  await assert.rejects(nimbus.services.wait({ name: "once", until: "stopped", timeoutMs: 30_000 }), (e: unknown) => e instanceof NimbusConflictError && e.detail?.lifecycleState === "failed");
+  await assert.rejects(
+    nimbus.services.wait({ name: "once", until: "stopped", timeoutMs: 30_000 }),
+    (e: unknown) => e instanceof NimbusConflictError && e.detail?.lifecycleState === "failed",
+  );
   const view = (await env.srv.request("GET", "/api/tenants/svc/services/once")).body;
   assert.equal(view.state, "failed");
   assert.equal(view.exitCode, 3);
@@ -196,14 +221,22 @@ test("on_failure gives up after maxRestarts; always restarts a clean exit", asyn
   const nimbus = client();
   await nimbus.services.create({ metadata: { name: "flaky" }, spec: sleeperSpec(["sh", "-c", "exit 2"], { restartPolicy: "on_failure", maxRestarts: 2 }) });
   await nimbus.services.start({ name: "flaky" });
-  const failed = await until("flaky to give up", () => nimbus.services.get({ name: "flaky" }), (v) => v.state === "failed");
+  const failed = await until(
+    "flaky to give up",
+    () => nimbus.services.get({ name: "flaky" }),
+    (v) => v.state === "failed",
+  );
   assert.equal(failed.restartCount, 2);
   assert.match((failed as any).message, /gave up after 2 restarts/);
   await nimbus.services.delete({ name: "flaky", ifMatchGeneration: 1 });
 
   await nimbus.services.create({ metadata: { name: "cron" }, spec: sleeperSpec(["sh", "-c", "sleep 0.2"], { restartPolicy: "always", maxRestarts: 1 }) });
   await nimbus.services.start({ name: "cron" });
-  const done = await until("cron to finish", () => nimbus.services.get({ name: "cron" }), (v) => v.restartCount === 1 && v.state === "stopped");
+  const done = await until(
+    "cron to finish",
+    () => nimbus.services.get({ name: "cron" }),
+    (v) => v.restartCount === 1 && v.state === "stopped",
+  );
   assert.equal(done.exitCode, 0);
   await nimbus.services.delete({ name: "cron", ifMatchGeneration: 1 });
 });
@@ -213,7 +246,11 @@ test("sessions on a service: attach to its sandbox; delete with open sessions is
   await nimbus.services.create({ metadata: { name: "held" }, spec: sleeperSpec(FOREVER) });
   const view = await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const session = await nimbus.sessions.open({ target: { service: { name: "held" } }, channels: ["stdio"] });
-  assert.deepEqual(session.spec.targetSnapshot, { service: { name: "held", generation: 1, backend: "sandbox", sandboxId: view.sandboxId } }, "the service's backend kind, not the runtime's name");
+  assert.deepEqual(
+    session.spec.targetSnapshot,
+    { service: { name: "held", generation: 1, backend: "sandbox", sandboxId: view.sandboxId } },
+    "the service's backend kind, not the runtime's name",
+  );
   await nimbus.services.stop({ name: "held" });
   await nimbus.services.start({ name: "held", waitUntil: "ready", timeoutMs: 30_000 });
   const current = await nimbus.services.get({ name: "held" });
@@ -243,7 +280,9 @@ test("a running service without sessions also needs force; builtIn and external 
 
   for (const kind of ["builtIn", "external"]) {
     const name = `decl-${kind.toLowerCase()}`;
-    const created = await env.srv.request("POST", "/api/tenants/svc/services", { body: { metadata: { name }, spec: { backend: { kind, url: "https://example.invalid" } } } });
+    const created = await env.srv.request("POST", "/api/tenants/svc/services", {
+      body: { metadata: { name }, spec: { backend: { kind, url: "https://example.invalid" } } },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const got = (await env.srv.request("GET", `/api/tenants/svc/services/${name}`)).body;
     assert.equal(got.state, "declared");
@@ -256,8 +295,12 @@ test("a running service without sessions also needs force; builtIn and external 
   assert.equal(list.items[0].name, "decl-builtin");
   assert.equal(list.metadata.nextPageToken, "decl-builtin");
   const rest = (await env.srv.request("GET", "/api/tenants/svc/services?pageToken=decl-builtin")).body;
-  assert.deepEqual(rest.items.map((i: any) => i.name), ["decl-external"]);
-  for (const name of ["decl-builtin", "decl-external"]) assert.equal((await env.srv.request("DELETE", `/api/tenants/svc/services/${name}?ifMatchGeneration=1`)).status, 204);
+  assert.deepEqual(
+    rest.items.map((i: any) => i.name),
+    ["decl-external"],
+  );
+  for (const name of ["decl-builtin", "decl-external"])
+    assert.equal((await env.srv.request("DELETE", `/api/tenants/svc/services/${name}?ifMatchGeneration=1`)).status, 204);
 });
 
 test("definitions are validated at the edge", async () => {
@@ -265,19 +308,34 @@ test("definitions are validated at the edge", async () => {
   const ok = httpSpec();
   const cases: Array<[string, unknown, string]> = [
     ["bad name", { metadata: { name: "Bad_Name" }, spec: ok }, "metadata.name"],
-    ["standalone owner", { metadata: { name: "x" }, spec: { ...ok, backend: { kind: "sandbox", sandbox: { ...ok.backend.sandbox, owner: { kind: "standalone" } } } } }, "spec.owner.kind"],
+    [
+      "standalone owner",
+      { metadata: { name: "x" }, spec: { ...ok, backend: { kind: "sandbox", sandbox: { ...ok.backend.sandbox, owner: { kind: "standalone" } } } } },
+      "spec.owner.kind",
+    ],
     ["unknown kind", { metadata: { name: "x" }, spec: { backend: { kind: "lambda" } } }, "spec.backend.kind"],
     ["missing sandbox", { metadata: { name: "x" }, spec: { backend: { kind: "sandbox" } } }, "spec.backend.sandbox"],
     ["bad policy", { metadata: { name: "x" }, spec: { ...ok, restartPolicy: "sometimes" } }, "spec.restartPolicy"],
-    ["probe on undeclared port", { metadata: { name: "x" }, spec: { ...ok, readinessProbe: { http: { path: "/", port: 9999 } } } }, "spec.readinessProbe.http.port"],
-    ["two probes", { metadata: { name: "x" }, spec: { ...ok, readinessProbe: { http: { path: "/", port: 8080 }, tcp: { port: 8080 } } } }, "spec.readinessProbe"],
+    [
+      "probe on undeclared port",
+      { metadata: { name: "x" }, spec: { ...ok, readinessProbe: { http: { path: "/", port: 9999 } } } },
+      "spec.readinessProbe.http.port",
+    ],
+    [
+      "two probes",
+      { metadata: { name: "x" }, spec: { ...ok, readinessProbe: { http: { path: "/", port: 8080 }, tcp: { port: 8080 } } } },
+      "spec.readinessProbe",
+    ],
     ["unknown field", { metadata: { name: "x" }, spec: { ...ok, replicas: 3 } }, "spec.replicas"],
   ];
   for (const [what, body, field] of cases) {
     const r = await post(body);
     assert.equal(r.status, 400, `${what}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.error.code, "op.invalid_input");
-    assert.ok(String(r.body.error.detail?.field ?? "").startsWith(field.replace(/^spec\.owner/, "spec.owner")) || r.body.error.detail?.field === field, `${what}: ${JSON.stringify(r.body.error)}`);
+    assert.ok(
+      String(r.body.error.detail?.field ?? "").startsWith(field.replace(/^spec\.owner/, "spec.owner")) || r.body.error.detail?.field === field,
+      `${what}: ${JSON.stringify(r.body.error)}`,
+    );
   }
   assert.equal((await env.srv.request("PUT", "/api/tenants/svc/services/nope", { body: { metadata: { name: "nope", generation: 1 }, spec: ok } })).status, 404);
   assert.equal((await env.srv.request("DELETE", "/api/tenants/svc/services/nope")).status, 400, "ifMatchGeneration is required");
@@ -297,13 +355,24 @@ test("a standalone sandbox publishes its declared ports too, and takes them down
   };
   const created = (await env.srv.request("POST", "/api/tenants/svc/sandboxes", { body })).body;
   const id = created.metadata.id;
-  const withEndpoint = await until("endpoints", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body, (b) => b.status.endpoints.length === 1);
+  const withEndpoint = await until(
+    "endpoints",
+    async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${id}`)).body,
+    (b) => b.status.endpoints.length === 1,
+  );
   const ep = withEndpoint.status.endpoints[0];
   assert.equal(ep.name, "port-8080");
   assert.equal(ep.publish, "host");
   assert.equal(ep.targetPort, 8080);
   assert.equal(ep.host, "127.0.0.1");
-  const text = await until("httpd", async () => fetch(`http://127.0.0.1:${ep.port}/`).then((r) => r.text()).catch(() => ""), (t) => t.length > 0);
+  const text = await until(
+    "httpd",
+    async () =>
+      fetch(`http://127.0.0.1:${ep.port}/`)
+        .then((r) => r.text())
+        .catch(() => ""),
+    (t) => t.length > 0,
+  );
   assert.equal(text, "standalone\n");
   const stopped = (await env.srv.request("POST", `/api/tenants/svc/sandboxes/${id}/stop`, { body: { gracePeriodMs: 500 } })).body;
   assert.deepEqual(stopped.status.endpoints, []);
@@ -316,9 +385,16 @@ test("readiness: a service is ready only once its probe passes, and health follo
   const nimbus = client();
   // The server comes up 1.5 s after the sandbox starts; 1.5 s after that its page goes away (404).
   const setup = "echo late > /www/index.html; (sleep 3; rm /www/index.html) & sleep 1.5";
-  await nimbus.services.create({ metadata: { name: "slow" }, spec: httpSpec(setup, { readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200, failureThreshold: 2 } }) });
+  await nimbus.services.create({
+    metadata: { name: "slow" },
+    spec: httpSpec(setup, { readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200, failureThreshold: 2 } }),
+  });
   const started = await nimbus.services.start({ name: "slow" });
-  const sandboxReady = await until("the sandbox", async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${started.sandboxId}`)).body, (b) => b.status.lifecycleState === "ready");
+  const sandboxReady = await until(
+    "the sandbox",
+    async () => (await env.srv.request("GET", `/api/tenants/svc/sandboxes/${started.sandboxId}`)).body,
+    (b) => b.status.lifecycleState === "ready",
+  );
   assert.equal(sandboxReady.status.lifecycleState, "ready");
   const gated = await nimbus.services.get({ name: "slow" });
   assert.equal(gated.lifecycleState, "starting", "the sandbox runs but the probe has not passed");
@@ -328,7 +404,12 @@ test("readiness: a service is ready only once its probe passes, and health follo
   const ready = await nimbus.services.wait({ name: "slow", until: "ready", timeoutMs: 30_000 });
   assert.equal(ready.health, "healthy");
   assert.equal((await proxyGet("slow")).text, "late\n");
-  const sick = await until("health to turn", () => nimbus.services.get({ name: "slow" }), (v) => v.health === "unhealthy", 10_000);
+  const sick = await until(
+    "health to turn",
+    () => nimbus.services.get({ name: "slow" }),
+    (v) => v.health === "unhealthy",
+    10_000,
+  );
   assert.equal(sick.lifecycleState, "ready", "a failing probe after ready shows in health, not as a restart");
   assert.equal(sick.restartCount, 0);
   await nimbus.services.delete({ name: "slow", ifMatchGeneration: 1, force: true });

@@ -23,7 +23,15 @@ test("after a restart, attach replays output from before it and keeps going live
     srv = await startTestServer({ flags });
     assert.equal((await srv.request("POST", "/api/tenants", { body: { id: "rs" } })).status, 201);
     const created = await srv.request("POST", "/api/tenants/rs/sandboxes", {
-      body: { profile: "worker", spec: { owner: { kind: "standalone", displayName: "rs" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } }, process: { argv: ["sh", "-c", "echo before; while read x; do echo got-$x; done"] } } },
+      body: {
+        profile: "worker",
+        spec: {
+          owner: { kind: "standalone", displayName: "rs" },
+          backend: "container",
+          root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+          process: { argv: ["sh", "-c", "echo before; while read x; do echo got-$x; done"] },
+        },
+      },
     });
     const id = created.body.metadata.id;
     for (let i = 0; (await srv.request("GET", `/api/tenants/rs/sandboxes/${id}`)).body.status.lifecycleState !== "ready"; i++) {

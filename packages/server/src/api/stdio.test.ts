@@ -66,11 +66,15 @@ async function connectWs(sessionId: string, query = "", headers: Record<string, 
     if (isBinary) {
       chunks.push(Buffer.from(data));
       byteCount += data.length;
-    }
-    else controls.push(JSON.parse(data.toString("utf8")));
+    } else controls.push(JSON.parse(data.toString("utf8")));
     poke();
   });
-  const closed = new Promise<number>((r) => ws.on("close", (code) => { poke(); r(code); }));
+  const closed = new Promise<number>((r) =>
+    ws.on("close", (code) => {
+      poke();
+      r(code);
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("error", reject);
@@ -85,8 +89,17 @@ async function connectWs(sessionId: string, query = "", headers: Record<string, 
     waitFor(pred, timeoutMs = 10_000) {
       if (pred()) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`timed out; got ${JSON.stringify(Buffer.concat(chunks).toString().slice(-200))} ${JSON.stringify(controls)}`)); }, timeoutMs);
-        const check = () => { if (pred()) { clearTimeout(timer); waiters.delete(check); resolve(); } };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out; got ${JSON.stringify(Buffer.concat(chunks).toString().slice(-200))} ${JSON.stringify(controls)}`));
+        }, timeoutMs);
+        const check = () => {
+          if (pred()) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          }
+        };
         waiters.add(check);
       });
     },
@@ -153,13 +166,21 @@ test("output written while detached is replayed in order from a cursor", async (
   // From 0: everything, in order, with cursors.
   const frames = await collectNdjson(sid, 0, 4);
   assert.deepEqual(
-    frames.filter((f) => f.kind === "stdout" || f.kind === "stderr").map((f) => [f.kind, Buffer.from(f.data, "base64").toString()]).reduce<string[][]>((acc, [k, d]) => {
-      const last = acc.at(-1);
-      if (last && last[0] === k) last[1] += d;
-      else acc.push([k!, d!]);
-      return acc;
-    }, []),
-    [["stdout", "one\n"], ["stderr", "err-one\n"], ["stdout", "two-x\n"], ["stderr", "err-two\n"]],
+    frames
+      .filter((f) => f.kind === "stdout" || f.kind === "stderr")
+      .map((f) => [f.kind, Buffer.from(f.data, "base64").toString()])
+      .reduce<string[][]>((acc, [k, d]) => {
+        const last = acc.at(-1);
+        if (last && last[0] === k) last[1] += d;
+        else acc.push([k!, d!]);
+        return acc;
+      }, []),
+    [
+      ["stdout", "one\n"],
+      ["stderr", "err-one\n"],
+      ["stdout", "two-x\n"],
+      ["stderr", "err-two\n"],
+    ],
   );
   assert.equal(frames[0].kind, "opened");
   assert.equal(frames[0].cursor, 0);
@@ -222,7 +243,10 @@ test("64 MiB of stdout arrives complete and in order over the WebSocket", { time
     ws.on("message", (data: Buffer, isBinary) => {
       if (!isBinary) {
         const m = JSON.parse(data.toString());
-        if (m.type === "closed") { closed = m; reject(new Error(`closed: ${data}`)); }
+        if (m.type === "closed") {
+          closed = m;
+          reject(new Error(`closed: ${data}`));
+        }
         return;
       }
       hash.update(data);
@@ -269,7 +293,9 @@ test("attach rules: closed session 409, channel not in the session 409, another 
 
   const execOnly = await env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["exec"] } });
   const noStdio = execOnly.body.metadata.id;
-  const r = await fetch(`${env.srv.url}/api/sessions/${noStdio}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` } });
+  const r = await fetch(`${env.srv.url}/api/sessions/${noStdio}/channels/stdio/stream?tenantId=${T}`, {
+    headers: { authorization: `Bearer ${env.srv.token()}` },
+  });
   assert.equal(r.status, 409);
   const body: any = await r.json();
   assert.equal(body.error.code, "op.conflict");
@@ -282,7 +308,10 @@ test("attach rules: closed session 409, channel not in the session 409, another 
   assert.equal(other.status, 404);
   assert.equal(((await other.json()) as any).error.code, "op.not_found");
   await assert.rejects(connectWs(open, "", { "x-nimbus-api-key": betaKey }), (e: any) => e.status === 404);
-  await assert.rejects(new Nimbus({ endpoint: env.srv.url, apiKey: betaKey, tenantId: "other" }).sessions.attach({ id: open, channel: "stdio" }), (e: any) => e instanceof NimbusNotFoundError);
+  await assert.rejects(
+    new Nimbus({ endpoint: env.srv.url, apiKey: betaKey, tenantId: "other" }).sessions.attach({ id: open, channel: "stdio" }),
+    (e: any) => e instanceof NimbusNotFoundError,
+  );
   // No credential: 401 before the upgrade.
   await assert.rejects(connectWs(open, "", {}), (e: any) => e.status === 401);
   // A plain GET of the WebSocket route says how to use it.
@@ -358,7 +387,10 @@ test("replay past conmon's log cap reports the gap and resumes at the oldest byt
 /** The `opened` frame of a fresh live-only attach (cursor = head). */
 async function collectOpened(sid: string): Promise<any> {
   const ac = new AbortController();
-  const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
+  const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, {
+    headers: { authorization: `Bearer ${env.srv.token()}` },
+    signal: ac.signal,
+  });
   const reader = res.body!.getReader();
   let buf = "";
   for (;;) {
@@ -410,7 +442,11 @@ test("a client that falls behind holds the process back instead of being cut off
   // Shorter than the stall limit (5 s): the process waits for this client.
   const { c } = await stallingClient(`head -c ${SIZE} /dev/zero; echo; echo done; sleep 1000`, 2500);
   await c.waitFor(() => c.byteCount() >= SIZE + "\ndone\n".length, 60_000);
-  assert.equal(c.controls.some((m) => m.type === "closed"), false, JSON.stringify(c.controls));
+  assert.equal(
+    c.controls.some((m) => m.type === "closed"),
+    false,
+    JSON.stringify(c.controls),
+  );
   const got = c.bytes();
   assert.equal(got.length, SIZE + "\ndone\n".length);
   assert.ok(got.subarray(0, SIZE).every((b) => b === 0));

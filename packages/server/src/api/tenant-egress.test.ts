@@ -17,7 +17,9 @@ after(() => srv.close());
 test("the default ceiling, then the operator's", async () => {
   const d = await srv.request("GET", "/api/tenants/demo/egress");
   assert.deepEqual(d.body, { hosts: ["*"], ports: [80, 443], allowAddresses: false, custom: false, updatedAt: null });
-  const set = await srv.request("PUT", "/api/tenants/demo/egress", { body: { hosts: ["*.Corp.test", "198.18.0.0/24"], ports: [443, "8000-8099"], allowAddresses: true } });
+  const set = await srv.request("PUT", "/api/tenants/demo/egress", {
+    body: { hosts: ["*.Corp.test", "198.18.0.0/24"], ports: [443, "8000-8099"], allowAddresses: true },
+  });
   assert.equal(set.status, 200);
   assert.deepEqual([set.body.hosts, set.body.ports, set.body.custom], [["*.corp.test", "198.18.0.0/24"], [443, "8000-8099"], true]);
   assert.deepEqual((await srv.request("GET", "/api/tenants/demo/egress")).body, set.body);
@@ -35,7 +37,10 @@ test("bad ceilings are 400s naming the field; tenant keys may not touch them; un
     assert.match(String(r.body.error.detail?.field), new RegExp(field.replace(/[[\]]/g, "\\$&")));
   }
   const key = (await srv.request("POST", "/api/tenants/demo/api-keys", { body: {} })).body.key as string;
-  const asTenant = await srv.request("PUT", "/api/tenants/demo/egress", { body: { hosts: ["*"], ports: ["1-65535"], allowAddresses: true }, headers: { authorization: "", "x-nimbus-api-key": key } });
+  const asTenant = await srv.request("PUT", "/api/tenants/demo/egress", {
+    body: { hosts: ["*"], ports: ["1-65535"], allowAddresses: true },
+    headers: { authorization: "", "x-nimbus-api-key": key },
+  });
   assert.equal(asTenant.status, 403, "a tenant cannot raise its own ceiling");
   assert.equal((await srv.request("GET", "/api/tenants/nobody/egress")).status, 404);
 });

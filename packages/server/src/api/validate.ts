@@ -21,7 +21,11 @@ function checker(schema: TSchema): TypeCheck<TSchema> {
 }
 
 function fieldName(where: string, path: string): string {
-  const dotted = path.replace(/^\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
+  const dotted = path
+    .replace(/^\//, "")
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
   return dotted ? dotted : where;
 }
 

@@ -70,7 +70,12 @@ function parseQuery(search: string): Record<string, string> {
 /** Writes an HTTP error response on a socket that was never upgraded. */
 function refuse(socket: Duplex, status: number, body: unknown, headers: Record<string, string>): void {
   const payload = JSON.stringify(body);
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`, "content-type: application/json; charset=utf-8", `content-length: ${Buffer.byteLength(payload)}`, "connection: close"];
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+    "content-type: application/json; charset=utf-8",
+    `content-length: ${Buffer.byteLength(payload)}`,
+    "connection: close",
+  ];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   socket.end(`${lines.join("\r\n")}\r\n\r\n${payload}`);
 }

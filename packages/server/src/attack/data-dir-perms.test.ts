@@ -27,7 +27,10 @@ let dataDir: string;
 function asNobody(argv: string[]): { status: number | null; out: string } {
   // Through sh: setpriv keeps root's capabilities until its own execve, so the path of the command it execs is
   // looked up with CAP_DAC_OVERRIDE; a shell running as 65534 does what the attacker's own program would.
-  const r = spawnSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "/bin/sh", "-c", 'exec "$@"', "sh", ...argv], { encoding: "utf8", timeout: 10_000 });
+  const r = spawnSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "/bin/sh", "-c", 'exec "$@"', "sh", ...argv], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -50,13 +53,15 @@ test("as uid 65534 nothing under a pre-created 0755 data dir can be listed, read
   await env.waitFor("t1", sb.metadata.id, ["ready"]);
 
   const layersDir = join(dataDir, "images", "layers");
-  const layer = readdirSync(layersDir).map((d) => join(layersDir, d)).find((d) => {
-    try {
-      return statSync(join(d, "bin", "busybox")).isFile();
-    } catch {
-      return false;
-    }
-  });
+  const layer = readdirSync(layersDir)
+    .map((d) => join(layersDir, d))
+    .find((d) => {
+      try {
+        return statSync(join(d, "bin", "busybox")).isFile();
+      } catch {
+        return false;
+      }
+    });
   assert.ok(layer, "the busybox layer was extracted");
   // A setuid-root binary as an image would ship it inside a layer.
   const setuidBin = join(layer, "bin", "suid-id");

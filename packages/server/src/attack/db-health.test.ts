@@ -133,7 +133,9 @@ test("(b) a damaged nimbus.db: start refuses with quick_check's finding, touches
 test("(c) a container without this data dir's instance id is not removed as an orphan; restore round-trips the records", async () => {
   // A container made by hand in the same runtime root, from the same image layers, with no annotations.
   const layers = join(dataDir, "images", "layers");
-  const lower = readdirSync(layers).map((d) => join(layers, d)).find((d) => existsSync(join(d, "bin", "busybox")));
+  const lower = readdirSync(layers)
+    .map((d) => join(layers, d))
+    .find((d) => existsSync(join(d, "bin", "busybox")));
   assert.ok(lower);
   const backend = new ContainerBackend({ stateDir: join(dataDir, "runtime") });
   try {
@@ -152,7 +154,10 @@ test("(c) a container without this data dir's instance id is not removed as an o
   const r = await runNimbus(["restore", backupFile(), "--data-dir", dataDir], isolatedEnv(root));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kept as .*nimbus\.db\.before-restore-/);
-  assert.ok(readdirSync(dataDir).some((n) => n.startsWith("nimbus.db.before-restore-")), "the damaged database was kept aside");
+  assert.ok(
+    readdirSync(dataDir).some((n) => n.startsWith("nimbus.db.before-restore-")),
+    "the damaged database was kept aside",
+  );
 
   restarted = await restart();
   const got = await restarted.request("GET", `/api/tenants/t1/sandboxes/${sandboxId}`);

@@ -93,7 +93,11 @@ test("while an exec with a secret in argv and env runs, no host command line hol
   assert.equal(r.exitCode, 0, r.stderr);
   assert.equal(r.stdout, "done\n");
   assert.ok(looks > 5, `looked ${looks} times while the exec ran`);
-  assert.deepEqual(filesHolding(runtimeState, envSecret), [], `no file under the state dir still holds the secret after the exec (saw one while it ran: ${sawFile})`);
+  assert.deepEqual(
+    filesHolding(runtimeState, envSecret),
+    [],
+    `no file under the state dir still holds the secret after the exec (saw one while it ran: ${sawFile})`,
+  );
 });
 
 test("the main process's argv and env are on no host command line, and config.json is 0600", async () => {

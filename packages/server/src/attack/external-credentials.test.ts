@@ -49,7 +49,9 @@ for (const [what, fields, field] of cases) {
 }
 
 test("an update cannot smuggle credentials into a stored external definition", async () => {
-  const created = await srv.request("POST", "/api/tenants/evil/services", { body: { metadata: { name: "ext" }, spec: { backend: { kind: "external", url: "https://api.example.com/v1" } } } });
+  const created = await srv.request("POST", "/api/tenants/evil/services", {
+    body: { metadata: { name: "ext" }, spec: { backend: { kind: "external", url: "https://api.example.com/v1" } } },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.spec.backend.url, "https://api.example.com/v1");
   const r = await srv.request("PUT", "/api/tenants/evil/services/ext", {

@@ -38,7 +38,8 @@ function releaseReaders(rootfs: string): void {
 }
 
 test("20 downloads of FIFOs by tenant A are refused at once, and tenant B's exec runs in under 3 s meanwhile", { timeout: 120_000 }, async () => {
-  const a = (await env.create("fifo-a", ["sh", "-c", `for i in $(seq 0 ${FIFOS - 1}); do mkfifo /tmp/p$i; done; mkdir /tmp/dir; exec sleep 100000`])).metadata.id;
+  const a = (await env.create("fifo-a", ["sh", "-c", `for i in $(seq 0 ${FIFOS - 1}); do mkfifo /tmp/p$i; done; mkdir /tmp/dir; exec sleep 100000`])).metadata
+    .id;
   const b = (await env.create("fifo-b", ["sleep", "100000"])).metadata.id;
   await env.waitFor("fifo-a", a, ["ready"]);
   await env.waitFor("fifo-b", b, ["ready"]);

@@ -64,7 +64,14 @@ function sandboxBody(patch: { process?: Record<string, unknown>; resources?: Rec
 function assertRefused(r: { status: number; body: any }, field: string, what: string): void {
   assert.equal(r.status, 400, `${what}: ${JSON.stringify(r.body)}`);
   assert.equal(r.body.error.code, "op.invalid_input", what);
-  assert.equal(String(r.body.error.detail?.field ?? "").split(".").slice(0, field.split(".").length).join("."), field, `${what} names ${field}: ${JSON.stringify(r.body.error)}`);
+  assert.equal(
+    String(r.body.error.detail?.field ?? "")
+      .split(".")
+      .slice(0, field.split(".").length)
+      .join("."),
+    field,
+    `${what} names ${field}: ${JSON.stringify(r.body.error)}`,
+  );
 }
 
 test("sandbox create: a hostile user is a 400 naming spec.process.user, and no sandbox is made", async () => {

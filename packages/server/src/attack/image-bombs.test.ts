@@ -35,7 +35,9 @@ let scratch = "";
 const layerBlobs: string[] = [];
 let archiveBomb: Buffer;
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> { yield b; }
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
 
 async function push(name: string, layers: Array<Compressed & { mediaType: string }>): Promise<void> {
   const dir = join(scratch, name);
@@ -88,7 +90,11 @@ async function assertNothingLeft(reference?: string): Promise<void> {
   assert.deepEqual(readdirSync(join(imagesDir(), "tmp")), [], "no temp files or half-unpacked layers");
   assert.deepEqual(readdirSync(join(imagesDir(), "layers")), [], "no layer dirs");
   const blobs = new Set(readdirSync(join(imagesDir(), "blobs", "sha256")));
-  assert.deepEqual(layerBlobs.filter((b) => blobs.has(b)), [], "no layer blobs");
+  assert.deepEqual(
+    layerBlobs.filter((b) => blobs.has(b)),
+    [],
+    "no layer blobs",
+  );
   if (reference) {
     const list = await srv.request("GET", "/api/images");
     assert.ok(!list.body.items.some((i: { reference: string }) => i.reference === reference), "no index entry");
@@ -149,7 +155,12 @@ test("layers that are each under the layer limit but together over the image lim
 test("a tenant's sandbox from a bomb image fails with pull_failed naming the limit, and leaves nothing", async () => {
   const body = {
     profile: "worker",
-    spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/gzbomb:latest" } }, process: { argv: ["true"] } },
+    spec: {
+      owner: { kind: "standalone" },
+      backend: "container",
+      root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/gzbomb:latest" } },
+      process: { argv: ["true"] },
+    },
   };
   const created = await srv.request("POST", "/api/tenants/mallory/sandboxes", { body });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -169,10 +180,14 @@ test("a tenant's sandbox from a bomb image fails with pull_failed naming the lim
 });
 
 test("image load: a gzip-compressed archive that expands past the archive limit is refused, staged upload removed", async () => {
-  const { result: res, cpuMs } = await measured(() => fetch(`${srv.url}/api/images/load`, {
-    method: "POST", headers: { authorization: `Bearer ${srv.token()}`, "content-type": "application/x-tar" }, body: new Uint8Array(archiveBomb),
-  }));
-  const body = await res.json() as any;
+  const { result: res, cpuMs } = await measured(() =>
+    fetch(`${srv.url}/api/images/load`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${srv.token()}`, "content-type": "application/x-tar" },
+      body: new Uint8Array(archiveBomb),
+    }),
+  );
+  const body = (await res.json()) as any;
   assert.equal(res.status, 413, JSON.stringify(body));
   assert.equal(body.error.code, "op.too_large");
   assert.equal(body.error.detail.limit, "archiveBytes");

@@ -41,7 +41,9 @@ async function pushImageWithPasswdLink(name: string, target: string): Promise<st
   const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
   const top = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
   const index = JSON.parse(read(top).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
-  const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as { layers: Array<{ digest: string; mediaType: string }> };
+  const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as {
+    layers: Array<{ digest: string; mediaType: string }>;
+  };
   const blob = read(manifest.layers[0]!.digest);
   const evil = tarArchive([
     { path: "etc/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },

@@ -44,7 +44,16 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
   const ops: Array<() => Promise<void>> = [
     async () => {
       const r = await env.srv.request("POST", base, {
-        body: { profile: "worker", spec: { owner: { kind: "standalone", displayName: "race" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } }, process: { argv: ["sh", "-c", "cat"] } }, labels: {} },
+        body: {
+          profile: "worker",
+          spec: {
+            owner: { kind: "standalone", displayName: "race" },
+            backend: "container",
+            root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } },
+            process: { argv: ["sh", "-c", "cat"] },
+          },
+          labels: {},
+        },
       });
       check("create", r);
       if (r.status === 201 && ids.length < 16) ids.push(r.body.metadata.id);
@@ -65,14 +74,18 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
   ];
   ops.push(async () => {
     const sid = pick(sessions);
-    if (sid) check("session exec", await env.srv.request("POST", `/api/sessions/${sid}/channels/exec/stream?tenantId=${T}`, { body: { argv: ["echo", "hi"] } }));
+    if (sid)
+      check("session exec", await env.srv.request("POST", `/api/sessions/${sid}/channels/exec/stream?tenantId=${T}`, { body: { argv: ["echo", "hi"] } }));
   });
   ops.push(async () => {
     // A stdio attach (NDJSON) held briefly: its status is what counts.
     const sid = pick(sessions);
     if (!sid) return;
     const ac = new AbortController();
-    const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, { headers: { authorization: `Bearer ${env.srv.token()}` }, signal: ac.signal });
+    const res = await fetch(`${env.srv.url}/api/sessions/${sid}/channels/stdio/stream?tenantId=${T}`, {
+      headers: { authorization: `Bearer ${env.srv.token()}` },
+      signal: ac.signal,
+    });
     const text = res.status === 200 ? "" : await res.text();
     ac.abort();
     check("stdio attach", { status: res.status, body: text });
@@ -101,7 +114,13 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
     done += CONCURRENCY;
     ids.splice(0, ids.length, ...aimed.filter((x) => x !== target || Math.random() < 0.5));
   }
-  if (process.env.RACE_DEBUG) console.log([...seen].sort().map(([k, n]) => `${k}: ${n}`).join("; "));
+  if (process.env.RACE_DEBUG)
+    console.log(
+      [...seen]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join("; "),
+    );
   assert.deepEqual(bad, [], `bad answers among ${done} operations`);
 
   // Consistent afterwards: every sandbox that still exists settles and can be deleted.

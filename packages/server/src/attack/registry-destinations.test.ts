@@ -24,13 +24,28 @@ import { isImageError } from "../images/errors.js";
 // Namespace import: the file still loads (and its attacks fail) against code without the constant.
 const REGISTRY_UNREACHABLE_MESSAGE = (translate as Record<string, unknown>).REGISTRY_UNREACHABLE_MESSAGE as string;
 
-interface Listener { port: number; connections: number; close(): Promise<void> }
+interface Listener {
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}
 
 /** A loopback TCP listener that counts connections and never answers (open but silent). */
 async function silentListener(host: string): Promise<Listener> {
   const sockets = new Set<Socket>();
-  const l: Listener = { port: 0, connections: 0, close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(r)); } };
-  const server: TcpServer = createTcpServer((s) => { l.connections++; sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  const l: Listener = {
+    port: 0,
+    connections: 0,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+  const server: TcpServer = createTcpServer((s) => {
+    l.connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, host, r));
   l.port = (server.address() as AddressInfo).port;
   return l;
@@ -50,7 +65,12 @@ before(async () => {
   realmTarget = await silentListener("127.0.0.1");
   // A registry the operator allowed, whose bearer challenge names a realm on loopback.
   fakeRegistry = createHttpServer((_req, res) => {
-    res.writeHead(401, { "www-authenticate": `Bearer realm="${realmScheme}://127.0.0.1:${realmTarget.port}/token",service="x"`, "content-type": "application/json" }).end("{}");
+    res
+      .writeHead(401, {
+        "www-authenticate": `Bearer realm="${realmScheme}://127.0.0.1:${realmTarget.port}/token",service="x"`,
+        "content-type": "application/json",
+      })
+      .end("{}");
   });
   await new Promise<void>((r) => fakeRegistry.listen(0, "127.0.0.1", r));
   fakeRegistryHost = `127.0.0.1:${(fakeRegistry.address() as AddressInfo).port}`;
@@ -74,7 +94,12 @@ after(async () => {
 async function tenantTries(s: TestServer, reference: string, timeoutMs = 20_000): Promise<{ status?: number; code?: string; message: string }> {
   const body = {
     profile: "worker",
-    spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference } }, process: { argv: ["true"] } },
+    spec: {
+      owner: { kind: "standalone" },
+      backend: "container",
+      root: { kind: "oci_image", source: { kind: "reference", reference } },
+      process: { argv: ["true"] },
+    },
   };
   const created = await s.request("POST", "/api/tenants/mallory/sandboxes", { body });
   if (created.status !== 201) return { status: created.status, code: created.body?.error?.code, message: created.body?.error?.message };

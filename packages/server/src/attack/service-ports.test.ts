@@ -51,7 +51,10 @@ function plainGet(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const req = request({ host: "127.0.0.1", port, path: "/", timeout: 2_000 }, (res) => {
       let body = "";
-      res.on("data", (c) => (body += c)).on("end", () => resolve(body)).on("error", () => resolve(undefined));
+      res
+        .on("data", (c) => (body += c))
+        .on("end", () => resolve(body))
+        .on("error", () => resolve(undefined));
     });
     req.on("error", () => resolve(undefined)).on("timeout", () => req.destroy());
     req.end();

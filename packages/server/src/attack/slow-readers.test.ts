@@ -93,7 +93,11 @@ test("five readers that never read do not delay a sixth: each token arrives with
   const worst = Math.max(...latencies);
   assert.ok(worst < 1_000, `token latencies (ms): ${latencies.join(", ")}`);
   assert.ok(fast.bytes() > 4 * 1024 * 1024, `the fast reader got the filler too (${fast.bytes()} bytes)`);
-  assert.equal(fast.controls.some((m) => m.type === "closed"), false, JSON.stringify(fast.controls));
+  assert.equal(
+    fast.controls.some((m) => m.type === "closed"),
+    false,
+    JSON.stringify(fast.controls),
+  );
 
   for (const r of [...paused, fast]) r.ws.terminate();
   assert.equal((await env.remove(T, id)).status < 300, true);

@@ -41,7 +41,12 @@ function assertCap(r: { status: number; body: any }, limitName: string): void {
 
 const createBody = (argv: string[], reference = "docker.io/library/busybox:latest") => ({
   profile: "worker",
-  spec: { owner: { kind: "standalone", displayName: "cap" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference } }, process: { argv } },
+  spec: {
+    owner: { kind: "standalone", displayName: "cap" },
+    backend: "container",
+    root: { kind: "oci_image", source: { kind: "reference", reference } },
+    process: { argv },
+  },
 });
 
 let greedyBox = "";
@@ -71,10 +76,17 @@ test("finding 11: one pull past maxPulls is 429; another tenant's pull goes ahea
 
 test("finding 11: one exec past maxExecs is 429 while two run; another tenant's exec completes; the slot comes back", { timeout: 60_000 }, async () => {
   const exec = (t: string, id: string, argv: string[]) =>
-    fetch(`${env.srv.url}/api/tenants/${t}/sandboxes/${id}/exec`, { method: "POST", headers: { ...as(t), "content-type": "application/json" }, body: JSON.stringify({ argv }) });
+    fetch(`${env.srv.url}/api/tenants/${t}/sandboxes/${id}/exec`, {
+      method: "POST",
+      headers: { ...as(t), "content-type": "application/json" },
+      body: JSON.stringify({ argv }),
+    });
   const running = [exec("greedy", greedyBox, ["sleep", "3"]), exec("greedy", greedyBox, ["sleep", "3"])];
   const heads = await Promise.all(running);
-  assert.deepEqual(heads.map((r) => r.status), [200, 200]);
+  assert.deepEqual(
+    heads.map((r) => r.status),
+    [200, 200],
+  );
   const third = await req("greedy", "POST", `/api/tenants/greedy/sandboxes/${greedyBox}/exec`, { argv: ["true"] });
   assertCap(third, "maxExecs");
   const theirs = await req("other", "POST", `/api/tenants/other/sandboxes/${otherBox}/exec`, { argv: ["echo", "fine"] });
@@ -123,7 +135,10 @@ test("finding 11: one WebSocket past maxWebSockets is refused with 429 naming it
   assert.ok(theirs.ws, "the other tenant connects");
   theirs.ws!.close();
   // A closed connection gives its slot back.
-  await new Promise<void>((r) => { one.ws!.once("close", () => r()); one.ws!.close(); });
+  await new Promise<void>((r) => {
+    one.ws!.once("close", () => r());
+    one.ws!.close();
+  });
   let four: Awaited<ReturnType<typeof connect>> = {};
   for (let i = 0; i < 40 && !four.ws; i++) {
     four = await connect("greedy", sid);

@@ -85,7 +85,10 @@ test("finding 10: tenant limits are admin-only, validated, and null returns a fi
   assert.equal(unpinned.body.limits.maxSandboxes, got.body.defaults.maxSandboxes);
   await env.remove("calm", a.metadata.id);
   const key = (await env.srv.request("POST", "/api/tenants/calm/api-keys", { body: {} })).body.key;
-  const asTenant = await env.srv.request("PUT", "/api/tenants/calm/limits", { body: { memoryLimitBytes: 2 ** 40 }, headers: { authorization: `Bearer ${key}` } });
+  const asTenant = await env.srv.request("PUT", "/api/tenants/calm/limits", {
+    body: { memoryLimitBytes: 2 ** 40 },
+    headers: { authorization: `Bearer ${key}` },
+  });
   assert.equal(asTenant.status, 403, JSON.stringify(asTenant.body));
   assert.equal((await env.srv.request("GET", "/api/tenants/nobody/limits")).status, 404);
 });

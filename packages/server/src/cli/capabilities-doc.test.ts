@@ -26,7 +26,16 @@ const rows: Row[] = doc
   .filter((l) => l.startsWith("| ") && !l.startsWith("| Capability") && !l.startsWith("| ---"))
   .map((l) => {
     const cells = l.split(" | ").map((c) => c.replace(/^\| ?| ?\|$/g, "").trim());
-    return { capability: cells[0]!, status: cells[1]!, tests: cells[2] ? cells[2].split(",").map((t) => t.trim()).filter(Boolean) : [] };
+    return {
+      capability: cells[0]!,
+      status: cells[1]!,
+      tests: cells[2]
+        ? cells[2]
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : [],
+    };
   });
 const listed = rows.map((r) => r.capability).join("\n");
 
@@ -37,9 +46,7 @@ before(async () => {
 after(() => srv.close());
 
 test("every route the server answers is in the table", () => {
-  const missing = srv.server.app.routes
-    .map((r) => `\`${r.method} ${r.path.replace(/[:*]([A-Za-z]+)/g, "{$1}")}\``)
-    .filter((r) => !listed.includes(r));
+  const missing = srv.server.app.routes.map((r) => `\`${r.method} ${r.path.replace(/[:*]([A-Za-z]+)/g, "{$1}")}\``).filter((r) => !listed.includes(r));
   assert.deepEqual(missing, []);
 });
 

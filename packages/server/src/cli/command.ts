@@ -51,7 +51,10 @@ export function parseCommandArgs(def: CommandDef, argv: string[]): ParsedArgs {
   const own = dd === -1 ? argv : argv.slice(0, dd);
   const rest = dd === -1 ? [] : argv.slice(dd + 1);
   const options = Object.fromEntries(
-    Object.entries({ ...COMMON_OPTIONS, ...def.options }).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+    Object.entries({ ...COMMON_OPTIONS, ...def.options }).map(([k, o]) => [
+      k,
+      { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+    ]),
   );
   let parsed;
   try {

@@ -23,7 +23,9 @@ test("docs/cli.md is exactly what `npm run docs` generates from the commands' he
     const b = generated.split("\n");
     const i = a.findIndex((l, n) => l !== b[n]);
     const at = i === -1 ? Math.min(a.length, b.length) : i;
-    assert.fail(`${CLI_DOC_PATH} is out of date (first difference at line ${at + 1}: have ${JSON.stringify(a[at])}, want ${JSON.stringify(b[at])}); run \`npm run docs\``);
+    assert.fail(
+      `${CLI_DOC_PATH} is out of date (first difference at line ${at + 1}: have ${JSON.stringify(a[at])}, want ${JSON.stringify(b[at])}); run \`npm run docs\``,
+    );
   }
 });
 

@@ -15,8 +15,16 @@ after(() => tmp.cleanup());
 const env = isolatedEnv(tmp.root);
 
 const EXPECTED = [
-  "sandbox create", "sandbox ls", "sandbox get", "sandbox logs", "sandbox stop", "sandbox rm",
-  "session open", "session ls", "session get", "session close",
+  "sandbox create",
+  "sandbox ls",
+  "sandbox get",
+  "sandbox logs",
+  "sandbox stop",
+  "sandbox rm",
+  "session open",
+  "session ls",
+  "session get",
+  "session close",
 ];
 
 test("nimbus --help lists every registered command, sandbox and session ones included", async () => {

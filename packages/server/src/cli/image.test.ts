@@ -117,7 +117,10 @@ test("image pull prints plain progress lines off a terminal; ls --json, rm, prun
     const ls = await nimbus("image", "ls", "--json");
     assert.equal(ls.code, 0, ls.stderr);
     const images = ls.json() as Array<{ reference: string; digest: string; layers: unknown[] }>;
-    assert.deepEqual(images.map((i) => i.reference), [PLUS, BUSYBOX]);
+    assert.deepEqual(
+      images.map((i) => i.reference),
+      [PLUS, BUSYBOX],
+    );
     assert.ok(!ls.stdout.includes(dataDir), "no host paths");
     const table = await nimbus("image", "ls");
     assert.match(table.stdout, /^REFERENCE\s+DIGEST\s+SIZE\s+LAYERS\s+PULLED$/m);
@@ -132,7 +135,11 @@ test("image pull prints plain progress lines off a terminal; ls --json, rm, prun
 
     const prune = await nimbus("image", "prune", "--json");
     assert.equal(prune.code, 0, prune.stderr);
-    assert.deepEqual({ ...prune.json(), freedBytes: 0 }, { removedImages: 1, removedLayers: 2, freedBytes: 0 }, "busybox (no sandbox uses it) goes, with its layer and plus's top layer");
+    assert.deepEqual(
+      { ...prune.json(), freedBytes: 0 },
+      { removedImages: 1, removedLayers: 2, freedBytes: 0 },
+      "busybox (no sandbox uses it) goes, with its layer and plus's top layer",
+    );
     assert.ok(prune.json().freedBytes > 1_000_000);
     assert.deepEqual(readdirSync(join(dataDir, "images", "layers")), []);
     const prune2 = await nimbus("image", "prune");
@@ -142,8 +149,15 @@ test("image pull prints plain progress lines off a terminal; ls --json, rm, prun
     archiveFixture(busyboxLayout, "docker-archive", file, "offline/busybox:v2");
     const load = await nimbus("image", "load", file);
     assert.equal(load.code, 0, load.stderr);
-    assert.match(load.stdout.trim(), /^loaded docker\.io\/offline\/busybox:v2 \(sha256:[0-9a-f]{64}, 1 layer, [0-9.]+ MiB\)$/, "docker save layers are uncompressed tars");
-    assert.deepEqual((await nimbus("image", "ls", "--json")).json().map((i: { reference: string }) => i.reference), ["docker.io/offline/busybox:v2"]);
+    assert.match(
+      load.stdout.trim(),
+      /^loaded docker\.io\/offline\/busybox:v2 \(sha256:[0-9a-f]{64}, 1 layer, [0-9.]+ MiB\)$/,
+      "docker save layers are uncompressed tars",
+    );
+    assert.deepEqual(
+      (await nimbus("image", "ls", "--json")).json().map((i: { reference: string }) => i.reference),
+      ["docker.io/offline/busybox:v2"],
+    );
     assert.deepEqual(readdirSync(join(dataDir, "images", "tmp")), []);
     const missing = await nimbus("image", "load", join(tmp.root, "nope.tar"));
     assert.equal(missing.code, 1);

@@ -13,10 +13,11 @@ function findCommand(argv: string[]): { def?: CommandDef; consumed: number; pref
     if (def.path.length > best.consumed && def.path.every((w, i) => argv[i] === w)) best = { def, consumed: def.path.length };
   }
   const prefix: string[] = [];
-  if (!best.def) for (const w of argv) {
-    if (w.startsWith("-") || !COMMANDS.some((c) => [...prefix, w].every((p, i) => c.path[i] === p))) break;
-    prefix.push(w);
-  }
+  if (!best.def)
+    for (const w of argv) {
+      if (w.startsWith("-") || !COMMANDS.some((c) => [...prefix, w].every((p, i) => c.path[i] === p))) break;
+      prefix.push(w);
+    }
   return { ...best, prefix };
 }
 

@@ -77,7 +77,10 @@ export class PullProgressView {
   private drawnLines = 0;
   private lastDrawMs = -Infinity;
 
-  constructor(private readonly io: Pick<CliIo, "out" | "isTty">, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly io: Pick<CliIo, "out" | "isTty">,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   update(p: PullProgress): void {
     if (p.kind === "resolved") {

@@ -21,8 +21,27 @@ let readyId = "";
 let failedId = "";
 
 test("create --wait prints an id that get shows ready, with limits and labels applied", async () => {
-  const r = await w.nimbus("sandbox", "create", "busybox", "--wait", "--name", "Main Box", "--memory", "64m", "--cpus", "0.5",
-    "--label", "suite=cli", "--label", "role=main", "--env", "GREETING=hello", "--", "sleep", "600");
+  const r = await w.nimbus(
+    "sandbox",
+    "create",
+    "busybox",
+    "--wait",
+    "--name",
+    "Main Box",
+    "--memory",
+    "64m",
+    "--cpus",
+    "0.5",
+    "--label",
+    "suite=cli",
+    "--label",
+    "role=main",
+    "--env",
+    "GREETING=hello",
+    "--",
+    "sleep",
+    "600",
+  );
   assert.equal(r.code, 0, r.stderr);
   readyId = r.stdout.trim();
   assert.match(readyId, /^main-box-[0-9a-z]{26}$/);
@@ -76,11 +95,22 @@ test("create --wait fails with exit 1 and the reason when the sandbox never gets
 test("ls --json filters by label and status; the table shows id, state and labels", async () => {
   const byLabel = await w.nimbus("sandbox", "ls", "--json", "--label", "role=main");
   assert.equal(byLabel.code, 0, byLabel.stderr);
-  assert.deepEqual(JSON.parse(byLabel.stdout).map((s: any) => s.metadata.id), [readyId]);
+  assert.deepEqual(
+    JSON.parse(byLabel.stdout).map((s: any) => s.metadata.id),
+    [readyId],
+  );
   const byKey = await w.nimbus("sandbox", "ls", "--json", "--label", "role");
-  assert.deepEqual(JSON.parse(byKey.stdout).map((s: any) => s.metadata.id).sort(), [readyId, failedId].sort());
+  assert.deepEqual(
+    JSON.parse(byKey.stdout)
+      .map((s: any) => s.metadata.id)
+      .sort(),
+    [readyId, failedId].sort(),
+  );
   const failed = await w.nimbus("sandbox", "ls", "--json", "--status", "failed");
-  assert.deepEqual(JSON.parse(failed.stdout).map((s: any) => s.metadata.id), [failedId]);
+  assert.deepEqual(
+    JSON.parse(failed.stdout).map((s: any) => s.metadata.id),
+    [failedId],
+  );
   const table = await w.nimbus("sandbox", "ls", "-t", w.tenant);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^ID +STATE +REASON +IMAGE +CREATED +LABELS$/m);
@@ -106,7 +136,12 @@ test("stop with --grace, then rm of several ids; the sandboxes are gone", async 
 });
 
 test("a nonexistent id is one line on stderr with op.not_found and exit 1, for every command", async () => {
-  for (const args of [["get", "nope-1"], ["logs", "nope-1"], ["stop", "nope-1"], ["rm", "nope-1"]]) {
+  for (const args of [
+    ["get", "nope-1"],
+    ["logs", "nope-1"],
+    ["stop", "nope-1"],
+    ["rm", "nope-1"],
+  ]) {
     const r = await w.nimbus("sandbox", ...args);
     assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^nimbus sandbox \w+: .*nope-1.* \(op\.not_found, request req_\S+\)\n$/, r.stderr);
@@ -117,12 +152,23 @@ test("a nonexistent id is one line on stderr with op.not_found and exit 1, for e
 });
 
 test("bad values are usage errors (exit 2) naming the flag; a missing tenant names --tenant and NIMBUS_TENANT_ID", async () => {
-  for (const [flag, value] of [["memory", "12q"], ["memory", "0"], ["cpus", "0"], ["pids", "1.5"], ["timeout", "soon"], ["profile", "gpu"]] as const) {
+  for (const [flag, value] of [
+    ["memory", "12q"],
+    ["memory", "0"],
+    ["cpus", "0"],
+    ["pids", "1.5"],
+    ["timeout", "soon"],
+    ["profile", "gpu"],
+  ] as const) {
     const r = await w.nimbus("sandbox", "create", "busybox", `--${flag}`, value);
     assert.equal(r.code, 2, `--${flag} ${value}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^nimbus sandbox create: --${flag}: `));
   }
-  for (const [args, flag] of [[["stop", "x", "--grace", "10 seconds"], "grace"], [["logs", "x", "--tail", "many"], "tail"], [["create", "busybox", "--label", "novalue"], "label"]] as const) {
+  for (const [args, flag] of [
+    [["stop", "x", "--grace", "10 seconds"], "grace"],
+    [["logs", "x", "--tail", "many"], "tail"],
+    [["create", "busybox", "--label", "novalue"], "label"],
+  ] as const) {
     const r = await w.nimbus("sandbox", ...args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`--${flag}`));

@@ -25,7 +25,10 @@ test("set from stdin, list without the value, remove", async () => {
   assert.equal(set.code, 0, set.stderr);
   assert.match(set.stdout, /set secret GITHUB for api\.github\.test/);
   const ls = await runNimbus(["secret", "ls", "--json"], env);
-  assert.deepEqual(JSON.parse(ls.stdout).map((s: { name: string; format: string }) => [s.name, s.format]), [["GITHUB", "token {value}"]]);
+  assert.deepEqual(
+    JSON.parse(ls.stdout).map((s: { name: string; format: string }) => [s.name, s.format]),
+    [["GITHUB", "token {value}"]],
+  );
   assert.equal(ls.stdout.includes("ghp_abc123"), false);
   const table = await runNimbus(["secret", "ls"], env);
   assert.match(table.stdout, /^NAME\s+HOSTS/);

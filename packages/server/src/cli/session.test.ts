@@ -47,7 +47,10 @@ test("open prints the id and expiresAt; the lease is ~5 minutes for --ttl 5m", a
 test("ls --json shows the open session; the table names its target", async () => {
   const r = await w.nimbus("session", "ls", "--json", "--status", "open");
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout).map((s: any) => s.metadata.id), [sessionId]);
+  assert.deepEqual(
+    JSON.parse(r.stdout).map((s: any) => s.metadata.id),
+    [sessionId],
+  );
   const table = await w.nimbus("session", "ls");
   assert.match(table.stdout, /^ID +STATE +TARGET +CHANNELS +EXPIRES +CREATED$/m);
   assert.match(table.stdout, new RegExp(`^${sessionId} +open +sandbox ${sandboxId} +stdio,exec `, "m"));
@@ -71,7 +74,11 @@ test("close twice: both exit 0, the second leaves the record unchanged; the sand
 });
 
 test("bad --ttl and --channel are usage errors; a missing session or unready sandbox is exit 1 with its code", async () => {
-  for (const [flag, value] of [["ttl", "5 minutes"], ["channel", "tty"], ["status", "gone"]] as const) {
+  for (const [flag, value] of [
+    ["ttl", "5 minutes"],
+    ["channel", "tty"],
+    ["status", "gone"],
+  ] as const) {
     const args = flag === "status" ? ["session", "ls", "--status", value] : ["session", "open", sandboxId, `--${flag}`, value];
     const r = await w.nimbus(...args);
     assert.equal(r.code, 2, `--${flag} ${value}: ${r.stderr}`);

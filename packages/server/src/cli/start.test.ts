@@ -55,7 +55,10 @@ test("first start mints the token file; a second start reuses it; tenants surviv
     assert.deepEqual(await list.json(), { tenants: ["demo"] });
     const keys = await fetch(s2.address + "/api/tenants/demo/api-keys", { headers: { authorization: `Bearer ${file.token}` } });
     const items = ((await keys.json()) as { items: Array<{ id: string }> }).items;
-    assert.deepEqual(items.map((k) => k.id), [key.body.id]);
+    assert.deepEqual(
+      items.map((k) => k.id),
+      [key.body.id],
+    );
     const viaKey = await fetch(s2.address + "/api/tenants", { headers: { "x-nimbus-api-key": key.body.key } });
     assert.equal(viaKey.status, 403, "the key still authenticates after restart (403 = known key, admin-only route)");
   } finally {

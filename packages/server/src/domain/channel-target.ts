@@ -12,7 +12,9 @@ import type { SandboxRow } from "../store/sandbox-store.js";
 export function requireReadySandbox(sandboxes: Sandboxes, tenantId: string, id: string): SandboxRow {
   const row = sandboxes.get(tenantId, id);
   if (row.lifecycleState !== "ready") {
-    throw new AppError("op.conflict", `sandbox \`${id}\` is ${row.lifecycleState}; this needs a ready sandbox`, { detail: { lifecycleState: row.lifecycleState } });
+    throw new AppError("op.conflict", `sandbox \`${id}\` is ${row.lifecycleState}; this needs a ready sandbox`, {
+      detail: { lifecycleState: row.lifecycleState },
+    });
   }
   return row;
 }
@@ -20,10 +22,14 @@ export function requireReadySandbox(sandboxes: Sandboxes, tenantId: string, id: 
 export function requireSessionChannel(sessions: Sessions, sandboxes: Sandboxes, tenantId: string, sessionId: string, channel: string): SandboxRow {
   const session = sessions.get(tenantId, sessionId);
   if (session.lifecycleState !== "open") {
-    throw new AppError("op.conflict", `session \`${sessionId}\` is ${session.lifecycleState}; open a new session`, { detail: { lifecycleState: session.lifecycleState, closeReason: session.closeReason } });
+    throw new AppError("op.conflict", `session \`${sessionId}\` is ${session.lifecycleState}; open a new session`, {
+      detail: { lifecycleState: session.lifecycleState, closeReason: session.closeReason },
+    });
   }
   if (!session.channels.includes(channel)) {
-    throw new AppError("op.conflict", `session \`${sessionId}\` was not opened with the \`${channel}\` channel (it has ${session.channels.join(", ")})`, { detail: { channels: session.channels } });
+    throw new AppError("op.conflict", `session \`${sessionId}\` was not opened with the \`${channel}\` channel (it has ${session.channels.join(", ")})`, {
+      detail: { channels: session.channels },
+    });
   }
   return requireReadySandbox(sandboxes, tenantId, session.targetSandboxId);
 }

@@ -11,7 +11,17 @@
  */
 import { classifyAddress, type AddressClass } from "../net/address-class.js";
 
-const REFUSED: ReadonlySet<AddressClass> = new Set(["unspecified", "loopback", "metadata", "link_local", "private", "unique_local", "shared", "multicast", "invalid"]);
+const REFUSED: ReadonlySet<AddressClass> = new Set([
+  "unspecified",
+  "loopback",
+  "metadata",
+  "link_local",
+  "private",
+  "unique_local",
+  "shared",
+  "multicast",
+  "invalid",
+]);
 
 /** The always-refused class of `address` (ULA is reported as `private`), or undefined when rules may allow it. */
 export function refusedClass(address: string): string | undefined {

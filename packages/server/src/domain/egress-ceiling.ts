@@ -66,7 +66,8 @@ export function checkCeiling(c: EgressCeiling): EgressCeiling {
       return host;
     }
     const name = host.startsWith("*.") ? normaliseName(host.slice(2)) : normaliseName(host);
-    if (!name || (host.startsWith("*.") && !name.includes("."))) throw invalidInput(`hosts[${i}]: \`${h}\` is not *, a host name, a *.suffix pattern or an address`, { field: `hosts[${i}]` });
+    if (!name || (host.startsWith("*.") && !name.includes(".")))
+      throw invalidInput(`hosts[${i}]: \`${h}\` is not *, a host name, a *.suffix pattern or an address`, { field: `hosts[${i}]` });
     return host.startsWith("*.") ? `*.${name}` : name;
   });
   return { hosts, ports: c.ports, allowAddresses: c.allowAddresses };
@@ -101,7 +102,8 @@ export function compileUnderCeiling(rules: EgressRule[], ceiling: EgressCeiling,
   const ranges = portRanges(ceiling.ports, "ports");
   for (const r of compiled) {
     const at = `${field}[${r.index}]`;
-    if (!hostCovered(ceiling, r)) throw invalidInput(`${at}: \`${r.rule.host}\` is outside this tenant's egress ceiling; ask the operator (nimbus tenant egress set)`, { field: at });
+    if (!hostCovered(ceiling, r))
+      throw invalidInput(`${at}: \`${r.rule.host}\` is outside this tenant's egress ceiling; ask the operator (nimbus tenant egress set)`, { field: at });
     if (!ranges.some(([from, to]) => r.port >= from && r.port <= to)) {
       throw invalidInput(`${at}: port ${r.port} is outside this tenant's egress ceiling (${ceiling.ports.join(", ")})`, { field: at });
     }

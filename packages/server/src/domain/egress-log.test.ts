@@ -58,7 +58,10 @@ test("records are buffered, then paged with filters and a cursor", () => {
     assert.equal(log.page("demo", "sb-1", { since: "2026-12-04T10:00:01.000Z", limit: 100 }).length, 2);
     const first = log.page("demo", "sb-1", { limit: 2 });
     const rest = log.page("demo", "sb-1", { limit: 2, after: first.at(-1)!.seq });
-    assert.deepEqual([...first, ...rest].map((r) => r.seq), all.map((r) => r.seq));
+    assert.deepEqual(
+      [...first, ...rest].map((r) => r.seq),
+      all.map((r) => r.seq),
+    );
     assert.equal(log.page("other", "sb-1", { limit: 100 }).length, 0, "tenant-scoped");
   } finally {
     w.close();
@@ -72,7 +75,10 @@ test("each sandbox keeps only its newest rows, and a deleted tenant's rows go wi
     for (let i = 0; i < 12; i++) log.record(rec({ port: 1000 + i }));
     log.record(rec({ sandboxId: "sb-2" }));
     log.flush();
-    assert.deepEqual(log.page("demo", "sb-1", { limit: 100 }).map((r) => r.port), [1007, 1008, 1009, 1010, 1011]);
+    assert.deepEqual(
+      log.page("demo", "sb-1", { limit: 100 }).map((r) => r.port),
+      [1007, 1008, 1009, 1010, 1011],
+    );
     assert.equal(log.page("demo", "sb-2", { limit: 100 }).length, 1);
     new TenantStore(w.db).delete("demo");
     assert.equal(log.page("demo", "sb-2", { limit: 100 }).length, 0);

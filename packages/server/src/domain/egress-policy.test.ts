@@ -26,7 +26,8 @@ test("rules are checked at the edge: each problem names the rule", () => {
   for (const [rule, why] of cases) {
     assert.throws(
       () => compile([{ host: "ok.example.com", protocol: "https" }, rule]),
-      (e: unknown) => e instanceof AppError && e.code === "op.invalid_input" && why.test(e.message) && (e.detail as { field: string }).field === "spec.network.egress[1]",
+      (e: unknown) =>
+        e instanceof AppError && e.code === "op.invalid_input" && why.test(e.message) && (e.detail as { field: string }).field === "spec.network.egress[1]",
       JSON.stringify(rule),
     );
   }
@@ -58,7 +59,10 @@ test("*.suffix matches one or more labels, never the bare suffix", () => {
 test("an allowed name on an address it did not resolve to is fronting, and so is SNI ≠ Host", () => {
   const rules = compile([{ host: "api.example.test", protocol: "https" }]);
   assert.deepEqual(decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: [], sni: "api.example.test" }).allowed, false);
-  assert.deepEqual(decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: ["api.example.test"], sni: "api.example.test", host: "other.example.test" }).allowed, false);
+  assert.deepEqual(
+    decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: ["api.example.test"], sni: "api.example.test", host: "other.example.test" }).allowed,
+    false,
+  );
   const ok = decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: ["api.example.test"], sni: "API.example.test." });
   assert.equal(ok.allowed, true);
   assert.equal(ok.allowed && ok.name, "api.example.test");
@@ -67,7 +71,11 @@ test("an allowed name on an address it did not resolve to is fronting, and so is
 test("a name rule never opens an address nobody resolved, and an https rule needs a claimed name", () => {
   const rules = compile([{ host: "api.example.test", protocol: "https" }]);
   assert.equal(decide(rules, { address: "198.18.0.99", port: 443, resolvedNames: [] }).allowed, false);
-  assert.equal(decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: ["api.example.test"] }).allowed, false, "no SNI: not an https rule's connection");
+  assert.equal(
+    decide(rules, { address: "198.18.0.10", port: 443, resolvedNames: ["api.example.test"] }).allowed,
+    false,
+    "no SNI: not an https rule's connection",
+  );
 });
 
 test("a tcp rule opens only the addresses its name resolved to, on its port", () => {

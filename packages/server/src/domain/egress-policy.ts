@@ -82,7 +82,8 @@ export function compileRules(rules: EgressRule[], options: { allowAddresses: boo
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw fail("port must be an integer from 1 to 65535");
     if ((rule.methods || rule.pathPrefixes) && rule.protocol === "tcp") throw fail("methods and pathPrefixes apply to http and https rules only");
     for (const m of rule.methods ?? []) if (!METHOD.test(m)) throw fail(`\`${m}\` is not an HTTP method (upper case, e.g. GET)`);
-    for (const p of rule.pathPrefixes ?? []) if (!p.startsWith("/") || /[\s#?]/.test(p)) throw fail(`path prefix \`${p}\` must start with / and hold no spaces, ? or #`);
+    for (const p of rule.pathPrefixes ?? [])
+      if (!p.startsWith("/") || /[\s#?]/.test(p)) throw fail(`path prefix \`${p}\` must start with / and hold no spaces, ? or #`);
     const host = rule.host.trim();
     const list = parseAddress(host);
     if (list) {
@@ -171,6 +172,7 @@ export function decide(rules: CompiledRule[], facts: ConnectionFacts): Decision 
     if (name && rule.rule.protocol === "tcp") return { allowed: true, rule, name };
   }
   if (!portMatched) return { allowed: false, reason: `no rule allows port ${facts.port}` };
-  if (claimed !== undefined && !resolved.includes(claimed)) return { allowed: false, reason: `${claimed} was not resolved to ${facts.address} for this sandbox` };
+  if (claimed !== undefined && !resolved.includes(claimed))
+    return { allowed: false, reason: `${claimed} was not resolved to ${facts.address} for this sandbox` };
   return { allowed: false, reason: "no rule allows this destination" };
 }

@@ -13,7 +13,9 @@ test("the value goes into requests to the secret's hosts only", () => {
   const sent: Array<[string, string]> = [["Authorization", "Bearer nimbus-secret://OPENAI"]];
   assert.deepEqual(injectSecrets(sent, "api.openai.test", [OPENAI]), { headers: [["Authorization", "Bearer sk-live-123"]], used: ["OPENAI"] });
   assert.deepEqual(injectSecrets(sent, "evil.test", [OPENAI]), { headers: sent, used: [] }, "elsewhere the placeholder goes as it is");
-  assert.deepEqual(injectSecrets([["authorization", "nimbus-secret://OPENAI"]], "API.openai.test", [OPENAI]).headers, [["authorization", "Bearer sk-live-123"]]);
+  assert.deepEqual(injectSecrets([["authorization", "nimbus-secret://OPENAI"]], "API.openai.test", [OPENAI]).headers, [
+    ["authorization", "Bearer sk-live-123"],
+  ]);
   assert.deepEqual(injectSecrets([["x-api-key", "nimbus-secret://OPENAI"]], "api.openai.test", [OPENAI]).headers, [
     ["x-api-key", "sk-live-123"],
     ["Authorization", "Bearer sk-live-123"],
@@ -33,7 +35,11 @@ test("secrets are checked as they are stored", () => {
     [{ name: "OPENAI", value: "x", hosts: ["a.test"], format: "Bearer" }, "format"],
   ];
   for (const [input, field] of bad) {
-    assert.throws(() => checkSecret(input), (e: unknown) => e instanceof AppError && (e.detail as { field: string }).field === field, field);
+    assert.throws(
+      () => checkSecret(input),
+      (e: unknown) => e instanceof AppError && (e.detail as { field: string }).field === field,
+      field,
+    );
   }
   checkSecret({ name: "OPENAI", value: "sk", hosts: ["api.openai.test", "*.openai.test"] });
 });

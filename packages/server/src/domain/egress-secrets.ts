@@ -38,15 +38,19 @@ export function placeholderEnv(names: string[]): string[] {
 
 /** Checks a secret as it is stored; each problem is a 400 naming the field. */
 export function checkSecret(s: { name: string; value: string; hosts: string[]; header?: string; format?: string }): void {
-  if (!NAME.test(s.name)) throw invalidInput("`name` must be 1-64 characters of A-Z, 0-9 and _, starting with a letter (it becomes NIMBUS_SECRET_<name>)", { field: "name" });
-  if (s.value.length === 0 || s.value.length > 16_384 || /[\r\n\0]/.test(s.value)) throw invalidInput("`value` must be 1-16384 characters without line breaks or NUL", { field: "value" });
+  if (!NAME.test(s.name))
+    throw invalidInput("`name` must be 1-64 characters of A-Z, 0-9 and _, starting with a letter (it becomes NIMBUS_SECRET_<name>)", { field: "name" });
+  if (s.value.length === 0 || s.value.length > 16_384 || /[\r\n\0]/.test(s.value))
+    throw invalidInput("`value` must be 1-16384 characters without line breaks or NUL", { field: "value" });
   if (s.hosts.length === 0) throw invalidInput("`hosts` must name at least one host the secret may be sent to", { field: "hosts" });
   s.hosts.forEach((h, i) => {
     const probe = h.startsWith("*.") ? `x.${h.slice(2)}` : h;
-    if (!nameMatchesPattern(h, probe) || (h.startsWith("*.") && !h.slice(2).includes("."))) throw invalidInput(`hosts[${i}]: \`${h}\` is not a host name or *.suffix pattern`, { field: `hosts[${i}]` });
+    if (!nameMatchesPattern(h, probe) || (h.startsWith("*.") && !h.slice(2).includes(".")))
+      throw invalidInput(`hosts[${i}]: \`${h}\` is not a host name or *.suffix pattern`, { field: `hosts[${i}]` });
   });
   if (s.header !== undefined && !HEADER.test(s.header)) throw invalidInput("`header` must be an HTTP header name", { field: "header" });
-  if (s.format !== undefined && (!s.format.includes("{value}") || /[\r\n\0]/.test(s.format))) throw invalidInput("`format` must contain {value} and no line breaks", { field: "format" });
+  if (s.format !== undefined && (!s.format.includes("{value}") || /[\r\n\0]/.test(s.format)))
+    throw invalidInput("`format` must contain {value} and no line breaks", { field: "format" });
 }
 
 /** The request headers as they leave for `host`, and which secrets went into them. */

@@ -69,8 +69,5 @@ test("a path-narrowed rule needs inspection; allowed connections are logged with
   const v = state.decide(attempt);
   assert.ok(v.allowed && v.inspect && v.secrets.length === 0);
   if (v.allowed) state.finished(attempt, v, { bytesUp: 100, bytesDown: 2000, durationMs: 12 });
-  assert.deepEqual(
-    [records.at(-1)!.decision, records.at(-1)!.rule, records.at(-1)!.bytesDown],
-    ["allowed", "1", 2000],
-  );
+  assert.deepEqual([records.at(-1)!.decision, records.at(-1)!.rule, records.at(-1)!.bytesDown], ["allowed", "1", 2000]);
 });

@@ -31,7 +31,8 @@ export interface ConnectionAttempt {
   host?: string;
 }
 
-export type ConnectionVerdict = (Decision & { allowed: false }) | { allowed: true; rule: CompiledRule; name?: string; inspect: boolean; secrets: BoundSecret[] };
+export type ConnectionVerdict =
+  (Decision & { allowed: false }) | { allowed: true; rule: CompiledRule; name?: string; inspect: boolean; secrets: BoundSecret[] };
 
 /** Names an address resolved to, each until it expires. */
 type Resolutions = Map<string, Map<string, number>>;
@@ -75,8 +76,19 @@ export class EgressState {
     const allowed = !!sb && allowsName(sb.rules, name);
     if (sb) {
       this.deps.log.record({
-        tenantId: sb.tenantId, sandboxId: sb.sandboxId, kind: "dns", name, address: null, port: 53, protocol: "dns",
-        decision: allowed ? "allowed" : "denied", rule: null, reason: allowed ? null : "no rule names this host", bytesUp: null, bytesDown: null, durationMs: null,
+        tenantId: sb.tenantId,
+        sandboxId: sb.sandboxId,
+        kind: "dns",
+        name,
+        address: null,
+        port: 53,
+        protocol: "dns",
+        decision: allowed ? "allowed" : "denied",
+        rule: null,
+        reason: allowed ? null : "no rule names this host",
+        bytesUp: null,
+        bytesDown: null,
+        durationMs: null,
       });
     }
     return allowed;
@@ -112,9 +124,19 @@ export class EgressState {
       : this.withInspection(sb, decide(sb.rules, { address: a.address, port: a.port, resolvedNames: this.namesFor(sb, a.address), sni: a.sni, host: a.host }));
     if (!verdict.allowed) {
       this.deps.log.record({
-        tenantId: sb.tenantId, sandboxId: sb.sandboxId, kind: "connect", name: a.sni ?? a.host ?? null, address: a.address, port: a.port,
-        protocol: a.sni ? "https" : a.host ? "http" : "tcp", decision: "denied", rule: refusedClass ? `always_refused:${refusedClass}` : null,
-        reason: verdict.reason, bytesUp: null, bytesDown: null, durationMs: null,
+        tenantId: sb.tenantId,
+        sandboxId: sb.sandboxId,
+        kind: "connect",
+        name: a.sni ?? a.host ?? null,
+        address: a.address,
+        port: a.port,
+        protocol: a.sni ? "https" : a.host ? "http" : "tcp",
+        decision: "denied",
+        rule: refusedClass ? `always_refused:${refusedClass}` : null,
+        reason: verdict.reason,
+        bytesUp: null,
+        bytesDown: null,
+        durationMs: null,
       });
     }
     return verdict;
@@ -125,8 +147,17 @@ export class EgressState {
     const sb = this.byAddress.get(a.client);
     if (!sb) return;
     this.deps.log.record({
-      tenantId: sb.tenantId, sandboxId: sb.sandboxId, kind: "connect", name: verdict.name ?? null, address: a.address, port: a.port,
-      protocol: verdict.rule.rule.protocol, decision: "allowed", rule: String(verdict.rule.index), reason: null, ...traffic,
+      tenantId: sb.tenantId,
+      sandboxId: sb.sandboxId,
+      kind: "connect",
+      name: verdict.name ?? null,
+      address: a.address,
+      port: a.port,
+      protocol: verdict.rule.rule.protocol,
+      decision: "allowed",
+      rule: String(verdict.rule.index),
+      reason: null,
+      ...traffic,
     });
   }
 

@@ -90,7 +90,7 @@ export class Endpoints {
     if (swept > 0) this.deps.log.info("removed port forwarders left by an earlier server", { count: swept });
     for (const row of this.deps.store.allInStates(["pending", "starting", "ready", "stopping", "stopped", "failed"])) {
       // Host ports recorded by a server that was killed are gone with it.
-      const current = row.endpoints.length > 0 ? this.setEndpoints(row, []) ?? row : row;
+      const current = row.endpoints.length > 0 ? (this.setEndpoints(row, []) ?? row) : row;
       if (current.lifecycleState === "ready") this.publish(current);
     }
   }
@@ -135,7 +135,10 @@ export class Endpoints {
       const current = this.deps.store.get(row.tenantId, row.id);
       if (entry.cancelled || current?.lifecycleState !== "ready") return;
       const host = this.deps.forwarder.host;
-      this.setEndpoints(current, ports.map((p) => endpointOf(p, host, entry.forwards.get(p.port)!.hostPort)));
+      this.setEndpoints(
+        current,
+        ports.map((p) => endpointOf(p, host, entry.forwards.get(p.port)!.hostPort)),
+      );
     })().catch((err) => {
       this.deps.log.warn("publishing sandbox ports failed", { tenantId: row.tenantId, sandboxId: row.id, err: (err as Error).message });
     });

@@ -15,13 +15,29 @@ export const ERROR_CATALOGUE = {
   "op.conflict": { status: 409, retryable: false, summary: "The resource is in a state that does not allow this operation." },
   "op.precondition_failed": { status: 412, retryable: false, summary: "A generation precondition did not match." },
   "op.payload_too_large": { status: 413, retryable: false, summary: "(ext) The request body is over the size limit." },
-  "op.too_large": { status: 413, retryable: false, summary: "(ext) Content is over a size or count limit once expanded or measured (archive bombs, sparse files, transfers)." },
-  "op.not_a_regular_file": { status: 400, retryable: false, summary: "(ext) The path names a FIFO, socket, device or directory where a regular file is needed." },
+  "op.too_large": {
+    status: 413,
+    retryable: false,
+    summary: "(ext) Content is over a size or count limit once expanded or measured (archive bombs, sparse files, transfers).",
+  },
+  "op.not_a_regular_file": {
+    status: 400,
+    retryable: false,
+    summary: "(ext) The path names a FIFO, socket, device or directory where a regular file is needed.",
+  },
   "rate.resource_exhausted": { status: 429, retryable: true, summary: "A quota is exhausted." },
   "service.internal": { status: 500, retryable: true, summary: "An unexpected server fault; the cause is in the server log." },
   "service.unavailable": { status: 503, retryable: true, summary: "A dependency is not available right now." },
-  "service.registry_unreachable": { status: 502, retryable: true, summary: "(ext) The image registry could not be reached or refused the destination; the details are in the server log." },
-  "service.insufficient_storage": { status: 507, retryable: true, summary: "(ext) The host's disk is nearly full; creates and pulls are refused until space is freed." },
+  "service.registry_unreachable": {
+    status: 502,
+    retryable: true,
+    summary: "(ext) The image registry could not be reached or refused the destination; the details are in the server log.",
+  },
+  "service.insufficient_storage": {
+    status: 507,
+    retryable: true,
+    summary: "(ext) The host's disk is nearly full; creates and pulls are refused until space is freed.",
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -19,7 +19,9 @@ export function assertTenantId(id: string): void {
 /** Names and ids used in paths: non-empty, no `/`, no edge whitespace, no control characters. */
 export function assertPathName(kind: string, value: string): void {
   if (value.length === 0 || value.length > 253 || value.includes("/") || value.trim() !== value || /[\u0000-\u001f\u007f]/.test(value)) {
-    throw invalidInput(`${kind} \`${truncate(value)}\` is invalid: it must be 1-253 characters with no '/', control characters or surrounding whitespace`, { field: kind });
+    throw invalidInput(`${kind} \`${truncate(value)}\` is invalid: it must be 1-253 characters with no '/', control characters or surrounding whitespace`, {
+      field: kind,
+    });
   }
 }
 

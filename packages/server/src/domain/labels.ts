@@ -25,10 +25,15 @@ export function assertLabels(labels: Record<string, string>, field = "labels"): 
   if (entries.length > MAX_LABELS) throw invalidInput(`at most ${MAX_LABELS} labels are allowed, got ${entries.length}`, { field });
   for (const [k, v] of entries) {
     if (!isValidLabelKey(k)) {
-      throw invalidInput(`label key \`${k.slice(0, 80)}\` is invalid: use an optional DNS prefix and '/', then 1-63 characters of letters, digits, '-', '_' and '.', starting and ending alphanumeric`, { field: `${field}.${k.slice(0, 80)}` });
+      throw invalidInput(
+        `label key \`${k.slice(0, 80)}\` is invalid: use an optional DNS prefix and '/', then 1-63 characters of letters, digits, '-', '_' and '.', starting and ending alphanumeric`,
+        { field: `${field}.${k.slice(0, 80)}` },
+      );
     }
     if (!isValidLabelValue(v)) {
-      throw invalidInput(`label value for \`${k}\` is invalid: use 0-63 characters of letters, digits, '-', '_' and '.', starting and ending alphanumeric`, { field: `${field}.${k}` });
+      throw invalidInput(`label value for \`${k}\` is invalid: use 0-63 characters of letters, digits, '-', '_' and '.', starting and ending alphanumeric`, {
+        field: `${field}.${k}`,
+      });
     }
   }
 }

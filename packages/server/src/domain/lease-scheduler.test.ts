@@ -37,7 +37,10 @@ test("fires each deadline on time from one timer, re-armed when an earlier one i
   h.scheduler.arm();
   await sleep(800);
   h.scheduler.stop();
-  assert.deepEqual(h.fired.map((f) => f.deadline), [t0 + 150, t0 + 400]);
+  assert.deepEqual(
+    h.fired.map((f) => f.deadline),
+    [t0 + 150, t0 + 400],
+  );
   for (const f of h.fired) assert.ok(f.at - f.deadline < 300, `fired ${f.at - f.deadline} ms late`);
   // One look per arm/fire, not a poll: a handful of questions, not hundreds.
   assert.ok(h.asked() <= 6, `asked ${h.asked()} times`);

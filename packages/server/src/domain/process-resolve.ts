@@ -77,24 +77,33 @@ function readImageFile(layerDirs: string[], path: string): string | undefined {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ENOTDIR") continue;
-        throw invalidInput(`the image's /${path} cannot be resolved inside the image (${code}); fix the image or use a numeric uid[:gid]`, { field: "spec.process.user" });
+        throw invalidInput(`the image's /${path} cannot be resolved inside the image (${code}); fix the image or use a numeric uid[:gid]`, {
+          field: "spec.process.user",
+        });
       }
       if (opened.fd < 0) {
         // A whiteout (0/0 character device) deletes the file of the layers below.
         if (opened.type === "char-device" && opened.rdev === 0) return undefined;
-        throw invalidInput(`the image's /${path} is a ${opened.type}, not a regular file; fix the image or use a numeric uid[:gid]`, { field: "spec.process.user" });
+        throw invalidInput(`the image's /${path} is a ${opened.type}, not a regular file; fix the image or use a numeric uid[:gid]`, {
+          field: "spec.process.user",
+        });
       }
       try {
         if (opened.sizeBytes > IMAGE_FILE_LIMIT_BYTES) {
-          throw new AppError("op.too_large", `the image's /${path} is ${opened.sizeBytes} bytes, over the ${IMAGE_FILE_LIMIT_BYTES}-byte limit for account files; use a numeric uid[:gid]`, {
-            detail: { field: "spec.process.user", limitBytes: IMAGE_FILE_LIMIT_BYTES },
-          });
+          throw new AppError(
+            "op.too_large",
+            `the image's /${path} is ${opened.sizeBytes} bytes, over the ${IMAGE_FILE_LIMIT_BYTES}-byte limit for account files; use a numeric uid[:gid]`,
+            {
+              detail: { field: "spec.process.user", limitBytes: IMAGE_FILE_LIMIT_BYTES },
+            },
+          );
         }
         // One byte more than fstat said, to notice a file that grew past the limit meanwhile.
         const buffer = Buffer.allocUnsafe(Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES) + 1);
         let length = 0;
         for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(opened.fd, buffer, length, buffer.length - length, length);
-        if (length > Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES)) throw invalidInput(`the image's /${path} changed while it was read; try again`, { field: "spec.process.user" });
+        if (length > Math.min(opened.sizeBytes, IMAGE_FILE_LIMIT_BYTES))
+          throw invalidInput(`the image's /${path} changed while it was read; try again`, { field: "spec.process.user" });
         return buffer.toString("utf8", 0, length);
       } finally {
         closeSync(opened.fd);
@@ -122,7 +131,10 @@ export function resolveUser(spec: string, layerDirs: string[]): { uid: number; g
   // The spec's user was range-checked at the API; the image's User was not, so check again here.
   if (looksNumeric(userPart)) {
     uid = parseId(userPart, "spec.process.user", "uid");
-    const entry = (passwd() ?? "").split("\n").map((l) => l.split(":")).find((p) => p[2] === userPart);
+    const entry = (passwd() ?? "")
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((p) => p[2] === userPart);
     if (entry && entry[3] !== undefined) gid = parseId(entry[3], "spec.process.user", "gid");
   } else {
     const entry = lookup(passwd(), userPart, 3);

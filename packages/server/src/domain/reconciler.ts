@@ -43,7 +43,13 @@ export interface ReconcileReport {
   foreignKept: string[];
 }
 
-export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBackend, sandboxes: ReconcileSteps, log: Logger, instanceId?: string): Promise<ReconcileReport> {
+export async function reconcileSandboxes(
+  store: SandboxStore,
+  runtime: RuntimeBackend,
+  sandboxes: ReconcileSteps,
+  log: Logger,
+  instanceId?: string,
+): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: [], exited: [], relaunched: [], lost: [], orphansRemoved: [], foreignKept: [] };
   const containers = new Map((await runtime.list()).map((c) => [c.id, c]));
   const owned = new Map(store.allKeys().map((k) => [k.id, k.tenantId]));
@@ -106,7 +112,9 @@ export async function reconcileSandboxes(store: SandboxStore, runtime: RuntimeBa
     report.orphansRemoved.push(c.id);
   }
   if (report.foreignKept.length > 0) {
-    log.warn("kept containers that no record owns and that lack this data dir's instance id; delete them by hand if they are not needed", { containers: report.foreignKept });
+    log.warn("kept containers that no record owns and that lack this data dir's instance id; delete them by hand if they are not needed", {
+      containers: report.foreignKept,
+    });
   }
   const counts = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.length]));
   if (Object.values(counts).some((n) => n > 0)) log.info("reconciled sandboxes with the host", counts);

@@ -26,13 +26,31 @@ test("no rules: nothing to check, nothing registered; secrets without rules are 
   const { egress } = world();
   assert.equal(egress.check("t", spec()), undefined);
   assert.equal(egress.check("t", spec({ egress: [] })), undefined);
-  assert.throws(() => egress.check("t", spec({ secrets: ["API"] })), (e: AppError) => e.code === "op.invalid_input" && /needs egress rules/.test(e.message));
+  assert.throws(
+    () => egress.check("t", spec({ secrets: ["API"] })),
+    (e: AppError) => e.code === "op.invalid_input" && /needs egress rules/.test(e.message),
+  );
 });
 
 test("rules are checked under the ceiling, naming the rule; unknown secrets are named too", () => {
   const { egress } = world();
-  assert.throws(() => egress.check("t", spec({ egress: [{ host: "a.test", protocol: "http" }, { host: "b.test", protocol: "tcp", port: 22 }] })), (e: AppError) => /spec\.network\.egress\[1\]/.test(e.message));
-  assert.throws(() => egress.check("t", spec({ egress: [{ host: "a.test", protocol: "http" }], secrets: ["API", "NOPE"] })), (e: AppError) => /spec\.network\.secrets\[1\].*NOPE/.test(e.message));
+  assert.throws(
+    () =>
+      egress.check(
+        "t",
+        spec({
+          egress: [
+            { host: "a.test", protocol: "http" },
+            { host: "b.test", protocol: "tcp", port: 22 },
+          ],
+        }),
+      ),
+    (e: AppError) => /spec\.network\.egress\[1\]/.test(e.message),
+  );
+  assert.throws(
+    () => egress.check("t", spec({ egress: [{ host: "a.test", protocol: "http" }], secrets: ["API", "NOPE"] })),
+    (e: AppError) => /spec\.network\.secrets\[1\].*NOPE/.test(e.message),
+  );
   const checked = egress.check("t", spec({ egress: [{ host: "a.test", protocol: "http" }], secrets: ["API"] }))!;
   assert.deepEqual(egress.env(checked), ["NIMBUS_SECRET_API=nimbus-secret://API"]);
 });
@@ -40,7 +58,14 @@ test("rules are checked under the ceiling, naming the rule; unknown secrets are 
 test("the runtime's hooks answer for a registered address only, until it is unregistered", async () => {
   const { runtime, egress, hooks, records } = world();
   const checked = egress.check("t", spec({ egress: [{ host: "api.example.test", protocol: "http" }] }))!;
-  await runtime.create({ id: "sb1", rootfs: { lowerDirs: [] }, process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false }, hostname: "h", resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 }, network: { egress: true } });
+  await runtime.create({
+    id: "sb1",
+    rootfs: { lowerDirs: [] },
+    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
+    hostname: "h",
+    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
+    network: { egress: true },
+  });
   egress.register("t", "sb1", checked);
   const client = runtime.egress.addressOf("sb1")!;
   assert.equal(hooks.allowsName(client, "api.example.test"), true);
@@ -53,7 +78,11 @@ test("the runtime's hooks answer for a registered address only, until it is unre
   assert.equal(await hooks.decide({ ...c, address: "10.1.2.3" }), false);
   assert.deepEqual(
     records.filter((r) => r.kind === "connect").map((r) => [r.decision, r.rule, r.port, r.bytesDown]),
-    [["allowed", "0", 80, 20], ["denied", null, 8080, null], ["denied", "always_refused:private", 80, null]],
+    [
+      ["allowed", "0", 80, 20],
+      ["denied", null, 8080, null],
+      ["denied", "always_refused:private", 80, null],
+    ],
   );
   egress.unregister("sb1");
   assert.equal(hooks.allowsName(client, "api.example.test"), false);
@@ -62,8 +91,24 @@ test("the runtime's hooks answer for a registered address only, until it is unre
 
 test("inspection: https with methods or a secret comes back as checks and header rewriting; http with methods is refused", async () => {
   const { runtime, egress, hooks, records } = world();
-  const checked = egress.check("t", spec({ egress: [{ host: "api.example.test", protocol: "https", methods: ["GET"] }, { host: "plain.example.test", protocol: "http", pathPrefixes: ["/v1/"] }], secrets: ["API"] }))!;
-  await runtime.create({ id: "sb2", rootfs: { lowerDirs: [] }, process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false }, hostname: "h", resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 }, network: { egress: true } });
+  const checked = egress.check(
+    "t",
+    spec({
+      egress: [
+        { host: "api.example.test", protocol: "https", methods: ["GET"] },
+        { host: "plain.example.test", protocol: "http", pathPrefixes: ["/v1/"] },
+      ],
+      secrets: ["API"],
+    }),
+  )!;
+  await runtime.create({
+    id: "sb2",
+    rootfs: { lowerDirs: [] },
+    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
+    hostname: "h",
+    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
+    network: { egress: true },
+  });
   egress.register("t", "sb2", checked);
   const client = runtime.egress.addressOf("sb2")!;
   hooks.resolved(client, "api.example.test", ["198.18.0.2"], 60);
@@ -72,13 +117,29 @@ test("inspection: https with methods or a secret comes back as checks and header
   assert.equal(typeof v, "object");
   assert.equal(v.allowRequest({ method: "GET", path: "/x", host: "api.example.test" }), undefined);
   assert.match(v.allowRequest({ method: "POST", path: "/x", host: "api.example.test" })!, /method POST/);
-  assert.deepEqual(v.rewriteHeaders!([["Authorization", "Bearer nimbus-secret://API"]], { method: "GET", path: "/", host: "api.example.test" }), [["Authorization", "Bearer s3cret"]]);
+  assert.deepEqual(v.rewriteHeaders!([["Authorization", "Bearer nimbus-secret://API"]], { method: "GET", path: "/", host: "api.example.test" }), [
+    ["Authorization", "Bearer s3cret"],
+  ]);
   assert.equal(await hooks.decide({ client, address: "198.18.0.3", port: 80, host: "plain.example.test", protocol: "http" }), false);
   assert.match(records.at(-1)!.reason!, /only inspected https/);
 });
 
 test("the always-refused classes, and what is left to the rules", () => {
-  for (const [a, c] of [["127.0.0.1", "loopback"], ["169.254.169.254", "metadata"], ["fd00:ec2::254", "metadata"], ["169.254.77.1", "link_local"], ["10.255.77.1", "private"], ["172.16.0.1", "private"], ["192.168.1.1", "private"], ["100.64.0.1", "shared"], ["224.0.0.1", "multicast"], ["::ffff:10.0.0.1", "private"], ["fc00::1", "private"], ["0.0.0.0", "unspecified"], ["nope", "invalid"]]) {
+  for (const [a, c] of [
+    ["127.0.0.1", "loopback"],
+    ["169.254.169.254", "metadata"],
+    ["fd00:ec2::254", "metadata"],
+    ["169.254.77.1", "link_local"],
+    ["10.255.77.1", "private"],
+    ["172.16.0.1", "private"],
+    ["192.168.1.1", "private"],
+    ["100.64.0.1", "shared"],
+    ["224.0.0.1", "multicast"],
+    ["::ffff:10.0.0.1", "private"],
+    ["fc00::1", "private"],
+    ["0.0.0.0", "unspecified"],
+    ["nope", "invalid"],
+  ]) {
     assert.equal(refusedClass(a!), c, a);
   }
   for (const a of ["198.18.0.2", "93.184.216.34", "2606:4700::1"]) assert.equal(refusedClass(a), undefined, a);

@@ -69,11 +69,26 @@ export class SandboxEgress {
   private inspection(c: EgressConnection, verdict: ConnectionVerdict & { allowed: true }): boolean | EgressInspection {
     const owner = this.owners.get(c.client);
     const rule = verdict.rule.rule;
-    const record = (req: EgressHttpRequest | undefined, decision: "allowed" | "denied", reason: string | null, traffic?: { bytesUp: number; bytesDown: number }) => {
+    const record = (
+      req: EgressHttpRequest | undefined,
+      decision: "allowed" | "denied",
+      reason: string | null,
+      traffic?: { bytesUp: number; bytesDown: number },
+    ) => {
       if (!owner) return;
       this.deps.log.record({
-        ...owner, kind: "connect", name: req?.host ?? verdict.name ?? null, address: c.address, port: c.port, protocol: rule.protocol,
-        decision, rule: String(verdict.rule.index), reason, bytesUp: traffic?.bytesUp ?? null, bytesDown: traffic?.bytesDown ?? null, durationMs: null,
+        ...owner,
+        kind: "connect",
+        name: req?.host ?? verdict.name ?? null,
+        address: c.address,
+        port: c.port,
+        protocol: rule.protocol,
+        decision,
+        rule: String(verdict.rule.index),
+        reason,
+        bytesUp: traffic?.bytesUp ?? null,
+        bytesDown: traffic?.bytesDown ?? null,
+        durationMs: null,
       });
     };
     if (rule.protocol !== "https" || c.protocol !== "tls") {
@@ -82,12 +97,15 @@ export class SandboxEgress {
     }
     return {
       allowRequest: (req) => {
-        if (rule.methods?.length && !rule.methods.includes(req.method.toUpperCase())) return `method ${req.method} is not in the rule's methods (${rule.methods.join(", ")})`;
-        if (rule.pathPrefixes?.length && !rule.pathPrefixes.some((p) => req.path.startsWith(p))) return `path ${req.path.slice(0, 200)} is under none of the rule's path prefixes`;
+        if (rule.methods?.length && !rule.methods.includes(req.method.toUpperCase()))
+          return `method ${req.method} is not in the rule's methods (${rule.methods.join(", ")})`;
+        if (rule.pathPrefixes?.length && !rule.pathPrefixes.some((p) => req.path.startsWith(p)))
+          return `path ${req.path.slice(0, 200)} is under none of the rule's path prefixes`;
         return undefined;
       },
       rewriteHeaders: (headers, req) => injectSecrets(headers, req.host, verdict.secrets).headers,
-      onRequest: (req, outcome) => record(req, outcome.allowed ? "allowed" : "denied", outcome.reason ?? `${req.method} ${req.path.slice(0, 200)} → ${outcome.status}`, outcome),
+      onRequest: (req, outcome) =>
+        record(req, outcome.allowed ? "allowed" : "denied", outcome.reason ?? `${req.method} ${req.path.slice(0, 200)} → ${outcome.status}`, outcome),
     };
   }
 
@@ -99,14 +117,21 @@ export class SandboxEgress {
     const rules = (spec.network?.egress ?? []) as EgressRule[];
     const secretNames = spec.network?.secrets ?? [];
     if (rules.length === 0) {
-      if (secretNames.length > 0) throw invalidInput("spec.network.secrets needs egress rules: a sandbox without rules has no network to use them on", { field: "spec.network.secrets" });
+      if (secretNames.length > 0)
+        throw invalidInput("spec.network.secrets needs egress rules: a sandbox without rules has no network to use them on", { field: "spec.network.secrets" });
       return undefined;
     }
-    if (!this.deps.runtime.egress) throw new AppError("op.invalid_input", "this server's runtime has no egress data path: remove spec.network.egress", { detail: { field: "spec.network.egress" } });
+    if (!this.deps.runtime.egress)
+      throw new AppError("op.invalid_input", "this server's runtime has no egress data path: remove spec.network.egress", {
+        detail: { field: "spec.network.egress" },
+      });
     const compiled = compileUnderCeiling(rules, this.deps.ceilingOf(tenantId));
     const found = new Set(this.deps.secrets.boundFor(tenantId, secretNames).map((s) => s.name));
     secretNames.forEach((name, i) => {
-      if (!found.has(name)) throw invalidInput(`spec.network.secrets[${i}]: tenant \`${tenantId}\` has no secret \`${name}\` (nimbus secret set)`, { field: `spec.network.secrets[${i}]` });
+      if (!found.has(name))
+        throw invalidInput(`spec.network.secrets[${i}]: tenant \`${tenantId}\` has no secret \`${name}\` (nimbus secret set)`, {
+          field: `spec.network.secrets[${i}]`,
+        });
     });
     return { rules: compiled, secretNames };
   }

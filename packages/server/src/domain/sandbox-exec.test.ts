@@ -34,7 +34,13 @@ after(async () => {
 });
 
 const sink = { stdout: () => undefined, stderr: () => undefined };
-const spec = (id: string, args: string[]) => ({ id, rootfs: { lowerDirs: [layer] }, process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } }, hostname: id, resources: { memoryLimitBytes: 64 << 20, pidsLimit: 32, cpuCount: 1 } });
+const spec = (id: string, args: string[]) => ({
+  id,
+  rootfs: { lowerDirs: [layer] },
+  process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } },
+  hostname: id,
+  resources: { memoryLimitBytes: 64 << 20, pidsLimit: 32, cpuCount: 1 },
+});
 
 test("exec into a container whose process ended is op.conflict; a command's own 'is not running' is its output", { skip }, async () => {
   await backend.create(spec("ended-1", ["sleep", "1000"]) as any);

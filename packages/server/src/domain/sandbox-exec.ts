@@ -35,7 +35,8 @@ const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 // What crun prints when the container's process already ended (the state may not say so yet):
 // matched with the container's id, so a command's own "… is not running" stays its output.
 const notRunning = (stderr: string, id: string) => stderr.includes(`container \`${id}\` is not running`);
-const NOT_STARTED = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|(?:crun|runc).*(?:No such file or directory|permission denied)/i;
+const NOT_STARTED =
+  /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|(?:crun|runc).*(?:No such file or directory|permission denied)/i;
 
 /** `uid[:gid]`, numbers only (an exec has no image lookup); the gid defaults to 0. */
 export function execUser(user: string | undefined): { uid: number; gid: number } {

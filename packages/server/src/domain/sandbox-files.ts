@@ -176,9 +176,13 @@ export class SandboxFiles {
     };
     try {
       if (sizeBytes > this.limitBytes) {
-        throw new AppError("op.too_large", `${path} is ${sizeBytes} bytes (apparent size), over the files channel's ${this.limitBytes}-byte limit; split or compress it inside the sandbox first`, {
-          detail: { path, sizeBytes, limitBytes: this.limitBytes },
-        });
+        throw new AppError(
+          "op.too_large",
+          `${path} is ${sizeBytes} bytes (apparent size), over the files channel's ${this.limitBytes}-byte limit; split or compress it inside the sandbox first`,
+          {
+            detail: { path, sizeBytes, limitBytes: this.limitBytes },
+          },
+        );
       }
       const hash = createHash("sha256");
       for await (const chunk of this.chunks(tenantId, fd, sizeBytes)) hash.update(chunk);
@@ -205,7 +209,13 @@ export class SandboxFiles {
    * Streams `body` into `path`, replacing it atomically. The file belongs to
    * the sandbox's process user; `mode` loses setuid, setgid and sticky bits.
    */
-  async writeFromStream(tenantId: string, sandboxId: string, path: string, body: Readable, options: { mode?: number; user?: string } = {}): Promise<WriteResult> {
+  async writeFromStream(
+    tenantId: string,
+    sandboxId: string,
+    path: string,
+    body: Readable,
+    options: { mode?: number; user?: string } = {},
+  ): Promise<WriteResult> {
     assertSandboxPath(path);
     const { dir, name } = splitTarget(path);
     const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
@@ -230,7 +240,9 @@ export class SandboxFiles {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > this.limitBytes) {
-          throw new AppError("op.payload_too_large", `the upload is larger than the ${this.limitBytes}-byte limit of the files channel`, { detail: { limitBytes: this.limitBytes } });
+          throw new AppError("op.payload_too_large", `the upload is larger than the ${this.limitBytes}-byte limit of the files channel`, {
+            detail: { limitBytes: this.limitBytes },
+          });
         }
         hash.update(chunk);
         await this.writeAll(tenantId, file, chunk);

@@ -61,7 +61,6 @@ export interface SandboxesDeps {
   egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget" | "update" | "compile" | "has">;
 }
 
-
 export interface CreateSandboxInput {
   profile: SandboxProfile;
   spec: SandboxSpec;
@@ -97,15 +96,21 @@ export class Sandboxes {
   async create(tenantId: string, input: CreateSandboxInput, owner: { serviceName?: string } = {}): Promise<SandboxRow> {
     const { spec } = input;
     if (spec.tenantId !== undefined && spec.tenantId !== tenantId) {
-      throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, { detail: { field: "spec.tenantId" } });
+      throw new AppError("op.invalid_input", `spec.tenantId \`${spec.tenantId}\` does not match the route tenant \`${tenantId}\``, {
+        detail: { field: "spec.tenantId" },
+      });
     }
     checkUserSpec(spec.process?.user, "spec.process.user");
     this.checkEgress(tenantId, spec);
     const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
-      throw new AppError("rate.resource_exhausted", `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`, {
-        detail: { limit, resource: "activeSandboxes", limitName: "maxSandboxes" },
-      });
+      throw new AppError(
+        "rate.resource_exhausted",
+        `tenant \`${tenantId}\` already has ${limit} active sandboxes (limit maxSandboxes); stop or delete one first`,
+        {
+          detail: { limit, resource: "activeSandboxes", limitName: "maxSandboxes" },
+        },
+      );
     }
     this.deps.diskGuard?.check("create a sandbox");
     const now = new Date().toISOString();
@@ -170,17 +175,30 @@ export class Sandboxes {
     return this.lock.run(id, async () => {
       const row = this.get(tenantId, id);
       if (row.resourceVersion !== input.resourceVersion) {
-        throw new AppError("op.precondition_failed", `sandbox \`${id}\` is at resourceVersion ${row.resourceVersion}, not ${input.resourceVersion}: read it again and retry`, {
-          detail: { resourceVersion: row.resourceVersion },
-        });
+        throw new AppError(
+          "op.precondition_failed",
+          `sandbox \`${id}\` is at resourceVersion ${row.resourceVersion}, not ${input.resourceVersion}: read it again and retry`,
+          {
+            detail: { resourceVersion: row.resourceVersion },
+          },
+        );
       }
       const spec = row.spec as unknown as SandboxSpec;
       // The link, not the current rules, decides: a sandbox PATCHed to no rules keeps its link and may get rules again.
       if (!this.deps.egress || !this.deps.egress.has(id)) {
-        throw new AppError("op.conflict", `sandbox \`${id}\` has no egress link (it was created without rules, or is not running): create a sandbox with spec.network.egress instead`);
+        throw new AppError(
+          "op.conflict",
+          `sandbox \`${id}\` has no egress link (it was created without rules, or is not running): create a sandbox with spec.network.egress instead`,
+        );
       }
       const rules = this.deps.egress.compile(tenantId, input.egress);
-      const next = this.deps.store.replaceSpec(tenantId, id, { ...row.spec, network: { ...spec.network, egress: input.egress } }, row.generation + 1, input.resourceVersion);
+      const next = this.deps.store.replaceSpec(
+        tenantId,
+        id,
+        { ...row.spec, network: { ...spec.network, egress: input.egress } },
+        row.generation + 1,
+        input.resourceVersion,
+      );
       if (!next) throw new AppError("op.precondition_failed", `sandbox \`${id}\` changed meanwhile: read it again and retry`);
       const closed = await this.deps.egress.update(tenantId, id, rules);
       this.publish(next, next.lifecycleState as SandboxState);
@@ -321,7 +339,11 @@ export class Sandboxes {
 
   // ---- internals ----
 
-  private transition(row: SandboxRow, to: SandboxState, patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {}): SandboxRow {
+  private transition(
+    row: SandboxRow,
+    to: SandboxState,
+    patch: { reason?: SandboxReason | null; message?: string | null; exitCode?: number | null; phases?: SandboxRow["phases"]; imageDigest?: string } = {},
+  ): SandboxRow {
     const from = row.lifecycleState;
     assertTransition(row.id, from, to);
     // Launch progress (→ starting, starting → ready) is observed state: after a power
@@ -361,8 +383,10 @@ export class Sandboxes {
     if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
     const requested = row.lifecycleState === "stopping";
     const detail = exit.signal ? `${exit.signal} (exit code ${exit.exitCode})` : `exit code ${exit.exitCode}`;
-    if (requested) this.transition(row, "stopped", { reason: "stopped", exitCode: exit.exitCode, message: `stopped on request; the process ended with ${detail}` });
-    else if (exit.oomKilled) this.transition(row, "failed", { reason: "oom_killed", exitCode: exit.exitCode, message: "the process was killed for exceeding its memory limit" });
+    if (requested)
+      this.transition(row, "stopped", { reason: "stopped", exitCode: exit.exitCode, message: `stopped on request; the process ended with ${detail}` });
+    else if (exit.oomKilled)
+      this.transition(row, "failed", { reason: "oom_killed", exitCode: exit.exitCode, message: "the process was killed for exceeding its memory limit" });
     else if (exit.exitCode === 0) this.transition(row, "stopped", { reason: "exited", exitCode: 0, message: "the process exited with code 0" });
     else this.transition(row, "failed", { reason: "exited", exitCode: exit.exitCode, message: `the process exited with ${detail}` });
     await this.release(tenantId, id);
@@ -377,7 +401,10 @@ export class Sandboxes {
     const row = this.deps.store.get(tenantId, id);
     if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
     this.deps.log.warn("sandbox lost its monitor", { tenantId, sandboxId: id, message: err.message });
-    this.transition(row, "failed", { reason: "lost", message: "the sandbox's monitor (conmon) died, so its process was no longer supervised and was stopped; create the sandbox again" });
+    this.transition(row, "failed", {
+      reason: "lost",
+      message: "the sandbox's monitor (conmon) died, so its process was no longer supervised and was stopped; create the sandbox again",
+    });
     await this.release(tenantId, id);
   }
 
@@ -427,9 +454,7 @@ export class Sandboxes {
     const launch = this.launches.get(id);
     if (!launch) return;
     launch.abort.abort();
-    void launch.done
-      .then(() => this.deps.runtime.delete(id))
-      .catch((err) => this.deps.log.warn("removing an abandoned launch failed", { sandboxId: id, err }));
+    void launch.done.then(() => this.deps.runtime.delete(id)).catch((err) => this.deps.log.warn("removing an abandoned launch failed", { sandboxId: id, err }));
   }
 
   private async launch(initial: Pick<SandboxRow, "tenantId" | "id" | "spec">, signal: AbortSignal, present?: ImageRecord): Promise<void> {
@@ -447,7 +472,8 @@ export class Sandboxes {
         if (signal.aborted) return;
         // A relaunch after a restart may already be `starting`.
         const row = this.get(tenantId, id);
-        if (row.lifecycleState === "pending") this.transition(row, "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
+        if (row.lifecycleState === "pending")
+          this.transition(row, "starting", { imageDigest: image.digest, phases: { pullMs }, message: "creating the container" });
       }
       phase = "start";
       const lowerDirs = image.layers.map((l) => l.dir);
@@ -463,7 +489,11 @@ export class Sandboxes {
         hostname: id.slice(0, 63),
         resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
         ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
-        annotations: { "io.nimbus.tenant": tenantId, "io.nimbus.sandbox": id, ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}) },
+        annotations: {
+          "io.nimbus.tenant": tenantId,
+          "io.nimbus.sandbox": id,
+          ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}),
+        },
         ...(egress ? { network: { egress: true as const } } : {}),
       });
       created = true;
@@ -490,7 +520,14 @@ export class Sandboxes {
       if (!row || TERMINAL_STATES.includes(row.lifecycleState) || row.lifecycleState === "stopping") return;
       const appErr = phase === "pull" ? translateImageError(err) : translateRuntimeError(err);
       // The tenant sees appErr's message; the operator's log also gets the cause (e.g. which address a registry pull was refused).
-      this.deps.log.warn("sandbox launch failed", { tenantId, sandboxId: id, phase, code: appErr.code, message: appErr.message, cause: err instanceof Error ? err.message : String(err) });
+      this.deps.log.warn("sandbox launch failed", {
+        tenantId,
+        sandboxId: id,
+        phase,
+        code: appErr.code,
+        message: appErr.message,
+        cause: err instanceof Error ? err.message : String(err),
+      });
       this.transition(row, "failed", { reason: phase === "pull" ? "pull_failed" : "start_failed", message: appErr.message });
       if (created || phase === "start") await this.release(tenantId, id);
     }

@@ -35,6 +35,8 @@ export function checkDeclaredBackend(backend: { kind: string; [field: string]: u
   const given = ENDPOINT_URL_FIELDS.filter((f) => backend[f] !== undefined);
   for (const f of given) assertEndpointUrl(backend[f], `spec.backend.${f}`);
   if (backend.kind === "external" && given.length === 0) {
-    throw invalidInput("missing required field `spec.backend.url` in body: an external backend names its endpoint, e.g. https://api.example.com", { field: "spec.backend.url" });
+    throw invalidInput("missing required field `spec.backend.url` in body: an external backend names its endpoint, e.g. https://api.example.com", {
+      field: "spec.backend.url",
+    });
   }
 }

@@ -25,6 +25,9 @@ test("restart policy and exponential backoff", () => {
   assert.equal(shouldRestart("always", false, 0, 5), true);
   assert.equal(shouldRestart("never", true, 0, 5), false);
   assert.equal(shouldRestart("always", true, 5, 5), false, "maxRestarts bounds every policy");
-  assert.deepEqual([0, 1, 2, 3].map((n) => backoffMs(n)), [250, 500, 1000, 2000]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((n) => backoffMs(n)),
+    [250, 500, 1000, 2000],
+  );
   assert.equal(backoffMs(50), 30_000);
 });

@@ -98,9 +98,13 @@ export class Services implements ServiceResolver {
       message: null,
     });
     if (!row) {
-      throw new AppError("op.already_exists", `service \`${input.name}\` already exists for tenant \`${tenantId}\`; update it with its generation, or pick another name`, {
-        detail: { kind: "service", name: input.name },
-      });
+      throw new AppError(
+        "op.already_exists",
+        `service \`${input.name}\` already exists for tenant \`${tenantId}\`; update it with its generation, or pick another name`,
+        {
+          detail: { kind: "service", name: input.name },
+        },
+      );
     }
     this.publish(row);
     return row;
@@ -150,7 +154,9 @@ export class Services implements ServiceResolver {
       const sandboxActive = sandbox !== undefined && ACTIVE_STATES.includes(sandbox.lifecycleState);
       const running = sandboxActive || RUNTIME_STATES.includes(row.state);
       if (!force && (openSessions > 0 || running)) {
-        const why = [openSessions > 0 ? `${openSessions} open session(s)` : "", running ? `a ${sandbox?.lifecycleState ?? row.state} sandbox` : ""].filter(Boolean).join(" and ");
+        const why = [openSessions > 0 ? `${openSessions} open session(s)` : "", running ? `a ${sandbox?.lifecycleState ?? row.state} sandbox` : ""]
+          .filter(Boolean)
+          .join(" and ");
         throw new AppError("op.conflict", `service \`${name}\` has ${why}: stop the service and close its sessions first, or delete with force=true`, {
           detail: { name, openSessions, state: row.state, sandboxId: row.sandboxId },
         });
@@ -168,7 +174,10 @@ export class Services implements ServiceResolver {
   async deleteAllOfTenant(tenantId: string): Promise<void> {
     for (const name of this.deps.store.namesOfTenant(tenantId)) {
       const row = this.deps.store.get(tenantId, name);
-      if (row) await this.delete(tenantId, name, row.generation, true).catch((err) => this.deps.log.warn("deleting a service of a deleted tenant failed", { tenantId, name, err }));
+      if (row)
+        await this.delete(tenantId, name, row.generation, true).catch((err) =>
+          this.deps.log.warn("deleting a service of a deleted tenant failed", { tenantId, name, err }),
+        );
     }
   }
 
@@ -268,7 +277,10 @@ export class Services implements ServiceResolver {
     if (spec.backend.kind !== "sandbox") throw this.declaredConflict(row);
     if (row.sandboxId !== null) {
       const previous = this.deps.sandboxes.find(row.tenantId, row.sandboxId);
-      if (previous) await this.deps.sandboxes.delete(row.tenantId, previous.id).catch((err) => this.deps.log.warn("removing a replaced service sandbox failed", { sandboxId: previous.id, err }));
+      if (previous)
+        await this.deps.sandboxes
+          .delete(row.tenantId, previous.id)
+          .catch((err) => this.deps.log.warn("removing a replaced service sandbox failed", { sandboxId: previous.id, err }));
     }
     const sandboxSpec: SandboxSpec = { ...spec.backend.sandbox, owner: { kind: "service", serviceName: row.name } };
     let sandbox: SandboxRow;
@@ -279,7 +291,8 @@ export class Services implements ServiceResolver {
       if (row.sandboxId !== null) this.deps.store.update(row.tenantId, row.name, { sandboxId: null });
       throw err;
     }
-    const message = counts.restartCount > row.restartCount ? `restart ${counts.restartCount}: launching sandbox ${sandbox.id}` : `launching sandbox ${sandbox.id}`;
+    const message =
+      counts.restartCount > row.restartCount ? `restart ${counts.restartCount}: launching sandbox ${sandbox.id}` : `launching sandbox ${sandbox.id}`;
     return this.transition(row, "starting", { sandboxId: sandbox.id, restartCount: counts.restartCount, exitCode: null, message });
   }
 
@@ -335,7 +348,15 @@ export class Services implements ServiceResolver {
       backend = { kind: "sandbox", sandbox: { ...s, ...(process ? { process: JSON.parse(JSON.stringify(process)) } : {}) } };
     }
     return {
-      metadata: { tenantId: row.tenantId, name: row.name, generation: row.generation, createdAt: row.createdAt, updatedAt: row.updatedAt, labels: row.labels, source: DEFINITION_SOURCE },
+      metadata: {
+        tenantId: row.tenantId,
+        name: row.name,
+        generation: row.generation,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+        labels: row.labels,
+        source: DEFINITION_SOURCE,
+      },
       spec: { ...spec, backend },
       status: { conditions: definitionConditions(row) },
     };
@@ -371,9 +392,13 @@ export class Services implements ServiceResolver {
   }
 
   private stale(name: string, expected: number, current: number): AppError {
-    return new AppError("op.precondition_failed", `service \`${name}\` is at generation ${current}, not ${expected}: read it again and retry with the current generation`, {
-      detail: { name, expectedGeneration: expected, currentGeneration: current },
-    });
+    return new AppError(
+      "op.precondition_failed",
+      `service \`${name}\` is at generation ${current}, not ${expected}: read it again and retry with the current generation`,
+      {
+        detail: { name, expectedGeneration: expected, currentGeneration: current },
+      },
+    );
   }
 
   private publish(row: ServiceRow): void {

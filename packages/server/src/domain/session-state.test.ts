@@ -9,7 +9,10 @@ test("open ends as closed or expired; both are terminal", () => {
   for (const from of ["closed", "expired"] as const) {
     for (const to of SESSION_STATES) assert.equal(canTransition(from, to), false, `${from} → ${to}`);
   }
-  assert.throws(() => assertTransition("s", "expired", "closed"), (e) => e instanceof AppError && e.code === "op.conflict");
+  assert.throws(
+    () => assertTransition("s", "expired", "closed"),
+    (e) => e instanceof AppError && e.code === "op.conflict",
+  );
 });
 
 test("the Open condition's reason follows the state and why it closed", () => {

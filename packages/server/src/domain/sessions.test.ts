@@ -83,7 +83,10 @@ test("open records the lease, pins the sandbox snapshot and applies the TTL rule
   assert.ok(Math.abs(Date.parse(dflt.expiresAt) - (Date.now() + 900_000)) < 1_000);
   const clamped = s.open("t1", { target: { sandbox: { id: "sb" } }, channels: ["stdio"], requestedTtlMs: 7_200_000 });
   assert.ok(Math.abs(Date.parse(clamped.expiresAt) - (Date.now() + 3_600_000)) < 1_000);
-  assert.deepEqual(events.map((e) => `${e.type}/${e.action}/${e.key}`), [row.id, dflt.id, clamped.id].map((id) => `session/updated/${id}`));
+  assert.deepEqual(
+    events.map((e) => `${e.type}/${e.action}/${e.key}`),
+    [row.id, dflt.id, clamped.id].map((id) => `session/updated/${id}`),
+  );
 });
 
 test("invalid or denied opens throw the documented errors and record nothing", () => {
@@ -91,7 +94,10 @@ test("invalid or denied opens throw the documented errors and record nothing", (
   sandbox("starting", "starting");
   sandbox("other", "ready", "t2");
   const s = make();
-  const open = (target: any, channels: string[] = ["stdio"], requestedTtlMs?: number) => () => s.open("t1", { target, channels, requestedTtlMs });
+  const open =
+    (target: any, channels: string[] = ["stdio"], requestedTtlMs?: number) =>
+    () =>
+      s.open("t1", { target, channels, requestedTtlMs });
   rejects(open({ sandbox: { id: "sb" } }, []), "400 op.invalid_input", "channels");
   rejects(open({ sandbox: { id: "sb" } }, ["stdio", "files", "exec", "a", "b", "c", "d", "e", "f"]), "400 op.invalid_input", "channels");
   rejects(open({ sandbox: { id: "sb" } }, ["stdio", "stdio"]), "400 op.invalid_input", "channels.1");
@@ -115,7 +121,9 @@ test("invalid or denied opens throw the documented errors and record nothing", (
 
 test("a service target resolves to its current sandbox, which must be ready", () => {
   sandbox("svc-sb-1");
-  const s = make({ services: { resolve: (t, name) => (t === "t1" && name === "web" ? { sandboxId: "svc-sb-1", generation: 2, backend: "sandbox" } : undefined) } });
+  const s = make({
+    services: { resolve: (t, name) => (t === "t1" && name === "web" ? { sandboxId: "svc-sb-1", generation: 2, backend: "sandbox" } : undefined) },
+  });
   const row = s.open("t1", { target: { service: { name: "web" } }, channels: ["stdio"] });
   assert.deepEqual(row.targetSnapshot, { service: { name: "web", generation: 2, backend: "sandbox", sandboxId: "svc-sb-1" } });
   assert.equal(s.countOpenForService("t1", "web"), 1);
@@ -189,7 +197,10 @@ test("a target leaving ready closes its open leases with target_stopped, and onl
   const row = s.get("t1", a.id);
   assert.equal(row.lifecycleState, "closed");
   assert.equal(row.closeReason, "target_stopped");
-  assert.deepEqual(closed.map((c) => c.reason), ["target_stopped"]);
+  assert.deepEqual(
+    closed.map((c) => c.reason),
+    ["target_stopped"],
+  );
   assert.equal(s.get("t1", b.id).lifecycleState, "open");
 });
 
@@ -220,7 +231,10 @@ test("deleting a tenant ends its leases and removes them", async () => {
   s.onClosed((e) => closed.push(e));
   const row = s.open("t1", { target: { sandbox: { id: "sb" } }, channels: ["stdio"] });
   await s.deleteAllOfTenant("t1");
-  assert.deepEqual(closed.map((c) => c.reason), ["tenant_deleted"]);
+  assert.deepEqual(
+    closed.map((c) => c.reason),
+    ["tenant_deleted"],
+  );
   assert.equal(s.find("t1", row.id), undefined);
   assert.equal(events.at(-1)?.action, "deleted");
 });
@@ -231,9 +245,18 @@ test("list pages by id and filters by state", () => {
   const ids = Array.from({ length: 3 }, () => s.open("t1", { target: { sandbox: { id: "sb" } }, channels: ["stdio"] }).id);
   s.close("t1", ids[1]!);
   const p1 = s.list("t1", { limit: 2 });
-  assert.deepEqual(p1.items.map((r) => r.id), [...ids].sort().slice(0, 2));
+  assert.deepEqual(
+    p1.items.map((r) => r.id),
+    [...ids].sort().slice(0, 2),
+  );
   assert.equal(p1.remaining, 1);
-  assert.deepEqual(s.list("t1", { limit: 2, pageToken: p1.items[1]!.id }).items.map((r) => r.id), [...ids].sort().slice(2));
-  assert.deepEqual(s.list("t1", { limit: 100, status: "closed" }).items.map((r) => r.id), [ids[1]]);
+  assert.deepEqual(
+    s.list("t1", { limit: 2, pageToken: p1.items[1]!.id }).items.map((r) => r.id),
+    [...ids].sort().slice(2),
+  );
+  assert.deepEqual(
+    s.list("t1", { limit: 100, status: "closed" }).items.map((r) => r.id),
+    [ids[1]],
+  );
   assert.equal(s.list("t2", { limit: 100 }).items.length, 0);
 });

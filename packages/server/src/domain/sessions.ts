@@ -269,7 +269,10 @@ export class Sessions {
     const service = this.services.resolve(tenantId, name);
     if (!service) throw notFound("service", name, tenantId);
     this.requireReady(tenantId, service.sandboxId, name);
-    return { sandboxId: service.sandboxId, snapshot: { service: { name, generation: service.generation, backend: service.backend, sandboxId: service.sandboxId } } };
+    return {
+      sandboxId: service.sandboxId,
+      snapshot: { service: { name, generation: service.generation, backend: service.backend, sandboxId: service.sandboxId } },
+    };
   }
 
   private requireReady(tenantId: string, sandboxId: string, serviceName?: string): SandboxRow {
@@ -293,7 +296,9 @@ function checkTarget(target: OpenSessionInput["target"]): SessionTargetRecord {
   const kinds = (["sandbox", "service"] as const).filter((k) => target[k] !== undefined);
   if (kinds.length !== 1) {
     throw invalidInput(
-      kinds.length === 0 ? "`target` must name exactly one of `sandbox` ({\"sandbox\":{\"id\"}}) or `service` ({\"service\":{\"name\"}})" : "`target` names both `sandbox` and `service`; give exactly one",
+      kinds.length === 0
+        ? '`target` must name exactly one of `sandbox` ({"sandbox":{"id"}}) or `service` ({"service":{"name"}})'
+        : "`target` names both `sandbox` and `service`; give exactly one",
       { field: "target" },
     );
   }
@@ -307,7 +312,10 @@ function checkChannels(channels: string[]): void {
   const seen = new Set<string>();
   channels.forEach((c, i) => {
     if (!SANDBOX_CHANNELS.includes(c)) {
-      throw invalidInput(`channel \`${c.slice(0, 64)}\` is not available on this target; use ${SANDBOX_CHANNELS.join(", ")}`, { field: `channels.${i}`, channel: c.slice(0, 64) });
+      throw invalidInput(`channel \`${c.slice(0, 64)}\` is not available on this target; use ${SANDBOX_CHANNELS.join(", ")}`, {
+        field: `channels.${i}`,
+        channel: c.slice(0, 64),
+      });
     }
     if (seen.has(c)) throw invalidInput(`channel \`${c}\` is listed twice in \`channels\`; list each channel once`, { field: `channels.${i}`, channel: c });
     seen.add(c);
@@ -318,7 +326,9 @@ function checkChannels(channels: string[]): void {
 export function clampTtl(requestedTtlMs: number | undefined): number {
   if (requestedTtlMs === undefined) return DEFAULT_TTL_MS;
   if (!Number.isFinite(requestedTtlMs) || requestedTtlMs <= 0) {
-    throw invalidInput(`\`requestedTtlMs\` must be a positive number of milliseconds (at most ${MAX_TTL_MS}); got ${requestedTtlMs}`, { field: "requestedTtlMs" });
+    throw invalidInput(`\`requestedTtlMs\` must be a positive number of milliseconds (at most ${MAX_TTL_MS}); got ${requestedTtlMs}`, {
+      field: "requestedTtlMs",
+    });
   }
   return Math.min(Math.trunc(requestedTtlMs), MAX_TTL_MS);
 }
@@ -348,7 +358,14 @@ export function sessionView(row: SessionRow): Record<string, unknown> {
     },
   ];
   return {
-    metadata: { tenantId: row.tenantId, id: row.id, generation: row.generation, resourceVersion: row.resourceVersion, createdAt: row.createdAt, updatedAt: row.updatedAt },
+    metadata: {
+      tenantId: row.tenantId,
+      id: row.id,
+      generation: row.generation,
+      resourceVersion: row.resourceVersion,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    },
     spec: { target: row.target, targetSnapshot: row.targetSnapshot, channels: row.channels, expiresAt: row.expiresAt },
     status,
   };

@@ -152,16 +152,25 @@ export class StdioChannels {
 
   private check(tenantId: string, sessionId: string): { session: SessionRow; sandbox: SandboxRow } {
     const session = this.deps.sessions.find(tenantId, sessionId);
-    if (!session) throw new AppError("op.not_found", `session \`${sessionId}\` was not found for tenant \`${tenantId}\``, { detail: { kind: "session", id: sessionId } });
+    if (!session)
+      throw new AppError("op.not_found", `session \`${sessionId}\` was not found for tenant \`${tenantId}\``, { detail: { kind: "session", id: sessionId } });
     if (session.lifecycleState !== "open") {
-      throw new AppError("op.conflict", `session \`${sessionId}\` is ${session.lifecycleState}${session.closeReason ? ` (${session.closeReason})` : ""}; open a new session to attach`, {
-        detail: { id: sessionId, lifecycleState: session.lifecycleState },
-      });
+      throw new AppError(
+        "op.conflict",
+        `session \`${sessionId}\` is ${session.lifecycleState}${session.closeReason ? ` (${session.closeReason})` : ""}; open a new session to attach`,
+        {
+          detail: { id: sessionId, lifecycleState: session.lifecycleState },
+        },
+      );
     }
     if (!session.channels.includes("stdio")) {
-      throw new AppError("op.conflict", `session \`${sessionId}\` was opened with channels ${session.channels.join(", ")}, not stdio; open a session that lists \`stdio\``, {
-        detail: { id: sessionId, channel: "stdio", channels: session.channels },
-      });
+      throw new AppError(
+        "op.conflict",
+        `session \`${sessionId}\` was opened with channels ${session.channels.join(", ")}, not stdio; open a session that lists \`stdio\``,
+        {
+          detail: { id: sessionId, channel: "stdio", channels: session.channels },
+        },
+      );
     }
     const sandbox = this.deps.sandboxes.find(tenantId, session.targetSandboxId);
     if (!sandbox || sandbox.lifecycleState !== "ready") {
@@ -177,10 +186,14 @@ export class StdioChannels {
       return await this.deps.hubs.acquire(sandbox.id);
     } catch (err) {
       this.deps.log.warn("stdio: attach socket not reachable", { sandboxId: sandbox.id, err });
-      throw new AppError("service.unavailable", `the stdio of sandbox \`${sandbox.id}\` is not reachable right now; retry, or check that the sandbox is running`, {
-        detail: { sandboxId: sandbox.id },
-        cause: err,
-      });
+      throw new AppError(
+        "service.unavailable",
+        `the stdio of sandbox \`${sandbox.id}\` is not reachable right now; retry, or check that the sandbox is running`,
+        {
+          detail: { sandboxId: sandbox.id },
+          cause: err,
+        },
+      );
     }
   }
 }
@@ -224,14 +237,26 @@ class Attachment implements StdioAttachment {
 
   begin(cursor: number | undefined): void {
     const head = this.hub.head;
-    this.unsubscribe = this.hub.subscribe({ output: (pipe, data, offset) => this.live(pipe, data, offset), lost: () => this.finish("output_lost"), holder: this });
+    this.unsubscribe = this.hub.subscribe({
+      output: (pipe, data, offset) => this.live(pipe, data, offset),
+      lost: () => this.finish("output_lost"),
+      holder: this,
+    });
     const start = cursor === undefined ? head : Math.min(cursor, head);
     // Live output is held until `opened` (and any replay) went out.
     this.replaying = true;
     void this.hub.oldestOffset().then((oldest) => {
       if (this.done) return;
       this.sink.send(
-        { kind: "opened", channel: "stdio", targetGeneration: this.sandbox.generation, cursor: start, oldestCursor: Math.min(oldest, head), head, ...(cursor !== undefined && cursor !== start ? { requestedCursor: cursor } : {}) },
+        {
+          kind: "opened",
+          channel: "stdio",
+          targetGeneration: this.sandbox.generation,
+          cursor: start,
+          oldestCursor: Math.min(oldest, head),
+          head,
+          ...(cursor !== undefined && cursor !== start ? { requestedCursor: cursor } : {}),
+        },
         noop,
       );
       if (start < head) this.replayDone = this.replay(start, head);

@@ -129,7 +129,8 @@ export class Supervisor {
     } else if (!failed) {
       this.deps.services.transition(svc, "stopped", { exitCode, message: `${how}; restartPolicy ${policy} does not restart a clean exit` });
     } else {
-      const why = policy === "never" ? "restartPolicy never" : svc.restartCount >= max ? `gave up after ${max} restarts (maxRestarts)` : `restartPolicy ${policy}`;
+      const why =
+        policy === "never" ? "restartPolicy never" : svc.restartCount >= max ? `gave up after ${max} restarts (maxRestarts)` : `restartPolicy ${policy}`;
       this.deps.log.warn("service failed", { tenantId: svc.tenantId, service: svc.name, sandboxId: svc.sandboxId, exitCode });
       this.deps.services.transition(svc, "failed", { exitCode, message: `${how}; ${why}: start the service again after fixing the cause` });
     }

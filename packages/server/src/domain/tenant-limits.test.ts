@@ -18,7 +18,16 @@ import { TenantCaps } from "./tenant-caps.js";
 import { AppError } from "./errors.js";
 
 const GiB = 1024 ** 3;
-const CONFIGURED: TenantLimits = { memoryLimitBytes: 0, cpuCount: 0, pidsLimit: 0, maxSandboxes: 64, maxSessions: 256, maxWebSockets: 128, maxExecs: 32, maxPulls: 4 };
+const CONFIGURED: TenantLimits = {
+  memoryLimitBytes: 0,
+  cpuCount: 0,
+  pidsLimit: 0,
+  maxSandboxes: 64,
+  maxSessions: 256,
+  maxWebSockets: 128,
+  maxExecs: 32,
+  maxPulls: 4,
+};
 let dir: string;
 let db: Db;
 let tenants: Tenants;
@@ -49,7 +58,14 @@ test("defaults come from the host: 75% of RAM, every core, a quarter of pid_max"
 });
 
 test("set pins fields, writes the group's ceilings, and null unpins", async () => {
-  await runtime.create({ id: "box", rootfs: { lowerDirs: [] }, process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false }, hostname: "box", resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 }, group: limits.group("acme") });
+  await runtime.create({
+    id: "box",
+    rootfs: { lowerDirs: [] },
+    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
+    hostname: "box",
+    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
+    group: limits.group("acme"),
+  });
   const view = await limits.set("acme", { memoryLimitBytes: GiB, maxExecs: 2 });
   assert.equal(view.limits.memoryLimitBytes, GiB);
   assert.deepEqual(view.overrides, { memoryLimitBytes: GiB, maxExecs: 2 });
@@ -77,7 +93,10 @@ test("counted caps: one past the cap is 429 naming it; release gives the slot ba
   const caps = new TenantCaps(() => ({ ...CONFIGURED, maxExecs: 2 }));
   const a = caps.acquire("acme", "maxExecs");
   caps.acquire("acme", "maxExecs");
-  assert.throws(() => caps.acquire("acme", "maxExecs"), (e: unknown) => e instanceof AppError && e.code === "rate.resource_exhausted" && (e.detail as any).limitName === "maxExecs");
+  assert.throws(
+    () => caps.acquire("acme", "maxExecs"),
+    (e: unknown) => e instanceof AppError && e.code === "rate.resource_exhausted" && (e.detail as any).limitName === "maxExecs",
+  );
   caps.acquire("other", "maxExecs");
   a();
   a();

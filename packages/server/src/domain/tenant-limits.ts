@@ -17,7 +17,16 @@ import { AppError } from "./errors.js";
 export type { TenantLimits };
 
 export type LimitName = keyof TenantLimits;
-export const LIMIT_NAMES: readonly LimitName[] = ["memoryLimitBytes", "cpuCount", "pidsLimit", "maxSandboxes", "maxSessions", "maxWebSockets", "maxExecs", "maxPulls"];
+export const LIMIT_NAMES: readonly LimitName[] = [
+  "memoryLimitBytes",
+  "cpuCount",
+  "pidsLimit",
+  "maxSandboxes",
+  "maxSessions",
+  "maxWebSockets",
+  "maxExecs",
+  "maxPulls",
+];
 
 /** Server-wide defaults; 0 for memory, cpu and pids means "derive from the host". */
 export type LimitDefaults = TenantLimits;
@@ -84,15 +93,23 @@ export class TenantLimitsService {
     }
     const next = { ...this.deps.defaults, ...overrides };
     if (next.cpuCount > this.deps.maxCpuCount) {
-      throw new AppError("op.invalid_input", `cpuCount ${next.cpuCount} is more than this host's ${this.deps.maxCpuCount} cores: choose ${this.deps.maxCpuCount} or less`, { detail: { field: "cpuCount" } });
+      throw new AppError(
+        "op.invalid_input",
+        `cpuCount ${next.cpuCount} is more than this host's ${this.deps.maxCpuCount} cores: choose ${this.deps.maxCpuCount} or less`,
+        { detail: { field: "cpuCount" } },
+      );
     }
     try {
       await this.deps.runtime.updateGroup(groupName(tenantId), groupLimits(next));
     } catch (err) {
-      throw new AppError("op.conflict", `the new ceilings are below what tenant \`${tenantId}\`'s running sandboxes use or ask for: stop some sandboxes, or choose higher values`, {
-        detail: { tenantId },
-        cause: err,
-      });
+      throw new AppError(
+        "op.conflict",
+        `the new ceilings are below what tenant \`${tenantId}\`'s running sandboxes use or ask for: stop some sandboxes, or choose higher values`,
+        {
+          detail: { tenantId },
+          cause: err,
+        },
+      );
     }
     this.deps.store.put(tenantId, overrides as Record<string, number>, new Date().toISOString());
     this.cache.set(tenantId, next);

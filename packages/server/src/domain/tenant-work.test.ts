@@ -40,7 +40,12 @@ test("one tenant runs at most perTenant items at once; another tenant is not que
 
 test("a failing item frees its slot", async () => {
   const lanes = new TenantWorkLimiter(1);
-  await assert.rejects(lanes.run("a", async () => { throw new Error("boom"); }), /boom/);
+  await assert.rejects(
+    lanes.run("a", async () => {
+      throw new Error("boom");
+    }),
+    /boom/,
+  );
   assert.equal(await lanes.run("a", async () => 7), 7);
   assert.equal(lanes.activeOf("a"), 0);
 });

@@ -37,14 +37,19 @@ const RUNTIME_CODES: Record<RuntimeError["kind"], ErrorCode> = {
  * tenant scan ports and addresses through the server. The details stay on
  * the ImageError, the cause, which the caller logs.
  */
-export const REGISTRY_UNREACHABLE_MESSAGE = "the image registry could not be reached; check the image reference, and if it is right ask the operator (the details are in the server log)";
+export const REGISTRY_UNREACHABLE_MESSAGE =
+  "the image registry could not be reached; check the image reference, and if it is right ask the operator (the details are in the server log)";
 
 export function translateImageError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof ImageError && IMAGE_CODES[err.kind] === "service.registry_unreachable") {
     return new AppError("service.registry_unreachable", REGISTRY_UNREACHABLE_MESSAGE, { cause: err, detail: { reference: err.reference ?? null } });
   }
-  if (err instanceof ImageError) return new AppError(IMAGE_CODES[err.kind], err.message, { cause: err, detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind, ...err.detail } });
+  if (err instanceof ImageError)
+    return new AppError(IMAGE_CODES[err.kind], err.message, {
+      cause: err,
+      detail: { registry: err.registry ?? null, reference: err.reference ?? null, kind: err.kind, ...err.detail },
+    });
   return new AppError("service.internal", `pulling the image failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 

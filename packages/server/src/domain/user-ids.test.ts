@@ -21,7 +21,8 @@ test("parseId takes 0..4294967294 in canonical decimal only", () => {
 
 test("checkUserSpec checks numeric parts and leaves names to the image", () => {
   for (const ok of [undefined, "root", "app:staff", "1000", "1000:1000", "app:1000", "0:0"]) checkUserSpec(ok, "spec.process.user");
-  for (const bad of ["4294967296", "0:4294967296", "app:-1", "1e20", "0x0", "1:2:3"]) refused(() => checkUserSpec(bad, "spec.process.user"), "spec.process.user");
+  for (const bad of ["4294967296", "0:4294967296", "app:-1", "1e20", "0x0", "1:2:3"])
+    refused(() => checkUserSpec(bad, "spec.process.user"), "spec.process.user");
 });
 
 test("execUser: numeric uid[:gid], gid 0 by default, nothing else", () => {

@@ -20,10 +20,13 @@ export function looksNumeric(part: string): boolean {
 /** A uid or gid from text; anything but a decimal integer in 0..MAX_ID is a 400 naming `field`. */
 export function parseId(part: string, field: string, what: "uid" | "gid"): number {
   if (!DECIMAL.test(part) || Number(part) > MAX_ID) {
-    throw invalidInput(`${field}: ${what} \`${part.slice(0, 40)}\` is not a decimal integer in 0..${MAX_ID} (no sign, exponent, hex or leading zeros); give a valid ${what}`, {
-      field,
-      reason: `${what} out of range`,
-    });
+    throw invalidInput(
+      `${field}: ${what} \`${part.slice(0, 40)}\` is not a decimal integer in 0..${MAX_ID} (no sign, exponent, hex or leading zeros); give a valid ${what}`,
+      {
+        field,
+        reason: `${what} out of range`,
+      },
+    );
   }
   return Number(part);
 }

@@ -19,7 +19,9 @@ import { startTestZone, type TestZone } from "../testing/dns-zone.js";
 import { isolatedEnv, runNimbus } from "../testing/cli.js";
 import { Nimbus } from "@nimbus/nimbus";
 
-const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) && "needs root, crun, iproute2, nftables and openssl";
+const skip =
+  (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) &&
+  "needs root, crun, iproute2, nftables and openssl";
 
 const tag = Math.random().toString(16).slice(2, 8);
 const upNs = `nimbus-e-up-${tag}`;
@@ -60,7 +62,13 @@ async function captureClientHello(servername: string): Promise<Buffer> {
   const { createServer } = await import("node:net");
   const { connect } = await import("node:tls");
   return new Promise<Buffer>((resolveHello, reject) => {
-    const server = createServer((s) => s.once("data", (d: Buffer) => { resolveHello(d); s.destroy(); server.close(); }));
+    const server = createServer((s) =>
+      s.once("data", (d: Buffer) => {
+        resolveHello(d);
+        s.destroy();
+        server.close();
+      }),
+    );
     server.listen(0, "127.0.0.1", () => {
       const c = connect({ host: "127.0.0.1", port: (server.address() as { port: number }).port, servername, rejectUnauthorized: false });
       c.on("error", () => undefined);
@@ -117,14 +125,32 @@ const RULES = [
 before(async () => {
   if (skip) return;
   certDir = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
-  await sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=tls.example.test",
-    "-addext", "subjectAltName=DNS:tls.example.test", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")]);
+  await sh("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=tls.example.test",
+    "-addext",
+    "subjectAltName=DNS:tls.example.test",
+    "-keyout",
+    join(certDir, "key.pem"),
+    "-out",
+    join(certDir, "cert.pem"),
+  ]);
   // The fake internet.
   await sh("ip", ["netns", "add", upNs]);
   await sh("ip", ["link", "add", upLink, "type", "veth", "peer", "name", "eth0", "netns", upNs]);
   await sh("ip", ["addr", "add", `${subnet}.1/24`, "dev", upLink]);
   await sh("ip", ["link", "set", upLink, "up"]);
-  for (const a of [`${API}/24`, `${WILD}/24`, `${OTHER}/24`, `${PRIVATE}/32`, `${LINK_LOCAL}/32`]) await sh("ip", ["-n", upNs, "addr", "add", a, "dev", "eth0"]);
+  for (const a of [`${API}/24`, `${WILD}/24`, `${OTHER}/24`, `${PRIVATE}/32`, `${LINK_LOCAL}/32`])
+    await sh("ip", ["-n", upNs, "addr", "add", a, "dev", "eth0"]);
   await sh("ip", ["-n", upNs, "link", "set", "eth0", "up"]);
   await sh("ip", ["-n", upNs, "link", "set", "lo", "up"]);
   await sh("ip", ["-n", upNs, "route", "add", "default", "via", `${subnet}.1`]);
@@ -135,19 +161,38 @@ before(async () => {
     const route = await sh("ip", ["route", "get", a]);
     assert.match(route, new RegExp(`dev ${upLink} `), `${a} must route over the test's veth: ${route}`);
   }
-  const up = spawn("ip", ["netns", "exec", upNs, process.execPath, "--input-type=module", "-e",
-    UPSTREAM(readFileSync(join(certDir, "cert.pem"), "utf8"), readFileSync(join(certDir, "key.pem"), "utf8"))], { stdio: ["ignore", "pipe", "inherit"] });
+  const up = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      upNs,
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      UPSTREAM(readFileSync(join(certDir, "cert.pem"), "utf8"), readFileSync(join(certDir, "key.pem"), "utf8")),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   children.push(up);
   up.stdout!.on("data", (d) => (upstreamLog += d));
   await waitFor("the fake internet", () => upstreamLog.includes("ready"));
-  zone = await startTestZone({ "api.example.test": [API], "tls.example.test": [API], "x.wild.test": [WILD], "wild.test": [WILD], "other.example.test": [OTHER] });
+  zone = await startTestZone({
+    "api.example.test": [API],
+    "tls.example.test": [API],
+    "x.wild.test": [WILD],
+    "wild.test": [WILD],
+    "other.example.test": [OTHER],
+  });
   clientHello = await captureClientHello("tls.example.test");
   env = await startSandboxEnv({
     // The fake internet's certificate is what inspected upstreams verify against; busybox's TLS client signs with SHA-1.
     flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [join(certDir, "cert.pem")], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
   });
   await env.tenant(T);
-  const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, { body: { hosts: ["*", PRIVATE, LINK_LOCAL], ports: [80, 443, 7777, 7778], allowAddresses: true } });
+  const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, {
+    body: { hosts: ["*", PRIVATE, LINK_LOCAL], ports: [80, 443, 7777, 7778], allowAddresses: true },
+  });
   assert.equal(ceiling.status, 200, JSON.stringify(ceiling.body));
   const created = await createSandbox({ egress: RULES }, "egress");
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -219,7 +264,9 @@ test("ports are exact: the allowed host on another port is refused", { skip }, a
 });
 
 test("a literal IP in no rule is refused, by address and with its own Host", { skip }, async () => {
-  const r = await run(`printf 'GET / HTTP/1.0\\r\\nHost: ${OTHER}\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?; printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`);
+  const r = await run(
+    `printf 'GET / HTTP/1.0\\r\\nHost: ${OTHER}\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?; printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`,
+  );
   assert.doesNotMatch(r.out, /hello/, r.out);
   assert.ok(!upstreamLog.includes(`${OTHER}:`), upstreamLog);
 });
@@ -272,7 +319,10 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   assert.equal(find((r) => r.address === LINK_LOCAL, "the link-local address").rule, "always_refused:link_local");
   // Filters and paging.
   const denied = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?decision=denied&host=${PRIVATE}`);
-  assert.ok(denied.body.items.length >= 1 && denied.body.items.every((r: any) => r.decision === "denied" && r.address === PRIVATE), JSON.stringify(denied.body));
+  assert.ok(
+    denied.body.items.length >= 1 && denied.body.items.every((r: any) => r.decision === "denied" && r.address === PRIVATE),
+    JSON.stringify(denied.body),
+  );
   const first = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?limit=2`);
   assert.equal(first.body.items.length, 2);
   assert.equal(first.body.metadata.remainingCount, rows.length - 2);
@@ -288,7 +338,10 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   const cliEnv = isolatedEnv(certDir, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
   const cli = await runNimbus(["sandbox", "egress", sandboxId, "--decision", "denied", "--json"], cliEnv);
   assert.equal(cli.code, 0, cli.stderr);
-  assert.deepEqual(JSON.parse(cli.stdout), rows.filter((r) => r.decision === "denied"));
+  assert.deepEqual(
+    JSON.parse(cli.stdout),
+    rows.filter((r) => r.decision === "denied"),
+  );
   const human = await runNimbus(["sandbox", "egress", sandboxId, "--host", PRIVATE], cliEnv);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^TIME +KIND +NAME +ADDRESS +PORT +DECISION +RULE +REASON$/m);
@@ -311,7 +364,8 @@ test("inspected https: a secret reaches the upstream in its header while the san
   assert.match(seen.out, /^NIMBUS_SECRET_API_TOKEN=nimbus-secret:\/\/API_TOKEN$/m);
   assert.ok(!seen.out.includes(SECRET_VALUE), "the value is nowhere in the sandbox's environment");
   assert.match(seen.out, /^SSL_CERT_FILE=\/etc\/nimbus\/egress-ca-bundle\.pem$/m);
-  for (const v of ["NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]) assert.match(seen.out, new RegExp(`^${v}=/etc/nimbus/egress-ca-bundle\\.pem$`, "m"));
+  for (const v of ["NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+    assert.match(seen.out, new RegExp(`^${v}=/etc/nimbus/egress-ca-bundle\\.pem$`, "m"));
   const bundle = await run("grep -c 'BEGIN CERTIFICATE' /etc/nimbus/egress-ca-bundle.pem; echo x > /etc/nimbus/egress-ca-bundle.pem; echo rc=$?", id);
   assert.match(bundle.out, /rc=[1-9]/, `the bundle is read-only: ${bundle.out}`);
 
@@ -329,14 +383,23 @@ test("inspected https: a secret reaches the upstream in its header while the san
   assert.equal(upstreamLines("req").length, before, "a refused request never reaches the upstream");
 
   const log = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress?host=tls.example.test`)).body.items as Array<Record<string, any>>;
-  assert.ok(log.some((r) => r.decision === "allowed" && r.rule === "0" && r.kind === "connect"), JSON.stringify(log));
-  assert.ok(log.some((r) => r.decision === "denied" && /method POST/.test(r.reason)), JSON.stringify(log));
+  assert.ok(
+    log.some((r) => r.decision === "allowed" && r.rule === "0" && r.kind === "connect"),
+    JSON.stringify(log),
+  );
+  assert.ok(
+    log.some((r) => r.decision === "denied" && /method POST/.test(r.reason)),
+    JSON.stringify(log),
+  );
   assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
 });
 
 test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
   const ac = new AbortController();
-  const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, { headers: { authorization: `Bearer ${env!.srv.token()}` }, signal: ac.signal });
+  const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
+    headers: { authorization: `Bearer ${env!.srv.token()}` },
+    signal: ac.signal,
+  });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   try {
@@ -348,7 +411,11 @@ test("denials are events on the tenant's stream (kind egress), keyed by the sand
       if (done) break;
       text += Buffer.from(value).toString();
     }
-    const event = text.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === "egress" && e.resource?.name === "evented.example.test");
+    const event = text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === "egress" && e.resource?.name === "evented.example.test");
     assert.ok(event, text);
     assert.equal(event.action, "denied");
     assert.equal(event.resource.sandboxId, sandboxId);
@@ -360,7 +427,15 @@ test("denials are events on the tenant's stream (kind egress), keyed by the sand
 });
 
 test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
-  const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }, { host: "api.example.test", protocol: "tcp", port: 7778 }] }, "patch");
+  const created = await createSandbox(
+    {
+      egress: [
+        { host: "api.example.test", protocol: "http" },
+        { host: "api.example.test", protocol: "tcp", port: 7778 },
+      ],
+    },
+    "patch",
+  );
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.metadata.id;
   await env!.waitFor(T, id, ["ready"]);
@@ -371,12 +446,19 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   const path = `/api/tenants/${T}/sandboxes/${id}/network`;
   const current = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
   const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
-  await assert.rejects(sdk.sandboxes.updateNetwork({ id, resourceVersion: "0", egress: [] }), (e: any) => e.status === 412 || e.code === "op.precondition_failed");
-  const outside = await env!.srv.request("PATCH", path, { body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "a.test", protocol: "tcp", port: 22 }] } });
+  await assert.rejects(
+    sdk.sandboxes.updateNetwork({ id, resourceVersion: "0", egress: [] }),
+    (e: any) => e.status === 412 || e.code === "op.precondition_failed",
+  );
+  const outside = await env!.srv.request("PATCH", path, {
+    body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "a.test", protocol: "tcp", port: 22 }] },
+  });
   assert.equal(outside.status, 400, JSON.stringify(outside.body));
   assert.match(outside.body.error.message, /egress\[0\]/);
   const t0 = Date.now();
-  const patched = await env!.srv.request("PATCH", path, { body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] } });
+  const patched = await env!.srv.request("PATCH", path, {
+    body: { resourceVersion: current.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] },
+  });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
   assert.equal(patched.body.metadata.generation, current.metadata.generation + 1);
   // The open connection the new rules refuse is closed (nc ends long before its 30 s input does).
@@ -394,13 +476,23 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   const none = await env!.srv.request("PATCH", path, { body: { resourceVersion: patched.body.metadata.resourceVersion, egress: [] } });
   assert.equal(none.status, 200, JSON.stringify(none.body));
   assert.match((await run("nslookup -type=a x.wild.test", id)).out, /NXDOMAIN/);
-  const again = await env!.srv.request("PATCH", path, { body: { resourceVersion: none.body.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] } });
+  const again = await env!.srv.request("PATCH", path, {
+    body: { resourceVersion: none.body.metadata.resourceVersion, egress: [{ host: "x.wild.test", protocol: "http" }] },
+  });
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.match((await run(get("x.wild.test"), id)).out, /hello from/);
 });
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
-  const r = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }, { host: "api.example.test", protocol: "tcp", port: 22 }] }, "outside");
+  const r = await createSandbox(
+    {
+      egress: [
+        { host: "api.example.test", protocol: "http" },
+        { host: "api.example.test", protocol: "tcp", port: 22 },
+      ],
+    },
+    "outside",
+  );
   assert.equal(r.status, 400, JSON.stringify(r.body));
   assert.match(r.body.error.message, /spec\.network\.egress\[1\]/);
   const unknownSecret = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }], secrets: ["NOPE"] }, "secret");
@@ -427,10 +519,14 @@ test("a sandbox with no rules still has only lo and no DNS server", { skip }, as
   const resolv = await run("grep -c nameserver /etc/resolv.conf", id);
   assert.equal(resolv.out.trim(), "0");
   // No link to give rules to: PATCH is a 409, not a way to open egress later.
-  const patch = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: created.body.metadata.resourceVersion, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  const patch = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, {
+    body: { resourceVersion: created.body.metadata.resourceVersion, egress: [{ host: "api.example.test", protocol: "http" }] },
+  });
   assert.ok(patch.status === 409 || patch.status === 412, JSON.stringify(patch.body));
   const fresh = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body.metadata.resourceVersion;
-  const patch2 = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, { body: { resourceVersion: fresh, egress: [{ host: "api.example.test", protocol: "http" }] } });
+  const patch2 = await env!.srv.request("PATCH", `/api/tenants/${T}/sandboxes/${id}/network`, {
+    body: { resourceVersion: fresh, egress: [{ host: "api.example.test", protocol: "http" }] },
+  });
   assert.equal(patch2.status, 409, JSON.stringify(patch2.body));
   // With rules, eth0 is there (so the assertion above can fail).
   assert.deepEqual((await run("ls /sys/class/net")).out.trim().split(/\s+/).sort(), ["eth0", "lo"]);

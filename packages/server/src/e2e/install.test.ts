@@ -50,7 +50,11 @@ test("scripts/install.sh installs a working `nimbus` into an npm prefix", { time
     // The tarballs ship code only: no tests, fixtures, attack suite or benches.
     for (const dir of [join(pkg, "dist"), join(sdk, "dist")]) {
       const shipped = readdirSync(dir, { recursive: true }).map(String);
-      assert.deepEqual(shipped.filter((f) => /\.test\.|^(testing|e2e|attack)(\/|$)/.test(f)), [], `${dir} ships test code`);
+      assert.deepEqual(
+        shipped.filter((f) => /\.test\.|^(testing|e2e|attack)(\/|$)/.test(f)),
+        [],
+        `${dir} ships test code`,
+      );
       assert.ok(shipped.some((f) => f.endsWith(".js")));
     }
     const native = join(pkg, "node_modules", "@nimbus", "native");

@@ -51,7 +51,11 @@ async function portFree(host: string): Promise<boolean | "no-family"> {
   });
 }
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -70,7 +74,9 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 before(async () => {
   for (const host of ["127.0.0.1", "::1"]) {
     if ((await portFree(host)) === false) {
-      throw new Error(`port ${PORT} on ${host} is in use: the seed script hardcodes http://localhost:${PORT}, so this test needs that port free; stop whatever listens there and run again`);
+      throw new Error(
+        `port ${PORT} on ${host} is in use: the seed script hardcodes http://localhost:${PORT}, so this test needs that port free; stop whatever listens there and run again`,
+      );
     }
   }
   registry = await startStandinRegistry();
@@ -110,7 +116,11 @@ test("examples/agent-sandbox/sandbox.mjs is the seed's sandbox.mjs byte for byte
 });
 
 test("the example resolves @nimbus/nimbus to this repository's SDK", async () => {
-  const r = await run(process.execPath, ["--input-type=module", "-e", "console.log(import.meta.resolve('@nimbus/nimbus'))"], { cwd: exampleDir, env, timeoutMs: 10_000 });
+  const r = await run(process.execPath, ["--input-type=module", "-e", "console.log(import.meta.resolve('@nimbus/nimbus'))"], {
+    cwd: exampleDir,
+    env,
+    timeoutMs: 10_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   const resolved = realpathSync(fileURLToPath(r.stdout.trim()));
   assert.equal(resolved, join(realpathSync(repoRoot), "packages", "nimbus", "dist", "index.js"));
@@ -195,7 +205,9 @@ test("nothing is left behind: tenant deleted, server and registry stopped, no mo
   assert.deepEqual(await admin.tenants.list(), []);
   assert.equal(await server!.stop(), 0, `nimbus start exited non-zero:\n${server!.output().slice(-4000)}`);
   await assertNoLeftovers(join(dataDir, "runtime"));
-  const mounts = readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.split(" ")[1]?.startsWith(tmp.root));
+  const mounts = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .filter((l) => l.split(" ")[1]?.startsWith(tmp.root));
   assert.deepEqual(mounts, [], "no mounts under the temp root");
   const url = registry!.url;
   await registry!.stop();
@@ -225,7 +237,12 @@ test("scripts/quickstart.sh (the README's first command) prints the seed's four 
   try {
     const qsData = join(qs.root, "data");
     // Setup already ran (scripts/test.sh); the stand-in registry is forced so the run is the same with or without Docker Hub.
-    const qsEnv = isolatedEnv(qs.root, { NIMBUS_QUICKSTART_SETUP: "0", NIMBUS_QUICKSTART_MIRROR: "local", NIMBUS_QUICKSTART_DATA_DIR: qsData, TMPDIR: qs.root });
+    const qsEnv = isolatedEnv(qs.root, {
+      NIMBUS_QUICKSTART_SETUP: "0",
+      NIMBUS_QUICKSTART_MIRROR: "local",
+      NIMBUS_QUICKSTART_DATA_DIR: qsData,
+      TMPDIR: qs.root,
+    });
     const t0 = Date.now();
     const r = await run("bash", [join(repoRoot, "scripts", "quickstart.sh")], { cwd: repoRoot, env: qsEnv, timeoutMs: 10 * 60_000 });
     const t1 = Date.now();
@@ -235,7 +252,11 @@ test("scripts/quickstart.sh (the README's first command) prints the seed's four 
     assert.deepEqual(processesUnder(qs.root), [], "the server and the registry are stopped");
     await assertNoLeftovers(join(qsData, "runtime"));
     assert.equal(await portFree("127.0.0.1"), true, `port ${PORT} is free again`);
-    assert.deepEqual(readdirSync(qs.root).filter((n) => n.startsWith("nimbus-")), [], "the script's and the registry's temp dirs are removed");
+    assert.deepEqual(
+      readdirSync(qs.root).filter((n) => n.startsWith("nimbus-")),
+      [],
+      "the script's and the registry's temp dirs are removed",
+    );
   } finally {
     qs.cleanup();
   }

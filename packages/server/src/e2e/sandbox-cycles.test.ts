@@ -33,7 +33,9 @@ test(`${CYCLES} create → ready → stop → delete cycles leave nothing on the
   // The tenant's own (now empty) cgroup group stays for its next sandbox; env.close() checks it goes with the tenant.
   const left = describeLeftovers(await findLeftovers(runtimeDir, { idleGroups: "ignore" }));
   assert.deepEqual(left, [], left.join("\n"));
-  const ours = readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(env.srv.root));
+  const ours = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(env.srv.root));
   assert.deepEqual(ours, [], "no mount under the server's dirs was left");
   const kept = join(env.srv.root, "data", "sandboxes", "cycles");
   assert.deepEqual(existsSync(kept) ? readdirSync(kept) : [], [], "kept logs are removed with their sandbox");

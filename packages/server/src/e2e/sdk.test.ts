@@ -51,7 +51,10 @@ test("discovery from the credentials file, with a tenant API key and its tenant"
 test("nothing to discover: the first request names the settings to provide", async () => {
   withEnv({ HOME: join(srv.root, "nohome") });
   const nimbus = new Nimbus();
-  await assert.rejects(nimbus.tenants.list(), (err: unknown) => err instanceof NimbusError && /endpoint/.test(err.message) && /NIMBUS_ENDPOINT/.test(err.message));
+  await assert.rejects(
+    nimbus.tenants.list(),
+    (err: unknown) => err instanceof NimbusError && /endpoint/.test(err.message) && /NIMBUS_ENDPOINT/.test(err.message),
+  );
 });
 
 test("typed errors carry the server's code, status and request id", async () => {

@@ -50,8 +50,22 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
   try {
     assert.ok((await cli("tenant", "create", "demo")).ok);
     const created = await cli(
-      "service", "create", "web", "busybox", "-t", "demo", "--port", "http=8080/http@host", "--probe-http", "/", "--restart", "on_failure",
-      "--", "sh", "-c", "mkdir -p /www && echo survivor > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
+      "service",
+      "create",
+      "web",
+      "busybox",
+      "-t",
+      "demo",
+      "--port",
+      "http=8080/http@host",
+      "--probe-http",
+      "/",
+      "--restart",
+      "on_failure",
+      "--",
+      "sh",
+      "-c",
+      "mkdir -p /www && echo survivor > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
     );
     assert.ok(created.ok, created.stderr);
     assert.match(created.stdout, /created service web \(generation 1\)/);
@@ -62,21 +76,34 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
     let nimbus = new Nimbus({ endpoint: first.address, token: token(), tenantId: "demo" });
     const before = await nimbus.services.get({ name: "web" });
     assert.equal(before.lifecycleState, "ready");
-    assert.equal((await (await fetch(`http://127.0.0.1:${before.endpoints[0]!.port}/`)).text()), "survivor\n");
+    assert.equal(await (await fetch(`http://127.0.0.1:${before.endpoints[0]!.port}/`)).text(), "survivor\n");
     const listed = await cli("service", "ls", "-t", "demo");
     assert.match(listed.stdout, new RegExp(`web\\s+running\\s+healthy\\s+${before.sandboxId}\\s+0\\s+127\\.0\\.0\\.1:${before.endpoints[0]!.port}`));
 
     assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
-    await until("the killed server's forwarders to die with it", async () => forwarderPids(socketDir), (p) => p.length === 0, 5_000);
+    await until(
+      "the killed server's forwarders to die with it",
+      async () => forwarderPids(socketDir),
+      (p) => p.length === 0,
+      5_000,
+    );
 
     second = await spawnServer(flags, env);
     nimbus = new Nimbus({ endpoint: second.address, token: token(), tenantId: "demo" });
-    const after: ServiceView = await until("the service to be published again", () => nimbus.services.get({ name: "web" }), (v) => v.endpoints.length === 1);
+    const after: ServiceView = await until(
+      "the service to be published again",
+      () => nimbus.services.get({ name: "web" }),
+      (v) => v.endpoints.length === 1,
+    );
     assert.equal(after.lifecycleState, "ready");
     assert.equal(after.sandboxId, before.sandboxId, "the same sandbox serves the name");
     assert.equal(after.restartCount, 0);
     const sandboxes = await nimbus.sandboxes.list({});
-    assert.deepEqual(sandboxes.items.map((s) => s.metadata.id), [before.sandboxId], "no duplicate was launched");
+    assert.deepEqual(
+      sandboxes.items.map((s) => s.metadata.id),
+      [before.sandboxId],
+      "no duplicate was launched",
+    );
     const proxied = await fetch(`${second.address}/api/tenants/demo/services/web/proxy/`, { headers: { authorization: `Bearer ${token()}` } });
     assert.equal(await proxied.text(), "survivor\n");
     assert.equal(await (await fetch(`http://127.0.0.1:${after.endpoints[0]!.port}/`)).text(), "survivor\n");

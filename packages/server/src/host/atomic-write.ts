@@ -23,5 +23,9 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600, dirMod
   closeSync(fd);
   renameSync(tmp, path);
   const dfd = openSync(dir, "r");
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }

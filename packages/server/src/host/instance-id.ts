@@ -25,7 +25,8 @@ export function readInstanceId(dataDir: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-  if (!PATTERN.test(text)) throw new Error(`${instanceIdPath(dataDir)} is malformed (expected 32 hex digits); restore it from a backup of the data dir or move it aside`);
+  if (!PATTERN.test(text))
+    throw new Error(`${instanceIdPath(dataDir)} is malformed (expected 32 hex digits); restore it from a backup of the data dir or move it aside`);
   return text;
 }
 

@@ -83,7 +83,9 @@ export function secureDataDir(dataDir: string, deepen: readonly string[] = []): 
     const path = join(dataDir, name);
     const st = lstatSync(path);
     if (st.uid !== uid) {
-      throw new DataDirOwnerError(`${path} is owned by uid ${st.uid}, not by this server's user (uid ${uid}); run \`chown -R ${uid}:${process.getegid?.() ?? 0} ${dataDir}\` and start again`);
+      throw new DataDirOwnerError(
+        `${path} is owned by uid ${st.uid}, not by this server's user (uid ${uid}); run \`chown -R ${uid}:${process.getegid?.() ?? 0} ${dataDir}\` and start again`,
+      );
     }
     fix(path, st);
     if (st.isDirectory() && deepen.includes(name)) {

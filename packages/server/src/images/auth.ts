@@ -92,13 +92,20 @@ export async function fetchBearerToken(req: TokenRequest): Promise<string> {
     res = await req.fetchFn(url, { headers, signal: req.signal });
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    throw new ImageError("network", `could not reach the token service ${url.origin} of registry ${req.registry}: ${(err as Error).message}`, { registry: req.registry, cause: err });
+    throw new ImageError("network", `could not reach the token service ${url.origin} of registry ${req.registry}: ${(err as Error).message}`, {
+      registry: req.registry,
+      cause: err,
+    });
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
-    throw new ImageError("unauthorized", req.credentials
-      ? `registry ${req.registry} refused the credentials of user "${req.credentials.username}" (token service answered ${res.status}); check them with docker login ${req.registry}`
-      : `registry ${req.registry} requires authentication and no credentials for it were found; run docker login ${req.registry} or add it to the docker config auths`, { registry: req.registry });
+    throw new ImageError(
+      "unauthorized",
+      req.credentials
+        ? `registry ${req.registry} refused the credentials of user "${req.credentials.username}" (token service answered ${res.status}); check them with docker login ${req.registry}`
+        : `registry ${req.registry} requires authentication and no credentials for it were found; run docker login ${req.registry} or add it to the docker config auths`,
+      { registry: req.registry },
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -106,6 +113,7 @@ export async function fetchBearerToken(req: TokenRequest): Promise<string> {
   }
   const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
   const token = typeof body.token === "string" ? body.token : body.access_token;
-  if (typeof token !== "string" || token === "") throw new ImageError("unauthorized", `the token service of registry ${req.registry} returned no token`, { registry: req.registry });
+  if (typeof token !== "string" || token === "")
+    throw new ImageError("unauthorized", `the token service of registry ${req.registry} returned no token`, { registry: req.registry });
   return token;
 }

@@ -19,7 +19,10 @@ function hex(digest: string): string {
 }
 
 function mismatch(digest: string, actual: string, size: number, source: string): ImageError {
-  return new ImageError("digest_mismatch", `content from ${source} does not match its digest: expected ${digest}, got ${actual} (${size} bytes); the data was corrupted or tampered with, retry or check the registry`);
+  return new ImageError(
+    "digest_mismatch",
+    `content from ${source} does not match its digest: expected ${digest}, got ${actual} (${size} bytes); the data was corrupted or tampered with, retry or check the registry`,
+  );
 }
 
 /** A blob being written to a temp file and hashed; `commit()` verifies and renames. */
@@ -27,7 +30,13 @@ export class BlobWriter {
   private readonly hash = createHash("sha256");
   bytes = 0;
 
-  constructor(private readonly store: ContentStore, readonly digest: string, private readonly tmp: string, private readonly fh: FileHandle, private readonly source: string) {}
+  constructor(
+    private readonly store: ContentStore,
+    readonly digest: string,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+    private readonly source: string,
+  ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
     this.hash.update(chunk);

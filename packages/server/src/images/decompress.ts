@@ -38,10 +38,12 @@ const ZSTD_SLICE_MAX = 64 * 1024;
 async function* gunzip(head: Buffer, rest: AsyncIterator<Buffer>, charge: Charge): AsyncGenerator<Buffer> {
   // A stream (not a call per chunk) so zlib works ahead in the thread pool while the caller writes files.
   const z = createGunzip({ chunkSize: 256 * 1024 });
-  const input = Readable.from((async function* () {
-    yield head;
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-  })());
+  const input = Readable.from(
+    (async function* () {
+      yield head;
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+    })(),
+  );
   input.on("error", (err) => z.destroy(err));
   input.pipe(z);
   try {
@@ -73,8 +75,10 @@ async function* unzstd(head: Buffer, rest: AsyncIterator<Buffer>, charge: Charge
     for (let chunk: Buffer | undefined = head; chunk !== undefined;) {
       for (let off = 0; off < chunk.length;) {
         // Before any output the ratio is unknown: start small and double (a big first block costs few re-copies).
-        slice = outBytes === 0 ? Math.min(ZSTD_SLICE_MAX, slice * 2)
-          : Math.max(ZSTD_SLICE_MIN, Math.min(ZSTD_SLICE_MAX, Math.floor(ZSTD_PUSH_OUT_BYTES / (outBytes / inBytes))));
+        slice =
+          outBytes === 0
+            ? Math.min(ZSTD_SLICE_MAX, slice * 2)
+            : Math.max(ZSTD_SLICE_MIN, Math.min(ZSTD_SLICE_MAX, Math.floor(ZSTD_PUSH_OUT_BYTES / (outBytes / inBytes))));
         const part = chunk.subarray(off, off + slice);
         off += part.length;
         inBytes += part.length;

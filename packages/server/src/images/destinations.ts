@@ -55,7 +55,11 @@ export class DestinationPolicy {
   }
 
   private refusal(what: string, hostPort: string): ImageError {
-    return new ImageError("forbidden_destination", `refused to contact ${hostPort}: ${what}; the operator can allow it with --registry-allow ${hostPort} or --registry-allow-private`, { registry: hostPort });
+    return new ImageError(
+      "forbidden_destination",
+      `refused to contact ${hostPort}: ${what}; the operator can allow it with --registry-allow ${hostPort} or --registry-allow-private`,
+      { registry: hostPort },
+    );
   }
 
   /** Whether an address of this class may be dialled for `hostPort`. */

@@ -20,22 +20,28 @@ export function guardedFetch(policy: DestinationPolicy): typeof fetch {
     policy.checkUrl(url);
     const secure = url.protocol === "https:";
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => { headers[k] = v; });
+    new Headers(init.headers).forEach((v, k) => {
+      headers[k] = v;
+    });
     return new Promise<Response>((resolve, reject) => {
-      const req = (secure ? https : http).request(url, {
-        method: init.method ?? "GET",
-        headers,
-        agent: secure ? agents.https : agents.http,
-        lookup: policy.lookupFor(url.host) as never,
-        ...(init.signal ? { signal: init.signal } : {}),
-      }, (res) => {
-        const out = new Headers();
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-        const status = res.statusCode ?? 502;
-        const body = NULL_BODY.has(status) || init.method === "HEAD" ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-        if (body === null) res.resume();
-        resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers: out }));
-      });
+      const req = (secure ? https : http).request(
+        url,
+        {
+          method: init.method ?? "GET",
+          headers,
+          agent: secure ? agents.https : agents.http,
+          lookup: policy.lookupFor(url.host) as never,
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (res) => {
+          const out = new Headers();
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const status = res.statusCode ?? 502;
+          const body = NULL_BODY.has(status) || init.method === "HEAD" ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+          if (body === null) res.resume();
+          resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers: out }));
+        },
+      );
       req.on("error", reject);
       req.end();
     });

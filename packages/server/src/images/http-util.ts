@@ -13,8 +13,14 @@ export function isLoopbackHost(host: string): boolean {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new ImageError("aborted", "the pull was cancelled"));
-    const onAbort = () => { clearTimeout(timer); reject(new ImageError("aborted", "the pull was cancelled")); };
-    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ImageError("aborted", "the pull was cancelled"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -26,7 +32,10 @@ export class Deadline {
   signal: AbortSignal;
   timedOut = false;
 
-  constructor(private readonly timeoutMs: number, readonly outer: AbortSignal | undefined) {
+  constructor(
+    private readonly timeoutMs: number,
+    readonly outer: AbortSignal | undefined,
+  ) {
     this.signal = this.join();
     this.reset();
   }
@@ -43,7 +52,10 @@ export class Deadline {
       this.signal = this.join();
       this.timedOut = false;
     }
-    this.timer = setTimeout(() => { this.timedOut = true; this.ctrl.abort(); }, this.timeoutMs);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.ctrl.abort();
+    }, this.timeoutMs);
     this.timer.unref();
   }
 
@@ -60,7 +72,8 @@ export class Deadline {
   explain(err: unknown, doing: string, registry: string): ImageError {
     if (err instanceof ImageError) return err;
     if (this.outer?.aborted) return new ImageError("aborted", "the pull was cancelled", { cause: err, registry });
-    if (this.timedOut) return new ImageError("network", `timed out after ${this.timeoutMs} ms ${doing}; check the network or configure a mirror`, { cause: err, registry });
+    if (this.timedOut)
+      return new ImageError("network", `timed out after ${this.timeoutMs} ms ${doing}; check the network or configure a mirror`, { cause: err, registry });
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (err as Error).message;
     return new ImageError("network", `network error ${doing} (${detail}); check the network or configure a mirror`, { cause: err, registry });

@@ -27,7 +27,10 @@ export class ImageIndex {
   private readonly byRef = new Map<string, IndexEntry>();
   private readonly path: string;
 
-  constructor(root: string, private readonly layerDir: (diffId: string) => string) {
+  constructor(
+    root: string,
+    private readonly layerDir: (diffId: string) => string,
+  ) {
     this.path = join(root, "index.json");
   }
 
@@ -68,7 +71,11 @@ export class ImageIndex {
   find(refOrDigest: string): IndexEntry[] {
     if (isDigest(refOrDigest)) return this.entries().filter((e) => e.record.digest === refOrDigest);
     let ref: ImageReference;
-    try { ref = parseReference(refOrDigest); } catch { return []; }
+    try {
+      ref = parseReference(refOrDigest);
+    } catch {
+      return [];
+    }
     const exact = this.byRef.get(formatReference(ref));
     if (exact) return [exact];
     if (ref.digest === undefined) return [];

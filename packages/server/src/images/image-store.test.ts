@@ -48,11 +48,17 @@ test("pull by tag: manifest list resolved to this arch, root equals the source t
   assert.deepEqual(img.config.exposedPorts, ["8080/tcp"]);
   assert.equal(img.config.labels["org.nimbus.fixture"], "busybox");
   assert.equal(img.config.workingDir, "/");
-  assert.deepEqual(events.map((e) => e.kind).filter((k, i, a) => a.indexOf(k) === i), ["resolved", "layer", "done"]);
+  assert.deepEqual(
+    events.map((e) => e.kind).filter((k, i, a) => a.indexOf(k) === i),
+    ["resolved", "layer", "done"],
+  );
   assert.ok(events.some((e) => e.kind === "layer" && e.done && !e.cached && e.receivedBytes === e.totalBytes));
   assert.equal(store.resolveLocal("127.0.0.1:" + registry.host.split(":")[1] + "/busybox:v1")?.digest, img.digest);
   assert.equal(store.resolveLocal(img.digest)?.reference, img.reference);
-  assert.deepEqual(store.list().map((r) => r.reference), [img.reference]);
+  assert.deepEqual(
+    store.list().map((r) => r.reference),
+    [img.reference],
+  );
 });
 
 test("pull by digest, and by arch override selects the other platform", async () => {
@@ -79,7 +85,10 @@ test("whiteout image: a real overlayfs mount hides the deleted file and the opaq
   const base = mkdtempSync(join(tmpdir(), "nimbus-ovl-"));
   const [upper, work, merged] = ["upper", "work", "merged"].map((d) => join(base, d));
   for (const d of [upper!, work!, merged!]) mkdirSync(d);
-  const lowers = img.layers.map((l) => l.dir).reverse().join(":");
+  const lowers = img.layers
+    .map((l) => l.dir)
+    .reverse()
+    .join(":");
   execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowers},upperdir=${upper},workdir=${work}`, merged!]);
   t.after(() => {
     execFileSync("umount", [merged!]);
@@ -154,7 +163,12 @@ test("a cancelled pull leaves nothing behind and reports aborted", async () => {
   const root = roots[roots.length - 1]!;
   await store.init();
   const ctrl = new AbortController();
-  const p = store.pull(`${registry.host}/whiteout:v1`, { signal: ctrl.signal, onProgress: (e) => { if (e.kind === "resolved") ctrl.abort(); } });
+  const p = store.pull(`${registry.host}/whiteout:v1`, {
+    signal: ctrl.signal,
+    onProgress: (e) => {
+      if (e.kind === "resolved") ctrl.abort();
+    },
+  });
   await assert.rejects(p, (e: unknown) => isImageError(e, "aborted"));
   assert.deepEqual(readdirSync(join(root, "tmp")), []);
   assert.deepEqual(readdirSync(join(root, "layers")), []);
@@ -178,7 +192,10 @@ test("remove and prune: unreferenced images go, a shared layer survives", async 
   assert.deepEqual(res.removedLayers.sort(), c.layers.map((l) => l.diffId).sort());
   assert.ok(res.freedBytes > 0);
   assert.ok(existsSync(b.layers[0]!.dir) && existsSync(b.layers[1]!.dir), "the shared layer survives");
-  assert.deepEqual(store.list().map((r) => r.reference), [b.reference]);
+  assert.deepEqual(
+    store.list().map((r) => r.reference),
+    [b.reference],
+  );
   const blobs = readdirSync(join(root, "blobs", "sha256")).length;
   assert.equal(blobs, 2 + 2, "b's manifest, config and two layers");
   const all = await store.prune(new Set());

@@ -21,7 +21,9 @@ import type { ImageRecord, ImageStoreOptions, PruneResult, PullOptions, PullProg
 
 /** Mirrors and insecure registries are the operator's own choice, so they are allowed destinations. */
 function destinationPolicy(opts: ImageStoreOptions): DestinationPolicy {
-  const mirrors = Object.values(opts.mirrors ?? {}).flat().map((u) => new URL(u));
+  const mirrors = Object.values(opts.mirrors ?? {})
+    .flat()
+    .map((u) => new URL(u));
   return new DestinationPolicy({
     allowPrivate: opts.registryAllowPrivate ?? false,
     allow: [...(opts.registryAllow ?? []), ...mirrors.map((u) => u.host)],
@@ -84,14 +86,16 @@ export class ImageStore {
         return local;
       }
     }
-    const { promise } = this.content.once(`pull:${reference}`, () => this.track(async () => {
-      try {
-        const resolved = await resolveOnRegistry(this.client, parsed, reference, this.arch, opts.signal);
-        return await this.store(reference, resolved.digest, resolved.manifest, resolved.source, opts);
-      } catch (err) {
-        rethrowAbort(err, opts.signal);
-      }
-    }));
+    const { promise } = this.content.once(`pull:${reference}`, () =>
+      this.track(async () => {
+        try {
+          const resolved = await resolveOnRegistry(this.client, parsed, reference, this.arch, opts.signal);
+          return await this.store(reference, resolved.digest, resolved.manifest, resolved.source, opts);
+        } catch (err) {
+          rethrowAbort(err, opts.signal);
+        }
+      }),
+    );
     const record = await promise;
     opts.onProgress?.({ kind: "done", image: record });
     return record;
@@ -123,7 +127,10 @@ export class ImageStore {
       ...(this.opts.log ? { log: this.opts.log } : {}),
     });
     const record: ImageRecord = {
-      reference, digest, config: m.config, layers: m.layers,
+      reference,
+      digest,
+      config: m.config,
+      layers: m.layers,
       sizeBytes: m.layers.reduce((sum, l) => sum + l.sizeBytes, 0),
       pulledAt: new Date().toISOString(),
     };

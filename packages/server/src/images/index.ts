@@ -8,6 +8,4 @@ export { ImageStore } from "./image-store.js";
 export { ImageError, isImageError, type ImageErrorKind } from "./errors.js";
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./limits.js";
 export { parseReference, normaliseReference, formatReference, type ImageReference } from "./reference.js";
-export type {
-  ImageStoreOptions, ImageConfig, ImageLayer, ImageRecord, PullProgress, PullOptions, PruneResult, Logger, LogLevel,
-} from "./types.js";
+export type { ImageStoreOptions, ImageConfig, ImageLayer, ImageRecord, PullProgress, PullOptions, PruneResult, Logger, LogLevel } from "./types.js";

@@ -43,7 +43,11 @@ const WHAT: Record<keyof ImageLimits, string> = {
 export class LimitCounter {
   used = 0;
 
-  constructor(readonly name: keyof ImageLimits, readonly limit: number, private readonly where: string) {}
+  constructor(
+    readonly name: keyof ImageLimits,
+    readonly limit: number,
+    private readonly where: string,
+  ) {}
 
   /** Throws if `extra` more would pass the limit, without charging it. */
   check(extra: number): void {
@@ -58,9 +62,13 @@ export class LimitCounter {
 
 export function tooLarge(name: keyof ImageLimits, limit: number, where: string): ImageError {
   const unit = name === "layerEntries" ? "entries" : "bytes";
-  return new ImageError("too_large", `${where} is over the limit on the ${WHAT[name]} (${limit} ${unit}); it may be an archive bomb. Use a smaller image, or ask the operator to raise ${FLAGS[name]}`, {
-    detail: { limit: name, flag: FLAGS[name], ...(unit === "bytes" ? { limitBytes: limit } : { limitEntries: limit }) },
-  });
+  return new ImageError(
+    "too_large",
+    `${where} is over the limit on the ${WHAT[name]} (${limit} ${unit}); it may be an archive bomb. Use a smaller image, or ask the operator to raise ${FLAGS[name]}`,
+    {
+      detail: { limit: name, flag: FLAGS[name], ...(unit === "bytes" ? { limitBytes: limit } : { limitEntries: limit }) },
+    },
+  );
 }
 
 /** What one unpack (a layer, or a loaded archive) is charged against. */

@@ -43,7 +43,10 @@ test("load: a docker-archive tarball (docker save format)", async () => {
   archiveFixture(busybox, "docker-archive", file, "tools/busybox:2");
   const { store, root } = await freshStore();
   const images = await store.load(file);
-  assert.deepEqual(images.map((i) => i.reference), ["docker.io/tools/busybox:2"]);
+  assert.deepEqual(
+    images.map((i) => i.reference),
+    ["docker.io/tools/busybox:2"],
+  );
   const img = images[0]!;
   assert.deepEqual(diffTrees(describeTree(fixtureRootfs(busybox)), describeTree(img.layers[0]!.dir)), []);
   assert.deepEqual(img.config.exposedPorts, ["8080/tcp"]);
@@ -58,11 +61,14 @@ test("load: a docker-archive tarball (docker save format)", async () => {
 
 test("load: an archive whose manifest.json points outside via a symlink is refused", async () => {
   const file = join(dir, "evil.tar");
-  writeFileSync(file, tarArchive([
-    { path: "manifest.json", type: "file", data: JSON.stringify([{ Config: "cfg.json", RepoTags: ["x:1"], Layers: ["l.tar"] }]) },
-    { path: "cfg.json", type: "symlink", linkpath: "/etc/passwd" },
-    { path: "l.tar", type: "file", data: "" },
-  ]));
+  writeFileSync(
+    file,
+    tarArchive([
+      { path: "manifest.json", type: "file", data: JSON.stringify([{ Config: "cfg.json", RepoTags: ["x:1"], Layers: ["l.tar"] }]) },
+      { path: "cfg.json", type: "symlink", linkpath: "/etc/passwd" },
+      { path: "l.tar", type: "file", data: "" },
+    ]),
+  );
   const { store } = await freshStore();
   await assert.rejects(store.load(file), (e: unknown) => isImageError(e, "invalid_archive") && /outside/.test(e.message));
   await assert.rejects(store.load(join(dir, "missing.tar")), (e: unknown) => isImageError(e, "invalid_archive"));

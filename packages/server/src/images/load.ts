@@ -24,13 +24,18 @@ export interface ArchiveImage {
 }
 
 function invalid(tarPath: string, why: string): ImageError {
-  return new ImageError("invalid_archive", `${tarPath} is not a loadable image archive: ${why}; create it with "docker save" or "skopeo copy … oci-archive:FILE"`);
+  return new ImageError(
+    "invalid_archive",
+    `${tarPath} is not a loadable image archive: ${why}; create it with "docker save" or "skopeo copy … oci-archive:FILE"`,
+  );
 }
 
 /** Resolves a path inside the extracted archive, refusing anything (e.g. a symlink) that leads out. */
 async function inside(root: string, rel: string, tarPath: string): Promise<string> {
   const abs = join(root, safeRelativePath(rel));
-  const real = await realpath(abs).catch(() => { throw invalid(tarPath, `${rel} is missing`); });
+  const real = await realpath(abs).catch(() => {
+    throw invalid(tarPath, `${rel} is missing`);
+  });
   if (real !== root && !real.startsWith(root + sep)) throw invalid(tarPath, `${rel} points outside the archive`);
   return real;
 }
@@ -45,7 +50,13 @@ function fileSource(root: string, tarPath: string, pathOf: (d: Descriptor) => st
 }
 
 function defaultName(tarPath: string): string {
-  return `localhost/${basename(tarPath).replace(/\.(tar|tgz|tar\.gz)$/i, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "") || "image"}`;
+  return `localhost/${
+    basename(tarPath)
+      .replace(/\.(tar|tgz|tar\.gz)$/i, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "") || "image"
+  }`;
 }
 
 function nameFor(annotations: Record<string, string> | undefined, tarPath: string): string {
@@ -87,7 +98,12 @@ async function readOciLayout(root: string, tarPath: string): Promise<ArchiveImag
     const childBytes = await readVerified(chosen);
     const child = parseManifest(childBytes, chosen.mediaType, where);
     if (child.kind !== "image") throw invalid(tarPath, "nested indexes are not supported");
-    out.push({ reference, digest: desc.digest, source, manifest: { digest: chosen.digest, bytes: childBytes, config: child.config, layers: child.layers, index: { digest: desc.digest, bytes } } });
+    out.push({
+      reference,
+      digest: desc.digest,
+      source,
+      manifest: { digest: chosen.digest, bytes: childBytes, config: child.config, layers: child.layers, index: { digest: desc.digest, bytes } },
+    });
   }
   return out;
 }

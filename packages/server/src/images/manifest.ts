@@ -17,7 +17,8 @@ export const MEDIA = {
 
 export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(", ");
 
-const LAYER_TYPES = /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip|\.zstd)?)$/;
+const LAYER_TYPES =
+  /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip|\.zstd)?)$/;
 
 export interface Descriptor {
   mediaType: string;
@@ -28,8 +29,7 @@ export interface Descriptor {
 }
 
 export type ParsedManifest =
-  | { kind: "index"; mediaType: string; manifests: Descriptor[] }
-  | { kind: "image"; mediaType: string; config: Descriptor; layers: Descriptor[] };
+  { kind: "index"; mediaType: string; manifests: Descriptor[] } | { kind: "image"; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
 export function sha256(bytes: Buffer | string): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -56,7 +56,11 @@ function descriptor(v: unknown, where: string): Descriptor {
 
 function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
   let value: unknown;
-  try { value = JSON.parse(bytes.toString("utf8")); } catch { value = undefined; }
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    value = undefined;
+  }
   const obj = record(value);
   if (!obj) throw new ImageError("unsupported", `the ${what} is not a JSON object`);
   return obj;
@@ -75,7 +79,8 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
   if (Array.isArray(m.layers) && m.config !== undefined) {
     const layers = m.layers.map((d) => descriptor(d, where));
     for (const l of layers) {
-      if (!LAYER_TYPES.test(l.mediaType)) throw new ImageError("unsupported", `${where} has a layer of type "${l.mediaType}", which is not a container filesystem layer`);
+      if (!LAYER_TYPES.test(l.mediaType))
+        throw new ImageError("unsupported", `${where} has a layer of type "${l.mediaType}", which is not a container filesystem layer`);
     }
     return { kind: "image", mediaType: mediaType || MEDIA.ociManifest, config: descriptor(m.config, where), layers };
   }

@@ -66,13 +66,21 @@ async function readSmallBlob(content: ContentStore, source: BlobSource, desc: De
 }
 
 /** Downloads (if needed) and unpacks (if needed) one layer; returns whether anything was fetched. */
-async function ensureLayer(content: ContentStore, source: BlobSource, desc: Descriptor, diffId: string, opts: MaterialiseOptions, imageBytes: LimitCounter): Promise<void> {
+async function ensureLayer(
+  content: ContentStore,
+  source: BlobSource,
+  desc: Descriptor,
+  diffId: string,
+  opts: MaterialiseOptions,
+  imageBytes: LimitCounter,
+): Promise<void> {
   const haveBlob = content.hasBlob(desc.digest);
   const needUnpack = !content.hasLayer(diffId);
   if (haveBlob && !needUnpack) return;
   let received = 0;
   let lastReport = 0;
-  const report = (done: boolean) => opts.onProgress?.({ kind: "layer", digest: desc.digest, receivedBytes: received, totalBytes: desc.size, done, cached: false });
+  const report = (done: boolean) =>
+    opts.onProgress?.({ kind: "layer", digest: desc.digest, receivedBytes: received, totalBytes: desc.size, done, cached: false });
   const writer = haveBlob ? undefined : await content.openBlob(desc.digest, source.describe);
   const tmpLayer = content.tempPath(`layer-${diffId.slice(7, 19)}`);
   // A plain iterator (not for-await) so that when unpacking fails the rest can still be read.
@@ -84,7 +92,8 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     received += chunk.length;
     if (writer) {
-      if (received > desc.size) throw new ImageError("digest_mismatch", `${source.describe} sent more than the ${desc.size} bytes of blob ${desc.digest}; the data is corrupt`);
+      if (received > desc.size)
+        throw new ImageError("digest_mismatch", `${source.describe} sent more than the ${desc.size} bytes of blob ${desc.digest}; the data is corrupt`);
       await writer.write(chunk);
     }
     return chunk;
@@ -116,11 +125,16 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
       }
       await writer?.commit();
       if (result.diffId !== diffId) {
-        throw new ImageError("digest_mismatch", `layer ${desc.digest} of ${opts.where} unpacks to ${result.diffId}, but the image config says ${diffId}; the image is corrupt, re-push it`);
+        throw new ImageError(
+          "digest_mismatch",
+          `layer ${desc.digest} of ${opts.where} unpacks to ${result.diffId}, but the image config says ${diffId}; the image is corrupt, re-push it`,
+        );
       }
       await content.commitLayer(tmpLayer, diffId);
     } else {
-      for await (const _ of tee()) { /* download only */ }
+      for await (const _ of tee()) {
+        /* download only */
+      }
       await writer?.commit();
     }
     report(true);
@@ -134,9 +148,16 @@ async function ensureLayer(content: ContentStore, source: BlobSource, desc: Desc
   /** A layer that fails to unpack may simply be corrupt in transit: finish reading it and prefer the digest verdict. */
   async function corruptionOr(err: unknown): Promise<unknown> {
     // A limit passed is the verdict as it is: reading the rest of a bomb would only feed it.
-    if (!writer || opts.signal?.aborted || (err instanceof ImageError && (err.kind === "network" || err.kind === "digest_mismatch" || err.kind === "too_large"))) return err;
+    if (
+      !writer ||
+      opts.signal?.aborted ||
+      (err instanceof ImageError && (err.kind === "network" || err.kind === "digest_mismatch" || err.kind === "too_large"))
+    )
+      return err;
     try {
-      while ((await pull()) !== undefined) { /* drain */ }
+      while ((await pull()) !== undefined) {
+        /* drain */
+      }
       await writer.verify();
     } catch (verdict) {
       if (verdict instanceof ImageError && verdict.kind === "digest_mismatch") return verdict;
@@ -171,7 +192,10 @@ export async function materialise(content: ContentStore, source: BlobSource, m: 
   const configBytes = await content.once(`blob:${m.config.digest}`, () => readSmallBlob(content, source, m.config, opts.signal)).promise;
   const parsed = parseImageConfig(configBytes, opts.where);
   if (parsed.diffIds.length !== m.layers.length) {
-    throw new ImageError("unsupported", `${opts.where} lists ${m.layers.length} layers but its config has ${parsed.diffIds.length} diff ids; the image is malformed`);
+    throw new ImageError(
+      "unsupported",
+      `${opts.where} lists ${m.layers.length} layers but its config has ${parsed.diffIds.length} diff ids; the image is malformed`,
+    );
   }
   // Shared by the layers this call unpacks (layers already on disk were checked when they were unpacked).
   const imageBytes = new LimitCounter("imageBytes", (opts.limits ?? DEFAULT_IMAGE_LIMITS).imageBytes, opts.where);

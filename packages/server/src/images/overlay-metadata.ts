@@ -19,8 +19,13 @@ export async function writeOverlayMetadata(root: string, whiteouts: string[], op
   for (const path of opaqueDirs) {
     const st = await lstat(join(root, path));
     entries.push({
-      path: path === "" ? "." : path, type: "dir", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
-      mtime: st.mtimeMs / 1000, xattrs: { [OPAQUE_XATTR]: "y" },
+      path: path === "" ? "." : path,
+      type: "dir",
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: st.mtimeMs / 1000,
+      xattrs: { [OPAQUE_XATTR]: "y" },
     });
   }
   const archive = tarArchive(entries);
@@ -28,11 +33,19 @@ export async function writeOverlayMetadata(root: string, whiteouts: string[], op
   await new Promise<void>((resolve, reject) => {
     const child = spawn("tar", args, { stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
-    child.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on("error", (err) => reject(new ImageError("unsupported", "GNU tar is needed to write overlay whiteouts; install the tar package", { cause: err })));
     child.on("close", (code) => {
       if (code === 0) resolve();
-      else reject(new ImageError("unsupported", `could not write overlay whiteouts (tar exited ${code}: ${stderr.trim()}); the data dir must be on a filesystem with trusted xattrs and the server must run as root`));
+      else
+        reject(
+          new ImageError(
+            "unsupported",
+            `could not write overlay whiteouts (tar exited ${code}: ${stderr.trim()}); the data dir must be on a filesystem with trusted xattrs and the server must run as root`,
+          ),
+        );
     });
     child.stdin.end(archive);
   });

@@ -25,19 +25,43 @@ test("reference: Docker Hub short names are normalised", () => {
 
 test("reference: components are split out", () => {
   assert.deepEqual(parseReference("127.0.0.1:5000/x/y:1@" + D), {
-    registry: "127.0.0.1:5000", repository: "x/y", tag: "1", digest: D,
+    registry: "127.0.0.1:5000",
+    repository: "x/y",
+    tag: "1",
+    digest: D,
   });
   assert.deepEqual(parseReference("busybox@" + D), {
-    registry: "docker.io", repository: "library/busybox", tag: undefined, digest: D,
+    registry: "docker.io",
+    repository: "library/busybox",
+    tag: undefined,
+    digest: D,
   });
 });
 
 test("reference: malformed references are invalid_reference", () => {
   for (const bad of [
-    "", " node", "Node", "node:", "node:bad tag", "node@sha256:123", "node@md5:" + "a".repeat(32),
-    "-node", "node-", "a//b", "ghcr.io/", "host:port/x", "ex_ample.com/x", "node:" + "a".repeat(129),
-    "a".repeat(256), "docker.io/UPPER/x", "x/../y",
+    "",
+    " node",
+    "Node",
+    "node:",
+    "node:bad tag",
+    "node@sha256:123",
+    "node@md5:" + "a".repeat(32),
+    "-node",
+    "node-",
+    "a//b",
+    "ghcr.io/",
+    "host:port/x",
+    "ex_ample.com/x",
+    "node:" + "a".repeat(129),
+    "a".repeat(256),
+    "docker.io/UPPER/x",
+    "x/../y",
   ]) {
-    assert.throws(() => parseReference(bad), (e: unknown) => e instanceof ImageError && e.kind === "invalid_reference", bad);
+    assert.throws(
+      () => parseReference(bad),
+      (e: unknown) => e instanceof ImageError && e.kind === "invalid_reference",
+      bad,
+    );
   }
 });

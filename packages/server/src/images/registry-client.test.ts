@@ -35,7 +35,9 @@ before(async () => {
   busybox = await buildBusyboxImage();
   whiteout = await buildWhiteoutImage();
 });
-after(() => { for (const r of roots) rmSync(r, { recursive: true, force: true }); });
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
 
 for (const scheme of ["basic", "bearer"] as const) {
   test(`auth (${scheme}): credentials from the docker config pull; none or wrong ones fail naming the registry`, async (t) => {
@@ -117,7 +119,10 @@ test("retries on 503, follows blob redirects to another origin without sending c
   assert.deepEqual(diffTrees(describeTree(fixtureRootfs(busybox)), describeTree(img.layers[0]!.dir)), []);
   const storage = server.log.filter((l) => l.origin === "storage");
   assert.ok(storage.length >= 2, "blobs came from the storage origin");
-  assert.ok(storage.every((l) => l.authorization === undefined), "no credentials sent to blob storage");
+  assert.ok(
+    storage.every((l) => l.authorization === undefined),
+    "no credentials sent to blob storage",
+  );
 });
 
 test("gives up after the configured retries with a network error naming the registry", async (t) => {
@@ -150,8 +155,20 @@ test("a registry that never answers times out", async (t) => {
 
 test("endpoints: mirrors first, plain HTTP only for loopback and insecure registries", () => {
   const client = new RegistryClient({ mirrors: { "docker.io": ["http://127.0.0.1:5000/"] }, insecureRegistries: ["reg.lan:5000"] });
-  assert.deepEqual(client.endpoints("docker.io").map((e) => e.base), ["http://127.0.0.1:5000", "https://registry-1.docker.io"]);
-  assert.deepEqual(client.endpoints("reg.lan:5000").map((e) => e.base), ["http://reg.lan:5000"]);
-  assert.deepEqual(client.endpoints("ghcr.io").map((e) => e.base), ["https://ghcr.io"]);
-  assert.deepEqual(client.endpoints("localhost:5000").map((e) => e.base), ["http://localhost:5000"]);
+  assert.deepEqual(
+    client.endpoints("docker.io").map((e) => e.base),
+    ["http://127.0.0.1:5000", "https://registry-1.docker.io"],
+  );
+  assert.deepEqual(
+    client.endpoints("reg.lan:5000").map((e) => e.base),
+    ["http://reg.lan:5000"],
+  );
+  assert.deepEqual(
+    client.endpoints("ghcr.io").map((e) => e.base),
+    ["https://ghcr.io"],
+  );
+  assert.deepEqual(
+    client.endpoints("localhost:5000").map((e) => e.base),
+    ["http://localhost:5000"],
+  );
 });

@@ -105,15 +105,22 @@ export class RegistryClient {
       const res = await this.request(ep, repository, `manifests/${selector}`, deadline, MANIFEST_ACCEPT);
       if (res.status === 404) {
         await res.body?.cancel();
-        throw new ImageError("not_found", `${ep.registry}/${repository}:${selector} was not found on registry ${ep.host}; check the repository name and tag`, { registry: ep.host });
+        throw new ImageError("not_found", `${ep.registry}/${repository}:${selector} was not found on registry ${ep.host}; check the repository name and tag`, {
+          registry: ep.host,
+        });
       }
       if (!res.ok) throw await this.unexpected(ep, res);
       const bytes = Buffer.from(await res.arrayBuffer());
-      if (bytes.length > MAX_MANIFEST_BYTES) throw new ImageError("unsupported", `the manifest from registry ${ep.host} is larger than 4 MiB`, { registry: ep.host });
+      if (bytes.length > MAX_MANIFEST_BYTES)
+        throw new ImageError("unsupported", `the manifest from registry ${ep.host} is larger than 4 MiB`, { registry: ep.host });
       const digest = sha256(bytes);
       const claimed = selector.startsWith("sha256:") ? selector : res.headers.get("docker-content-digest");
       if (claimed && claimed !== digest) {
-        throw new ImageError("digest_mismatch", `registry ${ep.host} sent a manifest for ${repository} whose digest is ${digest}, not ${claimed}; the registry or a proxy is corrupting data`, { registry: ep.host });
+        throw new ImageError(
+          "digest_mismatch",
+          `registry ${ep.host} sent a manifest for ${repository} whose digest is ${digest}, not ${claimed}; the registry or a proxy is corrupting data`,
+          { registry: ep.host },
+        );
       }
       return { bytes, contentType: res.headers.get("content-type") ?? undefined, digest };
     } finally {
@@ -124,12 +131,17 @@ export class RegistryClient {
   /** Opens a blob; the caller verifies the bytes and must consume or cancel the body. */
   async getBlob(ep: Endpoint, repository: string, digest: string, signal?: AbortSignal): Promise<BlobStream> {
     const deadline = new Deadline(this.timeoutMs, signal);
-    const res = await this.request(ep, repository, `blobs/${digest}`, deadline).catch((err) => { deadline.clear(); throw err; });
+    const res = await this.request(ep, repository, `blobs/${digest}`, deadline).catch((err) => {
+      deadline.clear();
+      throw err;
+    });
     if (!res.ok || !res.body) {
       deadline.clear();
       if (res.status === 404) {
         await res.body?.cancel();
-        throw new ImageError("not_found", `blob ${digest} of ${repository} is missing on registry ${ep.host}; the image is incomplete there, re-push it`, { registry: ep.host });
+        throw new ImageError("not_found", `blob ${digest} of ${repository} is missing on registry ${ep.host}; the image is incomplete there, re-push it`, {
+          registry: ep.host,
+        });
       }
       throw await this.unexpected(ep, res);
     }
@@ -183,9 +195,13 @@ export class RegistryClient {
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
         const creds = this.credentials(ep);
-        throw new ImageError("unauthorized", creds
-          ? `registry ${ep.host} refused access to ${repository} for user "${creds.username}" (HTTP ${res.status}); check the credentials and that the user may pull this repository`
-          : `registry ${ep.host} requires authentication for ${repository} (HTTP ${res.status}) and no credentials for it were found; run docker login ${ep.host}`, { registry: ep.host });
+        throw new ImageError(
+          "unauthorized",
+          creds
+            ? `registry ${ep.host} refused access to ${repository} for user "${creds.username}" (HTTP ${res.status}); check the credentials and that the user may pull this repository`
+            : `registry ${ep.host} requires authentication for ${repository} (HTTP ${res.status}) and no credentials for it were found; run docker login ${ep.host}`,
+          { registry: ep.host },
+        );
       }
       if ((res.status === 429 || res.status >= 500) && attempt < this.retries) {
         await res.body?.cancel();
@@ -208,7 +224,11 @@ export class RegistryClient {
       return `Bearer ${await fetchBearerToken({ challenge, scope: `repository:${repository}:pull`, credentials, registry: ep.host, signal: deadline.signal, fetchFn: this.fetchFn })}`;
     }
     if (challenge?.scheme === "basic" && credentials) return basicHeader(credentials);
-    throw new ImageError("unauthorized", `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; run docker login ${ep.host}`, { registry: ep.host });
+    throw new ImageError(
+      "unauthorized",
+      `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; run docker login ${ep.host}`,
+      { registry: ep.host },
+    );
   }
 
   /** A token realm is another destination the registry chose: https only, unless it is an allowed plain-HTTP registry. */
@@ -216,9 +236,17 @@ export class RegistryClient {
     const policy = this.opts.destinations;
     if (!policy || !realm) return;
     let url: URL;
-    try { url = new URL(realm); } catch { throw new ImageError("unauthorized", `registry ${ep.host} sent a bearer challenge with a malformed realm`, { registry: ep.host }); }
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new ImageError("unauthorized", `registry ${ep.host} sent a bearer challenge with a malformed realm`, { registry: ep.host });
+    }
     if (url.protocol === "https:" || (url.protocol === "http:" && policy.plainHttpAllowed(url.host))) return;
-    throw new ImageError("forbidden_destination", `registry ${ep.host} named the token realm ${url.origin}, which is not https; only an allowed insecure registry (--insecure-registry) may use plain http`, { registry: ep.host });
+    throw new ImageError(
+      "forbidden_destination",
+      `registry ${ep.host} named the token realm ${url.origin}, which is not https; only an allowed insecure registry (--insecure-registry) may use plain http`,
+      { registry: ep.host },
+    );
   }
 
   private async backoff(attempt: number, retryAfter: string | null | undefined, deadline: Deadline): Promise<void> {

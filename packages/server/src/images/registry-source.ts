@@ -37,7 +37,8 @@ export async function resolveOnRegistry(client: RegistryClient, ref: ImageRefere
   const chosen = selectPlatform(parsed.manifests, arch, where);
   const child = await client.getManifest(ep, ref.repository, chosen.digest, signal);
   const inner = parseManifest(child.bytes, child.contentType, where);
-  if (inner.kind !== "image") throw new ImageError("unsupported", `${where}: the linux/${arch} entry of the index is itself an index; nested indexes are not supported`);
+  if (inner.kind !== "image")
+    throw new ImageError("unsupported", `${where}: the linux/${arch} entry of the index is itself an index; nested indexes are not supported`);
   return {
     digest: top.digest,
     source,

@@ -35,8 +35,15 @@ export interface TarEntry {
 const BLOCK = 512;
 const MAX_EXTENDED_HEADER = 1 << 20;
 const TYPES: Record<string, TarEntryType> = {
-  "0": "file", "\0": "file", "7": "file", "1": "hardlink", "2": "symlink",
-  "3": "char", "4": "block", "5": "dir", "6": "fifo",
+  "0": "file",
+  "\0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
 };
 
 function bad(why: string): ImageError {
@@ -108,7 +115,9 @@ class ByteReader {
   }
 
   async skip(n: number): Promise<void> {
-    for await (const _ of this.stream(n)) { /* discard */ }
+    for await (const _ of this.stream(n)) {
+      /* discard */
+    }
   }
 
   async drain(): Promise<void> {
@@ -182,9 +191,17 @@ function parseHeader(block: Buffer): { header: TarHeader; flag: string } {
     if (prefix) path = `${prefix}/${path}`;
   }
   const header: TarHeader = {
-    path, type: TYPES[flag] ?? "file", size: num(block, 124, 12), mode: num(block, 100, 8) & 0o7777,
-    uid: num(block, 108, 8), gid: num(block, 116, 8), mtime: num(block, 136, 12),
-    linkpath: cString(block, 157, 100), devmajor: num(block, 329, 8), devminor: num(block, 337, 8), xattrs: {},
+    path,
+    type: TYPES[flag] ?? "file",
+    size: num(block, 124, 12),
+    mode: num(block, 100, 8) & 0o7777,
+    uid: num(block, 108, 8),
+    gid: num(block, 116, 8),
+    mtime: num(block, 136, 12),
+    linkpath: cString(block, 157, 100),
+    devmajor: num(block, 329, 8),
+    devminor: num(block, 337, 8),
+    xattrs: {},
     // An old-GNU sparse entry ("S") keeps its real size at offset 483.
     apparentSize: flag === "S" ? num(block, 483, 12) : 0,
   };

@@ -62,7 +62,10 @@ class Extractor {
   skipped = 0;
   entries = 0;
 
-  constructor(private readonly root: string, private readonly budget: UnpackBudget | undefined) {}
+  constructor(
+    private readonly root: string,
+    private readonly budget: UnpackBudget | undefined,
+  ) {}
 
   private abs(rel: string): string {
     return rel === "" ? this.root : join(this.root, rel);
@@ -220,7 +223,11 @@ export async function unpackLayer(source: AsyncIterable<Buffer | Uint8Array>, di
   const hash = createHash("sha256");
   const extractor = new Extractor(dir, budget);
   // Uncompressed bytes are charged as they leave the decompressor, before the tar reader or the disk sees them.
-  const charge = budget ? (n: number) => { for (const c of budget.bytes) c.add(n); } : undefined;
+  const charge = budget
+    ? (n: number) => {
+        for (const c of budget.bytes) c.add(n);
+      }
+    : undefined;
   for await (const entry of readTar(hashing(decompress(source, charge), hash))) {
     signal?.throwIfAborted();
     await extractor.add(entry);

@@ -40,7 +40,9 @@ export class WriteQueue {
     if (this.failure) throw this.failure.err;
     while (this.inflight.size >= this.limit) await Promise.race(this.inflight);
     const p: Promise<void> = writeWhole(file)
-      .catch((err: unknown) => { this.failure ??= { err }; })
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }

@@ -13,16 +13,16 @@ import { isIP } from "node:net";
 
 export type AddressClass =
   | "public"
-  | "loopback"         // 127/8, ::1
-  | "unspecified"      // 0.0.0.0/8, ::
-  | "link_local"       // 169.254/16, fe80::/10
-  | "metadata"         // 169.254.169.254, fd00:ec2::254 (cloud instance metadata)
-  | "private"          // 10/8, 172.16/12, 192.168/16
-  | "shared"           // 100.64/10 (carrier-grade NAT)
-  | "unique_local"     // fc00::/7
-  | "multicast"        // 224/4, ff00::/8
-  | "reserved"         // 240/4 and 255.255.255.255, 192.0.0/24, 198.18/15, TEST-NETs, 2001:db8::/32, 64:ff9b:1::/48, 100::/64
-  | "invalid";         // not an IP address
+  | "loopback" // 127/8, ::1
+  | "unspecified" // 0.0.0.0/8, ::
+  | "link_local" // 169.254/16, fe80::/10
+  | "metadata" // 169.254.169.254, fd00:ec2::254 (cloud instance metadata)
+  | "private" // 10/8, 172.16/12, 192.168/16
+  | "shared" // 100.64/10 (carrier-grade NAT)
+  | "unique_local" // fc00::/7
+  | "multicast" // 224/4, ff00::/8
+  | "reserved" // 240/4 and 255.255.255.255, 192.0.0/24, 198.18/15, TEST-NETs, 2001:db8::/32, 64:ff9b:1::/48, 100::/64
+  | "invalid"; // not an IP address
 
 function v4Octets(ip: string): number[] {
   return ip.split(".").map(Number);
@@ -38,7 +38,13 @@ function classifyV4(ip: string): AddressClass {
   if (a === 100 && b >= 64 && b <= 127) return "shared";
   if (a >= 224 && a <= 239) return "multicast";
   if (a >= 240) return "reserved";
-  if ((a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 198 && (b === 18 || b === 19)) || (a === 198 && b === 51 && c === 100) || (a === 203 && b === 0 && c === 113)) return "reserved";
+  if (
+    (a === 192 && b === 0 && (c === 0 || c === 2)) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113)
+  )
+    return "reserved";
   return "public";
 }
 
@@ -55,7 +61,7 @@ function v6Groups(ip: string): number[] {
     const prefix = text.slice(0, lastColon + 1);
     text = prefix.endsWith("::") ? prefix : prefix.slice(0, -1);
   }
-  const [head, rest] = text.includes("::") ? text.split("::") as [string, string] : [text, undefined];
+  const [head, rest] = text.includes("::") ? (text.split("::") as [string, string]) : [text, undefined];
   const parse = (s: string) => (s === "" ? [] : s.split(":").map((g) => parseInt(g, 16)));
   const h = parse(head);
   const r = rest === undefined ? [] : parse(rest);

@@ -5,14 +5,7 @@
 // May import: node built-ins only. Never imports domain, api, store or images;
 // it throws RuntimeError, which the domain translates.
 
-export type {
-  ContainerSpec,
-  ContainerState,
-  ContainerStatus,
-  ExitInfo,
-  RuntimeBackend,
-  RuntimeName,
-} from "./backend.js";
+export type { ContainerSpec, ContainerState, ContainerStatus, ExitInfo, RuntimeBackend, RuntimeName } from "./backend.js";
 export { RuntimeError, assertValidId, isRuntimeError, type RuntimeErrorKind } from "./errors.js";
 export { ContainerBackend, type ContainerBackendOptions } from "./container/crun-backend.js";
 export { containersOnDisk } from "./container/layout.js";

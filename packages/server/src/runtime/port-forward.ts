@@ -76,8 +76,13 @@ export class PortForwarder {
     rmSync(socketPath, { force: true });
     const argv = [
       ...(this.setpriv ? [this.setpriv, "--pdeathsig", "KILL", "--"] : []),
-      this.nsenter!, `--net=/proc/${pid}/ns/net`, "--",
-      this.socat!, "-lf/dev/null", `UNIX-LISTEN:${socketPath},fork,mode=600,unlink-early,backlog=1024`, `TCP:127.0.0.1:${port},nodelay`,
+      this.nsenter!,
+      `--net=/proc/${pid}/ns/net`,
+      "--",
+      this.socat!,
+      "-lf/dev/null",
+      `UNIX-LISTEN:${socketPath},fork,mode=600,unlink-early,backlog=1024`,
+      `TCP:127.0.0.1:${port},nodelay`,
     ];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -190,7 +195,12 @@ export function forwarderPids(socketDir: string): number[] {
   for (const name of names) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").some((a) => a.startsWith(marker))) pids.push(Number(name));
+      if (
+        readFileSync(`/proc/${name}/cmdline`, "utf8")
+          .split("\0")
+          .some((a) => a.startsWith(marker))
+      )
+        pids.push(Number(name));
     } catch {
       /* exited meanwhile */
     }

@@ -83,7 +83,10 @@ test("restore refuses a damaged file, a non-Nimbus database and a newer schema, 
   openDatabase(data).close();
   const before = statSync(join(data, "nimbus.db")).mtimeMs;
   writeFileSync(join(d, "junk"), "x".repeat(5000));
-  assert.throws(() => restoreDatabase(data, join(d, "junk")), (e: Error) => e instanceof BackupError && /is damaged/.test(e.message));
+  assert.throws(
+    () => restoreDatabase(data, join(d, "junk")),
+    (e: Error) => e instanceof BackupError && /is damaged/.test(e.message),
+  );
   const other = new Database(join(d, "other.db"));
   other.exec("CREATE TABLE t (x)");
   other.pragma("user_version = 1");

@@ -17,10 +17,14 @@ export class BackupError extends Error {}
 
 function describe(health: DatabaseHealth): string {
   switch (health.kind) {
-    case "missing": return "does not exist";
-    case "empty": return `holds no database (${health.sizeBytes} bytes, no tables)`;
-    case "corrupt": return `is damaged (${health.detail})`;
-    case "ok": return "is healthy";
+    case "missing":
+      return "does not exist";
+    case "empty":
+      return `holds no database (${health.sizeBytes} bytes, no tables)`;
+    case "corrupt":
+      return `is damaged (${health.detail})`;
+    case "ok":
+      return "is healthy";
   }
 }
 
@@ -83,11 +87,13 @@ export function restoreDatabase(dataDir: string, file: string, now = new Date())
   const version = schemaVersion(source);
   const newest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
   if (version < 1) throw new BackupError(`${source} is an SQLite file but not a Nimbus database (no schema version); nothing was changed`);
-  if (version > newest) throw new BackupError(`${source} was written by a newer Nimbus (schema ${version}, this one knows ${newest}); upgrade nimbus first. Nothing was changed`);
+  if (version > newest)
+    throw new BackupError(`${source} was written by a newer Nimbus (schema ${version}, this one knows ${newest}); upgrade nimbus first. Nothing was changed`);
   const probe = new Database(source, { fileMustExist: true });
   try {
     const has = (name: string) => probe.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-    if (!has("tenants") || !has("sandboxes")) throw new BackupError(`${source} is an SQLite file but not a Nimbus database (no tenants/sandboxes tables); nothing was changed`);
+    if (!has("tenants") || !has("sandboxes"))
+      throw new BackupError(`${source} is an SQLite file but not a Nimbus database (no tenants/sandboxes tables); nothing was changed`);
   } finally {
     probe.close();
   }

@@ -25,9 +25,18 @@ afterEach(() => {
 test("commits are FULL (fsynced) except inside withoutFsync, which always restores FULL", () => {
   assert.equal(synchronous(), 2);
   assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-  assert.equal(withoutFsync(db, () => synchronous()), 1);
+  assert.equal(
+    withoutFsync(db, () => synchronous()),
+    1,
+  );
   assert.equal(synchronous(), 2);
-  assert.throws(() => withoutFsync(db, () => { throw new Error("boom"); }), /boom/);
+  assert.throws(
+    () =>
+      withoutFsync(db, () => {
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
   assert.equal(synchronous(), 2, "restored after a throw");
 });
 

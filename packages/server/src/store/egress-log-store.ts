@@ -55,7 +55,22 @@ export class EgressLogStore {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         for (const r of rows) {
-          insert.run(r.tenantId, r.sandboxId, r.at, r.kind, r.name, r.address, r.port, r.protocol, r.decision, r.rule, r.reason, r.bytesUp, r.bytesDown, r.durationMs);
+          insert.run(
+            r.tenantId,
+            r.sandboxId,
+            r.at,
+            r.kind,
+            r.name,
+            r.address,
+            r.port,
+            r.protocol,
+            r.decision,
+            r.rule,
+            r.reason,
+            r.bytesUp,
+            r.bytesDown,
+            r.durationMs,
+          );
         }
       })(),
     );
@@ -94,10 +109,10 @@ export class EgressLogStore {
 function filter(tenantId: string, sandboxId: string, q: Omit<EgressLogQuery, "limit">): { where: string; args: unknown[] } {
   const where = ["tenant_id = ?", "sandbox_id = ?"];
   const args: unknown[] = [tenantId, sandboxId];
-  if (q.decision) where.push("decision = ?"), args.push(q.decision);
-  if (q.host) where.push("(name = ? OR address = ?)"), args.push(q.host, q.host);
-  if (q.since) where.push("at >= ?"), args.push(q.since);
-  if (q.until) where.push("at <= ?"), args.push(q.until);
-  if (q.after !== undefined) where.push("seq > ?"), args.push(q.after);
+  if (q.decision) (where.push("decision = ?"), args.push(q.decision));
+  if (q.host) (where.push("(name = ? OR address = ?)"), args.push(q.host, q.host));
+  if (q.since) (where.push("at >= ?"), args.push(q.since));
+  if (q.until) (where.push("at <= ?"), args.push(q.until));
+  if (q.after !== undefined) (where.push("seq > ?"), args.push(q.after));
   return { where: where.join(" AND "), args };
 }

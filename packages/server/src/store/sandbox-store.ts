@@ -83,7 +83,9 @@ function fromRaw(r: RawRow): SandboxRow {
   };
 }
 
-export type SandboxPatch = Partial<Pick<SandboxRow, "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints">>;
+export type SandboxPatch = Partial<
+  Pick<SandboxRow, "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints">
+>;
 
 const COLUMN: Record<keyof SandboxPatch, string> = {
   lifecycleState: "lifecycle_state",
@@ -130,12 +132,26 @@ export class SandboxStore {
       `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
            lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-      .run(
-        row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), row.profile,
-        JSON.stringify(row.spec), row.serviceName, row.lifecycleState, row.stateChangedAt, row.reason, row.message, row.exitCode,
-        JSON.stringify(row.phases), row.imageDigest, JSON.stringify(row.endpoints),
-      );
+    ).run(
+      row.tenantId,
+      row.id,
+      row.generation,
+      resourceVersion,
+      row.createdAt,
+      row.updatedAt,
+      JSON.stringify(row.labels),
+      row.profile,
+      JSON.stringify(row.spec),
+      row.serviceName,
+      row.lifecycleState,
+      row.stateChangedAt,
+      row.reason,
+      row.message,
+      row.exitCode,
+      JSON.stringify(row.phases),
+      row.imageDigest,
+      JSON.stringify(row.endpoints),
+    );
     return { ...row, resourceVersion };
   }
 
@@ -166,8 +182,11 @@ export class SandboxStore {
    */
   replaceSpec(tenantId: string, id: string, spec: Record<string, unknown>, generation: number, ifResourceVersion: string): SandboxRow | undefined {
     const r = versionedUpdate<RawRow>(
-      this.db, "sandboxes", { spec: JSON.stringify(spec), generation },
-      "tenant_id = ? AND sandbox_id = ? AND resource_version = ?", [tenantId, id, ifResourceVersion],
+      this.db,
+      "sandboxes",
+      { spec: JSON.stringify(spec), generation },
+      "tenant_id = ? AND sandbox_id = ? AND resource_version = ?",
+      [tenantId, id, ifResourceVersion],
     );
     return r && fromRaw(r);
   }
@@ -194,7 +213,9 @@ export class SandboxStore {
 
   countInStates(tenantId: string, states: readonly string[]): number {
     const marks = states.map(() => "?").join(", ");
-    return (statement(this.db, `SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }).n;
+    return (
+      statement(this.db, `SELECT COUNT(*) AS n FROM sandboxes WHERE tenant_id = ? AND lifecycle_state IN (${marks})`).get(tenantId, ...states) as { n: number }
+    ).n;
   }
 
   /** The image references the tenant's `pending` sandboxes are pulling (one pull per reference). */

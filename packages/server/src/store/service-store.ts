@@ -64,7 +64,9 @@ function fromRaw(r: RawRow): ServiceRow {
   };
 }
 
-export type ServicePatch = Partial<Pick<ServiceRow, "generation" | "labels" | "spec" | "state" | "stateChangedAt" | "sandboxId" | "restartCount" | "exitCode" | "message">>;
+export type ServicePatch = Partial<
+  Pick<ServiceRow, "generation" | "labels" | "spec" | "state" | "stateChangedAt" | "sandboxId" | "restartCount" | "exitCode" | "message">
+>;
 
 const COLUMN: Record<keyof ServicePatch, string> = {
   generation: "generation",
@@ -90,11 +92,22 @@ export class ServiceStore {
         `INSERT INTO services (tenant_id, name, generation, resource_version, created_at, updated_at, labels, spec, state, state_changed_at,
              sandbox_id, restart_count, exit_code, message)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`,
-      )
-        .run(
-          row.tenantId, row.name, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.labels), JSON.stringify(row.spec),
-          row.state, row.stateChangedAt, row.sandboxId, row.restartCount, row.exitCode, row.message,
-        );
+      ).run(
+        row.tenantId,
+        row.name,
+        row.generation,
+        resourceVersion,
+        row.createdAt,
+        row.updatedAt,
+        JSON.stringify(row.labels),
+        JSON.stringify(row.spec),
+        row.state,
+        row.stateChangedAt,
+        row.sandboxId,
+        row.restartCount,
+        row.exitCode,
+        row.message,
+      );
       return r.changes === 1 ? { ...row, resourceVersion } : undefined;
     })();
   }

@@ -103,12 +103,24 @@ export class SessionStore {
         `INSERT INTO sessions (tenant_id, session_id, generation, resource_version, created_at, updated_at, target, target_snapshot,
              target_sandbox_id, service_name, channels, lifecycle_state, expires_at, state_changed_at, closed_at, close_reason)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-        .run(
-          row.tenantId, row.id, row.generation, resourceVersion, row.createdAt, row.updatedAt, JSON.stringify(row.target),
-          JSON.stringify(row.targetSnapshot), row.targetSandboxId, row.serviceName, JSON.stringify(row.channels), row.lifecycleState,
-          row.expiresAt, row.stateChangedAt, row.closedAt, row.closeReason,
-        );
+      ).run(
+        row.tenantId,
+        row.id,
+        row.generation,
+        resourceVersion,
+        row.createdAt,
+        row.updatedAt,
+        JSON.stringify(row.target),
+        JSON.stringify(row.targetSnapshot),
+        row.targetSandboxId,
+        row.serviceName,
+        JSON.stringify(row.channels),
+        row.lifecycleState,
+        row.expiresAt,
+        row.stateChangedAt,
+        row.closedAt,
+        row.closeReason,
+      );
       return { ...row, resourceVersion };
     })();
   }
@@ -146,12 +158,24 @@ export class SessionStore {
 
   /** Sessions in `state` riding on one sandbox of the tenant. */
   onSandbox(tenantId: string, sandboxId: string, state: string): SessionRow[] {
-    return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND target_sandbox_id = ? AND lifecycle_state = ?").all(tenantId, sandboxId, state) as RawRow[]).map(fromRaw);
+    return (
+      statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND target_sandbox_id = ? AND lifecycle_state = ?").all(
+        tenantId,
+        sandboxId,
+        state,
+      ) as RawRow[]
+    ).map(fromRaw);
   }
 
   /** Sessions in `state` whose target is the named service. */
   onService(tenantId: string, serviceName: string, state: string): SessionRow[] {
-    return (statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND service_name = ? AND lifecycle_state = ?").all(tenantId, serviceName, state) as RawRow[]).map(fromRaw);
+    return (
+      statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND service_name = ? AND lifecycle_state = ?").all(
+        tenantId,
+        serviceName,
+        state,
+      ) as RawRow[]
+    ).map(fromRaw);
   }
 
   inStateOfTenant(tenantId: string, state: string): SessionRow[] {
@@ -175,11 +199,15 @@ export class SessionStore {
 
   /** Open leases whose deadline is at or before `at`, oldest deadline first. */
   openDueBy(at: string): SessionRow[] {
-    return (statement(this.db, "SELECT * FROM sessions WHERE lifecycle_state = 'open' AND expires_at <= ? ORDER BY expires_at").all(at) as RawRow[]).map(fromRaw);
+    return (statement(this.db, "SELECT * FROM sessions WHERE lifecycle_state = 'open' AND expires_at <= ? ORDER BY expires_at").all(at) as RawRow[]).map(
+      fromRaw,
+    );
   }
 
   idsOfTenant(tenantId: string): string[] {
-    return (statement(this.db, "SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+    return (statement(this.db, "SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map(
+      (r) => r.id,
+    );
   }
 
   delete(tenantId: string, id: string): boolean {

@@ -41,16 +41,20 @@ export class TenantStore {
   }
 
   insertKey(row: ApiKeyRow): void {
-    statement(this.db, "INSERT INTO api_keys (tenant_id, key_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(row.tenantId, row.keyId, row.name, row.secretHash, row.createdAt);
+    statement(this.db, "INSERT INTO api_keys (tenant_id, key_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)").run(
+      row.tenantId,
+      row.keyId,
+      row.name,
+      row.secretHash,
+      row.createdAt,
+    );
   }
 
   listKeys(tenantId: string): ApiKeyRow[] {
     return statement(
       this.db,
       "SELECT tenant_id AS tenantId, key_id AS keyId, name, secret_hash AS secretHash, created_at AS createdAt, last_used_at AS lastUsedAt FROM api_keys WHERE tenant_id = ? ORDER BY key_id",
-    )
-      .all(tenantId) as ApiKeyRow[];
+    ).all(tenantId) as ApiKeyRow[];
   }
 
   /** Lookup by the public key id alone: authentication happens before the tenant is known. */
@@ -58,8 +62,7 @@ export class TenantStore {
     return statement(
       this.db,
       "SELECT tenant_id AS tenantId, key_id AS keyId, name, secret_hash AS secretHash, created_at AS createdAt, last_used_at AS lastUsedAt FROM api_keys WHERE key_id = ?",
-    )
-      .get(keyId) as ApiKeyRow | undefined;
+    ).get(keyId) as ApiKeyRow | undefined;
   }
 
   deleteKey(tenantId: string, keyId: string): boolean {

@@ -10,7 +10,11 @@ export function versionedUpdate<Raw>(db: Db, table: string, columns: Record<stri
   const sets = [...Object.keys(columns).map((c) => `${c} = ?`), "resource_version = ?", "updated_at = ?"];
   return db.transaction(() => {
     const rv = nextResourceVersion(db);
-    return statement(db, `UPDATE ${table} SET ${sets.join(", ")} WHERE ${where} RETURNING *`)
-      .get(...Object.values(columns), rv, new Date().toISOString(), ...whereArgs) as Raw | undefined;
+    return statement(db, `UPDATE ${table} SET ${sets.join(", ")} WHERE ${where} RETURNING *`).get(
+      ...Object.values(columns),
+      rv,
+      new Date().toISOString(),
+      ...whereArgs,
+    ) as Raw | undefined;
   })();
 }

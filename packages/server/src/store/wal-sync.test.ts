@@ -31,9 +31,23 @@ afterEach(() => {
 });
 
 const row = (id: string): Omit<SandboxRow, "resourceVersion"> => ({
-  tenantId: "t1", id, generation: 1, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
-  labels: {}, profile: "worker", spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } }, serviceName: null, lifecycleState: "starting", stateChangedAt: "2026-01-01T00:00:00.000Z",
-  reason: null, message: null, exitCode: null, phases: {}, imageDigest: null, endpoints: [],
+  tenantId: "t1",
+  id,
+  generation: 1,
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  labels: {},
+  profile: "worker",
+  spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } },
+  serviceName: null,
+  lifecycleState: "starting",
+  stateChangedAt: "2026-01-01T00:00:00.000Z",
+  reason: null,
+  message: null,
+  exitCode: null,
+  phases: {},
+  imageDigest: null,
+  endpoints: [],
 });
 
 test("syncs made while one runs share the next fdatasync; later ones start a new one", async () => {

@@ -37,17 +37,19 @@ export async function* zeroFileTar(path: string, sizeBytes: number): AsyncGenera
   yield fileHeader(path, sizeBytes);
   const chunk = Buffer.alloc(MiB);
   for (let left = sizeBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
-  yield Buffer.alloc((BLOCK - (sizeBytes % BLOCK)) % BLOCK + 2 * BLOCK);
+  yield Buffer.alloc(((BLOCK - (sizeBytes % BLOCK)) % BLOCK) + 2 * BLOCK);
 }
 
 /** A pax header entry ("x") carrying `records`, followed by the entry it applies to. */
 export function paxEntry(records: Record<string, string>, entry: Buffer): Buffer {
-  const body = Object.entries(records).map(([k, v]) => {
-    const rec = ` ${k}=${v}\n`;
-    let len = Buffer.byteLength(rec) + 1;
-    while (String(len).length + Buffer.byteLength(rec) !== len) len = String(len).length + Buffer.byteLength(rec);
-    return `${len}${rec}`;
-  }).join("");
+  const body = Object.entries(records)
+    .map(([k, v]) => {
+      const rec = ` ${k}=${v}\n`;
+      let len = Buffer.byteLength(rec) + 1;
+      while (String(len).length + Buffer.byteLength(rec) !== len) len = String(len).length + Buffer.byteLength(rec);
+      return `${len}${rec}`;
+    })
+    .join("");
   const data = Buffer.from(body);
   const header = tarEntry({ path: "PaxHeader", type: "file", data }).subarray(0, BLOCK);
   header.write("x", 156, 1, "ascii");
@@ -64,7 +66,13 @@ export function claimedSizeTar(claimedBytes: number): Buffer {
 /** A GNU sparse (pax 0.1 style) entry: 1 byte stored, `realBytes` apparent. */
 export function sparseTar(realBytes: number): Buffer {
   const stored = Buffer.concat([fileHeader("sparse", 1), Buffer.alloc(BLOCK)]);
-  return Buffer.concat([paxEntry({ "GNU.sparse.size": String(realBytes), "GNU.sparse.numblocks": "1", "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": "sparse" }, stored), Buffer.alloc(2 * BLOCK)]);
+  return Buffer.concat([
+    paxEntry(
+      { "GNU.sparse.size": String(realBytes), "GNU.sparse.numblocks": "1", "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": "sparse" },
+      stored,
+    ),
+    Buffer.alloc(2 * BLOCK),
+  ]);
 }
 
 /** A tar with `count` empty files. */
@@ -111,10 +119,18 @@ export async function compress(source: AsyncIterable<Buffer>, kind: "gzip" | "zs
 export function bombLayout(dir: string, layers: Array<Compressed & { mediaType: string }>): void {
   const w = new LayoutWriter(dir);
   const config = {
-    architecture: hostOciArch(), os: "linux", created: "2024-01-01T00:00:00Z", config: { Cmd: ["sh"] },
+    architecture: hostOciArch(),
+    os: "linux",
+    created: "2024-01-01T00:00:00Z",
+    config: { Cmd: ["sh"] },
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
   };
   const configDesc = w.blob(Buffer.from(JSON.stringify(config)), "application/vnd.oci.image.config.v1+json");
-  const manifest = { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: configDesc, layers: layers.map((l) => w.blob(l.blob, l.mediaType)) };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: configDesc,
+    layers: layers.map((l) => w.blob(l.blob, l.mediaType)),
+  };
   w.finish(w.blob(Buffer.from(JSON.stringify(manifest)), manifest.mediaType), "latest");
 }

@@ -34,7 +34,16 @@ export function runNimbus(args: string[], env: NodeJS.ProcessEnv, input?: string
 /** A private HOME/XDG_DATA_HOME so the token and discovery file are the test's own. */
 export function isolatedEnv(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(root, "home"), XDG_DATA_HOME: join(root, "xdg"), ...extra };
-  for (const k of ["NIMBUS_ENDPOINT", "NIMBUS_TOKEN", "NIMBUS_BEARER_TOKEN", "NIMBUS_API_KEY", "NIMBUS_TENANT_ID", "NIMBUS_APPLICATION_CREDENTIALS", "NIMBUS_PORT", "NIMBUS_DATA_DIR"]) {
+  for (const k of [
+    "NIMBUS_ENDPOINT",
+    "NIMBUS_TOKEN",
+    "NIMBUS_BEARER_TOKEN",
+    "NIMBUS_API_KEY",
+    "NIMBUS_TENANT_ID",
+    "NIMBUS_APPLICATION_CREDENTIALS",
+    "NIMBUS_PORT",
+    "NIMBUS_DATA_DIR",
+  ]) {
     if (!(k in extra)) delete env[k];
   }
   return env;

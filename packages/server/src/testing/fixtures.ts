@@ -48,15 +48,21 @@ export function fixtureRootfs(layoutDir: string): string {
 
 function tarTree(root: string): Buffer {
   execFileSync("find", [root, "-exec", "touch", "-h", "-d", FIXED_MTIME, "{}", "+"]);
-  return execFileSync("tar", ["--format=posix", "--pax-option=delete=atime,delete=ctime", "--numeric-owner", "--sort=name",
-    "--mtime", FIXED_MTIME, "-C", root, "-cf", "-", "."], { maxBuffer: 1 << 30 });
+  return execFileSync(
+    "tar",
+    ["--format=posix", "--pax-option=delete=atime,delete=ctime", "--numeric-owner", "--sort=name", "--mtime", FIXED_MTIME, "-C", root, "-cf", "-", "."],
+    { maxBuffer: 1 << 30 },
+  );
 }
 
 function busyboxTree(root: string): void {
   for (const d of ["bin", "etc", "tmp", "home/user", "usr/bin", "var/empty", "root"]) mkdirSync(join(root, d), { recursive: true });
   copyFileSync("/bin/busybox", join(root, "bin/busybox"));
   chmodSync(join(root, "bin/busybox"), 0o755);
-  const applets = execFileSync("/bin/busybox", ["--list"]).toString().split("\n").filter((a) => a && a !== "busybox");
+  const applets = execFileSync("/bin/busybox", ["--list"])
+    .toString()
+    .split("\n")
+    .filter((a) => a && a !== "busybox");
   for (const a of applets) symlinkSync("busybox", join(root, "bin", a));
   linkSync(join(root, "bin/busybox"), join(root, "usr/bin/busybox-hardlink"));
   writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
@@ -79,8 +85,11 @@ function busyboxTree(root: string): void {
 }
 
 const BUSYBOX_CONFIG = {
-  Cmd: ["sh"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], WorkingDir: "/",
-  ExposedPorts: { "8080/tcp": {} }, Labels: { "org.nimbus.fixture": "busybox" },
+  Cmd: ["sh"],
+  Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+  WorkingDir: "/",
+  ExposedPorts: { "8080/tcp": {} },
+  Labels: { "org.nimbus.fixture": "busybox" },
 };
 
 /** busybox-static root; an index with linux/<host arch> and a decoy for the other arch. */
@@ -92,7 +101,11 @@ export async function buildBusyboxImage(): Promise<string> {
     const w = new LayoutWriter(join(dir, "layout"));
     const real = w.image({ architecture: hostOciArch(), layers: [{ tar, blob: gzipSync(tar), mediaType: `${OCI_LAYER}+gzip` }], config: BUSYBOX_CONFIG });
     const decoyTar = tarArchive([{ path: "WRONG-ARCH", type: "file", data: "decoy\n", mtime: 1_700_000_000 }]);
-    const decoy = w.image({ architecture: hostOciArch() === "amd64" ? "arm64" : "amd64", layers: [{ tar: decoyTar, blob: gzipSync(decoyTar), mediaType: `${OCI_LAYER}+gzip` }], config: BUSYBOX_CONFIG });
+    const decoy = w.image({
+      architecture: hostOciArch() === "amd64" ? "arm64" : "amd64",
+      layers: [{ tar: decoyTar, blob: gzipSync(decoyTar), mediaType: `${OCI_LAYER}+gzip` }],
+      config: BUSYBOX_CONFIG,
+    });
     w.finish(w.index([decoy, real]), FIXTURE_TAG);
   });
 }
@@ -120,10 +133,14 @@ export async function buildWhiteoutImage(): Promise<string> {
     const zst = spawnSync("zstd", ["-q", "-c", "-3"], { input: upper, maxBuffer: 1 << 26 });
     if (zst.status !== 0) throw new Error(`zstd failed: ${zst.stderr}`);
     const w = new LayoutWriter(join(dir, "layout"));
-    const m = w.image({ architecture: hostOciArch(), config: { Cmd: ["/bin/sh"] }, layers: [
-      { tar: lower, blob: lower, mediaType: OCI_LAYER },
-      { tar: upper, blob: zst.stdout, mediaType: `${OCI_LAYER}+zstd` },
-    ] });
+    const m = w.image({
+      architecture: hostOciArch(),
+      config: { Cmd: ["/bin/sh"] },
+      layers: [
+        { tar: lower, blob: lower, mediaType: OCI_LAYER },
+        { tar: upper, blob: zst.stdout, mediaType: `${OCI_LAYER}+zstd` },
+      ],
+    });
     w.finish(m, FIXTURE_TAG);
   });
 }
@@ -136,8 +153,11 @@ export async function buildDebianImage(): Promise<string> {
     const tar = readFileSync(tarPath);
     rmSync(tarPath);
     const w = new LayoutWriter(join(dir, "layout"));
-    const m = w.image({ architecture: hostOciArch(), config: { Cmd: ["bash"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
-      layers: [{ tar, blob: gzipSync(tar), mediaType: `${OCI_LAYER}+gzip` }] });
+    const m = w.image({
+      architecture: hostOciArch(),
+      config: { Cmd: ["bash"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
+      layers: [{ tar, blob: gzipSync(tar), mediaType: `${OCI_LAYER}+gzip` }],
+    });
     w.finish(m, FIXTURE_TAG);
   });
 }
@@ -150,14 +170,23 @@ export async function buildBusyboxPlusImage(): Promise<string> {
     const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
     const top = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
     const index = JSON.parse(read(top).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
-    const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as { layers: Array<{ digest: string; mediaType: string }> };
+    const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as {
+      layers: Array<{ digest: string; mediaType: string }>;
+    };
     const blob = read(manifest.layers[0]!.digest);
-    const extra = tarArchive([{ path: "extra/", type: "dir", mode: 0o755, mtime: 1_700_000_000 }, { path: "extra/file", type: "file", data: "plus\n", mtime: 1_700_000_000 }]);
+    const extra = tarArchive([
+      { path: "extra/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },
+      { path: "extra/file", type: "file", data: "plus\n", mtime: 1_700_000_000 },
+    ]);
     const w = new LayoutWriter(join(dir, "layout"));
-    const m = w.image({ architecture: hostOciArch(), config: BUSYBOX_CONFIG, layers: [
-      { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
-      { blob: gzipSync(extra), tar: extra, mediaType: `${OCI_LAYER}+gzip` },
-    ] });
+    const m = w.image({
+      architecture: hostOciArch(),
+      config: BUSYBOX_CONFIG,
+      layers: [
+        { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
+        { blob: gzipSync(extra), tar: extra, mediaType: `${OCI_LAYER}+gzip` },
+      ],
+    });
     w.finish(m, FIXTURE_TAG);
   });
 }

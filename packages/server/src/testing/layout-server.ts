@@ -29,7 +29,9 @@ export interface LayoutServer {
 export async function serveLayout(layoutDir: string, opts: LayoutServerOptions = {}): Promise<LayoutServer> {
   const log: LayoutServer["log"] = [];
   const failures = new Map<string, number>();
-  const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as { manifests: Array<{ digest: string; mediaType: string; annotations?: Record<string, string> }> };
+  const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string; mediaType: string; annotations?: Record<string, string> }>;
+  };
   const blob = (digest: string) => {
     const p = join(layoutDir, "blobs", "sha256", digest.slice(7));
     return existsSync(p) ? readFileSync(p) : undefined;
@@ -59,7 +61,9 @@ export async function serveLayout(layoutDir: string, opts: LayoutServerOptions =
     if (!m) return res.writeHead(404).end();
     const [, , kind = "", ref = ""] = m;
     if (kind === "manifests") {
-      const desc = ref.startsWith("sha256:") ? { digest: ref, mediaType: "" } : index.manifests.find((d) => d.annotations?.["org.opencontainers.image.ref.name"] === ref);
+      const desc = ref.startsWith("sha256:")
+        ? { digest: ref, mediaType: "" }
+        : index.manifests.find((d) => d.annotations?.["org.opencontainers.image.ref.name"] === ref);
       const bytes = desc && blob(desc.digest);
       if (!desc || !bytes) return res.writeHead(404).end();
       const mediaType = (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? "application/vnd.oci.image.manifest.v1+json";

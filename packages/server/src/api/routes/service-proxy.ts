@@ -27,7 +27,11 @@ export function proxyPort(ports: PortSpec[]): PortSpec | undefined {
 }
 
 function forwardable(headers: IncomingHttpHeaders, drop: readonly string[]): OutgoingHttpHeaders {
-  const listed = String(headers.connection ?? "").toLowerCase().split(",").map((s) => s.trim()).filter(Boolean);
+  const listed = String(headers.connection ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || drop.includes(k) || HOP_BY_HOP.includes(k) || listed.includes(k)) continue;
@@ -56,7 +60,8 @@ function resolveTarget(services: Services, endpoints: Endpoints, tenantId: strin
   if (spec.backend.kind !== "sandbox") throw unavailable(name, `has a ${spec.backend.kind} backend, which Nimbus does not run`, { state: svc.state });
   const port = proxyPort(spec.backend.sandbox.ports ?? []);
   if (!port) throw unavailable(name, "declares no ports: add one to spec.backend.sandbox.ports to reach it", { state: svc.state });
-  if (svc.state !== "running" || svc.sandboxId === null) throw unavailable(name, `is ${svc.state}, not running: start it (or wait until it is ready) and retry`, { state: svc.state });
+  if (svc.state !== "running" || svc.sandboxId === null)
+    throw unavailable(name, `is ${svc.state}, not running: start it (or wait until it is ready) and retry`, { state: svc.state });
   const agent = endpoints.agent(svc.sandboxId, port.port);
   if (!agent) throw unavailable(name, "has no published endpoint yet: retry in a moment", { state: svc.state, sandboxId: svc.sandboxId });
   const url = req.url ?? "";
@@ -109,7 +114,14 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
         target.headers.connection = "Upgrade";
         target.headers.upgrade = ctx.req.headers.upgrade ?? "websocket";
         return new Promise<WsOpen>((resolve, reject) => {
-          const upstream = request({ agent: target.agent, host: "127.0.0.1", port: target.port, method: ctx.req.method, path: target.path, headers: target.headers });
+          const upstream = request({
+            agent: target.agent,
+            host: "127.0.0.1",
+            port: target.port,
+            method: ctx.req.method,
+            path: target.path,
+            headers: target.headers,
+          });
           upstream.on("upgrade", (res, upSocket, upHead) => {
             resolve({
               takeover(socket, head) {
@@ -129,7 +141,9 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
               },
             });
           });
-          upstream.on("error", (err) => reject(unavailable(name, `did not answer the upgrade (${err.message}): it may be restarting; retry`, { sandboxId: target.sandboxId })));
+          upstream.on("error", (err) =>
+            reject(unavailable(name, `did not answer the upgrade (${err.message}): it may be restarting; retry`, { sandboxId: target.sandboxId })),
+          );
           upstream.end();
         });
       },
@@ -149,12 +163,22 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
       params: ProxyParams,
       rawBody: true,
       rawQuery: true,
-      responses: { 200: { description: "whatever the service answers", contentType: "application/octet-stream" }, 503: { description: "the service is not running" } },
+      responses: {
+        200: { description: "whatever the service answers", contentType: "application/octet-stream" },
+        503: { description: "the service is not running" },
+      },
       handler: (ctx) => {
         const { name } = ctx.params;
         const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req);
         return new Promise<void>((resolve, reject) => {
-          const upstream = request({ agent: target.agent, host: "127.0.0.1", port: target.port, method: ctx.req.method, path: target.path, headers: target.headers });
+          const upstream = request({
+            agent: target.agent,
+            host: "127.0.0.1",
+            port: target.port,
+            method: ctx.req.method,
+            path: target.path,
+            headers: target.headers,
+          });
           upstream.on("response", (res) => {
             ctx.handled = true;
             ctx.res.writeHead(res.statusCode ?? 502, { ...forwardable(res.headers, []), "x-request-id": ctx.requestId });

@@ -8,7 +8,17 @@ import type { Services } from "../../domain/services.js";
 import { clampLimit, collection } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
-import { DeleteServiceQuery, ListServicesQuery, ServiceBody, ServiceDefinitionResource, RestartReceiptResource, RestartServiceBody, ServiceParams, ServiceViewResource, StopServiceBody } from "../schemas/service.js";
+import {
+  DeleteServiceQuery,
+  ListServicesQuery,
+  ServiceBody,
+  ServiceDefinitionResource,
+  RestartReceiptResource,
+  RestartServiceBody,
+  ServiceParams,
+  ServiceViewResource,
+  StopServiceBody,
+} from "../schemas/service.js";
 import { checkServiceBody } from "../../domain/service-rules.js";
 
 export function serviceRoutes(services: Services): RouteDef[] {
@@ -53,7 +63,17 @@ export function serviceRoutes(services: Services): RouteDef[] {
       handler: (ctx) => {
         const limit = clampLimit(ctx.query.limit);
         const page = services.list(ctx.tenantId, { limit, ...(ctx.query.pageToken !== undefined ? { pageToken: ctx.query.pageToken } : {}) });
-        return { status: 200, body: collection(ctx.tenantId, services.resourceVersion(), limit, page.items.map((r) => services.view(r)), page.items.at(-1)?.name, page.remaining) };
+        return {
+          status: 200,
+          body: collection(
+            ctx.tenantId,
+            services.resourceVersion(),
+            limit,
+            page.items.map((r) => services.view(r)),
+            page.items.at(-1)?.name,
+            page.remaining,
+          ),
+        };
       },
     }),
     route({
@@ -77,8 +97,12 @@ export function serviceRoutes(services: Services): RouteDef[] {
       responses: { 200: { description: "the definition", schema: ServiceDefinitionResource } },
       handler: async (ctx) => {
         const { name, generation, labels } = ctx.body.metadata;
-        if (name !== ctx.params.name) throw invalidInput(`metadata.name \`${name}\` does not match the service in the path \`${ctx.params.name}\``, { field: "metadata.name" });
-        if (generation === undefined) throw invalidInput("missing required field `metadata.generation` in body: send the generation you read, so a concurrent change is not overwritten", { field: "metadata.generation" });
+        if (name !== ctx.params.name)
+          throw invalidInput(`metadata.name \`${name}\` does not match the service in the path \`${ctx.params.name}\``, { field: "metadata.name" });
+        if (generation === undefined)
+          throw invalidInput("missing required field `metadata.generation` in body: send the generation you read, so a concurrent change is not overwritten", {
+            field: "metadata.generation",
+          });
         const spec = checkServiceBody(ctx.body, ctx.tenantId);
         const row = await services.update(ctx.tenantId, { name, generation, ...(labels ? { labels } : {}), spec });
         return { status: 200, body: services.definition(row) };
@@ -114,16 +138,24 @@ export function serviceRoutes(services: Services): RouteDef[] {
       path: `${base}/:name/restart`,
       access: "tenant",
       tag: "services",
-      summary: "Replace the service's sandbox with a fresh one; answers once the new one is launching. With sourceGeneration/requestId: 202 and a receipt, 412 on a stale generation, the same receipt for a repeated requestId",
+      summary:
+        "Replace the service's sandbox with a fresh one; answers once the new one is launching. With sourceGeneration/requestId: 202 and a receipt, 412 on a stale generation, the same receipt for a repeated requestId",
       params: ServiceParams,
       body: RestartServiceBody,
-      responses: { 200: { description: "the runtime view (empty body)", schema: ServiceViewResource }, 202: { description: "the restart's receipt", schema: RestartReceiptResource } },
+      responses: {
+        200: { description: "the runtime view (empty body)", schema: ServiceViewResource },
+        202: { description: "the restart's receipt", schema: RestartReceiptResource },
+      },
       handler: async (ctx) => {
         const { gracePeriodMs, sourceGeneration, requestId } = ctx.body;
         if (sourceGeneration === undefined && requestId === undefined) {
           return { status: 200, body: services.view(await services.restart(ctx.tenantId, ctx.params.name, gracePeriodMs)) };
         }
-        const input = { ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}), ...(sourceGeneration !== undefined ? { sourceGeneration } : {}), ...(requestId !== undefined ? { requestId } : {}) };
+        const input = {
+          ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}),
+          ...(sourceGeneration !== undefined ? { sourceGeneration } : {}),
+          ...(requestId !== undefined ? { requestId } : {}),
+        };
         return { status: 202, body: await services.requestRestart(ctx.tenantId, ctx.params.name, input) };
       },
     }),

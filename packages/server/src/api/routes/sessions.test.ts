@@ -23,7 +23,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function createReady(tenant: string): Promise<any> {
   const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, {
-    body: { profile: "worker", spec: { owner: { kind: "standalone", displayName: "sess" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } }, process: { argv: ARGV } } },
+    body: {
+      profile: "worker",
+      spec: {
+        owner: { kind: "standalone", displayName: "sess" },
+        backend: "container",
+        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+        process: { argv: ARGV },
+      },
+    },
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const deadline = Date.now() + 30_000;
@@ -149,21 +157,68 @@ test("every invalid or denied open answers as documented and leaves no record", 
   const target = { sandbox: { id: sb } };
   const cases: Array<{ name: string; body: any; status: number; code: string; field?: string; mentions?: string }> = [
     { name: "no channels", body: { tenantId: "val", target, channels: [] }, status: 400, code: "op.invalid_input", field: "channels" },
-    { name: "nine channels", body: { tenantId: "val", target, channels: ["stdio", "files", "exec", "a", "b", "c", "d", "e", "f"] }, status: 400, code: "op.invalid_input", field: "channels" },
+    {
+      name: "nine channels",
+      body: { tenantId: "val", target, channels: ["stdio", "files", "exec", "a", "b", "c", "d", "e", "f"] },
+      status: 400,
+      code: "op.invalid_input",
+      field: "channels",
+    },
     { name: "duplicate channel", body: { tenantId: "val", target, channels: ["stdio", "stdio"] }, status: 400, code: "op.invalid_input", mentions: "stdio" },
-    { name: "unknown channel", body: { tenantId: "val", target, channels: ["stdio", "teletype"] }, status: 400, code: "op.invalid_input", mentions: "teletype" },
-    { name: "two targets", body: { tenantId: "val", target: { sandbox: { id: sb }, service: { name: "web" } }, channels: ["stdio"] }, status: 400, code: "op.invalid_input", field: "target" },
+    {
+      name: "unknown channel",
+      body: { tenantId: "val", target, channels: ["stdio", "teletype"] },
+      status: 400,
+      code: "op.invalid_input",
+      mentions: "teletype",
+    },
+    {
+      name: "two targets",
+      body: { tenantId: "val", target: { sandbox: { id: sb }, service: { name: "web" } }, channels: ["stdio"] },
+      status: 400,
+      code: "op.invalid_input",
+      field: "target",
+    },
     { name: "no target", body: { tenantId: "val", target: {}, channels: ["stdio"] }, status: 400, code: "op.invalid_input", field: "target" },
-    { name: "unknown target kind", body: { tenantId: "val", target: { pod: { id: sb } }, channels: ["stdio"] }, status: 400, code: "op.invalid_input", field: "target.pod" },
+    {
+      name: "unknown target kind",
+      body: { tenantId: "val", target: { pod: { id: sb } }, channels: ["stdio"] },
+      status: 400,
+      code: "op.invalid_input",
+      field: "target.pod",
+    },
     { name: "missing target", body: { tenantId: "val", channels: ["stdio"] }, status: 400, code: "op.invalid_input", field: "target" },
     { name: "unknown field", body: { tenantId: "val", target, channels: ["stdio"], extra: 1 }, status: 400, code: "op.invalid_input", field: "extra" },
-    { name: "ttl zero", body: { tenantId: "val", target, channels: ["stdio"], requestedTtlMs: 0 }, status: 400, code: "op.invalid_input", field: "requestedTtlMs" },
+    {
+      name: "ttl zero",
+      body: { tenantId: "val", target, channels: ["stdio"], requestedTtlMs: 0 },
+      status: 400,
+      code: "op.invalid_input",
+      field: "requestedTtlMs",
+    },
     { name: "admin without tenantId", body: { target, channels: ["stdio"] }, status: 400, code: "op.invalid_input", field: "tenantId" },
     { name: "unknown tenant", body: { tenantId: "nosuch", target, channels: ["stdio"] }, status: 404, code: "op.not_found" },
     { name: "missing sandbox", body: { tenantId: "val", target: { sandbox: { id: "nope-01" } }, channels: ["stdio"] }, status: 404, code: "op.not_found" },
-    { name: "service (none exist yet)", body: { tenantId: "val", target: { service: { name: "web" } }, channels: ["stdio"] }, status: 404, code: "op.not_found", mentions: "service `web`" },
-    { name: "another tenant's sandbox", body: { tenantId: "val", target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] }, status: 404, code: "op.not_found" },
-    { name: "stopped target", body: { tenantId: "val", target: { sandbox: { id: stopped } }, channels: ["stdio"] }, status: 409, code: "op.conflict", mentions: "session open requires a ready sandbox target" },
+    {
+      name: "service (none exist yet)",
+      body: { tenantId: "val", target: { service: { name: "web" } }, channels: ["stdio"] },
+      status: 404,
+      code: "op.not_found",
+      mentions: "service `web`",
+    },
+    {
+      name: "another tenant's sandbox",
+      body: { tenantId: "val", target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] },
+      status: 404,
+      code: "op.not_found",
+    },
+    {
+      name: "stopped target",
+      body: { tenantId: "val", target: { sandbox: { id: stopped } }, channels: ["stdio"] },
+      status: 409,
+      code: "op.conflict",
+      mentions: "session open requires a ready sandbox target",
+    },
   ];
   for (const c of cases) {
     const r = await open(c.body);
@@ -196,7 +251,10 @@ test("another tenant's key gets 404 for get, close, renew and open against this 
     assert.equal(r.status, 404, `${method} ${path}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.error.code, "op.not_found");
   }
-  for (const body of [{ tenantId: "alpha", target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] }, { target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] }]) {
+  for (const body of [
+    { tenantId: "alpha", target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] },
+    { target: { sandbox: { id: sbAlpha } }, channels: ["stdio"] },
+  ]) {
     const r = await open(body, key);
     assert.equal(r.status, 404, JSON.stringify(r.body));
   }
@@ -216,20 +274,35 @@ test("list: sorted by id, paged, filtered by status", async () => {
   for (let i = 0; i < 3; i++) ids.push((await open({ tenantId: "lister", target: { sandbox: { id: sb } }, channels: ["stdio", "exec"] })).body.metadata.id);
   await srv.request("POST", `/api/sessions/${ids[0]}/close?tenantId=lister`, { body: {} });
   const p1 = await srv.request("GET", "/api/sessions?tenantId=lister&limit=2");
-  assert.deepEqual(p1.body.items.map((s: any) => s.metadata.id), [...ids].sort().slice(0, 2));
+  assert.deepEqual(
+    p1.body.items.map((s: any) => s.metadata.id),
+    [...ids].sort().slice(0, 2),
+  );
   assert.equal(p1.body.metadata.nextPageToken, p1.body.items[1].metadata.id);
   assert.equal(p1.body.metadata.remainingCount, 1);
   assert.equal(p1.body.metadata.limit, 2);
   const p2 = await srv.request("GET", `/api/sessions?tenantId=lister&limit=2&pageToken=${p1.body.metadata.nextPageToken}`);
-  assert.deepEqual(p2.body.items.map((s: any) => s.metadata.id), [...ids].sort().slice(2));
+  assert.deepEqual(
+    p2.body.items.map((s: any) => s.metadata.id),
+    [...ids].sort().slice(2),
+  );
   const closed = await srv.request("GET", "/api/sessions?tenantId=lister&status=closed");
-  assert.deepEqual(closed.body.items.map((s: any) => s.metadata.id), [ids[0]]);
+  assert.deepEqual(
+    closed.body.items.map((s: any) => s.metadata.id),
+    [ids[0]],
+  );
   assert.equal((await srv.request("GET", "/api/sessions?tenantId=lister&status=bogus")).status, 400);
   // Upstream's SDK filters with `state=`; `status=` stays an alias.
   const byState = await srv.request("GET", "/api/sessions?tenantId=lister&state=closed");
   assert.equal(byState.status, 200, JSON.stringify(byState.body));
-  assert.deepEqual(byState.body.items.map((s: any) => s.metadata.id), [ids[0]]);
-  assert.deepEqual((await srv.request("GET", "/api/sessions?tenantId=lister&state=open")).body.items.map((s: any) => s.metadata.id), [...ids].sort().filter((id) => id !== ids[0]));
+  assert.deepEqual(
+    byState.body.items.map((s: any) => s.metadata.id),
+    [ids[0]],
+  );
+  assert.deepEqual(
+    (await srv.request("GET", "/api/sessions?tenantId=lister&state=open")).body.items.map((s: any) => s.metadata.id),
+    [...ids].sort().filter((id) => id !== ids[0]),
+  );
   assert.equal((await srv.request("GET", "/api/sessions?tenantId=lister&state=bogus")).status, 400);
   const both = await srv.request("GET", "/api/sessions?tenantId=lister&state=open&status=closed");
   assert.equal(both.status, 400);
@@ -267,7 +340,10 @@ test("stopping the target closes its open sessions with target_stopped; the leas
   await tenant("stopper");
   const sb = (await createReady("stopper")).metadata.id;
   const watch = new AbortController();
-  const eventsRes = await fetch(`${srv.url}/api/tenants/stopper/events?kind=session`, { headers: { authorization: `Bearer ${srv.token()}` }, signal: watch.signal });
+  const eventsRes = await fetch(`${srv.url}/api/tenants/stopper/events?kind=session`, {
+    headers: { authorization: `Bearer ${srv.token()}` },
+    signal: watch.signal,
+  });
   const a = (await open({ tenantId: "stopper", target: { sandbox: { id: sb } }, channels: ["stdio"] })).body;
   const b = (await open({ tenantId: "stopper", target: { sandbox: { id: sb } }, channels: ["exec", "files"] })).body;
   const stop = await srv.request("POST", `/api/tenants/stopper/sandboxes/${sb}/stop`, { body: { gracePeriodMs: 0 } });
@@ -332,7 +408,10 @@ test("deleting a tenant removes its sessions", async () => {
   const off = srv.server.parts.sessions.onClosed((e) => told.push(e));
   assert.equal((await srv.request("DELETE", "/api/tenants/doomed")).status, 204);
   off();
-  assert.deepEqual(told.filter((e) => e.sessionId === s.metadata.id).map((e) => e.reason), ["tenant_deleted"]);
+  assert.deepEqual(
+    told.filter((e) => e.sessionId === s.metadata.id).map((e) => e.reason),
+    ["tenant_deleted"],
+  );
   const row = srv.server.db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = 'doomed'").get() as { n: number };
   assert.equal(row.n, 0);
 });

@@ -43,7 +43,10 @@ export function sessionRoutes(sessions: Sessions): RouteDef[] {
           throw invalidInput(`state \`${state}\` and its alias status \`${status}\` disagree: send one of them`, { field: "state", location: "query" });
         }
         const page = sessions.list(tenantId, { limit, pageToken: ctx.query.pageToken, status: state ?? status });
-        return { status: 200, body: collection(tenantId, sessions.resourceVersion(), limit, page.items.map(sessionView), page.items.at(-1)?.id, page.remaining) };
+        return {
+          status: 200,
+          body: collection(tenantId, sessions.resourceVersion(), limit, page.items.map(sessionView), page.items.at(-1)?.id, page.remaining),
+        };
       },
     }),
     route({

@@ -9,7 +9,10 @@ import { TenantParams, strictObject } from "../schemas/common.js";
 
 const Port = Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: "^\\d{1,5}-\\d{1,5}$" })]);
 const CeilingBody = strictObject({
-  hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 256, description: "*, host names, *.suffix patterns, or (with allowAddresses) IPs and CIDRs" }),
+  hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
+    maxItems: 256,
+    description: "*, host names, *.suffix patterns, or (with allowAddresses) IPs and CIDRs",
+  }),
   ports: Type.Array(Port, { maxItems: 64, description: "ports or from-to ranges" }),
   allowAddresses: Type.Boolean({ description: "whether sandbox rules may name literal addresses" }),
 });

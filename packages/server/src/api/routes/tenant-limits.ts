@@ -11,7 +11,11 @@ import { TenantParams, strictObject } from "../schemas/common.js";
 const MAX_COUNT = 1_000_000;
 
 const FIELDS = {
-  memoryLimitBytes: Type.Integer({ minimum: 16 * 1024 * 1024, maximum: 2 ** 50, description: "memory of all the tenant's sandboxes together, bytes (kernel-enforced)" }),
+  memoryLimitBytes: Type.Integer({
+    minimum: 16 * 1024 * 1024,
+    maximum: 2 ** 50,
+    description: "memory of all the tenant's sandboxes together, bytes (kernel-enforced)",
+  }),
   cpuCount: Type.Number({ minimum: 0.01, maximum: 4096, description: "CPU of all the tenant's sandboxes together, cores (at most the host's)" }),
   pidsLimit: Type.Integer({ minimum: 16, maximum: 4_194_304, description: "processes of all the tenant's sandboxes together" }),
   maxSandboxes: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "active sandboxes" }),

@@ -13,7 +13,11 @@ export const TenantIdSchema = Type.String({
 });
 
 /** Names and ids in paths: non-empty, no '/', no surrounding whitespace, no control characters. */
-export const PathNameSchema = Type.String({ minLength: 1, maxLength: 253, pattern: "^[^/\\s\\u0000-\\u001f\\u007f](?:[^/\\u0000-\\u001f\\u007f]*[^/\\s\\u0000-\\u001f\\u007f])?$" });
+export const PathNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 253,
+  pattern: "^[^/\\s\\u0000-\\u001f\\u007f](?:[^/\\u0000-\\u001f\\u007f]*[^/\\s\\u0000-\\u001f\\u007f])?$",
+});
 
 export const TenantParams = Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false });
 
@@ -51,4 +55,7 @@ export function collectionOf<T extends TSchema>(item: T) {
 }
 
 /** One line of a channel's NDJSON stream: `kind` names the frame, the rest depends on it. */
-export const ChannelFrameSchema = Type.Object({ kind: Type.String() }, { additionalProperties: true, description: "opened, gap, stdout, stderr, exit, closed or error; see docs/sessions.md" });
+export const ChannelFrameSchema = Type.Object(
+  { kind: Type.String() },
+  { additionalProperties: true, description: "opened, gap, stdout, stderr, exit, closed or error; see docs/sessions.md" },
+);

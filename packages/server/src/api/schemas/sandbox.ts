@@ -71,11 +71,28 @@ export const SandboxSpecSchema = strictObject({
   network: Type.Optional(
     strictObject({
       egress: Type.Optional(EgressRulesSchema),
-      secrets: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, description: "tenant secrets the sandbox may use through the egress proxy; it sees only placeholders" })),
+      secrets: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          maxItems: 32,
+          description: "tenant secrets the sandbox may use through the egress proxy; it sees only placeholders",
+        }),
+      ),
     }),
   ),
   ports: Type.Optional(
-    Type.Array(strictObject({ name: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,30}$" })), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.Union([Type.Literal("tcp"), Type.Literal("http")])), publish: Type.Optional(Type.Union([Type.Literal("proxy"), Type.Literal("host")], { description: "(ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1" })) }), { maxItems: 16 }),
+    Type.Array(
+      strictObject({
+        name: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,30}$" })),
+        port: Type.Integer({ minimum: 1, maximum: 65535 }),
+        protocol: Type.Optional(Type.Union([Type.Literal("tcp"), Type.Literal("http")])),
+        publish: Type.Optional(
+          Type.Union([Type.Literal("proxy"), Type.Literal("host")], {
+            description: "(ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1",
+          }),
+        ),
+      }),
+      { maxItems: 16 },
+    ),
   ),
 });
 
@@ -112,7 +129,15 @@ export const EventsQuery = strictObject({
 });
 
 /** The response resource, loosely: its exact shape is documented in the contract. */
-export const SandboxResource = Type.Object({ metadata: Type.Record(Type.String(), Type.Unknown()), spec: Type.Record(Type.String(), Type.Unknown()), status: Type.Record(Type.String(), Type.Unknown()) });
+export const SandboxResource = Type.Object({
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  spec: Type.Record(Type.String(), Type.Unknown()),
+  status: Type.Record(Type.String(), Type.Unknown()),
+});
 
 /** One line of the tenant's event stream (heartbeats are `{"type":"heartbeat"}`). */
-export const EventLineSchema = Type.Object({ type: Type.String(), action: Type.Optional(Type.String()), resource: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
+export const EventLineSchema = Type.Object({
+  type: Type.String(),
+  action: Type.Optional(Type.String()),
+  resource: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});

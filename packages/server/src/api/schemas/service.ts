@@ -9,7 +9,10 @@ import { LabelsSchema, SandboxSpecSchema } from "./sandbox.js";
 
 /** Path-safe, DNS-label-like: it appears in paths, sandbox ids and hostnames. */
 export const SERVICE_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
-export const ServiceNameSchema = Type.String({ pattern: SERVICE_NAME_PATTERN, description: "1-63 characters of a-z 0-9 and -, starting and ending alphanumeric" });
+export const ServiceNameSchema = Type.String({
+  pattern: SERVICE_NAME_PATTERN,
+  description: "1-63 characters of a-z 0-9 and -, starting and ending alphanumeric",
+});
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 
@@ -35,7 +38,9 @@ export const ServiceBackendSchema = Type.Object(
 
 export const ServiceSpecSchema = strictObject({
   backend: ServiceBackendSchema,
-  restartPolicy: Type.Optional(Type.Union([Type.Literal("never"), Type.Literal("on_failure"), Type.Literal("always")], { description: "(ext) default on_failure" })),
+  restartPolicy: Type.Optional(
+    Type.Union([Type.Literal("never"), Type.Literal("on_failure"), Type.Literal("always")], { description: "(ext) default on_failure" }),
+  ),
   maxRestarts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "(ext) default 5" })),
   readinessProbe: Type.Optional(ReadinessProbeSchema),
 });
@@ -62,7 +67,9 @@ export const StopServiceBody = strictObject({
 export const RestartServiceBody = strictObject({
   gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "(ext) time between SIGTERM and SIGKILL; default 10000" })),
   sourceGeneration: Type.Optional(Type.Integer({ minimum: 1, description: "the definition generation the caller read; stale → 412" })),
-  requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$", description: "idempotency key: a repeat gets the first answer's receipt" })),
+  requestId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$", description: "idempotency key: a repeat gets the first answer's receipt" }),
+  ),
 });
 
 export const RestartReceiptResource = Type.Object({
@@ -84,5 +91,8 @@ export const DeleteServiceQuery = strictObject({
 });
 
 /** The responses, loosely: their exact shapes are documented in the contract. */
-export const ServiceDefinitionResource = Type.Object({ metadata: Type.Record(Type.String(), Type.Unknown()), spec: Type.Record(Type.String(), Type.Unknown()) });
+export const ServiceDefinitionResource = Type.Object({
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  spec: Type.Record(Type.String(), Type.Unknown()),
+});
 export const ServiceViewResource = Type.Record(Type.String(), Type.Unknown());

@@ -16,7 +16,7 @@ export const SessionTargetSchema = strictObject(
     sandbox: Type.Optional(strictObject({ id: PathNameSchema })),
     service: Type.Optional(strictObject({ name: PathNameSchema })),
   },
-  "exactly one of {\"sandbox\":{\"id\"}} or {\"service\":{\"name\"}}",
+  'exactly one of {"sandbox":{"id"}} or {"service":{"name"}}',
 );
 
 export const OpenSessionBody = strictObject({
@@ -33,8 +33,18 @@ export const TenantQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema
 export const ListSessionsQuery = strictObject({
   tenantId: Type.Optional(TenantIdSchema),
   ...PageQuery,
-  state: Type.Optional(Type.Union(SESSION_STATES.map((s) => Type.Literal(s)), { description: "filter by lifecycle state (upstream's name)" })),
-  status: Type.Optional(Type.Union(SESSION_STATES.map((s) => Type.Literal(s)), { description: "alias of state" })),
+  state: Type.Optional(
+    Type.Union(
+      SESSION_STATES.map((s) => Type.Literal(s)),
+      { description: "filter by lifecycle state (upstream's name)" },
+    ),
+  ),
+  status: Type.Optional(
+    Type.Union(
+      SESSION_STATES.map((s) => Type.Literal(s)),
+      { description: "alias of state" },
+    ),
+  ),
 });
 
 export const CloseSessionBody = strictObject({
@@ -49,7 +59,14 @@ export const RenewSessionBody = strictObject({
 const Timestamp = Type.String({ format: "date-time" });
 
 export const SessionResource = Type.Object({
-  metadata: Type.Object({ tenantId: Type.String(), id: Type.String(), generation: Type.Integer(), resourceVersion: Type.String(), createdAt: Timestamp, updatedAt: Timestamp }),
+  metadata: Type.Object({
+    tenantId: Type.String(),
+    id: Type.String(),
+    generation: Type.Integer(),
+    resourceVersion: Type.String(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  }),
   spec: Type.Object({
     target: SessionTargetSchema,
     targetSnapshot: Type.Union([

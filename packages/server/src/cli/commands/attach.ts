@@ -144,7 +144,15 @@ async function pump(io: CliIo, o: PumpOptions): Promise<number> {
         process.stdout.write(data);
         return armQuiet();
       }
-      const m = JSON.parse(data.toString("utf8")) as { type: string; data?: string; code?: number; reason?: string; message?: string; from?: number; to?: number };
+      const m = JSON.parse(data.toString("utf8")) as {
+        type: string;
+        data?: string;
+        code?: number;
+        reason?: string;
+        message?: string;
+        from?: number;
+        to?: number;
+      };
       if (m.type === "stdout" || m.type === "stderr") {
         (m.type === "stdout" ? process.stdout : process.stderr).write(Buffer.from(m.data ?? "", "base64"));
         armQuiet();

@@ -21,7 +21,8 @@ export const imageCommands: CommandDef[] = [
     path: ["image", "pull"],
     summary: "Pull an image into the server's store, showing per-layer progress",
     usage: "nimbus image pull REF [--json]",
-    description: "REF is a reference such as alpine:3 or ghcr.io/org/x@sha256:…; a present image is answered from the store. On a terminal the progress bars are redrawn in place; otherwise one line per event.",
+    description:
+      "REF is a reference such as alpine:3 or ghcr.io/org/x@sha256:…; a present image is answered from the store. On a terminal the progress bars are redrawn in place; otherwise one line per event.",
     options: { ...CONNECTION_OPTIONS, json: { type: "boolean", help: "print the image record as JSON and no progress" } },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
@@ -46,7 +47,12 @@ export const imageCommands: CommandDef[] = [
     async run(args, io) {
       const images = await connect(io, args.values).client.images.list();
       if (args.values.json) printJson(io, images);
-      else printTable(io, ["reference", "digest", "size", "layers", "pulled"], images.map((i) => [i.reference, shortDigest(i.digest), formatBytes(i.sizeBytes), layerCount(i), i.pulledAt]));
+      else
+        printTable(
+          io,
+          ["reference", "digest", "size", "layers", "pulled"],
+          images.map((i) => [i.reference, shortDigest(i.digest), formatBytes(i.sizeBytes), layerCount(i), i.pulledAt]),
+        );
       return 0;
     },
   },

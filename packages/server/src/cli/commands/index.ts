@@ -15,4 +15,21 @@ import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
 import { backupCommand, restoreCommand } from "./backup.js";
 
-export const COMMANDS: CommandDef[] = [startCommand, authTokenCommand, tokenRotateCommand, ...tenantCommands, ...secretCommands, ...tenantLimitCommands, ...imageCommands, ...sandboxCommands, ...sessionCommands, attachCommand, execCommand, cpCommand, ...serviceCommands, backupCommand, restoreCommand, machineCommand];
+export const COMMANDS: CommandDef[] = [
+  startCommand,
+  authTokenCommand,
+  tokenRotateCommand,
+  ...tenantCommands,
+  ...secretCommands,
+  ...tenantLimitCommands,
+  ...imageCommands,
+  ...sandboxCommands,
+  ...sessionCommands,
+  attachCommand,
+  execCommand,
+  cpCommand,
+  ...serviceCommands,
+  backupCommand,
+  restoreCommand,
+  machineCommand,
+];

@@ -17,7 +17,9 @@ export const machineCommand: CommandDef = {
       io.out("Sandboxes run natively on this Linux host (OCI containers under crun + conmon); no machine VM is needed or managed.");
       return 0;
     }
-    io.err(`Sandboxes need a Linux host; this is ${platform()}. nimbus does not manage a Linux VM yet: run the server on a Linux machine (or a Linux VM you manage) and point NIMBUS_ENDPOINT at it.`);
+    io.err(
+      `Sandboxes need a Linux host; this is ${platform()}. nimbus does not manage a Linux VM yet: run the server on a Linux machine (or a Linux VM you manage) and point NIMBUS_ENDPOINT at it.`,
+    );
     return 1;
   },
 };

@@ -8,9 +8,7 @@ import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
-import {
-  connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue,
-} from "../values.js";
+import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
@@ -43,26 +41,38 @@ function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
 }
 
 function formatLabels(labels: Record<string, string> | undefined): string {
-  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 }
 
 function describeSandbox(io: CliIo, s: Sandbox): void {
   const st = s.status;
-  printDetails(io, [
-    ["id", s.metadata.id],
-    ["tenant", s.metadata.tenantId],
-    ["state", `${st.lifecycleState} (readiness ${st.readiness}, health ${st.health})`],
-    ["reason", st.reason],
-    ["exit code", st.exitCode],
-    ["image", s.spec.sandbox.root.source.reference],
-    ["image digest", st.imageDigest],
-    ["phases", st.phases && Object.entries(st.phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${v} ms`).join(", ")],
-    ["profile", s.spec.profile],
-    ["labels", formatLabels(s.metadata.labels) || "-"],
-    ...st.endpoints.map((ep): DetailRow => ["endpoint", endpointText(ep)]),
-    ["created", s.metadata.createdAt],
-    ["updated", s.metadata.updatedAt],
-  ], st.conditions);
+  printDetails(
+    io,
+    [
+      ["id", s.metadata.id],
+      ["tenant", s.metadata.tenantId],
+      ["state", `${st.lifecycleState} (readiness ${st.readiness}, health ${st.health})`],
+      ["reason", st.reason],
+      ["exit code", st.exitCode],
+      ["image", s.spec.sandbox.root.source.reference],
+      ["image digest", st.imageDigest],
+      [
+        "phases",
+        st.phases &&
+          Object.entries(st.phases)
+            .map(([k, v]) => `${k.replace(/Ms$/, "")} ${v} ms`)
+            .join(", "),
+      ],
+      ["profile", s.spec.profile],
+      ["labels", formatLabels(s.metadata.labels) || "-"],
+      ...st.endpoints.map((ep): DetailRow => ["endpoint", endpointText(ep)]),
+      ["created", s.metadata.createdAt],
+      ["updated", s.metadata.updatedAt],
+    ],
+    st.conditions,
+  );
 }
 
 /** Raw output, not line-based: log data keeps its own newlines. */
@@ -130,7 +140,9 @@ export const sandboxCommands: CommandDef[] = [
           if (e.code !== "op.conflict") throw err;
           const d = e.detail ?? {};
           const why = [d.reason ? `reason ${String(d.reason)}` : "", d.exitCode != null ? `exit code ${String(d.exitCode)}` : ""].filter(Boolean).join(", ");
-          io.err(`nimbus sandbox create: sandbox ${id} ended ${String(d.lifecycleState ?? "failed")} before it was ready${why ? ` (${why})` : ""}; see \`nimbus sandbox logs ${id}\` and \`nimbus sandbox get ${id}\``);
+          io.err(
+            `nimbus sandbox create: sandbox ${id} ended ${String(d.lifecycleState ?? "failed")} before it was ready${why ? ` (${why})` : ""}; see \`nimbus sandbox logs ${id}\` and \`nimbus sandbox get ${id}\``,
+          );
           return 1;
         }
         if (args.values.json) printJson(io, sandbox);
@@ -165,11 +177,22 @@ export const sandboxCommands: CommandDef[] = [
         ...(status !== undefined ? { status: parseChoice("status", status, STATES) } : {}),
         ...(labelKey !== undefined ? { labelKey } : {}),
         ...(labelValue !== undefined ? { labelValue } : {}),
-      })) items.push(s);
+      }))
+        items.push(s);
       if (args.values.json) printJson(io, items);
-      else printTable(io, ["id", "state", "reason", "image", "created", "labels"], items.map((s) => [
-        s.metadata.id, s.status.lifecycleState, s.status.reason, s.spec.sandbox.root.source.reference, s.metadata.createdAt, formatLabels(s.metadata.labels),
-      ]));
+      else
+        printTable(
+          io,
+          ["id", "state", "reason", "image", "created", "labels"],
+          items.map((s) => [
+            s.metadata.id,
+            s.status.lifecycleState,
+            s.status.reason,
+            s.spec.sandbox.root.source.reference,
+            s.metadata.createdAt,
+            formatLabels(s.metadata.labels),
+          ]),
+        );
       return 0;
     },
   },
@@ -197,16 +220,19 @@ export const sandboxCommands: CommandDef[] = [
       };
       const { client } = connectTenant(args, io);
       const rows: EgressLogEntry[] = [];
-      for (let pageToken: string | undefined; ; ) {
+      for (let pageToken: string | undefined; ;) {
         const page = await client.sandboxes.egressLog({ ...filters, ...(pageToken !== undefined ? { pageToken } : {}) });
         rows.push(...page.items);
         if (!page.metadata.nextPageToken || page.items.length === 0) break;
         pageToken = page.metadata.nextPageToken;
       }
       if (args.values.json) printJson(io, rows);
-      else printTable(io, ["time", "kind", "name", "address", "port", "decision", "rule", "reason"], rows.map((r) => [
-        r.at, r.kind, r.name, r.address, r.port, r.decision, r.rule, r.reason,
-      ]));
+      else
+        printTable(
+          io,
+          ["time", "kind", "name", "address", "port", "decision", "rule", "reason"],
+          rows.map((r) => [r.at, r.kind, r.name, r.address, r.port, r.decision, r.rule, r.reason]),
+        );
       return 0;
     },
   },

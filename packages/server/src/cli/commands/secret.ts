@@ -11,7 +11,7 @@ import { JSON_OPTION, printJson, printTable } from "../output.js";
 const MAX_VALUE_BYTES = 16384;
 
 async function readValue(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError("pipe the value on standard input, e.g. `printf %s \"$KEY\" | nimbus secret set NAME --host api.example.com`");
+  if (process.stdin.isTTY) throw new UsageError('pipe the value on standard input, e.g. `printf %s "$KEY" | nimbus secret set NAME --host api.example.com`');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of process.stdin) {
@@ -19,7 +19,9 @@ async function readValue(): Promise<string> {
     if (size > MAX_VALUE_BYTES + 2) throw new UsageError(`the value is longer than ${MAX_VALUE_BYTES} bytes`);
     chunks.push(c as Buffer);
   }
-  const value = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  const value = Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
   if (value === "") throw new UsageError("no value on standard input");
   return value;
 }
@@ -45,7 +47,13 @@ export const secretCommands: CommandDef[] = [
       const value = await readValue();
       const header = typeof args.values.header === "string" ? args.values.header : undefined;
       const format = typeof args.values.format === "string" ? args.values.format : undefined;
-      const s = await connect(io, args.values).client.secrets.set({ name: args.positionals[0]!, value, hosts, ...(header ? { header } : {}), ...(format ? { format } : {}) });
+      const s = await connect(io, args.values).client.secrets.set({
+        name: args.positionals[0]!,
+        value,
+        hosts,
+        ...(header ? { header } : {}),
+        ...(format ? { format } : {}),
+      });
       io.out(`set secret ${s.name} for ${s.hosts.join(", ")}`);
       return 0;
     },
@@ -58,7 +66,12 @@ export const secretCommands: CommandDef[] = [
     async run(args, io) {
       const secrets = await connect(io, args.values).client.secrets.list();
       if (args.values.json) printJson(io, secrets);
-      else printTable(io, ["name", "hosts", "header", "updated"], secrets.map((s) => [s.name, s.hosts.join(","), s.header, s.updatedAt]));
+      else
+        printTable(
+          io,
+          ["name", "hosts", "header", "updated"],
+          secrets.map((s) => [s.name, s.hosts.join(","), s.header, s.updatedAt]),
+        );
       return 0;
     },
   },

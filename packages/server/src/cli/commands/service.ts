@@ -62,7 +62,9 @@ async function finish(args: ParsedArgs, io: CliIo, verb: string, view: ServiceVi
     } catch (err) {
       const e = err as { code?: unknown; detail?: Record<string, unknown> | null };
       if (e.code !== "op.conflict") throw err;
-      io.err(`nimbus service ${verb}: service ${view.name} ended ${String(e.detail?.lifecycleState ?? "failed")} before it was ready; see \`nimbus service get ${view.name}\` and \`nimbus service logs ${view.name}\``);
+      io.err(
+        `nimbus service ${verb}: service ${view.name} ended ${String(e.detail?.lifecycleState ?? "failed")} before it was ready; see \`nimbus service get ${view.name}\` and \`nimbus service logs ${view.name}\``,
+      );
       return 1;
     }
   }
@@ -97,7 +99,11 @@ export const serviceCommands: CommandDef[] = [
       "Arguments after `--` replace the image's ENTRYPOINT and CMD. Each --port is reachable by name through the authenticated /api/tenants/T/services/NAME/proxy/ while the service runs; `--port 8080@host` also opens an unauthenticated listener on 127.0.0.1 (see `service get`) that any local user can reach.",
     options: {
       ...BASE_OPTIONS,
-      port: { type: "string", multiple: true, help: "a port the service listens on: [NAME=]PORT[/tcp|http][@host] (repeatable; @host also listens on 127.0.0.1, unauthenticated)" },
+      port: {
+        type: "string",
+        multiple: true,
+        help: "a port the service listens on: [NAME=]PORT[/tcp|http][@host] (repeatable; @host also listens on 127.0.0.1, unauthenticated)",
+      },
       restart: { type: "string", help: `restart policy: ${POLICIES.join(" | ")}`, default: "on_failure" },
       "max-restarts": { type: "string", help: "restarts before the service is left failed", default: "5" },
       "probe-http": { type: "string", help: "readiness probe: GET /PATH on the first --port, or PORT/PATH" },
@@ -148,9 +154,19 @@ export const serviceCommands: CommandDef[] = [
       const items: ServiceView[] = [];
       for await (const s of connectTenant(args, io).client.services.listAll()) items.push(s);
       if (args.values.json) printJson(io, items);
-      else printTable(io, ["name", "state", "health", "sandbox", "restarts", "endpoints"], items.map((s) => [
-        s.name, s.state, s.health, s.sandboxId, s.restartCount, s.endpoints.map((e) => (e.publish === "host" ? `${e.host}:${e.port}` : `proxy:${e.targetPort}`)).join(","),
-      ]));
+      else
+        printTable(
+          io,
+          ["name", "state", "health", "sandbox", "restarts", "endpoints"],
+          items.map((s) => [
+            s.name,
+            s.state,
+            s.health,
+            s.sandboxId,
+            s.restartCount,
+            s.endpoints.map((e) => (e.publish === "host" ? `${e.host}:${e.port}` : `proxy:${e.targetPort}`)).join(","),
+          ]),
+        );
       return 0;
     },
   },
@@ -177,7 +193,10 @@ export const serviceCommands: CommandDef[] = [
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const grace = stringValue(args, "grace");
-      const v = await connectTenant(args, io).client.services.stop({ name: args.positionals[0]!, ...(grace !== undefined ? { gracePeriodMs: parseDuration("grace", grace) } : {}) });
+      const v = await connectTenant(args, io).client.services.stop({
+        name: args.positionals[0]!,
+        ...(grace !== undefined ? { gracePeriodMs: parseDuration("grace", grace) } : {}),
+      });
       io.out(`${v.name} ${v.state}`);
       return 0;
     },

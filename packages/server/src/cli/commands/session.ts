@@ -21,18 +21,27 @@ function targetOf(s: Session): string {
 
 function describeSession(io: CliIo, s: Session): void {
   const snap = s.spec.targetSnapshot;
-  printDetails(io, [
-    ["id", s.metadata.id],
-    ["tenant", s.metadata.tenantId],
-    ["state", s.status.lifecycleState],
-    ["target", targetOf(s)],
-    ["pinned", "sandbox" in snap ? `sandbox ${snap.sandbox.id} generation ${snap.sandbox.generation}` : `service ${snap.service.name} generation ${snap.service.generation} (sandbox ${snap.service.sandboxId})`],
-    ["channels", s.spec.channels.join(", ")],
-    ["expires", s.status.expiresAt],
-    ["closed", s.status.closedAt],
-    ["close reason", s.status.closeReason],
-    ["created", s.metadata.createdAt],
-  ], s.status.conditions);
+  printDetails(
+    io,
+    [
+      ["id", s.metadata.id],
+      ["tenant", s.metadata.tenantId],
+      ["state", s.status.lifecycleState],
+      ["target", targetOf(s)],
+      [
+        "pinned",
+        "sandbox" in snap
+          ? `sandbox ${snap.sandbox.id} generation ${snap.sandbox.generation}`
+          : `service ${snap.service.name} generation ${snap.service.generation} (sandbox ${snap.service.sandboxId})`,
+      ],
+      ["channels", s.spec.channels.join(", ")],
+      ["expires", s.status.expiresAt],
+      ["closed", s.status.closedAt],
+      ["close reason", s.status.closeReason],
+      ["created", s.metadata.createdAt],
+    ],
+    s.status.conditions,
+  );
 }
 
 export const sessionCommands: CommandDef[] = [
@@ -79,9 +88,12 @@ export const sessionCommands: CommandDef[] = [
       const items: Session[] = [];
       for await (const s of client.sessions.listAll(status ? { state: status } : {})) items.push(s);
       if (args.values.json) printJson(io, items);
-      else printTable(io, ["id", "state", "target", "channels", "expires", "created"], items.map((s) => [
-        s.metadata.id, s.status.lifecycleState, targetOf(s), s.spec.channels.join(","), s.status.expiresAt, s.metadata.createdAt,
-      ]));
+      else
+        printTable(
+          io,
+          ["id", "state", "target", "channels", "expires", "created"],
+          items.map((s) => [s.metadata.id, s.status.lifecycleState, targetOf(s), s.spec.channels.join(","), s.status.expiresAt, s.metadata.createdAt]),
+        );
       return 0;
     },
   },

@@ -69,7 +69,14 @@ export const startCommand: CommandDef = {
     }
     // A fault in background work must not take every sandbox's server down.
     process.on("unhandledRejection", (reason) => {
-      io.err(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "unhandled rejection (kept running)", err: String((reason as Error)?.stack ?? reason) }));
+      io.err(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "error",
+          msg: "unhandled rejection (kept running)",
+          err: String((reason as Error)?.stack ?? reason),
+        }),
+      );
     });
     await new Promise<void>((resolve) => {
       onStop = resolve;

@@ -55,7 +55,8 @@ export const tenantLimitCommands: CommandDef[] = [
   {
     path: ["tenant", "limits", "set"],
     summary: "Pin a tenant's ceilings and caps (running sandboxes get new ceilings at once)",
-    usage: "nimbus tenant limits set TENANT [--memory SIZE] [--cpus N] [--pids N] [--max-sandboxes N] [--max-sessions N] [--max-websockets N] [--max-execs N] [--max-pulls N] [--json]",
+    usage:
+      "nimbus tenant limits set TENANT [--memory SIZE] [--cpus N] [--pids N] [--max-sandboxes N] [--max-sessions N] [--max-websockets N] [--max-execs N] [--max-pulls N] [--json]",
     options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...SET_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {

@@ -27,7 +27,12 @@ export const tenantCommands: CommandDef[] = [
     async run(args, io) {
       const tenants = await connect(io, args.values).client.tenants.list();
       if (args.values.json) printJson(io, tenants);
-      else printTable(io, ["id"], tenants.map((t) => [t]));
+      else
+        printTable(
+          io,
+          ["id"],
+          tenants.map((t) => [t]),
+        );
       return 0;
     },
   },
@@ -69,7 +74,12 @@ export const tenantCommands: CommandDef[] = [
     async run(args, io) {
       const keys = await connect(io, args.values).client.tenants.apiKeys.list({ tenantId: args.positionals[0]! });
       if (args.values.json) printJson(io, keys);
-      else printTable(io, ["id", "name", "created", "last used"], keys.map((k) => [k.id, k.name, k.createdAt, k.lastUsedAt]));
+      else
+        printTable(
+          io,
+          ["id", "name", "created", "last used"],
+          keys.map((k) => [k.id, k.name, k.createdAt, k.lastUsedAt]),
+        );
       return 0;
     },
   },
@@ -106,7 +116,8 @@ export const tenantCommands: CommandDef[] = [
     path: ["tenant", "egress", "set"],
     summary: "Set a tenant's egress ceiling",
     usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
-    description: "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
+    description:
+      "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
     options: {
       ...CONNECTION_OPTIONS,
       ...JSON_OPTION,
@@ -118,7 +129,12 @@ export const tenantCommands: CommandDef[] = [
     async run(args, io) {
       const hosts = (args.values.host as string[] | undefined) ?? [];
       const ports = ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-      const c = await connect(io, args.values).client.tenants.egress.set({ tenantId: args.positionals[0]!, hosts, ports, allowAddresses: args.values["allow-addresses"] === true });
+      const c = await connect(io, args.values).client.tenants.egress.set({
+        tenantId: args.positionals[0]!,
+        hosts,
+        ports,
+        allowAddresses: args.values["allow-addresses"] === true,
+      });
       if (args.values.json) printJson(io, c);
       else io.out(`egress ceiling of ${args.positionals[0]}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`);
       return 0;

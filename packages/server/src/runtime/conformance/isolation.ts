@@ -96,13 +96,17 @@ export function isolationCases(ctx: ConformanceContext): void {
   });
 
   it("hostname, /etc files, layers, capabilities and no_new_privs are as specified", async () => {
-    const script = "hostname; cat /etc/hostname /etc/motd; grep -q sandbox-test /etc/hosts && echo hosts-ok; grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
+    const script =
+      "hostname; cat /etc/hostname /etc/motd; grep -q sandbox-test /etc/hosts && echo hosts-ok; grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
     const { out } = await ctx.run(ctx.spec("iso-host", ["sh", "-c", script], { hostname: "box-7" }));
     assertOutput(out, /^box-7\nbox-7\ntop layer\n/, "hostname, /etc/hostname and the top layer's file");
     assertOutput(out, /^NoNewPrivs:\s+1$/m, "no_new_privs is set");
     assertOutput(out, /^Seccomp:\s+2$/m, "a seccomp filter is installed");
     const bnd = BigInt("0x" + /^CapBnd:\s+([0-9a-f]+)$/m.exec(out)![1]);
-    const SYS_ADMIN = 21n, NET_RAW = 13n, SYS_MODULE = 16n, SYS_PTRACE = 19n;
+    const SYS_ADMIN = 21n,
+      NET_RAW = 13n,
+      SYS_MODULE = 16n,
+      SYS_PTRACE = 19n;
     for (const bit of [SYS_ADMIN, NET_RAW, SYS_MODULE, SYS_PTRACE]) assert.equal((bnd >> bit) & 1n, 0n, `capability ${bit} is dropped`);
   });
 

@@ -148,7 +148,8 @@ export function lifecycleCases(ctx: ConformanceContext): void {
         ...process.env,
         NIMBUS_RT_CHILD_RUNTIME: ctx.target.name,
         NIMBUS_RT_CHILD_STATE: ctx.stateDir(),
-        NIMBUS_RT_CHILD_LOWERS: JSON.stringify(ctx.lowerDirs()) },
+        NIMBUS_RT_CHILD_LOWERS: JSON.stringify(ctx.lowerDirs()),
+      },
       encoding: "utf8",
       timeout: 30_000,
     });

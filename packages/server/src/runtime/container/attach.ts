@@ -83,7 +83,13 @@ export interface AttachInput {
 export function connectInput(socketPath: string): AttachInput {
   const sock = connectSocket(socketPath, { data: () => undefined, end: () => undefined });
   sock.shutdownRead();
-  return { write: (data) => sendInOrder(sock, data), close: () => sock.close(), get closed() { return sock.closed; } };
+  return {
+    write: (data) => sendInOrder(sock, data),
+    close: () => sock.close(),
+    get closed() {
+      return sock.closed;
+    },
+  };
 }
 
 /** A connection never read, so conmon blocks on it (see the header); close() lets conmon go on. */

@@ -61,7 +61,10 @@ test("seccomp denies the dangerous syscalls with EPERM and allows the rest", () 
     assert.ok(DENIED_SYSCALLS.includes(name), name);
   }
   assert.equal(p.syscalls[0]!.errnoRet, 1);
-  assert.ok(p.syscalls.some((s) => s.names.includes("clone") && s.args?.[0]?.value === 0x10000000), "clone(CLONE_NEWUSER) is refused");
+  assert.ok(
+    p.syscalls.some((s) => s.names.includes("clone") && s.args?.[0]?.value === 0x10000000),
+    "clone(CLONE_NEWUSER) is refused",
+  );
 });
 
 test("the bundle record gives back cgroupsPath, annotations and the process user", () => {
@@ -75,7 +78,9 @@ test("cgroup placement is under the server's memory cgroup, one parent per state
   assert.equal(serverCgroupPath("0::/user.slice/x.scope\n"), "/user.slice/x.scope");
   assert.match(cgroupParentFor("/data/runtime", self), /^\/process_api\/abc\/nimbus-[0-9a-f]{12}$/);
   assert.notEqual(cgroupParentFor("/a", self), cgroupParentFor("/b", self));
-  const mounts = parseCgroupMounts("35 25 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n40 25 0:35 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n");
+  const mounts = parseCgroupMounts(
+    "35 25 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n40 25 0:35 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+  );
   assert.deepEqual(mounts, [
     { mountPoint: "/sys/fs/cgroup/memory", version: 1, controllers: ["memory"] },
     { mountPoint: "/sys/fs/cgroup/unified", version: 2, controllers: [] },

@@ -97,7 +97,12 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
       etcBind("hosts", "/etc/hosts"),
       etcBind("hostname", "/etc/hostname"),
       etcBind("resolv.conf", "/etc/resolv.conf"),
-      ...(spec.readonlyFiles ?? []).map((f) => ({ destination: f.destination, type: "bind", source: f.source, options: ["bind", "ro", "nosuid", "nodev", "noexec"] })),
+      ...(spec.readonlyFiles ?? []).map((f) => ({
+        destination: f.destination,
+        type: "bind",
+        source: f.source,
+        options: ["bind", "ro", "nosuid", "nodev", "noexec"],
+      })),
     ],
     annotations: spec.annotations ?? {},
     linux: {
@@ -139,7 +144,11 @@ export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath:
 
 /** The cgroupsPath and annotations recorded in a bundle, for delete/list after a restart. */
 export function readBundleRecord(configJson: string): { cgroupsPath?: string; annotations: Record<string, string>; user?: { uid: number; gid: number } } {
-  const parsed = JSON.parse(configJson) as { annotations?: Record<string, string>; linux?: { cgroupsPath?: string }; process?: { user?: { uid?: number; gid?: number } } };
+  const parsed = JSON.parse(configJson) as {
+    annotations?: Record<string, string>;
+    linux?: { cgroupsPath?: string };
+    process?: { user?: { uid?: number; gid?: number } };
+  };
   const u = parsed.process?.user;
   const user = typeof u?.uid === "number" && typeof u.gid === "number" ? { uid: u.uid, gid: u.gid } : undefined;
   return { cgroupsPath: parsed.linux?.cgroupsPath, annotations: parsed.annotations ?? {}, user };

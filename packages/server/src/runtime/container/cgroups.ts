@@ -26,7 +26,22 @@ export function parseCgroupMounts(mountinfo: string): CgroupHierarchy[] {
     if (!mountPoint) continue;
     if (fsType === "cgroup2") out.push({ mountPoint, version: 2, controllers: [] });
     else if (fsType === "cgroup") {
-      const known = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
+      const known = [
+        "cpu",
+        "cpuacct",
+        "cpuset",
+        "memory",
+        "devices",
+        "freezer",
+        "blkio",
+        "pids",
+        "hugetlb",
+        "net_cls",
+        "net_prio",
+        "perf_event",
+        "rdma",
+        "misc",
+      ];
       const opts = superOpts.split(",");
       const controllers = opts.filter((o) => known.includes(o) || o.startsWith("name="));
       out.push({ mountPoint, version: 1, controllers });

@@ -26,29 +26,42 @@ export interface ConmonOptions {
 
 export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): string[] {
   const args = [
-    "--api-version", "1",
-    "-c", id,
-    "-u", id,
-    "-n", id,
-    "-r", o.runtimePath,
-    "-b", layout.bundle(id),
-    "-p", layout.containerPidFile(id),
-    "-l", `k8s-file:${layout.log(id)}`,
-    "--log-size-max", String(o.logSizeMaxBytes),
+    "--api-version",
+    "1",
+    "-c",
+    id,
+    "-u",
+    id,
+    "-n",
+    id,
+    "-r",
+    o.runtimePath,
+    "-b",
+    layout.bundle(id),
+    "-p",
+    layout.containerPidFile(id),
+    "-l",
+    `k8s-file:${layout.log(id)}`,
+    "--log-size-max",
+    String(o.logSizeMaxBytes),
     // conmon fsyncs the log each time it replaces a full one (every --log-size-max bytes) and
     // at exit; single-threaded, it stops all of the container's output meanwhile (~20 ms per
     // 10 MiB here). The log is a replay buffer for a sandbox that a host crash ends anyway;
     // the kernel still writes it back on its own.
     "--no-sync-log",
-    "--exit-dir", layout.exitsDir,
-    "--persist-dir", layout.bundle(id),
-    "--socket-dir-path", layout.socketsDir,
+    "--exit-dir",
+    layout.exitsDir,
+    "--persist-dir",
+    layout.bundle(id),
+    "--socket-dir-path",
+    layout.socketsDir,
     // stdin is a pipe held by conmon, so a later session can write through the attach socket,
     // and it stays open when that session detaches or the server restarts. The price: conmon
     // has no other way to close it, so stdin EOF cannot be delivered (attach.ts says why).
     "-i",
     "--leave-stdin-open",
-    "--log-level", "error",
+    "--log-level",
+    "error",
     // No daemonising fork: conmon stays the process we spawned (in its own session,
     // so it still outlives the server). The fork, and the exit of the process that
     // made it, cost ~5 ms of CPU per sandbox on this kind of VM (page tables are
@@ -140,7 +153,11 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
       stderr.destroy();
       closeStartPipe();
       // A conmon that failed exits now; a working one is reaped when its container is deleted.
-      if (err) void spawned.then((p) => reapConmon(p), () => undefined);
+      if (err)
+        void spawned.then(
+          (p) => reapConmon(p),
+          () => undefined,
+        );
       if (err) reject(err);
       else resolve(containerPid!);
     };

@@ -57,7 +57,6 @@ const SILENT: RuntimeLog = { warn: () => undefined, debug: () => undefined };
  */
 const POLL_MS = 1_000;
 
-
 export class ContainerBackend implements RuntimeBackend {
   readonly name: RuntimeName;
   readonly layout: StateLayout;
@@ -134,7 +133,10 @@ export class ContainerBackend implements RuntimeBackend {
       spec = {
         ...spec,
         readonlyFiles: [...(spec.readonlyFiles ?? []), { source: caBundle, destination: CA_BUNDLE_DESTINATION }],
-        process: { ...spec.process, env: [...spec.process.env.filter((e) => !CA_BUNDLE_ENV.some((v) => e.startsWith(v.split("=")[0]! + "="))), ...CA_BUNDLE_ENV] },
+        process: {
+          ...spec.process,
+          env: [...spec.process.env.filter((e) => !CA_BUNDLE_ENV.some((v) => e.startsWith(v.split("=")[0]! + "="))), ...CA_BUNDLE_ENV],
+        },
       };
     }
     const { id } = spec;
@@ -272,7 +274,10 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(id);
     const name = `exec-${randomBytes(6).toString("hex")}`;
     const bundle = this.layout.bundle(id);
-    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, { pidFile: join(bundle, `${name}.pid`), processFile: join(bundle, `${name}.json`) });
+    return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, {
+      pidFile: join(bundle, `${name}.pid`),
+      processFile: join(bundle, `${name}.json`),
+    });
   }
 
   rootfsPath(id: string): string {
@@ -290,7 +295,11 @@ export class ContainerBackend implements RuntimeBackend {
       await updateGroupLimits(this.groupPath(name), limits);
     } catch (err) {
       // v1 refuses a memory ceiling below current usage (EBUSY) and a CPU quota below a member's (EINVAL).
-      throw new RuntimeError("invalid_spec", `the kernel refused the new ceilings for group ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): its running containers use or ask for more; stop some first`, { cause: err });
+      throw new RuntimeError(
+        "invalid_spec",
+        `the kernel refused the new ceilings for group ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): its running containers use or ask for more; stop some first`,
+        { cause: err },
+      );
     }
   }
 
@@ -362,9 +371,7 @@ export class ContainerBackend implements RuntimeBackend {
     const raw = await readExitFile(this.layout.exitFile(id));
     if (!raw) return undefined;
     const record = await this.record(id);
-    const oom =
-      (await fileExists(this.layout.oomFile(id))) ||
-      (record?.cgroupsPath !== undefined && (await cgroupOomKilled(record.cgroupsPath)));
+    const oom = (await fileExists(this.layout.oomFile(id))) || (record?.cgroupsPath !== undefined && (await cgroupOomKilled(record.cgroupsPath)));
     return exitInfo(raw.exitCode, raw.finishedAt, oom);
   }
 

@@ -31,5 +31,8 @@ test("a missing program rejects with ENOENT; runChecked throws with the output",
 
 test("40 at once all complete, each with its own output", async () => {
   const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => runCommand("echo", [String(i)])));
-  assert.deepEqual(rs.map((r) => r.stdout.trim()), Array.from({ length: 40 }, (_, i) => String(i)));
+  assert.deepEqual(
+    rs.map((r) => r.stdout.trim()),
+    Array.from({ length: 40 }, (_, i) => String(i)),
+  );
 });

@@ -33,7 +33,8 @@ function limitFiles(h: CgroupHierarchy, limits: GroupLimits): Array<[string, str
   }
   const out: Array<[string, string]> = [];
   // memsw = limit: the group cannot spill past its ceiling into swap either.
-  if (h.controllers.includes("memory")) out.push(["memory.limit_in_bytes", String(limits.memoryLimitBytes)], ["memory.memsw.limit_in_bytes", String(limits.memoryLimitBytes)]);
+  if (h.controllers.includes("memory"))
+    out.push(["memory.limit_in_bytes", String(limits.memoryLimitBytes)], ["memory.memsw.limit_in_bytes", String(limits.memoryLimitBytes)]);
   if (h.controllers.includes("cpu")) out.push(["cpu.cfs_period_us", String(CPU_PERIOD_US)], ["cpu.cfs_quota_us", quotaUs]);
   if (h.controllers.includes("pids")) out.push(["pids.max", String(limits.pidsLimit)]);
   return out;

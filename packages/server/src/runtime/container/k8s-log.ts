@@ -18,7 +18,11 @@ export type { StdPipe };
  * the record (its time stamp) begins. Returns the index after the last newline, so
  * a caller carries the rest into its next read. Malformed lines are skipped.
  */
-export function parseRecords(buf: Buffer, len: number, onRecord: (pipe: StdPipe, start: number, end: number, full: boolean, lineStart: number) => void): number {
+export function parseRecords(
+  buf: Buffer,
+  len: number,
+  onRecord: (pipe: StdPipe, start: number, end: number, full: boolean, lineStart: number) => void,
+): number {
   let pos = 0;
   for (;;) {
     const nl = buf.indexOf(0x0a, pos);
@@ -90,7 +94,7 @@ export async function readRecordsFrom(path: string, offset: number, maxBytes = 4
 /** Every record of the log file at `path`; none when it does not exist. */
 export async function readAllRecords(path: string): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const r = await readRecordsFrom(path, offset);
     if (r.offset === offset) return out;
     out.push(...r.records);

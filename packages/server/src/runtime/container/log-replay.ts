@@ -28,7 +28,10 @@ export class LogGeneration {
   private retired = false;
 
   /** `file`: the log's path, or a descriptor already open on it (LogRotations). */
-  constructor(file: string | number, readonly base: Promise<number>) {
+  constructor(
+    file: string | number,
+    readonly base: Promise<number>,
+  ) {
     this.fd = typeof file === "number" ? file : openSync(file, "r");
     this.ino = fstatSync(this.fd).ino;
     // Readers await `base` and see a failure there; it must never surface as an

@@ -42,17 +42,27 @@ const behindEvents: boolean[] = [];
 const lostEvents: boolean[] = [];
 
 const record = (pipe: StdPipe, text: string, full: boolean) => `2026-11-29T01:00:00.000000000+00:00 ${pipe} ${full ? "F" : "P"} ${text}\n`;
-const received = (pipe?: StdPipe) => got.filter((g) => !pipe || g.pipe === pipe).map((g) => g.text).join("");
+const received = (pipe?: StdPipe) =>
+  got
+    .filter((g) => !pipe || g.pipe === pipe)
+    .map((g) => g.text)
+    .join("");
 
 function startTail(rotations?: LogRotations): LogTail {
   const first = new LogGeneration(path, Promise.resolve(0));
   gens = [first];
-  tail = new LogTail(path, first, 0, {
-    output: (pipe, data, offset) => got.push({ pipe, text: data.toString(), offset }),
-    entered: (gen) => gens.push(gen),
-    behind: (b) => behindEvents.push(b),
-    lost: () => lostEvents.push(true),
-  }, rotations);
+  tail = new LogTail(
+    path,
+    first,
+    0,
+    {
+      output: (pipe, data, offset) => got.push({ pipe, text: data.toString(), offset }),
+      entered: (gen) => gens.push(gen),
+      behind: (b) => behindEvents.push(b),
+      lost: () => lostEvents.push(true),
+    },
+    rotations,
+  );
   tail.wake();
   return tail;
 }
@@ -102,50 +112,50 @@ test("output written after the tail started arrives live, with exact offsets, a 
 });
 
 for (const [who, rotations] of modes) {
-test(`a replaced file is read to its end before the new one (opened by ${who}): nothing lost, nothing twice`, async () => {
-  const t = startTail(await rotations());
-  let expected = "";
-  for (let file = 0; file < 4; file++) {
-    for (let i = 0; i < 200; i++) {
-      const line = `file${file}-line${i}`;
+  test(`a replaced file is read to its end before the new one (opened by ${who}): nothing lost, nothing twice`, async () => {
+    const t = startTail(await rotations());
+    let expected = "";
+    for (let file = 0; file < 4; file++) {
+      for (let i = 0; i < 200; i++) {
+        const line = `file${file}-line${i}`;
+        appendFileSync(path, record("stdout", line, true));
+        expected += line + "\n";
+      }
+      // conmon's replacement: a fresh file renamed over the full one, then written.
+      // (Two replacements before the tail saw the first would lose a file: the
+      // hub's hold connection keeps conmon from doing that, here a short pause.)
+      writeFileSync(`${path}.tmp`, "");
+      renameSync(`${path}.tmp`, path);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    appendFileSync(path, record("stdout", "last", true));
+    expected += "last\n";
+    await t.drain();
+    assert.equal(received(), expected);
+    assert.equal(gens.length, 5, "every file was entered");
+    assert.equal(await gens[4]!.base, expected.length - 5, "the newest file starts where the others ended");
+    assert.deepEqual(lostEvents, []);
+    assert.deepEqual(readdirSync(dir), ["ctr.log"], "the worker's links are gone");
+  });
+
+  test(`far behind conmon, the tail says so until it has caught up, across a replacement (opened by ${who})`, async () => {
+    const t = startTail(await rotations());
+    const line = "x".repeat(8000);
+    let expected = "";
+    for (let i = 0; i < 500; i++) {
       appendFileSync(path, record("stdout", line, true));
       expected += line + "\n";
     }
-    // conmon's replacement: a fresh file renamed over the full one, then written.
-    // (Two replacements before the tail saw the first would lose a file: the
-    // hub's hold connection keeps conmon from doing that, here a short pause.)
     writeFileSync(`${path}.tmp`, "");
     renameSync(`${path}.tmp`, path);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  appendFileSync(path, record("stdout", "last", true));
-  expected += "last\n";
-  await t.drain();
-  assert.equal(received(), expected);
-  assert.equal(gens.length, 5, "every file was entered");
-  assert.equal(await gens[4]!.base, expected.length - 5, "the newest file starts where the others ended");
-  assert.deepEqual(lostEvents, []);
-  assert.deepEqual(readdirSync(dir), ["ctr.log"], "the worker's links are gone");
-});
-
-test(`far behind conmon, the tail says so until it has caught up, across a replacement (opened by ${who})`, async () => {
-  const t = startTail(await rotations());
-  const line = "x".repeat(8000);
-  let expected = "";
-  for (let i = 0; i < 500; i++) {
-    appendFileSync(path, record("stdout", line, true));
-    expected += line + "\n";
-  }
-  writeFileSync(`${path}.tmp`, "");
-  renameSync(`${path}.tmp`, path);
-  appendFileSync(path, record("stdout", "after", true));
-  expected += "after\n";
-  await until(() => received() === expected, "all of it");
-  assert.equal(behindEvents[0], true, "4 MB unread is behind");
-  await until(() => behindEvents.at(-1) === false, "no longer behind");
-  assert.deepEqual(lostEvents, []);
-  assert.equal(t.head, expected.length);
-});
+    appendFileSync(path, record("stdout", "after", true));
+    expected += "after\n";
+    await until(() => received() === expected, "all of it");
+    assert.equal(behindEvents[0], true, "4 MB unread is behind");
+    await until(() => behindEvents.at(-1) === false, "no longer behind");
+    assert.deepEqual(lostEvents, []);
+    assert.equal(t.head, expected.length);
+  });
 }
 
 test("a file replaced before the tail could open it is reported lost, never skipped silently", async () => {

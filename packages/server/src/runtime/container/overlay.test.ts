@@ -9,10 +9,7 @@ import { after, test } from "node:test";
 import { mountOverlay, mountPointsUnder, overlayOptions, unmountOverlay } from "./overlay.js";
 
 test("lowerdir lists the top-most layer first and escapes separators", () => {
-  assert.equal(
-    overlayOptions(["/l/base", "/l/mid", "/l/a:b,c"], "/u", "/w"),
-    "lowerdir=/l/a\\:b\\,c:/l/mid:/l/base,upperdir=/u,workdir=/w",
-  );
+  assert.equal(overlayOptions(["/l/base", "/l/mid", "/l/a:b,c"], "/u", "/w"), "lowerdir=/l/a\\:b\\,c:/l/mid:/l/base,upperdir=/u,workdir=/w");
 });
 
 const root = mkdtempSync(join(tmpdir(), "nimbus-overlay-"));

@@ -65,11 +65,18 @@ export async function mountOverlay(lowerDirs: string[], paths: OverlayPaths, opt
       await Promise.all(lowers.map((dir, i) => symlink(dir, join(paths.linkDir, i.toString(36)))));
       await Promise.all(
         // Upper case never collides with the base-36 lower names.
-        [["U", paths.upperDir], ["W", paths.workDir]].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
+        [
+          ["U", paths.upperDir],
+          ["W", paths.workDir],
+        ].map(([name, dir]) => symlink(dir!, join(paths.linkDir, name!))),
       );
       linkDirFd = openSync(paths.linkDir, constants.O_RDONLY | constants.O_DIRECTORY);
       const via = (name: string) => `/proc/self/fd/${linkDirFd}/${name}`;
-      options = overlayOptions(lowers.map((_, i) => via(i.toString(36))), via("U"), via("W"));
+      options = overlayOptions(
+        lowers.map((_, i) => via(i.toString(36))),
+        via("U"),
+        via("W"),
+      );
       if (Buffer.byteLength(options) > MAX_OPTION_BYTES) {
         throw new Error(`too many image layers (${lowers.length}) for one overlay mount`);
       }

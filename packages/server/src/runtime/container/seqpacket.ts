@@ -7,7 +7,10 @@ import { loadNative, type NimbusNative, type SeqpacketHandle } from "@nimbus/nat
 
 type Handle = SeqpacketHandle;
 /** The functions packages/native/src/seqpacket.c adds to the binding. */
-type SeqpacketBinding = Pick<NimbusNative, "seqpacketConnect" | "seqpacketSend" | "seqpacketWantWrite" | "seqpacketPause" | "seqpacketShutdownRead" | "seqpacketClose">;
+type SeqpacketBinding = Pick<
+  NimbusNative,
+  "seqpacketConnect" | "seqpacketSend" | "seqpacketWantWrite" | "seqpacketPause" | "seqpacketShutdownRead" | "seqpacketClose"
+>;
 
 export interface SeqpacketEvents {
   /** A run of packets that began with the same first byte (`pipe`), that byte removed from each. */

@@ -4,7 +4,17 @@
 // server restart (a new backend on the same host) and a process exiting while no
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
-import type { ContainerSpec, ContainerState, ContainerStatus, EgressPolicyHooks, ExecHandle, ExitInfo, GroupLimits, RuntimeBackend, StdioFacet } from "../backend.js";
+import type {
+  ContainerSpec,
+  ContainerState,
+  ContainerStatus,
+  EgressPolicyHooks,
+  ExecHandle,
+  ExitInfo,
+  GroupLimits,
+  RuntimeBackend,
+  StdioFacet,
+} from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
 
 interface FakeContainer {

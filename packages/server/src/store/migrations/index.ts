@@ -18,4 +18,13 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [m0001Init, m0002Sandboxes, m0003Sessions, m0004Services, m0006TenantLimits, m0009EgressLog, m0010Secrets, m0011TenantEgress];
+export const MIGRATIONS: Migration[] = [
+  m0001Init,
+  m0002Sandboxes,
+  m0003Sessions,
+  m0004Services,
+  m0006TenantLimits,
+  m0009EgressLog,
+  m0010Secrets,
+  m0011TenantEgress,
+];

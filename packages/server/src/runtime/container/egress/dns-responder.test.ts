@@ -66,7 +66,12 @@ test("queries over TCP are answered; garbage over UDP gets no answer and breaks 
   const udp = createSocket("udp4");
   await new Promise<void>((r) => udp.send(Buffer.from("not dns at all"), responder.port, "127.0.0.1", () => r()));
   udp.close();
-  const query = dnsPacket.encode({ type: "query", id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", class: "IN", name: "api.example.test" }] });
+  const query = dnsPacket.encode({
+    type: "query",
+    id: 7,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: "A", class: "IN", name: "api.example.test" }],
+  });
   const framed = Buffer.concat([Buffer.from([query.length >> 8, query.length & 0xff]), query]);
   const answer = await new Promise<dnsPacket.Packet>((resolve, reject) => {
     const s = connect(responder.port, "127.0.0.1", () => s.write(framed));

@@ -124,7 +124,11 @@ export class DnsResponder {
       const entry = await this.lookup(name, qtype);
       this.options.policy.queried?.(client, name, qtype, "allowed");
       if (entry.addresses.length > 0) this.options.policy.resolved?.(client, name, entry.addresses, entry.ttlSec);
-      return this.reply(query, "NOERROR", entry.addresses.map((data): dnsPacket.Answer => ({ name: question.name, type: qtype, class: "IN", ttl: entry.ttlSec, data })));
+      return this.reply(
+        query,
+        "NOERROR",
+        entry.addresses.map((data): dnsPacket.Answer => ({ name: question.name, type: qtype, class: "IN", ttl: entry.ttlSec, data })),
+      );
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       this.options.policy.queried?.(client, name, qtype, code === "ENOTFOUND" ? "nxdomain" : "error");

@@ -66,10 +66,21 @@ export class EgressCa {
       try {
         writePrivate(join(scratch, "ca.key"), newKeyPem());
         await runChecked("openssl", [
-          "req", "-x509", "-new", "-key", join(scratch, "ca.key"), "-out", join(scratch, "ca.crt"), "-days", String(CA_DAYS),
-          "-subj", `/CN=${commonName.replace(/[/=+,]/g, " ")}`,
-          "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
-          "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+          "req",
+          "-x509",
+          "-new",
+          "-key",
+          join(scratch, "ca.key"),
+          "-out",
+          join(scratch, "ca.crt"),
+          "-days",
+          String(CA_DAYS),
+          "-subj",
+          `/CN=${commonName.replace(/[/=+,]/g, " ")}`,
+          "-addext",
+          "basicConstraints=critical,CA:TRUE,pathlen:0",
+          "-addext",
+          "keyUsage=critical,keyCertSign,cRLSign",
         ]);
         renameSync(join(scratch, "ca.key"), keyPath);
         renameSync(join(scratch, "ca.crt"), certPath);
@@ -100,11 +111,27 @@ export class EgressCa {
       const keyPem = newKeyPem();
       writePrivate(join(scratch, "leaf.key"), keyPem);
       await runChecked("openssl", [
-        "req", "-x509", "-new", "-key", join(scratch, "leaf.key"), "-out", join(scratch, "leaf.crt"), "-days", String(LEAF_DAYS),
-        "-CA", this.files.certPath, "-CAkey", this.files.keyPath, "-subj", `/CN=${name}`,
-        "-addext", `subjectAltName=DNS:${name}`,
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "extendedKeyUsage=serverAuth",
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        join(scratch, "leaf.key"),
+        "-out",
+        join(scratch, "leaf.crt"),
+        "-days",
+        String(LEAF_DAYS),
+        "-CA",
+        this.files.certPath,
+        "-CAkey",
+        this.files.keyPath,
+        "-subj",
+        `/CN=${name}`,
+        "-addext",
+        `subjectAltName=DNS:${name}`,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
       ]);
       const certPem = readFileSync(join(scratch, "leaf.crt"), "utf8");
       const leaf = { keyPem, certPem, expiresAtMs: Date.parse(new X509Certificate(certPem).validTo) };

@@ -41,13 +41,30 @@ export interface InspectOptions {
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-authorization",
+  "proxy-authenticate",
+]);
 const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Serves one inspected client connection until it closes. */
 export function inspectHttps(client: Socket, peeked: Buffer, options: InspectOptions): void {
   if (peeked.length > 0) client.unshift(peeked);
-  const tls = new TLSSocket(client, { isServer: true, secureContext: createSecureContext({ key: options.leaf.keyPem, cert: options.leaf.certPem, ...(options.clientCiphers ? { ciphers: options.clientCiphers } : {}) }) });
+  const tls = new TLSSocket(client, {
+    isServer: true,
+    secureContext: createSecureContext({
+      key: options.leaf.keyPem,
+      cert: options.leaf.certPem,
+      ...(options.clientCiphers ? { ciphers: options.clientCiphers } : {}),
+    }),
+  });
   tls.on("error", () => tls.destroy());
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => forward(req, res, options));
   server.on("clientError", (_err, s) => s.destroy());
@@ -64,7 +81,8 @@ function forward(req: IncomingMessage, res: ServerResponse, options: InspectOpti
     res.end(`nimbus egress: ${reason}\n`);
   };
   // Domain fronting inside TLS: the Host must name what the SNI named.
-  if (host !== options.serverName.toLowerCase()) return refuse(403, `the Host header (${host || "none"}) differs from the TLS server name (${options.serverName})`);
+  if (host !== options.serverName.toLowerCase())
+    return refuse(403, `the Host header (${host || "none"}) differs from the TLS server name (${options.serverName})`);
   const why = options.allowRequest(info);
   if (why) return refuse(403, why);
   let headers: Array<[string, string]> = [];
