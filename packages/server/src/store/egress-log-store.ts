@@ -4,25 +4,14 @@
  * (an observation, not a request: a power loss may drop the last batch).
  * Pages are by `seq`, newest last, filtered by decision, host and time.
  */
+import type { EgressLogEntry } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { statement, withoutFsync } from "./db.js";
 
-export interface EgressLogRow {
-  seq: number;
+/** A stored row: the SDK's wire entry, plus whose it is. */
+export interface EgressLogRow extends EgressLogEntry {
   tenantId: string;
   sandboxId: string;
-  at: string;
-  kind: "connect" | "dns";
-  name: string | null;
-  address: string | null;
-  port: number | null;
-  protocol: string;
-  decision: "allowed" | "denied";
-  rule: string | null;
-  reason: string | null;
-  bytesUp: number | null;
-  bytesDown: number | null;
-  durationMs: number | null;
 }
 
 export type NewEgressLogRow = Omit<EgressLogRow, "seq">;
