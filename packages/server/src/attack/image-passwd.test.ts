@@ -11,13 +11,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
-import { tarArchive } from "../images/tar-writer.js";
-import { buildBusyboxImage, hostOciArch, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
-import { LayoutWriter, OCI_LAYER } from "../testing/oci-layout.js";
+import { buildBusyboxImage, pushFixture, writeBusyboxWithTopLayer, FIXTURE_TAG } from "../testing/fixtures.js";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 
 const TENANT = "attack-passwd";
@@ -36,30 +33,16 @@ after(async () => {
 
 /** busybox's layer plus a top layer whose etc/passwd is a symlink to `target`; pushed as library/<name>. */
 async function pushImageWithPasswdLink(name: string, target: string): Promise<string> {
-  const base = await buildBusyboxImage();
-  const blobs = join(base, "blobs", "sha256");
-  const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
-  const top = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
-  const index = JSON.parse(read(top).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
-  const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as {
-    layers: Array<{ digest: string; mediaType: string }>;
-  };
-  const blob = read(manifest.layers[0]!.digest);
-  const evil = tarArchive([
-    { path: "etc/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },
-    { path: "etc/passwd", type: "symlink", linkpath: target, mtime: 1_700_000_000 },
-  ]);
   const dir = join(work, name);
-  const w = new LayoutWriter(dir);
-  const m = w.image({
-    architecture: hostOciArch(),
-    config: { Cmd: ["sleep", "100000"], Env: ["PATH=/bin"], WorkingDir: "/" },
-    layers: [
-      { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
-      { blob: gzipSync(evil), tar: evil, mediaType: `${OCI_LAYER}+gzip` },
+  writeBusyboxWithTopLayer(
+    await buildBusyboxImage(),
+    dir,
+    [
+      { path: "etc/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },
+      { path: "etc/passwd", type: "symlink", linkpath: target, mtime: 1_700_000_000 },
     ],
-  });
-  w.finish(m, FIXTURE_TAG);
+    { Cmd: ["sleep", "100000"], Env: ["PATH=/bin"], WorkingDir: "/" },
+  );
   pushFixture(env.registry.backendHost, dir, `library/${name}`, FIXTURE_TAG);
   return `docker.io/library/${name}:${FIXTURE_TAG}`;
 }

@@ -162,33 +162,47 @@ export async function buildDebianImage(): Promise<string> {
   });
 }
 
+/**
+ * Writes an OCI layout at `dir` with the bottom layer of `base` (the busybox
+ * fixture's layout) and `top` (tar entries) as a second layer, so the image
+ * shares its bottom layer with `busybox`. `config` defaults to busybox's.
+ */
+export function writeBusyboxWithTopLayer(
+  base: string,
+  dir: string,
+  top: Parameters<typeof tarArchive>[0],
+  config: Record<string, unknown> = BUSYBOX_CONFIG,
+): void {
+  const blobs = join(base, "blobs", "sha256");
+  const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
+  const topDigest = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
+  const index = JSON.parse(read(topDigest).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+  const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as {
+    layers: Array<{ digest: string; mediaType: string }>;
+  };
+  const blob = read(manifest.layers[0]!.digest);
+  const extra = tarArchive(top);
+  const w = new LayoutWriter(dir);
+  const m = w.image({
+    architecture: hostOciArch(),
+    config,
+    layers: [
+      { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
+      { blob: gzipSync(extra), tar: extra, mediaType: `${OCI_LAYER}+gzip` },
+    ],
+  });
+  w.finish(m, FIXTURE_TAG);
+}
+
 /** busybox's layer plus a small second layer: shares its bottom layer with `busybox`. */
 export async function buildBusyboxPlusImage(): Promise<string> {
   const base = await buildBusyboxImage();
-  return cached("busybox-plus", (dir) => {
-    const blobs = join(base, "blobs", "sha256");
-    const read = (digest: string) => readFileSync(join(blobs, digest.slice(7)));
-    const top = JSON.parse(readFileSync(join(base, "index.json"), "utf8")).manifests[0].digest as string;
-    const index = JSON.parse(read(top).toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
-    const manifest = JSON.parse(read(index.manifests.find((m) => m.platform.architecture === hostOciArch())!.digest).toString()) as {
-      layers: Array<{ digest: string; mediaType: string }>;
-    };
-    const blob = read(manifest.layers[0]!.digest);
-    const extra = tarArchive([
+  return cached("busybox-plus", (dir) =>
+    writeBusyboxWithTopLayer(base, join(dir, "layout"), [
       { path: "extra/", type: "dir", mode: 0o755, mtime: 1_700_000_000 },
       { path: "extra/file", type: "file", data: "plus\n", mtime: 1_700_000_000 },
-    ]);
-    const w = new LayoutWriter(join(dir, "layout"));
-    const m = w.image({
-      architecture: hostOciArch(),
-      config: BUSYBOX_CONFIG,
-      layers: [
-        { blob, tar: gunzipSync(blob), mediaType: manifest.layers[0]!.mediaType },
-        { blob: gzipSync(extra), tar: extra, mediaType: `${OCI_LAYER}+gzip` },
-      ],
-    });
-    w.finish(m, FIXTURE_TAG);
-  });
+    ]),
+  );
 }
 
 export interface PushOptions {

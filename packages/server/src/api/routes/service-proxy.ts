@@ -54,6 +54,11 @@ interface ProxyTarget {
 }
 
 /** Where a proxied request goes now; 404 for an unknown service, 503 while it cannot answer. */
+/** A request to the service's port through its forwarder (the agent connects into the sandbox). */
+function requestTarget(target: ProxyTarget, method: string | undefined) {
+  return request({ agent: target.agent, host: "127.0.0.1", port: target.port, method, path: target.path, headers: target.headers });
+}
+
 function resolveTarget(services: Services, endpoints: Endpoints, tenantId: string, name: string, tail: string, req: IncomingMessage): ProxyTarget {
   const svc = services.get(tenantId, name);
   const spec = specOf(svc);
@@ -114,14 +119,7 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
         target.headers.connection = "Upgrade";
         target.headers.upgrade = ctx.req.headers.upgrade ?? "websocket";
         return new Promise<WsOpen>((resolve, reject) => {
-          const upstream = request({
-            agent: target.agent,
-            host: "127.0.0.1",
-            port: target.port,
-            method: ctx.req.method,
-            path: target.path,
-            headers: target.headers,
-          });
+          const upstream = requestTarget(target, ctx.req.method);
           upstream.on("upgrade", (res, upSocket, upHead) => {
             resolve({
               takeover(socket, head) {
@@ -171,14 +169,7 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
         const { name } = ctx.params;
         const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req);
         return new Promise<void>((resolve, reject) => {
-          const upstream = request({
-            agent: target.agent,
-            host: "127.0.0.1",
-            port: target.port,
-            method: ctx.req.method,
-            path: target.path,
-            headers: target.headers,
-          });
+          const upstream = requestTarget(target, ctx.req.method);
           upstream.on("response", (res) => {
             ctx.handled = true;
             ctx.res.writeHead(res.statusCode ?? 502, { ...forwardable(res.headers, []), "x-request-id": ctx.requestId });
