@@ -183,7 +183,7 @@ export class Sandboxes {
           },
         );
       }
-      const spec = row.spec as unknown as SandboxSpec;
+      const spec = row.spec;
       // The link, not the current rules, decides: a sandbox PATCHed to no rules keeps its link and may get rules again.
       if (!this.deps.egress || !this.deps.egress.has(id)) {
         throw new AppError(
@@ -201,7 +201,7 @@ export class Sandboxes {
       );
       if (!next) throw new AppError("op.precondition_failed", `sandbox \`${id}\` changed meanwhile: read it again and retry`);
       const closed = await this.deps.egress.update(tenantId, id, rules);
-      this.publish(next, next.lifecycleState as SandboxState);
+      this.publish(next, next.lifecycleState);
       return { row: next, closed };
     });
   }
@@ -214,7 +214,7 @@ export class Sandboxes {
   async resumeEgress(rows: Array<Pick<SandboxRow, "tenantId" | "id" | "spec" | "generation">>): Promise<void> {
     // Rules PATCHed to none (a later generation) still mean a link: resumed with no rules, so a later PATCH works.
     const hasLink = (r: Pick<SandboxRow, "spec" | "generation">) => {
-      const egress = (r.spec as unknown as SandboxSpec).network?.egress;
+      const egress = r.spec.network?.egress;
       return Array.isArray(egress) && (egress.length > 0 || r.generation > 1);
     };
     const withRules = rows.filter(hasLink);
@@ -222,7 +222,7 @@ export class Sandboxes {
     await this.deps.runtime.egress?.resume(withRules.map((r) => r.id));
     for (const row of withRules) {
       try {
-        const spec = row.spec as unknown as SandboxSpec;
+        const spec = row.spec;
         const checked = (spec.network?.egress?.length ? this.checkEgress(row.tenantId, spec) : undefined) ?? { rules: [], secretNames: [] };
         this.deps.egress.register(row.tenantId, row.id, checked);
       } catch (err) {

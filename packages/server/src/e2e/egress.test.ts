@@ -94,7 +94,14 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): P
 /** A shell command inside the sandbox. */
 async function run(cmd: string, id = sandboxId): Promise<{ out: string; code?: number; ms: number }> {
   const t0 = performance.now();
-  const r = await execCall(env!, T, id, { argv: ["sh", "-c", `${cmd} 2>&1`] });
+  const r = await execCall(env!, T, id, {
+    argv: [
+      "sh",
+      "-c",
+      `{ ${cmd}
+} 2>&1`,
+    ],
+  });
   assert.equal(r.status, 200, JSON.stringify(r.error));
   return { out: r.stdout, code: r.exitCode, ms: performance.now() - t0 };
 }

@@ -180,7 +180,7 @@ export class SandboxStore {
    * Replaces the spec at a new generation, only while the row is still at
    * `ifResourceVersion`; undefined when it moved on (or is gone).
    */
-  replaceSpec(tenantId: string, id: string, spec: Record<string, unknown>, generation: number, ifResourceVersion: string): SandboxRow | undefined {
+  replaceSpec(tenantId: string, id: string, spec: SandboxSpec, generation: number, ifResourceVersion: string): SandboxRow | undefined {
     const r = versionedUpdate<RawRow>(
       this.db,
       "sandboxes",
