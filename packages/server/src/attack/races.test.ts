@@ -134,3 +134,56 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
   assert.equal((after.body.items ?? after.body.sandboxes ?? []).length, 0, JSON.stringify(after.body));
   // env.close() then checks no mounts, cgroups, conmons or bundles are left.
 });
+
+test("operations aimed at a sandbox while it starts, stops and goes away never answer 500", { timeout: 240_000 }, async () => {
+  // The windows the mixed test rarely hits: a launch in flight, a stop in
+  // flight, a delete in flight, a session being closed while it is used.
+  const base = `/api/tenants/${T}/sandboxes`;
+  const bad: string[] = [];
+  const check = (op: string, r: { status: number; body: any }) => {
+    if (!ALLOWED.has(r.status)) bad.push(`${op}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (typeof r.body === "string" && r.body.includes("service.internal")) bad.push(`${op}: internal error frame ${r.body.slice(0, 300)}`);
+  };
+  const stream = async (path: string, body: unknown) => {
+    const res = await fetch(`${env.srv.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.srv.token()}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+  for (let round = 0; round < 10; round++) {
+    const created = await env.create(T, ["sh", "-c", "cat"]);
+    const id: string = created.metadata.id;
+    const openSession = () => env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["stdio", "exec"] } });
+    const first = await openSession();
+    check("session open", first);
+    const sid = first.status === 201 ? first.body.metadata.id : undefined;
+    const late = round % 2 === 0 ? await env.waitFor(T, id, ["ready"]) : undefined; // half the rounds race the launch itself
+    void late;
+    const ops: Array<Promise<void>> = [
+      env.srv.request("POST", `${base}/${id}/stop`, { body: { gracePeriodMs: 0 } }).then((r) => check("stop", r)),
+      env.srv.request("DELETE", `${base}/${id}`).then((r) => check("delete", r)),
+      env.srv.request("DELETE", `${base}/${id}`).then((r) => check("delete again", r)),
+      env.srv.request("POST", `${base}/${id}/exec`, { body: { argv: ["echo", "hi"] } }).then((r) => check("exec", r)),
+      env.srv.request("POST", `${base}/${id}/stop`, { body: {} }).then((r) => check("stop again", r)),
+      openSession().then((r) => check("session open", r)),
+      env.srv.request("GET", `${base}/${id}`).then((r) => check("get", r)),
+      env.srv.request("GET", `${base}/${id}/logs`).then((r) => check("logs", r)),
+      env.srv
+        .request("PUT", `${base}/${id}/files/content?path=/tmp/x`, { rawBody: "x", headers: { "content-type": "application/octet-stream" } })
+        .then((r) => check("upload", r)),
+    ];
+    if (sid) {
+      ops.push(
+        env.srv.request("POST", `/api/sessions/${sid}/close?tenantId=${T}`, { body: {} }).then((r) => check("session close", r)),
+        stream(`/api/sessions/${sid}/channels/exec/stream?tenantId=${T}`, { argv: ["echo", "hi"] }).then((r) => check("session exec", r)),
+        env.srv.request("POST", `/api/sessions/${sid}/renew?tenantId=${T}`, { body: {} }).then((r) => check("session renew", r)),
+      );
+    }
+    await Promise.all(ops.map((p) => p.catch((err: Error) => void bad.push(`threw: ${err.message}`))));
+  }
+  assert.deepEqual(bad, []);
+  const list = await env.srv.request("GET", `${base}?limit=100`);
+  for (const s of list.body.items ?? list.body.sandboxes ?? []) await env.remove(T, s.metadata.id);
+});

@@ -79,13 +79,19 @@ export class DnsResponder {
       udp.once("error", reject);
       udp.bind(this.options.port ?? 0, this.options.host, () => resolve());
     });
-    this.udp = udp;
-    this.boundPort = udp.address().port;
+    const port = udp.address().port;
     const tcp = createServer((s) => this.onTcp(s));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once("error", reject);
-      tcp.listen(this.boundPort, this.options.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, this.options.host, () => resolve());
+      });
+    } catch (err) {
+      udp.close(); // a failed start holds nothing
+      throw err;
+    }
+    this.udp = udp;
+    this.boundPort = port;
     this.tcp = tcp;
   }
 

@@ -13,6 +13,7 @@ import { applyRuleset, removeTable } from "./nft.js";
 import { DnsResponder, type DnsPolicy } from "./dns-responder.js";
 import { EgressProxy, type Decide, type ProxyOptions } from "./proxy.js";
 import { attachVeth, listVeths, removeVeth } from "./veth.js";
+import { openPreferring, readListenPorts, writeListenPorts } from "./listen-ports.js";
 
 export interface EgressNetworkOptions {
   stateDir: string;
@@ -45,6 +46,11 @@ export class EgressNetwork {
     this.gateway = gatewayOf(this.block);
   }
 
+  /** The DNS responder's port, when this network runs one. */
+  get dnsResponderPort(): number | undefined {
+    return this.dns?.port;
+  }
+
   get proxyPort(): number {
     if (!this.proxy) throw new Error("the egress network is not started");
     return this.proxy.port;
@@ -53,16 +59,25 @@ export class EgressNetwork {
   /** `liveContainerIds` overrides the option (read when the network starts, not when it was built). */
   async start(liveContainerIds?: Iterable<string>): Promise<void> {
     await ensureBridge(this.names.bridge, `${this.gateway}/${this.block.prefixLength}`);
-    const proxy = new EgressProxy({ ...this.options.proxy, host: this.gateway, decide: this.options.decide });
-    await proxy.listen();
+    const last = readListenPorts(this.options.stateDir);
+    const proxy = await openPreferring(last.proxy, async (port) => {
+      const p = new EgressProxy({ ...this.options.proxy, host: this.gateway, port, decide: this.options.decide });
+      await p.listen();
+      return p;
+    });
     this.proxy = proxy;
     try {
       let dnsPort = this.options.dnsPort;
       if (this.options.dns) {
-        this.dns = new DnsResponder({ host: this.gateway, port: 0, upstream: this.options.dns.upstream, policy: this.options.dns.policy });
-        await this.dns.start();
+        const { upstream, policy } = this.options.dns;
+        this.dns = await openPreferring(last.dns, async (port) => {
+          const d = new DnsResponder({ host: this.gateway, port, upstream, policy });
+          await d.start();
+          return d;
+        });
         dnsPort = this.dns.port;
       }
+      writeListenPorts(this.options.stateDir, { proxy: proxy.port, ...(this.dns ? { dns: this.dns.port } : {}) });
       await applyRuleset({
         table: this.names.table,
         bridge: this.names.bridge,

@@ -13,7 +13,6 @@ import { findLeftovers } from "../../leak-check.js";
 import { findBinary, runCommand } from "../exec.js";
 import { vethName } from "./names.js";
 import { EgressNetwork } from "./network.js";
-import type { EgressProxy } from "./proxy.js";
 
 const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip")) && "needs root, iproute2 and nftables";
 const tag = Math.random().toString(16).slice(2, 8);
@@ -48,7 +47,8 @@ after(async () => {
 
 test("start() after a crash re-adopts live containers' veths, sweeps the others, and close() leaves nothing", { skip }, async () => {
   const decide = () => false;
-  const first = new EgressNetwork({ stateDir, decide });
+  const dns = { policy: { allows: () => false }, upstream: ["127.0.0.1:9"] };
+  const first = new EgressNetwork({ stateDir, decide, dns });
   networks.push(first);
   await first.start();
   const [pidA, pidB] = [await holderIn(namespaces[0]!), await holderIn(namespaces[1]!)];
@@ -60,12 +60,15 @@ test("start() after a crash re-adopts live containers' veths, sweeps the others,
   assert.deepEqual(left.nftTables, [`inet ${first.names.table}`]);
 
   // The "crash": the process's sockets die with it; the host-side pieces stay.
-  await (first as unknown as { proxy: EgressProxy }).proxy.close();
+  const ports = [first.proxyPort, first.dnsResponderPort];
+  await first.stopListeners();
   networks.pop();
 
-  const second = new EgressNetwork({ stateDir, decide, liveContainerIds: ["a"] });
+  const second = new EgressNetwork({ stateDir, decide, dns, liveContainerIds: ["a"] });
   networks.push(second);
   await second.start();
+  // Same ports as before: conntrack entries of live flows still DNAT to them (a resolver reusing its UDP socket keeps working).
+  assert.deepEqual([second.proxyPort, second.dnsResponderPort], ports);
   const after = await findLeftovers(stateDir);
   assert.deepEqual(after.egressLinks.sort(), [second.names.bridge, vethName(stateDir, "a")].sort(), "b's veth is swept, a's kept");
   const addrC = await second.attach("c", pidB);
