@@ -8,7 +8,17 @@ import { discoverSettings } from "./discovery.js";
 import { NimbusConfigError } from "./errors.js";
 import { sendJson, startServer } from "./testing/fake-server.js";
 
-const VARS = ["NIMBUS_ENDPOINT", "NIMBUS_TOKEN", "NIMBUS_BEARER_TOKEN", "NIMBUS_API_KEY", "NIMBUS_TENANT_ID", "NIMBUS_APPLICATION_CREDENTIALS", "HOME"];
+const VARS = [
+  "XDG_DATA_HOME",
+  "NIMBUS_URL",
+  "NIMBUS_ENDPOINT",
+  "NIMBUS_TOKEN",
+  "NIMBUS_BEARER_TOKEN",
+  "NIMBUS_API_KEY",
+  "NIMBUS_TENANT_ID",
+  "NIMBUS_APPLICATION_CREDENTIALS",
+  "HOME",
+];
 let saved: Record<string, string | undefined> = {};
 let home = "";
 
@@ -33,6 +43,23 @@ afterEach(() => {
 });
 
 describe("discoverSettings", () => {
+  it("with nothing set, finds a server running on this machine: its recorded address and admin token", () => {
+    const dir = join(home, ".local", "share", "nimbus");
+    mkdirSync(join(dir, "auth"), { recursive: true });
+    writeFileSync(join(dir, "auth", "token"), JSON.stringify({ token: "local-admin" }));
+    assert.equal(discoverSettings({}, { HOME: home }).endpoint, undefined, "no server.json: no endpoint");
+    writeFileSync(join(dir, "server.json"), JSON.stringify({ pid: 2 ** 22 + 1, address: "http://127.0.0.1:9" }));
+    assert.equal(discoverSettings({}, { HOME: home }).endpoint, undefined, "a dead server's record is ignored");
+    writeFileSync(join(dir, "server.json"), JSON.stringify({ pid: process.pid, address: "http://127.0.0.1:8123" }));
+    const found = discoverSettings({}, { HOME: home });
+    assert.deepEqual([found.endpoint, found.credential], ["http://127.0.0.1:8123", { kind: "token", value: "local-admin" }]);
+    // XDG_DATA_HOME moves the dir, as it does for the server.
+    assert.equal(discoverSettings({}, { HOME: home, XDG_DATA_HOME: join(home, "elsewhere") }).endpoint, undefined);
+    // The local admin token never goes to an endpoint set some other way.
+    const other = discoverSettings({}, { HOME: home, NIMBUS_URL: "http://remote.example:8080" });
+    assert.deepEqual([other.endpoint, other.credential], ["http://remote.example:8080", undefined]);
+  });
+
   it("takes each setting from options, then env, then the file", () => {
     const file = writeCreds(home, { endpoint: "http://file:1", token: "file-token", tenantId: "file-t" });
     const env = { NIMBUS_APPLICATION_CREDENTIALS: file, NIMBUS_ENDPOINT: "http://env:2", NIMBUS_TOKEN: "env-token", NIMBUS_TENANT_ID: "env-t" };

@@ -5,7 +5,7 @@
  * missing setting; {@link requireConnection} does, at the first request.
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, platform } from "node:os";
 import { join } from "node:path";
 import { NimbusConfigError } from "./errors.js";
 
@@ -16,7 +16,7 @@ import { NimbusConfigError } from "./errors.js";
  * const s: NimbusSettings = { endpoint: "http://localhost:8080", token: process.env.NIMBUS_TOKEN };
  */
 export interface NimbusSettings {
-  /** Base URL of the server. Env: `NIMBUS_ENDPOINT`. */
+  /** Base URL of the server. Env: `NIMBUS_ENDPOINT` (or `NIMBUS_URL`). */
   endpoint?: string;
   /** Default tenant for tenant-scoped calls. Env: `NIMBUS_TENANT_ID`. */
   tenantId?: string;
@@ -77,6 +77,47 @@ function credentialOf(token: unknown, bearer: unknown, apiKey: unknown): Credent
   return k ? { kind: "apiKey", value: k } : undefined;
 }
 
+/** The per-user dir where a local `nimbus start` keeps its admin token and discovery record (the server's host/paths.ts). */
+function nimbusUserDir(env: NodeJS.ProcessEnv): string {
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, "nimbus");
+  if (platform() === "darwin") return join(homedir(), "Library", "Application Support", "nimbus");
+  return join(env.HOME || homedir(), ".local", "share", "nimbus");
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: unknown): boolean {
+  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A server started on this machine by this user: the address it recorded
+ * (`server.json`, while its process lives) and the admin token it minted.
+ * The last source, so `new Nimbus()` with nothing set reaches a local server.
+ */
+function localServer(env: NodeJS.ProcessEnv): NimbusSettings {
+  const dir = nimbusUserDir(env);
+  const record = readJson(join(dir, "server.json"));
+  const token = readJson(join(dir, "auth", "token"))?.token;
+  return {
+    ...(record && alive(record.pid) && typeof record.address === "string" ? { endpoint: record.address } : {}),
+    ...(typeof token === "string" ? { token } : {}),
+  };
+}
+
 function readCredentialsFile(path: string, explicit: boolean, problems: string[]): NimbusSettings {
   let text: string;
   try {
@@ -101,8 +142,9 @@ function readCredentialsFile(path: string, explicit: boolean, problems: string[]
 
 /**
  * Resolves endpoint, credential and tenant from options, env and the
- * credentials file, in that order, setting by setting. The file is read only
- * when options and env leave something unset.
+ * credentials file, in that order, setting by setting, and last from a server
+ * running on this machine (its recorded address and admin token). The files
+ * are read only when options and env leave something unset.
  *
  * @example
  * const found = discoverSettings({ tenantId: "demo" }, process.env);
@@ -110,7 +152,7 @@ function readCredentialsFile(path: string, explicit: boolean, problems: string[]
 export function discoverSettings(options: NimbusSettings, env: NodeJS.ProcessEnv = process.env): DiscoveredSettings {
   const problems: string[] = [];
   const credentialsFile = credentialsFilePath(env);
-  let endpoint = nonEmpty(options.endpoint) ?? nonEmpty(env.NIMBUS_ENDPOINT);
+  let endpoint = nonEmpty(options.endpoint) ?? nonEmpty(env.NIMBUS_ENDPOINT) ?? nonEmpty(env.NIMBUS_URL);
   let tenantId = nonEmpty(options.tenantId) ?? nonEmpty(env.NIMBUS_TENANT_ID);
   let credential = credentialOf(options.token, undefined, options.apiKey) ?? credentialOf(env.NIMBUS_TOKEN, env.NIMBUS_BEARER_TOKEN, env.NIMBUS_API_KEY);
   if (!endpoint || !tenantId || !credential) {
@@ -118,6 +160,14 @@ export function discoverSettings(options: NimbusSettings, env: NodeJS.ProcessEnv
     endpoint ??= nonEmpty(file.endpoint);
     tenantId ??= nonEmpty(file.tenantId);
     credential ??= credentialOf(file.token, undefined, file.apiKey);
+  }
+  if (!endpoint || !credential) {
+    const local = localServer(env);
+    // The local token goes only to the local server's address, never to an endpoint set elsewhere.
+    if (!endpoint && local.endpoint) {
+      endpoint = local.endpoint;
+      credential ??= credentialOf(local.token, undefined, undefined);
+    }
   }
   if (endpoint) {
     try {
@@ -143,8 +193,8 @@ export function requireConnection(found: DiscoveredSettings, needCredential = tr
   if (found.problems.length > 0) throw new NimbusConfigError(`Nimbus is misconfigured: ${found.problems.join("; ")}.`);
   if (!found.endpoint) {
     throw new NimbusConfigError(
-      "No Nimbus endpoint configured: pass `endpoint` to new Nimbus({ endpoint }), set NIMBUS_ENDPOINT " +
-        `(e.g. http://localhost:8080), or add "endpoint" to ${found.credentialsFile} (NIMBUS_APPLICATION_CREDENTIALS).`,
+      "No Nimbus endpoint configured and no local server found: pass `endpoint` to new Nimbus({ endpoint }), set NIMBUS_ENDPOINT " +
+        `(e.g. http://localhost:8080), add "endpoint" to ${found.credentialsFile} (NIMBUS_APPLICATION_CREDENTIALS), or run \`nimbus start\` on this machine.`,
     );
   }
   if (!found.credential && needCredential) {
