@@ -32,6 +32,9 @@ export {
   type EgressLogInput,
 } from "./sandboxes.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
+export { SandboxHandle, SandboxFiles } from "./handle/sandbox-handle.js";
+export { Commands, type RunOptions, type CommandResult } from "./handle/commands.js";
+export type { QuickSandboxInput } from "./handle/quick-spec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";
 export { ServicesApi, type CreateServiceInput, type UpdateServiceInput, type ServiceRef, type WaitServiceInput, type StartServiceInput } from "./services.js";

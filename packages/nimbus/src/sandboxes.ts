@@ -3,6 +3,9 @@
  * sandboxes of a tenant (contract §4), plus exec (ext, in exec.ts).
  */
 import { exec, execStream, type ExecOptions, type ExecResult } from "./exec.js";
+import { FilesApi } from "./files.js";
+import { expandQuickInput, isQuickInput, type QuickSandboxInput } from "./handle/quick-spec.js";
+import { SandboxHandle } from "./handle/sandbox-handle.js";
 import { readNdjson } from "./ndjson.js";
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
@@ -119,9 +122,46 @@ export class SandboxesApi {
    * const s = await nimbus.sandboxes.create({ profile: "worker", spec: { owner: { kind: "standalone" },
    *   backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "alpine:3" } } } });
    */
-  async create(input: CreateSandboxInput): Promise<Sandbox> {
+  async create(input: CreateSandboxInput): Promise<Sandbox>;
+  /**
+   * The short form: `{ image }` creates a sandbox, waits until it is ready
+   * and returns a {@link SandboxHandle} (commands, files, stop, delete,
+   * `await using`). A sandbox that fails to start is deleted and its reason thrown.
+   *
+   * @example
+   * await using sb = await nimbus.sandboxes.create({ image: "python:3.12" });
+   * console.log((await sb.commands.run("python3 -V")).stdout);
+   */
+  async create(input: QuickSandboxInput): Promise<SandboxHandle>;
+  async create(input: CreateSandboxInput | QuickSandboxInput): Promise<Sandbox | SandboxHandle> {
+    if (isQuickInput(input)) return this.#createHandle(input);
     const { profile, spec, labels } = input;
     return this.#t.request({ method: "POST", path: this.#base(input.tenantId), json: { profile, spec, labels }, signal: input.signal });
+  }
+
+  async #createHandle(input: QuickSandboxInput): Promise<SandboxHandle> {
+    const created = await this.create(expandQuickInput(input));
+    const handle = new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t) }, created, input.tenantId);
+    try {
+      await handle.wait("ready", { timeoutMs: input.readyTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, signal: input.signal });
+    } catch (err) {
+      // Nothing left behind: a sandbox the caller never got a handle to is removed.
+      await handle.delete().catch(() => undefined);
+      throw err;
+    }
+    return handle;
+  }
+
+  /**
+   * A handle to a sandbox that exists already.
+   *
+   * @example
+   * const sb = await nimbus.sandboxes.connect({ id });
+   * await sb.commands.run("uptime");
+   */
+  async connect(ref: SandboxRef): Promise<SandboxHandle> {
+    const current = await this.get(ref);
+    return new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t) }, current, ref.tenantId);
   }
 
   /**

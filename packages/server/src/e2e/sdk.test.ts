@@ -77,3 +77,10 @@ test("typed errors carry the server's code, status and request id", async () => 
   assert.equal(wrong.code, "auth.unauthorized");
   assert.equal(typeof wrong.requestId, "string");
 });
+
+test("nothing set, but a server runs on this machine: new Nimbus() finds its address and admin token", async () => {
+  withEnv({ HOME: join(srv.root, "nohome"), XDG_DATA_HOME: join(srv.root, "xdg") }); // where this test server keeps its token and server.json
+  const nimbus = new Nimbus();
+  assert.ok(Array.isArray(await nimbus.tenants.list()));
+  delete process.env.XDG_DATA_HOME;
+});
