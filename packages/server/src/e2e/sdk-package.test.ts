@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-const pkgDir = fileURLToPath(new URL("../", import.meta.url));
-const tsc = fileURLToPath(new URL("../../../node_modules/typescript/bin/tsc", import.meta.url));
+const pkgDir = fileURLToPath(new URL("../../../nimbus/", import.meta.url)); // from packages/server/dist/e2e
+const tsc = fileURLToPath(new URL("../../../../node_modules/typescript/bin/tsc", import.meta.url));
 let work = "";
 let tarball = "";
 
