@@ -100,6 +100,8 @@ export interface OutputSubscriber {
   output(pipe: StdPipe, data: Buffer, offset: number): void;
   /** Output was lost before the backend could read it: the live stream has a hole. */
   lost?(): void;
+  /** The disk holding the output became full: what the process writes from `offset` on may never be recorded. */
+  unrecorded?(offset: number): void;
   /** What this subscriber passes to `hold`/`release`, if not itself. */
   holder?: object;
 }

@@ -115,6 +115,7 @@ export class ContainerBackend implements RuntimeBackend {
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
       log: options.log ?? SILENT,
+      logsDir: layout.bundlesDir,
     });
   }
 
