@@ -5,27 +5,28 @@
 // only. Why not project quota on one shared filesystem: this kernel has neither
 // XFS quota (CONFIG_XFS_QUOTA) nor ext4's quota format (CONFIG_QFMT_V2), and the
 // data dir's ext4 is mounted without prjquota (docs/security.md, "Disk").
-// The loop device is set up by mount(8) with autoclear, so unmounting the image
-// frees it; the mount outlives the server process, so a restarted server finds a
+// The loop device is set up by @nimbus/native (no mount(8) process per create)
+// with autoclear, so unmounting the image frees it; the mount outlives the server process, so a restarted server finds a
 // live sandbox's limit still in place.
 
 import { accessSync, constants, openSync, closeSync, ftruncateSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MIN_DISK_LIMIT_BYTES } from "../backend.js";
+import { loadNative } from "@nimbus/native";
 import { findBinary, runCommand } from "./exec.js";
 import { unmountOverlay } from "./overlay.js";
 
+/** mount(2) flags (linux/mount.h). */
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOATIME = 1024;
+
 export type DiskLimitSupport = { enforced: true } | { enforced: false; reason: string };
 
-/** Whether this host can make and mount the images: mkfs.ext4, mount and loop devices. */
+/** Whether this host can make and mount the images: mkfs.ext4 and loop devices. */
 export function diskLimitSupport(): DiskLimitSupport {
-  for (const [bin, pkg] of [
-    ["mkfs.ext4", "e2fsprogs"],
-    ["mount", "mount"],
-  ]) {
-    if (!findBinary(bin!)) return { enforced: false, reason: `${bin} is not installed (apt-get install ${pkg})` };
-  }
+  if (!findBinary("mkfs.ext4")) return { enforced: false, reason: "mkfs.ext4 is not installed (apt-get install e2fsprogs)" };
   try {
     accessSync("/dev/loop-control", constants.R_OK | constants.W_OK);
   } catch {
@@ -72,10 +73,11 @@ export async function mountDiskImage(paths: DiskPaths, limitBytes: number): Prom
     paths.image,
   ]);
   if (mkfs.code !== 0) throw new Error(`mkfs.ext4 failed for the disk-limit image: ${mkfs.stderr.trim()}`);
-  const mount = await runCommand("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev,noatime,noinit_itable", paths.image, paths.mountDir], {
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
-  });
-  if (mount.code !== 0) throw new Error(`mounting the disk-limit image failed: ${mount.stderr.trim()}`);
+  try {
+    await loadNative().mountLoop(paths.image, paths.mountDir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable");
+  } catch (err) {
+    throw new Error(`mounting the disk-limit image failed: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Unmounts the image (its loop device goes with it); idempotent. The image file goes with the bundle. */
