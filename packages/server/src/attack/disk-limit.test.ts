@@ -95,6 +95,13 @@ test("finding 12: dd past diskLimitBytes gets ENOSPC in that sandbox only; a nei
   assert.ok(dd.bytes <= 32 * MiB, `the sandbox wrote ${dd.bytes} bytes past its 32 MiB limit`);
   assert.ok(dd.bytes >= 24 * MiB, `the sandbox could write only ${dd.bytes} bytes of its 32 MiB`);
 
+  // An upload through the files channel meets the same limit: 507 with a message, no 500.
+  const up = await limited.srv.request("PUT", `/api/tenants/hostile/sandboxes/${hostile.id}/files/content?path=/more`, {
+    rawBody: "x".repeat(8 * MiB),
+  });
+  assert.equal(up.status, 507, JSON.stringify(up.body));
+  assert.equal(up.body.error.code, "service.insufficient_storage");
+
   // Its neighbours (with and without a limit of their own) and the host still write.
   const other = await ddIn(limited, "neighbour", neighbour.id, "/data", 48);
   assert.equal(other.exitCode, 0, other.stderr);
