@@ -239,6 +239,8 @@ class Attachment implements StdioAttachment {
 
   begin(cursor: number | undefined): void {
     const head = this.hub.head;
+    // Live output (and a disk_full the hub reports on subscribe) is held until `opened` (and any replay) went out.
+    this.replaying = true;
     this.unsubscribe = this.hub.subscribe({
       output: (pipe, data, offset) => this.live(pipe, data, offset),
       lost: () => this.finish("output_lost"),
@@ -246,8 +248,6 @@ class Attachment implements StdioAttachment {
       holder: this,
     });
     const start = cursor === undefined ? head : Math.min(cursor, head);
-    // Live output is held until `opened` (and any replay) went out.
-    this.replaying = true;
     void this.hub.oldestOffset().then((oldest) => {
       if (this.done) return;
       this.sink.send(
