@@ -26,6 +26,12 @@ export interface NimbusNative {
     signalFd?: number,
     before?: { dirs?: string[]; files?: string[] },
   ): Promise<void>;
+  /**
+   * Attaches the filesystem image to a free loop device with autoclear (it is
+   * freed once unmounted) and mounts it, on the thread pool. Rejects with an
+   * Error whose `code` is the errno name.
+   */
+  mountLoop(image: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   /** umount2(2) on the thread pool; flags e.g. MNT_DETACH. */
   umount(target: string, flags: number): Promise<void>;
   /**

@@ -1,13 +1,17 @@
 /* mount.c — mount(2) and umount2(2) on libuv's thread pool, returning promises.
  * Exec'ing /bin/mount for every sandbox forked the whole server (tens of ms with
  * the event loop blocked, more under load); the syscall itself takes well under
- * a millisecond. Only what the overlay root needs is exposed. */
+ * a millisecond. Only what the overlay root and the disk-limit image (a loop
+ * device, set up here rather than by mount(8)) need is exposed. */
 #include "napi-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@ typedef struct {
   char **dirs;   /* NULL, or directories to create first (an existing one is fine) */
   char **files;  /* NULL, or path, content, path, content, ... to write first */
   bool unmount;
+  bool loop; /* source is a filesystem image: attach it to a free loop device (autoclear) and mount that */
   int err;
   const char *failed_call;
 } mount_call;
@@ -81,11 +86,65 @@ static int prepare(mount_call *c) {
   return 0;
 }
 
+/* Attaches c->source to a free loop device with autoclear (it detaches once the
+ * filesystem on it is unmounted and the last fd closed) and mounts that device.
+ * The fds are closed before returning: the mount keeps the device busy. */
+static int mount_loop(mount_call *c) {
+  int image = open(c->source, O_RDWR | O_CLOEXEC);
+  if (image < 0) return c->failed_call = "open image", errno;
+  int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0) {
+    int err = errno;
+    close(image);
+    return c->failed_call = "open /dev/loop-control", err;
+  }
+  int err = 0;
+  for (int attempt = 0; attempt < 16; attempt++) {
+    int n = ioctl(control, LOOP_CTL_GET_FREE);
+    if (n < 0) {
+      err = errno, c->failed_call = "LOOP_CTL_GET_FREE";
+      break;
+    }
+    char dev[32];
+    snprintf(dev, sizeof dev, "/dev/loop%d", n);
+    int loop = open(dev, O_RDWR | O_CLOEXEC);
+    if (loop < 0) {
+      err = errno, c->failed_call = "open loop device";
+      if (err == ENOENT) continue; /* its node is being made: ask again */
+      break;
+    }
+    struct loop_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.fd = (unsigned)image;
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    if (ioctl(loop, LOOP_CONFIGURE, &cfg) < 0) {
+      err = errno, c->failed_call = "LOOP_CONFIGURE";
+      close(loop);
+      if (err == EBUSY) continue; /* another process took it first */
+      break;
+    }
+    err = mount(dev, c->target, c->fstype, (unsigned long)c->flags, c->data) == 0 ? 0 : errno;
+    if (err) {
+      c->failed_call = "mount";
+      ioctl(loop, LOOP_CLR_FD, 0);
+    }
+    close(loop);
+    break;
+  }
+  close(control);
+  close(image);
+  return err;
+}
+
 static void mount_execute(napi_env env, void *arg) {
   (void)env;
   mount_call *c = arg;
   c->err = prepare(c);
   if (c->err) return;
+  if (c->loop) {
+    c->err = mount_loop(c);
+    return;
+  }
   c->failed_call = c->unmount ? "umount2" : "mount";
   int rc = c->unmount ? umount2(c->target, c->flags) : mount(c->source, c->target, c->fstype, (unsigned long)c->flags, c->data);
   c->err = rc == 0 ? 0 : errno;
@@ -126,6 +185,17 @@ static bool optional_strings(napi_env env, napi_value obj, const char *name, cha
   return (*out = nimbus_string_array(env, v, name)) != NULL;
 }
 
+/* argv[0..4] = source, target, fstype, flags, data into c; false (c freed) after throwing. */
+static bool mount_args(napi_env env, napi_value *argv, const char *source_name, mount_call *c) {
+  if (!(c->source = nimbus_string(env, argv[0], source_name)) || !(c->target = nimbus_string(env, argv[1], "target")) ||
+      !(c->fstype = nimbus_string(env, argv[2], "fstype")) || !nimbus_int32(env, argv[3], "flags", &c->flags) ||
+      !(c->data = nimbus_string(env, argv[4], "data"))) {
+    free_mount_call(c);
+    return false;
+  }
+  return true;
+}
+
 /* mount(source, target, fstype, flags, data, signalFd = -1, before = {dirs, files}) → Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_value argv[7];
@@ -141,13 +211,18 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     free_mount_call(c);
     return NULL;
   }
-  if (!(c->source = nimbus_string(env, argv[0], "source")) || !(c->target = nimbus_string(env, argv[1], "target")) ||
-      !(c->fstype = nimbus_string(env, argv[2], "fstype")) || !nimbus_int32(env, argv[3], "flags", &c->flags) ||
-      !(c->data = nimbus_string(env, argv[4], "data"))) {
-    free_mount_call(c);
-    return NULL;
-  }
-  return queue(env, c);
+  return mount_args(env, argv, "source", c) ? queue(env, c) : NULL;
+}
+
+/* mountLoop(image, target, fstype, flags, data) → Promise<void>: the image on a fresh autoclear loop device. */
+static napi_value js_mount_loop(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!nimbus_args(env, info, 5, 5, argv, "mountLoop(image, target, fstype, flags, data)")) return NULL;
+  mount_call *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->signal_fd = -1;
+  c->loop = true;
+  return mount_args(env, argv, "image", c) ? queue(env, c) : NULL;
 }
 
 /* umount(target, flags) → Promise<void>; flags are umount2's (MNT_DETACH = 2). */
@@ -165,7 +240,7 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
 }
 
 napi_value nimbus_register_mount(napi_env env, napi_value exports) {
-  static const nimbus_function fns[] = {{"mount", js_mount}, {"umount", js_umount}};
+  static const nimbus_function fns[] = {{"mount", js_mount}, {"mountLoop", js_mount_loop}, {"umount", js_umount}};
   NIMBUS_EXPORT(env, exports, fns);
   return exports;
 }

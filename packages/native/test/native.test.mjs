@@ -1,7 +1,7 @@
 // The binding's promises: spawn hands over exactly the fds it is given, resets
 // signal dispositions (Node ignores SIGPIPE, containers must not inherit that),
-// starts a new session when asked and reports exec failures by errno; mount and
-// umount run the syscalls and reject with errno names.
+// starts a new session when asked and reports exec failures by errno; mount,
+// mountLoop and umount run the syscalls and reject with errno names.
 import assert from "node:assert/strict";
 import { closeSync, mkdtempSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { Socket } from "node:net";
@@ -96,6 +96,54 @@ test("mount and umount: a tmpfs comes and goes; errors carry the errno name", as
     await native.umount(target, 0);
     assert.equal(existsSync(join(target, "f")), false, "the file lived on the tmpfs only");
     await assert.rejects(native.umount(target, 0), { code: "EINVAL", syscall: "umount2" });
+  } finally {
+    await native.umount(target, 2).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("mountLoop: an image is mounted on an autoclear loop device that goes with the unmount; errors carry the errno name", asRoot, async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdirSync, readdirSync } = await import("node:fs");
+  try {
+    execFileSync("mkfs.ext4", ["-V"], { stdio: "ignore" });
+  } catch {
+    return t.skip("mkfs.ext4 is not installed (e2fsprogs)");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "nimbus-native-"));
+  const image = join(dir, "disk.img");
+  const target = join(dir, "m");
+  const loopsOf = (file) =>
+    readdirSync("/sys/block")
+      .filter((n) => n.startsWith("loop"))
+      .filter((n) => {
+        try {
+          return readFileSync(`/sys/block/${n}/loop/backing_file`, "utf8").trim() === file;
+        } catch {
+          return false;
+        }
+      });
+  try {
+    mkdirSync(target);
+    await assert.rejects(native.mountLoop(image, target, "ext4", 0, ""), { code: "ENOENT", syscall: "open image" });
+    writeFileSync(image, "");
+    execFileSync("truncate", ["-s", "16M", image]);
+    execFileSync("mkfs.ext4", ["-q", "-F", image]);
+    await native.mountLoop(image, target, "ext4", 2 | 4, "");
+    const [loop] = loopsOf(image);
+    assert.ok(loop, "a loop device is backed by the image");
+    assert.equal(readFileSync(`/sys/block/${loop}/loop/autoclear`, "utf8").trim(), "1");
+    assert.ok(readFileSync("/proc/self/mountinfo", "utf8").includes(` ${target} `));
+    writeFileSync(join(target, "f"), "x");
+    await native.umount(target, 0);
+    assert.equal(existsSync(join(target, "f")), false);
+    // autoclear detaches the device once the filesystem is unmounted.
+    for (let i = 0; i < 50 && loopsOf(image).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(loopsOf(image), []);
+    // Not a filesystem: the mount fails and the device is released at once.
+    writeFileSync(image, Buffer.alloc(1024 * 1024));
+    await assert.rejects(native.mountLoop(image, target, "ext4", 0, ""), { syscall: "mount" });
+    assert.deepEqual(loopsOf(image), []);
   } finally {
     await native.umount(target, 2).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

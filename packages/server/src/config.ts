@@ -104,6 +104,14 @@ export const SERVER_OPTIONS = {
     default: 1024 * 1024 * 1024,
     help: "free space kept on the data dir's filesystem: below it, sandbox creates and image pulls answer 507 (0 turns this off)",
   },
+  diskLimits: {
+    flag: "disk-limits",
+    env: "NIMBUS_DISK_LIMITS",
+    kind: "string",
+    default: "auto",
+    help: "auto: a sandbox with diskLimitBytes gets a loop-mounted ext4 layer of that size (when the host has loop devices); off: specs with diskLimitBytes answer 400",
+    choices: ["auto", "off"],
+  },
   registryMirrors: {
     flag: "registry-mirror",
     env: "NIMBUS_REGISTRY_MIRRORS",
@@ -221,6 +229,8 @@ export interface ServerConfig {
   filesPoolPerTenant: number;
   /** Below this many free bytes under the data dir, creates and pulls answer 507; 0 = off. */
   diskFreeMinBytes: number;
+  /** `auto`: enforce diskLimitBytes with a per-sandbox loop-mounted image when the host can; `off`: refuse it. */
+  diskLimits: "auto" | "off";
   /** Server-wide tenant limit defaults (0 for memory, cpu and pids: derive from the host). */
   tenantLimitDefaults: TenantLimits;
   /** registry host → mirror base URLs, in the order given. */
@@ -318,6 +328,7 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     filesMaxBytes: positiveInt("files-max-bytes", pick("filesMaxBytes")),
     filesPoolPerTenant: positiveInt("files-pool-per-tenant", pick("filesPoolPerTenant")),
     diskFreeMinBytes: nonNegativeInt("disk-free-min-bytes", pick("diskFreeMinBytes")),
+    diskLimits: pick("diskLimits") as "auto" | "off",
     tenantLimitDefaults: {
       memoryLimitBytes: nonNegativeInt("tenant-memory-limit-bytes", pick("tenantMemoryLimitBytes")),
       cpuCount: nonNegativeInt("tenant-cpu-count", pick("tenantCpuCount")),

@@ -114,8 +114,9 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
     const host = await checkHost({ runtime: config.runtime });
     for (const fix of host.fixesApplied) log.info("applied a host fix for the OCI runtime", { command: fix });
     for (const warning of host.warnings) log.warn(warning);
-    return new ContainerBackend({
+    const backend = new ContainerBackend({
       stateDir: join(config.dataDir, "runtime"),
+      diskLimits: config.diskLimits,
       runtime: host.runtime,
       runtimePath: host.runtimePath,
       conmonPath: host.conmonPath,
@@ -129,6 +130,10 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
         inspectCiphers: config.egressInspectCiphers,
       },
     });
+    if (!backend.diskLimits.enforced && config.diskLimits !== "off") {
+      log.warn(`sandbox disk limits cannot be enforced on this host (${backend.diskLimits.reason}): specs with diskLimitBytes will be refused (400)`);
+    }
+    return backend;
   } catch (err) {
     if (err instanceof RuntimeError) throw new StartupError(err.message);
     throw err;

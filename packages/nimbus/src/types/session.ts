@@ -84,8 +84,11 @@ export type ChannelFrame =
       /** The cursor asked for, when it was past `head` and the channel started at `head` instead. */
       requestedCursor?: number;
     }
-  /** Output in [from, to) is gone (the log's size cap dropped it); the stream goes on at `to`. */
-  | { kind: "gap"; from: number; to: number; reason: "log_capped" }
+  /**
+   * Output in [from, to) is gone (`log_capped`: the log's size cap dropped it); the stream goes on at `to`.
+   * `disk_full` (from === to): the server's disk filled up, so output written from there on may be missing.
+   */
+  | { kind: "gap"; from: number; to: number; reason: "log_capped" | "disk_full" }
   | { kind: "stdout" | "stderr"; data: string; encoding?: "base64"; cursor?: number }
   | { kind: "exit"; code: number | null }
   | { kind: "closed"; reason: string };

@@ -7,7 +7,8 @@
  *
  * Kinds: bad image reference (400), missing image (pull_failed), unknown user
  * name (start_failed), executable not found, bad spec (400), tenant quota
- * exceeded (429). To add a kind (e.g. the disk limit), add an entry to KINDS.
+ * exceeded (429), a disk limit below the minimum (400) or one whose create
+ * fails after its image is mounted. To add a kind, add an entry to KINDS.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -61,7 +62,14 @@ const KINDS: Kind[] = [
   { name: "executable not found", tenant: T, body: () => body({ argv: ["/no/such/binary"] }), expect: 201 },
   { name: "bad spec", tenant: T, body: () => body({ argv: ["true"] }, BUSYBOX, { resources: { cpuCount: -3 } }), expect: 400 },
   { name: "tenant quota exceeded", tenant: FULL, body: () => body({ argv: ["sleep", "1000"] }), expect: 429 },
-  // { name: "disk limit", … }: add once disk limits are enforced (another part of issue 15).
+  { name: "disk limit too small", tenant: T, body: () => body({ argv: ["true"] }, BUSYBOX, { resources: { diskLimitBytes: 4096 } }), expect: 400 },
+  // Fails after its disk-limit image is made and mounted: the loop device and mount must go too.
+  {
+    name: "disk limit, executable not found",
+    tenant: T,
+    body: () => body({ argv: ["/no/such/binary"] }, BUSYBOX, { resources: { diskLimitBytes: 32 * 1024 * 1024 } }),
+    expect: 201,
+  },
 ];
 
 /** Entries below a dir (recursively); the server keeps its temp files under its data dir, not /tmp. */

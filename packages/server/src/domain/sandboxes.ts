@@ -26,6 +26,7 @@ import { slugId } from "./ids.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
 import { RuntimeError } from "../runtime/errors.js";
 import { resolveProcess } from "./process-resolve.js";
+import { checkDiskLimit } from "./disk-limit.js";
 import { clampResources, TENANT_QUOTA, type SandboxProfile, type SandboxSpec } from "./sandbox-spec.js";
 import { ACTIVE_STATES, assertTransition, TERMINAL_STATES, type SandboxReason, type SandboxState } from "./sandbox-state.js";
 import { sandboxView } from "./sandbox-view.js";
@@ -101,6 +102,7 @@ export class Sandboxes {
       });
     }
     checkUserSpec(spec.process?.user, "spec.process.user");
+    checkDiskLimit(spec.resources?.diskLimitBytes, this.deps.runtime.diskLimits);
     this.checkEgress(tenantId, spec);
     const limit = this.deps.tenantLimits?.of(tenantId).maxSandboxes ?? this.deps.maxActivePerTenant ?? TENANT_QUOTA.activeSandboxes;
     if (this.deps.store.countInStates(tenantId, ACTIVE_STATES) >= limit) {
@@ -487,7 +489,13 @@ export class Sandboxes {
         rootfs: { lowerDirs },
         process,
         hostname: id.slice(0, 63),
-        resources: { cpuCount: resources.cpuCount, memoryLimitBytes: resources.memoryLimitBytes, pidsLimit: resources.pidsLimit },
+        resources: {
+          cpuCount: resources.cpuCount,
+          memoryLimitBytes: resources.memoryLimitBytes,
+          pidsLimit: resources.pidsLimit,
+          // Only a limit the spec asks for gets its own filesystem (see disk-limit.ts).
+          ...(spec.resources?.diskLimitBytes !== undefined ? { diskLimitBytes: resources.diskLimitBytes } : {}),
+        },
         ...(this.deps.tenantLimits ? { group: this.deps.tenantLimits.group(tenantId) } : {}),
         annotations: {
           "io.nimbus.tenant": tenantId,

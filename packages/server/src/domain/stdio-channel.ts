@@ -15,7 +15,9 @@
  * takes nothing for `stallMs` while behind (or is `maxPendingBytes` behind)
  * is cut off with `slow_reader`. If output
  * was lost before the server read it (LogTail's `lost`), every client is
- * closed with `output_lost` rather than shown a stream with a hole.
+ * closed with `output_lost` rather than shown a stream with a hole. When the
+ * log's disk fills up (conmon then drops output), each client gets a `gap`
+ * with reason `disk_full` at the offset from which output may be missing.
  * Channel I/O never extends the lease.
  */
 import type { Logger } from "../log.js";
@@ -28,7 +30,7 @@ import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 
 export type ChannelEvent =
   | { kind: "opened"; channel: "stdio"; targetGeneration: number; cursor: number; oldestCursor: number; head: number; requestedCursor?: number }
-  | { kind: "gap"; from: number; to: number; reason: "log_capped" }
+  | { kind: "gap"; from: number; to: number; reason: "log_capped" | "disk_full" }
   | { kind: StdPipe; data: Buffer; cursor: number }
   | { kind: "exit"; code: number }
   | { kind: "closed"; reason: string };
@@ -213,7 +215,7 @@ class Attachment implements StdioAttachment {
   done = false;
   private pending = 0;
   private replaying = false;
-  private held: Array<{ pipe: StdPipe; data: Buffer; offset: number }> = [];
+  private held: Array<{ pipe: StdPipe; data: Buffer; offset: number } | { unrecordedAt: number }> = [];
   private acc?: { pipe: StdPipe; parts: Buffer[]; bytes: number; offset: number };
   private flushScheduled = false;
   private drainWaiters: Array<() => void> = [];
@@ -237,14 +239,15 @@ class Attachment implements StdioAttachment {
 
   begin(cursor: number | undefined): void {
     const head = this.hub.head;
+    // Live output (and a disk_full the hub reports on subscribe) is held until `opened` (and any replay) went out.
+    this.replaying = true;
     this.unsubscribe = this.hub.subscribe({
       output: (pipe, data, offset) => this.live(pipe, data, offset),
       lost: () => this.finish("output_lost"),
+      unrecorded: (offset) => this.unrecorded(offset),
       holder: this,
     });
     const start = cursor === undefined ? head : Math.min(cursor, head);
-    // Live output is held until `opened` (and any replay) went out.
-    this.replaying = true;
     void this.hub.oldestOffset().then((oldest) => {
       if (this.done) return;
       this.sink.send(
@@ -348,9 +351,28 @@ class Attachment implements StdioAttachment {
     const held = this.held;
     this.held = [];
     for (const h of held) {
+      if ("unrecordedAt" in h) {
+        this.unrecorded(h.unrecordedAt);
+        continue;
+      }
       this.pending -= h.data.length;
       this.queue(h.pipe, h.data, h.offset);
     }
+  }
+
+  /**
+   * The disk holding the log is full: conmon drops what it cannot write, so
+   * output from `offset` on may be missing. A zero-length gap says where, since
+   * bytes never written have no offsets of their own.
+   */
+  private unrecorded(offset: number): void {
+    if (this.done) return;
+    if (this.replaying) {
+      this.held.push({ unrecordedAt: offset });
+      return;
+    }
+    this.flushAcc();
+    this.sink.send({ kind: "gap", from: offset, to: offset, reason: "disk_full" }, noop);
   }
 
   /** Joins chunks of one stream within an event-loop turn (fewer, larger frames). */

@@ -4,6 +4,9 @@
 
 export type RuntimeName = "crun" | "runc" | "runsc";
 
+/** The smallest diskLimitBytes a backend enforces: below it the filesystem's own metadata is a large share. */
+export const MIN_DISK_LIMIT_BYTES = 16 * 1024 * 1024;
+
 export interface ContainerSpec {
   /** Path-safe [a-z0-9-], <= 100 chars; also the runtime's container id. */
   id: string;
@@ -17,7 +20,11 @@ export interface ContainerSpec {
     terminal: boolean;
   };
   hostname: string;
-  resources: { memoryLimitBytes: number; pidsLimit: number; cpuCount: number };
+  /**
+   * `diskLimitBytes`: the writable layer gets a filesystem of this size (ENOSPC
+   * past it); absent, the layer is a directory on the data dir's filesystem.
+   */
+  resources: { memoryLimitBytes: number; pidsLimit: number; cpuCount: number; diskLimitBytes?: number };
   /**
    * The group the container is placed in, whose ceilings bound all its members
    * together (the domain uses one group per tenant). Made with `limits` when new.
@@ -93,6 +100,8 @@ export interface OutputSubscriber {
   output(pipe: StdPipe, data: Buffer, offset: number): void;
   /** Output was lost before the backend could read it: the live stream has a hole. */
   lost?(): void;
+  /** The disk holding the output became full: what the process writes from `offset` on may never be recorded. */
+  unrecorded?(offset: number): void;
   /** What this subscriber passes to `hold`/`release`, if not itself. */
   holder?: object;
 }
@@ -227,6 +236,8 @@ export interface RuntimeBackend {
   updateGroup(name: string, limits: GroupLimits): Promise<void>;
   /** Removes the group once it has no members (its last member's delete also does). Idempotent. */
   removeGroup(name: string): Promise<void>;
+  /** Whether `resources.diskLimitBytes` is enforced here; `reason` says why not (the domain refuses such specs then). */
+  readonly diskLimits: { enforced: true } | { enforced: false; reason: string };
   /** Egress for containers that ask for it; absent on a backend without a data path. */
   readonly egress?: EgressFacet;
 }

@@ -2,7 +2,7 @@
 // Owns the definition of "nothing left": no mounts (overlay roots, netns binds)
 // under the state dir, no conmon processes serving it, no cgroup dirs under its
 // cgroup parent (groups and their containers included), no runtime state, bundles, exit files or attach links, and none
-// of its egress network (bridge, host-side veths, nftables table). Other
+// of its egress network (bridge, host-side veths, nftables table), no loop device on its disk-limit images. Other
 // suites call `assertNoLeftovers` in an `after` hook.
 
 import { readFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { cgroupDirs, cgroupParentFor } from "./container/cgroups.js";
 import { mountPointsUnder } from "./container/overlay.js";
 import { StateLayout } from "./container/layout.js";
 import { egressLeftovers } from "./container/egress/leftovers.js";
+import { loopDevicesUnder } from "./container/disk-image.js";
 
 export interface Leftovers {
   mounts: string[];
@@ -25,6 +26,8 @@ export interface Leftovers {
   egressLinks: string[];
   /** The state dir's nftables table. */
   nftTables: string[];
+  /** Loop devices backed by disk-limit images under the state dir. */
+  loopDevices: string[];
 }
 
 /**
@@ -50,15 +53,16 @@ export async function findLeftovers(stateDir: string, options: { cgroupParent?: 
     }
     if (found.length > 0 || options.idleGroups !== "ignore") cgroups.push(dir, ...found);
   }
-  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids, egress] = await Promise.all([
+  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids, egress, loopDevices] = await Promise.all([
     ls(layout.runtimeRoot),
     ls(layout.bundlesDir),
     ls(layout.exitsDir),
     ls(layout.socketsDir),
     conmonsFor(stateDir),
     egressLeftovers(stateDir),
+    loopDevicesUnder(stateDir),
   ]);
-  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks, ...egress };
+  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks, ...egress, loopDevices };
 }
 
 /** One line per leftover; empty when the host is clean. */

@@ -5,7 +5,7 @@
  * (domain/stdio-channel.ts) to frames:
  *
  *   NDJSON: {"kind":"opened","channel","targetGeneration","cursor","oldestCursor","head"}
- *           {"kind":"gap","from","to","reason"}      bytes the log cap dropped
+ *           {"kind":"gap","from","to","reason"}      bytes the log cap dropped (log_capped), or from where output may be missing (disk_full)
  *           {"kind":"stdout"|"stderr","data","encoding"?,"cursor"}  cursor = offset after data
  *           {"kind":"exit","code"}  {"kind":"closed","reason"}
  *   WebSocket: binary frames = raw bytes both ways (client → stdin); text frames

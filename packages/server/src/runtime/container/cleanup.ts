@@ -1,6 +1,6 @@
 // runtime/container/cleanup.ts — removing every host trace of one container.
 // Owns the teardown order after the runtime's own delete: let conmon finish (it
-// writes into the bundle until it exits), unmount the overlay, remove cgroup dirs,
+// writes into the bundle until it exits), unmount the overlay and the disk-limit image, remove cgroup dirs,
 // then the bundle, exit file, attach link and any runtime state left behind.
 // Every step tolerates "already gone", which makes delete idempotent.
 
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { removeCgroup, removeEmptyParent } from "./cgroups.js";
 import { liveConmonPid, reapConmon, recordedConmonPid } from "./conmon.js";
 import type { StateLayout } from "./layout.js";
+import { diskPaths, unmountDiskImage } from "./disk-image.js";
 import { mountPointsUnder, unmountOverlay } from "./overlay.js";
 
 const CONMON_EXIT_WAIT_MS = 3000;
@@ -21,9 +22,12 @@ export async function removeContainerFiles(
   await stopConmon(layout.conmonPidFile(id));
   const rootfs = layout.rootfs(id);
   await unmountOverlay(rootfs);
-  if (mountPointsUnder(rootfs).length > 0) {
+  // The writable layer's own filesystem (a sandbox with diskLimitBytes), under the root.
+  await unmountDiskImage(diskPaths(layout.bundle(id)));
+  const mounted = mountPointsUnder(layout.bundle(id));
+  if (mounted.length > 0) {
     // Never recurse into a live root: that would delete through the overlay.
-    throw new Error(`${rootfs} is still mounted; unmount it by hand (umount -l ${rootfs})`);
+    throw new Error(`${mounted.join(", ")} is still mounted; unmount it by hand (umount -l ${mounted[0]})`);
   }
   const failed = await removeCgroup(opts.cgroupsPath);
   if (failed.length === 0 && opts.removeGroup) await opts.removeGroup();

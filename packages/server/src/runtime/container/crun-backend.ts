@@ -24,6 +24,7 @@ import { KeyedLock } from "../keyed-lock.js";
 import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
+import { diskLimitSupport, diskPaths, mountDiskImage } from "./disk-image.js";
 import { StdioHubs } from "./stdio-hub.js";
 import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
 
@@ -44,6 +45,8 @@ export interface ContainerBackendOptions {
   log?: RuntimeLog;
   /** Ceilings for all groups together, written when the parent is made for a group. @default none */
   parentLimits?: GroupLimits;
+  /** `off` stands for a host without loop devices: diskLimitBytes is not enforced (and the domain refuses it). @default "auto" */
+  diskLimits?: "auto" | "off";
   /** The egress data path's settings (used only once a container asks for egress). */
   egress?: { dnsUpstream?: string[]; sandboxBlock?: string; caDir?: string; upstreamCa?: string[]; inspectCiphers?: string };
 }
@@ -81,6 +84,7 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly idleGroups = new Set<string>();
   /** The egress data path, started by the first container created with `network.egress`. */
   readonly egress: ContainerEgress;
+  readonly diskLimits: RuntimeBackend["diskLimits"];
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -99,6 +103,7 @@ export class ContainerBackend implements RuntimeBackend {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     this.exits = new EntryWatch(this.layout.exitsDir);
+    this.diskLimits = options.diskLimits === "off" ? { enforced: false, reason: "disk limits are turned off (--disk-limits off)" } : diskLimitSupport();
     const runtimeLog = options.log ?? SILENT;
     this.egress = new ContainerEgress({
       stateDir: this.layout.stateDir,
@@ -110,6 +115,7 @@ export class ContainerBackend implements RuntimeBackend {
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
       log: options.log ?? SILENT,
+      logsDir: layout.bundlesDir,
     });
   }
 
@@ -174,11 +180,18 @@ export class ContainerBackend implements RuntimeBackend {
         });
         conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
         try {
+          const disk = diskPaths(bundle);
+          const limitBytes = spec.resources.diskLimitBytes;
+          if (limitBytes !== undefined) {
+            if (!this.diskLimits.enforced) throw new Error(`diskLimitBytes cannot be enforced here: ${this.diskLimits.reason}`);
+            await mountDiskImage(disk, limitBytes);
+          }
+          const layerDir = limitBytes === undefined ? bundle : disk.mountDir;
           // One pool thread writes config.json, mounts the root and releases conmon.
           await conmon.releaseAfter((startFd) =>
             mountOverlay(
               spec.rootfs.lowerDirs,
-              { target: this.layout.rootfs(id), upperDir: `${bundle}/upper`, workDir: `${bundle}/work`, linkDir: `${bundle}/l` },
+              { target: this.layout.rootfs(id), upperDir: `${layerDir}/upper`, workDir: `${layerDir}/work`, linkDir: `${bundle}/l` },
               { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath, spec.network?.egress ? { nameserver: this.egress.gateway } : undefined) },
             ),
           );

@@ -6,7 +6,8 @@
 //   <stateDir>/root/            OCI runtime state (--root)
 //   <stateDir>/c/<id>/          bundle: config.json, rootfs/, upper/, work/, hosts,
 //                               hostname, resolv.conf; conmon: pidfile, conmon.pid,
-//                               ctr.log, exit, oom, ctl, winsz, attach
+//                               ctr.log, exit, oom, ctl, winsz, attach; with a disk
+//                               limit: disk.img mounted at disk/, upper/ and work/ inside
 //   <stateDir>/exits/<id>       conmon's exit file (exit code as text)
 //   <stateDir>/s/<id>           conmon's short symlink to the bundle (attach socket path)
 

@@ -31,6 +31,11 @@
  * off (issue 15, finding 9: paused readers used to stall every other reader).
  * A lone reader still gets the pipe-like backpressure.
  *
+ * A full disk: conmon drops output it cannot write to its log, leaving no trace
+ * in it. The facet watches the logs' filesystem (disk-full-watch.ts) and, each
+ * time it becomes full, tells every reader the offset from which output may be
+ * missing (`unrecorded`), as it does a new reader while the disk stays full.
+ *
  * A hub created for a container that was already running (the server
  * restarted) cannot know what came before the current log file: its offsets
  * count from that file's first byte.
@@ -43,6 +48,7 @@ import { LogGeneration } from "./log-replay.js";
 import { LogTail, type LogTailEvents } from "./log-tail.js";
 import { LogRotations, type RotationSource } from "./log-rotations.js";
 import { EntryWatch } from "../entry-watch.js";
+import { DiskFullWatch } from "./disk-full-watch.js";
 
 /** Where a container's stdio lives. */
 export interface StdioPaths {
@@ -55,6 +61,8 @@ export interface StdioPaths {
 export interface StdioHubsDeps {
   paths: StdioPaths;
   log: RuntimeLog;
+  /** The directory holding the logs: watched for a full disk (disk-full-watch.ts). @default not watched */
+  logsDir?: string;
 }
 
 /** Log files kept open for replay: the current one and the one before. */
@@ -82,6 +90,8 @@ export class StdioHub implements ProcessStdio {
     private readonly paths: StdioPaths,
     private readonly log: RuntimeLog,
     private readonly rotations?: RotationSource,
+    /** Whether the logs' disk is full now (a new subscriber is told at once). */
+    private readonly diskFull: () => boolean = () => false,
   ) {}
 
   /** Logical offset after the last byte handed on. */
@@ -127,8 +137,14 @@ export class StdioHub implements ProcessStdio {
     }
   }
 
+  /** conmon may be dropping output now (its log's disk is full): every reader is told where. */
+  unrecorded(): void {
+    for (const s of this.subscribers) s.unrecorded?.(this.head);
+  }
+
   subscribe(s: OutputSubscriber): () => void {
     this.subscribers.add(s);
+    if (this.diskFull()) s.unrecorded?.(this.head);
     // A new client that is not behind lets a hub held by all the others read again.
     if (this.holders.size > 0) this.updateHold();
     return () => {
@@ -259,9 +275,18 @@ export class StdioHubs implements StdioFacet {
   private socketLinks: EntryWatch | undefined;
   /** Opens each replaced log file at once, for every hub (log-rotations.ts says why). */
   private readonly rotations = new LogRotations();
+  private readonly diskWatch?: DiskFullWatch;
+  private readonly isDiskFull = () => this.diskWatch?.isFull ?? false;
   private closed = false;
 
   constructor(private readonly deps: StdioHubsDeps) {
+    if (deps.logsDir) {
+      this.diskWatch = new DiskFullWatch(deps.logsDir, () => {
+        deps.log.warn("stdio: the disk holding the container logs is full; output written now may be lost", { dir: deps.logsDir });
+        for (const h of this.hubs.values()) h.unrecorded();
+      });
+      this.diskWatch.start();
+    }
     try {
       this.rotations.start();
     } catch (err) {
@@ -322,7 +347,7 @@ export class StdioHubs implements StdioFacet {
     this.socketLinks ??= new EntryWatch(dirname(link));
     while (!settled && !this.closed) {
       if (existsSync(socket)) {
-        const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
+        const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
         try {
           await hub.connectFromStart();
           return hub;
@@ -339,7 +364,7 @@ export class StdioHubs implements StdioFacet {
 
   private async attachBeforeStart(id: string): Promise<void> {
     if (this.closed) return;
-    const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
+    const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
     try {
       await hub.connectFromStart();
       this.hubs.get(id)?.dispose();
@@ -357,7 +382,7 @@ export class StdioHubs implements StdioFacet {
     const pending = this.joining.get(id);
     if (pending) return pending;
     const p = (async () => {
-      const h = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations);
+      const h = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
       try {
         await h.join();
       } catch (err) {
@@ -392,6 +417,7 @@ export class StdioHubs implements StdioFacet {
 
   close(): void {
     this.closed = true;
+    this.diskWatch?.stop();
     this.socketLinks?.close();
     for (const h of [...this.hubs.values(), ...this.created.values()]) h.dispose();
     void this.rotations.close();

@@ -40,6 +40,8 @@ export interface FakeBackendOptions {
   failStart?: (id: string) => string | undefined;
   /** Signals that end the process at once (as if it had no handler). @default SIGTERM, SIGKILL, SIGINT */
   fatalSignals?: NodeJS.Signals[];
+  /** Stand for a host that cannot enforce diskLimitBytes. @default enforced (the limit is recorded in the spec) */
+  diskLimitsUnsupported?: string;
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
@@ -72,11 +74,13 @@ export class FakeBackend implements RuntimeBackend {
     async close(): Promise<void> {},
   };
   readonly host: FakeHost;
+  readonly diskLimits: RuntimeBackend["diskLimits"];
   private readonly failStart: (id: string) => string | undefined;
   private readonly fatal: Set<string>;
 
   constructor(options: FakeBackendOptions = {}) {
     this.host = options.host ?? new FakeHost();
+    this.diskLimits = options.diskLimitsUnsupported ? { enforced: false, reason: options.diskLimitsUnsupported } : { enforced: true };
     this.failStart = options.failStart ?? (() => undefined);
     this.fatal = new Set(options.fatalSignals ?? ["SIGTERM", "SIGKILL", "SIGINT"]);
   }
