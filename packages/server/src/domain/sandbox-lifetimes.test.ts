@@ -13,6 +13,7 @@ import { TenantStore } from "../store/tenant-store.js";
 import { initialDeadlines, resolveLifetime, SandboxLifetimes } from "./sandbox-lifetimes.js";
 import type { LifetimeSpec } from "./sandbox-lifetimes.js";
 import { createLogger } from "../log.js";
+import { checkSandboxSpec } from "./sandbox-rules.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 let dir: string;
@@ -156,4 +157,23 @@ test("extend adds to the deadline or sets one, at most 7 days ahead, only while 
   assert.equal(lifetimes.extend("t1", "none", { addSeconds: 10 }).expiresAt, new Date(T0 + 10_000).toISOString(), "no deadline: counted from now");
   store.update("t1", "s", { lifecycleState: "stopped" });
   assert.throws(() => lifetimes.extend("t1", "s", { addSeconds: 1 }), { code: "op.conflict" });
+});
+
+test("a service's sandbox spec may not carry a lifetime: it lives as long as the service", () => {
+  const spec = {
+    owner: { kind: "service" as const },
+    backend: "container",
+    root: { kind: "oci_image" as const, source: { kind: "reference" as const, reference: "busybox" } },
+    lifetime: { ttlSeconds: 5 },
+  };
+  assert.throws(() => checkSandboxSpec(spec, "service"), { code: "op.invalid_input", message: /spec.lifetime is for standalone sandboxes/ });
+});
+
+test("touch of a sandbox without an idle timeout reads the store once", () => {
+  insert("plain", { ttlSeconds: 60 });
+  let reads = 0;
+  const get = store.get.bind(store);
+  store.get = (t, id) => (reads++, get(t, id));
+  for (let i = 0; i < 100; i++) lifetimes.touch("t1", "plain");
+  assert.equal(reads, 1);
 });

@@ -66,7 +66,8 @@ export function initialDeadlines(lifetime: LifetimeSpec | undefined, nowMs: numb
 
 export class SandboxLifetimes {
   private readonly scheduler: LeaseScheduler;
-  private readonly idle = new Map<string, IdleState>();
+  /** Per sandbox with an idle timeout its state; `null` for one without (so touch reads the store once). */
+  private readonly idle = new Map<string, IdleState | null>();
   /** Sandboxes whose expiry is under way: the timer skips them. */
   private readonly expiring = new Set<string>();
   private readonly now: () => number;
@@ -101,10 +102,16 @@ export class SandboxLifetimes {
    */
   touch(tenantId: string, id: string): void {
     let state = this.idle.get(id);
+    if (state === null) return;
     if (!state) {
       const row = this.deps.store.get(tenantId, id);
-      const seconds = row?.spec.lifetime?.idleTimeoutSeconds;
-      if (!row || seconds === undefined || row.idleExpiresAt === null) return;
+      // A finished sandbox is not remembered: onSandboxChange already forgot it.
+      if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
+      const seconds = row.spec.lifetime?.idleTimeoutSeconds;
+      if (seconds === undefined || row.idleExpiresAt === null) {
+        this.idle.set(id, null);
+        return;
+      }
       state = { idleTimeoutMs: seconds * 1000, storedMs: Date.parse(row.idleExpiresAt), wantedMs: 0 };
       this.idle.set(id, state);
     }
@@ -196,7 +203,7 @@ export class SandboxLifetimes {
 
   /** Activity since the stored idle deadline (or an open session) moves it on instead of expiring. */
   private stillInUse(tenantId: string, id: string, nowMs: number): boolean {
-    const state = this.idle.get(id);
+    const state = this.idle.get(id) ?? undefined;
     if (this.deps.hasOpenSession(tenantId, id)) {
       this.touch(tenantId, id);
       const s = this.idle.get(id);

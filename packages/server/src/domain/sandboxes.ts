@@ -127,7 +127,8 @@ export class Sandboxes {
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     // Without the image the sandbox waits in `pending` while it is pulled.
     const firstState: SandboxState = image ? "starting" : "pending";
-    const lifetime = resolveLifetime(spec.lifetime, this.deps.lifetimeDefault?.(tenantId));
+    // The tenant default is for standalone sandboxes; a service's sandboxes live as long as the service.
+    const lifetime = resolveLifetime(spec.lifetime, spec.owner.kind === "standalone" ? this.deps.lifetimeDefault?.(tenantId) : undefined);
     const fields = {
       tenantId,
       id: slugId(displayName, "sandbox"),
