@@ -31,13 +31,20 @@ export const ExecBody = strictObject({
 
 type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
 
-async function streamExec(ctx: StreamingContext, exec: SandboxExec, sandboxId: string, body: ExecBodyT, activity: SandboxActivity): Promise<void> {
+async function streamExec(
+  ctx: StreamingContext,
+  exec: SandboxExec,
+  sandbox: { tenantId: string; id: string },
+  body: ExecBodyT,
+  activity: SandboxActivity,
+): Promise<void> {
+  const sandboxId = sandbox.id;
   execUser(body.user); // a bad user is a 400 before the 200 stream opens
   const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
   ctx.handled = true;
   const abort = new AbortController();
   stream.onClose(() => abort.abort());
-  const touch = () => activity.touch(ctx.tenantId, sandboxId);
+  const touch = () => activity.touch(sandbox.tenantId, sandboxId);
   touch();
   const frame = (kind: "stdout" | "stderr") => (data: Buffer) => {
     touch();
@@ -87,7 +94,7 @@ export function execRoutes(
       responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
-        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, ctx.params.id, ctx.body, activity));
+        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, { tenantId: ctx.tenantId, id: ctx.params.id }, ctx.body, activity));
       },
     }),
     route({
@@ -103,7 +110,7 @@ export function execRoutes(
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
-        await cappedExec(caps, tenantId, () => streamExec(ctx, exec, sandbox.id, ctx.body, activity));
+        await cappedExec(caps, tenantId, () => streamExec(ctx, exec, { tenantId, id: sandbox.id }, ctx.body, activity));
       },
     }),
   ];
