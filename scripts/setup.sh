@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # g++, make and python3 compile the native bindings (ours and better-sqlite3's).
 # nftables: the egress rules (redirect to the egress proxy and DNS responder, drop the rest).
+# catatonit: spec.process.init runs it as PID 1 (signals, zombies).
 # e2fsprogs: a sandbox's diskLimitBytes is a loop-mounted ext4 image made with mkfs.ext4.
-RUNTIME_PKGS=(crun conmon runc iproute2 nftables jq curl socat openssl g++ make python3 e2fsprogs)
+RUNTIME_PKGS=(crun conmon runc catatonit iproute2 nftables jq curl socat openssl g++ make python3 e2fsprogs)
 TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")

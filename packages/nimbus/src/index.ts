@@ -41,7 +41,7 @@ export { ServicesApi, type CreateServiceInput, type UpdateServiceInput, type Ser
 export { FilesApi, type FileRef, type WriteFileInput, type FileContent } from "./files.js";
 export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, type PullInput } from "./images.js";
-export { TenantsApi, ApiKeysApi, SystemApi, TenantEgressApi, TenantLimitsApi } from "./tenants.js";
+export { TenantsApi, ApiKeysApi, SystemApi, TenantEgressApi, TenantLimitsApi, TenantLifetimeApi } from "./tenants.js";
 export { SecretsApi, type SetSecretInput } from "./secrets.js";
 export { apiPath, type CallOptions, type RequestSpec, type RawBody, type QueryValue, type Transport } from "./transport.js";
 export { SDK_VERSION } from "./version.js";

@@ -14,6 +14,24 @@ const spec: SandboxSpec = {
 };
 
 describe("sandboxes CRUD", () => {
+  it("extend posts addSeconds or expiresAt; delete passes gracePeriodMs as a query", async () => {
+    await withClient(
+      (req, res) => {
+        if (req.method !== "DELETE") return sendJson(res, 200, sandbox("s1", "ready"));
+        res.writeHead(204).end();
+      },
+      async (nimbus, srv) => {
+        await nimbus.sandboxes.extend({ tenantId: "acme", id: "s1", addSeconds: 600 });
+        assert.equal(srv.requests[0]?.rawPath, "/api/tenants/acme/sandboxes/s1/extend");
+        assert.deepEqual(srv.requests[0]?.json, { addSeconds: 600 });
+        await nimbus.sandboxes.extend({ tenantId: "acme", id: "s1", expiresAt: "2030-01-01T00:00:00Z" });
+        assert.deepEqual(srv.requests[1]?.json, { expiresAt: "2030-01-01T00:00:00Z" });
+        await nimbus.sandboxes.delete({ tenantId: "acme", id: "s1", gracePeriodMs: 0 });
+        assert.equal(srv.requests[2]?.query.toString(), "gracePeriodMs=0");
+      },
+    );
+  });
+
   it("creates with exactly {profile, spec, labels} and lists with filters", async () => {
     await withClient(
       (req, res) => (req.method === "POST" ? sendJson(res, 201, sandbox("agent-task-1", "starting")) : sendJson(res, 200, { metadata: {}, items: [] })),

@@ -247,13 +247,29 @@ export class SandboxesApi {
   }
 
   /**
-   * Deletes a sandbox from any state, stopping it first (ext).
+   * Deletes a sandbox from any state, stopping it first (ext): SIGTERM, then
+   * SIGKILL after `gracePeriodMs` (0 kills at once).
    *
    * @example
-   * await nimbus.sandboxes.delete({ id });
+   * await nimbus.sandboxes.delete({ id, gracePeriodMs: 0 });
    */
-  async delete(ref: SandboxRef): Promise<void> {
-    await this.#t.request({ method: "DELETE", path: this.#one(ref), signal: ref.signal });
+  async delete(ref: SandboxRef & { gracePeriodMs?: number }): Promise<void> {
+    const query = ref.gracePeriodMs === undefined ? undefined : { gracePeriodMs: ref.gracePeriodMs };
+    await this.#t.request({ method: "DELETE", path: this.#one(ref), query, signal: ref.signal });
+  }
+
+  /**
+   * Moves a sandbox's TTL deadline (ext): `addSeconds` from the current
+   * deadline (or from now when it has none), or a new `expiresAt`. Bounded by
+   * the server (at most 7 days ahead). Also counts as activity for the idle timeout.
+   *
+   * @example
+   * const s = await nimbus.sandboxes.extend({ id, addSeconds: 600 });
+   * console.log(s.status.expiresAt);
+   */
+  async extend(input: SandboxRef & ({ addSeconds: number; expiresAt?: never } | { expiresAt: string; addSeconds?: never })): Promise<Sandbox> {
+    const json = input.addSeconds !== undefined ? { addSeconds: input.addSeconds } : { expiresAt: input.expiresAt };
+    return this.#t.request({ method: "POST", path: this.#one(input, "/extend"), json, signal: input.signal });
   }
 
   /**

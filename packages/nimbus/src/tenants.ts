@@ -3,7 +3,17 @@
  * `nimbus.system` (admin token rotation). They need the admin token.
  */
 import { apiPath, type Transport } from "./transport.js";
-import type { ApiKey, CreatedApiKey, EgressCeiling, EgressCeilingView, RotatedToken, TenantLimits, TenantLimitsView } from "./types/admin.js";
+import type {
+  ApiKey,
+  CreatedApiKey,
+  EgressCeiling,
+  EgressCeilingView,
+  RotatedToken,
+  TenantLifetimeView,
+  TenantLimits,
+  TenantLimitsView,
+} from "./types/admin.js";
+import type { LifetimeSpec } from "./types/sandbox.js";
 
 type Signal = { signal?: AbortSignal };
 
@@ -124,6 +134,41 @@ export class TenantLimitsApi {
 }
 
 /**
+ * The default lifetime of a tenant's new sandboxes (ext, admin); a sandbox's
+ * own `spec.lifetime` fields win over it.
+ *
+ * @example
+ * await nimbus.tenants.lifetime.set({ tenantId: "demo", lifetime: { idleTimeoutSeconds: 900, onExpire: "delete" } });
+ */
+export class TenantLifetimeApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * The tenant's default lifetime (`{}` when none is set).
+   *
+   * @example
+   * const { lifetime } = await nimbus.tenants.lifetime.get({ tenantId: "demo" });
+   */
+  async get(input: { tenantId: string } & Signal): Promise<TenantLifetimeView> {
+    return this.#t.request({ method: "GET", path: apiPath`/api/tenants/${input.tenantId}/lifetime`, signal: input.signal });
+  }
+
+  /**
+   * Replaces the tenant's default lifetime; `{}` removes it. Applies to sandboxes created afterwards.
+   *
+   * @example
+   * await nimbus.tenants.lifetime.set({ tenantId: "demo", lifetime: { ttlSeconds: 86400 } });
+   */
+  async set(input: { tenantId: string; lifetime: LifetimeSpec } & Signal): Promise<TenantLifetimeView> {
+    return this.#t.request({ method: "PUT", path: apiPath`/api/tenants/${input.tenantId}/lifetime`, json: input.lifetime, signal: input.signal });
+  }
+}
+
+/**
  * Tenants (admin).
  *
  * @example
@@ -138,12 +183,15 @@ export class TenantsApi {
   readonly egress: TenantEgressApi;
   /** Limits of a tenant (ext). */
   readonly limits: TenantLimitsApi;
+  /** The default lifetime of a tenant's sandboxes (ext). */
+  readonly lifetime: TenantLifetimeApi;
 
   constructor(transport: Transport) {
     this.#t = transport;
     this.apiKeys = new ApiKeysApi(transport);
     this.egress = new TenantEgressApi(transport);
     this.limits = new TenantLimitsApi(transport);
+    this.lifetime = new TenantLifetimeApi(transport);
   }
 
   /**

@@ -42,6 +42,10 @@ import { SandboxFiles } from "./domain/sandbox-files.js";
 import { TenantWorkLimiter } from "./domain/tenant-work.js";
 import { SandboxStore } from "./store/sandbox-store.js";
 import { Sandboxes } from "./domain/sandboxes.js";
+import { SandboxLifetimes } from "./domain/sandbox-lifetimes.js";
+import { TenantLifetimes } from "./domain/tenant-lifetime.js";
+import { TenantLifetimeStore } from "./store/tenant-lifetime-store.js";
+import { tenantLifetimeRoutes } from "./api/routes/tenant-lifetime.js";
 import { SessionStore } from "./store/session-store.js";
 import { Sessions } from "./domain/sessions.js";
 import { sessionRoutes } from "./api/routes/sessions.js";
@@ -101,6 +105,8 @@ export interface ServerParts {
   services: Services;
   endpoints: Endpoints;
   tenantLimits: TenantLimitsService;
+  /** Sandbox lifetimes and the activity record (`touch`) the processes API calls. */
+  lifetimes: SandboxLifetimes;
 }
 
 /**
@@ -256,6 +262,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     maxCpuCount: hostSize().cpuCount,
   });
   const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
+  const tenantLifetimes = new TenantLifetimes(new TenantLifetimeStore(db), (tenantId) => tenants.require(tenantId));
+  tenants.onDelete(async (tenantId) => tenantLifetimes.forget(tenantId));
   const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
   const egressLog = new EgressLog({
     store: new EgressLogStore(db),
@@ -277,7 +285,15 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     diskGuard,
     instanceId,
     egress,
+    lifetimeDefault: (tenantId) => tenantLifetimes.of(tenantId),
   });
+  const lifetimes: SandboxLifetimes = new SandboxLifetimes({
+    store: sandboxStore,
+    sandboxes,
+    hasOpenSession: (tenantId, sandboxId): boolean => sessions.hasOpen(tenantId, sandboxId),
+    log: log.child({ module: "lifetimes" }),
+  });
+  sandboxes.onChange((row, previous) => lifetimes.onSandboxChange(row, previous));
   const caps = new TenantCaps((tenantId) => tenantLimits.of(tenantId));
   const sessions = new Sessions({
     store: new SessionStore(db),
@@ -285,6 +301,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     events,
     log: log.child({ module: "sessions" }),
     maxOpenOf: (tenantId) => tenantLimits.of(tenantId).maxSessions,
+    activity: lifetimes,
   });
   sandboxes.onChange((row) => sessions.onSandboxChange(row));
   const endpoints = new Endpoints({
@@ -301,7 +318,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   sandboxes.onChange((row) => supervisor.onSandboxChange(row));
   endpoints.onChange((row) => supervisor.onEndpointsChange(row));
   sessions.setServiceResolver(services);
-  const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }) });
+  const stdio = new StdioChannels({ sessions, sandboxes, hubs: runtime.stdio, log: log.child({ module: "stdio" }), activity: lifetimes });
   stdio.start();
   sandboxes.onChange((row) => stdio.onSandboxChange(row));
   tenants.onDelete((tenantId) => sessions.deleteAllOfTenant(tenantId));
@@ -326,21 +343,25 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...secretRoutes(secrets),
     ...tenantEgressRoutes(egressCeilings),
     ...tenantLimitRoutes(tenantLimits),
-    ...sandboxRoutes(sandboxes),
+    ...tenantLifetimeRoutes(tenantLifetimes),
+    ...sandboxRoutes(sandboxes, lifetimes),
     ...sandboxEgressRoutes(sandboxes, egress),
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
-    ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps),
+    ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps, lifetimes),
     ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
-    ...serviceProxyRoutes(services, endpoints),
+    ...serviceProxyRoutes(services, endpoints, lifetimes),
     ...eventRoutes(events),
     ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp"), diskGuard }),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
-  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [
+    ...stdioChannelWsRoutes(stdio),
+    ...serviceProxyWsRoutes(services, endpoints, lifetimes),
+  ]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.
@@ -352,6 +373,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).
   endpoints.start();
   supervisor.start();
+  // After sessions: leases that lapsed while the server was down are closed, so they no longer keep a sandbox busy.
+  lifetimes.start();
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -364,7 +387,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     port: info.port,
     app,
     db,
-    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints, tenantLimits },
+    parts: { sandboxes, images, runtime, events, tenants, sessions, services, endpoints, tenantLimits, lifetimes },
     close() {
       closing ??= (async () => {
         // Attached channels end with `closed: server_shutdown` instead of a cut connection.
@@ -376,6 +399,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
         sessions.stop();
+        lifetimes.stop();
         await runtime.close();
         supervisor.stop();
         await endpoints.close();

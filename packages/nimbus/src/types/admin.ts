@@ -2,6 +2,7 @@
  * Wire types of admin routes: tenants, tenant API keys, token rotation and
  * images.
  */
+import type { LifetimeSpec } from "./sandbox.js";
 import type { Timestamp, WireError } from "./common.js";
 
 /**
@@ -125,6 +126,17 @@ export interface TenantLimits {
  * @example
  * const view = await nimbus.tenants.limits.set({ tenantId: "demo", limits: { memoryLimitBytes: 2 ** 30 } });
  */
+/**
+ * A tenant's default sandbox lifetime (ext).
+ *
+ * @example
+ * const view: TenantLifetimeView = { tenantId: "demo", lifetime: { idleTimeoutSeconds: 600, onExpire: "stop" } };
+ */
+export interface TenantLifetimeView {
+  tenantId: string;
+  lifetime: LifetimeSpec;
+}
+
 export interface TenantLimitsView {
   limits: TenantLimits;
   defaults: TenantLimits;

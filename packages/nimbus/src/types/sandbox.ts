@@ -43,7 +43,7 @@ export type Health = "unknown" | "healthy" | "unhealthy";
  * @example
  * if (sandbox.status.reason === "oom_killed") raiseMemory();
  */
-export type SandboxReason = "pull_failed" | "start_failed" | "oom_killed" | "exited" | "stopped" | "lost";
+export type SandboxReason = "pull_failed" | "start_failed" | "oom_killed" | "exited" | "stopped" | "lost" | "expired";
 
 /**
  * Who owns a sandbox. Standalone sandboxes are created directly; service
@@ -87,6 +87,12 @@ export interface ProcessSpec {
   user?: string;
   /** @default false */
   terminal?: boolean;
+  /**
+   * Run a real init (catatonit) as PID 1 that forwards signals to the process
+   * and reaps zombies, as `docker run --init` does.
+   * @default false
+   */
+  init?: boolean;
 }
 
 /**
@@ -170,6 +176,22 @@ export interface PortSpec {
 }
 
 /**
+ * How long a sandbox may live (ext). `ttlSeconds` counts from create;
+ * `idleTimeoutSeconds` from the last activity (an open session, stdio or exec
+ * IO, service proxy traffic). When either passes the sandbox is stopped (reason
+ * `expired`) or deleted. Absent fields follow the tenant's default.
+ *
+ * @example
+ * const lifetime: LifetimeSpec = { ttlSeconds: 3600, idleTimeoutSeconds: 600, onExpire: "delete" };
+ */
+export interface LifetimeSpec {
+  ttlSeconds?: number;
+  idleTimeoutSeconds?: number;
+  /** @default "stop" */
+  onExpire?: "stop" | "delete";
+}
+
+/**
  * The sandbox spec sent on create (and nested in a service definition).
  *
  * @example
@@ -188,6 +210,7 @@ export interface SandboxSpec {
   resources?: ResourceSpec;
   network?: NetworkSpec;
   ports?: PortSpec[];
+  lifetime?: LifetimeSpec;
 }
 
 /**
@@ -204,6 +227,7 @@ export interface RedactedProcess {
   cwd: string;
   user?: string;
   terminal: boolean;
+  init?: boolean;
 }
 
 /**
@@ -225,6 +249,7 @@ export interface Sandbox {
       process: RedactedProcess;
       resources?: ResourceSpec;
       network?: NetworkSpec;
+      lifetime?: LifetimeSpec;
     };
   };
   status: SandboxStatus;
@@ -247,6 +272,10 @@ export interface SandboxStatus {
   reason?: SandboxReason;
   phases?: { pullMs?: number; createMs?: number; startMs?: number };
   imageDigest?: string;
+  /** When the TTL ends (ext); moved by `extend`. */
+  expiresAt?: Timestamp;
+  /** When the sandbox expires if nothing uses it before then (ext). */
+  idleExpiresAt?: Timestamp;
 }
 
 /**

@@ -63,7 +63,7 @@ export async function reconcileSandboxes(
         sandboxes.startLaunch(row);
         report.relaunched.push(row.id);
       } else if (state === "stopping") {
-        sandboxes.transition(row, "stopped", { reason: "stopped", message: "stopped while the server was down" });
+        sandboxes.transition(row, "stopped", { reason: row.reason === "expired" ? "expired" : "stopped", message: "stopped while the server was down" });
       } else {
         sandboxes.transition(row, "failed", { reason: "lost", message: "the container disappeared while the server was not running" });
         report.lost.push(row.id);

@@ -22,6 +22,11 @@ export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "s
   if (spec.backend !== "container") {
     throw invalidInput(`spec.backend \`${String(spec.backend).slice(0, 40)}\` is not run by this server; use \`container\``, { field: "spec.backend" });
   }
+  if (ownerKind === "service" && spec.lifetime) {
+    throw invalidInput("spec.lifetime is for standalone sandboxes: a service's sandboxes live as long as the service (stop the service instead)", {
+      field: "spec.lifetime",
+    });
+  }
   const p = spec.process;
   if (p?.argv && p.args) throw invalidInput("give spec.process.argv or its alias args, not both", { field: "spec.process.args" });
   if ((p?.argv || p?.args) && (p.entrypoint || p.command)) {

@@ -7,6 +7,9 @@
  *      └───────────────────┴────────────────────┴── any failure / non-zero exit ──▶ failed
  *
  * pending and starting may also go straight to stopping (stop during launch).
+ * A lifetime that runs out (TTL or idle timeout, sandbox-lifetimes.ts) takes the
+ * same stop path: → stopping → stopped, with reason `expired` instead of
+ * `stopped` (then delete, when `onExpire` is `delete`).
  * `stopped` and `failed` are terminal; only delete leaves them.
  */
 import { AppError } from "./errors.js";
@@ -17,7 +20,7 @@ export type SandboxState = (typeof SANDBOX_STATES)[number];
 export const ACTIVE_STATES: readonly SandboxState[] = ["pending", "starting", "ready", "stopping"];
 export const TERMINAL_STATES: readonly SandboxState[] = ["stopped", "failed"];
 
-export type SandboxReason = "pull_failed" | "start_failed" | "exited" | "oom_killed" | "stopped" | "lost";
+export type SandboxReason = "pull_failed" | "start_failed" | "exited" | "oom_killed" | "stopped" | "lost" | "expired";
 
 const TRANSITIONS: Record<SandboxState, readonly SandboxState[]> = {
   pending: ["starting", "stopping", "failed"],

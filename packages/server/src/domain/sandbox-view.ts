@@ -4,7 +4,7 @@
  * under the name `environment`. Everything else is derived from the record.
  */
 import type { SandboxRow } from "../store/sandbox-store.js";
-import { CONDITION_REASON, statusFields, type SandboxState } from "./sandbox-state.js";
+import { CONDITION_REASON, TERMINAL_STATES, statusFields, type SandboxState } from "./sandbox-state.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 
 export interface Redacted {
@@ -28,10 +28,12 @@ export function sandboxView(row: SandboxRow): Record<string, unknown> {
   if (p.entrypoint) process.entrypoint = redact(p.entrypoint);
   if (p.command) process.command = redact(p.command);
   if (p.user !== undefined) process.user = p.user;
+  if (p.init) process.init = true;
   const sandbox: Record<string, unknown> = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
   if (spec.resources) sandbox.resources = spec.resources;
   if (spec.network) sandbox.network = spec.network;
   if (spec.ports) sandbox.ports = spec.ports;
+  if (spec.lifetime) sandbox.lifetime = spec.lifetime;
 
   const status: Record<string, unknown> = {
     lifecycleState: state,
@@ -54,6 +56,9 @@ export function sandboxView(row: SandboxRow): Record<string, unknown> {
   if (row.exitCode !== null) status.exitCode = row.exitCode;
   if (row.reason !== null) status.reason = row.reason;
   if (row.imageDigest !== null) status.imageDigest = row.imageDigest;
+  if (row.expiresAt !== null) status.expiresAt = row.expiresAt;
+  // Only while it can still expire: once stopped, an idle deadline means nothing.
+  if (row.idleExpiresAt !== null && !TERMINAL_STATES.includes(state)) status.idleExpiresAt = row.idleExpiresAt;
 
   return {
     metadata: {

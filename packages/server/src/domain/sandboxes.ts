@@ -35,6 +35,7 @@ import { INSTANCE_ANNOTATION, reconcileSandboxes, type ReconcileReport } from ".
 import type { TenantLimitsService } from "./tenant-limits.js";
 import { capReached } from "./tenant-caps.js";
 import type { DiskGuard } from "./disk-guard.js";
+import { initialDeadlines, resolveLifetime, type LifetimeSpec } from "./sandbox-lifetimes.js";
 
 export interface ImagePort {
   pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
@@ -60,6 +61,8 @@ export interface SandboxesDeps {
   instanceId?: string;
   /** Egress rules and their data path (sandbox-egress.ts); without it, specs with rules are refused. */
   egress?: Pick<SandboxEgress, "check" | "env" | "register" | "unregister" | "forget" | "update" | "compile" | "has">;
+  /** The operator's default lifetime for a tenant's new sandboxes (sandbox-lifetimes.ts). */
+  lifetimeDefault?: (tenantId: string) => LifetimeSpec | undefined;
 }
 
 export interface CreateSandboxInput {
@@ -126,6 +129,8 @@ export class Sandboxes {
     const displayName = spec.owner.kind === "standalone" ? spec.owner.displayName : (owner.serviceName ?? spec.owner.serviceName);
     // Without the image the sandbox waits in `pending` while it is pulled.
     const firstState: SandboxState = image ? "starting" : "pending";
+    // The tenant default is for standalone sandboxes; a service's sandboxes live as long as the service.
+    const lifetime = resolveLifetime(spec.lifetime, spec.owner.kind === "standalone" ? this.deps.lifetimeDefault?.(tenantId) : undefined);
     const fields = {
       tenantId,
       id: slugId(displayName, "sandbox"),
@@ -134,7 +139,8 @@ export class Sandboxes {
       updatedAt: now,
       labels: input.labels ?? {},
       profile: input.profile,
-      spec: { ...spec, tenantId },
+      // The lifetime in force is stored with the spec, so a later change of the tenant default leaves it alone.
+      spec: { ...spec, tenantId, ...(lifetime ? { lifetime } : {}) },
       serviceName: owner.serviceName ?? null,
       lifecycleState: firstState,
       stateChangedAt: now,
@@ -144,6 +150,7 @@ export class Sandboxes {
       phases: image ? { pullMs: 0 } : {},
       imageDigest: image?.digest ?? null,
       endpoints: [],
+      ...initialDeadlines(lifetime, Date.parse(now)),
     };
     // The launch starts first: its synchronous part spawns conmon and queues the
     // overlay mount. The record exists before the launch's first await returns, so
@@ -258,14 +265,23 @@ export class Sandboxes {
     return this.deps.store.list(tenantId, q);
   }
 
-  /** SIGTERM, grace period, SIGKILL; resolves with the final record. Idempotent. */
-  stop(tenantId: string, id: string, gracePeriodMs = DEFAULT_STOP_GRACE_MS): Promise<SandboxRow> {
+  /**
+   * SIGTERM, grace period, SIGKILL; resolves with the final record. Idempotent.
+   * `expired` (the lifetime ran out) makes the reason `expired` instead of `stopped`.
+   */
+  stop(tenantId: string, id: string, gracePeriodMs = DEFAULT_STOP_GRACE_MS, expired?: { message: string }): Promise<SandboxRow> {
     this.get(tenantId, id);
     return this.lock.run(id, async () => {
       const row = this.get(tenantId, id);
       const state = row.lifecycleState;
       if (TERMINAL_STATES.includes(state)) return row;
-      if (state !== "stopping") this.transition(row, "stopping", { message: "stopping: SIGTERM sent, SIGKILL after the grace period" });
+      if (state !== "stopping") {
+        this.transition(
+          row,
+          "stopping",
+          expired ? { reason: "expired", message: `${expired.message}: SIGTERM sent` } : { message: "stopping: SIGTERM sent, SIGKILL after the grace period" },
+        );
+      }
       const launch = this.launches.get(id);
       if (launch) {
         launch.abort.abort();
@@ -275,16 +291,24 @@ export class Sandboxes {
       const after = this.get(tenantId, id);
       if (after.lifecycleState === "stopping") {
         // Nothing was running (stopped during pull): no exit will come.
-        return this.transition(after, "stopped", { reason: "stopped", message: "stopped before the process started" });
+        return this.transition(after, "stopped", {
+          reason: after.reason === "expired" ? "expired" : "stopped",
+          message: after.reason === "expired" ? "expired before the process started" : "stopped before the process started",
+        });
       }
       return after;
     });
   }
 
-  /** Delete works from every state: stop first if needed, then remove every trace. */
-  async delete(tenantId: string, id: string): Promise<void> {
+  /** The lifetime ran out (sandbox-lifetimes.ts): stop with reason `expired`. */
+  expire(tenantId: string, id: string, message: string): Promise<SandboxRow> {
+    return this.stop(tenantId, id, DEFAULT_STOP_GRACE_MS, { message });
+  }
+
+  /** Delete works from every state: stop first if needed (with `gracePeriodMs` between SIGTERM and SIGKILL), then remove every trace. */
+  async delete(tenantId: string, id: string, gracePeriodMs?: number): Promise<void> {
     const row = this.get(tenantId, id);
-    if (!TERMINAL_STATES.includes(row.lifecycleState)) await this.stop(tenantId, id);
+    if (!TERMINAL_STATES.includes(row.lifecycleState)) await this.stop(tenantId, id, gracePeriodMs);
     await this.lock.run(id, async () => {
       await this.deps.runtime.delete(id).catch((err) => this.deps.log.warn("runtime delete failed", { sandboxId: id, err }));
       this.deps.egress?.forget(tenantId, id);
@@ -385,7 +409,9 @@ export class Sandboxes {
     if (!row || TERMINAL_STATES.includes(row.lifecycleState)) return;
     const requested = row.lifecycleState === "stopping";
     const detail = exit.signal ? `${exit.signal} (exit code ${exit.exitCode})` : `exit code ${exit.exitCode}`;
-    if (requested)
+    if (requested && row.reason === "expired")
+      this.transition(row, "stopped", { reason: "expired", exitCode: exit.exitCode, message: `${row.message ?? "expired"}; the process ended with ${detail}` });
+    else if (requested)
       this.transition(row, "stopped", { reason: "stopped", exitCode: exit.exitCode, message: `stopped on request; the process ended with ${detail}` });
     else if (exit.oomKilled)
       this.transition(row, "failed", { reason: "oom_killed", exitCode: exit.exitCode, message: "the process was killed for exceeding its memory limit" });
@@ -503,6 +529,7 @@ export class Sandboxes {
           ...(this.deps.instanceId ? { [INSTANCE_ANNOTATION]: this.deps.instanceId } : {}),
         },
         ...(egress ? { network: { egress: true as const } } : {}),
+        ...(spec.process?.init ? { init: true as const } : {}),
       });
       created = true;
       // Before start: the first packet the process sends already meets its rules.

@@ -6,6 +6,7 @@
  * reads it), or its target sandbox leaves `ready`. Ending a lease never
  * touches the target.
  */
+import type { SandboxActivity } from "./sandbox-activity.js";
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionListQuery, SessionRow, SessionStore, SessionTargetRecord, TargetSnapshotRecord } from "../store/session-store.js";
@@ -59,6 +60,8 @@ export interface SessionsDeps {
   now?: () => number;
   /** Open sessions per tenant before open answers 429 (limit maxSessions). @default unlimited */
   maxOpenOf?: (tenantId: string) => number;
+  /** Told when a session opens or ends on a sandbox: its idle clock restarts (sandbox-lifetimes.ts). */
+  activity?: SandboxActivity;
 }
 
 /** The open body after edge validation; the domain still checks every rule. */
@@ -146,6 +149,7 @@ export class Sessions {
       closeReason: null,
     });
     this.publish(row);
+    this.deps.activity?.touch(tenantId, sandboxId);
     this.scheduler.arm();
     return row;
   }
@@ -209,6 +213,11 @@ export class Sessions {
     return this.endAll(this.deps.store.onService(tenantId, serviceName, "open"), reason);
   }
 
+  /** Whether any session on the sandbox is open: while one is, the sandbox is in use (idle timeout). */
+  hasOpen(tenantId: string, sandboxId: string): boolean {
+    return this.deps.store.onSandbox(tenantId, sandboxId, "open").length > 0;
+  }
+
   countOpenForService(tenantId: string, serviceName: string): number {
     return this.deps.store.onService(tenantId, serviceName, "open").length;
   }
@@ -247,6 +256,8 @@ export class Sessions {
     if (!next) return undefined;
     this.deps.log.info(to === "expired" ? "session expired" : "session closed", { tenantId: row.tenantId, sessionId: row.id, reason });
     this.publish(next);
+    // The idle timeout counts from the end of the last session, not from its start.
+    this.deps.activity?.touch(row.tenantId, row.targetSandboxId);
     const event: SessionClosedEvent = { tenantId: row.tenantId, sessionId: row.id, lifecycleState: to, reason };
     for (const l of [...this.closedListeners]) {
       try {

@@ -26,6 +26,7 @@ import type { SessionRow } from "../store/session-store.js";
 import type { ProcessStdio, StdioFacet, StdPipe } from "../runtime/backend.js";
 import { AppError } from "./errors.js";
 import type { Sessions } from "./sessions.js";
+import { NO_ACTIVITY, type SandboxActivity } from "./sandbox-activity.js";
 import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 
 export type ChannelEvent =
@@ -48,6 +49,8 @@ export interface StdioChannelsDeps {
   sandboxes: { find(tenantId: string, id: string): SandboxRow | undefined };
   hubs: StdioFacet;
   log: Logger;
+  /** Told of every attach and stdin write: the sandbox is in use (idle timeout). */
+  activity?: SandboxActivity;
   /** Output bytes not yet handed to a client before it is cut off as a slow reader. @default 8 MiB */
   maxPendingBytes?: number;
   /** How long a client that holds the output back may take nothing before it is cut off. @default 5000 */
@@ -72,8 +75,10 @@ export class StdioChannels {
   private readonly maxPending: number;
   private readonly stallMs: number;
   private unsubscribe?: () => void;
+  private readonly activity: SandboxActivity;
 
   constructor(private readonly deps: StdioChannelsDeps) {
+    this.activity = deps.activity ?? NO_ACTIVITY;
     this.maxPending = deps.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.stallMs = deps.stallMs ?? DEFAULT_STALL_MS;
   }
@@ -96,6 +101,7 @@ export class StdioChannels {
     // The lease may have ended while we connected.
     const again = this.check(tenantId, sessionId);
     const a = new Attachment(this, hub, sink, again.session, again.sandbox, { maxPending: this.maxPending, stallMs: this.stallMs }, this.deps.log);
+    this.activity.touch(tenantId, again.sandbox.id);
     const k = key(tenantId, sessionId);
     let set = this.bySession.get(k);
     if (!set) this.bySession.set(k, (set = new Set()));
@@ -115,6 +121,7 @@ export class StdioChannels {
     const { sandbox } = this.check(tenantId, sessionId);
     const hub = await this.hub(sandbox);
     if (data.length === 0) return;
+    this.activity.touch(tenantId, sandbox.id);
     try {
       await hub.write(data);
     } catch (err) {

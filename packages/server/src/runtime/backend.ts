@@ -37,6 +37,11 @@ export interface ContainerSpec {
    * it the container has loopback only and nothing egress-related is done.
    */
   network?: { egress: true };
+  /**
+   * Run the backend's init (catatonit) as PID 1 in front of `process.args`: it
+   * forwards signals to the process and reaps zombies (`docker run --init`).
+   */
+  init?: true;
   /** Extra read-only files bound into the container (e.g. the egress CA bundle). */
   readonlyFiles?: Array<{ source: string; destination: string }>;
 }

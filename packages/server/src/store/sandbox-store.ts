@@ -37,6 +37,10 @@ export interface SandboxRow {
   imageDigest: string | null;
   /** Host fields only for a port published with `publish: "host"` (issue 15 #19). */
   endpoints: Array<{ name: string; protocol: string; targetPort: number; publish: "proxy" | "host"; host?: string; port?: number }>;
+  /** The TTL deadline (ISO 8601), if the lifetime has one; moved by extend. */
+  expiresAt: string | null;
+  /** The idle deadline (ISO 8601), if the lifetime has one; moved forward by activity. */
+  idleExpiresAt: string | null;
 }
 
 interface RawRow {
@@ -58,6 +62,8 @@ interface RawRow {
   phases: string;
   image_digest: string | null;
   endpoints: string;
+  expires_at: string | null;
+  idle_expires_at: string | null;
 }
 
 function fromRaw(r: RawRow): SandboxRow {
@@ -80,11 +86,16 @@ function fromRaw(r: RawRow): SandboxRow {
     phases: JSON.parse(r.phases),
     imageDigest: r.image_digest,
     endpoints: JSON.parse(r.endpoints),
+    expiresAt: r.expires_at,
+    idleExpiresAt: r.idle_expires_at,
   };
 }
 
 export type SandboxPatch = Partial<
-  Pick<SandboxRow, "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints">
+  Pick<
+    SandboxRow,
+    "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints" | "expiresAt" | "idleExpiresAt"
+  >
 >;
 
 const COLUMN: Record<keyof SandboxPatch, string> = {
@@ -96,7 +107,12 @@ const COLUMN: Record<keyof SandboxPatch, string> = {
   phases: "phases",
   imageDigest: "image_digest",
   endpoints: "endpoints",
+  expiresAt: "expires_at",
+  idleExpiresAt: "idle_expires_at",
 };
+
+/** A new record: the lifetime deadlines may be left out (none). */
+export type NewSandboxRow = Omit<SandboxRow, "resourceVersion" | "expiresAt" | "idleExpiresAt"> & Partial<Pick<SandboxRow, "expiresAt" | "idleExpiresAt">>;
 
 export interface SandboxListQuery {
   limit: number;
@@ -118,20 +134,21 @@ export class SandboxStore {
    * row is visible at once; `durable` resolves when it is on disk, which is when
    * a create may be acknowledged.
    */
-  insert(row: Omit<SandboxRow, "resourceVersion">): { row: SandboxRow; durable: Promise<void> } {
+  insert(row: NewSandboxRow): { row: SandboxRow; durable: Promise<void> } {
     const commit = () => this.db.transaction(() => this.insertRow(row))();
     if (!this.wal) return { row: commit(), durable: Promise.resolve() };
     const inserted = withoutFsync(this.db, commit);
     return { row: inserted, durable: this.wal.sync() };
   }
 
-  private insertRow(row: Omit<SandboxRow, "resourceVersion">): SandboxRow {
+  private insertRow(input: NewSandboxRow): SandboxRow {
+    const row = { ...input, expiresAt: input.expiresAt ?? null, idleExpiresAt: input.idleExpiresAt ?? null };
     const resourceVersion = nextResourceVersion(this.db);
     statement(
       this.db,
       `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
-           lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints, expires_at, idle_expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       row.tenantId,
       row.id,
@@ -151,6 +168,8 @@ export class SandboxStore {
       JSON.stringify(row.phases),
       row.imageDigest,
       JSON.stringify(row.endpoints),
+      row.expiresAt,
+      row.idleExpiresAt,
     );
     return { ...row, resourceVersion };
   }
@@ -235,6 +254,26 @@ export class SandboxStore {
 
   idsOfTenant(tenantId: string): string[] {
     return (statement(this.db, "SELECT sandbox_id AS id FROM sandboxes WHERE tenant_id = ?").all(tenantId) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /**
+   * Activity moved the idle deadline: observed state, so no new resourceVersion
+   * (a PATCH in flight is not refused for it) and no fsync (after a power loss
+   * the older deadline is the conservative one).
+   */
+  setIdleDeadline(tenantId: string, id: string, idleExpiresAt: string): void {
+    withoutFsync(this.db, () =>
+      statement(this.db, "UPDATE sandboxes SET idle_expires_at = ? WHERE tenant_id = ? AND sandbox_id = ?").run(idleExpiresAt, tenantId, id),
+    );
+  }
+
+  /** Every not-yet-stopping sandbox with a lifetime deadline: what the lifetime timer watches. */
+  withDeadlines(): Array<Pick<SandboxRow, "tenantId" | "id" | "expiresAt" | "idleExpiresAt">> {
+    return statement(
+      this.db,
+      `SELECT tenant_id AS tenantId, sandbox_id AS id, expires_at AS expiresAt, idle_expires_at AS idleExpiresAt FROM sandboxes
+       WHERE lifecycle_state IN ('pending', 'starting', 'ready') AND (expires_at IS NOT NULL OR idle_expires_at IS NOT NULL)`,
+    ).all() as Array<Pick<SandboxRow, "tenantId" | "id" | "expiresAt" | "idleExpiresAt">>;
   }
 
   /** (tenant, id) of every record, for telling owned containers from orphans. */

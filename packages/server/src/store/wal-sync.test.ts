@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { openDatabase, type Db } from "./db.js";
-import { SandboxStore, type SandboxRow } from "./sandbox-store.js";
+import { SandboxStore, type NewSandboxRow } from "./sandbox-store.js";
 import { TenantStore } from "./tenant-store.js";
 import { WalSync } from "./wal-sync.js";
 
@@ -30,7 +30,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const row = (id: string): Omit<SandboxRow, "resourceVersion"> => ({
+const row = (id: string): NewSandboxRow => ({
   tenantId: "t1",
   id,
   generation: 1,

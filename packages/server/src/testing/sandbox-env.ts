@@ -29,8 +29,8 @@ export interface SandboxEnv {
   ): Promise<any>;
   /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
   remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
-  /** Stops the server and starts a new one on the same data dir (sandboxes keep running); `srv` is the new one. */
-  restart(): Promise<void>;
+  /** Stops the server and starts a new one on the same data dir (sandboxes keep running), `downMs` later; `srv` is the new one. */
+  restart(opts?: { downMs?: number }): Promise<void>;
   /** The main process output, as text. */
   logs(tenant: string, id: string): Promise<string>;
   close(): Promise<void>;
@@ -73,8 +73,9 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
       await srv.request("POST", `/api/tenants/${tenant}/sandboxes/${id}/stop`, { body: { gracePeriodMs: 0 } });
       return srv.request("DELETE", `/api/tenants/${tenant}/sandboxes/${id}`);
     },
-    async restart() {
+    async restart(opts = {}) {
       await srv.stop();
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
       srv = await startTestServer({ ...serverOptions, root: srv.root });
       env.srv = srv;
     },

@@ -15,6 +15,7 @@ import { route, type RouteDef, type StreamingContext } from "../route.js";
 import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
+import { NO_ACTIVITY, type SandboxActivity } from "../../domain/sandbox-activity.js";
 
 export const ExecBody = strictObject({
   argv: Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096 }),
@@ -30,13 +31,25 @@ export const ExecBody = strictObject({
 
 type ExecBodyT = { argv: string[]; env?: string[]; cwd?: string; user?: string; stdin?: string; timeoutMs?: number };
 
-async function streamExec(ctx: StreamingContext, exec: SandboxExec, sandboxId: string, body: ExecBodyT): Promise<void> {
+async function streamExec(
+  ctx: StreamingContext,
+  exec: SandboxExec,
+  sandbox: { tenantId: string; id: string },
+  body: ExecBodyT,
+  activity: SandboxActivity,
+): Promise<void> {
+  const sandboxId = sandbox.id;
   execUser(body.user); // a bad user is a 400 before the 200 stream opens
   const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
   ctx.handled = true;
   const abort = new AbortController();
   stream.onClose(() => abort.abort());
-  const frame = (kind: "stdout" | "stderr") => (data: Buffer) => stream.write({ kind, data: data.toString("base64"), encoding: "base64" });
+  const touch = () => activity.touch(sandbox.tenantId, sandboxId);
+  touch();
+  const frame = (kind: "stdout" | "stderr") => (data: Buffer) => {
+    touch();
+    stream.write({ kind, data: data.toString("base64"), encoding: "base64" });
+  };
   try {
     const r = await exec.run(
       sandboxId,
@@ -44,6 +57,7 @@ async function streamExec(ctx: StreamingContext, exec: SandboxExec, sandboxId: s
       { stdout: frame("stdout"), stderr: frame("stderr") },
       abort.signal,
     );
+    touch();
     stream.write({ kind: "exit", code: r.exitCode, ...(r.timedOut ? { timedOut: true } : {}) });
   } catch (err) {
     stream.write({ kind: "error", error: errorEnvelope(toAppError(err, ctx.log), ctx.requestId).error });
@@ -61,7 +75,13 @@ async function cappedExec(caps: TenantCaps | undefined, tenantId: string, run: (
   }
 }
 
-export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: SandboxExec, caps?: TenantCaps): RouteDef[] {
+export function execRoutes(
+  sandboxes: Sandboxes,
+  sessions: Sessions,
+  exec: SandboxExec,
+  caps?: TenantCaps,
+  activity: SandboxActivity = NO_ACTIVITY,
+): RouteDef[] {
   return [
     route({
       method: "POST",
@@ -74,7 +94,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: Sandb
       responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
-        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, ctx.params.id, ctx.body));
+        await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, { tenantId: ctx.tenantId, id: ctx.params.id }, ctx.body, activity));
       },
     }),
     route({
@@ -90,7 +110,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: Sandb
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
-        await cappedExec(caps, tenantId, () => streamExec(ctx, exec, sandbox.id, ctx.body));
+        await cappedExec(caps, tenantId, () => streamExec(ctx, exec, { tenantId, id: sandbox.id }, ctx.body, activity));
       },
     }),
   ];

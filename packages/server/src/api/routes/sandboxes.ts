@@ -14,14 +14,24 @@ import { NDJSON_CONTENT_TYPE, openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, collectionOf } from "../schemas/common.js";
 import { collection, clampLimit } from "../collection.js";
-import { CreateSandboxBody, ListSandboxesQuery, LogsQuery, SandboxParams, SandboxResource, StopSandboxBody } from "../schemas/sandbox.js";
+import {
+  CreateSandboxBody,
+  DeleteSandboxQuery,
+  ExtendSandboxBody,
+  ListSandboxesQuery,
+  LogsQuery,
+  SandboxParams,
+  SandboxResource,
+  StopSandboxBody,
+} from "../schemas/sandbox.js";
+import type { SandboxLifetimes } from "../../domain/sandbox-lifetimes.js";
 
 /** A log record as the logs route sends it: the payload as text, with the newline of a full line. */
 function wireRecord(r: LogRecord): { time: string; stream: string; data: string } {
   return { time: r.time, stream: r.stream, data: r.data.toString("utf8") };
 }
 
-export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
+export function sandboxRoutes(sandboxes: Sandboxes, lifetimes: Pick<SandboxLifetimes, "extend">): RouteDef[] {
   return [
     route({
       method: "POST",
@@ -90,9 +100,26 @@ export function sandboxRoutes(sandboxes: Sandboxes): RouteDef[] {
       tag: "sandboxes",
       summary: "(ext) Delete a sandbox from any state, stopping it first; removes everything it had on the host",
       params: SandboxParams,
+      query: DeleteSandboxQuery,
       responses: { 204: { description: "deleted" } },
       handler: async (ctx) => {
-        await sandboxes.delete(ctx.tenantId, ctx.params.id);
+        await sandboxes.delete(ctx.tenantId, ctx.params.id, ctx.query.gracePeriodMs);
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/tenants/:tenantId/sandboxes/:id/extend",
+      access: "tenant",
+      tag: "sandboxes",
+      summary: "(ext) Move a running sandbox's TTL deadline: addSeconds past it, or a new expiresAt (at most 7 days ahead)",
+      params: SandboxParams,
+      body: ExtendSandboxBody,
+      responses: { 200: { description: "the sandbox with its new status.expiresAt", schema: SandboxResource } },
+      handler: (ctx) => {
+        const { addSeconds, expiresAt } = ctx.body;
+        if ((addSeconds === undefined) === (expiresAt === undefined)) throw invalidInput("give one of addSeconds or expiresAt", { field: "addSeconds" });
+        const row = lifetimes.extend(ctx.tenantId, ctx.params.id, addSeconds !== undefined ? { addSeconds } : { expiresAt: expiresAt! });
+        return { status: 200, body: sandboxView(row) };
       },
     }),
     route({

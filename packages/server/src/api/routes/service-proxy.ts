@@ -7,6 +7,7 @@
  * Upgrades (WebSocket or any other protocol) are passed through raw: the
  * service answers the handshake and the two sockets are spliced.
  */
+import { NO_ACTIVITY, type SandboxActivity } from "../../domain/sandbox-activity.js";
 import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Endpoints } from "../../domain/endpoints.js";
@@ -59,7 +60,15 @@ function requestTarget(target: ProxyTarget, method: string | undefined) {
   return request({ agent: target.agent, host: "127.0.0.1", port: target.port, method, path: target.path, headers: target.headers });
 }
 
-function resolveTarget(services: Services, endpoints: Endpoints, tenantId: string, name: string, tail: string, req: IncomingMessage): ProxyTarget {
+function resolveTarget(
+  services: Services,
+  endpoints: Endpoints,
+  tenantId: string,
+  name: string,
+  tail: string,
+  req: IncomingMessage,
+  activity: SandboxActivity,
+): ProxyTarget {
   const svc = services.get(tenantId, name);
   const spec = specOf(svc);
   if (spec.backend.kind !== "sandbox") throw unavailable(name, `has a ${spec.backend.kind} backend, which Nimbus does not run`, { state: svc.state });
@@ -69,6 +78,8 @@ function resolveTarget(services: Services, endpoints: Endpoints, tenantId: strin
     throw unavailable(name, `is ${svc.state}, not running: start it (or wait until it is ready) and retry`, { state: svc.state });
   const agent = endpoints.agent(svc.sandboxId, port.port);
   if (!agent) throw unavailable(name, "has no published endpoint yet: retry in a moment", { state: svc.state, sandboxId: svc.sandboxId });
+  // Proxy traffic is use: it keeps the service's sandbox from its idle timeout.
+  activity.touch(tenantId, svc.sandboxId);
   const url = req.url ?? "";
   const q = url.indexOf("?");
   const headers = forwardable(req.headers, CREDENTIALS);
@@ -106,7 +117,7 @@ function splice(a: Duplex, b: Duplex): void {
 }
 
 /** The upgrade flavour of the proxy route: the service answers the handshake, then bytes flow both ways. */
-export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): WsRouteDef[] {
+export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints, activity: SandboxActivity = NO_ACTIVITY): WsRouteDef[] {
   return [
     wsRoute({
       path: "/api/tenants/:tenantId/services/:name/proxy/*path",
@@ -115,7 +126,7 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
       accept: (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.params.tenantId);
         const { name } = ctx.params;
-        const target = resolveTarget(services, endpoints, tenantId, name, ctx.params.path, ctx.req);
+        const target = resolveTarget(services, endpoints, tenantId, name, ctx.params.path, ctx.req, activity);
         target.headers.connection = "Upgrade";
         target.headers.upgrade = ctx.req.headers.upgrade ?? "websocket";
         return new Promise<WsOpen>((resolve, reject) => {
@@ -126,6 +137,9 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
                 socket.write(rawHead(res, false));
                 if (upHead.length) socket.write(upHead);
                 if (head.length) upSocket.write(head);
+                const touch = () => activity.touch(tenantId, target.sandboxId);
+                socket.on("data", touch);
+                upSocket.on("data", touch);
                 splice(socket, upSocket);
               },
             });
@@ -149,7 +163,7 @@ export function serviceProxyWsRoutes(services: Services, endpoints: Endpoints): 
   ];
 }
 
-export function serviceProxyRoutes(services: Services, endpoints: Endpoints): RouteDef[] {
+export function serviceProxyRoutes(services: Services, endpoints: Endpoints, activity: SandboxActivity = NO_ACTIVITY): RouteDef[] {
   const methods: HttpMethod[] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
   return methods.map((method) =>
     route({
@@ -167,7 +181,7 @@ export function serviceProxyRoutes(services: Services, endpoints: Endpoints): Ro
       },
       handler: (ctx) => {
         const { name } = ctx.params;
-        const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req);
+        const target = resolveTarget(services, endpoints, ctx.tenantId, name, ctx.params.path, ctx.req, activity);
         return new Promise<void>((resolve, reject) => {
           const upstream = requestTarget(target, ctx.req.method);
           upstream.on("response", (res) => {

@@ -32,6 +32,22 @@ export const ProcessSchema = strictObject({
     }),
   ),
   terminal: Type.Optional(Type.Boolean()),
+  init: Type.Optional(Type.Boolean({ description: "run catatonit as PID 1: it forwards signals to the process and reaps zombies; default false" })),
+});
+
+/** 30 days: the longest TTL or idle timeout a spec (or a tenant default) may ask for. */
+export const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+export const LifetimeSchema = strictObject({
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIFETIME_SECONDS, description: "seconds from create until the sandbox expires" })),
+  idleTimeoutSeconds: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_LIFETIME_SECONDS,
+      description: "seconds without activity (no open session, no stdio/exec/process IO, no proxy traffic) until it expires",
+    }),
+  ),
+  onExpire: Type.Optional(Type.Union([Type.Literal("stop"), Type.Literal("delete")], { description: "default stop" })),
 });
 
 /** One egress allow rule (docs/networking.md); at most 64 per sandbox. */
@@ -79,6 +95,7 @@ export const SandboxSpecSchema = strictObject({
       ),
     }),
   ),
+  lifetime: Type.Optional(LifetimeSchema),
   ports: Type.Optional(
     Type.Array(
       strictObject({
@@ -116,6 +133,22 @@ export const ListSandboxesQuery = strictObject({
 export const StopSandboxBody = strictObject({
   gracePeriodMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000, description: "time between SIGTERM and SIGKILL; default 10000" })),
 });
+
+export const DeleteSandboxQuery = strictObject({
+  gracePeriodMs: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 300_000, description: "time between SIGTERM and SIGKILL when the sandbox is running; default 10000, 0 kills at once" }),
+  ),
+});
+
+export const ExtendSandboxBody = strictObject(
+  {
+    addSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds added to the current deadline (or to now, without one)" }),
+    ),
+    expiresAt: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "the new deadline (ISO 8601), at most 7 days from now" })),
+  },
+  "one of addSeconds or expiresAt",
+);
 
 export const LogsQuery = strictObject({
   follow: Type.Optional(Type.Union([Type.Literal("1"), Type.Literal("true"), Type.Literal("0"), Type.Literal("false")])),

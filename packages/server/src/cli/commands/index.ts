@@ -8,6 +8,7 @@ import { tenantLimitCommands } from "./tenant-limits.js";
 import { machineCommand } from "./machine.js";
 import { imageCommands } from "./image.js";
 import { sandboxCommands } from "./sandbox.js";
+import { lifetimeCommands } from "./lifetime.js";
 import { sessionCommands } from "./session.js";
 import { serviceCommands } from "./service.js";
 import { execCommand } from "./exec.js";
@@ -24,6 +25,7 @@ export const COMMANDS: CommandDef[] = [
   ...tenantLimitCommands,
   ...imageCommands,
   ...sandboxCommands,
+  ...lifetimeCommands,
   ...sessionCommands,
   attachCommand,
   execCommand,

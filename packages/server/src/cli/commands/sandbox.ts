@@ -3,15 +3,36 @@
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
 import { apiPath, type EgressLogEntry, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
-import type { CliIo, CommandDef, OptionDef, ParsedArgs } from "../command.js";
+import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
 import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
+
+/** How long a running sandbox gets between SIGTERM and SIGKILL (`docker stop --time`, `docker rm --force`). */
+const GRACE_OPTIONS: Record<string, OptionDef> = {
+  grace: { type: "string", help: "time between SIGTERM and SIGKILL, e.g. 500ms, 10s", default: "10s" },
+  time: { type: "string", help: "the same in whole seconds, as docker's --time; 0 kills at once" },
+  force: { type: "boolean", help: "SIGKILL at once (grace 0)" },
+};
+
+function gracePeriodOf(args: ParsedArgs): number | undefined {
+  const grace = stringValue(args, "grace");
+  const time = stringValue(args, "time");
+  const given = [grace !== undefined, time !== undefined, args.values.force === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError("give one of --grace, --time or --force");
+  if (args.values.force) return 0;
+  if (time !== undefined) {
+    if (!/^\d+$/.test(time.trim())) throw new UsageError(`--time: expected whole seconds, e.g. 0 or 10, got "${time}"`);
+    return Number(time) * 1000;
+  }
+  return grace === undefined ? undefined : parseDuration("grace", grace);
+}
 
 /** Options of every command that prints a sandbox's log (also `nimbus service logs`). */
 export const LOG_OPTIONS: Record<string, OptionDef> = {
@@ -98,6 +119,8 @@ export const sandboxCommands: CommandDef[] = [
       workdir: { type: "string", help: "working directory of the process", default: "the image's WorkingDir" },
       user: { type: "string", help: "user (name or uid[:gid]) of the process", default: "the image's User" },
       profile: { type: "string", help: "sandbox profile: worker | desktop", default: "worker" },
+      init: { type: "boolean", help: "run an init (catatonit) as PID 1 that forwards signals and reaps zombies" },
+      ...LIFETIME_OPTIONS,
       wait: { type: "boolean", help: "wait until the sandbox is ready; exit 1 if it fails first" },
       timeout: { type: "string", help: "with --wait: how long to wait, e.g. 30s or 2m", default: "2m" },
       ...JSON_OPTION,
@@ -117,7 +140,9 @@ export const sandboxCommands: CommandDef[] = [
         ...(env.length ? { env } : {}),
         ...(cwd !== undefined ? { cwd } : {}),
         ...(user !== undefined ? { user } : {}),
+        ...(args.values.init ? { init: true } : {}),
       };
+      const lifetime = lifetimeOf(args);
       const { client } = connectTenant(args, io);
       let sandbox = await client.sandboxes.create({
         profile,
@@ -128,6 +153,7 @@ export const sandboxCommands: CommandDef[] = [
           root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
           ...(Object.keys(proc).length ? { process: proc } : {}),
           ...(resources ? { resources } : {}),
+          ...(lifetime ? { lifetime } : {}),
         },
       });
       const id = sandbox.metadata.id;
@@ -278,12 +304,11 @@ export const sandboxCommands: CommandDef[] = [
   {
     path: ["sandbox", "stop"],
     summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
-    usage: "nimbus sandbox stop ID [--grace 10s]",
-    options: { ...BASE_OPTIONS, grace: { type: "string", help: "time between SIGTERM and SIGKILL, e.g. 500ms, 10s", default: "10s" } },
+    usage: "nimbus sandbox stop ID [--grace 10s | --time SECONDS | --force]",
+    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
-      const grace = stringValue(args, "grace");
-      const gracePeriodMs = grace === undefined ? undefined : parseDuration("grace", grace);
+      const gracePeriodMs = gracePeriodOf(args);
       const s = await connectTenant(args, io).client.sandboxes.stop({ id: args.positionals[0]!, ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) });
       io.out(`${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`);
       return 0;
@@ -292,15 +317,16 @@ export const sandboxCommands: CommandDef[] = [
   {
     path: ["sandbox", "rm"],
     summary: "Delete sandboxes from any state (running ones are stopped first)",
-    usage: "nimbus sandbox rm ID...",
-    options: { ...BASE_OPTIONS },
+    usage: "nimbus sandbox rm ID... [--grace 10s | --time SECONDS | --force]",
+    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
     positionals: { min: 1, max: 1000 },
     async run(args, io) {
+      const gracePeriodMs = gracePeriodOf(args);
       const { client } = connectTenant(args, io);
       let failed = 0;
       for (const id of args.positionals) {
         try {
-          await client.sandboxes.delete({ id });
+          await client.sandboxes.delete({ id, ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) });
           io.out(`deleted ${id}`);
         } catch (err) {
           io.err(describeError("sandbox rm", err));

@@ -18,7 +18,12 @@ export interface BundleOptions {
   cgroupsPath: string;
   /** Dir holding the generated hosts, hostname and resolv.conf files (the bundle dir). */
   etcDir: string;
+  /** The host's static init binary, bound in as PID 1 when the spec asks for `init`. */
+  initPath?: string;
 }
+
+/** Where the init is bound: /dev is the container's own tmpfs, so nothing lands in its root filesystem. */
+export const INIT_DESTINATION = "/dev/init";
 
 /** The egress DNS a container with `network.egress` resolves through (the bridge's gateway). */
 export interface BundleNetwork {
@@ -89,7 +94,8 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
   });
   return {
     ociVersion: "1.0.2",
-    process: ociProcess(proc),
+    // catatonit runs the process as its child (`--` ends its own options) and forwards every signal to it.
+    process: ociProcess(spec.init && options.initPath ? { ...proc, args: [INIT_DESTINATION, "--", ...proc.args] } : proc),
     root: { path: "rootfs", readonly: false },
     hostname: spec.hostname,
     mounts: [
@@ -103,6 +109,10 @@ export function ociConfig(spec: ContainerSpec, options: BundleOptions): Record<s
         source: f.source,
         options: ["bind", "ro", "nosuid", "nodev", "noexec"],
       })),
+      // Executable, unlike the files above: it is the init.
+      ...(spec.init && options.initPath
+        ? [{ destination: INIT_DESTINATION, type: "bind", source: options.initPath, options: ["bind", "ro", "nosuid", "nodev"] }]
+        : []),
     ],
     annotations: spec.annotations ?? {},
     linux: {
@@ -134,8 +144,8 @@ export function etcFiles(hostname: string, network?: BundleNetwork): Record<stri
 }
 
 /** [path, content] of every file of the bundle: config.json and the /etc files. */
-export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath: string, network?: BundleNetwork): Array<[string, string]> {
-  const config = ociConfig(spec, { cgroupsPath, etcDir: bundleDir });
+export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath: string, network?: BundleNetwork, initPath?: string): Array<[string, string]> {
+  const config = ociConfig(spec, { cgroupsPath, etcDir: bundleDir, ...(initPath ? { initPath } : {}) });
   return [
     ...Object.entries(etcFiles(spec.hostname, network)).map(([name, text]): [string, string] => [join(bundleDir, name), text]),
     [join(bundleDir, "config.json"), JSON.stringify(config)],

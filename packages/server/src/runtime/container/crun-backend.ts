@@ -67,6 +67,8 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly parentLimits?: GroupLimits;
   private readonly runtime: OciRuntime;
   private readonly conmonPath: string;
+  /** catatonit, found on first use (only sandboxes with `init` need it). */
+  private initPath: string | undefined;
   private readonly logSizeMaxBytes: number;
   private readonly locks = new KeyedLock();
   /** Wakes wait() when conmon renames a container's exit file into the exit dir. */
@@ -128,6 +130,10 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(spec.id);
     if (spec.group) assertValidId(spec.group.name);
     if (spec.process.args.length === 0) throw new RuntimeError("invalid_spec", "process.args is empty: give the command to run");
+    const initPath = spec.init ? (this.initPath ??= findBinary("catatonit")) : undefined;
+    if (spec.init && !initPath) {
+      throw new RuntimeError("host_unsupported", "spec.process.init needs catatonit on the server's host: run `apt-get install catatonit`, or drop init");
+    }
     if (spec.network?.egress) {
       // The data path is up before the container exists; the sandbox trusts the egress CA (for inspected TLS).
       let caBundle: string;
@@ -192,7 +198,10 @@ export class ContainerBackend implements RuntimeBackend {
             mountOverlay(
               spec.rootfs.lowerDirs,
               { target: this.layout.rootfs(id), upperDir: `${layerDir}/upper`, workDir: `${layerDir}/work`, linkDir: `${bundle}/l` },
-              { signalFd: startFd, writeFirst: bundleFiles(bundle, spec, cgroupsPath, spec.network?.egress ? { nameserver: this.egress.gateway } : undefined) },
+              {
+                signalFd: startFd,
+                writeFirst: bundleFiles(bundle, spec, cgroupsPath, spec.network?.egress ? { nameserver: this.egress.gateway } : undefined, initPath),
+              },
             ),
           );
         } catch (err) {
