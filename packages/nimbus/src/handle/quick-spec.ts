@@ -23,6 +23,8 @@ export interface QuickSandboxInput extends CallOptions {
   /** A display name (not unique; the id is the handle). */
   name?: string;
   labels?: Labels;
+  /** Stop (or delete) the sandbox this long after creation, unless extended. */
+  ttlSeconds?: number;
   /** Extra spec fields (e.g. `resources`, `network`, `lifetime`), merged over the expansion. */
   spec?: Partial<SandboxSpec>;
   /** How long to wait for `ready`. @default 120000 */
@@ -46,6 +48,7 @@ export function expandQuickInput(input: QuickSandboxInput): CreateSandboxInput {
     backend: "container",
     root: { kind: "oci_image", source: { kind: "reference", reference: input.image } },
     process: { argv, ...(env ? { env } : {}) },
+    ...(input.ttlSeconds !== undefined ? { lifetime: { ttlSeconds: input.ttlSeconds } } : {}),
     ...input.spec,
   };
   return { profile: "worker", spec, labels: input.labels, tenantId: input.tenantId, signal: input.signal };

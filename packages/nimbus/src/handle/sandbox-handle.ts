@@ -95,6 +95,15 @@ export class SandboxHandle implements AsyncDisposable {
     return this.#resource;
   }
 
+  /**
+   * Moves the TTL deadline: by `seconds` from the current one (or from now
+   * when there is none). Also counts as activity for the idle timeout.
+   */
+  async extend(seconds: number, signal?: AbortSignal): Promise<Sandbox> {
+    this.#resource = await this.#sandboxes.extend({ id: this.id, tenantId: this.tenantId, addSeconds: seconds, signal });
+    return this.#resource;
+  }
+
   /** Deletes the sandbox; one already gone is not an error. */
   async delete(signal?: AbortSignal): Promise<void> {
     try {

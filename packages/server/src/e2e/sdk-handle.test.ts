@@ -40,6 +40,12 @@ test("create({ image }) returns a ready handle; commands run with text output, c
     assert.equal(await sb.files.read("/tmp/main.sh"), "echo from-file\n");
     assert.deepEqual(await sb.files.read("/tmp/main.sh", { format: "bytes" }), Buffer.from("echo from-file\n"));
     assert.equal((await sb.commands.run("sh /tmp/main.sh")).stdout, "from-file\n");
+    // No TTL unless asked; extend sets one from now.
+    assert.equal(sb.resource.status.expiresAt ?? undefined, undefined);
+    const t1 = Date.now();
+    const extended = await sb.extend(600);
+    const expiresInS = (Date.parse(extended.status.expiresAt!) - t1) / 1000;
+    assert.ok(expiresInS > 590 && expiresInS < 610, `expires in ${expiresInS} s`);
     // A second handle to the same sandbox sees the same world.
     const again = await nimbus.sandboxes.connect({ id: sb.id });
     assert.equal(await again.files.read("/tmp/main.sh"), "echo from-file\n");
@@ -55,6 +61,12 @@ test("create({ image }) returns a ready handle; commands run with text output, c
   }
   assert.ok(!(await listIds()).includes(sb.id));
   await sb.delete(); // already gone: not an error
+});
+
+test("ttlSeconds in the short form gives the sandbox a deadline", async () => {
+  await using sb = await nimbus.sandboxes.create({ image: BUSYBOX, ttlSeconds: 300 });
+  assert.equal(sb.resource.spec.sandbox.lifetime?.ttlSeconds, 300);
+  assert.ok(sb.resource.status.expiresAt, JSON.stringify(sb.resource.status));
 });
 
 test("await using deletes the sandbox when the scope ends", async () => {
