@@ -7,6 +7,7 @@ import { secretCommands } from "./secret.js";
 import { tenantLimitCommands } from "./tenant-limits.js";
 import { machineCommand } from "./machine.js";
 import { imageCommands } from "./image.js";
+import { registryCommands } from "./registry.js";
 import { sandboxCommands } from "./sandbox.js";
 import { sessionCommands } from "./session.js";
 import { serviceCommands } from "./service.js";
@@ -23,6 +24,7 @@ export const COMMANDS: CommandDef[] = [
   ...secretCommands,
   ...tenantLimitCommands,
   ...imageCommands,
+  ...registryCommands,
   ...sandboxCommands,
   ...sessionCommands,
   attachCommand,
