@@ -347,7 +347,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
       uploadDir: join(config.dataDir, "images", "tmp"),
       diskGuard,
     }),
-    ...tenantImageRoutes(tenantImages, diskGuard),
+    ...tenantImageRoutes(tenantImages, caps, diskGuard),
     ...registryCredentialRoutes(registryCredentials),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);

@@ -213,3 +213,13 @@ test("registry credentials are never returned by any route, nor logged, nor stor
     assert.equal(readFileSync(join(dataDir, f)).includes(PASSWORD), false, `${f} holds the password in clear`);
   }
 });
+
+test("a tenant's pulls through its pull route count against its maxPulls", async () => {
+  const put = await as("admin", "PUT", "/api/tenants/carol/limits", { maxPulls: 0 });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const r = await as("carol", "POST", "/api/tenants/carol/images/pull", { reference: BUSYBOX });
+  assert.equal(r.status, 429, JSON.stringify(r.body));
+  assert.equal(r.body.error.detail.limitName, "maxPulls");
+  // Another tenant is unaffected.
+  assert.equal((await as("alice", "POST", "/api/tenants/alice/images/pull", { reference: BUSYBOX })).status, 200);
+});

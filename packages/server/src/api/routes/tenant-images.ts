@@ -6,12 +6,13 @@
  */
 import type { DiskGuard } from "../../domain/disk-guard.js";
 import type { TenantImages } from "../../domain/tenant-images.js";
+import type { TenantCaps } from "../../domain/tenant-caps.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams } from "../schemas/common.js";
 import { ImageListSchema, ImageSchema, PullImageBody, TenantImageRefParams } from "../schemas/image.js";
 import { answerPull, imageView } from "./images.js";
 
-export function tenantImageRoutes(images: TenantImages, diskGuard?: Pick<DiskGuard, "check">): RouteDef[] {
+export function tenantImageRoutes(images: TenantImages, caps: Pick<TenantCaps, "acquire">, diskGuard?: Pick<DiskGuard, "check">): RouteDef[] {
   const isPublic = (r: Parameters<TenantImages["isPublic"]>[0]) => images.isPublic(r);
   return [
     route({
@@ -36,7 +37,13 @@ export function tenantImageRoutes(images: TenantImages, diskGuard?: Pick<DiskGua
       responses: { 200: { description: "the image record, or the NDJSON progress stream", schema: ImageSchema } },
       handler: async (ctx) => {
         diskGuard?.check("pull an image");
-        return answerPull(ctx, ctx.body.reference, (opts) => images.pull(ctx.tenantId, ctx.body.reference, opts), isPublic);
+        // Counted like the tenant's other concurrent work (finding 11): 429 past maxPulls.
+        const release = caps.acquire(ctx.tenantId, "maxPulls");
+        try {
+          return await answerPull(ctx, ctx.body.reference, (opts) => images.pull(ctx.tenantId, ctx.body.reference, opts), isPublic);
+        } finally {
+          release();
+        }
       },
     }),
     route({
