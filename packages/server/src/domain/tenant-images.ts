@@ -76,7 +76,13 @@ export class TenantImages {
     } catch {
       return undefined;
     }
-    return this.list(tenantId).find((i) => names(reference, i.record))?.record;
+    // On the create path: only the rows this reference names are looked up in the store.
+    const rows = [...this.deps.refs.publicImages(), ...this.deps.refs.list(tenantId)].filter((r) => names(reference, r));
+    for (const row of rows) {
+      const record = this.recordFor(row.reference, row.digest);
+      if (record) return record;
+    }
+    return undefined;
   }
 
   /**
