@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # g++, make and python3 compile the native bindings (ours and better-sqlite3's).
 # nftables: the egress rules (redirect to the egress proxy and DNS responder, drop the rest).
 RUNTIME_PKGS=(crun conmon runc iproute2 nftables jq curl socat openssl g++ make python3)
-TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd)
+# apache2-utils: htpasswd, for the auth-protected test registry (docker-registry htpasswd auth, bcrypt).
+TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd apache2-utils)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")
 

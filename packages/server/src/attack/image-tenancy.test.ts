@@ -11,8 +11,8 @@
  * clear. On the old code bob's sandbox from the operator's private image
  * becomes `ready`, and the tenant image and credential routes do not exist.
  *
- * The protected registry is Debian's docker-registry behind the test front
- * (testing/registry.ts) demanding HTTP Basic for every manifest and blob.
+ * The protected registry is Debian's docker-registry with its htpasswd auth
+ * (bcrypt, testing/registry.ts): HTTP Basic for every manifest and blob.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -40,9 +40,9 @@ const logLines: string[] = [];
 const answers: string[] = [];
 
 before(async () => {
-  priv = await startRegistry({ auth: { scheme: "basic", username: USER, password: PASSWORD } });
+  priv = await startRegistry({ auth: { scheme: "htpasswd", username: USER, password: PASSWORD } });
   // Not the busybox the mirror serves anonymously: its digest is only on the protected registry.
-  pushFixture(priv.backendHost, await buildBusyboxPlusImage(), "team/private", "v1");
+  pushFixture(priv.backendHost, await buildBusyboxPlusImage(), "team/private", "v1", { creds: { username: USER, password: PASSWORD } });
   privateRef = `${priv.host}/team/private:v1`;
   // The operator's docker config holds valid credentials for the protected registry.
   configDir = mkdtempSync(join(tmpdir(), "h-images-dockercfg-"));

@@ -2,7 +2,7 @@
  * `nimbus registry login|ls|logout` and the tenant side of `nimbus image`
  * (pull/ls/inspect/rm with --tenant, publish/unpublish) on the built binary
  * against a `nimbus start` child and a real loopback registry that demands
- * HTTP Basic: the password goes in on stdin and never comes out, a tenant
+ * HTTP Basic (its htpasswd auth): the password goes in on stdin and never comes out, a tenant
  * pulls with its own credentials, and another tenant sees the image only
  * once it is published.
  */
@@ -21,8 +21,8 @@ let server: ServerProcess;
 let ref = "";
 
 before(async () => {
-  registry = await startRegistry({ auth: { scheme: "basic", username: "bot", password: PASSWORD } });
-  pushFixture(registry.backendHost, await buildBusyboxImage(), "team/app", "v1");
+  registry = await startRegistry({ auth: { scheme: "htpasswd", username: "bot", password: PASSWORD } });
+  pushFixture(registry.backendHost, await buildBusyboxImage(), "team/app", "v1", { creds: { username: "bot", password: PASSWORD } });
   ref = `${registry.host}/team/app:v1`;
   server = await spawnServer(["--data-dir", join(tmp.root, "data"), "--registry-allow", registry.host], env);
   for (const t of ["one", "two"]) assert.equal((await runNimbus(["tenant", "create", t], env)).code, 0);
