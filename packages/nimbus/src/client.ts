@@ -7,7 +7,8 @@ import { discoverSettings, requireConnection, requireTenant, type DiscoveredSett
 import { NimbusError, fromWire } from "./errors.js";
 import { EventsApi } from "./events.js";
 import { FilesApi } from "./files.js";
-import { ImagesApi } from "./images.js";
+import { ImagesApi, TenantImagesApi } from "./images.js";
+import { RegistryCredentialsApi } from "./registry-credentials.js";
 import { SandboxesApi } from "./sandboxes.js";
 import { SecretsApi } from "./secrets.js";
 import { ServicesApi } from "./services.js";
@@ -56,6 +57,10 @@ export class Nimbus implements Transport {
   readonly images: ImagesApi;
   /** The tenant's secrets, used by sandbox egress (ext). */
   readonly secrets: SecretsApi;
+  /** The tenant's images: its own pulls and the public ones (ext). */
+  readonly tenantImages: TenantImagesApi;
+  /** The tenant's registry credentials, used by its pulls (ext). */
+  readonly registryCredentials: RegistryCredentialsApi;
 
   readonly #options: NimbusOptions;
   readonly #fetch: typeof globalThis.fetch;
@@ -72,6 +77,8 @@ export class Nimbus implements Transport {
     this.tenants = new TenantsApi(this);
     this.images = new ImagesApi(this);
     this.secrets = new SecretsApi(this);
+    this.tenantImages = new TenantImagesApi(this);
+    this.registryCredentials = new RegistryCredentialsApi(this);
     this.system = new SystemApi(this, (token) => this.#useToken(token));
   }
 

@@ -57,6 +57,12 @@ import { PortForwarder } from "./runtime/port-forward.js";
 import { serviceRoutes } from "./api/routes/services.js";
 import { serviceProxyRoutes, serviceProxyWsRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
+import { tenantImageRoutes } from "./api/routes/tenant-images.js";
+import { registryCredentialRoutes } from "./api/routes/registry-credentials.js";
+import { TenantImages } from "./domain/tenant-images.js";
+import { RegistryCredentials } from "./domain/registry-credentials.js";
+import { ImageRefStore } from "./store/image-ref-store.js";
+import { RegistryCredentialStore } from "./store/registry-credential-store.js";
 import { secretRoutes } from "./api/routes/secrets.js";
 import { tenantEgressRoutes } from "./api/routes/tenant-egress.js";
 import { EgressCeilings } from "./domain/egress-ceilings.js";
@@ -261,7 +267,11 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     requireTenant: (tenantId) => tenants.require(tenantId),
     maxCpuCount: hostSize().cpuCount,
   });
-  const secrets = new Secrets({ store: new SecretStore(db), box: SecretBox.open(config.dataDir) });
+  const secretBox = SecretBox.open(config.dataDir);
+  const secrets = new Secrets({ store: new SecretStore(db), box: secretBox });
+  const registryCredentials = new RegistryCredentials({ store: new RegistryCredentialStore(db), box: secretBox });
+  // Tenants see and use only their own references and public images; content stays shared by digest.
+  const tenantImages = new TenantImages({ images, refs: new ImageRefStore(db), credentials: registryCredentials });
   const tenantLifetimes = new TenantLifetimes(new TenantLifetimeStore(db), (tenantId) => tenants.require(tenantId));
   tenants.onDelete(async (tenantId) => tenantLifetimes.forget(tenantId));
   const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
@@ -275,7 +285,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
   const sandboxes = new Sandboxes({
     store: sandboxStore,
-    images,
+    images: tenantImages,
     runtime,
     events,
     log: log.child({ module: "sandboxes" }),
@@ -353,7 +363,15 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints, lifetimes),
     ...eventRoutes(events),
-    ...imageRoutes({ images, digestsInUse: () => sandboxStore.imageDigestsInUse(), uploadDir: join(config.dataDir, "images", "tmp"), diskGuard }),
+    ...imageRoutes({
+      images,
+      tenantImages,
+      digestsInUse: () => sandboxStore.imageDigestsInUse(),
+      uploadDir: join(config.dataDir, "images", "tmp"),
+      diskGuard,
+    }),
+    ...tenantImageRoutes(tenantImages, caps, diskGuard),
+    ...registryCredentialRoutes(registryCredentials),
   ];
   const app = createApp({ log, tenants, adminToken }, routes);
 

@@ -47,6 +47,8 @@ export interface RotatedToken {
  */
 export interface ImageRecord {
   reference: string;
+  /** Marked public by the operator: every tenant may use it. */
+  public?: boolean;
   digest: string;
   sizeBytes: number;
   pulledAt: Timestamp;

@@ -8,3 +8,4 @@ export type * from "./service.js";
 export type * from "./admin.js";
 export type * from "./event.js";
 export type * from "./secret.js";
+export type * from "./registry-credential.js";

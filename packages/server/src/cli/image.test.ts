@@ -123,7 +123,7 @@ test("image pull prints plain progress lines off a terminal; ls --json, rm, prun
     );
     assert.ok(!ls.stdout.includes(dataDir), "no host paths");
     const table = await nimbus("image", "ls");
-    assert.match(table.stdout, /^REFERENCE\s+DIGEST\s+SIZE\s+LAYERS\s+PULLED$/m);
+    assert.match(table.stdout, /^REFERENCE\s+DIGEST\s+SIZE\s+LAYERS\s+PULLED\s+PUBLIC$/m);
     assert.match(table.stdout, /^docker\.io\/library\/busybox:latest\s+[0-9a-f]{12}\s+1\.0 MiB\s+1\s+/m);
 
     const rm = await nimbus("image", "rm", PLUS);

@@ -37,10 +37,11 @@ import { capReached } from "./tenant-caps.js";
 import type { DiskGuard } from "./disk-guard.js";
 import { initialDeadlines, resolveLifetime, type LifetimeSpec } from "./sandbox-lifetimes.js";
 
+/** The tenant's view of the images (tenant-images.ts): a sandbox uses only what its tenant may. */
 export interface ImagePort {
-  pull(ref: string, opts?: PullOptions): Promise<ImageRecord>;
-  /** The local image a pull would return without fetching, if any. */
-  present(ref: string): ImageRecord | undefined;
+  pull(tenantId: string, ref: string, opts?: PullOptions): Promise<ImageRecord>;
+  /** The image of this tenant a pull would return without fetching, if any. */
+  present(tenantId: string, ref: string): ImageRecord | undefined;
 }
 
 export interface SandboxesDeps {
@@ -119,7 +120,7 @@ export class Sandboxes {
     }
     this.deps.diskGuard?.check("create a sandbox");
     const now = new Date().toISOString();
-    const image = this.deps.images.present(spec.root.source.reference);
+    const image = this.deps.images.present(tenantId, spec.root.source.reference);
     // A sandbox whose image is not here pulls it while `pending`; sandboxes of one reference share one pull.
     const maxPulls = this.deps.tenantLimits?.of(tenantId).maxPulls;
     if (!image && maxPulls !== undefined) {
@@ -495,7 +496,7 @@ export class Sandboxes {
       let pullMs = 0;
       if (!image) {
         const t0 = performance.now();
-        image = await this.deps.images.pull(spec.root.source.reference, { signal });
+        image = await this.deps.images.pull(tenantId, spec.root.source.reference, { signal });
         pullMs = Math.round(performance.now() - t0);
         if (signal.aborted) return;
         // A relaunch after a restart may already be `starting`.

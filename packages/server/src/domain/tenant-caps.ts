@@ -9,7 +9,8 @@
 import { AppError } from "./errors.js";
 import type { LimitName, TenantLimits } from "./tenant-limits.js";
 
-export type CountedCap = "maxWebSockets" | "maxExecs";
+/** `maxPulls` here counts pulls through the tenant's pull route; its sandboxes' pulls are counted from the store. */
+export type CountedCap = "maxWebSockets" | "maxExecs" | "maxPulls";
 
 const WHAT: Record<LimitName, string> = {
   memoryLimitBytes: "bytes of memory",
@@ -19,7 +20,7 @@ const WHAT: Record<LimitName, string> = {
   maxSessions: "open sessions",
   maxWebSockets: "open WebSocket connections",
   maxExecs: "execs running",
-  maxPulls: "images being pulled for its sandboxes",
+  maxPulls: "images being pulled (for its sandboxes, or through its pull route)",
 };
 
 const NEXT: Partial<Record<LimitName, string>> = {

@@ -62,8 +62,18 @@ export class ImageStore {
     this.index.load();
   }
 
+  /** The operator's registry credentials (pulls without `auth` use them). */
+  get operatorAuth() {
+    return this.client.operator;
+  }
+
   resolveLocal(refOrDigest: string): ImageRecord | undefined {
     return this.index.find(refOrDigest)[0]?.record;
+  }
+
+  /** Whether every layer of `record` is still unpacked here (prune has not taken it). */
+  hasContent(record: ImageRecord): boolean {
+    return record.layers.every((l) => existsSync(l.dir));
   }
 
   list(): ImageRecord[] {
@@ -73,7 +83,7 @@ export class ImageStore {
   /** The image a pull with policy `if_missing` would use without fetching anything, if there is one. */
   present(ref: string): ImageRecord | undefined {
     const local = this.index.find(formatReference(parseReference(ref)))[0]?.record;
-    return local && local.layers.every((l) => existsSync(l.dir)) ? local : undefined;
+    return local && this.hasContent(local) ? local : undefined;
   }
 
   async pull(ref: string, opts: PullOptions = {}): Promise<ImageRecord> {
@@ -86,10 +96,12 @@ export class ImageStore {
         return local;
       }
     }
-    const { promise } = this.content.once(`pull:${reference}`, () =>
+    const who = opts.auth ?? this.client.operator;
+    // Shared only by pulls of the same party: another's pull proves nothing about this one's access.
+    const { promise } = this.content.once(`pull:${who.scope}:${reference}`, () =>
       this.track(async () => {
         try {
-          const resolved = await resolveOnRegistry(this.client, parsed, reference, this.arch, opts.signal);
+          const resolved = await resolveOnRegistry(this.client, parsed, reference, this.arch, opts.signal, who);
           return await this.store(reference, resolved.digest, resolved.manifest, resolved.source, opts);
         } catch (err) {
           rethrowAbort(err, opts.signal);

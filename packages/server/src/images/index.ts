@@ -8,4 +8,17 @@ export { ImageStore } from "./image-store.js";
 export { ImageError, isImageError, type ImageErrorKind } from "./errors.js";
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./limits.js";
 export { parseReference, normaliseReference, formatReference, type ImageReference } from "./reference.js";
-export type { ImageStoreOptions, ImageConfig, ImageLayer, ImageRecord, PullProgress, PullOptions, PruneResult, Logger, LogLevel } from "./types.js";
+export type { Credentials } from "./auth.js";
+export { isDigest } from "./reference.js";
+export type {
+  RegistryAuthContext,
+  ImageStoreOptions,
+  ImageConfig,
+  ImageLayer,
+  ImageRecord,
+  PullProgress,
+  PullOptions,
+  PruneResult,
+  Logger,
+  LogLevel,
+} from "./types.js";

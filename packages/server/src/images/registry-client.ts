@@ -11,7 +11,7 @@ import { MANIFEST_ACCEPT, sha256 } from "./manifest.js";
 import { Deadline, isLoopbackHost, sleep } from "./http-util.js";
 import type { DestinationPolicy } from "./destinations.js";
 import { guardedFetch } from "./guarded-fetch.js";
-import type { Logger } from "./types.js";
+import type { Logger, RegistryAuthContext } from "./types.js";
 
 export interface RegistryClientOptions {
   mirrors?: Record<string, string[]>;
@@ -60,7 +60,16 @@ export class RegistryClient {
   private readonly retries: number;
   private readonly retryBaseMs: number;
 
+  /** The operator's credentials: the docker config's `auths`, read fresh on each challenge. */
+  readonly operator: RegistryAuthContext;
+
   constructor(private readonly opts: RegistryClientOptions = {}) {
+    const configPath = opts.dockerConfigPath ?? defaultDockerConfigPath();
+    this.operator = {
+      scope: "operator",
+      credentials: (host) => findCredentials(configPath, host),
+      loginHint: (host) => `run docker login ${host}`,
+    };
     this.fetchFn = opts.fetchFn ?? (opts.destinations ? guardedFetch(opts.destinations) : fetch);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 3;
@@ -99,10 +108,16 @@ export class RegistryClient {
     throw telling.err;
   }
 
-  async getManifest(ep: Endpoint, repository: string, selector: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  async getManifest(
+    ep: Endpoint,
+    repository: string,
+    selector: string,
+    signal?: AbortSignal,
+    who: RegistryAuthContext = this.operator,
+  ): Promise<FetchedManifest> {
     const deadline = new Deadline(this.timeoutMs, signal);
     try {
-      const res = await this.request(ep, repository, `manifests/${selector}`, deadline, MANIFEST_ACCEPT);
+      const res = await this.request(ep, repository, `manifests/${selector}`, deadline, who, MANIFEST_ACCEPT);
       if (res.status === 404) {
         await res.body?.cancel();
         throw new ImageError("not_found", `${ep.registry}/${repository}:${selector} was not found on registry ${ep.host}; check the repository name and tag`, {
@@ -129,9 +144,9 @@ export class RegistryClient {
   }
 
   /** Opens a blob; the caller verifies the bytes and must consume or cancel the body. */
-  async getBlob(ep: Endpoint, repository: string, digest: string, signal?: AbortSignal): Promise<BlobStream> {
+  async getBlob(ep: Endpoint, repository: string, digest: string, signal?: AbortSignal, who: RegistryAuthContext = this.operator): Promise<BlobStream> {
     const deadline = new Deadline(this.timeoutMs, signal);
-    const res = await this.request(ep, repository, `blobs/${digest}`, deadline).catch((err) => {
+    const res = await this.request(ep, repository, `blobs/${digest}`, deadline, who).catch((err) => {
       deadline.clear();
       throw err;
     });
@@ -167,9 +182,10 @@ export class RegistryClient {
     return new ImageError("network", `registry ${ep.host} answered ${res.status} ${res.statusText}${text ? `: ${text}` : ""}`, { registry: ep.host });
   }
 
-  private async request(ep: Endpoint, repository: string, path: string, deadline: Deadline, accept?: string): Promise<Response> {
+  private async request(ep: Endpoint, repository: string, path: string, deadline: Deadline, who: RegistryAuthContext, accept?: string): Promise<Response> {
     const url = `${ep.base}/v2/${repository}/${path}`;
-    const authKey = `${ep.base} ${repository}`;
+    // Per party: a token one party's credentials earned never authorizes another's request.
+    const authKey = `${who.scope} ${ep.base} ${repository}`;
     let authorized = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = {};
@@ -189,17 +205,17 @@ export class RegistryClient {
         authorized = true;
         attempt--;
         await res.body?.cancel();
-        this.auth.set(authKey, await this.authorize(ep, repository, res, deadline));
+        this.auth.set(authKey, await this.authorize(ep, repository, res, deadline, who));
         continue;
       }
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
-        const creds = this.credentials(ep);
+        const creds = who.credentials(ep.host);
         throw new ImageError(
           "unauthorized",
           creds
             ? `registry ${ep.host} refused access to ${repository} for user "${creds.username}" (HTTP ${res.status}); check the credentials and that the user may pull this repository`
-            : `registry ${ep.host} requires authentication for ${repository} (HTTP ${res.status}) and no credentials for it were found; run docker login ${ep.host}`,
+            : `registry ${ep.host} requires authentication for ${repository} (HTTP ${res.status}) and no credentials for it were found; ${who.loginHint(ep.host)}`,
           { registry: ep.host },
         );
       }
@@ -212,13 +228,9 @@ export class RegistryClient {
     }
   }
 
-  private credentials(ep: Endpoint) {
-    return findCredentials(this.opts.dockerConfigPath ?? defaultDockerConfigPath(), ep.host);
-  }
-
-  private async authorize(ep: Endpoint, repository: string, res: Response, deadline: Deadline): Promise<string> {
+  private async authorize(ep: Endpoint, repository: string, res: Response, deadline: Deadline, who: RegistryAuthContext): Promise<string> {
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
-    const credentials = this.credentials(ep);
+    const credentials = who.credentials(ep.host);
     if (challenge?.scheme === "bearer") {
       this.checkRealm(ep, challenge.params.realm);
       return `Bearer ${await fetchBearerToken({ challenge, scope: `repository:${repository}:pull`, credentials, registry: ep.host, signal: deadline.signal, fetchFn: this.fetchFn })}`;
@@ -226,7 +238,7 @@ export class RegistryClient {
     if (challenge?.scheme === "basic" && credentials) return basicHeader(credentials);
     throw new ImageError(
       "unauthorized",
-      `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; run docker login ${ep.host}`,
+      `registry ${ep.host} requires authentication (${challenge?.scheme ?? "no challenge given"}) for ${repository} and no credentials for it were found; ${who.loginHint(ep.host)}`,
       { registry: ep.host },
     );
   }

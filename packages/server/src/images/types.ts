@@ -4,6 +4,22 @@
  */
 
 import type { ImageLimits } from "./limits.js";
+import type { Credentials } from "./auth.js";
+
+/**
+ * Whose credentials a pull presents to registries. Registry tokens are cached
+ * per `scope` (and registry and repository), so one party's token never
+ * serves another's request; a pull deduplicated with another only shares it
+ * when both have the same scope.
+ */
+export interface RegistryAuthContext {
+  /** Names the party and its credentials' version, e.g. `operator` or `tenant:acme:2026-…`. */
+  scope: string;
+  /** The credentials for a registry host (`host[:port]`, as dialled), if this party has any. */
+  credentials(host: string): Credentials | undefined;
+  /** What to tell the party when a registry wants credentials it has not given. */
+  loginHint(host: string): string;
+}
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -75,6 +91,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** `if_missing` (default) answers from the local index when the reference is present. */
   policy?: "always" | "if_missing";
+  /** Whose credentials to present; @default the operator's (the docker config's `auths`). */
+  auth?: RegistryAuthContext;
 }
 
 export interface PruneResult {

@@ -7,6 +7,8 @@
  * copies one into a registry with skopeo.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, copyFileSync, symlinkSync, linkSync, chownSync, chmodSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -210,6 +212,8 @@ export interface PushOptions {
   format?: "oci" | "v2s2";
   /** Copy every platform of an index (default true). */
   all?: boolean;
+  /** Credentials for a registry that demands them (given to skopeo in an auth file, not on its command line). */
+  creds?: { username: string; password: string };
 }
 
 /** Pushes a layout to `registryHost` as `name:tag` with skopeo. */
@@ -217,8 +221,16 @@ export function pushFixture(registryHost: string, layoutDir: string, name: strin
   const args = ["copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests"];
   if (opts.all ?? true) args.push("--all");
   if (opts.format === "v2s2") args.splice(args.indexOf("--preserve-digests"), 1, "--format", "v2s2");
+  let authDir: string | undefined;
+  if (opts.creds) {
+    authDir = mkdtempSync(join(tmpdir(), "nimbus-push-auth-"));
+    const auth = Buffer.from(`${opts.creds.username}:${opts.creds.password}`).toString("base64");
+    writeFileSync(join(authDir, "auth.json"), JSON.stringify({ auths: { [registryHost]: { auth } } }), { mode: 0o600 });
+    args.push("--dest-authfile", join(authDir, "auth.json"));
+  }
   args.push(`oci:${layoutDir}:${FIXTURE_TAG}`, `docker://${registryHost}/${name}:${tag}`);
   const r = spawnSync("skopeo", args, { encoding: "utf8" });
+  if (authDir) rmSync(authDir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`skopeo ${args.join(" ")} failed: ${r.stderr}`);
 }
 

@@ -5,7 +5,7 @@
  * endpoint issues tokens for Basic credentials). `stop()` kills the registry
  * and removes everything it wrote.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,8 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 
+/**
+ * `basic` and `bearer` are checked by the Node front; `htpasswd` by the
+ * registry itself (its htpasswd auth, a bcrypt file made with `htpasswd`), so
+ * the front passes every request through.
+ */
 export interface RegistryAuth {
-  scheme: "basic" | "bearer";
+  scheme: "basic" | "bearer" | "htpasswd";
   username: string;
   password: string;
 }
@@ -41,8 +46,9 @@ export async function freePort(): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
+    // 401: up, and demanding its htpasswd credentials.
     const ok = await fetch(url).then(
-      (r) => r.status === 200,
+      (r) => r.status === 200 || r.status === 401,
       () => false,
     );
     if (ok) return;
@@ -86,7 +92,8 @@ function front(backendPort: number, auth: RegistryAuth | undefined, requests: st
       }
     }
     const headers = { ...req.headers };
-    delete headers.authorization;
+    // The front's own credentials stop here; without them (htpasswd) the registry checks what was sent.
+    if (auth) delete headers.authorization;
     const upstream = request({ host: "127.0.0.1", port: backendPort, method: req.method, path: req.url, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -95,6 +102,12 @@ function front(backendPort: number, auth: RegistryAuth | undefined, requests: st
     req.pipe(upstream);
   });
   return server;
+}
+
+/** A bcrypt htpasswd file for one user; the password goes to `htpasswd` on stdin, not its command line. */
+function writeHtpasswd(file: string, auth: RegistryAuth): void {
+  const r = spawnSync("htpasswd", ["-i", "-B", "-c", file, auth.username], { input: auth.password, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`htpasswd failed (apt-get install apache2-utils): ${r.stderr || r.error?.message}`);
 }
 
 export async function startRegistry(opts: { auth?: RegistryAuth } = {}): Promise<TestRegistry> {
@@ -116,8 +129,10 @@ export async function startRegistry(opts: { auth?: RegistryAuth } = {}): Promise
       "http:",
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${randomBytes(8).toString("hex")}`,
+      ...(opts.auth?.scheme === "htpasswd" ? ["auth:", "  htpasswd:", "    realm: nimbus-test", `    path: ${join(dir, "htpasswd")}`] : []),
     ].join("\n") + "\n",
   );
+  if (opts.auth?.scheme === "htpasswd") writeHtpasswd(join(dir, "htpasswd"), opts.auth);
   let output = "";
   const child = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (c: Buffer) => {
@@ -127,7 +142,7 @@ export async function startRegistry(opts: { auth?: RegistryAuth } = {}): Promise
     output += c.toString();
   });
   const requests: string[] = [];
-  const server = front(port, opts.auth, requests);
+  const server = front(port, opts.auth?.scheme === "htpasswd" ? undefined : opts.auth, requests);
   const stop = async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));

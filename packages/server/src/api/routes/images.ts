@@ -15,7 +15,8 @@ import { translateImageError } from "../../domain/translate-errors.js";
 import type { ImageRecord, ImageStore, PullProgress } from "../../images/index.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
-import { route, type RouteDef } from "../route.js";
+import { route, type Reply, type RouteDef, type StreamingContext } from "../route.js";
+import type { TenantImages } from "../../domain/tenant-images.js";
 import { ImageListSchema, ImageRefParams, ImageSchema, PruneResultSchema, PullImageBody } from "../schemas/image.js";
 
 export const DEFAULT_MAX_LOAD_BYTES = 8 * 1024 ** 3;
@@ -24,6 +25,8 @@ import type { DiskGuard } from "../../domain/disk-guard.js";
 
 export interface ImageRouteDeps {
   images: ImageStore;
+  /** Tenants' references and the public marks. */
+  tenantImages: Pick<TenantImages, "isPublic" | "markPublic" | "unmarkPublic" | "digestsInUse">;
   /** Digests of the images that existing (not deleted) sandboxes were made from. */
   digestsInUse: () => Set<string>;
   /** Where uploaded tarballs are staged: the image store's `tmp/`, which it empties at boot. */
@@ -34,10 +37,11 @@ export interface ImageRouteDeps {
   diskGuard?: Pick<DiskGuard, "check">;
 }
 
-/** The wire form of an image record: no host paths. */
-export function imageView(r: ImageRecord) {
+/** The wire form of an image record: no host paths; `public` when the operator marked it so. */
+export function imageView(r: ImageRecord, isPublic: boolean) {
   return {
     reference: r.reference,
+    public: isPublic,
     digest: r.digest,
     sizeBytes: r.sizeBytes,
     pulledAt: r.pulledAt,
@@ -46,8 +50,35 @@ export function imageView(r: ImageRecord) {
   };
 }
 
-function progressView(p: PullProgress): Record<string, unknown> {
-  return p.kind === "done" ? { kind: "done", image: imageView(p.image) } : p;
+/**
+ * Answers a pull: the record as JSON, or (Accept: application/x-ndjson)
+ * progress lines ending with done or error. The pull is shared with other
+ * callers of the same party, so a client going away does not cancel it.
+ */
+export async function answerPull(
+  ctx: StreamingContext,
+  reference: string,
+  pull: (opts: { onProgress?: (p: PullProgress) => void }) => Promise<ImageRecord>,
+  isPublic: (r: ImageRecord) => boolean,
+): Promise<Reply | void> {
+  if (!(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) {
+    const record = await pull({}).catch((err: unknown) => {
+      const appErr = translateImageError(err);
+      if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
+      throw appErr;
+    });
+    return { status: 200, body: imageView(record, isPublic(record)) };
+  }
+  const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
+  ctx.handled = true;
+  try {
+    await pull({ onProgress: (p) => stream.write(p.kind === "done" ? { kind: "done", image: imageView(p.image, isPublic(p.image)) } : p) });
+  } catch (err) {
+    const appErr = toAppError(translateImageError(err), ctx.log);
+    if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
+    stream.write({ kind: "error", error: errorEnvelope(appErr, ctx.requestId).error });
+  }
+  stream.end();
 }
 
 function tooLarge(limit: number): AppError {
@@ -84,7 +115,10 @@ function hideUploadPath(err: AppError, file: string): AppError {
 }
 
 export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
-  const { images } = deps;
+  const { images, tenantImages } = deps;
+  const isPublic = (r: ImageRecord) => tenantImages.isPublic(r);
+  // Prune keeps what a sandbox, a tenant's reference or a public mark still names.
+  const digestsInUse = () => new Set([...deps.digestsInUse(), ...tenantImages.digestsInUse()]);
   const maxLoadBytes = deps.maxLoadBytes ?? DEFAULT_MAX_LOAD_BYTES;
   return [
     route({
@@ -92,12 +126,12 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       path: "/api/images",
       access: "admin",
       tag: "images",
-      summary: "(ext) List the images in the store, sorted by reference (code-point order)",
+      summary: "(ext) List every image in the store (all tenants'), sorted by reference (code-point order)",
       responses: { 200: { description: "images", schema: ImageListSchema } },
       handler: () => {
         const items = images
           .list()
-          .map(imageView)
+          .map((r) => imageView(r, isPublic(r)))
           .sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
         return { status: 200, body: { items } };
       },
@@ -108,31 +142,12 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       access: "admin",
       tag: "images",
       summary:
-        "(ext) Pull an image (answers from the store when present); with Accept: application/x-ndjson, streams resolved/layer lines and ends with done or error",
+        "(ext) Pull an image with the operator's registry credentials (answers from the store when present); with Accept: application/x-ndjson, streams resolved/layer lines and ends with done or error",
       body: PullImageBody,
       responses: { 200: { description: "the image record, or the NDJSON progress stream", schema: ImageSchema } },
       handler: async (ctx) => {
         deps.diskGuard?.check("pull an image");
-        const reference = ctx.body.reference;
-        if (!(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) {
-          const record = await images.pull(reference).catch((err: unknown) => {
-            const appErr = translateImageError(err);
-            if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
-            throw appErr;
-          });
-          return { status: 200, body: imageView(record) };
-        }
-        // The pull is shared with other callers, so a client going away does not cancel it.
-        const stream = openNdjson(ctx.req, ctx.res, ctx.requestId);
-        ctx.handled = true;
-        try {
-          await images.pull(reference, { onProgress: (p) => stream.write(progressView(p)) });
-        } catch (err) {
-          const appErr = toAppError(translateImageError(err), ctx.log);
-          if (appErr.status >= 500) ctx.log.warn("image pull failed", { reference, code: appErr.code, err });
-          stream.write({ kind: "error", error: errorEnvelope(appErr, ctx.requestId).error });
-        }
-        stream.end();
+        return answerPull(ctx, ctx.body.reference, (opts) => images.pull(ctx.body.reference, opts), isPublic);
       },
     }),
     route({
@@ -157,14 +172,41 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
       },
     }),
     route({
+      method: "PUT",
+      path: "/api/images/:ref/public",
+      operationId: "markImagePublic",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Mark a stored image (reference or digest) public: every tenant may list it and create sandboxes from it",
+      params: ImageRefParams,
+      responses: { 200: { description: "the image, now public", schema: ImageSchema } },
+      handler: (ctx) => {
+        const record = tenantImages.markPublic(ctx.params.ref);
+        return { status: 200, body: imageView(record, true) };
+      },
+    }),
+    route({
+      method: "DELETE",
+      path: "/api/images/:ref/public",
+      operationId: "unmarkImagePublic",
+      access: "admin",
+      tag: "images",
+      summary: "(ext) Take the public mark off an image; tenants that pulled it themselves keep their references",
+      params: ImageRefParams,
+      responses: { 204: { description: "no longer public" } },
+      handler: (ctx) => {
+        tenantImages.unmarkPublic(ctx.params.ref);
+      },
+    }),
+    route({
       method: "POST",
       path: "/api/images/prune",
       access: "admin",
       tag: "images",
-      summary: "(ext) Remove every image no existing sandbox uses, then every blob and layer no remaining image needs",
+      summary: "(ext) Remove every image no existing sandbox, tenant reference or public mark uses, then every blob and layer no remaining image needs",
       responses: { 200: { description: "what was removed", schema: PruneResultSchema } },
       handler: async () => {
-        const r = await images.prune(deps.digestsInUse()).catch((err: unknown) => {
+        const r = await images.prune(digestsInUse()).catch((err: unknown) => {
           throw translateImageError(err);
         });
         return { status: 200, body: { removedImages: r.removedImages.length, removedLayers: r.removedLayers.length, freedBytes: r.freedBytes } };
@@ -184,7 +226,7 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
         try {
           await receive(ctx.req, file, maxLoadBytes);
           const records = await images.load(file);
-          return { status: 201, body: { items: records.map(imageView) } };
+          return { status: 201, body: { items: records.map((r) => imageView(r, isPublic(r))) } };
         } catch (err) {
           throw hideUploadPath(translateImageError(err), file);
         } finally {

@@ -22,7 +22,11 @@ const FIELDS = {
   maxSessions: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "open sessions" }),
   maxWebSockets: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "open WebSocket connections" }),
   maxExecs: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "exec processes running at once" }),
-  maxPulls: Type.Integer({ minimum: 0, maximum: MAX_COUNT, description: "distinct images being pulled at once for the tenant's sandboxes" }),
+  maxPulls: Type.Integer({
+    minimum: 0,
+    maximum: MAX_COUNT,
+    description: "distinct images being pulled at once for the tenant's sandboxes, and pulls at once through its pull route",
+  }),
 };
 
 const LimitsSchema = strictObject(FIELDS);

@@ -1,14 +1,16 @@
 /**
- * Wire schemas of the admin image routes (`/api/images`). A record on the
+ * Wire schemas of the image routes (admin `/api/images`, tenant `/api/tenants/{t}/images`). A record on the
  * wire never carries host paths: layers are named by digest only.
  */
 import { Type } from "@sinclair/typebox";
-import { strictObject } from "./common.js";
+import { TenantIdSchema, strictObject } from "./common.js";
 
 /** A reference (`alpine:3`, `ghcr.io/o/x@sha256:…`) or a bare `sha256:…` digest; the images module parses it. */
 const ReferenceString = Type.String({ minLength: 1, maxLength: 512, pattern: "^[^\\s\\u0000-\\u001f\\u007f]+$" });
 
 export const ImageRefParams = strictObject({ ref: ReferenceString });
+
+export const TenantImageRefParams = strictObject({ tenantId: TenantIdSchema, ref: ReferenceString });
 
 export const PullImageBody = strictObject({ reference: ReferenceString });
 
@@ -30,6 +32,7 @@ export const ImageConfigSchema = strictObject({
 
 export const ImageSchema = strictObject({
   reference: Type.String({ description: "normalised, e.g. docker.io/library/node:22" }),
+  public: Type.Boolean({ description: "marked public by the operator: every tenant may use it" }),
   digest: Type.String({ description: "what the reference resolved to (the index digest for multi-platform images)" }),
   sizeBytes: Type.Integer({ minimum: 0, description: "sum of the layer blob sizes" }),
   pulledAt: Type.String({ format: "date-time" }),

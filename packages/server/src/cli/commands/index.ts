@@ -7,6 +7,7 @@ import { secretCommands } from "./secret.js";
 import { tenantLimitCommands } from "./tenant-limits.js";
 import { machineCommand } from "./machine.js";
 import { imageCommands } from "./image.js";
+import { registryCommands } from "./registry.js";
 import { sandboxCommands } from "./sandbox.js";
 import { lifetimeCommands } from "./lifetime.js";
 import { sessionCommands } from "./session.js";
@@ -24,6 +25,7 @@ export const COMMANDS: CommandDef[] = [
   ...secretCommands,
   ...tenantLimitCommands,
   ...imageCommands,
+  ...registryCommands,
   ...sandboxCommands,
   ...lifetimeCommands,
   ...sessionCommands,

@@ -10,8 +10,9 @@ import { JSON_OPTION, printJson, printTable } from "../output.js";
 
 const MAX_VALUE_BYTES = 16384;
 
-async function readValue(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('pipe the value on standard input, e.g. `printf %s "$KEY" | nimbus secret set NAME --host api.example.com`');
+/** Reads a secret value from standard input (never an argument); `example` shows how to pipe it. */
+export async function readValue(example = 'printf %s "$KEY" | nimbus secret set NAME --host api.example.com'): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError(`pipe the value on standard input, e.g. \`${example}\``);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of process.stdin) {

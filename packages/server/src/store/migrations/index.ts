@@ -11,6 +11,8 @@ import { m0006TenantLimits } from "./0006-tenant-limits.js";
 import { m0009EgressLog } from "./0009-egress-log.js";
 import { m0010Secrets } from "./0010-secrets.js";
 import { m0011TenantEgress } from "./0011-tenant-egress.js";
+import { m0012TenantImages } from "./0012-tenant-images.js";
+import { m0013RegistryCredentials } from "./0013-registry-credentials.js";
 import { m0015Lifetimes } from "./0015-lifetimes.js";
 
 export interface Migration {
@@ -28,5 +30,7 @@ export const MIGRATIONS: Migration[] = [
   m0009EgressLog,
   m0010Secrets,
   m0011TenantEgress,
+  m0012TenantImages,
+  m0013RegistryCredentials,
   m0015Lifetimes,
 ];

@@ -1,0 +1,73 @@
+/**
+ * `nimbus.registryCredentials` (ext): a tenant's credentials for image
+ * registries, one per registry host. The tenant's pulls present them; the
+ * password goes in once and never comes back.
+ */
+import { apiPath, type Transport } from "./transport.js";
+import type { RegistryCredential } from "./types/registry-credential.js";
+
+type Signal = { signal?: AbortSignal };
+
+/**
+ * What to store.
+ *
+ * @example
+ * { registry: "ghcr.io", username: "acme-bot", password: process.env.GHCR_TOKEN! }
+ */
+export interface SetRegistryCredentialInput extends Signal {
+  /** @default the client's tenant */
+  tenantId?: string;
+  /** `host[:port]`, e.g. `ghcr.io`; Docker Hub is `docker.io`. */
+  registry: string;
+  username: string;
+  /** A password or access token; never returned. */
+  password: string;
+}
+
+/**
+ * A tenant's registry credentials.
+ *
+ * @example
+ * await nimbus.registryCredentials.set({ registry: "ghcr.io", username: "bot", password: token });
+ */
+export class RegistryCredentialsApi {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /**
+   * Creates or replaces the credentials for a registry; answers what the server keeps (no password).
+   *
+   * @example
+   * const c = await nimbus.registryCredentials.set({ registry: "ghcr.io", username: "bot", password: token });
+   */
+  async set(input: SetRegistryCredentialInput): Promise<RegistryCredential> {
+    const { tenantId, signal, registry, ...json } = input;
+    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/registry-credentials/${registry}`;
+    return this.#t.request({ method: "PUT", path, json, signal });
+  }
+
+  /**
+   * The registries the tenant holds credentials for, without passwords.
+   *
+   * @example
+   * for (const c of await nimbus.registryCredentials.list()) console.log(c.registry, c.username);
+   */
+  async list(input: { tenantId?: string } & Signal = {}): Promise<RegistryCredential[]> {
+    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/registry-credentials`;
+    return (await this.#t.request<{ items: RegistryCredential[] }>({ method: "GET", path, signal: input.signal })).items;
+  }
+
+  /**
+   * Removes the credentials for a registry; none stored → `NimbusNotFoundError`.
+   *
+   * @example
+   * await nimbus.registryCredentials.delete({ registry: "ghcr.io" });
+   */
+  async delete(input: { tenantId?: string; registry: string } & Signal): Promise<void> {
+    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/registry-credentials/${input.registry}`;
+    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+  }
+}
