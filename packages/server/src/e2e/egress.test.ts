@@ -1,61 +1,41 @@
 // e2e/egress.test.ts — egress end to end (issue 17): real crun sandboxes
 // (busybox) with `spec.network.egress` rules, through the server's bridge,
-// nftables table, proxy and DNS responder, to a fake internet: a netns this
-// test makes behind a veth, holding 198.18.x.0/24 addresses (checked with
-// `ip route get`) and two always-refused addresses (10.255.77.1, 169.254.77.1)
+// nftables table, proxy and DNS responder, to the fake internet
+// (testing/fake-internet.ts): a netns behind a veth, holding 198.18.x.0/24 addresses (checked with
+// `ip route get`) and two always-refused addresses (10.255.x.1, 169.254.x.1)
 // bound there as /32s with host routes over that veth. The server resolves
 // through a test zone on loopback. No packet can leave the machine.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { findBinary, runCommand } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
+import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
 import { isolatedEnv, runNimbus } from "../testing/cli.js";
 import { Nimbus } from "@nimbus/nimbus";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const skip =
   (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) &&
   "needs root, crun, iproute2, nftables and openssl";
 
-const tag = Math.random().toString(16).slice(2, 8);
-const upNs = `nimbus-e-up-${tag}`;
-const upLink = `ne${tag}u`;
-const subnet = `198.18.${1 + Math.floor(Math.random() * 254)}`;
-const API = `${subnet}.2`; // api.example.test, tls.example.test
-const WILD = `${subnet}.3`; // x.wild.test and wild.test
-const OTHER = `${subnet}.4`; // in no rule
-const PRIVATE = "10.255.77.1";
-const LINK_LOCAL = "169.254.77.1";
+// Random /32s of the always-refused classes, so parallel runs on one host do not collide on the host routes.
+const PRIVATE = `10.255.${1 + Math.floor(Math.random() * 254)}.1`;
+const LINK_LOCAL = `169.254.${1 + Math.floor(Math.random() * 200)}.1`;
 const T = "egress-e2e";
 
 let env: SandboxEnv | undefined;
 let zone: TestZone | undefined;
-let certDir = "";
-const children: ChildProcess[] = [];
-let upstreamLog = "";
+let net: FakeInternet | undefined;
+let API = ""; // api.example.test, tls.example.test
+let WILD = ""; // x.wild.test and wild.test
+let OTHER = ""; // in no rule
+let cliHome = "";
 let sandboxId = "";
-
-/** The fake internet: HTTP on 80 and 8080, TLS on 443, TCP on 7777 and UDP on 9999 on every address of its netns; every connection and datagram is logged. */
-const UPSTREAM = (cert: string, key: string) => `
-import http from "node:http";
-import https from "node:https";
-import net from "node:net";
-import dgram from "node:dgram";
-const log = (s) => console.log(s);
-const handler = (req, res) => { log("req " + req.socket.localAddress + ":" + req.socket.localPort + " host=" + req.headers.host + " auth=" + req.headers.authorization); res.end("hello from " + req.socket.localAddress + ":" + req.socket.localPort + "\\n"); };
-for (const port of [80, 8080]) http.createServer(handler).listen(port, "0.0.0.0");
-https.createServer({ cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }, handler).listen(443, "0.0.0.0");
-net.createServer((c) => { log("tcp " + c.localAddress + ":" + c.localPort); c.end("tcp hello\\n"); }).listen(7777, "0.0.0.0");
-net.createServer((c) => { log("hold " + c.localAddress + ":" + c.localPort); c.on("data", (d) => c.write(d)); c.on("error", () => {}); }).listen(7778, "0.0.0.0");
-const u = dgram.createSocket("udp4"); u.on("message", (m, r) => log("udp " + r.address)); u.bind(9999, "0.0.0.0");
-setTimeout(() => log("ready"), 200);
-`;
 
 /** The ClientHello Node sends for `servername`, captured on loopback. */
 async function captureClientHello(servername: string): Promise<Buffer> {
@@ -75,12 +55,6 @@ async function captureClientHello(servername: string): Promise<Buffer> {
     });
     server.on("error", reject);
   });
-}
-
-async function sh(file: string, args: string[]): Promise<string> {
-  const r = await runCommand(file, args, { timeoutMs: 20_000 });
-  if (r.code !== 0) throw new Error(`${file} ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -131,59 +105,9 @@ const RULES = [
 
 before(async () => {
   if (skip) return;
-  certDir = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
-  await sh("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=tls.example.test",
-    "-addext",
-    "subjectAltName=DNS:tls.example.test",
-    "-keyout",
-    join(certDir, "key.pem"),
-    "-out",
-    join(certDir, "cert.pem"),
-  ]);
-  // The fake internet.
-  await sh("ip", ["netns", "add", upNs]);
-  await sh("ip", ["link", "add", upLink, "type", "veth", "peer", "name", "eth0", "netns", upNs]);
-  await sh("ip", ["addr", "add", `${subnet}.1/24`, "dev", upLink]);
-  await sh("ip", ["link", "set", upLink, "up"]);
-  for (const a of [`${API}/24`, `${WILD}/24`, `${OTHER}/24`, `${PRIVATE}/32`, `${LINK_LOCAL}/32`])
-    await sh("ip", ["-n", upNs, "addr", "add", a, "dev", "eth0"]);
-  await sh("ip", ["-n", upNs, "link", "set", "eth0", "up"]);
-  await sh("ip", ["-n", upNs, "link", "set", "lo", "up"]);
-  await sh("ip", ["-n", upNs, "route", "add", "default", "via", `${subnet}.1`]);
-  // The always-refused addresses are reached over this test's veth only (host routes, removed with the link).
-  await sh("ip", ["route", "add", `${PRIVATE}/32`, "dev", upLink]);
-  await sh("ip", ["route", "add", `${LINK_LOCAL}/32`, "dev", upLink]);
-  for (const a of [API, WILD, OTHER, PRIVATE, LINK_LOCAL]) {
-    const route = await sh("ip", ["route", "get", a]);
-    assert.match(route, new RegExp(`dev ${upLink} `), `${a} must route over the test's veth: ${route}`);
-  }
-  const up = spawn(
-    "ip",
-    [
-      "netns",
-      "exec",
-      upNs,
-      process.execPath,
-      "--input-type=module",
-      "-e",
-      UPSTREAM(readFileSync(join(certDir, "cert.pem"), "utf8"), readFileSync(join(certDir, "key.pem"), "utf8")),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  children.push(up);
-  up.stdout!.on("data", (d) => (upstreamLog += d));
-  await waitFor("the fake internet", () => upstreamLog.includes("ready"));
+  net = await startFakeInternet({ extraAddresses: [PRIVATE, LINK_LOCAL] });
+  [API, WILD, OTHER] = net.hosts as [string, string, string];
+  cliHome = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
   zone = await startTestZone({
     "api.example.test": [API],
     "tls.example.test": [API],
@@ -194,7 +118,7 @@ before(async () => {
   clientHello = await captureClientHello("tls.example.test");
   env = await startSandboxEnv({
     // The fake internet's certificate is what inspected upstreams verify against; busybox's TLS client signs with SHA-1.
-    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [join(certDir, "cert.pem")], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
+    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [net.certPath], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
   });
   await env.tenant(T);
   const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, {
@@ -212,12 +136,8 @@ after(async () => {
   const attempt = async (f: () => Promise<unknown>) => f().catch((e) => errors.push(e));
   if (env) await attempt(() => env!.close()); // deletes the sandboxes, stops the server (bridge and table go), checks for leftovers
   if (zone) await attempt(() => zone!.close());
-  for (const c of children) c.kill("SIGKILL");
-  if (!skip) {
-    await attempt(() => runCommand("ip", ["netns", "del", upNs]));
-    await attempt(() => runCommand("ip", ["link", "del", upLink])); // also removes the host routes over it
-  }
-  if (certDir) rmSync(certDir, { recursive: true, force: true });
+  if (net) await attempt(() => net!.close());
+  if (cliHome) rmSync(cliHome, { recursive: true, force: true });
   if (errors.length > 0) throw errors[0];
 });
 
@@ -233,12 +153,12 @@ const get = (name: string, port = 80) =>
 const sendBytes = (b: Buffer) => `printf '${[...b].map((x) => "\\" + x.toString(8).padStart(3, "0")).join("")}'`;
 let clientHello: Buffer = Buffer.alloc(0);
 
-const upstreamLines = (prefix: string) => upstreamLog.split("\n").filter((l) => l.startsWith(prefix));
+const upstreamLines = (prefix: string) => net!.lines(prefix);
 
 test("an allowed http host is reached by name from inside the sandbox", { skip }, async () => {
   const r = await run(get("api.example.test"));
   assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
-  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), upstreamLog);
+  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), net!.log());
 });
 
 test("an allowed https host is reached: the ClientHello passes through and the upstream's own TLS answers", { skip }, async () => {
@@ -267,7 +187,7 @@ test("ports are exact: the allowed host on another port is refused", { skip }, a
   const before = upstreamLines("req").length;
   const r = await run(get("api.example.test", 8080));
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.equal(upstreamLines("req").length, before, upstreamLog);
+  assert.equal(upstreamLines("req").length, before, net!.log());
 });
 
 test("a literal IP in no rule is refused, by address and with its own Host", { skip }, async () => {
@@ -275,14 +195,14 @@ test("a literal IP in no rule is refused, by address and with its own Host", { s
     `printf 'GET / HTTP/1.0\\r\\nHost: ${OTHER}\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?; printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`,
   );
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.ok(!upstreamLog.includes(`${OTHER}:`), upstreamLog);
+  assert.ok(!net!.log().includes(`${OTHER}:`), net!.log());
 });
 
 test("fronting is refused: an allowed Host on an address that name did not resolve to", { skip }, async () => {
   await run("nslookup -type=a api.example.test");
   const r = await run(`printf 'GET / HTTP/1.0\\r\\nHost: api.example.test\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?`);
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.ok(!upstreamLog.includes(`${OTHER}:80`), upstreamLog);
+  assert.ok(!net!.log().includes(`${OTHER}:80`), net!.log());
 });
 
 test("a private and a link-local address are refused even with a rule naming them; their listener sees nothing", { skip }, async () => {
@@ -290,17 +210,17 @@ test("a private and a link-local address are refused even with a rule naming the
     const r = await run(`printf 'x' | timeout 5 nc ${a} 7777; echo rc=$?`);
     assert.doesNotMatch(r.out, /tcp hello/, r.out);
   }
-  assert.deepEqual(upstreamLines("tcp"), [], upstreamLog);
+  assert.deepEqual(upstreamLines("tcp"), [], net!.log());
   // The listener is there: the host (outside the policy) reaches it, so the assertion above can fail.
-  const direct = await runCommand("ip", ["netns", "exec", upNs, "busybox", "nc", PRIVATE, "7777"], { timeoutMs: 5_000 });
+  const direct = await runCommand("ip", ["netns", "exec", net!.ns, "busybox", "nc", PRIVATE, "7777"], { timeoutMs: 5_000 });
   assert.match(direct.stdout, /tcp hello/);
-  upstreamLog = upstreamLog.replace(/^tcp .*\n/gm, "");
+  net!.forget(/^tcp .*\n/gm);
 });
 
 test("UDP other than DNS is dropped", { skip }, async () => {
   await run(`timeout 3 tftp -g -r f -l /tmp/f ${API} 9999; echo rc=$?`);
   await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(upstreamLines("udp"), [], upstreamLog);
+  assert.deepEqual(upstreamLines("udp"), [], net!.log());
 });
 
 test("the decision log lists the attempts with the rule that decided", { skip }, async () => {
@@ -342,7 +262,7 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
   const viaSdk = await sdk.sandboxes.egressLog({ id: sandboxId, decision: "denied", host: LINK_LOCAL });
   assert.equal(viaSdk.items[0]?.rule, "always_refused:link_local");
-  const cliEnv = isolatedEnv(certDir, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+  const cliEnv = isolatedEnv(cliHome, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
   const cli = await runNimbus(["sandbox", "egress", sandboxId, "--decision", "denied", "--json"], cliEnv);
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual(
@@ -378,11 +298,11 @@ test("inspected https: a secret reaches the upstream in its header while the san
 
   const ok = await run(httpsRequest("tls.example.test", "GET", "/models", "Authorization: Bearer nimbus-secret://API_TOKEN\\r\\n"), id);
   assert.match(ok.out, new RegExp(`hello from ${API}:443`), ok.out);
-  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), upstreamLog);
+  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), net!.log());
   // The secret's header is added when the request lacks it.
   const bare = await run(httpsRequest("tls.example.test", "GET", "/bare"), id);
   assert.match(bare.out, /hello from/, bare.out);
-  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, upstreamLog);
+  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, net!.log());
 
   const before = upstreamLines("req").length;
   const refused = await run(httpsRequest("tls.example.test", "POST", "/models"), id);
