@@ -13,9 +13,10 @@ import { execCall } from "../testing/exec-call.js";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
 import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
-import { isolatedEnv, runNimbus } from "../testing/cli.js";
+import { isolatedEnv, NIMBUS_BIN, runNimbus } from "../testing/cli.js";
 import { Nimbus } from "@nimbus/nimbus";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -409,6 +410,85 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.match((await run(get("x.wild.test"), id)).out, /hello from/);
 });
+
+test(
+  "the CLI: `sandbox network` replaces the rules (from a file or stdin), `sandbox egress --follow` prints decisions as they are logged",
+  { skip },
+  async () => {
+    const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }] }, "cli");
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.metadata.id;
+    await env!.waitFor(T, id, ["ready"]);
+    const cliEnv = isolatedEnv(cliHome, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+    const follow = spawn(process.execPath, [NIMBUS_BIN, "sandbox", "egress", id, "--follow", "--json"], { env: cliEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let followed = "";
+    let followErr = "";
+    follow.stdout.on("data", (d) => (followed += d));
+    follow.stderr.on("data", (d) => (followErr += d));
+    const exited = new Promise<number | null>((r) => follow.on("exit", (code) => r(code)));
+    const rows = () =>
+      followed
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    try {
+      assert.match((await run(get("api.example.test"), id)).out, /hello from/);
+      await waitFor(
+        "the allowed connection in the followed log",
+        () => rows().some((r) => r.kind === "connect" && r.name === "api.example.test" && r.decision === "allowed"),
+        10_000,
+      );
+      // Replace the rules from a file.
+      const file = join(cliHome, "rules.json");
+      writeFileSync(file, JSON.stringify([{ host: "x.wild.test", protocol: "http" }]));
+      const set = await runNimbus(["sandbox", "network", id, "--egress-file", file], cliEnv);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, new RegExp(`^${id}: 1 egress rule\\(s\\), resourceVersion \\S+`));
+      assert.match((await run("nslookup -type=a api.example.test", id)).out, /NXDOMAIN/);
+      assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
+      await waitFor(
+        "the denied lookup in the followed log",
+        () => rows().some((r) => r.kind === "dns" && r.name === "api.example.test" && r.decision === "denied"),
+        10_000,
+      );
+      // Rows are printed once each, in order.
+      const seqs = rows().map((r) => r.seq as number);
+      assert.deepEqual(
+        seqs,
+        [...new Set(seqs)].sort((a, b) => a - b),
+      );
+      // From stdin, as {egress: [...]}, with --json.
+      const none = await runNimbus(["sandbox", "network", id, "--egress-file", "-", "--json"], cliEnv, JSON.stringify({ egress: [] }));
+      assert.equal(none.code, 0, none.stderr);
+      assert.deepEqual(JSON.parse(none.stdout).spec.sandbox.network.egress, []);
+      assert.match((await run("nslookup -type=a x.wild.test", id)).out, /NXDOMAIN/);
+      // Bad input: a usage error, the server's 400 naming the rule, a stale version.
+      const missing = await runNimbus(["sandbox", "network", id, "--egress-file", join(cliHome, "nope.json")], cliEnv);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /--egress-file: cannot read/);
+      const notJson = await runNimbus(["sandbox", "network", id, "--egress-file", "-"], cliEnv, "host: a");
+      assert.equal(notJson.code, 2, notJson.stderr);
+      const outside = await runNimbus(
+        ["sandbox", "network", id, "--egress-file", "-"],
+        cliEnv,
+        JSON.stringify([{ host: "a.test", protocol: "tcp", port: 22 }]),
+      );
+      assert.equal(outside.code, 1, outside.stderr);
+      assert.match(outside.stderr, /egress\[0\]/);
+      const stale = await runNimbus(["sandbox", "network", id, "--egress-file", "-", "--resource-version", "1"], cliEnv, "[]");
+      assert.equal(stale.code, 1, stale.stderr);
+      assert.match(stale.stderr, /precondition/);
+    } finally {
+      // Deleting the sandbox ends the follow.
+      await env!.remove(T, id);
+    }
+    const t0 = Date.now();
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 10_000))]);
+    if (code === "still running") follow.kill("SIGKILL");
+    assert.equal(code, 0, `follow: ${followErr}`);
+    assert.ok(Date.now() - t0 < 5_000);
+  },
+);
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
   const r = await createSandbox(
