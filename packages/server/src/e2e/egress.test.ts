@@ -354,6 +354,67 @@ test("denials are events on the tenant's stream (kind egress), keyed by the sand
   }
 });
 
+test(
+  "a flood of denials is throttled on the event stream: at most 20 events a second per sandbox, the rest summed up in suppressedCount",
+  { skip },
+  async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
+      headers: { authorization: `Bearer ${env!.srv.token()}` },
+      signal: ac.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const events: Array<Record<string, any>> = [];
+    let text = "";
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString();
+        const lines = text.split("\n");
+        text = lines.pop()!;
+        for (const l of lines.filter(Boolean)) {
+          const e = JSON.parse(l);
+          if (e.type === "egress" && /^flood-/.test(e.resource?.name ?? "")) events.push({ ...e.resource, receivedMs: Date.now() });
+        }
+      }
+    })().catch(() => undefined);
+    try {
+      const t0 = Date.now();
+      // Fully qualified names: no search suffixes, one query each.
+      await run("i=0; while [ $i -lt 150 ]; do nslookup -type=a flood-$i.example.test. >/dev/null 2>&1; i=$((i+1)); done");
+      const seconds = (Date.now() - t0) / 1000;
+      const logged = async () => {
+        let n = 0;
+        for (let token = ""; ;) {
+          const page = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?decision=denied&limit=100${token}`)).body;
+          n += (page.items as Array<Record<string, any>>).filter((r) => /^flood-/.test(r.name ?? "")).length;
+          if (!page.metadata.nextPageToken || page.items.length === 0) return n;
+          token = `&pageToken=${page.metadata.nextPageToken}`;
+        }
+      };
+      // Every denial is in the log; the events add up to it once the last window closed.
+      const sum = () => events.reduce((n, e) => n + (e.suppressedCount ?? 1), 0);
+      let inLog = 0;
+      await waitFor("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
+      inLog = await logged();
+      await waitFor("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
+      assert.ok(inLog >= 150, `denials in the log: ${inLog}`);
+      assert.equal(sum(), inLog, JSON.stringify(events.map((e) => [e.name, e.suppressedCount])));
+      const summaries = events.filter((e) => e.suppressedCount !== undefined);
+      assert.ok(summaries.length >= 1, "a flood this fast is summed up");
+      // At most 20 single events per window, plus one summary per window; windows last a second.
+      const windows = Math.ceil(seconds) + 1;
+      assert.ok(events.length <= windows * 21, `${events.length} events in ${seconds.toFixed(1)} s for ${inLog} denials`);
+    } finally {
+      ac.abort();
+      await reader.cancel().catch(() => undefined);
+      await pump;
+    }
+  },
+);
+
 test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
   const created = await createSandbox(
     {
