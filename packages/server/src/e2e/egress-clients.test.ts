@@ -69,7 +69,8 @@ before(async () => {
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   sandboxId = created.body.metadata.id;
-  await env.waitFor(T, sandboxId, ["ready"], 60_000);
+  // Pulling and unpacking ~120 MiB takes a while on a loaded host.
+  await env.waitFor(T, sandboxId, ["ready"], 180_000);
   // The upstream's own certificate, for the pass-through case only.
   const put = await run(`cat > /tmp/upstream.pem <<'EOF'\n${net.certPem}EOF`);
   assert.equal(put.code, 0, put.out);

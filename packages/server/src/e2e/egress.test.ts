@@ -322,6 +322,40 @@ test("inspected https: a secret reaches the upstream in its header while the san
   assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
 });
 
+test("plain http with methods and path prefixes: every request on a connection is checked, a refused one never reaches the upstream", { skip }, async () => {
+  const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http", methods: ["GET"], pathPrefixes: ["/ok"] }] }, "http-inspect");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const send = (requests: string) => run(`A=$(${resolve("api.example.test")}); printf '${requests}' | timeout 5 nc "$A" 80; echo rc=$?`, id);
+  const req = (method: string, path: string, host = "api.example.test", close = true) =>
+    `${method} ${path} HTTP/1.1\\r\\nHost: ${host}\\r\\n${close ? "Connection: close\\r\\n" : ""}Content-Length: 0\\r\\n\\r\\n`;
+  const before = upstreamLines("req").length;
+  const first = await send(req("GET", "/ok/1"));
+  const rowsNow = async () => JSON.stringify((await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress`)).body.items);
+  assert.match(first.out, new RegExp(`200 OK[\\s\\S]*hello from ${API}:80`), `${first.out}\n${await rowsNow()}`);
+  const post = await send(req("POST", "/ok/1"));
+  assert.match(post.out, /403 Forbidden[\s\S]*method POST/, post.out);
+  const admin = await send(req("GET", "/admin"));
+  assert.match(admin.out, /403 Forbidden[\s\S]*path \/admin/, admin.out);
+  // Two requests on one connection: the second is checked too (not only the head the proxy peeked).
+  const kept = await send(req("GET", "/ok/a", "api.example.test", false) + req("GET", "/admin/2"));
+  assert.match(kept.out, /200 OK[\s\S]*hello from[\s\S]*403 Forbidden[\s\S]*path \/admin\/2/, kept.out);
+  // Another Host on the same connection is fronting.
+  const switched = await send(req("GET", "/ok/b", "api.example.test", false) + req("GET", "/ok/c", "x.wild.test"));
+  assert.match(switched.out, /200 OK[\s\S]*403 Forbidden[\s\S]*differs from the Host this connection was allowed for/, switched.out);
+  assert.equal(upstreamLines("req").length, before + 3, `only the allowed requests reached the upstream: ${net!.log()}`);
+  const log = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress?decision=denied`)).body.items as Array<Record<string, any>>;
+  assert.ok(
+    log.some((r) => r.kind === "connect" && r.rule === "0" && /method POST/.test(r.reason)),
+    JSON.stringify(log),
+  );
+  assert.ok(
+    log.some((r) => /path \/admin\/2/.test(r.reason)),
+    JSON.stringify(log),
+  );
+});
+
 test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
   const ac = new AbortController();
   const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
