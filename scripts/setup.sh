@@ -72,3 +72,12 @@ if [ -f "$native" ] && [ -n "$(find packages/native/src packages/native/binding.
 fi
 echo "setup: building"
 npm run --silent build
+
+# The egress client-coverage test's image (curl, python3-requests, Node; see
+# packages/server/src/testing/egress-clients-image.ts) takes minutes to build
+# from Debian's mirror the first time; build it here, once, so the test suite
+# finds it cached.
+if [ "${1:-}" = "--with-test-tools" ] && [ "$(id -u)" -eq 0 ]; then
+  echo "setup: building the egress-clients test image (cached after the first time)"
+  node -e 'import("./packages/server/dist/testing/egress-clients-image.js").then((m) => m.buildEgressClientsImage()).then((p) => console.log(`setup: ${p}`))'
+fi

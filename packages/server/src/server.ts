@@ -67,8 +67,9 @@ import { secretRoutes } from "./api/routes/secrets.js";
 import { tenantEgressRoutes } from "./api/routes/tenant-egress.js";
 import { EgressCeilings } from "./domain/egress-ceilings.js";
 import { EgressLog } from "./domain/egress-log.js";
+import { DenialEventThrottle } from "./domain/egress-event-throttle.js";
 import { SandboxEgress } from "./domain/sandbox-egress.js";
-import { EgressLogStore } from "./store/egress-log-store.js";
+import { EgressLogStore, type NewEgressLogRow } from "./store/egress-log-store.js";
 import { sandboxEgressRoutes } from "./api/routes/sandbox-egress.js";
 import { TenantEgressStore } from "./store/tenant-egress-store.js";
 import { Secrets } from "./domain/secrets.js";
@@ -275,12 +276,17 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const tenantLifetimes = new TenantLifetimes(new TenantLifetimeStore(db), (tenantId) => tenants.require(tenantId));
   tenants.onDelete(async (tenantId) => tenantLifetimes.forget(tenantId));
   const egressCeilings = new EgressCeilings(new TenantEgressStore(db), tenants);
+  // `egress` / `denied` on the tenant's event stream, keyed by the sandbox (so `?id=` follows one sandbox),
+  // a bounded number per sandbox and second (domain/egress-event-throttle.ts).
+  const deniedEvents = new DenialEventThrottle<Omit<NewEgressLogRow, "tenantId">>({
+    publish: (tenantId, sandboxId, row) => events.publish({ type: "egress", action: "denied", tenantId, key: sandboxId, resource: row }),
+  });
   const egressLog = new EgressLog({
     store: new EgressLogStore(db),
-    // `egress` / `denied` on the tenant's event stream, keyed by the sandbox (so `?id=` follows one sandbox).
-    onDenied: ({ tenantId, ...row }) => events.publish({ type: "egress", action: "denied", tenantId, key: row.sandboxId, resource: row }),
+    onDenied: ({ tenantId, ...row }) => deniedEvents.offer(tenantId, row.sandboxId, row),
   });
   cleanups.push(() => egressLog.close());
+  cleanups.push(() => deniedEvents.stop());
   const egress = new SandboxEgress({ runtime, log: egressLog, ceilingOf: (tenantId) => egressCeilings.get(tenantId), secrets });
   const diskGuard = new DiskGuard({ freeBytes: () => freeBytesUnder(config.dataDir), minFreeBytes: config.diskFreeMinBytes });
   const sandboxes = new Sandboxes({

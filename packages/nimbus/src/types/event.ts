@@ -25,8 +25,12 @@ export type NimbusEvent =
   | { type: "sandbox"; action: EventAction; resource: Sandbox }
   | { type: "service"; action: EventAction; resource: ServiceView }
   | { type: "session"; action: EventAction; resource: Session }
-  /** (ext) A sandbox's connection attempt or DNS query was refused (the decision log's row, without its seq). */
-  | { type: "egress"; action: "denied"; resource: Omit<EgressLogEntry, "seq"> & { sandboxId: string } };
+  /**
+   * (ext) A sandbox's connection attempt or DNS query was refused (the decision log's row, without its seq).
+   * At most 20 a second per sandbox; past that, one event at the end of the second carries the last
+   * refusal with `suppressedCount`, how many refusals it stands for (all of them are in the log).
+   */
+  | { type: "egress"; action: "denied"; resource: Omit<EgressLogEntry, "seq"> & { sandboxId: string; suppressedCount?: number } };
 
 /**
  * The kinds of resources the event stream can be filtered to.

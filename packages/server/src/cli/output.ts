@@ -6,11 +6,26 @@ import type { CliIo, OptionDef } from "./command.js";
 export const JSON_OPTION: Record<string, OptionDef> = { json: { type: "boolean", help: "print JSON instead of a table" } };
 
 export function printTable(io: CliIo, columns: string[], rows: Array<Array<string | number | null | undefined>>): void {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
-  io.out(fmt(columns.map((c) => c.toUpperCase())));
-  for (const r of cells) io.out(fmt(r));
+  tableWriter(io, columns).write(rows);
+}
+
+/**
+ * A table printed as rows arrive (a followed log): the header first, then
+ * each batch padded to the widest cell seen so far (columns only grow).
+ */
+export function tableWriter(io: CliIo, columns: string[]): { write(rows: Array<Array<string | number | null | undefined>>): void } {
+  const widths = columns.map((c) => c.length);
+  let headed = false;
+  return {
+    write(rows) {
+      const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
+      for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i]!, c.length)));
+      const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+      if (!headed) io.out(fmt(columns.map((c) => c.toUpperCase())));
+      headed = true;
+      for (const r of cells) io.out(fmt(r));
+    },
+  };
 }
 
 export function printJson(io: CliIo, value: unknown): void {

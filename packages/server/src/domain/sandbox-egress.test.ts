@@ -89,7 +89,7 @@ test("the runtime's hooks answer for a registered address only, until it is unre
   assert.equal(await hooks.decide(c), false);
 });
 
-test("inspection: https with methods or a secret comes back as checks and header rewriting; http with methods is refused", async () => {
+test("inspection: https with methods or a secret comes back as checks and header rewriting; plain http with path prefixes as checks only", async () => {
   const { runtime, egress, hooks, records } = world();
   const checked = egress.check(
     "t",
@@ -120,8 +120,15 @@ test("inspection: https with methods or a secret comes back as checks and header
   assert.deepEqual(v.rewriteHeaders!([["Authorization", "Bearer nimbus-secret://API"]], { method: "GET", path: "/", host: "api.example.test" }), [
     ["Authorization", "Bearer s3cret"],
   ]);
-  assert.equal(await hooks.decide({ client, address: "198.18.0.3", port: 80, host: "plain.example.test", protocol: "http" }), false);
-  assert.match(records.at(-1)!.reason!, /only inspected https/);
+  // Plain http under an http rule: checked per request, never rewritten (secrets go over TLS only).
+  const plain = (await hooks.decide({ client, address: "198.18.0.3", port: 80, host: "plain.example.test", protocol: "http" })) as EgressInspection;
+  assert.equal(typeof plain, "object");
+  assert.equal(plain.allowRequest({ method: "GET", path: "/v1/models", host: "plain.example.test" }), undefined);
+  assert.match(plain.allowRequest({ method: "GET", path: "/admin", host: "plain.example.test" })!, /path \/admin/);
+  assert.equal(plain.rewriteHeaders, undefined);
+  // TLS on the http rule's port is not what the rule names: refused, not spliced unchecked.
+  assert.equal(await hooks.decide({ client, address: "198.18.0.3", port: 80, sni: "plain.example.test", protocol: "tls" }), false);
+  assert.match(records.at(-1)!.reason!, /only inspected http and https/);
 });
 
 test("the always-refused classes, and what is left to the rules", () => {

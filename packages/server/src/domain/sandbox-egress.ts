@@ -45,8 +45,7 @@ export class SandboxEgress {
       decide: (c) => {
         const verdict = this.state.decide({ client: c.client, address: c.address, port: c.port, sni: c.sni, host: c.host });
         this.verdicts.set(c, verdict);
-        // TODO(issue 17): `inspect` verdicts (methods/pathPrefixes, secrets) need the proxy to hand the
-        // connection to https-inspector.ts; until then they are refused rather than let through unchecked.
+        // `inspect` verdicts (methods/pathPrefixes, secrets): the proxy checks each request.
         if (verdict.allowed && verdict.inspect) return this.inspection(c, verdict);
         return verdict.allowed;
       },
@@ -63,8 +62,9 @@ export class SandboxEgress {
    * An allowed https connection whose rule narrows methods or paths, or whose
    * host has a secret: the proxy terminates TLS and asks per request. Each
    * request is logged; secrets go into the headers of requests to their hosts.
-   * A plain-http rule that narrows methods or paths is refused (the proxy only
-   * inspects TLS), never let through unchecked.
+   * A plain-http connection under an http rule is checked per request the same
+   * way, without any header rewriting (secrets go over TLS only). Anything else
+   * (e.g. TLS under an http rule) is refused, never let through unchecked.
    */
   private inspection(c: EgressConnection, verdict: ConnectionVerdict & { allowed: true }): boolean | EgressInspection {
     const owner = this.owners.get(c.client);
@@ -91,8 +91,9 @@ export class SandboxEgress {
         durationMs: null,
       });
     };
-    if (rule.protocol !== "https" || c.protocol !== "tls") {
-      record(undefined, "denied", "the rule narrows methods or paths, which only inspected https can check");
+    const plainHttp = rule.protocol === "http" && c.protocol === "http";
+    if (!plainHttp && (rule.protocol !== "https" || c.protocol !== "tls")) {
+      record(undefined, "denied", "the rule narrows methods or paths, which only inspected http and https can check");
       return false;
     }
     return {
@@ -103,7 +104,9 @@ export class SandboxEgress {
           return `path ${req.path.slice(0, 200)} is under none of the rule's path prefixes`;
         return undefined;
       },
-      rewriteHeaders: (headers, req) => injectSecrets(headers, req.host, verdict.secrets).headers,
+      ...(plainHttp
+        ? {}
+        : { rewriteHeaders: (headers: Array<[string, string]>, req: EgressHttpRequest) => injectSecrets(headers, req.host, verdict.secrets).headers }),
       onRequest: (req, outcome) =>
         record(req, outcome.allowed ? "allowed" : "denied", outcome.reason ?? `${req.method} ${req.path.slice(0, 200)} → ${outcome.status}`, outcome),
     };

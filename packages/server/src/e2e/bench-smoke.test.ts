@@ -27,6 +27,7 @@ const CASES: Array<[string, string[], RegExp[]]> = [
   ["bench/service-proxy/run.mjs", ["--requests", "20", "--rounds", "1", "--concurrency", "2"], [/proxy route/, /the proxy adds/]],
   ["bench/session-io/run.mjs", ["--rtts", "20", "--mib", "4", "--opens", "3"], [/p50/, /MiB\/s/]],
   ["bench/pull/run.mjs", ["--rounds", "1"], [/ratio/, /warm pull/]],
+  ["bench/egress/run.mjs", ["--connects", "8", "--mib", "2", "--rounds", "1"], [/sandbox via proxy +p50/, /ratio proxy\/direct/]],
 ];
 
 for (const [script, args, expect] of CASES) {

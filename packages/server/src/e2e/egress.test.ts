@@ -1,61 +1,42 @@
 // e2e/egress.test.ts — egress end to end (issue 17): real crun sandboxes
 // (busybox) with `spec.network.egress` rules, through the server's bridge,
-// nftables table, proxy and DNS responder, to a fake internet: a netns this
-// test makes behind a veth, holding 198.18.x.0/24 addresses (checked with
-// `ip route get`) and two always-refused addresses (10.255.77.1, 169.254.77.1)
+// nftables table, proxy and DNS responder, to the fake internet
+// (testing/fake-internet.ts): a netns behind a veth, holding 198.18.x.0/24 addresses (checked with
+// `ip route get`) and two always-refused addresses (10.255.x.1, 169.254.x.1)
 // bound there as /32s with host routes over that veth. The server resolves
 // through a test zone on loopback. No packet can leave the machine.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { findBinary, runCommand } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
-import { isolatedEnv, runNimbus } from "../testing/cli.js";
+import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
+import { isolatedEnv, NIMBUS_BIN, runNimbus } from "../testing/cli.js";
 import { Nimbus } from "@nimbus/nimbus";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const skip =
   (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) &&
   "needs root, crun, iproute2, nftables and openssl";
 
-const tag = Math.random().toString(16).slice(2, 8);
-const upNs = `nimbus-e-up-${tag}`;
-const upLink = `ne${tag}u`;
-const subnet = `198.18.${1 + Math.floor(Math.random() * 254)}`;
-const API = `${subnet}.2`; // api.example.test, tls.example.test
-const WILD = `${subnet}.3`; // x.wild.test and wild.test
-const OTHER = `${subnet}.4`; // in no rule
-const PRIVATE = "10.255.77.1";
-const LINK_LOCAL = "169.254.77.1";
+// Random /32s of the always-refused classes, so parallel runs on one host do not collide on the host routes.
+const PRIVATE = `10.255.${1 + Math.floor(Math.random() * 254)}.1`;
+const LINK_LOCAL = `169.254.${1 + Math.floor(Math.random() * 200)}.1`;
 const T = "egress-e2e";
 
 let env: SandboxEnv | undefined;
 let zone: TestZone | undefined;
-let certDir = "";
-const children: ChildProcess[] = [];
-let upstreamLog = "";
+let net: FakeInternet | undefined;
+let API = ""; // api.example.test, tls.example.test
+let WILD = ""; // x.wild.test and wild.test
+let OTHER = ""; // in no rule
+let cliHome = "";
 let sandboxId = "";
-
-/** The fake internet: HTTP on 80 and 8080, TLS on 443, TCP on 7777 and UDP on 9999 on every address of its netns; every connection and datagram is logged. */
-const UPSTREAM = (cert: string, key: string) => `
-import http from "node:http";
-import https from "node:https";
-import net from "node:net";
-import dgram from "node:dgram";
-const log = (s) => console.log(s);
-const handler = (req, res) => { log("req " + req.socket.localAddress + ":" + req.socket.localPort + " host=" + req.headers.host + " auth=" + req.headers.authorization); res.end("hello from " + req.socket.localAddress + ":" + req.socket.localPort + "\\n"); };
-for (const port of [80, 8080]) http.createServer(handler).listen(port, "0.0.0.0");
-https.createServer({ cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }, handler).listen(443, "0.0.0.0");
-net.createServer((c) => { log("tcp " + c.localAddress + ":" + c.localPort); c.end("tcp hello\\n"); }).listen(7777, "0.0.0.0");
-net.createServer((c) => { log("hold " + c.localAddress + ":" + c.localPort); c.on("data", (d) => c.write(d)); c.on("error", () => {}); }).listen(7778, "0.0.0.0");
-const u = dgram.createSocket("udp4"); u.on("message", (m, r) => log("udp " + r.address)); u.bind(9999, "0.0.0.0");
-setTimeout(() => log("ready"), 200);
-`;
 
 /** The ClientHello Node sends for `servername`, captured on loopback. */
 async function captureClientHello(servername: string): Promise<Buffer> {
@@ -75,12 +56,6 @@ async function captureClientHello(servername: string): Promise<Buffer> {
     });
     server.on("error", reject);
   });
-}
-
-async function sh(file: string, args: string[]): Promise<string> {
-  const r = await runCommand(file, args, { timeoutMs: 20_000 });
-  if (r.code !== 0) throw new Error(`${file} ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -131,59 +106,9 @@ const RULES = [
 
 before(async () => {
   if (skip) return;
-  certDir = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
-  await sh("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=tls.example.test",
-    "-addext",
-    "subjectAltName=DNS:tls.example.test",
-    "-keyout",
-    join(certDir, "key.pem"),
-    "-out",
-    join(certDir, "cert.pem"),
-  ]);
-  // The fake internet.
-  await sh("ip", ["netns", "add", upNs]);
-  await sh("ip", ["link", "add", upLink, "type", "veth", "peer", "name", "eth0", "netns", upNs]);
-  await sh("ip", ["addr", "add", `${subnet}.1/24`, "dev", upLink]);
-  await sh("ip", ["link", "set", upLink, "up"]);
-  for (const a of [`${API}/24`, `${WILD}/24`, `${OTHER}/24`, `${PRIVATE}/32`, `${LINK_LOCAL}/32`])
-    await sh("ip", ["-n", upNs, "addr", "add", a, "dev", "eth0"]);
-  await sh("ip", ["-n", upNs, "link", "set", "eth0", "up"]);
-  await sh("ip", ["-n", upNs, "link", "set", "lo", "up"]);
-  await sh("ip", ["-n", upNs, "route", "add", "default", "via", `${subnet}.1`]);
-  // The always-refused addresses are reached over this test's veth only (host routes, removed with the link).
-  await sh("ip", ["route", "add", `${PRIVATE}/32`, "dev", upLink]);
-  await sh("ip", ["route", "add", `${LINK_LOCAL}/32`, "dev", upLink]);
-  for (const a of [API, WILD, OTHER, PRIVATE, LINK_LOCAL]) {
-    const route = await sh("ip", ["route", "get", a]);
-    assert.match(route, new RegExp(`dev ${upLink} `), `${a} must route over the test's veth: ${route}`);
-  }
-  const up = spawn(
-    "ip",
-    [
-      "netns",
-      "exec",
-      upNs,
-      process.execPath,
-      "--input-type=module",
-      "-e",
-      UPSTREAM(readFileSync(join(certDir, "cert.pem"), "utf8"), readFileSync(join(certDir, "key.pem"), "utf8")),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  children.push(up);
-  up.stdout!.on("data", (d) => (upstreamLog += d));
-  await waitFor("the fake internet", () => upstreamLog.includes("ready"));
+  net = await startFakeInternet({ extraAddresses: [PRIVATE, LINK_LOCAL] });
+  [API, WILD, OTHER] = net.hosts as [string, string, string];
+  cliHome = mkdtempSync(join(tmpdir(), "nimbus-egress-e2e-"));
   zone = await startTestZone({
     "api.example.test": [API],
     "tls.example.test": [API],
@@ -194,7 +119,7 @@ before(async () => {
   clientHello = await captureClientHello("tls.example.test");
   env = await startSandboxEnv({
     // The fake internet's certificate is what inspected upstreams verify against; busybox's TLS client signs with SHA-1.
-    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [join(certDir, "cert.pem")], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
+    flags: { egressDnsUpstream: [zone.server], egressUpstreamCa: [net.certPath], egressInspectCiphers: "DEFAULT:@SECLEVEL=0" },
   });
   await env.tenant(T);
   const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, {
@@ -212,12 +137,8 @@ after(async () => {
   const attempt = async (f: () => Promise<unknown>) => f().catch((e) => errors.push(e));
   if (env) await attempt(() => env!.close()); // deletes the sandboxes, stops the server (bridge and table go), checks for leftovers
   if (zone) await attempt(() => zone!.close());
-  for (const c of children) c.kill("SIGKILL");
-  if (!skip) {
-    await attempt(() => runCommand("ip", ["netns", "del", upNs]));
-    await attempt(() => runCommand("ip", ["link", "del", upLink])); // also removes the host routes over it
-  }
-  if (certDir) rmSync(certDir, { recursive: true, force: true });
+  if (net) await attempt(() => net!.close());
+  if (cliHome) rmSync(cliHome, { recursive: true, force: true });
   if (errors.length > 0) throw errors[0];
 });
 
@@ -233,12 +154,12 @@ const get = (name: string, port = 80) =>
 const sendBytes = (b: Buffer) => `printf '${[...b].map((x) => "\\" + x.toString(8).padStart(3, "0")).join("")}'`;
 let clientHello: Buffer = Buffer.alloc(0);
 
-const upstreamLines = (prefix: string) => upstreamLog.split("\n").filter((l) => l.startsWith(prefix));
+const upstreamLines = (prefix: string) => net!.lines(prefix);
 
 test("an allowed http host is reached by name from inside the sandbox", { skip }, async () => {
   const r = await run(get("api.example.test"));
   assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
-  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), upstreamLog);
+  assert.ok(upstreamLines("req").includes(`req ${API}:80 host=api.example.test auth=undefined`), net!.log());
 });
 
 test("an allowed https host is reached: the ClientHello passes through and the upstream's own TLS answers", { skip }, async () => {
@@ -267,7 +188,7 @@ test("ports are exact: the allowed host on another port is refused", { skip }, a
   const before = upstreamLines("req").length;
   const r = await run(get("api.example.test", 8080));
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.equal(upstreamLines("req").length, before, upstreamLog);
+  assert.equal(upstreamLines("req").length, before, net!.log());
 });
 
 test("a literal IP in no rule is refused, by address and with its own Host", { skip }, async () => {
@@ -275,14 +196,14 @@ test("a literal IP in no rule is refused, by address and with its own Host", { s
     `printf 'GET / HTTP/1.0\\r\\nHost: ${OTHER}\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?; printf 'x' | timeout 5 nc ${OTHER} 7777; echo rc=$?`,
   );
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.ok(!upstreamLog.includes(`${OTHER}:`), upstreamLog);
+  assert.ok(!net!.log().includes(`${OTHER}:`), net!.log());
 });
 
 test("fronting is refused: an allowed Host on an address that name did not resolve to", { skip }, async () => {
   await run("nslookup -type=a api.example.test");
   const r = await run(`printf 'GET / HTTP/1.0\\r\\nHost: api.example.test\\r\\n\\r\\n' | timeout 5 nc ${OTHER} 80; echo rc=$?`);
   assert.doesNotMatch(r.out, /hello/, r.out);
-  assert.ok(!upstreamLog.includes(`${OTHER}:80`), upstreamLog);
+  assert.ok(!net!.log().includes(`${OTHER}:80`), net!.log());
 });
 
 test("a private and a link-local address are refused even with a rule naming them; their listener sees nothing", { skip }, async () => {
@@ -290,17 +211,17 @@ test("a private and a link-local address are refused even with a rule naming the
     const r = await run(`printf 'x' | timeout 5 nc ${a} 7777; echo rc=$?`);
     assert.doesNotMatch(r.out, /tcp hello/, r.out);
   }
-  assert.deepEqual(upstreamLines("tcp"), [], upstreamLog);
+  assert.deepEqual(upstreamLines("tcp"), [], net!.log());
   // The listener is there: the host (outside the policy) reaches it, so the assertion above can fail.
-  const direct = await runCommand("ip", ["netns", "exec", upNs, "busybox", "nc", PRIVATE, "7777"], { timeoutMs: 5_000 });
+  const direct = await runCommand("ip", ["netns", "exec", net!.ns, "busybox", "nc", PRIVATE, "7777"], { timeoutMs: 5_000 });
   assert.match(direct.stdout, /tcp hello/);
-  upstreamLog = upstreamLog.replace(/^tcp .*\n/gm, "");
+  net!.forget(/^tcp .*\n/gm);
 });
 
 test("UDP other than DNS is dropped", { skip }, async () => {
   await run(`timeout 3 tftp -g -r f -l /tmp/f ${API} 9999; echo rc=$?`);
   await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(upstreamLines("udp"), [], upstreamLog);
+  assert.deepEqual(upstreamLines("udp"), [], net!.log());
 });
 
 test("the decision log lists the attempts with the rule that decided", { skip }, async () => {
@@ -342,7 +263,7 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
   const viaSdk = await sdk.sandboxes.egressLog({ id: sandboxId, decision: "denied", host: LINK_LOCAL });
   assert.equal(viaSdk.items[0]?.rule, "always_refused:link_local");
-  const cliEnv = isolatedEnv(certDir, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+  const cliEnv = isolatedEnv(cliHome, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
   const cli = await runNimbus(["sandbox", "egress", sandboxId, "--decision", "denied", "--json"], cliEnv);
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual(
@@ -378,11 +299,11 @@ test("inspected https: a secret reaches the upstream in its header while the san
 
   const ok = await run(httpsRequest("tls.example.test", "GET", "/models", "Authorization: Bearer nimbus-secret://API_TOKEN\\r\\n"), id);
   assert.match(ok.out, new RegExp(`hello from ${API}:443`), ok.out);
-  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), upstreamLog);
+  assert.ok(upstreamLines("req").includes(`req ${API}:443 host=tls.example.test auth=Bearer ${SECRET_VALUE}`), net!.log());
   // The secret's header is added when the request lacks it.
   const bare = await run(httpsRequest("tls.example.test", "GET", "/bare"), id);
   assert.match(bare.out, /hello from/, bare.out);
-  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, upstreamLog);
+  assert.equal(upstreamLines("req").filter((l) => l.endsWith(`auth=Bearer ${SECRET_VALUE}`)).length, 2, net!.log());
 
   const before = upstreamLines("req").length;
   const refused = await run(httpsRequest("tls.example.test", "POST", "/models"), id);
@@ -399,6 +320,40 @@ test("inspected https: a secret reaches the upstream in its header while the san
     JSON.stringify(log),
   );
   assert.ok(!JSON.stringify(log).includes(SECRET_VALUE), "the log never holds the value");
+});
+
+test("plain http with methods and path prefixes: every request on a connection is checked, a refused one never reaches the upstream", { skip }, async () => {
+  const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http", methods: ["GET"], pathPrefixes: ["/ok"] }] }, "http-inspect");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  await env!.waitFor(T, id, ["ready"]);
+  const send = (requests: string) => run(`A=$(${resolve("api.example.test")}); printf '${requests}' | timeout 5 nc "$A" 80; echo rc=$?`, id);
+  const req = (method: string, path: string, host = "api.example.test", close = true) =>
+    `${method} ${path} HTTP/1.1\\r\\nHost: ${host}\\r\\n${close ? "Connection: close\\r\\n" : ""}Content-Length: 0\\r\\n\\r\\n`;
+  const before = upstreamLines("req").length;
+  const first = await send(req("GET", "/ok/1"));
+  const rowsNow = async () => JSON.stringify((await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress`)).body.items);
+  assert.match(first.out, new RegExp(`200 OK[\\s\\S]*hello from ${API}:80`), `${first.out}\n${await rowsNow()}`);
+  const post = await send(req("POST", "/ok/1"));
+  assert.match(post.out, /403 Forbidden[\s\S]*method POST/, post.out);
+  const admin = await send(req("GET", "/admin"));
+  assert.match(admin.out, /403 Forbidden[\s\S]*path \/admin/, admin.out);
+  // Two requests on one connection: the second is checked too (not only the head the proxy peeked).
+  const kept = await send(req("GET", "/ok/a", "api.example.test", false) + req("GET", "/admin/2"));
+  assert.match(kept.out, /200 OK[\s\S]*hello from[\s\S]*403 Forbidden[\s\S]*path \/admin\/2/, kept.out);
+  // Another Host on the same connection is fronting.
+  const switched = await send(req("GET", "/ok/b", "api.example.test", false) + req("GET", "/ok/c", "x.wild.test"));
+  assert.match(switched.out, /200 OK[\s\S]*403 Forbidden[\s\S]*differs from the Host this connection was allowed for/, switched.out);
+  assert.equal(upstreamLines("req").length, before + 3, `only the allowed requests reached the upstream: ${net!.log()}`);
+  const log = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}/egress?decision=denied`)).body.items as Array<Record<string, any>>;
+  assert.ok(
+    log.some((r) => r.kind === "connect" && r.rule === "0" && /method POST/.test(r.reason)),
+    JSON.stringify(log),
+  );
+  assert.ok(
+    log.some((r) => /path \/admin\/2/.test(r.reason)),
+    JSON.stringify(log),
+  );
 });
 
 test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
@@ -432,6 +387,67 @@ test("denials are events on the tenant's stream (kind egress), keyed by the sand
     await reader.cancel().catch(() => undefined);
   }
 });
+
+test(
+  "a flood of denials is throttled on the event stream: at most 20 events a second per sandbox, the rest summed up in suppressedCount",
+  { skip },
+  async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
+      headers: { authorization: `Bearer ${env!.srv.token()}` },
+      signal: ac.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const events: Array<Record<string, any>> = [];
+    let text = "";
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString();
+        const lines = text.split("\n");
+        text = lines.pop()!;
+        for (const l of lines.filter(Boolean)) {
+          const e = JSON.parse(l);
+          if (e.type === "egress" && /^flood-/.test(e.resource?.name ?? "")) events.push({ ...e.resource, receivedMs: Date.now() });
+        }
+      }
+    })().catch(() => undefined);
+    try {
+      const t0 = Date.now();
+      // Fully qualified names: no search suffixes, one query each.
+      await run("i=0; while [ $i -lt 150 ]; do nslookup -type=a flood-$i.example.test. >/dev/null 2>&1; i=$((i+1)); done");
+      const seconds = (Date.now() - t0) / 1000;
+      const logged = async () => {
+        let n = 0;
+        for (let token = ""; ;) {
+          const page = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?decision=denied&limit=100${token}`)).body;
+          n += (page.items as Array<Record<string, any>>).filter((r) => /^flood-/.test(r.name ?? "")).length;
+          if (!page.metadata.nextPageToken || page.items.length === 0) return n;
+          token = `&pageToken=${page.metadata.nextPageToken}`;
+        }
+      };
+      // Every denial is in the log; the events add up to it once the last window closed.
+      const sum = () => events.reduce((n, e) => n + (e.suppressedCount ?? 1), 0);
+      let inLog = 0;
+      await waitFor("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
+      inLog = await logged();
+      await waitFor("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
+      assert.ok(inLog >= 150, `denials in the log: ${inLog}`);
+      assert.equal(sum(), inLog, JSON.stringify(events.map((e) => [e.name, e.suppressedCount])));
+      const summaries = events.filter((e) => e.suppressedCount !== undefined);
+      assert.ok(summaries.length >= 1, "a flood this fast is summed up");
+      // At most 20 single events per window, plus one summary per window; windows last a second.
+      const windows = Math.ceil(seconds) + 1;
+      assert.ok(events.length <= windows * 21, `${events.length} events in ${seconds.toFixed(1)} s for ${inLog} denials`);
+    } finally {
+      ac.abort();
+      await reader.cancel().catch(() => undefined);
+      await pump;
+    }
+  },
+);
 
 test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
   const created = await createSandbox(
@@ -489,6 +505,85 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.match((await run(get("x.wild.test"), id)).out, /hello from/);
 });
+
+test(
+  "the CLI: `sandbox network` replaces the rules (from a file or stdin), `sandbox egress --follow` prints decisions as they are logged",
+  { skip },
+  async () => {
+    const created = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }] }, "cli");
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.metadata.id;
+    await env!.waitFor(T, id, ["ready"]);
+    const cliEnv = isolatedEnv(cliHome, { NIMBUS_ENDPOINT: env!.srv.url, NIMBUS_TOKEN: env!.srv.token(), NIMBUS_TENANT_ID: T });
+    const follow = spawn(process.execPath, [NIMBUS_BIN, "sandbox", "egress", id, "--follow", "--json"], { env: cliEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let followed = "";
+    let followErr = "";
+    follow.stdout.on("data", (d) => (followed += d));
+    follow.stderr.on("data", (d) => (followErr += d));
+    const exited = new Promise<number | null>((r) => follow.on("exit", (code) => r(code)));
+    const rows = () =>
+      followed
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    try {
+      assert.match((await run(get("api.example.test"), id)).out, /hello from/);
+      await waitFor(
+        "the allowed connection in the followed log",
+        () => rows().some((r) => r.kind === "connect" && r.name === "api.example.test" && r.decision === "allowed"),
+        10_000,
+      );
+      // Replace the rules from a file.
+      const file = join(cliHome, "rules.json");
+      writeFileSync(file, JSON.stringify([{ host: "x.wild.test", protocol: "http" }]));
+      const set = await runNimbus(["sandbox", "network", id, "--egress-file", file], cliEnv);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, new RegExp(`^${id}: 1 egress rule\\(s\\), resourceVersion \\S+`));
+      assert.match((await run("nslookup -type=a api.example.test", id)).out, /NXDOMAIN/);
+      assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
+      await waitFor(
+        "the denied lookup in the followed log",
+        () => rows().some((r) => r.kind === "dns" && r.name === "api.example.test" && r.decision === "denied"),
+        10_000,
+      );
+      // Rows are printed once each, in order.
+      const seqs = rows().map((r) => r.seq as number);
+      assert.deepEqual(
+        seqs,
+        [...new Set(seqs)].sort((a, b) => a - b),
+      );
+      // From stdin, as {egress: [...]}, with --json.
+      const none = await runNimbus(["sandbox", "network", id, "--egress-file", "-", "--json"], cliEnv, JSON.stringify({ egress: [] }));
+      assert.equal(none.code, 0, none.stderr);
+      assert.deepEqual(JSON.parse(none.stdout).spec.sandbox.network.egress, []);
+      assert.match((await run("nslookup -type=a x.wild.test", id)).out, /NXDOMAIN/);
+      // Bad input: a usage error, the server's 400 naming the rule, a stale version.
+      const missing = await runNimbus(["sandbox", "network", id, "--egress-file", join(cliHome, "nope.json")], cliEnv);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /--egress-file: cannot read/);
+      const notJson = await runNimbus(["sandbox", "network", id, "--egress-file", "-"], cliEnv, "host: a");
+      assert.equal(notJson.code, 2, notJson.stderr);
+      const outside = await runNimbus(
+        ["sandbox", "network", id, "--egress-file", "-"],
+        cliEnv,
+        JSON.stringify([{ host: "a.test", protocol: "tcp", port: 22 }]),
+      );
+      assert.equal(outside.code, 1, outside.stderr);
+      assert.match(outside.stderr, /egress\[0\]/);
+      const stale = await runNimbus(["sandbox", "network", id, "--egress-file", "-", "--resource-version", "1"], cliEnv, "[]");
+      assert.equal(stale.code, 1, stale.stderr);
+      assert.match(stale.stderr, /precondition/);
+    } finally {
+      // Deleting the sandbox ends the follow.
+      await env!.remove(T, id);
+    }
+    const t0 = Date.now();
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 10_000))]);
+    if (code === "still running") follow.kill("SIGKILL");
+    assert.equal(code, 0, `follow: ${followErr}`);
+    assert.ok(Date.now() - t0 < 5_000);
+  },
+);
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
   const r = await createSandbox(

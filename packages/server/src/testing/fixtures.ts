@@ -147,21 +147,28 @@ export async function buildWhiteoutImage(): Promise<string> {
   });
 }
 
+/**
+ * A Debian bookworm minbase root made by mmdebstrap (from Debian's mirror;
+ * `extraArgs` such as `--include=…` or hooks) as a one-layer OCI layout at
+ * `<dir>/layout`.
+ */
+export function writeDebianLayout(dir: string, extraArgs: string[] = []): void {
+  const tarPath = join(dir, "rootfs.tar");
+  execFileSync("mmdebstrap", ["--quiet", "--variant=minbase", ...extraArgs, "bookworm", tarPath], { stdio: ["ignore", "ignore", "pipe"] });
+  const tar = readFileSync(tarPath);
+  rmSync(tarPath);
+  const w = new LayoutWriter(join(dir, "layout"));
+  const m = w.image({
+    architecture: hostOciArch(),
+    config: { Cmd: ["bash"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
+    layers: [{ tar, blob: gzipSync(tar), mediaType: `${OCI_LAYER}+gzip` }],
+  });
+  w.finish(m, FIXTURE_TAG);
+}
+
 /** A Debian bookworm minbase root (mmdebstrap; needs the Debian mirror). Takes a minute or two once. */
 export async function buildDebianImage(): Promise<string> {
-  return cached("debian-minbase", (dir) => {
-    const tarPath = join(dir, "rootfs.tar");
-    execFileSync("mmdebstrap", ["--quiet", "--variant=minbase", "bookworm", tarPath], { stdio: ["ignore", "ignore", "pipe"] });
-    const tar = readFileSync(tarPath);
-    rmSync(tarPath);
-    const w = new LayoutWriter(join(dir, "layout"));
-    const m = w.image({
-      architecture: hostOciArch(),
-      config: { Cmd: ["bash"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
-      layers: [{ tar, blob: gzipSync(tar), mediaType: `${OCI_LAYER}+gzip` }],
-    });
-    w.finish(m, FIXTURE_TAG);
-  });
+  return cached("debian-minbase", (dir) => writeDebianLayout(dir));
 }
 
 /**

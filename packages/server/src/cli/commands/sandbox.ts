@@ -1,13 +1,23 @@
 /**
- * `nimbus sandbox create|ls|get|egress|logs|stop|rm`: thin wrappers over the SDK's
+ * `nimbus sandbox create|ls|get|egress|network|logs|stop|rm`: thin wrappers over the SDK's
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
-import { apiPath, type EgressLogEntry, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
+import { readFileSync } from "node:fs";
+import {
+  apiPath,
+  type EgressLogEntry,
+  type EgressRule,
+  type LifecycleState,
+  type LogLine,
+  type ProcessSpec,
+  type ResourceSpec,
+  type Sandbox,
+} from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
 import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
@@ -39,6 +49,30 @@ export const LOG_OPTIONS: Record<string, OptionDef> = {
   follow: { type: "boolean", short: "f", help: "keep printing new output until the sandbox ends (Ctrl-C to stop)" },
   tail: { type: "string", help: "only the last N lines", default: "all" },
 };
+
+/** How often `sandbox egress --follow` asks for new rows. */
+const EGRESS_FOLLOW_POLL_MS = 1000;
+
+/** The rules of `--egress-file` (a JSON array, or an object with `egress`); the server checks each rule. */
+function egressRulesOf(args: ParsedArgs): EgressRule[] {
+  const file = stringValue(args, "egress-file");
+  if (file === undefined) throw new UsageError("--egress-file is required: a JSON array of egress rules, or - for stdin");
+  let text: string;
+  try {
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (err) {
+    throw new UsageError(`--egress-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--egress-file: ${file} is not JSON (${(err as Error).message})`);
+  }
+  const rules = Array.isArray(parsed) ? parsed : (parsed as { egress?: unknown } | null)?.egress;
+  if (!Array.isArray(rules)) throw new UsageError(`--egress-file: expected a JSON array of rules or an object with an "egress" array in ${file}`);
+  return rules as EgressRule[];
+}
 
 function labelsOf(args: ParsedArgs): Record<string, string> {
   return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
@@ -225,13 +259,16 @@ export const sandboxCommands: CommandDef[] = [
   {
     path: ["sandbox", "egress"],
     summary: "Show a sandbox's egress decision log: every connection attempt and DNS query, with the rule that decided",
-    usage: "nimbus sandbox egress ID [--decision allowed|denied] [--host NAME] [--since TIME] [--json]",
+    usage: "nimbus sandbox egress ID [--decision allowed|denied] [--host NAME] [--since TIME] [-f|--follow] [--json]",
+    description:
+      "With --follow, new decisions are printed as they are logged (polled every second) until the sandbox stops or is deleted, or Ctrl-C; --json then prints one JSON object a line.",
     options: {
       ...BASE_OPTIONS,
       decision: { type: "string", help: "only allowed or only denied attempts" },
       host: { type: "string", help: "only attempts whose name or address is exactly this" },
       since: { type: "string", help: "only attempts at or after this ISO 8601 time" },
       until: { type: "string", help: "only attempts at or before this ISO 8601 time" },
+      follow: { type: "boolean", short: "f", help: "keep printing new decisions until the sandbox stops (Ctrl-C to stop)" },
       ...JSON_OPTION,
     },
     positionals: { min: 1, max: 1 },
@@ -245,20 +282,67 @@ export const sandboxCommands: CommandDef[] = [
         until: stringValue(args, "until"),
       };
       const { client } = connectTenant(args, io);
-      const rows: EgressLogEntry[] = [];
-      for (let pageToken: string | undefined; ;) {
-        const page = await client.sandboxes.egressLog({ ...filters, ...(pageToken !== undefined ? { pageToken } : {}) });
-        rows.push(...page.items);
-        if (!page.metadata.nextPageToken || page.items.length === 0) break;
-        pageToken = page.metadata.nextPageToken;
+      /** Every row after `pageToken` (a row's seq), page by page. */
+      const readAfter = async (pageToken: string | undefined): Promise<EgressLogEntry[]> => {
+        const rows: EgressLogEntry[] = [];
+        for (;;) {
+          const page = await client.sandboxes.egressLog({ ...filters, ...(pageToken !== undefined ? { pageToken } : {}) });
+          rows.push(...page.items);
+          if (!page.metadata.nextPageToken || page.items.length === 0) return rows;
+          pageToken = page.metadata.nextPageToken;
+        }
+      };
+      const columns = ["time", "kind", "name", "address", "port", "decision", "rule", "reason"];
+      const cells = (rows: EgressLogEntry[]) => rows.map((r) => [r.at, r.kind, r.name, r.address, r.port, r.decision, r.rule, r.reason]);
+      const rows = await readAfter(undefined);
+      if (!args.values.follow) {
+        if (args.values.json) printJson(io, rows);
+        else printTable(io, columns, cells(rows));
+        return 0;
       }
-      if (args.values.json) printJson(io, rows);
-      else
-        printTable(
-          io,
-          ["time", "kind", "name", "address", "port", "decision", "rule", "reason"],
-          rows.map((r) => [r.at, r.kind, r.name, r.address, r.port, r.decision, r.rule, r.reason]),
+      const table = tableWriter(io, columns);
+      const print = (batch: EgressLogEntry[]) => (args.values.json ? batch.forEach((r) => io.out(JSON.stringify(r))) : table.write(cells(batch)));
+      print(rows);
+      let last = rows.at(-1)?.seq;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, EGRESS_FOLLOW_POLL_MS));
+        // The state first: rows logged before it stopped are still read below.
+        const state = await client.sandboxes.get({ id: filters.id }).then(
+          (s) => s.status.lifecycleState,
+          (err: { status?: number }) => {
+            if (err?.status === 404) return "deleted";
+            throw err;
+          },
         );
+        if (state === "deleted") return 0;
+        const batch = await readAfter(last === undefined ? undefined : String(last));
+        print(batch);
+        last = batch.at(-1)?.seq ?? last;
+        if (state === "stopped" || state === "failed") return 0;
+      }
+    },
+  },
+  {
+    path: ["sandbox", "network"],
+    summary: "Replace a running sandbox's egress rules (new connections follow them at once; open ones they refuse are closed)",
+    usage: "nimbus sandbox network ID --egress-file FILE|- [--resource-version V] [--json]",
+    description:
+      'FILE holds a JSON array of rules (or an object with an "egress" array), e.g. [{"host": "pypi.org", "protocol": "https"}]; - reads it from stdin; [] refuses everything. Without --resource-version the sandbox\'s current one is used; with it, a sandbox that changed since is refused (412).',
+    options: {
+      ...BASE_OPTIONS,
+      "egress-file": { type: "string", help: "the rules, as JSON (- for stdin)" },
+      "resource-version": { type: "string", help: "refuse unless the sandbox is still at this resourceVersion" },
+      ...JSON_OPTION,
+    },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const id = args.positionals[0]!;
+      const egress = egressRulesOf(args);
+      const { client } = connectTenant(args, io);
+      const resourceVersion = stringValue(args, "resource-version") ?? (await client.sandboxes.get({ id })).metadata.resourceVersion;
+      const s = await client.sandboxes.updateNetwork({ id, resourceVersion, egress });
+      if (args.values.json) printJson(io, s);
+      else io.out(`${s.metadata.id}: ${egress.length} egress rule(s), resourceVersion ${s.metadata.resourceVersion}`);
       return 0;
     },
   },

@@ -296,6 +296,10 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(id);
     const name = `exec-${randomBytes(6).toString("hex")}`;
     const bundle = this.layout.bundle(id);
+    // An exec in a sandbox with egress trusts the egress CA like its main process does
+    // (inspected TLS fails otherwise); a value the caller gives wins.
+    if (this.egress.addressOf(id) !== undefined)
+      spec = { ...spec, env: [...CA_BUNDLE_ENV.filter((v) => !spec.env.some((e) => e.startsWith(v.split("=")[0]! + "="))), ...spec.env] };
     return execInContainer(this.runtime.path, this.runtime.globalArgs, id, spec, {
       pidFile: join(bundle, `${name}.pid`),
       processFile: join(bundle, `${name}.json`),

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EgressConnection, EgressFacet, EgressInspection, EgressPolicyHooks } from "../backend.js";
 import { EgressCa } from "./egress/egress-ca.js";
-import { inspectHttps } from "./egress/https-inspector.js";
+import { inspectHttp, inspectHttps } from "./egress/https-inspector.js";
 import { EgressNetwork } from "./egress/network.js";
 import type { EgressRequest } from "./egress/proxy.js";
 
@@ -85,7 +85,13 @@ export class ContainerEgress implements EgressFacet {
     return this.ca;
   }
 
-  private async inspect(client: import("node:net").Socket, peeked: Buffer, req: EgressRequest & { sni: string }, verdict: EgressInspection): Promise<void> {
+  private async inspect(client: import("node:net").Socket, peeked: Buffer, req: EgressRequest, verdict: EgressInspection): Promise<void> {
+    const onRequest = verdict.onRequest ? { onRequest: verdict.onRequest.bind(verdict) } : {};
+    if (!req.sni) {
+      // Plain HTTP (the proxy hands over only TLS with an SNI or HTTP with a Host): no CA, no header rewriting.
+      if (!req.host) return void client.destroy();
+      return inspectHttp(client, peeked, { serverName: req.host, upstream: req.dst, allowRequest: (r) => verdict.allowRequest(r), ...onRequest });
+    }
     const { ca } = await this.openCa();
     const leaf = await ca.leafFor(req.sni);
     inspectHttps(client, peeked, {
@@ -94,7 +100,7 @@ export class ContainerEgress implements EgressFacet {
       leaf,
       allowRequest: (r) => verdict.allowRequest(r),
       ...(verdict.rewriteHeaders ? { rewriteHeaders: (h, r) => verdict.rewriteHeaders!(h, r) } : {}),
-      ...(verdict.onRequest ? { onRequest: (r, o) => verdict.onRequest!(r, o) } : {}),
+      ...onRequest,
       ...(this.options.upstreamCa?.length ? { upstreamCa: this.options.upstreamCa } : {}),
       ...(this.options.inspectCiphers ? { clientCiphers: this.options.inspectCiphers } : {}),
     });

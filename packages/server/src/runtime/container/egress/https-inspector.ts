@@ -9,8 +9,11 @@
 // trust store. Node's own HTTP parser and TLS do the protocol work.
 // A request refused here gets 403 with a plain-text reason; an upstream that
 // cannot be reached or verified gets 502; neither reaches the other side.
+// `inspectHttp` does the same for plain HTTP (an http rule with methods or path
+// prefixes): no TLS on either side, and never any header rewriting (secrets go
+// over TLS only), every request on the connection checked, not just the first.
 
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
@@ -71,7 +74,20 @@ export function inspectHttps(client: Socket, peeked: Buffer, options: InspectOpt
   server.emit("connection", tls);
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, options: InspectOptions): void {
+/** Serves one plain-HTTP client connection, checking each request, until it closes. `serverName` is the Host the proxy read. */
+export function inspectHttp(client: Socket, peeked: Buffer, options: Omit<InspectOptions, "leaf" | "clientCiphers" | "rewriteHeaders" | "upstreamCa">): void {
+  if (peeked.length > 0) client.unshift(peeked);
+  client.on("error", () => client.destroy());
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => forward(req, res, options, false));
+  server.on("clientError", (_err, s) => s.destroy());
+  // A client that shuts its sending side after the request (`printf … | nc`) still gets the answer:
+  // without this, Node's HTTP server aborts the request at the client's FIN.
+  Object.assign(server, { httpAllowHalfOpen: true });
+  server.emit("connection", client);
+  client.resume(); // the proxy paused it after peeking; the HTTP server does not resume a paused socket
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, options: Omit<InspectOptions, "leaf">, tls = true): void {
   const host = (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
   const info: InspectedRequest = { method: req.method ?? "GET", path: req.url ?? "/", host };
   const refuse = (status: number, reason: string) => {
@@ -80,9 +96,12 @@ function forward(req: IncomingMessage, res: ServerResponse, options: InspectOpti
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
     res.end(`nimbus egress: ${reason}\n`);
   };
-  // Domain fronting inside TLS: the Host must name what the SNI named.
+  // Domain fronting: the Host must name what the SNI named (or, for plain HTTP, the connection's first Host).
   if (host !== options.serverName.toLowerCase())
-    return refuse(403, `the Host header (${host || "none"}) differs from the TLS server name (${options.serverName})`);
+    return refuse(
+      403,
+      `the Host header (${host || "none"}) differs from the ${tls ? "TLS server name" : "Host this connection was allowed for"} (${options.serverName})`,
+    );
   const why = options.allowRequest(info);
   if (why) return refuse(403, why);
   let headers: Array<[string, string]> = [];
@@ -93,17 +112,18 @@ function forward(req: IncomingMessage, res: ServerResponse, options: InspectOpti
   if (options.rewriteHeaders) headers = options.rewriteHeaders(headers, info);
   let bytesUp = 0;
   let bytesDown = 0;
-  const upstream = httpsRequest({
+  const common = {
     host: options.upstream.address,
     port: options.upstream.port,
-    servername: options.serverName,
     method: info.method,
     path: info.path,
     headers: headers.flat(),
-    ...(options.upstreamCa ? { ca: options.upstreamCa } : {}),
     timeout: REQUEST_TIMEOUT_MS,
     agent: false,
-  });
+  };
+  const upstream = tls
+    ? httpsRequest({ ...common, servername: options.serverName, ...(options.upstreamCa ? { ca: options.upstreamCa } : {}) })
+    : httpRequest(common);
   upstream.on("response", (up) => {
     const out: string[] = [];
     for (let i = 0; i < up.rawHeaders.length; i += 2) if (!HOP_BY_HOP.has(up.rawHeaders[i]!.toLowerCase())) out.push(up.rawHeaders[i]!, up.rawHeaders[i + 1]!);

@@ -25,11 +25,11 @@ export interface EgressRequest {
   protocol: EgressProtocol;
 }
 
-/** false: close; true: splice; an object: hand the connection to `inspect` with it (TLS with an SNI only). */
+/** false: close; true: splice; an object: hand the connection to `inspect` with it (TLS with an SNI, HTTP with a Host). */
 export type Decide = (req: EgressRequest) => boolean | object | Promise<boolean | object>;
 
-/** Takes over an accepted connection (with the bytes already peeked) for a verdict that asks for inspection. */
-export type Inspect = (client: Socket, peeked: Buffer, req: EgressRequest & { sni: string }, verdict: object) => void | Promise<void>;
+/** Takes over an accepted connection (with the bytes already peeked) for a verdict that asks for inspection: TLS with an SNI, or HTTP with a Host. */
+export type Inspect = (client: Socket, peeked: Buffer, req: EgressRequest, verdict: object) => void | Promise<void>;
 
 /** An allowed connection closed: what it carried (for the decision log). */
 export type Finished = (req: EgressRequest, traffic: { bytesUp: number; bytesDown: number; durationMs: number }) => void;
@@ -160,11 +160,11 @@ export class EgressProxy {
       this.options.onError?.(err as Error, req);
     }
     if (typeof verdict === "object" && verdict !== null && !client.destroyed) {
-      // Inspection is for TLS with a name only: anything else asking for it is closed, never spliced unchecked.
-      if (req.protocol === "tls" && req.sni && this.options.inspect) {
+      // Inspection is for TLS with a name or HTTP with a Host only: anything else asking for it is closed, never spliced unchecked.
+      if (((req.protocol === "tls" && req.sni) || (req.protocol === "http" && req.host)) && this.options.inspect) {
         this.decided.set(client, { req, inspected: true });
         client.once("close", () => this.decided.delete(client));
-        return this.options.inspect(client, peeked.bytes, { ...req, sni: req.sni }, verdict);
+        return this.options.inspect(client, peeked.bytes, req, verdict);
       }
       client.destroy();
       return;
