@@ -47,6 +47,94 @@ export interface FileContent {
 }
 
 /**
+ * One entry of a sandbox's file tree, as {@link FilesApi.list} and {@link FilesApi.stat} answer it.
+ *
+ * @example
+ * const e: FileEntry = await nimbus.files.stat({ sandboxId: id, path: "/etc/hostname" });
+ */
+export interface FileEntry {
+  /** Absolute path inside the sandbox. */
+  path: string;
+  name: string;
+  type: "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";
+  /** The apparent size (st_size). */
+  sizeBytes: number;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Last modification, ISO 8601. */
+  mtime: string;
+  /** A symlink's target, as text. */
+  linkTarget?: string;
+}
+
+/**
+ * Input of {@link FilesApi.list}.
+ *
+ * @example
+ * await nimbus.files.list({ sandboxId: id, path: "/app", depth: 3, limit: 500 });
+ */
+export interface ListFilesInput extends FileRef {
+  /** Levels to descend; 1 lists the directory's own entries. @default 1 (server maximum 32) */
+  depth?: number;
+  /** Most entries to answer. @default 1000 (server maximum 10000) */
+  limit?: number;
+}
+
+/**
+ * The answer of {@link FilesApi.list}: entries depth first, names sorted.
+ *
+ * @example
+ * const { entries, truncated } = await nimbus.files.list({ sandboxId: id, path: "/" });
+ */
+export interface FileList {
+  path: string;
+  entries: FileEntry[];
+  /** True when `limit` cut the listing short. */
+  truncated: boolean;
+}
+
+/**
+ * Input of {@link FilesApi.mkdir}.
+ *
+ * @example
+ * await nimbus.files.mkdir({ sandboxId: id, path: "/app/data/cache", parents: true });
+ */
+export interface MkdirInput extends FileRef {
+  /** Create missing parents and accept an existing directory (mkdir -p). */
+  parents?: boolean;
+  /** Permission bits. @default 0o755 */
+  mode?: number;
+  /** Numeric `uid[:gid]` that owns what is created. @default the sandbox's process user */
+  user?: string;
+}
+
+/**
+ * Input of {@link FilesApi.remove}.
+ *
+ * @example
+ * await nimbus.files.remove({ sandboxId: id, path: "/tmp/build", recursive: true });
+ */
+export interface RemoveFileInput extends FileRef {
+  /** Remove a directory with its contents (rm -r). */
+  recursive?: boolean;
+}
+
+/**
+ * Input of {@link FilesApi.rename}.
+ *
+ * @example
+ * await nimbus.files.rename({ sandboxId: id, from: "/tmp/a", to: "/tmp/b" });
+ */
+export interface RenameFileInput extends CallOptions {
+  sandboxId: string;
+  from: string;
+  /** The new path; a file there is replaced, as mv does. */
+  to: string;
+}
+
+/**
  * Files inside sandboxes of a tenant.
  *
  * @example
@@ -61,7 +149,67 @@ export class FilesApi {
   }
 
   #path(ref: FileRef): string {
-    return apiPath`/api/tenants/${this.#t.resolveTenantId(ref.tenantId)}/sandboxes/${ref.sandboxId}/files/content`;
+    return this.#op(ref, "content");
+  }
+
+  #op(ref: { sandboxId: string; tenantId?: string }, op: string): string {
+    return apiPath`/api/tenants/${this.#t.resolveTenantId(ref.tenantId)}/sandboxes/${ref.sandboxId}/files/${op}`;
+  }
+
+  /**
+   * Lists a directory (recursively with `depth`); a symlink is reported with its target, never followed.
+   *
+   * @example
+   * for (const e of (await nimbus.files.list({ sandboxId: id, path: "/app", depth: 2 })).entries) console.log(e.type, e.path);
+   */
+  list(input: ListFilesInput): Promise<FileList> {
+    return this.#t.request({
+      method: "GET",
+      path: this.#op(input, "list"),
+      query: { path: input.path, depth: input.depth, limit: input.limit },
+      signal: input.signal,
+    });
+  }
+
+  /**
+   * What a path is (type, size, mode, owner, mtime); a final symlink is reported, not followed.
+   *
+   * @example
+   * const { type, sizeBytes } = await nimbus.files.stat({ sandboxId: id, path: "/app/out.json" });
+   */
+  stat(ref: FileRef): Promise<FileEntry> {
+    return this.#t.request({ method: "GET", path: this.#op(ref, "stat"), query: { path: ref.path }, signal: ref.signal });
+  }
+
+  /**
+   * Creates a directory (with `parents`, like mkdir -p).
+   *
+   * @example
+   * await nimbus.files.mkdir({ sandboxId: id, path: "/app/logs", parents: true, mode: 0o750 });
+   */
+  mkdir(input: MkdirInput): Promise<FileEntry> {
+    const json = { path: input.path, parents: input.parents, mode: input.mode, user: input.user };
+    return this.#t.request({ method: "POST", path: this.#op(input, "mkdir"), json, signal: input.signal });
+  }
+
+  /**
+   * Removes a file or symlink, or a directory with `recursive`.
+   *
+   * @example
+   * const { removedEntries } = await nimbus.files.remove({ sandboxId: id, path: "/tmp/build", recursive: true });
+   */
+  remove(input: RemoveFileInput): Promise<{ path: string; removedEntries: number }> {
+    return this.#t.request({ method: "POST", path: this.#op(input, "remove"), json: { path: input.path, recursive: input.recursive }, signal: input.signal });
+  }
+
+  /**
+   * Renames or moves an entry inside the sandbox.
+   *
+   * @example
+   * await nimbus.files.rename({ sandboxId: id, from: "/tmp/out.part", to: "/tmp/out" });
+   */
+  rename(input: RenameFileInput): Promise<{ from: string; to: string }> {
+    return this.#t.request({ method: "POST", path: this.#op(input, "rename"), json: { from: input.from, to: input.to }, signal: input.signal });
   }
 
   async #get(ref: FileRef): Promise<Response> {

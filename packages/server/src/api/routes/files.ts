@@ -13,6 +13,8 @@ import { route, type RequestContext, type RouteDef, type StreamingContext } from
 import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
+import { SandboxTree } from "../../domain/sandbox-tree.js";
+import { fileTreeRoutes } from "./files-tree.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = {
@@ -80,6 +82,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
   });
   const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
   return [
+    ...fileTreeRoutes(sandboxes, new SandboxTree(files)),
     route({
       method: "GET",
       path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
