@@ -260,7 +260,11 @@ export class SandboxTree {
         const removedEntries = await this.removeTree(tenantId, parent, name, path, 1);
         return { path, removedEntries };
       } catch (err) {
-        throw err instanceof AppError ? err : writeError(err, path);
+        if (err instanceof AppError) throw err;
+        // Sandbox processes writing into the tree while it is removed.
+        if (errnoOf(err) === "ENOTEMPTY")
+          throw new AppError("op.conflict", `${path} gained entries while it was being removed; try again`, { detail: { path } });
+        throw writeError(err, path);
       } finally {
         parent.close();
       }
