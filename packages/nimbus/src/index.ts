@@ -46,6 +46,7 @@ export {
   type MkdirInput,
   type RemoveFileInput,
   type RenameFileInput,
+  type UploadArchiveInput,
 } from "./files.js";
 export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, type PullInput } from "./images.js";

@@ -297,6 +297,48 @@ export class SandboxFiles {
     }
   }
 
+  /**
+   * Creates directory `name` of `parent` (an existing one is fine unless `strict`), owned by
+   * `owner` with exactly `mode` (the server's umask must not decide it), and holds it open.
+   * The new directory is reopened by name with O_NOFOLLOW: a symlink swapped in is refused.
+   */
+  async mkdirIn(
+    tenantId: string,
+    parent: ConfinedDir,
+    name: string,
+    mode: number,
+    owner: Owner,
+    path: string,
+    onExists: "strict" | "tolerant" = "tolerant",
+  ): Promise<ConfinedDir> {
+    try {
+      await this.work.run(tenantId, () => parent.mkdir(name, 0o700));
+    } catch (err) {
+      if (errnoOf(err) !== "EEXIST") throw err;
+      if (onExists === "strict") throw new AppError("op.already_exists", `${path} already exists in the sandbox`, { detail: { path } });
+    }
+    const child = await this.work
+      .run(tenantId, () => parent.openChild(name))
+      .catch((err: unknown) => {
+        throw errnoOf(err) === "ELOOP" || errnoOf(err) === "ENOTDIR"
+          ? new AppError("op.conflict", `${path} exists and is not a directory`, { detail: { path } })
+          : err;
+      });
+    try {
+      const fd = await this.work.run(tenantId, () => child.openForMetadata());
+      try {
+        await this.work.run(tenantId, () => fchownAsync(fd, owner.uid, owner.gid));
+        await this.work.run(tenantId, () => fchmodAsync(fd, mode));
+      } finally {
+        await closeAsync(fd);
+      }
+      return child;
+    } catch (err) {
+      child.close();
+      throw err;
+    }
+  }
+
   private async writeAll(tenantId: string, fd: number, chunk: Buffer): Promise<void> {
     let offset = 0;
     while (offset < chunk.length) {

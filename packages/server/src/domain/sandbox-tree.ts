@@ -13,15 +13,9 @@
  * - walks are bounded (depth, entries); every pool step goes through the
  *   tenant's lane.
  */
-import { close, fchmod, fchown } from "node:fs";
-import { promisify } from "node:util";
 import type { ConfinedDir, ConfinedRoot, ConfinedStat } from "../runtime/confined-root.js";
 import { AppError, invalidInput } from "./errors.js";
-import { assertSandboxPath, errnoOf, resolutionError, splitTarget, writeError, type Owner, type SandboxFiles } from "./sandbox-files.js";
-
-const closeAsync = promisify(close);
-const fchownAsync = promisify(fchown);
-const fchmodAsync = promisify(fchmod);
+import { assertSandboxPath, errnoOf, resolutionError, splitTarget, writeError, type SandboxFiles } from "./sandbox-files.js";
 
 /** Deepest recursive list a request may ask for. */
 export const MAX_LIST_DEPTH = 32;
@@ -193,7 +187,7 @@ export class SandboxTree {
           const existing = options.parents ? await this.run(tenantId, () => root.openDir(prefix)).catch(() => undefined) : undefined;
           let child = existing;
           if (!child) {
-            child = await this.create(tenantId, parent, name, mode, owner, prefix, !options.parents || last ? "strict" : "tolerant");
+            child = await this.files.mkdirIn(tenantId, parent, name, mode, owner, prefix, !options.parents || last ? "strict" : "tolerant");
           }
           parent.close();
           parent = child;
@@ -206,34 +200,6 @@ export class SandboxTree {
         parent.close();
       }
     });
-  }
-
-  /** mkdirat + the new directory's owner and exact mode (the server's umask must not decide them). */
-  private async create(tenantId: string, parent: ConfinedDir, name: string, mode: number, owner: Owner, path: string, onExists: "strict" | "tolerant") {
-    try {
-      await this.run(tenantId, () => parent.mkdir(name, 0o700));
-    } catch (err) {
-      if (errnoOf(err) !== "EEXIST") throw err;
-      if (onExists === "strict") throw new AppError("op.already_exists", `${path} already exists in the sandbox`, { detail: { path } });
-    }
-    const child = await this.run(tenantId, () => parent.openChild(name)).catch((err: unknown) => {
-      throw errnoOf(err) === "ELOOP" || errnoOf(err) === "ENOTDIR"
-        ? new AppError("op.conflict", `${path} exists and is not a directory`, { detail: { path } })
-        : err;
-    });
-    try {
-      const fd = await this.run(tenantId, () => child.openForMetadata());
-      try {
-        await this.run(tenantId, () => fchownAsync(fd, owner.uid, owner.gid));
-        await this.run(tenantId, () => fchmodAsync(fd, mode));
-      } finally {
-        await closeAsync(fd);
-      }
-      return child;
-    } catch (err) {
-      child.close();
-      throw err;
-    }
   }
 
   /** Removes `path`; a directory only with `recursive`. Answers how many entries went. */

@@ -85,6 +85,15 @@ export class ConfinedDir {
     return native.openat2(this.fd, ".", constants.O_RDONLY | constants.O_DIRECTORY, 0, 0);
   }
 
+  /**
+   * Opens `rel` (a relative path resolved with this directory as its root, so
+   * nothing leads above it; a final symlink not followed) for reading if it
+   * is a regular file; fd -1 otherwise.
+   */
+  openRegularPath(rel: string): Promise<ConfinedOpened> {
+    return native.openRegular(this.fd, rel, constants.O_RDONLY | constants.O_NOFOLLOW, 0);
+  }
+
   /** Opens `name` for reading if it is a regular file (not following a symlink); fd -1 otherwise. */
   openRegular(name: string): Promise<ConfinedOpened> {
     assertName(name);

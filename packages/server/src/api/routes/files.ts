@@ -15,6 +15,8 @@ import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 import { SandboxTree } from "../../domain/sandbox-tree.js";
 import { fileTreeRoutes } from "./files-tree.js";
+import { SandboxArchive } from "../../domain/sandbox-archive.js";
+import { fileArchiveRoutes } from "./files-archive.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = {
@@ -33,7 +35,7 @@ interface Target {
   sandboxId: string;
 }
 
-function drainOrClose(res: RequestContext["res"]): Promise<void> {
+export function drainOrClose(res: RequestContext["res"]): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
@@ -81,8 +83,10 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
     sandboxId: requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id,
   });
   const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
+  const tree = new SandboxTree(files);
   return [
-    ...fileTreeRoutes(sandboxes, new SandboxTree(files)),
+    ...fileTreeRoutes(sandboxes, tree),
+    ...fileArchiveRoutes(sandboxes, new SandboxArchive(files, tree)),
     route({
       method: "GET",
       path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
