@@ -209,7 +209,10 @@ export class SandboxArchive {
       }
       return { path, entries, sizeBytes };
     } catch (err) {
-      if (err instanceof ImageError) throw invalidInput(`the body is not a tar archive this server can read: ${err.message}`, { field: "body" });
+      if (err instanceof ImageError) {
+        const why = /\(([^)]*)\)/.exec(err.message)?.[1] ?? "unreadable";
+        throw invalidInput(`the body is not an uncompressed tar archive (${why}); send the output of \`tar -cf - .\``, { field: "body" });
+      }
       throw err;
     } finally {
       top.close();
