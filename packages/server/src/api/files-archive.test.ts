@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { Nimbus, NimbusError, NimbusInvalidInputError } from "@nimbus/nimbus";
 import { readTar } from "../images/tar-reader.js";
 import { tarArchive, type TarWriteEntry } from "../images/tar-writer.js";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 const TENANT = "archive";
 const LIMIT_BYTES = 4 * 1024 * 1024;
@@ -45,19 +45,7 @@ before(async () => {
   env = await startSandboxEnv({ flags: { filesMaxBytes: String(LIMIT_BYTES) } });
   await env.tenant(TENANT);
   nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
-  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "archive" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sleep", "100000"], user: "1000:1000" },
-      },
-    },
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  id = r.body.metadata.id;
+  id = (await env.create(TENANT, ["sleep", "100000"], { user: "1000:1000" })).metadata.id;
   await env.waitFor(TENANT, id, ["ready"]);
 });
 after(async () => {

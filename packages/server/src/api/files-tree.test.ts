@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Nimbus, NimbusConflictError, NimbusInvalidInputError, NimbusNotFoundError } from "@nimbus/nimbus";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 const TENANT = "tree";
 let env: SandboxEnv;
@@ -28,19 +28,7 @@ before(async () => {
   env = await startSandboxEnv();
   await env.tenant(TENANT);
   nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
-  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "tree" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sleep", "100000"], user: "1000:1000" },
-      },
-    },
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  id = r.body.metadata.id;
+  id = (await env.create(TENANT, ["sleep", "100000"], { user: "1000:1000" })).metadata.id;
   await env.waitFor(TENANT, id, ["ready"]);
   hostDir = mkdtempSync(join(tmpdir(), "nimbus-tree-host-"));
   writeFileSync(join(hostDir, "secret.txt"), "host secret\n");

@@ -25,7 +25,7 @@ import { readTar, type TarHeader } from "../images/tar-reader.js";
 import { ImageError } from "../images/errors.js";
 import { tarHeader, tarPadding, TAR_END, type TarWriteEntry } from "../images/tar-writer.js";
 import { AppError, invalidInput } from "./errors.js";
-import { errnoOf, resolutionError, writeError, type Owner, type SandboxFiles } from "./sandbox-files.js";
+import { errnoOf, writeError, type Owner, type SandboxFiles } from "./sandbox-files.js";
 import { normalizePath, type SandboxTree } from "./sandbox-tree.js";
 
 const readAsync = promisify(read);
@@ -63,15 +63,7 @@ export class SandboxArchive {
    */
   async openForDownload(tenantId: string, sandboxId: string, rawPath: string): Promise<{ path: string; stream(): AsyncIterable<Buffer>; close(): void }> {
     const path = normalizePath(rawPath);
-    const root = this.files.openRoot(sandboxId);
-    let top: ConfinedDir;
-    try {
-      top = await this.run(tenantId, () => root.openDir(path));
-    } catch (err) {
-      throw resolutionError(err, path, "directory");
-    } finally {
-      root.close();
-    }
+    const top = await this.files.openDirectory(tenantId, sandboxId, path);
     try {
       const plan: Planned[] = [];
       const total = { bytes: 0 };
@@ -173,15 +165,7 @@ export class SandboxArchive {
     const owner = await this.files.ownerFor(sandboxId, options.user);
     // The target directory, created (owned, like every directory the API makes) when missing.
     if (path !== "/") await this.tree.mkdir(tenantId, sandboxId, path, { parents: true, user: options.user });
-    const root = this.files.openRoot(sandboxId);
-    let top: ConfinedDir;
-    try {
-      top = await this.run(tenantId, () => root.openDir(path));
-    } catch (err) {
-      throw resolutionError(err, path, "directory");
-    } finally {
-      root.close();
-    }
+    const top = await this.files.openDirectory(tenantId, sandboxId, path);
     let entries = 0;
     let sizeBytes = 0;
     try {

@@ -161,6 +161,18 @@ export class SandboxFiles {
     }
   }
 
+  /** The directory `path` of the sandbox, resolved inside its root and held open; the envelope when it cannot be. */
+  async openDirectory(tenantId: string, sandboxId: string, path: string): Promise<ConfinedDir> {
+    const root = this.openRoot(sandboxId);
+    try {
+      return await this.work.run(tenantId, () => root.openDir(path));
+    } catch (err) {
+      throw resolutionError(err, path, "directory");
+    } finally {
+      root.close();
+    }
+  }
+
   /** Opens a regular file for download; the sha256 is computed (in 256 KiB pool reads) before the bytes are sent. */
   async openForRead(tenantId: string, sandboxId: string, path: string): Promise<OpenedFile> {
     assertSandboxPath(path);

@@ -120,16 +120,14 @@ export class SandboxTree {
     const path = normalizePath(rawPath);
     const depth = Math.min(options.depth ?? 1, MAX_LIST_DEPTH);
     const limit = Math.min(options.limit ?? 1000, MAX_LIST_ENTRIES);
-    return this.withRoot(sandboxId, async (root) => {
-      const dir = await this.openDir(tenantId, root, path);
-      const out: ListResult = { path, entries: [], truncated: false };
-      try {
-        await this.walk(tenantId, dir, path, depth, limit, out);
-      } finally {
-        dir.close();
-      }
-      return out;
-    });
+    const dir = await this.files.openDirectory(tenantId, sandboxId, path);
+    const out: ListResult = { path, entries: [], truncated: false };
+    try {
+      await this.walk(tenantId, dir, path, depth, limit, out);
+    } finally {
+      dir.close();
+    }
+    return out;
   }
 
   private async walk(tenantId: string, dir: ConfinedDir, dirPath: string, depth: number, limit: number, out: ListResult): Promise<void> {
