@@ -42,8 +42,8 @@ export interface NimbusNative {
   spawnAsync(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): Promise<number>;
   /** A close-on-exec pipe: [readFd, writeFd]. */
   pipe(): [number, number];
-  /** inotify_init1(IN_CLOEXEC): a blocking descriptor (read it on a thread that may block). */
-  inotifyInit(): number;
+  /** inotify_init1(IN_CLOEXEC): a blocking descriptor (read it on a thread that may block), or with IN_NONBLOCK (read it with readSync; EAGAIN when empty). */
+  inotifyInit(nonblocking?: boolean): number;
   /** inotify_add_watch(2) with exactly `mask` (fs.watch cannot narrow it); returns the watch descriptor. */
   inotifyAddWatch(fd: number, path: string, mask: number): number;
   /** inotify_rm_watch(2); a watch the kernel already dropped (its directory removed) is not an error. */

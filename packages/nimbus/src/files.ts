@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { NimbusError } from "./errors.js";
+import { readNdjson } from "./ndjson.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 
 /**
@@ -149,6 +150,31 @@ export interface UploadArchiveInput extends FileRef {
 }
 
 /**
+ * One change {@link FilesApi.watch} yields. `overflow` means changes (or
+ * directories past the watch's cap) were missed: list again to catch up.
+ *
+ * @example
+ * const e: FileWatchEvent = { type: "create", path: "/app/new.txt", directory: false };
+ */
+export interface FileWatchEvent {
+  type: "create" | "modify" | "write_closed" | "attrib" | "delete" | "moved_from" | "moved_to" | "overflow";
+  /** Absolute path inside the sandbox. */
+  path: string;
+  directory: boolean;
+}
+
+/**
+ * Input of {@link FilesApi.watch}.
+ *
+ * @example
+ * nimbus.files.watch({ sandboxId: id, path: "/app", recursive: true, signal: ac.signal });
+ */
+export interface WatchFilesInput extends FileRef {
+  /** Watch the directories below too (new ones as they appear). */
+  recursive?: boolean;
+}
+
+/**
  * Files inside sandboxes of a tenant.
  *
  * @example
@@ -252,6 +278,28 @@ export class FilesApi {
       headers: { "content-type": "application/x-tar" },
       signal: input.signal,
     });
+  }
+
+  /**
+   * Yields each change below a directory (inotify on the server, heartbeats skipped) until the
+   * directory or the sandbox goes away. Stop by leaving the loop or aborting `signal`.
+   *
+   * @example
+   * const ac = new AbortController();
+   * for await (const e of nimbus.files.watch({ sandboxId: id, path: "/app", recursive: true, signal: ac.signal })) console.log(e.type, e.path);
+   */
+  async *watch(input: WatchFilesInput): AsyncGenerator<FileWatchEvent, void, undefined> {
+    const res = await this.#t.send({
+      method: "GET",
+      path: this.#op(input, "watch"),
+      query: { path: input.path, recursive: input.recursive },
+      accept: "application/x-ndjson",
+      signal: input.signal,
+    });
+    for await (const line of readNdjson<FileWatchEvent | { type: "heartbeat" } | { type: "end"; reason?: string }>(res)) {
+      if (line.type === "end") return;
+      if (line.type !== "heartbeat") yield line;
+    }
   }
 
   /**

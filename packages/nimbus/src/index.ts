@@ -47,6 +47,8 @@ export {
   type RemoveFileInput,
   type RenameFileInput,
   type UploadArchiveInput,
+  type FileWatchEvent,
+  type WatchFilesInput,
 } from "./files.js";
 export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, type PullInput } from "./images.js";

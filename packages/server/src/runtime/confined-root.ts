@@ -80,6 +80,11 @@ export class ConfinedDir {
     return new ConfinedDir(await native.openat2(this.fd, name, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW, 0, 0));
   }
 
+  /** The directory `rel` below this one (resolved with this one as its root; a final symlink refused), held open. */
+  async openDirPath(rel: string): Promise<ConfinedDir> {
+    return new ConfinedDir(await native.openat2(this.fd, rel, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW, 0, 0));
+  }
+
   /** The directory itself opened for reading (not O_PATH), for fchown/fchmod of this very inode. */
   openForMetadata(): Promise<number> {
     return native.openat2(this.fd, ".", constants.O_RDONLY | constants.O_DIRECTORY, 0, 0);

@@ -17,6 +17,8 @@ import { SandboxTree } from "../../domain/sandbox-tree.js";
 import { fileTreeRoutes } from "./files-tree.js";
 import { SandboxArchive } from "../../domain/sandbox-archive.js";
 import { fileArchiveRoutes } from "./files-archive.js";
+import { SandboxWatches } from "../../domain/sandbox-watch.js";
+import { fileWatchRoutes } from "./files-watch.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = {
@@ -87,6 +89,7 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
   return [
     ...fileTreeRoutes(sandboxes, tree),
     ...fileArchiveRoutes(sandboxes, new SandboxArchive(files, tree)),
+    ...fileWatchRoutes(sandboxes, new SandboxWatches(files)),
     route({
       method: "GET",
       path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
