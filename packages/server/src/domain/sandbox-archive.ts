@@ -197,7 +197,8 @@ export class SandboxArchive {
         const why = /\(([^)]*)\)/.exec(err.message)?.[1] ?? "unreadable";
         throw invalidInput(`the body is not an uncompressed tar archive (${why}); send the output of \`tar -cf - .\``, { field: "body" });
       }
-      throw err;
+      // Errno errors here are the tenant's tree changing under the extraction (a directory gone, a name swapped).
+      throw err instanceof AppError ? err : writeError(err, path);
     } finally {
       top.close();
     }
