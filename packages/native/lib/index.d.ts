@@ -48,8 +48,8 @@ export interface NimbusNative {
   spawnAsync(file: string, args: string[], env: string[], cwd: string, fds: number[], setsid: boolean): Promise<number>;
   /** A close-on-exec pipe: [readFd, writeFd]. */
   pipe(): [number, number];
-  /** inotify_init1(IN_CLOEXEC): a blocking descriptor (read it on a thread that may block). */
-  inotifyInit(): number;
+  /** inotify_init1(IN_CLOEXEC): a blocking descriptor (read it on a thread that may block), or with IN_NONBLOCK (read it with readSync; EAGAIN when empty). */
+  inotifyInit(nonblocking?: boolean): number;
   /** inotify_add_watch(2) with exactly `mask` (fs.watch cannot narrow it); returns the watch descriptor. */
   inotifyAddWatch(fd: number, path: string, mask: number): number;
   /** inotify_rm_watch(2); a watch the kernel already dropped (its directory removed) is not an error. */
@@ -94,6 +94,12 @@ export interface NimbusNative {
   unlinkat(dirFd: number, name: string, flags: number): Promise<void>;
   /** renameat(2) of single components relative to two (confined) directory fds. */
   renameat(oldDirFd: number, oldName: string, newDirFd: number, newName: string): Promise<void>;
+  /** The target text of the symlink an O_PATH | O_NOFOLLOW fd names (readlinkat(fd, "")); nothing is followed. */
+  readlinkFd(pathFd: number): Promise<string>;
+  /** What `path` names (a final symlink not followed, its target read from the same fd); errors as openat2. */
+  lstat(dirFd: number, path: string, resolve: number): Promise<ConfinedStat>;
+  /** symlinkat(2): creates `name` (one component of `dirFd`) holding `target` as text; the target is never resolved here. */
+  symlinkat(target: string, dirFd: number, name: string): Promise<void>;
   /** The address a redirected TCP connection originally dialled (SO_ORIGINAL_DST on the accepted fd); throws ENOENT when not redirected. */
   getOriginalDst(fd: number): { family: 4 | 6; address: string; port: number };
 }
@@ -111,6 +117,13 @@ export interface ConfinedOpened {
   uid: number;
   gid: number;
   rdev: number;
+}
+
+export interface ConfinedStat extends Omit<ConfinedOpened, "fd"> {
+  /** st_mtime in milliseconds since the epoch. */
+  mtimeMs: number;
+  /** For a symlink, its target as text. */
+  linkTarget?: string;
 }
 
 /** The binding, or throws an Error (code NIMBUS_NATIVE_MISSING) naming the command that builds it. */

@@ -13,6 +13,12 @@
  *       never opened at all: no blocking open, no driver side effects.
  *   mkdirat(dirFd, name, mode), unlinkat(dirFd, name, flags),
  *   renameat(oldDirFd, oldName, newDirFd, newName) → Promise<void>
+ *   readlinkFd(pathFd) → Promise<string>     the target of the symlink an
+ *       O_PATH|O_NOFOLLOW fd names (readlinkat with an empty path): text, never followed
+ *   lstat(dirFd, path, resolve) → Promise<Stat>   what `path` names, a final symlink not
+ *       followed: O_PATH | O_NOFOLLOW, fstat, readlinkat on that fd (so the link
+ *       read is the one resolved), {type, sizeBytes, mode, uid, gid, rdev, mtimeMs, linkTarget?}
+ *   symlinkat(target, dirFd, name) → Promise<void>   `target` is stored as text, never resolved here
  *
  * `resolve` is OR-ed into RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (e.g.
  * RESOLVE_NO_XDEV); those two are always on. Errors reject with the errno name
@@ -25,13 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define ALWAYS_RESOLVE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
-enum op { OP_OPEN, OP_OPEN_REGULAR, OP_MKDIR, OP_UNLINK, OP_RENAME };
+enum op { OP_OPEN, OP_OPEN_REGULAR, OP_MKDIR, OP_UNLINK, OP_RENAME, OP_READLINK, OP_SYMLINK, OP_LSTAT };
 
 typedef struct {
   napi_async_work work;
@@ -44,12 +51,13 @@ typedef struct {
   /* results */
   int fd;
   struct stat st;
+  char *link; /* OP_READLINK's result */
   int err;
   const char *failed_call;
 } confined_call;
 
 static void free_call(confined_call *c) {
-  free(c->path), free(c->path2);
+  free(c->path), free(c->path2), free(c->link);
   free(c);
 }
 
@@ -120,6 +128,31 @@ static void execute(napi_env env, void *arg) {
     case OP_RENAME:
       if (renameat(c->dir_fd, c->path, c->dir_fd2, c->path2) != 0) c->err = errno, c->failed_call = "renameat";
       break;
+    case OP_LSTAT: {
+      int path_fd = confined_openat2(c->dir_fd, c->path, O_PATH | O_NOFOLLOW, 0, c->resolve);
+      if (path_fd < 0) {
+        c->err = errno, c->failed_call = "openat2";
+        break;
+      }
+      if (fstat(path_fd, &c->st) != 0) c->err = errno, c->failed_call = "fstat";
+      else if (S_ISLNK(c->st.st_mode) && (c->link = malloc(PATH_MAX + 1)) != NULL) {
+        ssize_t n = readlinkat(path_fd, "", c->link, PATH_MAX);
+        if (n < 0) c->err = errno, c->failed_call = "readlinkat";
+        else c->link[n] = '\0';
+      }
+      close(path_fd);
+      break;
+    }
+    case OP_READLINK: {
+      c->link = malloc(PATH_MAX + 1);
+      ssize_t n = c->link ? readlinkat(c->dir_fd, "", c->link, PATH_MAX) : -1;
+      if (n < 0) c->err = c->link ? errno : ENOMEM, c->failed_call = "readlinkat";
+      else c->link[n] = '\0';
+      break;
+    }
+    case OP_SYMLINK:
+      if (symlinkat(c->path2, c->dir_fd, c->path) != 0) c->err = errno, c->failed_call = "symlinkat";
+      break;
   }
 }
 
@@ -160,6 +193,15 @@ static napi_value result_value(napi_env env, confined_call *c) {
   napi_value v;
   if (c->op == OP_OPEN) napi_create_int32(env, c->fd, &v);
   else if (c->op == OP_OPEN_REGULAR) v = opened_value(env, c);
+  else if (c->op == OP_LSTAT) {
+    v = opened_value(env, c);
+    set_number(env, v, "mtimeMs", (double)c->st.st_mtim.tv_sec * 1000 + (double)(c->st.st_mtim.tv_nsec / 1000000));
+    if (c->link) {
+      napi_value link;
+      napi_create_string_utf8(env, c->link, NAPI_AUTO_LENGTH, &link);
+      napi_set_named_property(env, v, "linkTarget", link);
+    }
+  } else if (c->op == OP_READLINK) napi_create_string_utf8(env, c->link, NAPI_AUTO_LENGTH, &v);
   else napi_get_undefined(env, &v);
   return v;
 }
@@ -268,6 +310,48 @@ static napi_value js_renameat(napi_env env, napi_callback_info info) {
   return run(env, c, false);
 }
 
+static napi_value js_lstat(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!nimbus_args(env, info, 3, 3, argv, "lstat(dirFd, path, resolve)")) return NULL;
+  confined_call *c = new_call(env, OP_LSTAT);
+  if (!c) return NULL;
+  int32_t fd;
+  if (!nimbus_int32(env, argv[0], "dirFd", &fd) || !(c->path = nimbus_string(env, argv[1], "path")) || !read_resolve(env, argv[2], c)) {
+    free_call(c);
+    return NULL;
+  }
+  c->dir_fd = fd;
+  return run(env, c, false);
+}
+
+static napi_value js_readlink_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!nimbus_args(env, info, 1, 1, argv, "readlinkFd(pathFd)")) return NULL;
+  confined_call *c = new_call(env, OP_READLINK);
+  if (!c) return NULL;
+  int32_t fd;
+  if (!nimbus_int32(env, argv[0], "pathFd", &fd)) {
+    free_call(c);
+    return NULL;
+  }
+  c->dir_fd = fd;
+  return run(env, c, false);
+}
+
+static napi_value js_symlinkat(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!nimbus_args(env, info, 3, 3, argv, "symlinkat(target, dirFd, name)")) return NULL;
+  confined_call *c = new_call(env, OP_SYMLINK);
+  if (!c) return NULL;
+  int32_t fd;
+  if (!(c->path2 = nimbus_string(env, argv[0], "target")) || !nimbus_int32(env, argv[1], "dirFd", &fd) || !read_name(env, argv[2], "name", &c->path)) {
+    free_call(c);
+    return NULL;
+  }
+  c->dir_fd = fd;
+  return run(env, c, false);
+}
+
 static napi_value js_open_root(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   if (!nimbus_args(env, info, 1, 1, argv, "openRoot(path)")) return NULL;
@@ -288,7 +372,8 @@ napi_value nimbus_register_confined(napi_env env, napi_value exports) {
   static const nimbus_function fns[] = {
       {"openRoot", js_open_root},       {"openat2", js_openat2},         {"openat2Sync", js_openat2_sync},
       {"openRegular", js_open_regular}, {"openRegularSync", js_open_regular_sync}, {"mkdirat", js_mkdirat},
-      {"unlinkat", js_unlinkat},        {"renameat", js_renameat}};
+      {"unlinkat", js_unlinkat},        {"renameat", js_renameat},       {"readlinkFd", js_readlink_fd},
+      {"symlinkat", js_symlinkat},      {"lstat", js_lstat}};
   NIMBUS_EXPORT(env, exports, fns);
   return exports;
 }

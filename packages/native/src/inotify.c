@@ -4,7 +4,8 @@
  * the log. LogRotations wants renames alone (IN_MOVED_TO), read by a worker
  * thread that blocks in read(2) on this descriptor.
  *
- *   inotifyInit() → fd            blocking, close-on-exec
+ *   inotifyInit([nonblocking]) → fd   close-on-exec; blocking unless asked (a non-blocking one
+ *                                 is polled with readSync, which then answers EAGAIN at once)
  *   inotifyAddWatch(fd, path, mask) → wd
  *   inotifyRmWatch(fd, wd)        a watch already gone (its directory removed) is not an error */
 #include "napi-util.h"
@@ -14,8 +15,12 @@
 #include <sys/inotify.h>
 
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  (void)info;
-  int fd = inotify_init1(IN_CLOEXEC);
+  napi_value argv[1];
+  bool nonblock = false;
+  if (!nimbus_args(env, info, 0, 1, argv, "inotifyInit([nonblocking])")) return NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[0], &t) == napi_ok && t == napi_boolean) napi_get_value_bool(env, argv[0], &nonblock);
+  int fd = inotify_init1(IN_CLOEXEC | (nonblock ? IN_NONBLOCK : 0));
   if (fd < 0) {
     napi_throw(env, nimbus_errno_error(env, errno, "inotify_init1"));
     return NULL;

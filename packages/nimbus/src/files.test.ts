@@ -40,6 +40,38 @@ describe("files", () => {
   });
 });
 
+describe("files: tree and archive", () => {
+  it("sends list/stat as GET queries, mkdir/remove/rename as JSON, and archives as tar bodies", async () => {
+    await withClient(
+      (req, res) => {
+        if (req.method === "GET" && req.rawPath.endsWith("/archive")) {
+          res.writeHead(200, { "content-type": "application/x-tar" });
+          res.end("TAR");
+          return;
+        }
+        return sendJson(res, 200, {
+          echoed: req.method === "GET" ? Object.fromEntries(req.query) : req.method === "PUT" ? req.body.toString() : JSON.parse(req.body.toString()),
+        });
+      },
+      async (nimbus, srv) => {
+        const base = "/api/tenants/demo/sandboxes/box/files";
+        assert.deepEqual(await nimbus.files.list({ sandboxId: "box", path: "/a", depth: 2 }), { echoed: { path: "/a", depth: "2" } });
+        assert.deepEqual(await nimbus.files.stat({ sandboxId: "box", path: "/a" }), { echoed: { path: "/a" } });
+        assert.deepEqual(await nimbus.files.mkdir({ sandboxId: "box", path: "/a/b", parents: true }), { echoed: { path: "/a/b", parents: true } });
+        assert.deepEqual(await nimbus.files.remove({ sandboxId: "box", path: "/a", recursive: true }), { echoed: { path: "/a", recursive: true } });
+        assert.deepEqual(await nimbus.files.rename({ sandboxId: "box", from: "/a", to: "/b" }), { echoed: { from: "/a", to: "/b" } });
+        assert.deepEqual(await nimbus.files.uploadArchive({ sandboxId: "box", path: "/d", data: Buffer.from("tarball") }), { echoed: "tarball" });
+        assert.equal(await text(await nimbus.files.downloadArchive({ sandboxId: "box", path: "/d" })), "TAR");
+        assert.deepEqual(
+          srv.requests.map((r) => `${r.method} ${r.rawPath}`),
+          ["GET list", "GET stat", "POST mkdir", "POST remove", "POST rename", "PUT archive", "GET archive"].map((m) => m.replace(" ", ` ${base}/`)),
+        );
+        assert.equal(srv.requests[5]?.headers["content-type"], "application/x-tar");
+      },
+    );
+  });
+});
+
 describe("events", () => {
   it("streams parsed events without heartbeats", async () => {
     await withClient(

@@ -38,7 +38,21 @@ export type { QuickSandboxInput } from "./handle/quick-spec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";
 export { ServicesApi, type CreateServiceInput, type UpdateServiceInput, type ServiceRef, type WaitServiceInput, type StartServiceInput } from "./services.js";
-export { FilesApi, type FileRef, type WriteFileInput, type FileContent } from "./files.js";
+export {
+  FilesApi,
+  type FileRef,
+  type WriteFileInput,
+  type FileContent,
+  type FileEntry,
+  type FileList,
+  type ListFilesInput,
+  type MkdirInput,
+  type RemoveFileInput,
+  type RenameFileInput,
+  type UploadArchiveInput,
+  type FileWatchEvent,
+  type WatchFilesInput,
+} from "./files.js";
 export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, TenantImagesApi, type PullInput } from "./images.js";
 export { RegistryCredentialsApi, type SetRegistryCredentialInput } from "./registry-credentials.js";

@@ -58,7 +58,11 @@ function edgeErrorStatuses(r: RouteDef): number[] {
 function successResponse(resp: ResponseDef): unknown {
   const type = resp.contentType ?? (resp.schema ? "application/json" : undefined);
   if (!type) return { description: resp.description };
-  const schema = resp.schema ? plain(resp.schema) : type === "application/octet-stream" ? { type: "string", format: "binary" } : { type: "string" };
+  const schema = resp.schema
+    ? plain(resp.schema)
+    : type === "application/octet-stream" || type === "application/x-tar"
+      ? { type: "string", format: "binary" }
+      : { type: "string" };
   return { description: resp.description, content: { [type]: { schema } } };
 }
 

@@ -52,7 +52,7 @@ export interface ResponseDef {
   /** The body's schema: the whole JSON body, or one NDJSON line. */
   schema?: TSchema;
   /** @default "application/json" (when `schema` is set) */
-  contentType?: "application/json" | "application/x-ndjson" | "application/octet-stream" | "text/plain";
+  contentType?: "application/json" | "application/x-ndjson" | "application/octet-stream" | "application/x-tar" | "text/plain";
 }
 
 export interface RouteDef<PS extends TSchema = TSchema, QS extends TSchema = TSchema, BS extends TSchema = TSchema> {

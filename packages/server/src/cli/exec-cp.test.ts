@@ -5,7 +5,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
 
@@ -56,4 +56,28 @@ test("nimbus cp copies a file in and back out", async () => {
   assert.equal(readFileSync(back, "utf8"), readFileSync(local, "utf8"));
   const both = await world.nimbus("cp", `${id}:/a`, `${id}:/b`);
   assert.equal(both.code, 2);
+});
+
+test("nimbus cp -r copies a directory's contents in and back out, symlinks kept as links", async () => {
+  const local = join(world.env.HOME!, "..", "tree-in");
+  mkdirSync(join(local, "sub", "deeper"), { recursive: true });
+  writeFileSync(join(local, "top.txt"), "top\n");
+  writeFileSync(join(local, "sub", "deeper", "leaf.txt"), "leaf\n");
+  symlinkSync("sub/deeper/leaf.txt", join(local, "link"));
+  const up = await world.nimbus("cp", "-r", local, `${id}:/tmp/tree`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /copied \d+ entries \(9 bytes\) to /);
+  const inside = await world.nimbus("exec", id, "--", "sh", "-c", "cat /tmp/tree/top.txt /tmp/tree/link; readlink /tmp/tree/link");
+  assert.equal(inside.stdout, "top\nleaf\nsub/deeper/leaf.txt\n");
+  const back = join(world.env.HOME!, "..", "tree-out");
+  const down = await world.nimbus("cp", "-r", `${id}:/tmp/tree`, back);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(readFileSync(join(back, "sub", "deeper", "leaf.txt"), "utf8"), "leaf\n");
+  assert.equal(readlinkSync(join(back, "link")), "sub/deeper/leaf.txt");
+  const notDir = await world.nimbus("cp", "-r", join(local, "top.txt"), `${id}:/tmp/x`);
+  assert.equal(notDir.code, 2);
+  assert.match(notDir.stderr, /is not a directory/);
+  const missing = await world.nimbus("cp", "-r", `${id}:/tmp/none`, back);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /does not exist/);
 });

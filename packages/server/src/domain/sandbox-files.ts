@@ -61,12 +61,12 @@ export function assertSandboxPath(path: string): void {
   }
 }
 
-function errnoOf(err: unknown): string | undefined {
+export function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /** What a failed resolution means to the caller; other errors are rethrown as they are. */
-function resolutionError(err: unknown, path: string, what: string): unknown {
+export function resolutionError(err: unknown, path: string, what: string): unknown {
   switch (errnoOf(err)) {
     case "ENOENT":
     case "ENOTDIR":
@@ -86,7 +86,7 @@ function resolutionError(err: unknown, path: string, what: string): unknown {
 }
 
 /** Errors of the write side that the tenant's own tree explains (its races, its full disk). */
-function writeError(err: unknown, path: string): unknown {
+export function writeError(err: unknown, path: string): unknown {
   switch (errnoOf(err)) {
     case "ENOENT":
     case "ESTALE":
@@ -114,7 +114,7 @@ function writeError(err: unknown, path: string): unknown {
 const MAX_ID = 4294967294;
 
 /** `uid[:gid]` (numeric; gid 0 when omitted, as for exec) with both ids in 0..4294967294. */
-function parseOwner(user: string): { uid: number; gid: number } {
+export function parseOwner(user: string): { uid: number; gid: number } {
   const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(user);
   const uid = m ? Number(m[1]) : NaN;
   const gid = m ? Number(m[2] ?? 0) : NaN;
@@ -125,7 +125,7 @@ function parseOwner(user: string): { uid: number; gid: number } {
 }
 
 /** `/a/b/c` → `/a/b` and `c`; the name must be a real component. */
-function splitTarget(path: string): { dir: string; name: string } {
+export function splitTarget(path: string): { dir: string; name: string } {
   const trimmed = path.replace(/\/+$/, "");
   const slash = trimmed.lastIndexOf("/");
   const name = trimmed.slice(slash + 1);
@@ -133,20 +133,43 @@ function splitTarget(path: string): { dir: string; name: string } {
   return { dir: trimmed.slice(0, slash) || "/", name };
 }
 
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 export class SandboxFiles {
   readonly limitBytes: number;
-  private readonly work: TenantWorkLimiter;
+  /** The tenant lanes every thread-pool step of the files API goes through (tree and archive ops too). */
+  readonly work: TenantWorkLimiter;
 
   constructor(private readonly deps: SandboxFilesDeps) {
     this.limitBytes = deps.limitBytes ?? DEFAULT_FILES_LIMIT_BYTES;
     this.work = deps.work ?? new TenantWorkLimiter();
   }
 
-  private openRoot(sandboxId: string): ConfinedRoot {
+  /** Who owns what the API creates: the `user` the request names, else the sandbox's process user. */
+  async ownerFor(sandboxId: string, user: string | undefined): Promise<Owner> {
+    return user !== undefined ? parseOwner(user) : ((await this.deps.runtime.processUser(sandboxId)) ?? { uid: 0, gid: 0 });
+  }
+
+  openRoot(sandboxId: string): ConfinedRoot {
     try {
       return ConfinedRoot.open(this.deps.runtime.rootfsPath(sandboxId));
     } catch (err) {
       throw new AppError("op.conflict", `sandbox \`${sandboxId}\` has no mounted root filesystem right now; wait until it is ready`, { cause: err });
+    }
+  }
+
+  /** The directory `path` of the sandbox, resolved inside its root and held open; the envelope when it cannot be. */
+  async openDirectory(tenantId: string, sandboxId: string, path: string): Promise<ConfinedDir> {
+    const root = this.openRoot(sandboxId);
+    try {
+      return await this.work.run(tenantId, () => root.openDir(path));
+    } catch (err) {
+      throw resolutionError(err, path, "directory");
+    } finally {
+      root.close();
     }
   }
 
@@ -219,7 +242,7 @@ export class SandboxFiles {
     assertSandboxPath(path);
     const { dir, name } = splitTarget(path);
     const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
-    const owner = options.user !== undefined ? parseOwner(options.user) : ((await this.deps.runtime.processUser(sandboxId)) ?? { uid: 0, gid: 0 });
+    const owner = await this.ownerFor(sandboxId, options.user);
     const root = this.openRoot(sandboxId);
     let parent: ConfinedDir;
     try {
@@ -229,6 +252,30 @@ export class SandboxFiles {
     } finally {
       root.close();
     }
+    try {
+      const r = await this.writeInto(tenantId, parent, name, body as AsyncIterable<Buffer>, mode, owner, this.limitBytes, path);
+      return { path, ...r };
+    } finally {
+      parent.close();
+    }
+  }
+
+  /**
+   * Writes `body` into `name` of the (confined) directory `parent`: an
+   * exclusive temp file owned by `owner`, `mode` without special bits, fsync,
+   * and a rename of single components relative to that directory fd. At most
+   * `limitBytes`; on failure the temp file is removed and `name` is untouched.
+   */
+  async writeInto(
+    tenantId: string,
+    parent: ConfinedDir,
+    name: string,
+    body: AsyncIterable<Buffer>,
+    mode: number,
+    owner: Owner,
+    limitBytes: number,
+    path: string,
+  ): Promise<{ sizeBytes: number; sha256: string }> {
     const tmp = `.nimbus-upload-${randomBytes(8).toString("hex")}`;
     let fd = -1;
     try {
@@ -237,30 +284,70 @@ export class SandboxFiles {
       await this.work.run(tenantId, () => fchownAsync(file, owner.uid, owner.gid));
       const hash = createHash("sha256");
       let size = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body) {
         size += chunk.length;
-        if (size > this.limitBytes) {
-          throw new AppError("op.payload_too_large", `the upload is larger than the ${this.limitBytes}-byte limit of the files channel`, {
-            detail: { limitBytes: this.limitBytes },
+        if (size > limitBytes) {
+          throw new AppError("op.payload_too_large", `the upload is larger than the ${limitBytes}-byte limit of the files channel`, {
+            detail: { limitBytes },
           });
         }
         hash.update(chunk);
         await this.writeAll(tenantId, file, chunk);
       }
-      await this.work.run(tenantId, () => fchmodAsync(file, mode));
+      await this.work.run(tenantId, () => fchmodAsync(file, mode & ~SPECIAL_BITS & 0o777));
       await this.work.run(tenantId, () => fsyncAsync(file));
       fd = -1;
       await closeAsync(file);
-      // Both names are single components of the directory resolved above.
+      // Both names are single components of the directory resolved by the caller.
       await this.work.run(tenantId, () => parent.rename(tmp, name));
-      return { path, sizeBytes: size, sha256: hash.digest("hex") };
+      return { sizeBytes: size, sha256: hash.digest("hex") };
     } catch (err) {
       if (fd >= 0) await closeAsync(fd).catch(() => undefined);
       await parent.unlink(tmp).catch(() => undefined);
       if (err instanceof AppError) throw err;
       throw writeError(err, path);
-    } finally {
-      parent.close();
+    }
+  }
+
+  /**
+   * Creates directory `name` of `parent` (an existing one is fine unless `strict`), owned by
+   * `owner` with exactly `mode` (the server's umask must not decide it), and holds it open.
+   * The new directory is reopened by name with O_NOFOLLOW: a symlink swapped in is refused.
+   */
+  async mkdirIn(
+    tenantId: string,
+    parent: ConfinedDir,
+    name: string,
+    mode: number,
+    owner: Owner,
+    path: string,
+    onExists: "strict" | "tolerant" = "tolerant",
+  ): Promise<ConfinedDir> {
+    try {
+      await this.work.run(tenantId, () => parent.mkdir(name, 0o700));
+    } catch (err) {
+      if (errnoOf(err) !== "EEXIST") throw err;
+      if (onExists === "strict") throw new AppError("op.already_exists", `${path} already exists in the sandbox`, { detail: { path } });
+    }
+    const child = await this.work
+      .run(tenantId, () => parent.openChild(name))
+      .catch((err: unknown) => {
+        throw errnoOf(err) === "ELOOP" || errnoOf(err) === "ENOTDIR"
+          ? new AppError("op.conflict", `${path} exists and is not a directory`, { detail: { path } })
+          : err;
+      });
+    try {
+      const fd = await this.work.run(tenantId, () => child.openForMetadata());
+      try {
+        await this.work.run(tenantId, () => fchownAsync(fd, owner.uid, owner.gid));
+        await this.work.run(tenantId, () => fchmodAsync(fd, mode));
+      } finally {
+        await closeAsync(fd);
+      }
+      return child;
+    } catch (err) {
+      child.close();
+      throw err;
     }
   }
 

@@ -59,14 +59,18 @@ function pad(size: number): Buffer {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
-/** Serialises one entry (with a pax header when needed). */
-export function tarEntry(e: TarWriteEntry): Buffer {
-  const data = e.type === "file" ? Buffer.from(e.data ?? "") : Buffer.alloc(0);
+/**
+ * The header blocks of one entry (a pax header first when needed) for a body
+ * of `sizeBytes`, which the caller streams after it, followed by
+ * {@link tarPadding}: for archives too large to hold in memory.
+ */
+export function tarHeader(e: TarWriteEntry, sizeBytes: number): Buffer {
   const pax: string[] = [];
   if (!e.rawName && Buffer.byteLength(e.path) > 100) pax.push(paxRecord("path", e.path));
   if (Buffer.byteLength(e.linkpath ?? "") > 100) pax.push(paxRecord("linkpath", e.linkpath!));
   if ((e.uid ?? 0) > 0o7777777) pax.push(paxRecord("uid", String(e.uid)));
   if ((e.gid ?? 0) > 0o7777777) pax.push(paxRecord("gid", String(e.gid)));
+  if (sizeBytes > 0o77777777777) pax.push(paxRecord("size", String(sizeBytes)));
   if (e.mtime !== undefined && !Number.isInteger(e.mtime)) pax.push(paxRecord("mtime", e.mtime.toFixed(9)));
   for (const [k, v] of Object.entries(e.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
   const parts: Buffer[] = [];
@@ -74,11 +78,25 @@ export function tarEntry(e: TarWriteEntry): Buffer {
     const body = Buffer.from(pax.join(""));
     parts.push(header("PaxHeader", "x", body.length, {}), body, pad(body.length));
   }
-  parts.push(header(e.path.slice(0, 100), FLAGS[e.type], data.length, e), data, pad(data.length));
+  parts.push(header(e.path.slice(0, 100), FLAGS[e.type], Math.min(sizeBytes, 0o77777777777), e));
   return Buffer.concat(parts);
+}
+
+/** The zero bytes that round an entry's body of `sizeBytes` up to a whole block. */
+export function tarPadding(sizeBytes: number): Buffer {
+  return pad(sizeBytes);
+}
+
+/** The two zero blocks that end an archive. */
+export const TAR_END = Buffer.alloc(BLOCK * 2);
+
+/** Serialises one entry (with a pax header when needed). */
+export function tarEntry(e: TarWriteEntry): Buffer {
+  const data = e.type === "file" ? Buffer.from(e.data ?? "") : Buffer.alloc(0);
+  return Buffer.concat([tarHeader(e, data.length), data, pad(data.length)]);
 }
 
 /** A whole archive, with the two zero blocks that end it. */
 export function tarArchive(entries: TarWriteEntry[]): Buffer {
-  return Buffer.concat([...entries.map(tarEntry), Buffer.alloc(BLOCK * 2)]);
+  return Buffer.concat([...entries.map(tarEntry), TAR_END]);
 }

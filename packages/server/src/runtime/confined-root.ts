@@ -13,9 +13,9 @@
  */
 import { closeSync, constants } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { loadNative, O_PATH, RESOLVE_NO_XDEV, type ConfinedOpened } from "@nimbus/native";
+import { loadNative, AT_REMOVEDIR, O_PATH, RESOLVE_NO_XDEV, type ConfinedOpened, type ConfinedStat } from "@nimbus/native";
 
-export type { ConfinedOpened, ConfinedFileType } from "@nimbus/native";
+export type { ConfinedOpened, ConfinedFileType, ConfinedStat } from "@nimbus/native";
 
 const native = loadNative();
 
@@ -45,12 +45,64 @@ export class ConfinedDir {
     return native.renameat(this.fd, from, this.fd, to);
   }
 
+  /** Moves `from` of this directory to `to` of `target` (another confined directory). */
+  renameTo(from: string, target: ConfinedDir, to: string): Promise<void> {
+    return native.renameat(this.fd, from, target.fd, to);
+  }
+
   unlink(name: string): Promise<void> {
     return native.unlinkat(this.fd, name, 0);
   }
 
   mkdir(name: string, modeBits: number): Promise<void> {
     return native.mkdirat(this.fd, name, modeBits);
+  }
+
+  /** Removes the empty directory `name`. */
+  rmdir(name: string): Promise<void> {
+    return native.unlinkat(this.fd, name, AT_REMOVEDIR);
+  }
+
+  /** Creates the symlink `name` holding `target` as text (the server never follows it). */
+  symlink(target: string, name: string): Promise<void> {
+    return native.symlinkat(target, this.fd, name);
+  }
+
+  /** What `name` is, not following it if it is a symlink. */
+  lstat(name: string): Promise<ConfinedStat> {
+    assertName(name);
+    return native.lstat(this.fd, name, 0);
+  }
+
+  /** The subdirectory `name`, held open; a symlink there is refused (ELOOP/ENOTDIR), never followed. */
+  async openChild(name: string): Promise<ConfinedDir> {
+    assertName(name);
+    return new ConfinedDir(await native.openat2(this.fd, name, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW, 0, 0));
+  }
+
+  /** The directory `rel` below this one (resolved with this one as its root; a final symlink refused), held open. */
+  async openDirPath(rel: string): Promise<ConfinedDir> {
+    return new ConfinedDir(await native.openat2(this.fd, rel, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW, 0, 0));
+  }
+
+  /** The directory itself opened for reading (not O_PATH), for fchown/fchmod of this very inode. */
+  openForMetadata(): Promise<number> {
+    return native.openat2(this.fd, ".", constants.O_RDONLY | constants.O_DIRECTORY, 0, 0);
+  }
+
+  /**
+   * Opens `rel` (a relative path resolved with this directory as its root, so
+   * nothing leads above it; a final symlink not followed) for reading if it
+   * is a regular file; fd -1 otherwise.
+   */
+  openRegularPath(rel: string): Promise<ConfinedOpened> {
+    return native.openRegular(this.fd, rel, constants.O_RDONLY | constants.O_NOFOLLOW, 0);
+  }
+
+  /** Opens `name` for reading if it is a regular file (not following a symlink); fd -1 otherwise. */
+  openRegular(name: string): Promise<ConfinedOpened> {
+    assertName(name);
+    return native.openRegular(this.fd, name, constants.O_RDONLY | constants.O_NOFOLLOW, 0);
   }
 
   /** The entries of this directory (read through the fd's magic link, which names exactly this inode). */
@@ -89,6 +141,11 @@ export class ConfinedRoot {
   /** openRegular without the thread pool: for small, bounded reads on the launch path. */
   openRegularSync(path: string, flags = constants.O_RDONLY): ConfinedOpened {
     return native.openRegularSync(this.fd, path, flags, this.resolveFlags);
+  }
+
+  /** What `path` is (resolved inside the root; a final symlink is reported, not followed). */
+  lstat(path: string): Promise<ConfinedStat> {
+    return native.lstat(this.fd, path, this.resolveFlags);
   }
 
   /** The directory at `path` (resolved inside the root, symlinks included), held open. */

@@ -25,7 +25,15 @@ export interface SandboxEnv {
   create(
     tenant: string,
     argv: string[],
-    extra?: { labels?: Record<string, string>; resources?: Record<string, number>; env?: string[]; displayName?: string; headers?: Record<string, string> },
+    extra?: {
+      labels?: Record<string, string>;
+      resources?: Record<string, number>;
+      env?: string[];
+      /** The main process's numeric `uid[:gid]`. */
+      user?: string;
+      displayName?: string;
+      headers?: Record<string, string>;
+    },
   ): Promise<any>;
   /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
   remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
@@ -60,7 +68,7 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
           owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
           backend: "container",
           root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-          process: { argv, ...(extra.env ? { env: extra.env } : {}) },
+          process: { argv, ...(extra.env ? { env: extra.env } : {}), ...(extra.user ? { user: extra.user } : {}) },
           ...(extra.resources ? { resources: extra.resources } : {}),
         },
         labels: extra.labels ?? {},

@@ -13,6 +13,12 @@ import { route, type RequestContext, type RouteDef, type StreamingContext } from
 import { PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
+import { SandboxTree } from "../../domain/sandbox-tree.js";
+import { fileTreeRoutes } from "./files-tree.js";
+import { SandboxArchive } from "../../domain/sandbox-archive.js";
+import { fileArchiveRoutes } from "./files-archive.js";
+import { SandboxWatches } from "../../domain/sandbox-watch.js";
+import { fileWatchRoutes } from "./files-watch.js";
 
 const PathQuery = { path: Type.String({ minLength: 1, maxLength: 4096, pattern: "^/", description: "absolute path inside the sandbox" }) };
 const ModeQuery = {
@@ -31,7 +37,7 @@ interface Target {
   sandboxId: string;
 }
 
-function drainOrClose(res: RequestContext["res"]): Promise<void> {
+export function drainOrClose(res: RequestContext["res"]): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
@@ -79,7 +85,11 @@ export function fileRoutes(sandboxes: Sandboxes, sessions: Sessions, files: Sand
     sandboxId: requireSessionChannel(sessions, sandboxes, tenantId, sessionId, "files").id,
   });
   const SessionQuery = { tenantId: Type.Optional(TenantIdSchema) };
+  const tree = new SandboxTree(files);
   return [
+    ...fileTreeRoutes(sandboxes, tree),
+    ...fileArchiveRoutes(sandboxes, new SandboxArchive(files, tree)),
+    ...fileWatchRoutes(sandboxes, new SandboxWatches(files)),
     route({
       method: "GET",
       path: "/api/tenants/:tenantId/sandboxes/:id/files/content",
