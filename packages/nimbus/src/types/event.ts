@@ -1,9 +1,9 @@
 /**
  * Wire types of the tenant event stream (ext): one JSON object per line.
  */
-import type { EgressLogEntry, Sandbox } from "./sandbox.js";
-import type { ServiceView } from "./service.js";
-import type { Session } from "./session.js";
+/** Generated from the server's schemas: see ../wire.ts. */
+import type { NimbusEvent } from "../wire.js";
+export type { NimbusEvent };
 
 /**
  * What happened to a resource.
@@ -11,22 +11,7 @@ import type { Session } from "./session.js";
  * @example
  * if (event.action === "deleted") forget(event.resource);
  */
-export type EventAction = "created" | "updated" | "deleted";
-
-/**
- * A lifecycle event of the tenant event stream. Heartbeat lines are
- * filtered out by the SDK.
- *
- * @example
- * for await (const e of nimbus.events.stream({ kind: "sandbox" }))
- *   if (e.type === "sandbox") console.log(e.resource.status.lifecycleState);
- */
-export type NimbusEvent =
-  | { type: "sandbox"; action: EventAction; resource: Sandbox }
-  | { type: "service"; action: EventAction; resource: ServiceView }
-  | { type: "session"; action: EventAction; resource: Session }
-  /** (ext) A sandbox's connection attempt or DNS query was refused (the decision log's row, without its seq). */
-  | { type: "egress"; action: "denied"; resource: Omit<EgressLogEntry, "seq"> & { sandboxId: string } };
+export type EventAction = NimbusEvent["action"];
 
 /**
  * The kinds of resources the event stream can be filtered to.

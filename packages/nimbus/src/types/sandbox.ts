@@ -2,57 +2,21 @@
  * Wire types of sandboxes (contract §4): the create input, the resource the
  * server returns, lifecycle enums, logs and exec frames.
  */
-import type { Condition, Endpoint, Labels, Redacted, ResourceMetadata, Timestamp } from "./common.js";
-
-/**
- * The sandbox profile.
- *
- * @example
- * const profile: SandboxProfile = "worker";
- */
-export type SandboxProfile = "worker" | "desktop";
-
-/**
- * Lifecycle of a sandbox: `pending` → `starting` → `ready` → `stopping` →
- * `stopped`; any state may become `failed`.
- *
- * @example
- * const done = (s: LifecycleState) => s === "stopped" || s === "failed";
- */
-export type LifecycleState = "pending" | "starting" | "ready" | "stopping" | "stopped" | "failed";
-
-/**
- * Readiness reported beside the lifecycle state.
- *
- * @example
- * if (sandbox.status.readiness === "ready") attach();
- */
-export type Readiness = "not_ready" | "ready" | "stopped" | "failed";
-
-/**
- * Health reported beside the lifecycle state.
- *
- * @example
- * if (view.health === "unhealthy") alert();
- */
-export type Health = "unknown" | "healthy" | "unhealthy";
-
-/**
- * Why a sandbox ended (ext).
- *
- * @example
- * if (sandbox.status.reason === "oom_killed") raiseMemory();
- */
-export type SandboxReason = "pull_failed" | "start_failed" | "oom_killed" | "exited" | "stopped" | "lost";
-
-/**
- * Who owns a sandbox. Standalone sandboxes are created directly; service
- * sandboxes are created by the service supervisor.
- *
- * @example
- * const owner: SandboxOwner = { kind: "standalone", displayName: "agent-task" };
- */
-export type SandboxOwner = { kind: "standalone"; displayName?: string } | { kind: "service"; serviceName?: string };
+/** Generated from the server's schemas: see ../wire.ts. */
+import type {
+  SandboxProfile,
+  LifecycleState,
+  Readiness,
+  Health,
+  SandboxReason,
+  SandboxOwner,
+  RedactedProcess,
+  Sandbox,
+  SandboxStatus,
+  EgressLogEntry,
+} from "../wire.js";
+export type { SandboxProfile, LifecycleState, Readiness, Health, SandboxReason, SandboxOwner, RedactedProcess, Sandbox, SandboxStatus, EgressLogEntry };
+import type { Timestamp } from "./common.js";
 
 /**
  * The root filesystem of a sandbox: an OCI image by reference.
@@ -132,24 +96,6 @@ export interface NetworkSpec {
   secrets?: string[];
 }
 
-/** One row of a sandbox's egress decision log (ext). */
-export interface EgressLogEntry {
-  seq: number;
-  at: string;
-  kind: "connect" | "dns";
-  name: string | null;
-  address: string | null;
-  port: number | null;
-  protocol: string;
-  decision: "allowed" | "denied";
-  /** The index of the deciding rule in spec.network.egress, or `always_refused:<class>`. */
-  rule: string | null;
-  reason: string | null;
-  bytesUp: number | null;
-  bytesDown: number | null;
-  durationMs: number | null;
-}
-
 /**
  * A port the sandbox listens on (ext), reported in `status.endpoints` while
  * it is ready. By default it is reachable only through the authenticated
@@ -188,65 +134,6 @@ export interface SandboxSpec {
   resources?: ResourceSpec;
   network?: NetworkSpec;
   ports?: PortSpec[];
-}
-
-/**
- * The process as echoed by the server: launch inputs only as value counts.
- *
- * @example
- * console.log(sandbox.spec.sandbox.process.environment.valueCount);
- */
-export interface RedactedProcess {
-  argv: Redacted;
-  entrypoint?: Redacted;
-  command?: Redacted;
-  environment: Redacted;
-  cwd: string;
-  user?: string;
-  terminal: boolean;
-}
-
-/**
- * A sandbox resource as returned by create, get, stop and list.
- *
- * @example
- * const s: Sandbox = await nimbus.sandboxes.get({ id });
- * console.log(s.metadata.id, s.status.lifecycleState);
- */
-export interface Sandbox {
-  metadata: ResourceMetadata & { labels: Labels };
-  spec: {
-    profile: SandboxProfile;
-    sandbox: {
-      tenantId: string;
-      owner: SandboxOwner;
-      backend: string;
-      root: SandboxRoot;
-      process: RedactedProcess;
-      resources?: ResourceSpec;
-      network?: NetworkSpec;
-    };
-  };
-  status: SandboxStatus;
-}
-
-/**
- * The observed state of a sandbox.
- *
- * @example
- * if (status.lifecycleState === "failed") console.log(status.reason, status.exitCode);
- */
-export interface SandboxStatus {
-  lifecycleState: LifecycleState;
-  readiness: Readiness;
-  health: Health;
-  backend: string;
-  endpoints: Endpoint[];
-  conditions: Condition[];
-  exitCode?: number;
-  reason?: SandboxReason;
-  phases?: { pullMs?: number; createMs?: number; startMs?: number };
-  imageDigest?: string;
 }
 
 /**

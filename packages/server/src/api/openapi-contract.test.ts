@@ -70,6 +70,33 @@ test("every operation has an operationId, a summary, a tag and typed responses",
   assert.ok(ids.size > 40);
 });
 
+/**
+ * Where a success body has an object whose fields are not all named: an open
+ * `additionalProperties`, or an object with neither properties nor a value
+ * schema. The few free-form places are by design and listed.
+ */
+function looseObjects(schema: any, at: string, out: string[]): string[] {
+  if (Array.isArray(schema)) schema.forEach((s, i) => looseObjects(s, `${at}[${i}]`, out));
+  else if (schema && typeof schema === "object") {
+    const open = schema.additionalProperties === true || (schema.type === "object" && !schema.properties && !schema.patternProperties);
+    const valueUnknown = schema.patternProperties && Object.values<any>(schema.patternProperties).some((v) => Object.keys(v).length === 0);
+    if ((open || valueUnknown) && !FREE_FORM.some((re) => re.test(at))) out.push(at);
+    for (const [k, v] of Object.entries(schema)) looseObjects(v, `${at}.${k}`, out);
+  }
+  return out;
+}
+/** The error envelope's detail, a builtIn/external service backend's own fields, and the OpenAPI document itself. */
+const FREE_FORM = [/\.detail\.anyOf\[0\]$/, /\.backend\.anyOf\[1\]$/, /^GET \/openapi\.json /];
+
+test("success bodies name every field: no loose objects in sandboxes, sessions, services, tenants, events or errors", () => {
+  const loose: string[] = [];
+  for (const [name, op] of operations(doc))
+    for (const [status, resp] of Object.entries<any>(op.responses))
+      for (const [type, media] of Object.entries<any>(resp.content ?? {})) looseObjects(media.schema, `${name} ${status} ${type}`, loose);
+  assert.deepEqual(loose, []);
+  assert.equal(looseObjects({ type: "object", additionalProperties: true }, "a probe", []).length, 1, "the check finds a loose object");
+});
+
 test("Redocly's linter finds no problem, and does find a removed operationId", () => {
   const clean = lint(doc);
   assert.equal(clean.code, 0, clean.out);

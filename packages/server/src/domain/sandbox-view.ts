@@ -3,23 +3,19 @@
  * echoed: argv/entrypoint/command/env come back only as value counts, env
  * under the name `environment`. Everything else is derived from the record.
  */
+import type { Redacted, RedactedProcess, Sandbox, SandboxStatus } from "@nimbus/nimbus";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { CONDITION_REASON, statusFields, type SandboxState } from "./sandbox-state.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 
-export interface Redacted {
-  redacted: true;
-  valueCount: number;
-}
-
 const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
 
-export function sandboxView(row: SandboxRow): Record<string, unknown> {
+export function sandboxView(row: SandboxRow): Sandbox {
   const spec = row.spec;
   const p = spec.process ?? {};
   const state = row.lifecycleState;
   const derived = statusFields(state);
-  const process: Record<string, unknown> = {
+  const process: RedactedProcess = {
     argv: redact(p.argv ?? p.args) ?? { redacted: true, valueCount: 0 },
     environment: redact(p.env) ?? { redacted: true, valueCount: 0 },
     cwd: p.cwd ?? "/",
@@ -28,12 +24,12 @@ export function sandboxView(row: SandboxRow): Record<string, unknown> {
   if (p.entrypoint) process.entrypoint = redact(p.entrypoint);
   if (p.command) process.command = redact(p.command);
   if (p.user !== undefined) process.user = p.user;
-  const sandbox: Record<string, unknown> = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
+  const sandbox: Sandbox["spec"]["sandbox"] = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
   if (spec.resources) sandbox.resources = spec.resources;
   if (spec.network) sandbox.network = spec.network;
   if (spec.ports) sandbox.ports = spec.ports;
 
-  const status: Record<string, unknown> = {
+  const status: SandboxStatus = {
     lifecycleState: state,
     readiness: derived.readiness,
     health: derived.health,

@@ -12,7 +12,7 @@ import { execUser, type SandboxExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef, type StreamingContext } from "../route.js";
-import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
+import { ExecFrameSchema, ndjsonLineOf, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 
@@ -71,7 +71,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: Sandb
       summary: "(ext) Run a command in a ready sandbox; NDJSON frames stdout/stderr (base64), then exit or error",
       params: SandboxParams,
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ndjsonLineOf(ExecFrameSchema) } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
         await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, ctx.params.id, ctx.body));
@@ -86,7 +86,7 @@ export function execRoutes(sandboxes: Sandboxes, sessions: Sessions, exec: Sandb
       params: strictObject({ id: PathNameSchema }),
       query: strictObject({ tenantId: Type.Optional(TenantIdSchema) }),
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ndjsonLineOf(ExecFrameSchema) } },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");
