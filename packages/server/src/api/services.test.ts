@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import { Nimbus, NimbusConflictError, NimbusPreconditionError } from "@nimbus/nimbus";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
-import { forwarderPids } from "../runtime/port-forward.js";
+import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
 
 let env: SandboxEnv;
