@@ -84,6 +84,41 @@ export interface components {
           kind: "service";
           serviceName?: string;
         };
+    SandboxRoot: {
+      /** @constant */
+      kind: "oci_image";
+      source: {
+        /** @constant */
+        kind: "reference";
+        reference: string;
+      };
+    };
+    ResourceSpec: {
+      cpuCount?: number;
+      memoryLimitBytes?: number;
+      pidsLimit?: number;
+      diskLimitBytes?: number;
+    };
+    EgressRule: {
+      host: string;
+      /** @description default 443 for https, 80 for http; required for tcp */
+      port?: number;
+      protocol: "tcp" | "http" | "https";
+      methods?: string[];
+      pathPrefixes?: string[];
+    };
+    NetworkSpec: {
+      egress?: components["schemas"]["EgressRule"][];
+      /** @description tenant secrets the sandbox may use through the egress proxy; it sees only placeholders */
+      secrets?: string[];
+    };
+    PortSpec: {
+      name?: string;
+      port: number;
+      protocol?: "tcp" | "http";
+      /** @description (ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1 */
+      publish?: "proxy" | "host";
+    };
     /** @description pending → starting → ready → stopping → stopped; any state may become failed */
     LifecycleState: "pending" | "starting" | "ready" | "stopping" | "stopped" | "failed";
     Readiness: "not_ready" | "ready" | "stopped" | "failed";
@@ -131,41 +166,11 @@ export interface components {
           tenantId: string;
           owner: components["schemas"]["SandboxOwner"];
           backend: string;
-          root: {
-            /** @constant */
-            kind: "oci_image";
-            source: {
-              /** @constant */
-              kind: "reference";
-              reference: string;
-            };
-          };
+          root: components["schemas"]["SandboxRoot"];
           process: components["schemas"]["RedactedProcess"];
-          resources?: {
-            cpuCount?: number;
-            memoryLimitBytes?: number;
-            pidsLimit?: number;
-            diskLimitBytes?: number;
-          };
-          network?: {
-            egress?: {
-              host: string;
-              /** @description default 443 for https, 80 for http; required for tcp */
-              port?: number;
-              protocol: "tcp" | "http" | "https";
-              methods?: string[];
-              pathPrefixes?: string[];
-            }[];
-            /** @description tenant secrets the sandbox may use through the egress proxy; it sees only placeholders */
-            secrets?: string[];
-          };
-          ports?: {
-            name?: string;
-            port: number;
-            protocol?: "tcp" | "http";
-            /** @description (ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1 */
-            publish?: "proxy" | "host";
-          }[];
+          resources?: components["schemas"]["ResourceSpec"];
+          network?: components["schemas"]["NetworkSpec"];
+          ports?: components["schemas"]["PortSpec"][];
         };
       };
       status: components["schemas"]["SandboxStatus"];
@@ -349,15 +354,7 @@ export interface components {
                 };
                 /** @description container */
                 backend: string;
-                root: {
-                  /** @constant */
-                  kind: "oci_image";
-                  source: {
-                    /** @constant */
-                    kind: "reference";
-                    reference: string;
-                  };
-                };
+                root: components["schemas"]["SandboxRoot"];
                 process?: {
                   argv?: components["schemas"]["Redacted"];
                   entrypoint?: components["schemas"]["Redacted"];
@@ -367,31 +364,9 @@ export interface components {
                   user?: string;
                   terminal?: boolean;
                 };
-                resources?: {
-                  cpuCount?: number;
-                  memoryLimitBytes?: number;
-                  pidsLimit?: number;
-                  diskLimitBytes?: number;
-                };
-                network?: {
-                  egress?: {
-                    host: string;
-                    /** @description default 443 for https, 80 for http; required for tcp */
-                    port?: number;
-                    protocol: "tcp" | "http" | "https";
-                    methods?: string[];
-                    pathPrefixes?: string[];
-                  }[];
-                  /** @description tenant secrets the sandbox may use through the egress proxy; it sees only placeholders */
-                  secrets?: string[];
-                };
-                ports?: {
-                  name?: string;
-                  port: number;
-                  protocol?: "tcp" | "http";
-                  /** @description (ext) proxy (default): only through the authenticated service proxy; host: also an unauthenticated listener on 127.0.0.1 */
-                  publish?: "proxy" | "host";
-                }[];
+                resources?: components["schemas"]["ResourceSpec"];
+                network?: components["schemas"]["NetworkSpec"];
+                ports?: components["schemas"]["PortSpec"][];
               };
             }
           | ({
@@ -602,6 +577,11 @@ export type ErrorEnvelope = components["schemas"]["ErrorEnvelope"];
 export type Heartbeat = components["schemas"]["Heartbeat"];
 export type SandboxProfile = components["schemas"]["SandboxProfile"];
 export type SandboxOwner = components["schemas"]["SandboxOwner"];
+export type SandboxRoot = components["schemas"]["SandboxRoot"];
+export type ResourceSpec = components["schemas"]["ResourceSpec"];
+export type EgressRule = components["schemas"]["EgressRule"];
+export type NetworkSpec = components["schemas"]["NetworkSpec"];
+export type PortSpec = components["schemas"]["PortSpec"];
 export type LifecycleState = components["schemas"]["LifecycleState"];
 export type Readiness = components["schemas"]["Readiness"];
 export type Health = components["schemas"]["Health"];

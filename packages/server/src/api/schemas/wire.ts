@@ -33,11 +33,14 @@ import {
   SandboxProfileSchema,
   SandboxReasonSchema,
   SandboxResource,
+  SandboxSpecSchema,
   SandboxStatusSchema,
 } from "./sandbox.js";
 import { ReadinessProbeSchema, RestartReceiptResource, ServiceDefinitionResource, ServiceStateSchema, ServiceViewResource } from "./service.js";
 import { SessionChannelSchema, SessionResource, SessionStateSchema, TargetSnapshotSchema } from "./session.js";
 import { ApiKeySchema, CreatedApiKeySchema, EgressCeilingViewSchema, SecretViewSchema, TenantLimitsSchema, TenantLimitsViewSchema } from "./tenant.js";
+
+const spec = SandboxSpecSchema.properties;
 
 export const WIRE_SCHEMAS: Record<string, TSchema> = {
   Timestamp: TimestampSchema,
@@ -53,6 +56,11 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
 
   SandboxProfile: SandboxProfileSchema,
   SandboxOwner: SandboxOwnerSchema,
+  SandboxRoot: spec.root,
+  ResourceSpec: spec.resources,
+  EgressRule: spec.network.properties.egress!.items,
+  NetworkSpec: spec.network,
+  PortSpec: spec.ports.items,
   LifecycleState: LifecycleStateSchema,
   Readiness: ReadinessSchema,
   Health: HealthSchema,
