@@ -5,6 +5,7 @@
  */
 import type { Redacted, RedactedProcess, Sandbox, SandboxStatus } from "@nimbus/nimbus";
 import type { SandboxRow } from "../store/sandbox-store.js";
+import { resourceMetadata } from "./resource-metadata.js";
 import { CONDITION_REASON, statusFields, type SandboxState } from "./sandbox-state.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 
@@ -52,15 +53,7 @@ export function sandboxView(row: SandboxRow): Sandbox {
   if (row.imageDigest !== null) status.imageDigest = row.imageDigest;
 
   return {
-    metadata: {
-      tenantId: row.tenantId,
-      id: row.id,
-      generation: row.generation,
-      resourceVersion: row.resourceVersion,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      labels: row.labels,
-    },
+    metadata: { ...resourceMetadata(row), labels: row.labels },
     spec: { profile: row.profile, sandbox },
     status,
   };

@@ -14,6 +14,7 @@ import { capReached } from "./tenant-caps.js";
 import { AppError, invalidInput, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { ulid } from "./ids.js";
+import { resourceMetadata } from "./resource-metadata.js";
 import { LeaseScheduler } from "./lease-scheduler.js";
 import type { SandboxState } from "./sandbox-state.js";
 import { assertTransition, CLOSE_REASONS, conditionReason, type SessionState } from "./session-state.js";
@@ -361,14 +362,7 @@ export function sessionView(row: SessionRow): Session {
     },
   ];
   return {
-    metadata: {
-      tenantId: row.tenantId,
-      id: row.id,
-      generation: row.generation,
-      resourceVersion: row.resourceVersion,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-    },
+    metadata: resourceMetadata(row),
     spec: { target: row.target, targetSnapshot: row.targetSnapshot, channels: row.channels, expiresAt: row.expiresAt },
     status,
   };
