@@ -348,19 +348,22 @@ const CONDITION_MESSAGE: Record<ReturnType<typeof conditionReason>, (row: Sessio
 export function sessionView(row: SessionRow): Session {
   const state = row.lifecycleState;
   const reason = conditionReason(state, row.closeReason);
-  const status: Session["status"] = { lifecycleState: state, expiresAt: row.expiresAt, conditions: [] };
-  if (row.closedAt !== null) status.closedAt = row.closedAt;
-  if (row.closeReason !== null) status.closeReason = row.closeReason;
-  status.conditions = [
-    {
-      type: "Open",
-      status: state === "open" ? "True" : "False",
-      reason,
-      message: CONDITION_MESSAGE[reason](row),
-      observedGeneration: row.generation,
-      lastTransitionTime: row.stateChangedAt,
-    },
-  ];
+  const status: Session["status"] = {
+    lifecycleState: state,
+    expiresAt: row.expiresAt,
+    ...(row.closedAt !== null ? { closedAt: row.closedAt } : {}),
+    ...(row.closeReason !== null ? { closeReason: row.closeReason } : {}),
+    conditions: [
+      {
+        type: "Open",
+        status: state === "open" ? "True" : "False",
+        reason,
+        message: CONDITION_MESSAGE[reason](row),
+        observedGeneration: row.generation,
+        lastTransitionTime: row.stateChangedAt,
+      },
+    ],
+  };
   return {
     metadata: resourceMetadata(row),
     spec: { target: row.target, targetSnapshot: row.targetSnapshot, channels: row.channels, expiresAt: row.expiresAt },
