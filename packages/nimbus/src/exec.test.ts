@@ -12,7 +12,7 @@ describe("sandboxes.exec", () => {
         startNdjson(res);
         writeLine(res, { kind: "stdout", data: b64("hel"), encoding: "base64" });
         writeLine(res, { kind: "stderr", data: b64("warn\n"), encoding: "base64" });
-        writeLine(res, { kind: "heartbeat" });
+        writeLine(res, { type: "heartbeat" });
         writeLine(res, { kind: "stdout", data: b64("lo\n"), encoding: "base64" });
         writeLine(res, { kind: "exit", code: 3 });
         res.end();
@@ -33,6 +33,8 @@ describe("sandboxes.exec", () => {
       (_req, res) => {
         startNdjson(res);
         writeLine(res, { kind: "stdout", data: b64("x"), encoding: "base64" });
+        // The server's heartbeat line (api/ndjson.ts) is not a frame.
+        writeLine(res, { type: "heartbeat" });
         writeLine(res, { kind: "exit", code: 0 });
         res.end();
       },

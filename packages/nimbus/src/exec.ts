@@ -6,7 +6,7 @@
 import { NimbusError, STATUS_BY_CODE, fromWire } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
-import type { ExecFrame } from "./types/session.js";
+import type { ExecFrame, Heartbeat } from "./types/session.js";
 
 /**
  * What to run.
@@ -64,8 +64,9 @@ export async function* execStream(t: Transport, input: ExecOptions): AsyncGenera
     accept: "application/x-ndjson",
     signal: input.signal,
   });
-  for await (const frame of readNdjson<ExecFrame | { kind: "heartbeat" }>(res)) {
-    if (frame.kind !== "heartbeat") yield frame;
+  // Every NDJSON stream carries {"type":"heartbeat"} lines; they are not frames.
+  for await (const frame of readNdjson<ExecFrame | Heartbeat>(res)) {
+    if (!("type" in frame)) yield frame;
   }
 }
 

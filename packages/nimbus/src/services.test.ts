@@ -18,9 +18,10 @@ const spec: ServiceSpec = {
   restartPolicy: "on_failure",
 };
 
-const view = (lifecycleState: string, state: ServiceView["state"] = "running"): ServiceView => ({
+const view = (lifecycleState: ServiceView["lifecycleState"], state: ServiceView["state"] = "running"): ServiceView => ({
   tenantId: "demo",
   name: "worker",
+  generation: 1,
   sandboxId: "worker-1",
   backend: "container",
   state,

@@ -53,7 +53,6 @@ import { ServiceStore } from "./store/service-store.js";
 import { Services } from "./domain/services.js";
 import { Supervisor } from "./domain/supervisor.js";
 import { Endpoints } from "./domain/endpoints.js";
-import { PortForwarder } from "./runtime/port-forward.js";
 import { serviceRoutes } from "./api/routes/services.js";
 import { serviceProxyRoutes, serviceProxyWsRoutes } from "./api/routes/service-proxy.js";
 import { imageRoutes } from "./api/routes/images.js";
@@ -130,6 +129,8 @@ async function createRuntime(config: ServerConfig, log: Logger): Promise<Runtime
     const backend = new ContainerBackend({
       stateDir: join(config.dataDir, "runtime"),
       diskLimits: config.diskLimits,
+      // Outside the runtime dir: the unix socket paths must stay under 108 bytes.
+      portsSocketDir: join(config.dataDir, "endpoints"),
       runtime: host.runtime,
       runtimePath: host.runtimePath,
       conmonPath: host.conmonPath,
@@ -323,7 +324,6 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const endpoints = new Endpoints({
     store: sandboxStore,
     runtime,
-    forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }),
     events,
     log: log.child({ module: "endpoints" }),
   });

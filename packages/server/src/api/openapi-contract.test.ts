@@ -70,6 +70,33 @@ test("every operation has an operationId, a summary, a tag and typed responses",
   assert.ok(ids.size > 40);
 });
 
+/**
+ * Where a success body has an object whose fields are not all named: an open
+ * `additionalProperties`, or an object with neither properties nor a value
+ * schema. The few free-form places are by design and listed.
+ */
+function looseObjects(schema: any, at: string, out: string[]): string[] {
+  if (Array.isArray(schema)) schema.forEach((s, i) => looseObjects(s, `${at}[${i}]`, out));
+  else if (schema && typeof schema === "object") {
+    const open = schema.additionalProperties === true || (schema.type === "object" && !schema.properties && !schema.patternProperties);
+    const valueUnknown = schema.patternProperties && Object.values<any>(schema.patternProperties).some((v) => Object.keys(v).length === 0);
+    if ((open || valueUnknown) && !FREE_FORM.some((re) => re.test(at))) out.push(at);
+    for (const [k, v] of Object.entries(schema)) looseObjects(v, `${at}.${k}`, out);
+  }
+  return out;
+}
+/** The error envelope's detail, a builtIn/external service backend's own fields, and the OpenAPI document itself. */
+const FREE_FORM = [/\.detail\.anyOf\[0\]$/, /\.backend\.anyOf\[1\]$/, /^GET \/openapi\.json /];
+
+test("success bodies name every field: no loose objects in sandboxes, sessions, services, tenants, events or errors", () => {
+  const loose: string[] = [];
+  for (const [name, op] of operations(doc))
+    for (const [status, resp] of Object.entries<any>(op.responses))
+      for (const [type, media] of Object.entries<any>(resp.content ?? {})) looseObjects(media.schema, `${name} ${status} ${type}`, loose);
+  assert.deepEqual(loose, []);
+  assert.equal(looseObjects({ type: "object", additionalProperties: true }, "a probe", []).length, 1, "the check finds a loose object");
+});
+
 test("Redocly's linter finds no problem, and does find a removed operationId", () => {
   const clean = lint(doc);
   assert.equal(clean.code, 0, clean.out);
@@ -80,37 +107,63 @@ test("Redocly's linter finds no problem, and does find a removed operationId", (
   assert.match(bad.out, /operationId/);
 });
 
-test("a client generated with openapi-typescript compiles under --strict; a wrong use of it does not", () => {
-  const spec = join(dir, "openapi.json");
-  writeFileSync(spec, JSON.stringify(doc));
-  const gen = run(bin("openapi-typescript"), [spec, "-o", join(dir, "schema.d.ts")]);
-  assert.equal(gen.code, 0, gen.out);
-  const use = (body: string) => {
-    const file = join(dir, `use-${Math.random().toString(36).slice(2)}.ts`);
-    writeFileSync(file, `import type { operations, paths } from "./schema.js";\n${body}\n`);
-    return run(bin("tsc"), [
-      "--strict",
-      "--noEmit",
-      "--module",
-      "nodenext",
-      "--moduleResolution",
-      "nodenext",
-      "--target",
-      "es2022",
-      "--skipLibCheck",
-      "false",
-      join(dir, "schema.d.ts"),
-      file,
-    ]);
-  };
-  const ok = use(`
+/** Generates a client from `document` and compiles `body` against it under --strict; the first failing step's result. */
+function compileClient(document: unknown, body: string): { code: number | null; out: string } {
+  const name = Math.random().toString(36).slice(2);
+  const spec = join(dir, `openapi-${name}.json`);
+  const schema = join(dir, `schema-${name}.d.ts`);
+  writeFileSync(spec, JSON.stringify(document));
+  const gen = run(bin("openapi-typescript"), [spec, "-o", schema]);
+  if (gen.code !== 0) return gen;
+  const file = join(dir, `use-${name}.ts`);
+  writeFileSync(file, `import type { operations, paths } from "./schema-${name}.js";\n${body}\n`);
+  return run(bin("tsc"), [
+    "--strict",
+    "--noEmit",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--skipLibCheck",
+    "false",
+    schema,
+    file,
+  ]);
+}
+
+const USE = `
 type Created = operations["postTenants"]["responses"][201]["content"]["application/json"];
 type Page = paths["/api/tenants/{tenantId}/sandboxes"]["get"]["responses"][200]["content"]["application/json"];
 type Failure = operations["getTenantsByTenantIdSandboxesById"]["responses"][404]["content"]["application/json"];
 export const created: Created = { id: "demo" };
 export const next = (p: Page): string | undefined => p.metadata.nextPageToken;
-export const code = (f: Failure): string => f.error.code;`);
+export const state = (p: Page): string | undefined => p.items[0]?.status.lifecycleState;
+export const code = (f: Failure): string => f.error.code;`;
+
+test("a client generated with openapi-typescript compiles under --strict; a wrong use of it does not", () => {
+  const ok = compileClient(doc, USE);
   assert.equal(ok.code, 0, ok.out);
-  const wrong = use(`export const n: operations["postTenants"]["responses"][201]["content"]["application/json"] = { id: 42 };`);
+  const wrong = compileClient(doc, `export const n: operations["postTenants"]["responses"][201]["content"]["application/json"] = { id: 42 };`);
   assert.notEqual(wrong.code, 0, "tsc accepted a number where the contract says string");
+});
+
+test("a schema that breaks the generated client fails the check", () => {
+  // The sandbox list's items lose their shape: the client's use of status.lifecycleState no longer compiles.
+  const loose = structuredClone(doc);
+  loose.paths["/api/tenants/{tenantId}/sandboxes"]!.get.responses["200"].content["application/json"].schema.properties.items = {
+    type: "array",
+    items: { type: "string" },
+  };
+  const r = compileClient(loose, USE);
+  assert.notEqual(r.code, 0, "the client compiled against a schema that dropped the sandbox's fields");
+  assert.match(r.out, /lifecycleState|status/);
+  // A reference to a component that does not exist.
+  const dangling = structuredClone(doc);
+  dangling.paths["/api/tenants"]!.post.responses["201"] = {
+    description: "x",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Nope" } } },
+  };
+  assert.notEqual(compileClient(dangling, USE).code, 0, "a dangling reference passed");
 });

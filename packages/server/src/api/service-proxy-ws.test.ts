@@ -13,7 +13,7 @@ import { startStandinRegistry, STANDIN_REFERENCE } from "../testing/standin.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import type { TestRegistry } from "../testing/registry.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
-import { forwarderPids } from "../runtime/port-forward.js";
+import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
 
 let registry: TestRegistry;

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import { Nimbus, NimbusConflictError, NimbusPreconditionError } from "@nimbus/nimbus";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
-import { forwarderPids } from "../runtime/port-forward.js";
+import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
 
 let env: SandboxEnv;
@@ -47,20 +47,11 @@ const client = () => new Nimbus({ endpoint: env.srv.url, token: env.srv.token(),
 
 /** busybox httpd serving /www on 8080, after running `setup` (sh) to fill it. */
 function httpSpec(setup = "echo hello > /www/index.html", extra: Record<string, unknown> = {}) {
-  return {
-    backend: {
-      kind: "sandbox" as const,
-      sandbox: {
-        owner: { kind: "service" as const },
-        backend: "container",
-        root: { kind: "oci_image" as const, source: { kind: "reference" as const, reference: BUSYBOX } },
-        process: { argv: ["sh", "-c", `mkdir -p /www && ${setup}; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`] },
-        ports: [{ name: "http", port: 8080, protocol: "http" as const }],
-      },
-    },
+  const spec = sleeperSpec(["sh", "-c", `mkdir -p /www && ${setup}; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`], {
     readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
     ...extra,
-  };
+  });
+  return { ...spec, backend: { ...spec.backend, sandbox: { ...spec.backend.sandbox, ports: [{ name: "http", port: 8080, protocol: "http" as const }] } } };
 }
 
 /** PID 1 ignores SIGTERM without a handler; this one exits on it, so stops are quick. */

@@ -40,7 +40,18 @@ test("plain output: one line per event, a layer's progress at most once a second
   h.layer(B, 10, 10, { done: true, cached: true });
   h.tick(1000);
   h.layer(A, 4 * MiB, 4 * MiB, { done: true });
-  h.view.update({ kind: "done", image: { reference: "docker.io/library/x:1", digest: A, sizeBytes: 1, pulledAt: "", layers: [] } });
+  h.view.update({
+    kind: "done",
+    image: {
+      reference: "docker.io/library/x:1",
+      public: false,
+      digest: A,
+      sizeBytes: 1,
+      pulledAt: "",
+      layers: [],
+      config: { entrypoint: null, cmd: null, env: [], workingDir: "", user: "", exposedPorts: [], labels: {} },
+    },
+  });
   h.view.finish();
   assert.deepEqual(h.lines, [
     "resolved docker.io/library/x:1 to " + A + " (2 layers)",

@@ -2,23 +2,12 @@
  * `nimbus secret set|ls|rm` on the built binary: the value comes from stdin
  * and is never printed back; a missing --host is a usage error.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { isolatedEnv, makeTempRoot, runNimbus, spawnServer, type ServerProcess } from "../testing/cli.js";
+import { runNimbus } from "../testing/cli.js";
+import { useCliServerWithTenant } from "../testing/cli-tenant-server.js";
 
-const tmp = makeTempRoot();
-const env = { ...isolatedEnv(tmp.root), NIMBUS_TENANT_ID: "demo" };
-let server: ServerProcess;
-
-before(async () => {
-  server = await spawnServer(["--data-dir", join(tmp.root, "data")], env);
-  assert.equal((await runNimbus(["tenant", "create", "demo"], env)).code, 0);
-});
-after(async () => {
-  await server?.stop();
-  tmp.cleanup();
-});
+const { env } = useCliServerWithTenant("demo", { NIMBUS_TENANT_ID: "demo" });
 
 test("set from stdin, list without the value, remove", async () => {
   const set = await runNimbus(["secret", "set", "GITHUB", "--host", "api.github.test", "--format", "token {value}"], env, "ghp_abc123\n");

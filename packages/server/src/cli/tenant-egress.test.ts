@@ -1,21 +1,10 @@
 /** `nimbus tenant egress get|set` on the built binary against a running server. */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { isolatedEnv, makeTempRoot, runNimbus, spawnServer, type ServerProcess } from "../testing/cli.js";
+import { runNimbus } from "../testing/cli.js";
+import { useCliServerWithTenant } from "../testing/cli-tenant-server.js";
 
-const tmp = makeTempRoot();
-const env = isolatedEnv(tmp.root);
-let server: ServerProcess;
-
-before(async () => {
-  server = await spawnServer(["--data-dir", join(tmp.root, "data")], env);
-  assert.equal((await runNimbus(["tenant", "create", "demo"], env)).code, 0);
-});
-after(async () => {
-  await server?.stop();
-  tmp.cleanup();
-});
+const { env } = useCliServerWithTenant("demo");
 
 test("get shows the default; set replaces it; a bad port is a clear error", async () => {
   const d = await runNimbus(["tenant", "egress", "get", "demo"], env);

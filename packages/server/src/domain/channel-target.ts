@@ -26,7 +26,7 @@ export function requireSessionChannel(sessions: Sessions, sandboxes: Sandboxes, 
       detail: { lifecycleState: session.lifecycleState, closeReason: session.closeReason },
     });
   }
-  if (!session.channels.includes(channel)) {
+  if (!session.channels.some((c) => c === channel)) {
     throw new AppError("op.conflict", `session \`${sessionId}\` was not opened with the \`${channel}\` channel (it has ${session.channels.join(", ")})`, {
       detail: { channels: session.channels },
     });

@@ -14,8 +14,7 @@ import { Agent, type ClientRequestArgs } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.js";
 import type { SandboxRow, SandboxStore } from "../store/sandbox-store.js";
-import type { RuntimeBackend } from "../runtime/backend.js";
-import type { Forward, PortForwarder } from "../runtime/port-forward.js";
+import type { PortForward, RuntimeBackend } from "../runtime/backend.js";
 import type { EventBus } from "./events.js";
 import type { PortSpec, SandboxSpec } from "./sandbox-spec.js";
 import { sandboxView } from "./sandbox-view.js";
@@ -24,8 +23,8 @@ export type Endpoint = SandboxRow["endpoints"][number];
 
 export interface EndpointsDeps {
   store: SandboxStore;
+  /** Its ports facet reaches the sandboxes' ports. */
   runtime: RuntimeBackend;
-  forwarder: PortForwarder;
   events: EventBus;
   log: Logger;
 }
@@ -34,15 +33,15 @@ export interface EndpointsDeps {
 export type EndpointsListener = (row: SandboxRow) => void;
 
 interface Published {
-  forwards: Map<number, Forward>;
+  forwards: Map<number, PortForward>;
   agents: Map<number, Agent>;
   cancelled: boolean;
   done: Promise<void>;
 }
 
-/** An HTTP agent whose connections go straight to the forwarder's unix socket (keep-alive pooled). */
+/** An HTTP agent whose connections go straight into the sandbox's port (keep-alive pooled). */
 class ForwardAgent extends Agent {
-  constructor(private readonly forward: Forward) {
+  constructor(private readonly forward: PortForward) {
     super({ keepAlive: true, maxSockets: 256 });
   }
 
@@ -86,7 +85,7 @@ export class Endpoints {
   /** Boot, after the reconciler: kill helpers a killed server left, then publish every ready sandbox again. */
   start(): void {
     this.started = true;
-    const swept = this.deps.forwarder.sweep();
+    const swept = this.deps.runtime.ports.sweep();
     if (swept > 0) this.deps.log.info("removed port forwarders left by an earlier server", { count: swept });
     for (const row of this.deps.store.allInStates(["pending", "starting", "ready", "stopping", "stopped", "failed"])) {
       // Host ports recorded by a server that was killed are gone with it.
@@ -124,17 +123,15 @@ export class Endpoints {
     const entry: Published = { forwards: new Map(), agents: new Map(), cancelled: false, done: Promise.resolve() };
     this.published.set(row.id, entry);
     entry.done = (async () => {
-      const state = await this.deps.runtime.state(row.id);
-      if (!state?.pid) throw new Error("the sandbox has no running process to publish ports of");
       for (const p of ports) {
         if (entry.cancelled) break;
-        const forward = await this.deps.forwarder.publish(row.id, state.pid, p.port, { host: p.publish === "host" });
+        const forward = await this.deps.runtime.ports.publish(row.id, p.port, { host: p.publish === "host" });
         entry.forwards.set(p.port, forward);
         entry.agents.set(p.port, new ForwardAgent(forward));
       }
       const current = this.deps.store.get(row.tenantId, row.id);
       if (entry.cancelled || current?.lifecycleState !== "ready") return;
-      const host = this.deps.forwarder.host;
+      const host = this.deps.runtime.ports.host;
       this.setEndpoints(
         current,
         ports.map((p) => endpointOf(p, host, entry.forwards.get(p.port)!.hostPort)),

@@ -12,6 +12,7 @@
  * `stopped` (then delete, when `onExpire` is `delete`).
  * `stopped` and `failed` are terminal; only delete leaves them.
  */
+import type { Health, Readiness } from "@nimbus/nimbus";
 import { AppError } from "./errors.js";
 
 export const SANDBOX_STATES = ["pending", "starting", "ready", "stopping", "stopped", "failed"] as const;
@@ -20,7 +21,8 @@ export type SandboxState = (typeof SANDBOX_STATES)[number];
 export const ACTIVE_STATES: readonly SandboxState[] = ["pending", "starting", "ready", "stopping"];
 export const TERMINAL_STATES: readonly SandboxState[] = ["stopped", "failed"];
 
-export type SandboxReason = "pull_failed" | "start_failed" | "exited" | "oom_killed" | "stopped" | "lost" | "expired";
+export const SANDBOX_REASONS = ["pull_failed", "start_failed", "exited", "oom_killed", "stopped", "lost", "expired"] as const;
+export type SandboxReason = (typeof SANDBOX_REASONS)[number];
 
 const TRANSITIONS: Record<SandboxState, readonly SandboxState[]> = {
   pending: ["starting", "stopping", "failed"],
@@ -42,7 +44,7 @@ export function assertTransition(id: string, from: SandboxState, to: SandboxStat
 }
 
 /** The derived status fields of the contract's lifecycle table. */
-export function statusFields(state: SandboxState): { readiness: string; health: string; ready: boolean } {
+export function statusFields(state: SandboxState): { readiness: Readiness; health: Health; ready: boolean } {
   switch (state) {
     case "ready":
       return { readiness: "ready", health: "healthy", ready: true };

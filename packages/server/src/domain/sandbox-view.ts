@@ -3,23 +3,20 @@
  * echoed: argv/entrypoint/command/env come back only as value counts, env
  * under the name `environment`. Everything else is derived from the record.
  */
+import type { Redacted, RedactedProcess, Sandbox, SandboxStatus } from "@nimbus/nimbus";
 import type { SandboxRow } from "../store/sandbox-store.js";
+import { resourceMetadata } from "./resource-metadata.js";
 import { CONDITION_REASON, TERMINAL_STATES, statusFields, type SandboxState } from "./sandbox-state.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 
-export interface Redacted {
-  redacted: true;
-  valueCount: number;
-}
-
 const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
 
-export function sandboxView(row: SandboxRow): Record<string, unknown> {
+export function sandboxView(row: SandboxRow): Sandbox {
   const spec = row.spec;
   const p = spec.process ?? {};
   const state = row.lifecycleState;
   const derived = statusFields(state);
-  const process: Record<string, unknown> = {
+  const process: RedactedProcess = {
     argv: redact(p.argv ?? p.args) ?? { redacted: true, valueCount: 0 },
     environment: redact(p.env) ?? { redacted: true, valueCount: 0 },
     cwd: p.cwd ?? "/",
@@ -29,13 +26,13 @@ export function sandboxView(row: SandboxRow): Record<string, unknown> {
   if (p.command) process.command = redact(p.command);
   if (p.user !== undefined) process.user = p.user;
   if (p.init) process.init = true;
-  const sandbox: Record<string, unknown> = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
+  const sandbox: Sandbox["spec"]["sandbox"] = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
   if (spec.resources) sandbox.resources = spec.resources;
   if (spec.network) sandbox.network = spec.network;
   if (spec.ports) sandbox.ports = spec.ports;
   if (spec.lifetime) sandbox.lifetime = spec.lifetime;
 
-  const status: Record<string, unknown> = {
+  const status: SandboxStatus = {
     lifecycleState: state,
     readiness: derived.readiness,
     health: derived.health,
@@ -61,15 +58,7 @@ export function sandboxView(row: SandboxRow): Record<string, unknown> {
   if (row.idleExpiresAt !== null && !TERMINAL_STATES.includes(state)) status.idleExpiresAt = row.idleExpiresAt;
 
   return {
-    metadata: {
-      tenantId: row.tenantId,
-      id: row.id,
-      generation: row.generation,
-      resourceVersion: row.resourceVersion,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      labels: row.labels,
-    },
+    metadata: { ...resourceMetadata(row), labels: row.labels },
     spec: { profile: row.profile, sandbox },
     status,
   };

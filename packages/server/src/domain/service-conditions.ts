@@ -3,6 +3,7 @@
  * definition came from and conditions stamped with the generation they
  * describe, so a client can tell whether its latest write was seen.
  */
+import type { Condition } from "@nimbus/nimbus";
 import type { ServiceRow } from "../store/service-store.js";
 import type { ServiceState } from "./service-state.js";
 
@@ -19,7 +20,7 @@ const READY_REASON: Record<ServiceState, string> = {
   failed: "Failed",
 };
 
-export function definitionConditions(row: ServiceRow): Array<Record<string, unknown>> {
+export function definitionConditions(row: ServiceRow): Condition[] {
   const state = row.state;
   return [
     {

@@ -17,6 +17,7 @@
  *   starting/running ── exited 0 under on_failure/never ──▶ stopped
  *   declared: builtIn/external backends; Nimbus records them and runs nothing.
  */
+import type { ServiceView } from "@nimbus/nimbus";
 import { AppError } from "./errors.js";
 
 export const SERVICE_STATES = ["declared", "stopped", "starting", "running", "restarting", "stopping", "failed"] as const;
@@ -46,7 +47,7 @@ export function assertTransition(name: string, from: ServiceState, to: ServiceSt
 }
 
 /** The view's sandbox-style lifecycle fields, derived from the service state and probe health. */
-export function lifecycleFields(state: ServiceState, healthy: boolean | undefined): { lifecycleState: string; readiness: string; health: string } {
+export function lifecycleFields(state: ServiceState, healthy: boolean | undefined): Pick<ServiceView, "lifecycleState" | "readiness" | "health"> {
   switch (state) {
     case "declared":
       return { lifecycleState: "declared", readiness: "unknown", health: "unknown" };

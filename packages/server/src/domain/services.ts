@@ -7,7 +7,7 @@
  * backing sandbox; this file owns the record and its transitions.
  */
 import { checkUserSpec } from "./user-ids.js";
-import type { ReadinessProbe } from "@nimbus/nimbus";
+import type { ReadinessProbe, ServiceDefinition, ServiceView } from "@nimbus/nimbus";
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
@@ -312,40 +312,47 @@ export class Services implements ServiceResolver {
   }
 
   /** The runtime view (contract §6, plus `generation`, `exitCode`, `message` as ext). */
-  view(row: ServiceRow): Record<string, unknown> {
+  view(row: ServiceRow): ServiceView {
     const state = row.state;
     const spec = specOf(row);
     const sandbox = row.sandboxId === null ? undefined : this.deps.sandboxes.find(row.tenantId, row.sandboxId);
     const fields = lifecycleFields(state, this.health.get(key(row.tenantId, row.name)));
-    const view: Record<string, unknown> = { tenantId: row.tenantId, name: row.name, generation: row.generation };
-    if (row.sandboxId !== null) view.sandboxId = row.sandboxId;
-    view.backend = spec.backend.kind === "sandbox" ? spec.backend.sandbox.backend : spec.backend.kind;
-    Object.assign(view, { state, ...fields });
-    view.endpoints = sandbox?.lifecycleState === "ready" ? sandbox.endpoints : [];
-    view.restartCount = row.restartCount;
+    const view: ServiceView = {
+      tenantId: row.tenantId,
+      name: row.name,
+      generation: row.generation,
+      ...(row.sandboxId !== null ? { sandboxId: row.sandboxId } : {}),
+      backend: spec.backend.kind === "sandbox" ? spec.backend.sandbox.backend : spec.backend.kind,
+      state,
+      ...fields,
+      endpoints: sandbox?.lifecycleState === "ready" ? sandbox.endpoints : [],
+      restartCount: row.restartCount,
+    };
     if (row.exitCode !== null) view.exitCode = row.exitCode;
     if (row.message !== null) view.message = row.message;
     return view;
   }
 
   /** The definition as create/update answer it: launch inputs only as value counts. */
-  definition(row: ServiceRow): Record<string, unknown> {
+  definition(row: ServiceRow): ServiceDefinition {
     const spec = specOf(row);
-    let backend: Record<string, unknown> = spec.backend;
+    let backend: ServiceDefinition["spec"]["backend"];
     if (spec.backend.kind === "sandbox") {
-      const s = spec.backend.sandbox;
-      const p = s.process;
-      const count = (v: unknown[] | undefined) => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
+      const { process: p, ...s } = spec.backend.sandbox;
+      const count = (v: unknown[] | undefined) => (v === undefined ? undefined : { redacted: true as const, valueCount: v.length });
+      // JSON drops the undefined fields, as the stored definition would.
       const process = p && {
-        ...p,
         argv: count(p.argv ?? p.args),
-        args: undefined,
         entrypoint: count(p.entrypoint),
         command: count(p.command),
-        env: undefined,
         environment: count(p.env),
+        cwd: p.cwd,
+        user: p.user,
+        terminal: p.terminal,
       };
       backend = { kind: "sandbox", sandbox: { ...s, ...(process ? { process: JSON.parse(JSON.stringify(process)) } : {}) } };
+    } else {
+      backend = spec.backend;
     }
     return {
       metadata: {

@@ -8,12 +8,14 @@
  */
 import type { SandboxActivity } from "./sandbox-activity.js";
 import type { Logger } from "../log.js";
+import type { ServiceBackendKind, Session, SessionChannel } from "@nimbus/nimbus";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionListQuery, SessionRow, SessionStore, SessionTargetRecord, TargetSnapshotRecord } from "../store/session-store.js";
 import { capReached } from "./tenant-caps.js";
 import { AppError, invalidInput, notFound } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { ulid } from "./ids.js";
+import { resourceMetadata } from "./resource-metadata.js";
 import { LeaseScheduler } from "./lease-scheduler.js";
 import type { SandboxState } from "./sandbox-state.js";
 import { assertTransition, CLOSE_REASONS, conditionReason, type SessionState } from "./session-state.js";
@@ -21,14 +23,16 @@ import { assertTransition, CLOSE_REASONS, conditionReason, type SessionState } f
 export const DEFAULT_TTL_MS = 900_000;
 export const MAX_TTL_MS = 3_600_000;
 export const MAX_CHANNELS = 8;
-export const SANDBOX_CHANNELS: readonly string[] = ["stdio", "files", "exec"];
+export const SANDBOX_CHANNELS: readonly SessionChannel[] = ["stdio", "files", "exec"];
+
+const isChannel = (c: string): c is SessionChannel => SANDBOX_CHANNELS.some((known) => known === c);
 
 /** What a service target resolves to right now (implemented by the services domain). */
 export interface ResolvedService {
   sandboxId: string;
   /** The service definition's generation. */
   generation: number;
-  backend: string;
+  backend: ServiceBackendKind;
 }
 
 export interface ServiceResolver {
@@ -316,13 +320,13 @@ function checkTarget(target: OpenSessionInput["target"]): SessionTargetRecord {
   return target.sandbox !== undefined ? { sandbox: { id: target.sandbox.id } } : { service: { name: target.service!.name } };
 }
 
-function checkChannels(channels: string[]): void {
+function checkChannels(channels: string[]): asserts channels is SessionChannel[] {
   if (channels.length < 1 || channels.length > MAX_CHANNELS) {
     throw invalidInput(`\`channels\` must list 1 to ${MAX_CHANNELS} channels, not ${channels.length}`, { field: "channels" });
   }
   const seen = new Set<string>();
   channels.forEach((c, i) => {
-    if (!SANDBOX_CHANNELS.includes(c)) {
+    if (!isChannel(c)) {
       throw invalidInput(`channel \`${c.slice(0, 64)}\` is not available on this target; use ${SANDBOX_CHANNELS.join(", ")}`, {
         field: `channels.${i}`,
         channel: c.slice(0, 64),
@@ -352,31 +356,27 @@ const CONDITION_MESSAGE: Record<ReturnType<typeof conditionReason>, (row: Sessio
 };
 
 /** The wire resource of a session (contract §5). */
-export function sessionView(row: SessionRow): Record<string, unknown> {
+export function sessionView(row: SessionRow): Session {
   const state = row.lifecycleState;
   const reason = conditionReason(state, row.closeReason);
-  const status: Record<string, unknown> = { lifecycleState: state, expiresAt: row.expiresAt };
-  if (row.closedAt !== null) status.closedAt = row.closedAt;
-  if (row.closeReason !== null) status.closeReason = row.closeReason;
-  status.conditions = [
-    {
-      type: "Open",
-      status: state === "open" ? "True" : "False",
-      reason,
-      message: CONDITION_MESSAGE[reason](row),
-      observedGeneration: row.generation,
-      lastTransitionTime: row.stateChangedAt,
-    },
-  ];
+  const status: Session["status"] = {
+    lifecycleState: state,
+    expiresAt: row.expiresAt,
+    ...(row.closedAt !== null ? { closedAt: row.closedAt } : {}),
+    ...(row.closeReason !== null ? { closeReason: row.closeReason } : {}),
+    conditions: [
+      {
+        type: "Open",
+        status: state === "open" ? "True" : "False",
+        reason,
+        message: CONDITION_MESSAGE[reason](row),
+        observedGeneration: row.generation,
+        lastTransitionTime: row.stateChangedAt,
+      },
+    ],
+  };
   return {
-    metadata: {
-      tenantId: row.tenantId,
-      id: row.id,
-      generation: row.generation,
-      resourceVersion: row.resourceVersion,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-    },
+    metadata: resourceMetadata(row),
     spec: { target: row.target, targetSnapshot: row.targetSnapshot, channels: row.channels, expiresAt: row.expiresAt },
     status,
   };

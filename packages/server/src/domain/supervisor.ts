@@ -14,7 +14,6 @@ import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
-import { isListening } from "../runtime/port-forward.js";
 import type { Endpoints } from "./endpoints.js";
 import { ACTIVE_STATES, TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 import type { Sandboxes } from "./sandboxes.js";
@@ -173,7 +172,6 @@ export class Supervisor {
   private async runGate(tenantId: string, name: string, sandboxId: string, signal: AbortSignal): Promise<void> {
     await this.deps.endpoints.whenPublished(sandboxId);
     let failures = 0;
-    let pid: number | undefined;
     for (;;) {
       if (signal.aborted || this.closed) return;
       const svc = this.deps.services.find(tenantId, name);
@@ -184,8 +182,7 @@ export class Supervisor {
         if (svc.state === "starting") await this.markRunning(tenantId, name, sandboxId);
         return;
       }
-      pid ??= probe.tcp ? (await this.deps.runtime.state(sandboxId))?.pid : undefined;
-      const ok = await this.probe(probe, sandboxId, pid).catch(() => false);
+      const ok = await this.probe(probe, sandboxId).catch(() => false);
       failures = ok ? 0 : failures + 1;
       if (svc.state === "starting") {
         if (ok) await this.markRunning(tenantId, name, sandboxId);
@@ -209,8 +206,8 @@ export class Supervisor {
     });
   }
 
-  private async probe(probe: ReadinessProbe, sandboxId: string, pid: number | undefined): Promise<boolean> {
-    if (probe.tcp) return pid !== undefined && isListening(pid, probe.tcp.port);
+  private async probe(probe: ReadinessProbe, sandboxId: string): Promise<boolean> {
+    if (probe.tcp) return this.deps.runtime.ports.isListening(sandboxId, probe.tcp.port);
     if (probe.http) {
       const agent = this.deps.endpoints.agent(sandboxId, probe.http.port);
       return agent !== undefined && httpProbe(agent, probe.http.path, probe.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);

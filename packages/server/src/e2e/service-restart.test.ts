@@ -14,7 +14,7 @@ import { isolatedEnv, makeTempRoot, runNimbus, spawnServer } from "../testing/cl
 import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
-import { forwarderPids } from "../runtime/port-forward.js";
+import { forwarderPids } from "../runtime/container/port-forward.js";
 import { ContainerBackend } from "../runtime/index.js";
 import { until } from "../testing/until.js";
 

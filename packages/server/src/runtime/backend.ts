@@ -1,6 +1,10 @@
 // runtime/backend.ts — the small interface every sandbox runtime backend implements.
 // The domain talks only to this; `container/` (crun/runc/runsc + conmon) and
 // `fake/` (in-memory, for unit tests) implement it. Imports nothing outside runtime/.
+// Facets: `stdio` (main-process IO), `ports` (reaching a container's ports),
+// `egress` (the data path), plus groups (updateGroup/removeGroup) and processUser.
+
+import type { Duplex } from "node:stream";
 
 export type RuntimeName = "crun" | "runc" | "runsc";
 
@@ -210,6 +214,30 @@ export interface EgressFacet {
   close(): Promise<void>;
 }
 
+/** One port of a running container, reachable from the server until closed. */
+export interface PortForward {
+  /** The port inside the container. */
+  readonly port: number;
+  /** The host TCP port of an unauthenticated loopback listener, only when published with `host: true`. */
+  readonly hostPort: number | undefined;
+  /** A new connection to the container's port (what the authenticated proxy and HTTP probes use). */
+  connect(): Duplex;
+  /** Stops forwarding; open connections are ended. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The ports facet: reaching a running container's ports from the server (the domain's endpoints). */
+export interface PortsFacet {
+  /** The address host listeners (`host: true`) bind. */
+  readonly host: string;
+  /** Make TCP `port` of running container `id` reachable; `host: true` also opens a listener on `host`. */
+  publish(id: string, port: number, options?: { host?: boolean }): Promise<PortForward>;
+  /** Whether something inside running container `id` listens on TCP `port` (a readiness check); false when not running. */
+  isListening(id: string, port: number): Promise<boolean>;
+  /** Removes forwarders an earlier server process left behind; returns how many it killed. */
+  sweep(): number;
+}
+
 export interface RuntimeBackend {
   /** "crun" | "runc" | "runsc" | "fake" */
   readonly name: string;
@@ -233,6 +261,8 @@ export interface RuntimeBackend {
   rootfsPath(id: string): string;
   /** The main processes' stdio (the IO facet). */
   readonly stdio: StdioFacet;
+  /** Reaching containers' ports (the ports facet). */
+  readonly ports: PortsFacet;
   /** Stops watching and reading (containers keep running) and frees what only served the running server. */
   close(): Promise<void>;
   /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */

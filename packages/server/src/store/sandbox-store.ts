@@ -3,7 +3,7 @@
  * whole so the server can relaunch and re-adopt; redaction happens when the
  * domain builds the wire view, never here.
  */
-import type { LifecycleState, SandboxReason, SandboxSpec } from "@nimbus/nimbus";
+import type { LifecycleState, SandboxProfile, SandboxReason, SandboxSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -24,7 +24,7 @@ export interface SandboxRow {
   createdAt: string;
   updatedAt: string;
   labels: Record<string, string>;
-  profile: string;
+  profile: SandboxProfile;
   /** The caller's spec as created (the SDK's wire type, the one shape client and server share). */
   spec: SandboxSpec;
   serviceName: string | null;
@@ -51,7 +51,7 @@ interface RawRow {
   created_at: string;
   updated_at: string;
   labels: string;
-  profile: string;
+  profile: SandboxProfile;
   spec: string;
   service_name: string | null;
   lifecycle_state: LifecycleState;

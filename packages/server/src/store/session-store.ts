@@ -4,7 +4,7 @@
  * target too) so a stopping sandbox finds its sessions in one indexed query.
  * Timestamps are RFC 3339 UTC strings, which sort like the instants they name.
  */
-import type { SessionState } from "@nimbus/nimbus";
+import type { SessionChannel, SessionState, TargetSnapshot } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
@@ -12,9 +12,7 @@ import { currentResourceVersion, nextResourceVersion, statement } from "./db.js"
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
 
-export type TargetSnapshotRecord =
-  | { sandbox: { id: string; generation: number; profile: string; backend: string } }
-  | { service: { name: string; generation: number; backend: string; sandboxId: string } };
+export type TargetSnapshotRecord = TargetSnapshot;
 
 export interface SessionRow {
   tenantId: string;
@@ -27,7 +25,7 @@ export interface SessionRow {
   targetSnapshot: TargetSnapshotRecord;
   targetSandboxId: string;
   serviceName: string | null;
-  channels: string[];
+  channels: SessionChannel[];
   lifecycleState: SessionState;
   expiresAt: string;
   stateChangedAt: string;

@@ -12,7 +12,7 @@ import { execUser, type SandboxExec } from "../../domain/sandbox-exec.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef, type StreamingContext } from "../route.js";
-import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
+import { ExecFrameSchema, ndjsonLineOf, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { SandboxParams } from "../schemas/sandbox.js";
 import { requireReadySandbox, requireSessionChannel } from "../../domain/channel-target.js";
 import { NO_ACTIVITY, type SandboxActivity } from "../../domain/sandbox-activity.js";
@@ -91,7 +91,7 @@ export function execRoutes(
       summary: "(ext) Run a command in a ready sandbox; NDJSON frames stdout/stderr (base64), then exit or error",
       params: SandboxParams,
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ndjsonLineOf(ExecFrameSchema) } },
       handler: async (ctx) => {
         requireReadySandbox(sandboxes, ctx.tenantId, ctx.params.id);
         await cappedExec(caps, ctx.tenantId, () => streamExec(ctx, exec, { tenantId: ctx.tenantId, id: ctx.params.id }, ctx.body, activity));
@@ -106,7 +106,7 @@ export function execRoutes(
       params: strictObject({ id: PathNameSchema }),
       query: strictObject({ tenantId: Type.Optional(TenantIdSchema) }),
       body: ExecBody,
-      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
+      responses: { 200: { description: "NDJSON frames", contentType: "application/x-ndjson", schema: ndjsonLineOf(ExecFrameSchema) } },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const sandbox = requireSessionChannel(sessions, sandboxes, tenantId, ctx.params.id, "exec");

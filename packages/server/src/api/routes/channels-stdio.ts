@@ -20,7 +20,7 @@ import type { ChannelEvent, ChannelSink, StdioChannels } from "../../domain/stdi
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { SessionParams } from "../schemas/session.js";
-import { ChannelFrameSchema, strictObject, TenantIdSchema } from "../schemas/common.js";
+import { ChannelFrameSchema, ndjsonLineOf, strictObject, TenantIdSchema } from "../schemas/common.js";
 import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
 
@@ -122,7 +122,9 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
       summary: "(ext) Attach to the sandbox's main process output as NDJSON frames, replayed from `cursor` then live",
       params: SessionParams,
       query: StreamQuery,
-      responses: { 200: { description: "opened, gap, stdout, stderr, exit, closed", contentType: "application/x-ndjson", schema: ChannelFrameSchema } },
+      responses: {
+        200: { description: "opened, gap, stdout, stderr, exit, closed", contentType: "application/x-ndjson", schema: ndjsonLineOf(ChannelFrameSchema) },
+      },
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const encoding = ctx.query.encoding ?? "utf8";

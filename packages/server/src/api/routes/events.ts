@@ -7,7 +7,8 @@ import type { EventBus } from "../../domain/events.js";
 import { openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams } from "../schemas/common.js";
-import { EventLineSchema, EventsQuery } from "../schemas/sandbox.js";
+import { EventLineSchema } from "../schemas/event.js";
+import { EventsQuery } from "../schemas/sandbox.js";
 
 export function eventRoutes(events: EventBus): RouteDef[] {
   return [

@@ -10,27 +10,8 @@ import { invalidInput } from "../../domain/errors.js";
 import { collection, clampLimit } from "../collection.js";
 import { route, type RouteDef } from "../route.js";
 import { PageQuery, collectionOf, strictObject } from "../schemas/common.js";
-import { EgressRulesSchema, SandboxParams, SandboxResource } from "../schemas/sandbox.js";
+import { EgressLogEntrySchema as EgressLogEntry, EgressRulesSchema, SandboxParams, SandboxResource } from "../schemas/sandbox.js";
 import { sandboxView } from "../../domain/sandbox-view.js";
-
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
-
-const EgressLogEntry = strictObject({
-  seq: Type.Integer(),
-  at: Type.String({ format: "date-time" }),
-  kind: Type.Union([Type.Literal("connect"), Type.Literal("dns")]),
-  name: Nullable(Type.String()),
-  address: Nullable(Type.String()),
-  port: NullableInt,
-  protocol: Type.String(),
-  decision: Type.Union([Type.Literal("allowed"), Type.Literal("denied")]),
-  rule: Nullable(Type.String({ description: "index of the deciding rule in spec.network.egress, or always_refused:<class>" })),
-  reason: Nullable(Type.String()),
-  bytesUp: NullableInt,
-  bytesDown: NullableInt,
-  durationMs: NullableInt,
-});
 
 const EgressLogQuery = strictObject({
   ...PageQuery,

@@ -6,16 +6,8 @@
 import { Type } from "@sinclair/typebox";
 import type { Secrets } from "../../domain/secrets.js";
 import { route, type RouteDef } from "../route.js";
+import { SecretViewSchema } from "../schemas/tenant.js";
 import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
-
-const SecretView = strictObject({
-  name: Type.String(),
-  hosts: Type.Array(Type.String()),
-  header: Type.String(),
-  format: Type.String(),
-  createdAt: Type.String({ format: "date-time" }),
-  updatedAt: Type.String({ format: "date-time" }),
-});
 
 const SetSecretBody = strictObject({
   name: Type.String({ minLength: 1, maxLength: 64, description: "A-Z, 0-9 and _, starting with a letter; the sandbox sees NIMBUS_SECRET_<name>" }),
@@ -39,7 +31,7 @@ export function secretRoutes(secrets: Secrets): RouteDef[] {
       summary: "(ext) Set a secret (created or replaced); its value is never returned",
       params: TenantParams,
       body: SetSecretBody,
-      responses: { 201: { description: "created", schema: SecretView }, 200: { description: "replaced", schema: SecretView } },
+      responses: { 201: { description: "created", schema: SecretViewSchema }, 200: { description: "replaced", schema: SecretViewSchema } },
       handler: (ctx) => {
         const { view, created } = secrets.set(ctx.tenantId, ctx.body);
         return { status: created ? 201 : 200, body: view };
@@ -52,7 +44,7 @@ export function secretRoutes(secrets: Secrets): RouteDef[] {
       tag: "tenants",
       summary: "(ext) List the tenant's secrets, without their values",
       params: TenantParams,
-      responses: { 200: { description: "the secrets, by name", schema: strictObject({ items: Type.Array(SecretView) }) } },
+      responses: { 200: { description: "the secrets, by name", schema: strictObject({ items: Type.Array(SecretViewSchema) }) } },
       handler: (ctx) => ({ status: 200, body: { items: secrets.list(ctx.tenantId) } }),
     }),
     route({

@@ -8,8 +8,7 @@ import type { TenantLifetimes } from "../../domain/tenant-lifetime.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams, strictObject } from "../schemas/common.js";
 import { LifetimeSchema } from "../schemas/sandbox.js";
-
-const ViewSchema = strictObject({ tenantId: Type.String(), lifetime: LifetimeSchema });
+import { TenantLifetimeViewSchema } from "../schemas/tenant.js";
 
 export function tenantLifetimeRoutes(lifetimes: TenantLifetimes): RouteDef[] {
   return [
@@ -20,7 +19,7 @@ export function tenantLifetimeRoutes(lifetimes: TenantLifetimes): RouteDef[] {
       tag: "tenants",
       summary: "(ext) The default lifetime of a tenant's new sandboxes ({} when none is set)",
       params: TenantParams,
-      responses: { 200: { description: "the default lifetime", schema: ViewSchema } },
+      responses: { 200: { description: "the default lifetime", schema: TenantLifetimeViewSchema } },
       handler: (ctx) => ({ status: 200, body: lifetimes.view(ctx.params.tenantId) }),
     }),
     route({
@@ -31,7 +30,7 @@ export function tenantLifetimeRoutes(lifetimes: TenantLifetimes): RouteDef[] {
       summary: "(ext) Replace the default lifetime of a tenant's new sandboxes; {} removes it",
       params: TenantParams,
       body: LifetimeSchema,
-      responses: { 200: { description: "the default lifetime now in force", schema: ViewSchema } },
+      responses: { 200: { description: "the default lifetime now in force", schema: TenantLifetimeViewSchema } },
       handler: (ctx) => ({ status: 200, body: lifetimes.set(ctx.params.tenantId, ctx.body) }),
     }),
   ];

@@ -5,14 +5,8 @@
 import { Type } from "@sinclair/typebox";
 import type { Tenants } from "../../domain/tenants.js";
 import { route, type RouteDef } from "../route.js";
+import { ApiKeySchema, CreatedApiKeySchema } from "../schemas/tenant.js";
 import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
-
-const ApiKeySchema = strictObject({
-  id: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String({ format: "date-time" }),
-  lastUsedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-});
 
 export function tenantRoutes(tenants: Tenants): RouteDef[] {
   return [
@@ -55,7 +49,7 @@ export function tenantRoutes(tenants: Tenants): RouteDef[] {
       summary: "(ext) Create a tenant API key; the key is shown once",
       params: TenantParams,
       body: strictObject({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
-      responses: { 201: { description: "created", schema: Type.Composite([ApiKeySchema, strictObject({ key: Type.String() })]) } },
+      responses: { 201: { description: "created", schema: CreatedApiKeySchema } },
       handler: (ctx) => ({ status: 201, body: tenants.createKey(ctx.params.tenantId, ctx.body.name ?? null) }),
     }),
     route({

@@ -5,8 +5,21 @@
  * member matched".
  */
 import { Type } from "@sinclair/typebox";
-import { PageQuery, PathNameSchema, TenantIdSchema, strictObject } from "./common.js";
-import { SANDBOX_STATES } from "../../domain/sandbox-state.js";
+import {
+  ConditionSchema,
+  EndpointSchema,
+  LabelsSchema,
+  PageQuery,
+  PathNameSchema,
+  RedactedSchema,
+  ResourceMetadataSchema,
+  TenantIdSchema,
+  TimestampSchema,
+  strictObject,
+} from "./common.js";
+import { SANDBOX_REASONS, SANDBOX_STATES } from "../../domain/sandbox-state.js";
+
+export { LabelsSchema };
 
 const Arg = Type.String({ maxLength: 128 * 1024 });
 const ArgList = Type.Array(Arg, { maxItems: 4096 });
@@ -113,8 +126,6 @@ export const SandboxSpecSchema = strictObject({
   ),
 });
 
-export const LabelsSchema = Type.Record(Type.String(), Type.String());
-
 export const CreateSandboxBody = strictObject({
   profile: Type.Union([Type.Literal("worker"), Type.Literal("desktop")]),
   spec: SandboxSpecSchema,
@@ -161,16 +172,89 @@ export const EventsQuery = strictObject({
   name: Type.Optional(PathNameSchema),
 });
 
-/** The response resource, loosely: its exact shape is documented in the contract. */
-export const SandboxResource = Type.Object({
-  metadata: Type.Record(Type.String(), Type.Unknown()),
-  spec: Type.Record(Type.String(), Type.Unknown()),
-  status: Type.Record(Type.String(), Type.Unknown()),
+const literals = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description ? { description } : {},
+  );
+
+export const LifecycleStateSchema = literals(SANDBOX_STATES, "pending → starting → ready → stopping → stopped; any state may become failed");
+export const ReadinessSchema = literals(["not_ready", "ready", "stopped", "failed"] as const);
+export const HealthSchema = literals(["unknown", "healthy", "unhealthy"] as const);
+export const SandboxReasonSchema = literals(SANDBOX_REASONS, "(ext) why the sandbox ended");
+export const SandboxProfileSchema = literals(["worker", "desktop"] as const);
+
+/** The process as the server echoes it: launch inputs only as value counts, env as `environment`. */
+export const RedactedProcessSchema = strictObject({
+  argv: RedactedSchema,
+  entrypoint: Type.Optional(RedactedSchema),
+  command: Type.Optional(RedactedSchema),
+  environment: RedactedSchema,
+  cwd: Type.String(),
+  user: Type.Optional(Type.String()),
+  terminal: Type.Boolean(),
+  init: Type.Optional(Type.Boolean()),
 });
 
-/** One line of the tenant's event stream (heartbeats are `{"type":"heartbeat"}`). */
-export const EventLineSchema = Type.Object({
-  type: Type.String(),
-  action: Type.Optional(Type.String()),
-  resource: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+const SpecFields = SandboxSpecSchema.properties;
+
+/** Who owns a sandbox, as the resource reports it (the create body checks `kind` in the domain). */
+export const SandboxOwnerSchema = Type.Union([
+  strictObject({ kind: Type.Literal("standalone"), displayName: Type.Optional(Type.String()) }),
+  strictObject({ kind: Type.Literal("service"), serviceName: Type.Optional(Type.String()) }),
+]);
+
+/** The observed state of a sandbox. */
+export const SandboxStatusSchema = strictObject({
+  lifecycleState: LifecycleStateSchema,
+  readiness: ReadinessSchema,
+  health: HealthSchema,
+  backend: Type.String(),
+  endpoints: Type.Array(EndpointSchema),
+  conditions: Type.Array(ConditionSchema),
+  exitCode: Type.Optional(Type.Integer()),
+  reason: Type.Optional(SandboxReasonSchema),
+  phases: Type.Optional(strictObject({ pullMs: Type.Optional(Type.Number()), createMs: Type.Optional(Type.Number()), startMs: Type.Optional(Type.Number()) })),
+  imageDigest: Type.Optional(Type.String()),
+  expiresAt: Type.Optional(TimestampSchema),
+  idleExpiresAt: Type.Optional(TimestampSchema),
 });
+
+/** A sandbox as create, get, stop, list and the event stream return it. */
+export const SandboxResource = strictObject({
+  metadata: strictObject({ ...ResourceMetadataSchema.properties, labels: LabelsSchema }),
+  spec: strictObject({
+    profile: SandboxProfileSchema,
+    sandbox: strictObject({
+      tenantId: Type.String(),
+      owner: SandboxOwnerSchema,
+      backend: Type.String(),
+      root: SpecFields.root,
+      process: RedactedProcessSchema,
+      resources: SpecFields.resources,
+      network: SpecFields.network,
+      lifetime: SpecFields.lifetime,
+      ports: SpecFields.ports,
+    }),
+  }),
+  status: SandboxStatusSchema,
+});
+
+/** One row of a sandbox's egress decision log. */
+export const EgressLogEntrySchema = strictObject({
+  seq: Type.Integer(),
+  at: TimestampSchema,
+  kind: literals(["connect", "dns"] as const),
+  name: Type.Union([Type.String(), Type.Null()]),
+  address: Type.Union([Type.String(), Type.Null()]),
+  port: Type.Union([Type.Integer(), Type.Null()]),
+  protocol: Type.String(),
+  decision: literals(["allowed", "denied"] as const),
+  rule: Type.Union([Type.String(), Type.Null()], { description: "the index of the deciding rule in spec.network.egress, or always_refused:<class>" }),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  bytesUp: Type.Union([Type.Integer(), Type.Null()]),
+  bytesDown: Type.Union([Type.Integer(), Type.Null()]),
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export { literals };

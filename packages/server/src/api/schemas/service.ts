@@ -4,8 +4,10 @@
  * the exact field instead of "no union member matched".
  */
 import { Type } from "@sinclair/typebox";
-import { PageQuery, TenantIdSchema, strictObject } from "./common.js";
-import { LabelsSchema, SandboxSpecSchema } from "./sandbox.js";
+import { ConditionSchema, EndpointSchema, LabelsSchema, PageQuery, TenantIdSchema, TimestampSchema, strictObject } from "./common.js";
+import { HealthSchema, RedactedProcessSchema, SandboxSpecSchema, literals } from "./sandbox.js";
+import { SANDBOX_STATES } from "../../domain/sandbox-state.js";
+import { SERVICE_STATES } from "../../domain/service-state.js";
 
 /** Path-safe, DNS-label-like: it appears in paths, sandbox ids and hostnames. */
 export const SERVICE_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
@@ -72,7 +74,7 @@ export const RestartServiceBody = strictObject({
   ),
 });
 
-export const RestartReceiptResource = Type.Object({
+export const RestartReceiptResource = strictObject({
   kind: Type.Literal("ServiceRestart"),
   restartId: Type.String(),
   requestId: Type.Optional(Type.String()),
@@ -90,9 +92,56 @@ export const DeleteServiceQuery = strictObject({
   force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false"), Type.Literal("1"), Type.Literal("0")])),
 });
 
-/** The responses, loosely: their exact shapes are documented in the contract. */
-export const ServiceDefinitionResource = Type.Object({
-  metadata: Type.Record(Type.String(), Type.Unknown()),
-  spec: Type.Record(Type.String(), Type.Unknown()),
+export const ServiceStateSchema = literals(SERVICE_STATES, "the service's own state (its supervisor's table)");
+
+/** A builtIn or external backend: Nimbus records its fields as given and runs nothing. */
+const DeclaredBackendSchema = Type.Object(
+  { kind: literals(["builtIn", "external"] as const) },
+  { additionalProperties: true, description: "the fields beyond kind are the caller's own, recorded as given" },
+);
+
+/** A stored service definition as create, update and get-definition answer it. */
+export const ServiceDefinitionResource = strictObject({
+  metadata: strictObject({
+    tenantId: Type.String(),
+    name: Type.String(),
+    generation: Type.Integer(),
+    createdAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+    labels: LabelsSchema,
+    source: Type.String({ description: 'where the definition came from: "dynamic" for one created through the API' }),
+  }),
+  spec: strictObject({
+    backend: Type.Union([
+      strictObject({
+        kind: Type.Literal("sandbox"),
+        sandbox: strictObject({
+          ...SandboxSpecSchema.properties,
+          process: Type.Optional(Type.Partial(RedactedProcessSchema, { additionalProperties: false })),
+        }),
+      }),
+      DeclaredBackendSchema,
+    ]),
+    restartPolicy: ServiceSpecSchema.properties.restartPolicy,
+    maxRestarts: ServiceSpecSchema.properties.maxRestarts,
+    readinessProbe: ServiceSpecSchema.properties.readinessProbe,
+  }),
+  status: strictObject({ conditions: Type.Array(ConditionSchema, { description: "Accepted and Ready, each with the generation it describes" }) }),
 });
-export const ServiceViewResource = Type.Record(Type.String(), Type.Unknown());
+
+/** The runtime view of a service: what is running under its name now. */
+export const ServiceViewResource = strictObject({
+  tenantId: Type.String(),
+  name: Type.String(),
+  generation: Type.Integer({ description: "(ext) the definition's generation: what update and delete must send" }),
+  sandboxId: Type.Optional(Type.String()),
+  backend: Type.String({ description: "the sandbox backend, or the declared backend's kind" }),
+  state: ServiceStateSchema,
+  lifecycleState: literals([...SANDBOX_STATES, "declared"] as const),
+  readiness: literals(["not_ready", "ready", "stopped", "failed", "unknown"] as const),
+  health: HealthSchema,
+  endpoints: Type.Array(EndpointSchema),
+  restartCount: Type.Integer({ minimum: 0 }),
+  exitCode: Type.Optional(Type.Integer({ description: "(ext) how the last backing sandbox ended" })),
+  message: Type.Optional(Type.String({ description: "(ext) what happened last, in words" })),
+});

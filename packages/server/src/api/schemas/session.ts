@@ -6,7 +6,7 @@
  * the message can name the offending channel.
  */
 import { Type } from "@sinclair/typebox";
-import { PageQuery, PathNameSchema, TenantIdSchema, strictObject } from "./common.js";
+import { ConditionSchema, PageQuery, PathNameSchema, ResourceMetadataSchema, TenantIdSchema, TimestampSchema, strictObject } from "./common.js";
 import { SESSION_STATES } from "../../domain/session-state.js";
 
 const TtlMs = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "lease length in ms; default 900000, clamped to 3600000" });
@@ -56,39 +56,44 @@ export const RenewSessionBody = strictObject({
   requestedTtlMs: TtlMs,
 });
 
-const Timestamp = Type.String({ format: "date-time" });
+export const SessionStateSchema = Type.Union(SESSION_STATES.map((s) => Type.Literal(s)));
+export const SessionChannelSchema = Type.Union([Type.Literal("stdio"), Type.Literal("files"), Type.Literal("exec")]);
 
-export const SessionResource = Type.Object({
-  metadata: Type.Object({
-    tenantId: Type.String(),
-    id: Type.String(),
-    generation: Type.Integer(),
-    resourceVersion: Type.String(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
+/** What the session pinned when it opened. */
+export const TargetSnapshotSchema = Type.Union([
+  strictObject({
+    sandbox: strictObject({ id: Type.String(), generation: Type.Integer(), profile: Type.String(), backend: Type.String() }),
   }),
-  spec: Type.Object({
-    target: SessionTargetSchema,
-    targetSnapshot: Type.Union([
-      Type.Object({ sandbox: Type.Object({ id: Type.String(), generation: Type.Integer(), profile: Type.String(), backend: Type.String() }) }),
-      Type.Object({ service: Type.Object({ name: Type.String(), generation: Type.Integer(), backend: Type.String(), sandboxId: Type.String() }) }),
-    ]),
-    channels: Type.Array(Type.String()),
-    expiresAt: Timestamp,
+  strictObject({
+    service: strictObject({
+      name: Type.String(),
+      generation: Type.Integer(),
+      backend: Type.Union([Type.Literal("sandbox"), Type.Literal("builtIn"), Type.Literal("external")]),
+      sandboxId: Type.String(),
+    }),
   }),
-  status: Type.Object({
-    lifecycleState: Type.Union(SESSION_STATES.map((s) => Type.Literal(s))),
-    expiresAt: Timestamp,
-    closedAt: Type.Optional(Timestamp),
+]);
+
+/** A session as open, get, list, close, renew and the event stream return it. */
+export const SessionResource = strictObject({
+  metadata: ResourceMetadataSchema,
+  spec: strictObject({
+    target: Type.Union([strictObject({ sandbox: strictObject({ id: Type.String() }) }), strictObject({ service: strictObject({ name: Type.String() }) })]),
+    targetSnapshot: TargetSnapshotSchema,
+    channels: Type.Array(SessionChannelSchema),
+    expiresAt: TimestampSchema,
+  }),
+  status: strictObject({
+    lifecycleState: SessionStateSchema,
+    expiresAt: TimestampSchema,
+    closedAt: Type.Optional(TimestampSchema),
     closeReason: Type.Optional(Type.String()),
     conditions: Type.Array(
-      Type.Object({
+      strictObject({
+        ...ConditionSchema.properties,
         type: Type.Literal("Open"),
         status: Type.Union([Type.Literal("True"), Type.Literal("False")]),
         reason: Type.Union(["LeaseActive", "ClientClosed", "LeaseExpired", "TargetStopped"].map((r) => Type.Literal(r))),
-        message: Type.String(),
-        observedGeneration: Type.Integer(),
-        lastTransitionTime: Timestamp,
       }),
     ),
   }),

@@ -1,7 +1,8 @@
 // runtime/conformance/suite.ts — the one suite every real RuntimeBackend must pass.
 // Owns the harness (a tiny static busybox rootfs built from the host's
 // /bin/busybox, a fresh state dir per test, a leftover check after each test) and
-// the lifecycle cases; the isolation cases live in isolation.ts.
+// the lifecycle cases; the isolation cases live in isolation.ts, the ports
+// facet's in ports.ts.
 // Nothing here pulls an image or talks to a registry.
 
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { after, afterEach, before, beforeEach, describe } from "node:test";
 import type { ContainerSpec, ExitInfo, RuntimeBackend } from "../backend.js";
 import { isolationCases } from "./isolation.js";
 import { lifecycleCases } from "./lifecycle.js";
+import { portsCases } from "./ports.js";
 import { readLogText } from "../container/log-file.js";
 import { assertNoLeftovers } from "../leak-check.js";
 
@@ -108,6 +110,7 @@ export function runtimeConformance(target: ConformanceTarget): void {
 
     lifecycleCases(ctx);
     isolationCases(ctx);
+    portsCases(ctx);
   });
 }
 

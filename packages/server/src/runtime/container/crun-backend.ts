@@ -5,6 +5,7 @@
 // memory, so a new instance on the same state dir (a restarted server) sees the
 // same containers, and containers outlive the Node process.
 
+import { ContainerPorts } from "./ports-facet.js";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { chmod, readFile, readdir } from "node:fs/promises";
@@ -47,6 +48,8 @@ export interface ContainerBackendOptions {
   parentLimits?: GroupLimits;
   /** `off` stands for a host without loop devices: diskLimitBytes is not enforced (and the domain refuses it). @default "auto" */
   diskLimits?: "auto" | "off";
+  /** Where the ports facet's unix sockets live (0700, the server's user only). @default `<stateDir>/endpoints` */
+  portsSocketDir?: string;
   /** The egress data path's settings (used only once a container asks for egress). */
   egress?: { dnsUpstream?: string[]; sandboxBlock?: string; caDir?: string; upstreamCa?: string[]; inspectCiphers?: string };
 }
@@ -87,6 +90,8 @@ export class ContainerBackend implements RuntimeBackend {
   /** The egress data path, started by the first container created with `network.egress`. */
   readonly egress: ContainerEgress;
   readonly diskLimits: RuntimeBackend["diskLimits"];
+  /** Containers' ports, reached through a helper in their network namespace (ports-facet.ts). */
+  readonly ports: ContainerPorts;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -113,6 +118,7 @@ export class ContainerBackend implements RuntimeBackend {
       liveContainerIds: async () => (await this.runtime.list()).filter((s) => s.status !== "stopped").map((s) => s.id),
       onError: (err) => runtimeLog.debug("egress connection failed", { err: err.message }),
     });
+    this.ports = new ContainerPorts(options.portsSocketDir ?? join(this.layout.stateDir, "endpoints"), (id) => this.state(id));
     const layout = this.layout;
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
@@ -277,6 +283,7 @@ export class ContainerBackend implements RuntimeBackend {
   async delete(id: string): Promise<void> {
     assertValidId(id);
     this.stdio.dropCreated(id);
+    this.ports.forget(id);
     await this.locks.run(id, () => this.removeEverything(id));
   }
 
@@ -363,6 +370,7 @@ export class ContainerBackend implements RuntimeBackend {
   async close(): Promise<void> {
     this.exits.close();
     this.stdio.close();
+    await this.ports.closeAll();
     const idle = [...this.idleGroups.keys()];
     for (const g of idle) this.cancelIdleRemoval(g);
     await Promise.all(idle.filter((g) => (creating.get(g) ?? 0) === 0).map((g) => this.removeGroupWhenIdle(g)));

@@ -2,6 +2,7 @@
 // domain's unit tests rely on: states, exits, signals, idempotent delete, shared host.
 
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo } from "node:net";
 import { test } from "node:test";
 import type { ContainerSpec } from "../backend.js";
 import { isRuntimeError } from "../errors.js";
@@ -77,4 +78,37 @@ test("wait honours an abort signal", async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 20); // a ref'd timer: AbortSignal.timeout's would not keep the loop alive
   await assert.rejects(b.wait("w", ac.signal), { name: "AbortError" });
+});
+
+test("ports: what a test registers is listening and reached while the container runs, and nothing else", async () => {
+  const target = createServer((s) => s.end("pong"));
+  await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+  const targetPort = (target.address() as AddressInfo).port;
+  try {
+    const b = new FakeBackend();
+    await b.create(spec("p"));
+    b.ports.listen("p", 8080, targetPort);
+    assert.equal(await b.ports.isListening("p", 8080), false, "a created container listens on nothing");
+    await b.start("p");
+    assert.equal(await b.ports.isListening("p", 8080), true);
+    assert.equal(await b.ports.isListening("p", 8081), false);
+    await assert.rejects(b.ports.publish("p", 8081), (e) => isRuntimeError(e, "not_found"));
+    const forward = await b.ports.publish("p", 8080);
+    assert.equal(forward.hostPort, undefined);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      forward
+        .connect()
+        .on("data", (d: Buffer) => (out += d))
+        .on("end", () => resolve(out))
+        .on("error", reject);
+    });
+    assert.equal(answer, "pong");
+    await forward.close();
+    b.exit("p", 0);
+    assert.equal(await b.ports.isListening("p", 8080), false, "a stopped container listens on nothing");
+    await assert.rejects(b.ports.publish("p", 8080), (e) => isRuntimeError(e, "not_found"));
+  } finally {
+    target.close();
+  }
 });

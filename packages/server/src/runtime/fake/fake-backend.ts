@@ -16,6 +16,7 @@ import type {
   StdioFacet,
 } from "../backend.js";
 import { RuntimeError, assertValidId } from "../errors.js";
+import { FakePorts } from "./fake-ports.js";
 
 interface FakeContainer {
   spec: ContainerSpec;
@@ -56,6 +57,8 @@ const NO_STDIO: StdioFacet = {
 export class FakeBackend implements RuntimeBackend {
   readonly name = "fake";
   readonly stdio = NO_STDIO;
+  /** Ports reach what a test registered with `ports.listen` (fake-ports.ts). */
+  readonly ports = new FakePorts((id) => this.state(id));
   /** Egress without a data path: containers asking for it get an address from 100.64.0.0/16 and nothing else. */
   readonly egress = {
     hooks: undefined as EgressPolicyHooks | undefined,

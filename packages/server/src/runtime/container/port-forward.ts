@@ -1,4 +1,4 @@
-// runtime/port-forward.ts — publishing a port of a sandbox on the host's loopback.
+// runtime/container/port-forward.ts — publishing a port of a container on the host's loopback.
 // A sandbox's network namespace has only `lo`, and its egress stays denied, so
 // nothing can be routed in. Instead, one helper per port runs *inside* the
 // namespace (nsenter --net) and serves a unix socket in a host directory the
@@ -10,7 +10,7 @@
 // one, without a credential (issue 15 #19), so it is opt-in. The helper gets SIGKILL when its parent (this process) dies
 // (setpriv --pdeathsig), so a killed server leaves no helper holding a netns;
 // `sweep` also kills any helper of the socket dir left by an earlier process.
-// May import: node built-ins and runtime/ only.
+// May import: node built-ins and runtime/ only. The ports facet (ports-facet.ts) is its face to the domain.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,18 +18,14 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } fro
 import { readFile } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { findBinary } from "./container/exec.js";
-import { RuntimeError } from "./errors.js";
+import type { PortForward } from "../backend.js";
+import { findBinary } from "./exec.js";
+import { RuntimeError } from "../errors.js";
 
-/** One published port. */
-export interface Forward {
-  readonly port: number;
-  /** The host TCP port, only when published with `host: true`. */
-  readonly hostPort: number | undefined;
+/** One published port, with the unix socket its helper serves. */
+export interface Forward extends PortForward {
   readonly socketPath: string;
-  /** A new connection to the sandbox port, bypassing the host TCP listener. */
   connect(): Socket;
-  close(): Promise<void>;
 }
 
 export interface PortForwarderOptions {
