@@ -37,6 +37,9 @@ import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { execRoutes } from "./api/routes/channels-exec.js";
 import { SandboxExec } from "./domain/sandbox-exec.js";
+import { Processes } from "./domain/processes.js";
+import { ProcessStore } from "./store/process-store.js";
+import { processRoutes, processWsRoutes } from "./api/routes/processes.js";
 import { fileRoutes } from "./api/routes/files.js";
 import { SandboxFiles } from "./domain/sandbox-files.js";
 import { TenantWorkLimiter } from "./domain/tenant-work.js";
@@ -303,6 +306,15 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
+  const processes = new Processes({
+    store: new ProcessStore(db),
+    runtime: runtime.processes,
+    sandbox: (tenantId, id) => sandboxes.get(tenantId, id),
+    findSandbox: (tenantId, id) => sandboxes.find(tenantId, id),
+    caps,
+    log: log.child({ module: "processes" }),
+    retentionMs: config.processRetentionMs,
+  });
   const files = new SandboxFiles({ runtime, limitBytes: config.filesMaxBytes, work: new TenantWorkLimiter(config.filesPoolPerTenant) });
   // Last: the tenant's cgroup group is empty once its sandboxes are gone.
   tenants.onDelete((tenantId) => tenantLimits.forget(tenantId));
@@ -326,6 +338,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps),
+    ...processRoutes(processes),
     ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints),
@@ -335,7 +348,11 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const app = createApp({ log, tenants, adminToken }, routes);
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
-  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [...stdioChannelWsRoutes(stdio), ...serviceProxyWsRoutes(services, endpoints)]);
+  const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [
+    ...stdioChannelWsRoutes(stdio),
+    ...processWsRoutes(processes),
+    ...serviceProxyWsRoutes(services, endpoints),
+  ]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
   server.keepAliveTimeout = 5_000;
   // Bind before reconciling so a taken port fails fast and touches nothing.
@@ -347,6 +364,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Re-adopted sandboxes get their ports published again; services resume where they were (no duplicate launches).
   endpoints.start();
   supervisor.start();
+  // Processes still running (they outlived a restart) are watched again, with their slots and deadlines.
+  processes.start();
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -364,6 +383,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
       closing ??= (async () => {
         // Attached channels end with `closed: server_shutdown` instead of a cut connection.
         stdio.close();
+        processes.close();
         upgrades.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -25,6 +25,7 @@ import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 import { StdioHubs } from "./stdio-hub.js";
+import { ContainerProcesses } from "./process-facet.js";
 import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
 
 export interface ContainerBackendOptions {
@@ -81,6 +82,8 @@ export class ContainerBackend implements RuntimeBackend {
   private readonly idleGroups = new Set<string>();
   /** The egress data path, started by the first container created with `network.egress`. */
   readonly egress: ContainerEgress;
+  /** Processes started on demand, each under its own conmon (process-facet.ts). */
+  readonly processes: ContainerProcesses;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -110,6 +113,16 @@ export class ContainerBackend implements RuntimeBackend {
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
       log: options.log ?? SILENT,
+    });
+    this.processes = new ContainerProcesses({
+      layout,
+      conmonPath,
+      runtimePath,
+      runtimeArgs: this.runtime.globalArgs,
+      socatPath: findBinary("socat") ?? "socat",
+      sleepPath: findBinary("sleep") ?? "sleep",
+      logSizeMaxBytes: this.logSizeMaxBytes,
+      log: runtimeLog,
     });
   }
 
@@ -337,6 +350,7 @@ export class ContainerBackend implements RuntimeBackend {
   async close(): Promise<void> {
     this.exits.close();
     this.stdio.close();
+    this.processes.close();
     const idle = [...this.idleGroups.keys()];
     for (const g of idle) this.cancelIdleRemoval(g);
     await Promise.all(idle.filter((g) => (creating.get(g) ?? 0) === 0).map((g) => this.removeGroupWhenIdle(g)));
@@ -391,6 +405,7 @@ export class ContainerBackend implements RuntimeBackend {
     const rec = await this.record(id);
     this.records.delete(id);
     await this.runtime.forceDelete(id);
+    await this.processes.stopAll(id);
     await this.egress.detach(id);
     const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
     const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);

@@ -11,6 +11,7 @@ import { m0006TenantLimits } from "./0006-tenant-limits.js";
 import { m0009EgressLog } from "./0009-egress-log.js";
 import { m0010Secrets } from "./0010-secrets.js";
 import { m0011TenantEgress } from "./0011-tenant-egress.js";
+import { m0014Processes } from "./0014-processes.js";
 
 export interface Migration {
   version: number;
@@ -27,4 +28,5 @@ export const MIGRATIONS: Migration[] = [
   m0009EgressLog,
   m0010Secrets,
   m0011TenantEgress,
+  m0014Processes,
 ];
