@@ -40,6 +40,7 @@ import { reapChild, runChecked } from "./exec.js";
 import { readExitFile, signalFromExitCode } from "./exit-file.js";
 import type { StateLayout } from "./layout.js";
 import { StdioHubs, type StdioHub } from "./stdio-hub.js";
+import { groupMembers, processGroupOf } from "./process-group.js";
 
 export interface ContainerProcessesOptions {
   layout: StateLayout;
@@ -439,23 +440,6 @@ function livePid(file: string, name: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The process group of `pid` (field 5 of /proc/<pid>/stat, after the parenthesised name). */
-function processGroupOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const pgid = Number(fields[2]);
-    return Number.isInteger(pgid) && pgid > 0 ? pgid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function groupMembers(pgid: number): Promise<number[]> {
-  const pids = (await readdir("/proc").catch(() => [] as string[])).filter((e) => /^[0-9]+$/.test(e)).map(Number);
-  return pids.filter((p) => processGroupOf(p) === pgid);
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
