@@ -10,6 +10,7 @@ import { FilesApi } from "./files.js";
 import { ImagesApi } from "./images.js";
 import { SandboxesApi } from "./sandboxes.js";
 import { SecretsApi } from "./secrets.js";
+import { ProcessesApi } from "./processes.js";
 import { ServicesApi } from "./services.js";
 import { SessionsApi } from "./sessions.js";
 import { SystemApi, TenantsApi } from "./tenants.js";
@@ -56,6 +57,8 @@ export class Nimbus implements Transport {
   readonly images: ImagesApi;
   /** The tenant's secrets, used by sandbox egress (ext). */
   readonly secrets: SecretsApi;
+  /** Processes started on demand in sandboxes (ext). */
+  readonly processes: ProcessesApi;
 
   readonly #options: NimbusOptions;
   readonly #fetch: typeof globalThis.fetch;
@@ -72,6 +75,7 @@ export class Nimbus implements Transport {
     this.tenants = new TenantsApi(this);
     this.images = new ImagesApi(this);
     this.secrets = new SecretsApi(this);
+    this.processes = new ProcessesApi(this);
     this.system = new SystemApi(this, (token) => this.#useToken(token));
   }
 

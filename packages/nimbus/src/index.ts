@@ -40,6 +40,7 @@ export { EventsApi, type EventStreamInput } from "./events.js";
 export { ImagesApi, type PullInput } from "./images.js";
 export { TenantsApi, ApiKeysApi, SystemApi, TenantEgressApi, TenantLimitsApi } from "./tenants.js";
 export { SecretsApi, type SetSecretInput } from "./secrets.js";
+export { ProcessesApi, type ProcessRef, type StartProcessInput, type ProcessInfo, type ProcessFrame, type ProcessSignal } from "./processes.js";
 export { apiPath, type CallOptions, type RequestSpec, type RawBody, type QueryValue, type Transport } from "./transport.js";
 export { SDK_VERSION } from "./version.js";
 export type * from "./types/index.js";

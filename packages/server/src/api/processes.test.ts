@@ -9,6 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
+import { Nimbus } from "@nimbus/nimbus";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 let env: SandboxEnv;
@@ -235,4 +236,20 @@ test("running processes count against the tenant's maxExecs", async () => {
   } finally {
     await env.srv.request("PUT", `/api/tenants/${T}/limits`, { body: { maxExecs: 64 } });
   }
+});
+
+test("the SDK's plain process calls: start, stdin with eof, stream from cursor 0, list, kill", async () => {
+  const nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: T });
+  const p = await nimbus.processes.start({ sandboxId, argv: ["sh", "-c", "cat; echo done >&2"], stdin: true, detach: true, env: { GREETING: "hi" } });
+  await nimbus.processes.stdin({ sandboxId, id: p.id, data: new Uint8Array([104, 105, 10]), eof: true });
+  const frames = [];
+  for await (const f of nimbus.processes.stream({ sandboxId, id: p.id, cursor: 0 })) frames.push(f);
+  assert.equal(text(frames, "stdout"), "hi\n");
+  assert.equal(text(frames, "stderr"), "done\n");
+  assert.deepEqual(frames.at(-2), { kind: "exit", code: 0 });
+  assert.equal((await nimbus.processes.get({ sandboxId, id: p.id })).exitCode, 0);
+  assert.ok((await nimbus.processes.list({ sandboxId })).some((x) => x.id === p.id));
+  const q = await nimbus.processes.start({ sandboxId, cmd: "sleep 3131", detach: true });
+  await nimbus.processes.kill({ sandboxId, id: q.id, signal: "SIGTERM" });
+  assert.equal((await waitExited(q.id)).signal, "SIGTERM");
 });
