@@ -21,6 +21,8 @@ import type { ProcessStdio, ProcessesFacet } from "../runtime/backend.js";
 import type { ProcessRow, ProcessStore } from "../store/process-store.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { AppError } from "./errors.js";
+import { RuntimeError } from "../runtime/errors.js";
+import { translateRuntimeError } from "./translate-errors.js";
 import { mergeEnv } from "./process-resolve.js";
 import { BASE_ENV, execUser } from "./sandbox-exec.js";
 import type { TenantCaps } from "./tenant-caps.js";
@@ -156,6 +158,8 @@ export class Processes {
       release?.();
       this.deps.store.remove(tenantId, sandbox.id, row.id);
       await this.deps.runtime.remove(sandbox.id, row.id).catch(() => undefined);
+      // The runtime's refusal to start the command (no such binary, bad cwd) is the caller's to fix; a host problem is not.
+      if (err instanceof RuntimeError && err.kind !== "start_failed") throw translateRuntimeError(err);
       throw new AppError(
         "op.invalid_input",
         `could not start \`${argv[0]}\` in sandbox \`${sandbox.id}\`: ${(err as Error).message}; check the command and that the sandbox runs`,

@@ -119,7 +119,7 @@ export class ContainerBackend implements RuntimeBackend {
       conmonPath,
       runtimePath,
       runtimeArgs: this.runtime.globalArgs,
-      socatPath: findBinary("socat") ?? "socat",
+      socatPath: findBinary("socat"),
       sleepPath: findBinary("sleep") ?? "sleep",
       logSizeMaxBytes: this.logSizeMaxBytes,
       log: runtimeLog,

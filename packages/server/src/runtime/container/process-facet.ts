@@ -28,7 +28,7 @@
 // The hub reads output from the log only and never connects itself.
 
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { readdir, readlink, rm, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { loadNative } from "@nimbus/native";
@@ -47,7 +47,8 @@ export interface ContainerProcessesOptions {
   conmonPath: string;
   runtimePath: string;
   runtimeArgs: string[];
-  socatPath: string;
+  /** undefined when socat is not installed: processes without stdin still work. */
+  socatPath: string | undefined;
   /** coreutils' sleep, the stdin keeper. */
   sleepPath: string;
   logSizeMaxBytes: number;
@@ -205,6 +206,7 @@ export class ContainerProcesses implements ProcessesFacet {
    * end-of-file only once the keeper is gone and no server writes (see the header).
    */
   private async startRelay(dir: string): Promise<void> {
+    if (!this.o.socatPath) throw new RuntimeError("host_unsupported", "socat is not installed (processes with stdin need it): run `apt-get install socat`");
     const fifo = join(dir, "stdin");
     await runChecked("mkfifo", ["-m", "600", fifo]);
     const native = loadNative();
@@ -218,10 +220,20 @@ export class ContainerProcesses implements ProcessesFacet {
     } finally {
       closeSync(keeperEnd);
     }
-    const args = [this.o.socatPath, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", "UNIX-CONNECT:attach,type=5"];
-    const relay = await native.spawnAsync(this.o.socatPath, args, env, dir, [-1, -1, -1], true);
+    const socat = this.o.socatPath;
+    const args = [socat, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", "UNIX-CONNECT:attach,type=5"];
+    const relay = await native.spawnAsync(socat, args, env, dir, [-1, -1, -1], true);
     await writeFile(join(dir, "relay.pid"), String(relay));
     void reapChild(relay, { unref: true });
+    // Until socat has the fifo open, the keeper is its only opener: an EOF (the
+    // keeper killed) before that would drop what the fifo holds and leave socat
+    // blocked in open() for good.
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await holdsOpen(relay, fifo))) {
+      if (livePid(join(dir, "relay.pid"), "socat") === undefined) throw new RuntimeError("start_failed", "the stdin relay (socat) exited at start");
+      if (Date.now() > deadline) throw new RuntimeError("start_failed", "the stdin relay (socat) did not open the stdin fifo");
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   async state(containerId: string, key: string): Promise<ProcessState | undefined> {
@@ -306,7 +318,9 @@ export class ContainerProcesses implements ProcessesFacet {
     while (livePid(join(dir, "relay.pid"), "socat") !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** Kills it first if it still runs (a start that failed half-way), so its monitor can end. */
   async remove(containerId: string, key: string): Promise<void> {
+    await this.signal(containerId, key, "SIGKILL");
     await this.stopAll(containerId, [key]);
     this.dropHub(containerId, key);
     await rm(this.dir(containerId, key), { recursive: true, force: true });
@@ -428,6 +442,15 @@ function readPid(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether process `pid` has `path` open. */
+async function holdsOpen(pid: number, path: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")) === path) return true;
+  }
+  return false;
 }
 
 /** The pid in `file` while a process named `name` runs there (a zombie or a reused pid does not count). */
