@@ -209,7 +209,7 @@ export function processWsRoutes(processes: Processes): WsRouteDef[] {
       accept: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.params.tenantId);
         const { id: sandboxId, pid } = ctx.params;
-        const r = await processes.reader(tenantId, sandboxId, pid);
+        processes.get(tenantId, sandboxId, pid); // not found → refused as HTTP
         const json = ctx.query.framing === "json";
         return (ws: WebSocket) => {
           const sink: ProcessSink = {
@@ -223,7 +223,9 @@ export function processWsRoutes(processes: Processes): WsRouteDef[] {
               setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
             },
           };
-          const out = new ProcessOutput(r.row.id, r.stdio, r.ended, sink, undefined, r.leave);
+          // The reader is taken once the socket is open, so a failed upgrade holds no process alive.
+          let out: ProcessOutput | undefined;
+          let gone = false;
           const ping = setInterval(() => ws.ping(), PING_MS);
           ping.unref();
           let inputs = Promise.resolve();
@@ -234,7 +236,8 @@ export function processWsRoutes(processes: Processes): WsRouteDef[] {
           const queue = (fn: () => Promise<void>) => (inputs = inputs.then(fn).catch(fail));
           ws.on("close", () => {
             clearInterval(ping);
-            out.detach();
+            gone = true;
+            out?.detach();
           });
           ws.on("message", (data: Buffer, isBinary: boolean) => {
             if (isBinary) return queue(() => processes.input(tenantId, sandboxId, pid, data, false));
@@ -252,7 +255,17 @@ export function processWsRoutes(processes: Processes): WsRouteDef[] {
               fail(err);
             }
           });
-          void out.begin(ctx.query.cursor);
+          processes.reader(tenantId, sandboxId, pid).then(
+            (r) => {
+              out = new ProcessOutput(r.row.id, r.stdio, r.ended, sink, undefined, r.leave);
+              if (gone) out.detach();
+              else void out.begin(ctx.query.cursor);
+            },
+            (err: { message?: string }) => {
+              if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "closed", reason: "error", message: err.message }));
+              sink.end();
+            },
+          );
         };
       },
     }),
