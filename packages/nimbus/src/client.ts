@@ -11,6 +11,7 @@ import { ImagesApi, TenantImagesApi } from "./images.js";
 import { RegistryCredentialsApi } from "./registry-credentials.js";
 import { SandboxesApi } from "./sandboxes.js";
 import { SecretsApi } from "./secrets.js";
+import { ProcessesApi } from "./processes.js";
 import { ServicesApi } from "./services.js";
 import { SessionsApi } from "./sessions.js";
 import { SystemApi, TenantsApi } from "./tenants.js";
@@ -61,6 +62,8 @@ export class Nimbus implements Transport {
   readonly tenantImages: TenantImagesApi;
   /** The tenant's registry credentials, used by its pulls (ext). */
   readonly registryCredentials: RegistryCredentialsApi;
+  /** Processes started on demand in sandboxes (ext). */
+  readonly processes: ProcessesApi;
 
   readonly #options: NimbusOptions;
   readonly #fetch: typeof globalThis.fetch;
@@ -79,6 +82,7 @@ export class Nimbus implements Transport {
     this.secrets = new SecretsApi(this);
     this.tenantImages = new TenantImagesApi(this);
     this.registryCredentials = new RegistryCredentialsApi(this);
+    this.processes = new ProcessesApi(this);
     this.system = new SystemApi(this, (token) => this.#useToken(token));
   }
 

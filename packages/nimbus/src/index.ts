@@ -58,6 +58,7 @@ export { ImagesApi, TenantImagesApi, type PullInput } from "./images.js";
 export { RegistryCredentialsApi, type SetRegistryCredentialInput } from "./registry-credentials.js";
 export { TenantsApi, ApiKeysApi, SystemApi, TenantEgressApi, TenantLimitsApi, TenantLifetimeApi } from "./tenants.js";
 export { SecretsApi, type SetSecretInput } from "./secrets.js";
+export { ProcessesApi, type ProcessRef, type StartProcessInput, type ProcessInfo, type ProcessFrame, type ProcessSignal } from "./processes.js";
 export { apiPath, type CallOptions, type RequestSpec, type RawBody, type QueryValue, type Transport } from "./transport.js";
 export { SDK_VERSION } from "./version.js";
 export type * from "./types/index.js";

@@ -126,6 +126,13 @@ export const SERVER_OPTIONS = {
     default: 1073741824,
     help: "largest file the files channel downloads (apparent size) or uploads; larger answers 413",
   },
+  processRetentionMs: {
+    flag: "process-retention-ms",
+    env: "NIMBUS_PROCESS_RETENTION_MS",
+    kind: "number",
+    default: 600000,
+    help: "how long ended processes (started with POST …/processes) stay listed with their exit codes and output, before they are pruned",
+  },
   filesPoolPerTenant: {
     flag: "files-pool-per-tenant",
     env: "NIMBUS_FILES_POOL_PER_TENANT",
@@ -227,6 +234,8 @@ export interface ServerConfig {
   filesMaxBytes: number;
   /** Concurrent thread-pool work items per tenant for file transfers. */
   filesPoolPerTenant: number;
+  /** How long ended processes stay listed (and their logs kept) before they are pruned. */
+  processRetentionMs: number;
   /** Below this many free bytes under the data dir, creates and pulls answer 507; 0 = off. */
   diskFreeMinBytes: number;
   /** `auto`: enforce diskLimitBytes with a per-sandbox loop-mounted image when the host can; `off`: refuse it. */
@@ -327,6 +336,7 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
     filesMaxBytes: positiveInt("files-max-bytes", pick("filesMaxBytes")),
     filesPoolPerTenant: positiveInt("files-pool-per-tenant", pick("filesPoolPerTenant")),
+    processRetentionMs: positiveInt("process-retention-ms", pick("processRetentionMs")),
     diskFreeMinBytes: nonNegativeInt("disk-free-min-bytes", pick("diskFreeMinBytes")),
     diskLimits: pick("diskLimits") as "auto" | "off",
     tenantLimitDefaults: {

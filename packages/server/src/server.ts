@@ -37,6 +37,9 @@ import { sandboxRoutes } from "./api/routes/sandboxes.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { execRoutes } from "./api/routes/channels-exec.js";
 import { SandboxExec } from "./domain/sandbox-exec.js";
+import { Processes } from "./domain/processes.js";
+import { ProcessStore } from "./store/process-store.js";
+import { processRoutes, processWsRoutes } from "./api/routes/processes.js";
 import { fileRoutes } from "./api/routes/files.js";
 import { SandboxFiles } from "./domain/sandbox-files.js";
 import { TenantWorkLimiter } from "./domain/tenant-work.js";
@@ -341,6 +344,15 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   // Services go before their sandboxes, so the supervisor does not replace what tenant deletion stops.
   tenants.onDelete((tenantId) => services.deleteAllOfTenant(tenantId));
   tenants.onDelete((tenantId) => sandboxes.deleteAllOfTenant(tenantId));
+  const processes = new Processes({
+    store: new ProcessStore(db),
+    runtime: runtime.processes,
+    sandbox: (tenantId, id) => sandboxes.get(tenantId, id),
+    findSandbox: (tenantId, id) => sandboxes.find(tenantId, id),
+    caps,
+    log: log.child({ module: "processes" }),
+    retentionMs: config.processRetentionMs,
+  });
   const files = new SandboxFiles({ runtime, limitBytes: config.filesMaxBytes, work: new TenantWorkLimiter(config.filesPoolPerTenant) });
   // Last: the tenant's cgroup group is empty once its sandboxes are gone.
   tenants.onDelete((tenantId) => tenantLimits.forget(tenantId));
@@ -365,6 +377,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     ...sessionRoutes(sessions),
     ...stdioChannelRoutes(stdio),
     ...execRoutes(sandboxes, sessions, new SandboxExec(runtime), caps, lifetimes),
+    ...processRoutes(processes),
     ...fileRoutes(sandboxes, sessions, files),
     ...serviceRoutes(services),
     ...serviceProxyRoutes(services, endpoints, lifetimes),
@@ -384,6 +397,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => app.handle(req, res));
   const upgrades = createUpgradeHandler({ log, tenants, adminToken, caps }, [
     ...stdioChannelWsRoutes(stdio),
+    ...processWsRoutes(processes),
     ...serviceProxyWsRoutes(services, endpoints, lifetimes),
   ]);
   server.on("upgrade", (req, socket, head) => upgrades.handle(req, socket, head));
@@ -399,6 +413,8 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   supervisor.start();
   // After sessions: leases that lapsed while the server was down are closed, so they no longer keep a sandbox busy.
   lifetimes.start();
+  // Processes still running (they outlived a restart) are watched again, with their slots and deadlines.
+  processes.start();
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
   const address = `http://${host}:${info.port}`;
   const discoveryPath = discoveryFilePath(env);
@@ -416,6 +432,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
       closing ??= (async () => {
         // Attached channels end with `closed: server_shutdown` instead of a cut connection.
         stdio.close();
+        processes.close();
         upgrades.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

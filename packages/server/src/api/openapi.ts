@@ -41,6 +41,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   channels: "Byte transport of a session or sandbox: stdio, exec, files.",
   services: "Named, supervised sandboxes and their authenticated proxy.",
   events: "Lifecycle events as an NDJSON stream.",
+  processes: "Processes started on demand in a sandbox: start, signal, stdin, output.",
 };
 
 const ERROR_REF = { $ref: "#/components/responses/Error" };

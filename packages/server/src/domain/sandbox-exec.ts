@@ -30,7 +30,7 @@ export interface ExecResult {
 }
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 300_000;
-const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"];
+export const BASE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"];
 // What crun/runc print when the executable cannot be found or run.
 // What crun prints when the container's process already ended (the state may not say so yet):
 // matched with the container's id, so a command's own "… is not running" stays its output.

@@ -151,6 +151,48 @@ export interface StdioFacet {
   close(): void;
 }
 
+/** A process started on demand in a running container (the processes facet). */
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number };
+  /** A terminal of this size; stdout and stderr are then one stream. */
+  terminal?: { rows: number; cols: number };
+  /** Keep a stdin the caller can write to and close; without it stdin is /dev/null. */
+  stdin: boolean;
+}
+
+/** What the backend knows of one started process. */
+export interface ProcessState {
+  /** Host pid of the process, while known. */
+  pid?: number;
+  running: boolean;
+  /** Set once it ended (exitCode 128+N for signal N, as conmon records it). */
+  exit?: { exitCode: number; signal?: string; finishedAt: string };
+}
+
+/**
+ * Processes started on demand inside a running container, each supervised
+ * outside the server (so it outlives a server restart) with its output kept
+ * for replay. `key` is the caller's name for the process, path-safe [a-z0-9-].
+ */
+export interface ProcessesFacet {
+  /** Starts the process; resolves once it runs (rejects with the runtime's message when it could not start). */
+  start(containerId: string, key: string, spec: ProcessSpec): Promise<{ pid: number }>;
+  state(containerId: string, key: string): Promise<ProcessState | undefined>;
+  /** Resolves once the process ended (also one that ended while nobody watched). */
+  wait(containerId: string, key: string, signal?: AbortSignal): Promise<NonNullable<ProcessState["exit"]>>;
+  /** Signals the process's whole process group. */
+  signal(containerId: string, key: string, signal: NodeJS.Signals): Promise<void>;
+  /** Its output (replay by offset, then live), its stdin and its terminal size. */
+  stdio(containerId: string, key: string): Promise<ProcessStdio>;
+  /** Closes its stdin for good (the process reads end-of-file). */
+  closeStdin(containerId: string, key: string): Promise<void>;
+  /** Removes an ended process's traces (log, files). Idempotent. */
+  remove(containerId: string, key: string): Promise<void>;
+}
+
 /** One connection a sandbox opened, as the egress proxy saw it. The same object goes to decide() and finished(). */
 export interface EgressConnection {
   /** The sandbox's address on the egress bridge (the connection's source). */
@@ -275,4 +317,6 @@ export interface RuntimeBackend {
   readonly diskLimits: { enforced: true } | { enforced: false; reason: string };
   /** Egress for containers that ask for it; absent on a backend without a data path. */
   readonly egress?: EgressFacet;
+  /** Processes started on demand in running containers. */
+  readonly processes: ProcessesFacet;
 }

@@ -97,7 +97,7 @@ function ndjsonParts(ev: ChannelEvent): ChannelEvent[] {
   return parts;
 }
 
-function decodeInput(body: { data?: string; encoding?: "utf8" | "base64" }): Buffer {
+export function decodeInput(body: { data?: string; encoding?: "utf8" | "base64" }): Buffer {
   if (body.data === undefined) return Buffer.alloc(0);
   if (body.encoding === "base64") {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body.data) || body.data.length % 4 === 1) throw invalidInput("`data` is not valid base64", { field: "data" });

@@ -27,6 +27,7 @@ import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-r
 import { mountOverlay } from "./overlay.js";
 import { diskLimitSupport, diskPaths, mountDiskImage } from "./disk-image.js";
 import { StdioHubs } from "./stdio-hub.js";
+import { ContainerProcesses } from "./process-facet.js";
 import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
 
 export interface ContainerBackendOptions {
@@ -92,6 +93,8 @@ export class ContainerBackend implements RuntimeBackend {
   readonly diskLimits: RuntimeBackend["diskLimits"];
   /** Containers' ports, reached through a helper in their network namespace (ports-facet.ts). */
   readonly ports: ContainerPorts;
+  /** Processes started on demand, each under its own conmon (process-facet.ts). */
+  readonly processes: ContainerProcesses;
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -124,6 +127,16 @@ export class ContainerBackend implements RuntimeBackend {
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
       log: options.log ?? SILENT,
       logsDir: layout.bundlesDir,
+    });
+    this.processes = new ContainerProcesses({
+      layout,
+      conmonPath,
+      runtimePath,
+      runtimeArgs: this.runtime.globalArgs,
+      socatPath: findBinary("socat"),
+      sleepPath: findBinary("sleep") ?? "sleep",
+      logSizeMaxBytes: this.logSizeMaxBytes,
+      log: runtimeLog,
     });
   }
 
@@ -371,6 +384,7 @@ export class ContainerBackend implements RuntimeBackend {
     this.exits.close();
     this.stdio.close();
     await this.ports.closeAll();
+    this.processes.close();
     const idle = [...this.idleGroups.keys()];
     for (const g of idle) this.cancelIdleRemoval(g);
     await Promise.all(idle.filter((g) => (creating.get(g) ?? 0) === 0).map((g) => this.removeGroupWhenIdle(g)));
@@ -425,6 +439,7 @@ export class ContainerBackend implements RuntimeBackend {
     const rec = await this.record(id);
     this.records.delete(id);
     await this.runtime.forceDelete(id);
+    await this.processes.stopAll(id);
     await this.egress.detach(id);
     const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
     const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);

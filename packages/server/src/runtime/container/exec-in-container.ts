@@ -18,6 +18,7 @@ import { loadNative } from "@nimbus/native";
 import type { ExecHandle, ExecSpec } from "../backend.js";
 import { ociProcess } from "./bundle.js";
 import { reapChild } from "./exec.js";
+import { foreignGroupOf } from "./process-group.js";
 
 /** How often to look for the runtime's pid file, the sign it has read the process file. */
 const STARTED_POLL_MS = 10;
@@ -30,9 +31,11 @@ export interface ExecFiles {
 }
 
 /**
- * Killing the runtime's `exec` process does not kill what it started inside
- * the container (and that process keeps our pipes open), so the runtime
- * writes the process's host pid to `pidFile` and kill() signals it directly.
+ * Killing the runtime's `exec` process alone does not kill what it started
+ * inside the container (and that process, or a child it forked, keeps our
+ * pipes open), so kill() signals the runtime's process group, and the
+ * process's host pid (which the runtime writes to `pidFile`) with the new
+ * session's group the runtime put it in, so its background children go too.
  */
 export function execInContainer(runtimePath: string, globalArgs: string[], id: string, spec: ExecSpec, files: ExecFiles): ExecHandle {
   const { pidFile, processFile } = files;
@@ -49,7 +52,10 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   // "wx": a fresh file of ours, never one that someone placed there before us.
   const spawned = writeFile(processFile, processJson, { mode: 0o600, flag: "wx" })
-    .then(() => native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, false))
+    // setsid: the runtime and the process it starts (which stays in the runtime's
+    // group) form a process group of their own, so kill() reaches anything the
+    // process forked too, and a signal to the server's group does not reach them.
+    .then(() => native.spawnAsync(runtimePath, [runtimePath, ...args], env, "/", childEnds, true))
     .finally(() => childEnds.forEach((fd) => closeSync(fd)));
   let finished = false;
   spawned.then(
@@ -65,7 +71,7 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     .then(
       async (p) => {
         pid = p;
-        if (killOnSpawn) signalQuietly(p, killOnSpawn);
+        if (killOnSpawn) signalQuietly(-p, killOnSpawn);
         await Promise.all([closed(stdout), closed(stderr)]);
         const status = await reapChild(p);
         if (!status) return 1;
@@ -88,7 +94,15 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     exited,
     kill: (signal = "SIGKILL") => {
       if (pid === undefined) killOnSpawn = signal;
-      for (const target of [readPid(pidFile), pid]) if (target) signalQuietly(target, signal);
+      // The whole group (the runtime's, see the spawn), then the process itself in case it left it.
+      if (pid !== undefined) signalQuietly(-pid, signal);
+      const inner = readPid(pidFile);
+      if (inner) {
+        // The runtime starts the process in a new session; what it forks stays there.
+        const group = foreignGroupOf(inner);
+        if (group !== undefined) signalQuietly(-group, signal);
+        signalQuietly(inner, signal);
+      }
     },
   };
 }

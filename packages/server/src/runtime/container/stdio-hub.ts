@@ -58,11 +58,25 @@ export interface StdioPaths {
   ctl(id: string): string;
 }
 
+/**
+ * How a hub reaches the process's stdin. The default is an input connection to
+ * conmon's attach socket, which can also hold output back. A process whose
+ * stdin must be closable (conmon without --leave-stdin-open closes stdin when
+ * any attach connection ends) gets its own input and no connection of the hub's.
+ */
+export interface HubInput {
+  open(): AttachInput;
+  /** Whether the hub may hold output back through an attach connection nobody reads. */
+  canHold: boolean;
+}
+
 export interface StdioHubsDeps {
   paths: StdioPaths;
   log: RuntimeLog;
   /** The directory holding the logs: watched for a full disk (disk-full-watch.ts). @default not watched */
   logsDir?: string;
+  /** Each hub's stdin, when not the attach socket. */
+  input?: (id: string) => HubInput;
 }
 
 /** Log files kept open for replay: the current one and the one before. */
@@ -92,6 +106,7 @@ export class StdioHub implements ProcessStdio {
     private readonly rotations?: RotationSource,
     /** Whether the logs' disk is full now (a new subscriber is told at once). */
     private readonly diskFull: () => boolean = () => false,
+    private readonly hubInput?: HubInput,
   ) {}
 
   /** Logical offset after the last byte handed on. */
@@ -111,7 +126,7 @@ export class StdioHub implements ProcessStdio {
   }
 
   private open(): void {
-    this.input = connectInput(this.paths.attachSocket(this.id));
+    this.input = this.hubInput ? this.hubInput.open() : connectInput(this.paths.attachSocket(this.id));
     try {
       const first = new LogGeneration(this.paths.log(this.id), Promise.resolve(0));
       this.gens = [first];
@@ -245,7 +260,7 @@ export class StdioHub implements ProcessStdio {
     if (this.disposed) return;
     const held = this.allBehind;
     this.tail?.pause(held);
-    const hold = held || !!this.tail?.isBehind;
+    const hold = (held || !!this.tail?.isBehind) && (this.hubInput?.canHold ?? true);
     if (hold && !this.holdConn) {
       try {
         this.holdConn = connectHold(this.paths.attachSocket(this.id));
@@ -347,7 +362,7 @@ export class StdioHubs implements StdioFacet {
     this.socketLinks ??= new EntryWatch(dirname(link));
     while (!settled && !this.closed) {
       if (existsSync(socket)) {
-        const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
+        const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull, this.deps.input?.(id));
         try {
           await hub.connectFromStart();
           return hub;
@@ -364,7 +379,7 @@ export class StdioHubs implements StdioFacet {
 
   private async attachBeforeStart(id: string): Promise<void> {
     if (this.closed) return;
-    const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
+    const hub = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull, this.deps.input?.(id));
     try {
       await hub.connectFromStart();
       this.hubs.get(id)?.dispose();
@@ -382,7 +397,7 @@ export class StdioHubs implements StdioFacet {
     const pending = this.joining.get(id);
     if (pending) return pending;
     const p = (async () => {
-      const h = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull);
+      const h = new StdioHub(id, this.deps.paths, this.deps.log, this.rotations, this.isDiskFull, this.deps.input?.(id));
       try {
         await h.join();
       } catch (err) {

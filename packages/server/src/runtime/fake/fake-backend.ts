@@ -5,6 +5,7 @@
 // server watched. Tests drive exits with `exit(id, code)` / `oomKill(id)`.
 
 import type {
+  ProcessesFacet,
   ContainerSpec,
   ContainerState,
   ContainerStatus,
@@ -54,11 +55,24 @@ const NO_STDIO: StdioFacet = {
   close: () => undefined,
 };
 
+/** Nor processes to start: each call says to use the container backend. */
+const noProcesses = (id: string) => Promise.reject(new RuntimeError("not_found", `the fake backend runs no processes in ${id}; use the container backend`));
+const NO_PROCESSES: ProcessesFacet = {
+  start: (id) => noProcesses(id),
+  state: async () => undefined,
+  wait: (id) => noProcesses(id),
+  signal: async () => undefined,
+  stdio: (id) => noProcesses(id),
+  closeStdin: async () => undefined,
+  remove: async () => undefined,
+};
+
 export class FakeBackend implements RuntimeBackend {
   readonly name = "fake";
   readonly stdio = NO_STDIO;
   /** Ports reach what a test registered with `ports.listen` (fake-ports.ts). */
   readonly ports = new FakePorts((id) => this.state(id));
+  readonly processes = NO_PROCESSES;
   /** Egress without a data path: containers asking for it get an address from 100.64.0.0/16 and nothing else. */
   readonly egress = {
     hooks: undefined as EgressPolicyHooks | undefined,

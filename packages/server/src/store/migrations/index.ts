@@ -13,6 +13,7 @@ import { m0010Secrets } from "./0010-secrets.js";
 import { m0011TenantEgress } from "./0011-tenant-egress.js";
 import { m0012TenantImages } from "./0012-tenant-images.js";
 import { m0013RegistryCredentials } from "./0013-registry-credentials.js";
+import { m0014Processes } from "./0014-processes.js";
 import { m0015Lifetimes } from "./0015-lifetimes.js";
 
 export interface Migration {
@@ -32,5 +33,6 @@ export const MIGRATIONS: Migration[] = [
   m0011TenantEgress,
   m0012TenantImages,
   m0013RegistryCredentials,
+  m0014Processes,
   m0015Lifetimes,
 ];

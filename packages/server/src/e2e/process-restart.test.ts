@@ -1,0 +1,140 @@
+/**
+ * Acceptance (issue 18 #4): a process started through the processes API
+ * before `kill -9` of the server is still running afterwards, its output from
+ * before the restart replays from cursor 0 and new output follows, and a
+ * process reading stdin still has it open (the restart delivered no EOF), so
+ * it takes more input and exits on a real EOF. The processes are supervised
+ * by their own conmon (and stdin relay), outside the server.
+ */
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { isolatedEnv, makeTempRoot, spawnServer } from "../testing/cli.js";
+import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
+import { startRegistry, type TestRegistry } from "../testing/registry.js";
+import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { purgeRuntime } from "../testing/purge.js";
+
+const tmp = makeTempRoot();
+const env = isolatedEnv(tmp.root);
+const dataDir = join(tmp.root, "data");
+let registry: TestRegistry;
+
+before(async () => {
+  registry = await startRegistry();
+  pushFixture(registry.backendHost, await buildBusyboxImage(), "library/busybox", FIXTURE_TAG);
+});
+after(async () => {
+  await purgeRuntime(join(dataDir, "runtime"));
+  await registry?.stop();
+  tmp.cleanup();
+});
+
+const token = () => JSON.parse(readFileSync(join(tmp.root, "xdg", "nimbus", "auth", "token"), "utf8")).token as string;
+
+function client(address: string) {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${address}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  /** The NDJSON output frames from `cursor` until the stream ends or `untilMs` passes. */
+  const frames = async (path: string, cursor: number, untilMs: number) => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), untilMs);
+    const out: any[] = [];
+    try {
+      const res = await fetch(`${address}${path}/stream?cursor=${cursor}`, { headers: { authorization: `Bearer ${token()}` }, signal: ac.signal });
+      let buf = "";
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += Buffer.from(chunk).toString("utf8");
+        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+          if (nl > 0) out.push(JSON.parse(buf.slice(0, nl)));
+          buf = buf.slice(nl + 1);
+        }
+      }
+    } catch {
+      /* aborted at untilMs */
+    } finally {
+      clearTimeout(timer);
+    }
+    return out;
+  };
+  return { call, frames };
+}
+
+const stdout = (frames: any[]) =>
+  frames
+    .filter((f) => f.kind === "stdout")
+    .map((f) => Buffer.from(f.data, "base64").toString("utf8"))
+    .join("");
+
+test("a process outlives kill -9 of the server; its earlier output replays and its stdin is still open", { timeout: 180_000 }, async () => {
+  const flags = ["--data-dir", dataDir, "--registry-mirror", `docker.io=${registry.url}`];
+  const first = await spawnServer(flags, env);
+  let api = client(first.address);
+  assert.equal((await api.call("POST", "/api/tenants", { id: "demo" })).status, 201);
+  const created = await api.call("POST", "/api/tenants/demo/sandboxes", {
+    profile: "worker",
+    spec: {
+      owner: { kind: "standalone", displayName: "procs" },
+      backend: "container",
+      root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } },
+      process: { argv: ["sleep", "100000"] },
+    },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const sandboxId = created.body.metadata.id;
+  for (let i = 0; (await api.call("GET", `/api/tenants/demo/sandboxes/${sandboxId}`)).body.status.lifecycleState !== "ready"; i++) {
+    assert.ok(i < 600, "never ready");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const base = `/api/tenants/demo/sandboxes/${sandboxId}/processes`;
+  const ticker = await api.call("POST", base, { cmd: "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.1; done", detach: true });
+  assert.equal(ticker.status, 201, JSON.stringify(ticker.body));
+  const reader = await api.call("POST", base, { argv: ["cat"], stdin: true, detach: true });
+  assert.equal(reader.status, 201, JSON.stringify(reader.body));
+  assert.equal((await api.call("POST", `${base}/${reader.body.id}/stdin`, { data: "before\n" })).status, 200);
+  const beforeFrames = await api.frames(`${base}/${ticker.body.id}`, 0, 1_000);
+  const beforeText = stdout(beforeFrames);
+  assert.match(beforeText, /^tick-0\ntick-1\n/);
+
+  assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
+  await new Promise((r) => setTimeout(r, 1_000)); // it keeps printing while no server runs
+
+  const second = await spawnServer(flags, env);
+  try {
+    api = client(second.address);
+    const got = await api.call("GET", `${base}/${ticker.body.id}`);
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    assert.equal(got.body.state, "running", "still running after the restart");
+    const replay = stdout(await api.frames(`${base}/${ticker.body.id}`, 0, 1_500));
+    assert.ok(replay.startsWith(beforeText), "the output from before the restart replays from cursor 0, unchanged");
+    const ticks = replay.split("\n").filter(Boolean);
+    assert.ok(ticks.length > beforeText.split("\n").filter(Boolean).length + 5, `output went on meanwhile and after: ${ticks.length} lines`);
+    ticks.forEach((t, i) => assert.equal(t, `tick-${i}`, "no line lost or repeated across the restart"));
+
+    // stdin survived the restart (no EOF was delivered), and EOF still works.
+    assert.equal((await api.call("GET", `${base}/${reader.body.id}`)).body.state, "running");
+    const w = await api.call("POST", `${base}/${reader.body.id}/stdin`, { data: "after\n", eof: true });
+    assert.equal(w.status, 200, JSON.stringify(w.body));
+    for (let i = 0; (await api.call("GET", `${base}/${reader.body.id}`)).body.state !== "exited"; i++) {
+      assert.ok(i < 200, "cat never saw EOF");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await api.call("GET", `${base}/${reader.body.id}`)).body.exitCode, 0);
+    assert.equal(stdout(await api.frames(`${base}/${reader.body.id}`, 0, 5_000)), "before\nafter\n");
+
+    const killed = await api.call("POST", `${base}/${ticker.body.id}/signal`, { signal: "SIGKILL" });
+    assert.equal(killed.status, 200, JSON.stringify(killed.body));
+    assert.equal((await api.call("DELETE", "/api/tenants/demo")).status < 300, true);
+  } finally {
+    assert.equal(await second.stop("SIGTERM"), 0);
+  }
+  await assertNoLeftovers(join(dataDir, "runtime"));
+});

@@ -1,0 +1,143 @@
+/** Process records (migration 0014): one row per process started on demand, until the domain prunes it. */
+import type { Db } from "./db.js";
+import { statement } from "./db.js";
+
+export type ProcessRowState = "running" | "exited";
+
+export interface ProcessRow {
+  tenantId: string;
+  sandboxId: string;
+  id: string;
+  /** What was asked (argv, cwd, env, user, stdin, tty), as the domain checked it. */
+  spec: { argv: string[]; cwd: string; env: string[]; user: string; stdin: boolean; tty?: { cols: number; rows: number } };
+  detach: boolean;
+  timeoutMs: number | null;
+  state: ProcessRowState;
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  /** Why it ended when not by itself: "timeout", "killed", "lost". */
+  reason: string | null;
+  createdAt: string;
+  endedAt: string | null;
+}
+
+interface RawRow {
+  tenant_id: string;
+  sandbox_id: string;
+  process_id: string;
+  spec: string;
+  detach: number;
+  timeout_ms: number | null;
+  state: ProcessRowState;
+  pid: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  created_at: string;
+  ended_at: string | null;
+}
+
+function fromRaw(r: RawRow): ProcessRow {
+  return {
+    tenantId: r.tenant_id,
+    sandboxId: r.sandbox_id,
+    id: r.process_id,
+    spec: JSON.parse(r.spec) as ProcessRow["spec"],
+    detach: r.detach === 1,
+    timeoutMs: r.timeout_ms,
+    state: r.state,
+    pid: r.pid,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    reason: r.reason,
+    createdAt: r.created_at,
+    endedAt: r.ended_at,
+  };
+}
+
+export class ProcessStore {
+  constructor(private readonly db: Db) {}
+
+  insert(row: ProcessRow): void {
+    statement(
+      this.db,
+      `INSERT INTO processes (tenant_id, sandbox_id, process_id, spec, detach, timeout_ms, state, pid, exit_code, signal, reason, created_at, ended_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      row.tenantId,
+      row.sandboxId,
+      row.id,
+      JSON.stringify(row.spec),
+      row.detach ? 1 : 0,
+      row.timeoutMs,
+      row.state,
+      row.pid,
+      row.exitCode,
+      row.signal,
+      row.reason,
+      row.createdAt,
+      row.endedAt,
+    );
+  }
+
+  get(tenantId: string, sandboxId: string, id: string): ProcessRow | undefined {
+    const r = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").get(tenantId, sandboxId, id) as
+      RawRow | undefined;
+    return r && fromRaw(r);
+  }
+
+  list(tenantId: string, sandboxId: string): ProcessRow[] {
+    const rows = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? ORDER BY created_at, process_id").all(
+      tenantId,
+      sandboxId,
+    ) as RawRow[];
+    return rows.map(fromRaw);
+  }
+
+  running(): ProcessRow[] {
+    return (statement(this.db, "SELECT * FROM processes WHERE state = 'running'").all() as RawRow[]).map(fromRaw);
+  }
+
+  setPid(tenantId: string, sandboxId: string, id: string, pid: number): void {
+    statement(this.db, "UPDATE processes SET pid = ? WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").run(pid, tenantId, sandboxId, id);
+  }
+
+  /** Records the end once; a later call (a second watcher) changes nothing. */
+  ended(tenantId: string, sandboxId: string, id: string, end: { exitCode: number; signal?: string; reason?: string; endedAt: string }): void {
+    statement(
+      this.db,
+      "UPDATE processes SET state = 'exited', exit_code = ?, signal = ?, reason = COALESCE(reason, ?), ended_at = ? WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ? AND state = 'running'",
+    ).run(end.exitCode, end.signal ?? null, end.reason ?? null, end.endedAt, tenantId, sandboxId, id);
+  }
+
+  /** Notes why it is being ended (kept when the exit is recorded). */
+  setReason(tenantId: string, sandboxId: string, id: string, reason: string): void {
+    statement(this.db, "UPDATE processes SET reason = COALESCE(reason, ?) WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").run(
+      reason,
+      tenantId,
+      sandboxId,
+      id,
+    );
+  }
+
+  remove(tenantId: string, sandboxId: string, id: string): void {
+    statement(this.db, "DELETE FROM processes WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").run(tenantId, sandboxId, id);
+  }
+
+  /** Ended rows older than `before` (RFC 3339), and every ended row of a sandbox past the newest `keep`. */
+  prunable(before: string, keep: number): ProcessRow[] {
+    const rows = statement(
+      this.db,
+      `SELECT * FROM (
+         SELECT p.*, ROW_NUMBER() OVER (PARTITION BY tenant_id, sandbox_id ORDER BY ended_at DESC) AS n FROM processes p WHERE state = 'exited'
+       ) WHERE ended_at < ? OR n > ?`,
+    ).all(before, keep) as RawRow[];
+    return rows.map(fromRaw);
+  }
+
+  /** Rows of sandboxes that are no longer there. */
+  ofSandbox(tenantId: string, sandboxId: string): ProcessRow[] {
+    return this.list(tenantId, sandboxId);
+  }
+}
