@@ -39,7 +39,7 @@ test("nimbus exec of a missing binary is a clear error and a non-zero exit", asy
 test("nimbus exec without a command is a usage error", async () => {
   const r = await world.nimbus("exec", id);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /give the command after `--`/);
+  assert.match(r.stderr, /give the command after the sandbox id/);
 });
 
 test("nimbus cp copies a file in and back out", async () => {

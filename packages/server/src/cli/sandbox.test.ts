@@ -111,7 +111,7 @@ test("ls --json filters by label and status; the table shows id, state and label
     JSON.parse(failed.stdout).map((s: any) => s.metadata.id),
     [failedId],
   );
-  const table = await w.nimbus("sandbox", "ls", "-t", w.tenant);
+  const table = await w.nimbus("sandbox", "ls", "-T", w.tenant);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^ID +STATE +REASON +IMAGE +CREATED +LABELS$/m);
   assert.match(table.stdout, new RegExp(`^${failedId} +failed +exited +busybox +\\S+ +suite=cli,role=fails$`, "m"));

@@ -13,6 +13,8 @@ import { serviceCommands } from "./service.js";
 import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
+import { runCommand } from "./run.js";
+import { completionCommand } from "./completion.js";
 import { backupCommand, restoreCommand } from "./backup.js";
 
 export const COMMANDS: CommandDef[] = [
@@ -25,6 +27,7 @@ export const COMMANDS: CommandDef[] = [
   ...imageCommands,
   ...sandboxCommands,
   ...sessionCommands,
+  runCommand,
   attachCommand,
   execCommand,
   cpCommand,
@@ -32,4 +35,5 @@ export const COMMANDS: CommandDef[] = [
   backupCommand,
   restoreCommand,
   machineCommand,
+  completionCommand,
 ];
