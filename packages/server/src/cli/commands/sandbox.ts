@@ -2,7 +2,16 @@
  * `nimbus sandbox create|ls|get|egress|logs|stop|rm`: thin wrappers over the SDK's
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
-import { apiPath, type EgressLogEntry, type LifecycleState, type LogLine, type ProcessSpec, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
+import {
+  apiPath,
+  type Nimbus,
+  type EgressLogEntry,
+  type LifecycleState,
+  type LogLine,
+  type ProcessSpec,
+  type ResourceSpec,
+  type Sandbox,
+} from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
@@ -137,6 +146,18 @@ function listCommand(path: string[], runningByDefault: boolean): CommandDef {
       return 0;
     },
   };
+}
+
+/** Prints a sandbox's kept log, stdout to stdout and stderr to stderr. */
+export async function printLog(client: Nimbus, tenantId: string, id: string, tail?: number): Promise<void> {
+  // NDJSON rather than the SDK's text form, to keep stdout and stderr apart.
+  const res = await client.send({
+    method: "GET",
+    path: apiPath`/api/tenants/${tenantId}/sandboxes/${id}/logs`,
+    query: { tail },
+    accept: "application/x-ndjson",
+  });
+  for (const line of (await res.text()).split("\n")) if (line.trim()) writeLog(JSON.parse(line) as LogLine);
 }
 
 export const sandboxCommands: CommandDef[] = [
@@ -281,14 +302,12 @@ export const sandboxCommands: CommandDef[] = [
         for await (const line of client.sandboxes.logs({ id, follow: true, ...(tail !== undefined ? { tail } : {}) })) writeLog(line);
         return 0;
       }
-      // NDJSON rather than the SDK's text form, to keep stdout and stderr apart.
-      const res = await client.send({
-        method: "GET",
-        path: apiPath`/api/tenants/${tenantId}/sandboxes/${id}/logs`,
-        query: { tail },
-        accept: "application/x-ndjson",
-      });
-      for (const line of (await res.text()).split("\n")) if (line.trim()) writeLog(JSON.parse(line) as LogLine);
+      await printLog(client, tenantId, id, tail);
+      // A start that failed has no process output; the runtime's error is what explains it.
+      const st = (await client.sandboxes.get({ id })).status;
+      if (st.reason === "start_failed" || st.reason === "pull_failed") {
+        for (const c of st.conditions) if (c.message && c.status !== "True") io.err(`nimbus sandbox logs: ${st.reason}: ${c.message}`);
+      }
       return 0;
     },
   },
