@@ -95,6 +95,29 @@ test("nimbus run -it --rm busybox sh under a pseudo-terminal: prompt, a command,
   assert.deepEqual(await allIds(), before, "--rm deleted the sandbox");
 });
 
+test("Ctrl-C (SIGINT) on nimbus run --rm with pipes deletes the sandbox and exits 130", async () => {
+  const before = await allIds();
+  const child = spawn(process.execPath, [NIMBUS_BIN, "run", "--rm", "--name", "interrupted", "busybox", "sleep", "600"], {
+    env: world.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!(await allIds()).some((id) => id.startsWith("interrupted"))) {
+      assert.ok(Date.now() < deadline, "the sandbox was created");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Let run get past create and into waiting/attaching.
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill("SIGINT");
+    assert.equal(await exited, 130);
+  } finally {
+    child.kill("SIGKILL");
+  }
+  assert.deepEqual(await allIds(), before, "--rm deleted the sandbox");
+});
+
 test("nimbus run -t refuses a non-terminal stdin with a way out", async () => {
   const r = await runNimbus(["run", "-t", "busybox", "sh"], world.env);
   assert.equal(r.code, 2);

@@ -17,6 +17,19 @@ import { printLog } from "./sandbox.js";
 /** Docker's exit code for "the container could not be run". */
 const RUN_FAILED_EXIT = 125;
 
+/** How long a detached `run` waits for an ending process's exit code to be recorded. */
+const EXIT_RECORD_WAIT_MS = 3_000;
+
+/** The sandbox's exit code, polled for up to `waitMs`; undefined while it keeps running. */
+async function recordedExitCode(client: Nimbus, id: string, waitMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const code = (await client.sandboxes.get({ id })).status.exitCode;
+    if (code !== undefined || Date.now() > deadline) return code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The output of a process that ended before we attached, and its exit code. */
 async function printEnded(client: Nimbus, tenantId: string, id: string): Promise<number> {
   const s = await client.sandboxes.get({ id });
@@ -76,10 +89,17 @@ export const runCommand: CommandDef = {
       },
     });
     const id = created.metadata.id;
+    const remove = () => client.sandboxes.delete({ id }).catch((err: Error) => io.err(`nimbus run: could not delete sandbox ${id}: ${err.message}`));
+    // Ctrl-C with pipes (a terminal in raw mode passes it to the process instead): --rm still holds.
+    const onSignal = (signal: NodeJS.Signals) => {
+      void (args.values.rm ? remove() : Promise.resolve()).then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    };
+    process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
     try {
       return await attachToRun(io, client, { id, tenantId, timeoutMs, endpoint: resolveEndpoint(io, stringValue(args, "endpoint")) });
     } finally {
-      if (args.values.rm) await client.sandboxes.delete({ id }).catch((err: Error) => io.err(`nimbus run: could not delete sandbox ${id}: ${err.message}`));
+      process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+      if (args.values.rm) await remove();
     }
   },
 };
@@ -107,8 +127,8 @@ async function attachToRun(io: CliIo, client: Nimbus, o: { id: string; tenantId:
     // The process ended before the channel was connected: its output is in the log.
     if (r === undefined) return await printEnded(client, o.tenantId, o.id);
     if (r.exited) return r.code;
-    // Detached, or the session closed as the target stopped: the process's exit code if it has one.
-    return (await client.sandboxes.get({ id: o.id })).status.exitCode ?? r.code;
+    // Detached, or the session closed as the target stopped: the process's exit code once it is recorded.
+    return (await recordedExitCode(client, o.id, EXIT_RECORD_WAIT_MS)) ?? r.code;
   } finally {
     await client.sessions.close({ id: sessionId, reason: "client_detached" }).catch(() => undefined);
   }
