@@ -329,6 +329,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
     runtime,
     events,
     log: log.child({ module: "endpoints" }),
+    onPublishFailed: (row, message) => void sandboxes.failToPublish(row.tenantId, row.id, message),
   });
   sandboxes.onChange((row) => endpoints.onSandboxChange(row));
   const serviceStore = new ServiceStore(db);

@@ -15,8 +15,13 @@ export const CONNECTION_OPTIONS: Record<string, OptionDef> = {
 };
 
 export const TENANT_OPTION: Record<string, OptionDef> = {
-  tenant: { type: "string", short: "t", help: "tenant to act in", env: "NIMBUS_TENANT_ID" },
+  tenant: { type: "string", short: "T", help: "tenant to act in (NIMBUS_TENANT_ID is read too)", env: "NIMBUS_TENANT" },
 };
+
+/** The tenant of `--tenant`/`-T`, else NIMBUS_TENANT, else NIMBUS_TENANT_ID (the SDK's name). */
+export function tenantFrom(io: CliIo, flag: unknown): string | undefined {
+  return typeof flag === "string" ? flag : io.env.NIMBUS_TENANT || io.env.NIMBUS_TENANT_ID || undefined;
+}
 
 export function resolveEndpoint(io: CliIo, flag?: string): string {
   return flag ?? io.env.NIMBUS_ENDPOINT ?? readDiscovery(discoveryFilePath(io.env))?.address ?? "http://127.0.0.1:8080";
@@ -26,7 +31,7 @@ export function connect(io: CliIo, values: { endpoint?: unknown; tenant?: unknow
   const endpoint = resolveEndpoint(io, typeof values.endpoint === "string" ? values.endpoint : undefined);
   const apiKey = io.env.NIMBUS_API_KEY;
   const token = io.env.NIMBUS_TOKEN ?? io.env.NIMBUS_BEARER_TOKEN ?? (apiKey ? undefined : readAdminToken(adminTokenPath(io.env))?.token);
-  const tenantId = typeof values.tenant === "string" ? values.tenant : io.env.NIMBUS_TENANT_ID;
+  const tenantId = tenantFrom(io, values.tenant);
   const client = new Nimbus({ endpoint, ...(token ? { token } : { apiKey }), ...(tenantId ? { tenantId } : {}) });
   return { client, endpoint };
 }

@@ -57,10 +57,13 @@ test("every command's --help exits 0 and names each option, its default and its 
   await Promise.all([worker(), worker(), worker(), worker()]);
 });
 
-test("sandbox and session commands take the tenant from --tenant/-t or NIMBUS_TENANT_ID, as their help says", async () => {
+test("every command with a tenant takes it from --tenant/-T or NIMBUS_TENANT, and -t means --tty wherever it exists", async () => {
+  for (const c of COMMANDS) {
+    if (c.options.tenant) assert.equal(c.options.tenant.short, "T", `${c.path.join(" ")} has -T`);
+    if (c.options.tenant) assert.equal(c.options.tenant.env, "NIMBUS_TENANT");
+    for (const [name, o] of Object.entries(c.options)) if (o.short === "t") assert.equal(name, "tty", `${c.path.join(" ")}: -t is --tty`);
+  }
   for (const c of COMMANDS.filter((c) => c.path[0] === "sandbox" || c.path[0] === "session")) {
-    assert.equal(c.options.tenant?.short, "t", `${c.path.join(" ")} has -t`);
-    assert.equal(c.options.tenant?.env, "NIMBUS_TENANT_ID");
     assert.equal(c.options.endpoint?.env, "NIMBUS_ENDPOINT");
   }
   const r = await runNimbus(["sandbox", "create", "--help"], env);

@@ -34,6 +34,14 @@ function topHelp(prefix: string[]): string {
   ].join("\n");
 }
 
+/** `-t` meant `--tenant` before it became `--tty`; a usage error where `-t` was given says so. */
+function tenantFlagHint(def: CommandDef, argv: string[]): string {
+  const dd = argv.indexOf("--");
+  const own = dd === -1 ? argv : argv.slice(0, dd);
+  if (!def.options.tenant || !own.some((a) => /^-[a-zA-Z]*t[a-zA-Z]*$/.test(a))) return "";
+  return "\nnote: `-t` now means `--tty` (as in Docker); the tenant flag is `--tenant ID` or `-T ID` (or set NIMBUS_TENANT)";
+}
+
 interface ErrorLike {
   message: string;
   code?: unknown;
@@ -58,8 +66,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`nimbus: unknown command \`${argv[0]}\`; run \`nimbus --help\` for the list`);
     return 2;
   }
+  const own = argv.slice(consumed);
   try {
-    const args = parseCommandArgs(def, argv.slice(consumed));
+    const args = parseCommandArgs(def, own);
     if (args.values.help) {
       io.out(formatHelp(def));
       return 0;
@@ -67,7 +76,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await def.run(args, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`nimbus ${def.path.join(" ")}: ${err.message}\n\n${formatHelp(def)}`);
+      io.err(`nimbus ${def.path.join(" ")}: ${err.message}${tenantFlagHint(def, own)}\n\n${formatHelp(def)}`);
       return 2;
     }
     const e = err as ErrorLike;

@@ -92,6 +92,19 @@ test("create --wait fails with exit 1 and the reason when the sandbox never gets
   assert.equal((await w.nimbus("sandbox", "rm", id)).code, 0);
 });
 
+test("create --wait on a failed start prints the runtime's error and exits 1; logs shows that error too", async () => {
+  const r = await w.nimbus("sandbox", "create", "busybox", "--wait", "--label", "suite=cli", "--", "definitely-not-installed");
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const id = r.stdout.trim();
+  assert.match(r.stderr, new RegExp(`sandbox ${id} ended failed before it was ready \\(reason start_failed\\)`));
+  assert.match(r.stderr, /definitely-not-installed/, "the runtime's error names what could not run");
+  assert.match(r.stderr, new RegExp(`nimbus sandbox logs ${id}`));
+  const logs = await w.nimbus("sandbox", "logs", id);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stderr, /start_failed: .*definitely-not-installed/);
+  assert.equal((await w.nimbus("sandbox", "rm", id)).code, 0);
+});
+
 test("ls --json filters by label and status; the table shows id, state and labels", async () => {
   const byLabel = await w.nimbus("sandbox", "ls", "--json", "--label", "role=main");
   assert.equal(byLabel.code, 0, byLabel.stderr);
@@ -111,7 +124,7 @@ test("ls --json filters by label and status; the table shows id, state and label
     JSON.parse(failed.stdout).map((s: any) => s.metadata.id),
     [failedId],
   );
-  const table = await w.nimbus("sandbox", "ls", "-t", w.tenant);
+  const table = await w.nimbus("sandbox", "ls", "-T", w.tenant);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^ID +STATE +REASON +IMAGE +CREATED +LABELS$/m);
   assert.match(table.stdout, new RegExp(`^${failedId} +failed +exited +busybox +\\S+ +suite=cli,role=fails$`, "m"));

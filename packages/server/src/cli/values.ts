@@ -6,7 +6,7 @@
  */
 import type { Nimbus } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type ParsedArgs } from "./command.js";
-import { connect } from "./connect.js";
+import { connect, tenantFrom } from "./connect.js";
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
@@ -54,16 +54,21 @@ export function parsePair(flag: string, value: string): [string, string] {
   return [value.slice(0, i), value.slice(i + 1)];
 }
 
+/** `--env K=V` as given, or a bare `K` taking this shell's value (as `docker run -e K` does). */
+export function envOf(args: ParsedArgs, io: CliIo): string[] {
+  return listValue(args, "env").map((e) => (e.includes("=") ? parsePair("env", e).join("=") : `${e}=${io.env[e] ?? ""}`));
+}
+
 /** Checks a value against a fixed set of choices. */
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag}: expected one of ${choices.join(", ")}, got "${value}"`);
   return value as T;
 }
 
-/** The tenant from `--tenant`/`-t`, else NIMBUS_TENANT_ID; neither is a usage error. */
+/** The tenant from `--tenant`/`-T`, else NIMBUS_TENANT or NIMBUS_TENANT_ID; none is a usage error. */
 export function requireTenant(args: ParsedArgs, io: CliIo): string {
-  const tenant = stringValue(args, "tenant") ?? io.env.NIMBUS_TENANT_ID;
-  if (!tenant) throw new UsageError("no tenant given: pass --tenant ID (-t ID) or set NIMBUS_TENANT_ID");
+  const tenant = tenantFrom(io, args.values.tenant);
+  if (!tenant) throw new UsageError("no tenant given: pass --tenant ID (-T ID) or set NIMBUS_TENANT (NIMBUS_TENANT_ID works too)");
   return tenant;
 }
 

@@ -27,6 +27,8 @@ export interface EndpointsDeps {
   runtime: RuntimeBackend;
   events: EventBus;
   log: Logger;
+  /** A port of a live sandbox could not be published; `message` says why and what to do. */
+  onPublishFailed?: (row: SandboxRow, message: string) => void;
 }
 
 /** Told when a sandbox's endpoints were published or taken down. */
@@ -138,6 +140,7 @@ export class Endpoints {
       );
     })().catch((err) => {
       this.deps.log.warn("publishing sandbox ports failed", { tenantId: row.tenantId, sandboxId: row.id, err: (err as Error).message });
+      if (!entry.cancelled) this.deps.onPublishFailed?.(row, `could not publish the sandbox's ports: ${(err as Error).message}`);
     });
   }
 

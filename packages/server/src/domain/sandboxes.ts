@@ -306,6 +306,23 @@ export class Sandboxes {
     return this.stop(tenantId, id, DEFAULT_STOP_GRACE_MS, { message });
   }
 
+  /**
+   * A declared port could not be published (say `socat` is missing on the host):
+   * the sandbox cannot serve what it declares, so it ends `failed` with the cause
+   * in its message and its process is stopped, instead of looking usable (or
+   * keeping its service `starting`) with the cause only in the server's log.
+   */
+  async failToPublish(tenantId: string, id: string, message: string): Promise<void> {
+    if (!this.deps.store.get(tenantId, id)) return;
+    await this.lock.run(id, async () => {
+      const row = this.deps.store.get(tenantId, id);
+      if (!row || TERMINAL_STATES.includes(row.lifecycleState) || row.lifecycleState === "stopping") return;
+      this.transition(row, "failed", { reason: "start_failed", message });
+      await this.terminate(id, 0);
+      await this.release(tenantId, id);
+    });
+  }
+
   /** Delete works from every state: stop first if needed (with `gracePeriodMs` between SIGTERM and SIGKILL), then remove every trace. */
   async delete(tenantId: string, id: string, gracePeriodMs?: number): Promise<void> {
     const row = this.get(tenantId, id);

@@ -54,7 +54,7 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
       "create",
       "web",
       "busybox",
-      "-t",
+      "-T",
       "demo",
       "--port",
       "http=8080/http@host",
@@ -69,7 +69,7 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
     );
     assert.ok(created.ok, created.stderr);
     assert.match(created.stdout, /created service web \(generation 1\)/);
-    const started = await cli("service", "start", "web", "-t", "demo", "--wait", "--timeout", "30s");
+    const started = await cli("service", "start", "web", "-T", "demo", "--wait", "--timeout", "30s");
     assert.ok(started.ok, started.stderr);
     assert.match(started.stdout, /^web running \(sandbox web-[0-9a-z]{26}\)/);
 
@@ -77,7 +77,7 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
     const before = await nimbus.services.get({ name: "web" });
     assert.equal(before.lifecycleState, "ready");
     assert.equal(await (await fetch(`http://127.0.0.1:${before.endpoints[0]!.port}/`)).text(), "survivor\n");
-    const listed = await cli("service", "ls", "-t", "demo");
+    const listed = await cli("service", "ls", "-T", "demo");
     assert.match(listed.stdout, new RegExp(`web\\s+running\\s+healthy\\s+${before.sandboxId}\\s+0\\s+127\\.0\\.0\\.1:${before.endpoints[0]!.port}`));
 
     assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
@@ -108,17 +108,17 @@ test("a service survives kill -9 of the server: same sandbox, no duplicate, endp
     assert.equal(await proxied.text(), "survivor\n");
     assert.equal(await (await fetch(`http://127.0.0.1:${after.endpoints[0]!.port}/`)).text(), "survivor\n");
 
-    const get = await cli("service", "get", "web", "-t", "demo");
+    const get = await cli("service", "get", "web", "-T", "demo");
     assert.match(get.stdout, /state:\s+running \(lifecycle ready/);
     assert.match(get.stdout, /endpoint:\s+http http:\/\/127\.0\.0\.1:\d+/);
-    const logs = await cli("service", "logs", "web", "-t", "demo");
+    const logs = await cli("service", "logs", "web", "-T", "demo");
     assert.ok(logs.ok, logs.stderr);
-    const refused = await cli("service", "rm", "web", "-t", "demo");
+    const refused = await cli("service", "rm", "web", "-T", "demo");
     assert.notEqual(refused.code, 0, "a running service is not deleted without --force");
     assert.match(refused.stderr, /delete with force=true/);
-    const stopped = await cli("service", "stop", "web", "-t", "demo", "--grace", "2s");
+    const stopped = await cli("service", "stop", "web", "-T", "demo", "--grace", "2s");
     assert.match(stopped.stdout, /^web stopped/);
-    const removed = await cli("service", "rm", "web", "-t", "demo");
+    const removed = await cli("service", "rm", "web", "-T", "demo");
     assert.ok(removed.ok, removed.stderr);
     assert.deepEqual((await nimbus.sandboxes.list({})).items, []);
     await nimbus.tenants.delete({ id: "demo" });

@@ -11,6 +11,7 @@ import { parseCgroupMounts } from "./container/cgroups.js";
 import { loadNative } from "@nimbus/native";
 import { findBinary, runCommand } from "./container/exec.js";
 import { RuntimeError } from "./errors.js";
+import { describeMissingTools, missingHostTools } from "./host-tools.js";
 
 export const HUGETLB_FIX_COMMAND = "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb";
 
@@ -101,6 +102,9 @@ export async function checkHost(options: HostCheckOptions = {}): Promise<HostChe
       problems.push(`crun refuses this cgroups v1 hybrid host while hugetlb is on cgroup2: run \`${HUGETLB_FIX_COMMAND}\` as root, or use --runtime runc`);
     }
   }
+  // Not fatal: sandboxes that do not use them still run; the features that do fail with this cause.
+  const missingTools = describeMissingTools(missingHostTools());
+  if (missingTools) (problems.length ? problems : warnings).push(missingTools);
   if (problems.length > 0 || !runtimePath || !conmonPath) {
     throw new RuntimeError("host_unsupported", `this host cannot run sandboxes yet:\n- ${problems.join("\n- ")}`);
   }

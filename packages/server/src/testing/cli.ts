@@ -40,6 +40,7 @@ export function isolatedEnv(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS
     "NIMBUS_BEARER_TOKEN",
     "NIMBUS_API_KEY",
     "NIMBUS_TENANT_ID",
+    "NIMBUS_TENANT",
     "NIMBUS_APPLICATION_CREDENTIALS",
     "NIMBUS_PORT",
     "NIMBUS_DATA_DIR",

@@ -73,22 +73,36 @@ export const attachCommand: CommandDef = {
     const session = await client.sessions.open({ target: { sandbox: { id: sandboxId } }, channels: ["stdio"], requestedTtlMs: ttlMs });
     const sessionId = session.metadata.id;
     try {
-      return await pump(io, { endpoint: resolveEndpoint(io, stringValue(args, "endpoint")), tenantId, sessionId, replay, quietMs });
+      return (await pump(io, { endpoint: resolveEndpoint(io, stringValue(args, "endpoint")), tenantId, sessionId, replay, quietMs, inputEnd: "detach" })).code;
     } finally {
       await client.sessions.close({ id: sessionId, reason: "client_detached" }).catch(() => undefined);
     }
   },
 };
 
-interface PumpOptions {
+export interface PumpOptions {
   endpoint: string;
   tenantId: string;
   sessionId: string;
   replay: number | undefined;
   quietMs: number;
+  /**
+   * When piped input ends: `detach` once output is quiet (attach: the process
+   * keeps its stdin for later sessions), or `eof`: close the process's stdin and
+   * wait for it to exit (run).
+   */
+  inputEnd: "detach" | "eof";
 }
 
-async function pump(io: CliIo, o: PumpOptions): Promise<number> {
+/** How an attachment ended: the code to exit with, and whether the process exited or we detached. */
+export interface PumpResult {
+  code: number;
+  exited: boolean;
+  detached: boolean;
+}
+
+/** Connects this process's stdio to the session's stdio channel; rejects when the channel cannot be opened. */
+export async function pump(io: CliIo, o: PumpOptions): Promise<PumpResult> {
   const stdin = process.stdin;
   const tty = Boolean(stdin.isTTY && process.stdout.isTTY);
   const query = new URLSearchParams({ tenantId: o.tenantId, framing: "json", encoding: "base64" });
@@ -114,10 +128,13 @@ async function pump(io: CliIo, o: PumpOptions): Promise<number> {
     ws.once("error", reject);
   });
 
-  return new Promise<number>((resolve) => {
+  return new Promise<PumpResult>((resolve) => {
     let result: number | undefined;
+    let exited = false;
+    let detached = false;
     let quietTimer: NodeJS.Timeout | undefined;
     let inputEnded = false;
+    let inputEnd = o.inputEnd;
     const finish = (code: number) => {
       if (result !== undefined) return;
       result = code;
@@ -128,14 +145,19 @@ async function pump(io: CliIo, o: PumpOptions): Promise<number> {
       process.stdout.off("resize", onResize);
       if (ws.readyState === ws.OPEN) ws.close(1000);
       // Let stdout drain before the command returns.
-      process.stdout.write("", () => resolve(code));
+      process.stdout.write("", () => resolve({ code, exited, detached }));
     };
     const armQuiet = () => {
-      if (!inputEnded) return;
+      if (!inputEnded || inputEnd === "eof") return;
       clearTimeout(quietTimer);
-      quietTimer = setTimeout(() => finish(0), o.quietMs);
+      quietTimer = setTimeout(() => {
+        detached = true;
+        finish(0);
+      }, o.quietMs);
     };
     const onResize = () => {
+      // A terminal of unknown size (script(1) without a terminal of its own) reports 0.
+      if (!process.stdout.columns || !process.stdout.rows) return;
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));
     };
 
@@ -156,12 +178,23 @@ async function pump(io: CliIo, o: PumpOptions): Promise<number> {
       if (m.type === "stdout" || m.type === "stderr") {
         (m.type === "stdout" ? process.stdout : process.stderr).write(Buffer.from(m.data ?? "", "base64"));
         armQuiet();
-      } else if (m.type === "exit") finish(m.code ?? 1);
-      else if (m.type === "gap") io.err(`nimbus attach: output ${m.from}..${m.to} is no longer kept (the log is capped)`);
+      } else if (m.type === "exit") {
+        exited = result === undefined;
+        finish(m.code ?? 1);
+      } else if (m.type === "gap") io.err(`nimbus attach: output ${m.from}..${m.to} is no longer kept (the log is capped)`);
       else if (m.type === "closed") {
         if (result === undefined) io.err(`nimbus attach: the session ended (${m.reason})`);
         finish(1);
       } else if (m.type === "error") io.err(`nimbus attach: ${m.message} (${(m as { code?: string }).code})`);
+      else if (m.type === "notice") {
+        io.err(`nimbus: ${m.message}`);
+        // This server keeps the process's stdin open: waiting for the exit could be forever.
+        if (inputEnded && inputEnd === "eof") {
+          io.err("nimbus: detaching once the output is quiet; the process keeps running");
+          inputEnd = "detach";
+          armQuiet();
+        }
+      }
     });
     ws.on("close", () => finish(result ?? 1));
 
@@ -179,11 +212,13 @@ async function pump(io: CliIo, o: PumpOptions): Promise<number> {
       if (detach) {
         process.stdout.write("\r\n");
         io.err("detached; the process keeps running");
+        detached = true;
         finish(0);
       }
     });
     stdin.on("end", () => {
       inputEnded = true;
+      if (inputEnd === "eof" && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "eof" }));
       armQuiet();
     });
     stdin.resume();

@@ -1,6 +1,8 @@
 /**
- * `nimbus exec SANDBOX -- CMD…`: run a command in a ready sandbox through the
- * exec channel, stream its output as it comes, and exit with its exit code.
+ * `nimbus exec SANDBOX CMD…` (or `-- CMD…`): run a command in a ready sandbox
+ * through the exec channel, stream its output as it comes, and exit with its
+ * exit code. The exec channel has no terminal, so `-t` is refused with a way
+ * to get one (`nimbus run -it`, `nimbus attach`).
  */
 import { readFileSync } from "node:fs";
 import type { CommandDef } from "../command.js";
@@ -14,8 +16,9 @@ const MAX_STDIN_BYTES = 700 * 1024;
 export const execCommand: CommandDef = {
   path: ["exec"],
   summary: "Run a command in a sandbox; its exit code becomes nimbus's",
-  usage: "nimbus exec SANDBOX [--env K=V]... [--workdir DIR] [--user UID[:GID]] [--stdin] -- CMD [ARG...]",
-  description: "Output streams as the command runs. With --stdin, this process's standard input (up to 700 KiB) is passed to the command.",
+  usage: "nimbus exec [-i] SANDBOX [--env K=V]... [--workdir DIR] [--user UID[:GID]] CMD [ARG...]",
+  description:
+    "Everything after SANDBOX is the command (its flags included; `--` before it works too). Output streams as the command runs. With -i (--stdin), this process's standard input (up to 700 KiB) is passed to the command once it ends.",
   options: {
     ...CONNECTION_OPTIONS,
     ...TENANT_OPTION,
@@ -23,11 +26,19 @@ export const execCommand: CommandDef = {
     workdir: { type: "string", short: "w", help: "working directory inside the sandbox", default: "/" },
     user: { type: "string", short: "u", help: "numeric uid[:gid] to run as", default: "0:0" },
     stdin: { type: "boolean", short: "i", help: "pass this process's standard input to the command" },
+    tty: { type: "boolean", short: "t", help: "a terminal for the command: not available on the exec channel yet (see the description)" },
     timeout: { type: "string", help: "kill the command after this long (e.g. 30s, 5m)", default: "5m" },
   },
   positionals: { min: 1, max: 1 },
+  commandAfter: 1,
   async run(args, io) {
-    if (args.rest.length === 0) throw new UsageError("give the command after `--`, e.g. nimbus exec ID -- ls -l /");
+    if (args.rest.length === 0) throw new UsageError("give the command after the sandbox id, e.g. nimbus exec ID ls -l /");
+    if (args.values.tty) {
+      io.err(
+        "nimbus exec: -t: the exec channel has no terminal yet (that comes with the processes API); for an interactive shell use `nimbus run -it IMAGE sh`, or `nimbus attach ID` to a sandbox created with a terminal; without -t, `nimbus exec -i ID CMD` passes piped input. (If you meant the tenant: that flag is now --tenant/-T.)",
+      );
+      return 2;
+    }
     const { client } = connectTenant(args, io);
     const timeout = stringValue(args, "timeout");
     let stdin: Buffer | undefined;

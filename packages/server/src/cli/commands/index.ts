@@ -15,6 +15,8 @@ import { serviceCommands } from "./service.js";
 import { execCommand } from "./exec.js";
 import { cpCommand } from "./cp.js";
 import { attachCommand } from "./attach.js";
+import { runCommand } from "./run.js";
+import { completionCommand } from "./completion.js";
 import { backupCommand, restoreCommand } from "./backup.js";
 
 export const COMMANDS: CommandDef[] = [
@@ -29,6 +31,7 @@ export const COMMANDS: CommandDef[] = [
   ...sandboxCommands,
   ...lifetimeCommands,
   ...sessionCommands,
+  runCommand,
   attachCommand,
   execCommand,
   cpCommand,
@@ -36,4 +39,5 @@ export const COMMANDS: CommandDef[] = [
   backupCommand,
   restoreCommand,
   machineCommand,
+  completionCommand,
 ];

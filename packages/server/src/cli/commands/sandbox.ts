@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import {
   apiPath,
+  type Nimbus,
   type EgressLogEntry,
   type EgressRule,
   type LifecycleState,
@@ -17,9 +18,10 @@ import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArg
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
+import { reportFailedStart } from "../failed-start.js";
 import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
-import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
+import { connectTenant, describeError, envOf, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
@@ -78,11 +80,6 @@ function labelsOf(args: ParsedArgs): Record<string, string> {
   return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
 }
 
-/** `K=V` as given, or a bare `K` taking this shell's value (as `docker run -e K` does). */
-function envOf(args: ParsedArgs, io: CliIo): string[] {
-  return listValue(args, "env").map((e) => (e.includes("=") ? parsePair("env", e).join("=") : `${e}=${io.env[e] ?? ""}`));
-}
-
 function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
   const memory = stringValue(args, "memory");
   const cpus = stringValue(args, "cpus");
@@ -133,6 +130,81 @@ function describeSandbox(io: CliIo, s: Sandbox): void {
 /** Raw output, not line-based: log data keeps its own newlines. */
 function writeLog(line: Pick<LogLine, "stream" | "data">): void {
   (line.stream === "stderr" ? process.stderr : process.stdout).write(line.data);
+}
+
+/** `--filter label=k=v`, `label=k` or `status=STATE` (as `docker ps --filter`). */
+function filterOf(args: ParsedArgs): { status?: LifecycleState; labelKey?: string; labelValue?: string } {
+  const out: { status?: LifecycleState; labelKey?: string; labelValue?: string } = {};
+  const status = stringValue(args, "status");
+  if (status !== undefined) out.status = parseChoice("status", status, STATES);
+  const labels = [...listValue(args, "label"), ...listValue(args, "filter").map((f) => parseFilter(f, out))].filter((l): l is string => l !== undefined);
+  if (labels.length > 1) throw new UsageError("only one label filter at a time");
+  if (labels[0] !== undefined) [out.labelKey, out.labelValue] = labels[0].includes("=") ? parsePair("label", labels[0]) : [labels[0]];
+  return out;
+}
+
+/** One `--filter` value: a status is stored in `out`, a label is returned. */
+function parseFilter(f: string, out: { status?: LifecycleState }): string | undefined {
+  const [key, value] = parsePair("filter", f);
+  if (key === "label") return value;
+  if (key === "status") return void (out.status = parseChoice("filter status", value, STATES));
+  throw new UsageError(`--filter: expected label=KEY[=VALUE] or status=STATE, got "${f}"`);
+}
+
+/** The states `nimbus ps` hides unless -a is given, as `docker ps` hides exited containers. */
+const ENDED: readonly LifecycleState[] = ["stopped", "failed"];
+
+/** `sandbox ls` and its Docker-style alias `ps` (which hides ended sandboxes unless -a). */
+function listCommand(path: string[], runningByDefault: boolean): CommandDef {
+  return {
+    path,
+    summary: runningByDefault ? "List the tenant's running sandboxes (-a: all), like docker ps" : "List the tenant's sandboxes",
+    usage: `nimbus ${path.join(" ")} [-a] [-q] [--filter label=k=v] [--status STATE] [--json]`,
+    options: {
+      ...BASE_OPTIONS,
+      all: { type: "boolean", short: "a", help: runningByDefault ? "also list stopped and failed sandboxes" : "list every sandbox (the default here)" },
+      quiet: { type: "boolean", short: "q", help: "print only the ids" },
+      filter: { type: "string", multiple: true, help: "label=KEY[=VALUE] or status=STATE (repeatable; one label)" },
+      status: { type: "string", help: `only this lifecycle state: ${STATES.join(" | ")}` },
+      label: { type: "string", help: "only sandboxes with this label: key=value, or key for any value" },
+      ...JSON_OPTION,
+    },
+    async run(args, io) {
+      const filter = filterOf(args);
+      const { client } = connectTenant(args, io);
+      const hideEnded = runningByDefault && !args.values.all && filter.status === undefined;
+      const items: Sandbox[] = [];
+      for await (const s of client.sandboxes.listAll(filter)) if (!hideEnded || !ENDED.includes(s.status.lifecycleState)) items.push(s);
+      if (args.values.json) printJson(io, items);
+      else if (args.values.quiet) for (const s of items) io.out(s.metadata.id);
+      else
+        printTable(
+          io,
+          ["id", "state", "reason", "image", "created", "labels"],
+          items.map((s) => [
+            s.metadata.id,
+            s.status.lifecycleState,
+            s.status.reason,
+            s.spec.sandbox.root.source.reference,
+            s.metadata.createdAt,
+            formatLabels(s.metadata.labels),
+          ]),
+        );
+      return 0;
+    },
+  };
+}
+
+/** Prints a sandbox's kept log, stdout to stdout and stderr to stderr. */
+export async function printLog(client: Nimbus, tenantId: string, id: string, tail?: number): Promise<void> {
+  // NDJSON rather than the SDK's text form, to keep stdout and stderr apart.
+  const res = await client.send({
+    method: "GET",
+    path: apiPath`/api/tenants/${tenantId}/sandboxes/${id}/logs`,
+    query: { tail },
+    accept: "application/x-ndjson",
+  });
+  for (const line of (await res.text()).split("\n")) if (line.trim()) writeLog(JSON.parse(line) as LogLine);
 }
 
 export const sandboxCommands: CommandDef[] = [
@@ -196,13 +268,8 @@ export const sandboxCommands: CommandDef[] = [
         try {
           sandbox = await client.sandboxes.wait({ id, until: "ready", timeoutMs });
         } catch (err) {
-          const e = err as { code?: unknown; detail?: Record<string, unknown> | null };
-          if (e.code !== "op.conflict") throw err;
-          const d = e.detail ?? {};
-          const why = [d.reason ? `reason ${String(d.reason)}` : "", d.exitCode != null ? `exit code ${String(d.exitCode)}` : ""].filter(Boolean).join(", ");
-          io.err(
-            `nimbus sandbox create: sandbox ${id} ended ${String(d.lifecycleState ?? "failed")} before it was ready${why ? ` (${why})` : ""}; see \`nimbus sandbox logs ${id}\` and \`nimbus sandbox get ${id}\``,
-          );
+          if ((err as { code?: unknown }).code !== "op.conflict") throw err;
+          await reportFailedStart(io, client, "sandbox create", id);
           return 1;
         }
         if (args.values.json) printJson(io, sandbox);
@@ -217,45 +284,8 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["sandbox", "ls"],
-    summary: "List the tenant's sandboxes",
-    usage: "nimbus sandbox ls [--status STATE] [--label k=v] [--json]",
-    options: {
-      ...BASE_OPTIONS,
-      status: { type: "string", help: `only this lifecycle state: ${STATES.join(" | ")}` },
-      label: { type: "string", help: "only sandboxes with this label: key=value, or key for any value" },
-      ...JSON_OPTION,
-    },
-    async run(args, io) {
-      const status = stringValue(args, "status");
-      const label = stringValue(args, "label");
-      const [labelKey, labelValue] = label === undefined ? [] : label.includes("=") ? parsePair("label", label) : [label];
-      const { client } = connectTenant(args, io);
-      const items: Sandbox[] = [];
-      for await (const s of client.sandboxes.listAll({
-        ...(status !== undefined ? { status: parseChoice("status", status, STATES) } : {}),
-        ...(labelKey !== undefined ? { labelKey } : {}),
-        ...(labelValue !== undefined ? { labelValue } : {}),
-      }))
-        items.push(s);
-      if (args.values.json) printJson(io, items);
-      else
-        printTable(
-          io,
-          ["id", "state", "reason", "image", "created", "labels"],
-          items.map((s) => [
-            s.metadata.id,
-            s.status.lifecycleState,
-            s.status.reason,
-            s.spec.sandbox.root.source.reference,
-            s.metadata.createdAt,
-            formatLabels(s.metadata.labels),
-          ]),
-        );
-      return 0;
-    },
-  },
+  listCommand(["sandbox", "ls"], false),
+  listCommand(["ps"], true),
   {
     path: ["sandbox", "egress"],
     summary: "Show a sandbox's egress decision log: every connection attempt and DNS query, with the rule that decided",
@@ -374,14 +404,12 @@ export const sandboxCommands: CommandDef[] = [
         for await (const line of client.sandboxes.logs({ id, follow: true, ...(tail !== undefined ? { tail } : {}) })) writeLog(line);
         return 0;
       }
-      // NDJSON rather than the SDK's text form, to keep stdout and stderr apart.
-      const res = await client.send({
-        method: "GET",
-        path: apiPath`/api/tenants/${tenantId}/sandboxes/${id}/logs`,
-        query: { tail },
-        accept: "application/x-ndjson",
-      });
-      for (const line of (await res.text()).split("\n")) if (line.trim()) writeLog(JSON.parse(line) as LogLine);
+      await printLog(client, tenantId, id, tail);
+      // A start that failed has no process output; the runtime's error is what explains it.
+      const st = (await client.sandboxes.get({ id })).status;
+      if (st.reason === "start_failed" || st.reason === "pull_failed") {
+        for (const c of st.conditions) if (c.message && c.status !== "True") io.err(`nimbus sandbox logs: ${st.reason}: ${c.message}`);
+      }
       return 0;
     },
   },
