@@ -210,6 +210,13 @@ export const SERVER_OPTIONS = {
     default: 1_000_000,
     help: "most tar entries in one layer (or one loaded archive)",
   },
+  imageMaxCompressionRatio: {
+    flag: "image-max-compression-ratio",
+    env: "NIMBUS_IMAGE_MAX_COMPRESSION_RATIO",
+    kind: "number",
+    default: 200,
+    help: "most times its compressed size a layer may expand once past 128 MiB (archive bombs); 0 turns the check off",
+  },
   imageMaxArchiveBytes: {
     flag: "image-max-archive-bytes",
     env: "NIMBUS_IMAGE_MAX_ARCHIVE_BYTES",
@@ -249,7 +256,7 @@ export interface ServerConfig {
   registryAllowPrivate: boolean;
   registryTimeoutMs: number;
   /** Limits on expanded image content (bombs). */
-  imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number };
+  imageLimits: { layerBytes: number; imageBytes: number; layerEntries: number; archiveBytes: number; compressionRatio: number };
   /** Upstream resolvers of the egress DNS (empty: the host's). */
   egressDnsUpstream?: string[];
   /** PEM files of extra CAs for inspected upstreams. */
@@ -290,6 +297,12 @@ function parseMirrors(entries: string[]): Record<string, string[]> {
 function positiveInt(flag: string, v: unknown): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag} must be a positive integer, got \`${String(v)}\``);
+  return n;
+}
+
+function ratioOrOff(flag: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (n > 0 && n < 2)) throw new ConfigError(`--${flag} must be 0 (off) or a number >= 2, got \`${String(v)}\``);
   return n;
 }
 
@@ -359,6 +372,7 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
       imageBytes: positiveInt("image-max-bytes", pick("imageMaxBytes")),
       layerEntries: positiveInt("image-max-layer-entries", pick("imageMaxLayerEntries")),
       archiveBytes: positiveInt("image-max-archive-bytes", pick("imageMaxArchiveBytes")),
+      compressionRatio: ratioOrOff("image-max-compression-ratio", pick("imageMaxCompressionRatio")),
     },
     egressDnsUpstream: pick("egressDnsUpstream") as string[],
     egressUpstreamCa: (pick("egressUpstreamCa") as string[]).map((p) => resolve(p)),

@@ -9,10 +9,14 @@
  * the event loop kept responsive, and nothing left under the data dir
  * (no temp files, no layer dirs, no layer blobs, no index entry).
  * The server runs with small limits (64 MiB a layer, 72 MiB an image,
- * 1000 entries, 64 MiB an archive) so the test writes no GiBs.
+ * 1000 entries, 64 MiB an archive) so the test writes no GiBs. At the
+ * default limits (8 GiB a layer) a bomb is stopped by its compression ratio
+ * instead, after 128 MiB of output: that test unpacks straight into a
+ * scratch dir.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +24,11 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pushFixture } from "../testing/fixtures.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
-import { bombLayout, claimedSizeTar, compress, manyEntriesTar, sparseTar, zeroFileTar, type Compressed } from "../testing/bombs.js";
+import { bombLayout, claimedSizeTar, compress, manyEntriesTar, repeatedFileTar, sparseTar, zeroFileTar, type Compressed } from "../testing/bombs.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { unpackLayer } from "../images/unpack.js";
+import { DEFAULT_IMAGE_LIMITS, LimitCounter } from "../images/limits.js";
+import { ImageError } from "../images/errors.js";
 
 const MiB = 1024 * 1024;
 const TiB = 1024 ** 4;
@@ -34,6 +41,8 @@ let srv: TestServer;
 let scratch = "";
 const layerBlobs: string[] = [];
 let archiveBomb: Buffer;
+let zstdGiB: Buffer;
+let gzip512MiB: Buffer;
 
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
@@ -50,7 +59,10 @@ before(async () => {
   scratch = mkdtempSync(join(tmpdir(), "nimbus-bombs-"));
   registry = await startRegistry();
   await push("gzbomb", [{ ...(await compress(zeroFileTar("zeros", 128 * MiB), "gzip")), mediaType: GZ }]);
-  await push("zstdbomb", [{ ...(await compress(zeroFileTar("zeros", 1024 * MiB), "zstd")), mediaType: ZST }]);
+  const zstdBomb = await compress(zeroFileTar("zeros", 1024 * MiB), "zstd");
+  zstdGiB = zstdBomb.blob;
+  await push("zstdbomb", [{ ...zstdBomb, mediaType: ZST }]);
+  gzip512MiB = (await compress(zeroFileTar("zeros", 512 * MiB), "gzip")).blob;
   await push("many", [{ ...(await compress(once(manyEntriesTar(2000)), "gzip")), mediaType: GZ }]);
   await push("claimed", [{ ...(await compress(once(claimedSizeTar(TiB)), "none")), mediaType: TAR }]);
   await push("sparse", [{ ...(await compress(once(sparseTar(TiB)), "none")), mediaType: TAR }]);
@@ -134,6 +146,42 @@ test("a gzip bomb layer (128 MiB of zeros in ~128 KiB) is refused with 413 op.to
 test("a zstd bomb layer (1 GiB of zeros) is refused, and decoding it never holds the event loop", async () => {
   const { maxDelayMs } = await pullRefused("zstdbomb", "layerBytes");
   assert.ok(maxDelayMs < 750, `the event loop stayed responsive (worst delay ${maxDelayMs.toFixed(0)} ms)`);
+});
+
+test("at the default size limits, gzip and zstd bombs are refused by their compression ratio within 5 s of CPU", async () => {
+  for (const [kind, blob] of [
+    ["gzip", gzip512MiB],
+    ["zstd", zstdGiB],
+  ] as const) {
+    const dir = mkdtempSync(join(scratch, `ratio-${kind}-`));
+    const limits = DEFAULT_IMAGE_LIMITS;
+    const where = `the ${kind} bomb`;
+    const { result, cpuMs } = await measured(() =>
+      unpackLayer(once(blob), dir, undefined, {
+        bytes: [new LimitCounter("layerBytes", limits.layerBytes, where)],
+        entries: new LimitCounter("layerEntries", limits.layerEntries, where),
+        ratio: { max: limits.compressionRatio, where },
+      }).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+    );
+    assert.ok(result instanceof ImageError && result.kind === "too_large", `${kind}: ${String(result)}`);
+    assert.equal((result.detail as { limit: string }).limit, "compressionRatio");
+    assert.match(result.message, /--image-max-compression-ratio/);
+    assert.ok(cpuMs < 5000, `${kind}: refused within 5 s of CPU (took ${cpuMs} ms)`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A large real-looking layer (about 4:1, a quarter of every MiB random) is past the floor and well under the ratio: it unpacks.
+  const ok = mkdtempSync(join(scratch, "ratio-ok-"));
+  const fill = Buffer.concat([randomBytes(256 * 1024), Buffer.alloc(768 * 1024)]);
+  const normal = await compress(repeatedFileTar("data.bin", 160 * MiB, fill), "gzip");
+  await unpackLayer(once(normal.blob), ok, undefined, {
+    bytes: [new LimitCounter("layerBytes", DEFAULT_IMAGE_LIMITS.layerBytes, "ok")],
+    entries: new LimitCounter("layerEntries", DEFAULT_IMAGE_LIMITS.layerEntries, "ok"),
+    ratio: { max: DEFAULT_IMAGE_LIMITS.compressionRatio, where: "ok" },
+  });
+  rmSync(ok, { recursive: true, force: true });
 });
 
 test("a layer with more entries than the limit is refused", async () => {

@@ -99,10 +99,32 @@ async function* unzstd(head: Buffer, rest: AsyncIterator<Buffer>, charge: Charge
   yield* out.splice(0);
 }
 
-/** Yields the uncompressed bytes of a layer blob, whatever its compression. */
-export async function* decompress(source: AsyncIterable<Buffer | Uint8Array>, charge: Charge = () => undefined): AsyncGenerator<Buffer> {
+/**
+ * Yields the uncompressed bytes of a layer blob, whatever its compression.
+ * `expansion`, when given, is told the compressed bytes read so far and the
+ * uncompressed bytes made so far after each charge, and may throw to stop (a
+ * bomb's ratio). The compressed count runs ahead of what zlib has consumed,
+ * so the ratio it sees is never higher than the real one.
+ */
+export async function* decompress(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  charge: Charge = () => undefined,
+  expansion?: (inBytes: number, outBytes: number) => void,
+): AsyncGenerator<Buffer> {
+  let inBytes = 0;
+  let outBytes = 0;
+  const charged: Charge = expansion
+    ? (n) => {
+        charge(n);
+        outBytes += n;
+        expansion(inBytes, outBytes);
+      }
+    : charge;
   const it = (async function* () {
-    for await (const c of source) yield Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    for await (const c of source) {
+      inBytes += c.byteLength;
+      yield Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    }
   })();
   let head = Buffer.alloc(0);
   while (head.length < 4) {
@@ -111,9 +133,10 @@ export async function* decompress(source: AsyncIterable<Buffer | Uint8Array>, ch
     head = Buffer.concat([head, next.value]);
   }
   if (head.length === 0) return;
-  if (startsWith(head, GZIP)) yield* gunzip(head, it, charge);
-  else if (startsWith(head, ZSTD)) yield* unzstd(head, it, charge);
+  if (startsWith(head, GZIP)) yield* gunzip(head, it, charged);
+  else if (startsWith(head, ZSTD)) yield* unzstd(head, it, charged);
   else {
+    // Plain tar: nothing expands.
     charge(head.length);
     yield head;
     for await (const chunk of it) {

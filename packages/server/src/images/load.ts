@@ -158,6 +158,7 @@ export async function readArchive(tarPath: string, tmpDir: string, limits: Image
     await unpackLayer(createReadStream(tarPath), root, undefined, {
       bytes: [new LimitCounter("archiveBytes", limits.archiveBytes, "the image archive")],
       entries: new LimitCounter("layerEntries", limits.layerEntries, "the image archive"),
+      ratio: { max: limits.compressionRatio, where: "the image archive" },
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw invalid(tarPath, "the file does not exist");

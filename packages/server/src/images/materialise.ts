@@ -119,6 +119,7 @@ async function ensureLayer(
         result = await unpackLayer(tee(), tmpLayer, opts.signal, {
           bytes: [new LimitCounter("layerBytes", limits.layerBytes, layer), imageBytes],
           entries: new LimitCounter("layerEntries", limits.layerEntries, layer),
+          ratio: { max: limits.compressionRatio, where: layer },
         });
       } catch (err) {
         throw await corruptionOr(err);

@@ -19,7 +19,7 @@ import { decompress } from "./decompress.js";
 import { readTar, type TarEntry, type TarHeader } from "./tar-reader.js";
 import { writeOverlayMetadata } from "./overlay-metadata.js";
 import { WriteQueue } from "./write-queue.js";
-import type { UnpackBudget } from "./limits.js";
+import { checkRatio, type UnpackBudget } from "./limits.js";
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream. */
@@ -228,7 +228,8 @@ export async function unpackLayer(source: AsyncIterable<Buffer | Uint8Array>, di
         for (const c of budget.bytes) c.add(n);
       }
     : undefined;
-  for await (const entry of readTar(hashing(decompress(source, charge), hash))) {
+  const expansion = budget?.ratio?.max ? (inBytes: number, outBytes: number) => checkRatio(budget.ratio, inBytes, outBytes) : undefined;
+  for await (const entry of readTar(hashing(decompress(source, charge, expansion), hash))) {
     signal?.throwIfAborted();
     await extractor.add(entry);
   }

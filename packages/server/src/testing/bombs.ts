@@ -34,8 +34,12 @@ export function withChecksum(block: Buffer): Buffer {
 
 /** The uncompressed tar of one file of `sizeBytes` zeros, streamed in 1 MiB chunks. */
 export async function* zeroFileTar(path: string, sizeBytes: number): AsyncGenerator<Buffer> {
+  yield* repeatedFileTar(path, sizeBytes, Buffer.alloc(MiB));
+}
+
+/** A tar stream with one file of `sizeBytes`, its content `chunk` over and over. */
+export async function* repeatedFileTar(path: string, sizeBytes: number, chunk: Buffer): AsyncGenerator<Buffer> {
   yield fileHeader(path, sizeBytes);
-  const chunk = Buffer.alloc(MiB);
   for (let left = sizeBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
   yield Buffer.alloc(((BLOCK - (sizeBytes % BLOCK)) % BLOCK) + 2 * BLOCK);
 }
