@@ -5,11 +5,14 @@
  * apparent size (st_size) is checked against the files channel's transfer
  * limit (--files-max-bytes) before a byte is read: 413 `op.too_large` with
  * detail.limitBytes, within 5 s, and nothing is left open or behind. An
- * upload over the limit is cut off the same way and leaves no temp file.
+ * upload over the limit is cut off the same way and leaves no temp file; one
+ * whose Content-Length announces more than the limit is refused on the header,
+ * before its body is read (the red-team rerun streamed 1 GiB before its 413).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
+import { connect } from "node:net";
 import { Nimbus } from "@nimbus/nimbus";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
@@ -63,4 +66,35 @@ test("an upload over the limit answers 413 and leaves no temp file in the sandbo
   assert.equal(res.status, 413);
   const listing = await nimbus.sandboxes.exec({ id, argv: ["ls", "-a", "/tmp"] });
   assert.doesNotMatch(listing.stdout.toString(), /nimbus-upload|too-big/);
+});
+
+test("an upload announcing more than the limit is refused on its header, before the body is sent", { timeout: 30_000 }, async () => {
+  const url = new URL(env.srv.url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = connect(Number(url.port), url.hostname, () => {
+      sock.write(
+        `PUT /api/tenants/sparse/sandboxes/${id}/files/content?path=/tmp/huge HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${env.srv.token()}\r\n` +
+          `content-type: application/octet-stream\r\ncontent-length: ${2 ** 40}\r\n\r\n` +
+          "only a few bytes",
+      );
+    });
+    let text = "";
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer while the body was still owed (got ${JSON.stringify(text)})`));
+    }, 10_000);
+    sock.on("data", (d) => {
+      text += d;
+      if (text.includes("\r\n\r\n")) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(text);
+      }
+    });
+    sock.on("error", reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 413/);
+  assert.match(answer, /connection: close/i);
+  const listing = await nimbus.sandboxes.exec({ id, argv: ["ls", "-a", "/tmp"] });
+  assert.doesNotMatch(listing.stdout.toString(), /nimbus-upload|huge/);
 });

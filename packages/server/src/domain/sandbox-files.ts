@@ -237,9 +237,11 @@ export class SandboxFiles {
     sandboxId: string,
     path: string,
     body: Readable,
-    options: { mode?: number; user?: string } = {},
+    options: { mode?: number; user?: string; announcedBytes?: number } = {},
   ): Promise<WriteResult> {
     assertSandboxPath(path);
+    // A Content-Length over the limit is refused before a byte is read (or a temp file made).
+    if (options.announcedBytes !== undefined && options.announcedBytes > this.limitBytes) throw uploadTooLarge(this.limitBytes);
     const { dir, name } = splitTarget(path);
     const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
     const owner = await this.ownerFor(sandboxId, options.user);
@@ -286,11 +288,7 @@ export class SandboxFiles {
       let size = 0;
       for await (const chunk of body) {
         size += chunk.length;
-        if (size > limitBytes) {
-          throw new AppError("op.payload_too_large", `the upload is larger than the ${limitBytes}-byte limit of the files channel`, {
-            detail: { limitBytes },
-          });
-        }
+        if (size > limitBytes) throw uploadTooLarge(limitBytes);
         hash.update(chunk);
         await this.writeAll(tenantId, file, chunk);
       }
@@ -358,4 +356,8 @@ export class SandboxFiles {
       offset += bytesWritten;
     }
   }
+}
+
+function uploadTooLarge(limitBytes: number): AppError {
+  return new AppError("op.payload_too_large", `the upload is larger than the ${limitBytes}-byte limit of the files channel`, { detail: { limitBytes } });
 }

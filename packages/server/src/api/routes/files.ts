@@ -71,9 +71,13 @@ async function download(ctx: StreamingContext, files: SandboxFiles, t: Target, p
 }
 
 async function upload(ctx: StreamingContext, files: SandboxFiles, t: Target, q: { path: string; mode?: string; user?: string }) {
+  const announced = ctx.req.headers["content-length"];
+  // Refused on the header alone: close the connection too, so the client stops sending the body instead of having it drained.
+  if (announced !== undefined && Number(announced) > files.limitBytes) ctx.res.setHeader("connection", "close");
   const r = await files.writeFromStream(t.tenantId, t.sandboxId, q.path, ctx.req, {
     mode: q.mode === undefined ? undefined : parseInt(q.mode, 8),
     user: q.user,
+    ...(announced !== undefined && /^\d+$/.test(announced) ? { announcedBytes: Number(announced) } : {}),
   });
   return { status: 200, body: r };
 }
