@@ -348,6 +348,7 @@ async function compose(config: ServerConfig, env: NodeJS.ProcessEnv, log: Logger
   const processes = new Processes({
     store: new ProcessStore(db),
     runtime: runtime.processes,
+    sandboxEnv: (id) => runtime.processEnv(id),
     sandbox: (tenantId, id) => sandboxes.get(tenantId, id),
     findSandbox: (tenantId, id) => sandboxes.find(tenantId, id),
     caps,

@@ -18,7 +18,7 @@ export interface QuickSandboxInput extends CallOptions {
   image: string;
   /** The main process; a string runs with `/bin/sh -c`. @default a process that waits for SIGTERM, so the sandbox stays up for commands */
   cmd?: string | string[];
-  /** Environment of the main process. */
+  /** Environment of the main process; commands run in the sandbox inherit it. */
   env?: Record<string, string>;
   /** A display name (not unique; the id is the handle). */
   name?: string;

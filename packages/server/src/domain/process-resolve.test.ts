@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveArgs, resolveProcess, mergeEnv } from "./process-resolve.js";
+import { commandEnv, resolveArgs, resolveProcess, mergeEnv } from "./process-resolve.js";
 
 const image = { entrypoint: ["/entry"], cmd: ["serve", "--port", "80"], env: ["PATH=/bin", "A=1"], workingDir: "/app", user: "" };
 
@@ -49,4 +49,14 @@ test("user names resolve through the image's own passwd and group files", () => 
     rmSync(lower, { recursive: true });
     rmSync(upper, { recursive: true });
   }
+});
+
+test("a command's environment: defaults, then the sandbox's, then the caller's", () => {
+  assert.deepEqual(commandEnv(["PATH=/bin", "HOME=/root"], ["PATH=/usr/bin:/bin", "LANG=C"], ["LANG=C.UTF-8", "X=1"]), [
+    "PATH=/usr/bin:/bin",
+    "HOME=/root",
+    "LANG=C.UTF-8",
+    "X=1",
+  ]);
+  assert.deepEqual(commandEnv(["PATH=/bin"], undefined, []), ["PATH=/bin"]);
 });

@@ -34,6 +34,15 @@ export interface ResolvedProcess {
 
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/**
+ * The environment of a command run in a sandbox (exec, processes): the
+ * defaults, then the main process's environment (the image's and the spec's,
+ * as `docker exec` inherits it), then what the caller asked for.
+ */
+export function commandEnv(defaults: string[], sandboxEnv: string[] | undefined, asked: string[]): string[] {
+  return mergeEnv(mergeEnv(defaults, sandboxEnv ?? []), asked);
+}
+
 export function mergeEnv(base: string[], over: string[]): string[] {
   const out = new Map<string, string>();
   for (const e of [...base, ...over]) {

@@ -23,7 +23,7 @@ import type { SandboxRow } from "../store/sandbox-store.js";
 import { AppError } from "./errors.js";
 import { RuntimeError } from "../runtime/errors.js";
 import { translateRuntimeError } from "./translate-errors.js";
-import { mergeEnv } from "./process-resolve.js";
+import { commandEnv } from "./process-resolve.js";
 import { BASE_ENV, execUser } from "./sandbox-exec.js";
 import type { TenantCaps } from "./tenant-caps.js";
 
@@ -60,6 +60,8 @@ export interface ProcessView {
 export interface ProcessesDeps {
   store: ProcessStore;
   runtime: ProcessesFacet;
+  /** The sandbox main process's environment, which processes inherit (RuntimeBackend.processEnv). */
+  sandboxEnv?: (sandboxId: string) => Promise<string[] | undefined>;
   /** The sandbox of the route tenant; throws not found. */
   sandbox(tenantId: string, id: string): SandboxRow;
   /** The sandbox, or undefined once it is gone (for pruning). */
@@ -146,7 +148,7 @@ export class Processes {
       this.deps.store.insert(row);
       const { pid } = await this.deps.runtime.start(sandbox.id, row.id, {
         args: argv,
-        env: mergeEnv(BASE_ENV, spec.env),
+        env: commandEnv(BASE_ENV, await this.deps.sandboxEnv?.(sandbox.id), spec.env),
         cwd: spec.cwd,
         user: ids,
         stdin: spec.stdin,

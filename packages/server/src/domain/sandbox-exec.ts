@@ -6,7 +6,7 @@
 import type { RuntimeBackend } from "../runtime/backend.js";
 import { AppError, invalidInput } from "./errors.js";
 import { parseId } from "./user-ids.js";
-import { mergeEnv } from "./process-resolve.js";
+import { commandEnv } from "./process-resolve.js";
 
 export interface ExecInput {
   argv: string[];
@@ -51,7 +51,7 @@ export async function runExec(runtime: RuntimeBackend, sandboxId: string, input:
   const user = execUser(input.user);
   const handle = runtime.exec(sandboxId, {
     args: input.argv,
-    env: mergeEnv(BASE_ENV, input.env ?? []),
+    env: commandEnv(BASE_ENV, await runtime.processEnv(sandboxId), input.env ?? []),
     cwd: input.cwd ?? "/",
     user,
   });

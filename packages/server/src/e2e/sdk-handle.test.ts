@@ -26,14 +26,17 @@ after(async () => {
 const listIds = async () => (await nimbus.sandboxes.list({})).items.map((s) => s.metadata.id);
 
 test("create({ image }) returns a ready handle; commands run with text output, callbacks and exit codes; files round-trip", async () => {
-  const sb = await nimbus.sandboxes.create({ image: BUSYBOX, name: "handle" });
+  const sb = await nimbus.sandboxes.create({ image: BUSYBOX, name: "handle", env: { GREETING: "hello", SHADOWED: "sandbox" } });
   try {
     assert.ok(sb instanceof SandboxHandle);
     assert.equal(sb.state, "ready");
     const seen: string[] = [];
-    const r = await sb.commands.run("echo $GREETING; echo oops >&2; exit 3", { env: { GREETING: "hello" }, onStdout: (s) => seen.push(s) });
+    // Commands inherit the sandbox's environment (as docker exec does); what a command sets wins.
+    const r = await sb.commands.run("echo $GREETING; echo oops >&2; exit 3", { onStdout: (s) => seen.push(s) });
     assert.deepEqual(r, { stdout: "hello\n", stderr: "oops\n", exitCode: 3 });
     assert.equal(seen.join(""), "hello\n");
+    assert.equal((await sb.commands.run("echo $SHADOWED", { env: { SHADOWED: "command" } })).stdout, "command\n");
+    assert.match((await sb.commands.run("echo $PATH")).stdout, /\/bin/);
     assert.equal((await sb.commands.run(["cat"], { stdin: "fed" })).stdout, "fed");
     assert.equal((await sb.commands.run("pwd", { cwd: "/tmp" })).stdout, "/tmp\n");
     await sb.files.write("/tmp/main.sh", "echo from-file\n");

@@ -309,6 +309,8 @@ export interface RuntimeBackend {
   close(): Promise<void>;
   /** The uid/gid of the main process (the owner of files the host creates for it); undefined when no such container. */
   processUser(id: string): Promise<{ uid: number; gid: number } | undefined>;
+  /** The main process's environment (`KEY=VALUE`, the image's and the spec's), which execs inherit as `docker exec` does; undefined when no such container. */
+  processEnv(id: string): Promise<string[] | undefined>;
   /** New ceilings for a group; applied now if it has members, else at its next create. */
   updateGroup(name: string, limits: GroupLimits): Promise<void>;
   /** Removes the group once it has no members (its last member's delete also does). Idempotent. */

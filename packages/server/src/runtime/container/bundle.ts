@@ -153,13 +153,19 @@ export function bundleFiles(bundleDir: string, spec: ContainerSpec, cgroupsPath:
 }
 
 /** The cgroupsPath and annotations recorded in a bundle, for delete/list after a restart. */
-export function readBundleRecord(configJson: string): { cgroupsPath?: string; annotations: Record<string, string>; user?: { uid: number; gid: number } } {
+export function readBundleRecord(configJson: string): {
+  cgroupsPath?: string;
+  annotations: Record<string, string>;
+  user?: { uid: number; gid: number };
+  env: string[];
+} {
   const parsed = JSON.parse(configJson) as {
     annotations?: Record<string, string>;
     linux?: { cgroupsPath?: string };
-    process?: { user?: { uid?: number; gid?: number } };
+    process?: { user?: { uid?: number; gid?: number }; env?: unknown[] };
   };
   const u = parsed.process?.user;
   const user = typeof u?.uid === "number" && typeof u.gid === "number" ? { uid: u.uid, gid: u.gid } : undefined;
-  return { cgroupsPath: parsed.linux?.cgroupsPath, annotations: parsed.annotations ?? {}, user };
+  const env = (parsed.process?.env ?? []).filter((e): e is string => typeof e === "string");
+  return { cgroupsPath: parsed.linux?.cgroupsPath, annotations: parsed.annotations ?? {}, user, env };
 }

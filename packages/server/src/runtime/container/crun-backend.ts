@@ -183,7 +183,12 @@ export class ContainerBackend implements RuntimeBackend {
       }
       const groupPath = spec.group ? this.groupPath(spec.group.name) : undefined;
       const cgroupsPath = `${groupPath ?? this.cgroupParent}/${id}`;
-      this.records.set(id, { cgroupsPath, annotations: spec.annotations ?? {}, user: { uid: spec.process.user.uid, gid: spec.process.user.gid } });
+      this.records.set(id, {
+        cgroupsPath,
+        annotations: spec.annotations ?? {},
+        user: { uid: spec.process.user.uid, gid: spec.process.user.gid },
+        env: spec.process.env,
+      });
       const counted = groupPath ? [this.cgroupParent, groupPath] : [this.cgroupParent];
       for (const p of counted) creating.set(p, (creating.get(p) ?? 0) + 1);
       try {
@@ -333,6 +338,11 @@ export class ContainerBackend implements RuntimeBackend {
   async processUser(id: string): Promise<{ uid: number; gid: number } | undefined> {
     assertValidId(id);
     return (await this.record(id))?.user;
+  }
+
+  async processEnv(id: string): Promise<string[] | undefined> {
+    assertValidId(id);
+    return (await this.record(id))?.env;
   }
 
   async updateGroup(name: string, limits: GroupLimits): Promise<void> {

@@ -185,6 +185,10 @@ export class FakeBackend implements RuntimeBackend {
     return u && { uid: u.uid, gid: u.gid };
   }
 
+  async processEnv(id: string): Promise<string[] | undefined> {
+    return this.host.containers.get(id)?.spec.process.env;
+  }
+
   /** Records ceilings only: nothing in the fake enforces them. */
   async updateGroup(name: string, limits: GroupLimits): Promise<void> {
     assertValidId(name);
