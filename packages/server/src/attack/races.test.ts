@@ -152,7 +152,7 @@ test("operations aimed at a sandbox while it starts, stops and goes away never a
     });
     return { status: res.status, body: await res.text() };
   };
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < 6; round++) {
     const created = await env.create(T, ["sh", "-c", "cat"]);
     const id: string = created.metadata.id;
     const openSession = () => env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["stdio", "exec"] } });

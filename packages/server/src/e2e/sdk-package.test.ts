@@ -73,8 +73,7 @@ test("TypeScript finds its types from both module systems", () => {
     "--typeRoots",
     join(pkgDir, "../../node_modules/@types"),
   ];
-  run(process.execPath, [tsc, ...common, "esm.mts"]);
-  run(process.execPath, [tsc, ...common, "cjs.cts"]);
+  run(process.execPath, [tsc, ...common, "esm.mts", "cjs.cts"]); // one compiler run checks both
   // A wrong type is an error, so the check above can fail.
   writeFileSync(join(work, "bad.mts"), 'import { Nimbus } from "@nimbus/nimbus";\nconst n: number = new Nimbus({});\nexport default n;\n');
   assert.throws(() => run(process.execPath, [tsc, ...common, "bad.mts"]));

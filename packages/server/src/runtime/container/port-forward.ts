@@ -218,11 +218,31 @@ export async function isListening(pid: number, port: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * Whether the unix socket at `path` is listening, from the process's own view
+ * of its network namespace (`/proc/<pid>/net/unix`, flag __SO_ACCEPTCON).
+ * socat binds (and so creates the file) before it listens: a connect between
+ * the two is refused, so the file appearing is not enough.
+ */
+function isListeningUnix(pid: number, path: string): boolean {
+  let text = "";
+  try {
+    text = readFileSync(`/proc/${pid}/net/unix`, "utf8");
+  } catch {
+    return false;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[7] === path && (parseInt(cols[3] ?? "0", 16) & 0x10000) !== 0) return true;
+  }
+  return false;
+}
+
 async function waitForSocket(path: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + SOCKET_WAIT_MS;
   for (;;) {
     try {
-      if (statSync(path).isSocket()) return;
+      if (statSync(path).isSocket() && child.pid !== undefined && isListeningUnix(child.pid, path)) return;
     } catch {
       /* not yet */
     }
