@@ -172,7 +172,16 @@ async function openPodman(imageRef) {
   // Private storage under the work dir, so nothing of the host's podman is touched.
   const base = ["--root", join(work, "podman", "root"), "--runroot", join(work, "podman", "run"), "--cgroup-manager", "cgroupfs", "--events-backend", "none"];
   const p = (args) => run(path, [...base, ...args]);
-  await p(["pull", "--quiet", "--tls-verify=false", imageRef]);
+  try {
+    await p(["pull", "--quiet", "--tls-verify=false", imageRef]);
+    // A podman that is installed but cannot run a container on this host (its runtime or cgroup setup) is left out, not fatal.
+    await p(["run", "-d", "--network", "none", "--name", "podman-probe", imageRef, ...ARGV]);
+    await p(["rm", "-f", "-t", "0", "podman-probe"]);
+  } catch (err) {
+    log(`podman is installed but could not run a container here (${err.message}) — skipped`);
+    await p(["system", "reset", "--force"]).catch(() => undefined);
+    return undefined;
+  }
   const names = new Set();
   return {
     async start(name) {
