@@ -66,6 +66,13 @@ export class ProcessOutput {
           // The stream ended without an exit frame (a `closed` for a process that already ended): ask.
           const info = await processes.get(ref);
           if (info.state === "exited") return { exitCode: info.exitCode ?? -1, signal: info.signal, reason: info.reason };
+          if (++failures > MAX_RECONNECTS) {
+            throw new NimbusError({
+              code: "client.protocol",
+              message: `the output stream of process ${ref.id} keeps closing while it runs; read it again with nimbus.processes.stream`,
+              retryable: true,
+            });
+          }
         } catch (err) {
           // An answer from the server (404, 403…) will not change on retry; a dropped connection may.
           if (err instanceof NimbusError && err.status > 0 && err.status < 500) throw err;
