@@ -32,8 +32,12 @@ export {
   type EgressLogInput,
 } from "./sandboxes.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
-export { SandboxHandle, SandboxFiles } from "./handle/sandbox-handle.js";
+export { SandboxHandle } from "./handle/sandbox-handle.js";
+export { SandboxFiles } from "./handle/sandbox-files.js";
 export { Commands, type RunOptions, type CommandResult } from "./handle/commands.js";
+export { CommandHandle, type StartOptions, type TextChunk } from "./handle/command-handle.js";
+export { Pty, PtyHandle, type PtyOptions } from "./handle/pty.js";
+export type { OutputChunk, ProcessEnd } from "./handle/process-output.js";
 export type { QuickSandboxInput } from "./handle/quick-spec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";

@@ -7,6 +7,7 @@ import { FilesApi } from "./files.js";
 import { expandQuickInput, isQuickInput, type QuickSandboxInput } from "./handle/quick-spec.js";
 import { SandboxHandle } from "./handle/sandbox-handle.js";
 import { readNdjson } from "./ndjson.js";
+import { ProcessesApi } from "./processes.js";
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
@@ -141,7 +142,7 @@ export class SandboxesApi {
 
   async #createHandle(input: QuickSandboxInput): Promise<SandboxHandle> {
     const created = await this.create(expandQuickInput(input));
-    const handle = new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t) }, created, input.tenantId);
+    const handle = new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t), processes: new ProcessesApi(this.#t) }, created, input.tenantId);
     try {
       await handle.wait("ready", { timeoutMs: input.readyTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, signal: input.signal });
     } catch (err) {
@@ -161,7 +162,7 @@ export class SandboxesApi {
    */
   async connect(ref: SandboxRef): Promise<SandboxHandle> {
     const current = await this.get(ref);
-    return new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t) }, current, ref.tenantId);
+    return new SandboxHandle({ sandboxes: this, files: new FilesApi(this.#t), processes: new ProcessesApi(this.#t) }, current, ref.tenantId);
   }
 
   /**

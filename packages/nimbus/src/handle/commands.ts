@@ -3,7 +3,9 @@
  * agent code wants it, over the exec route (NDJSON frames underneath).
  */
 import { STATUS_BY_CODE, fromWire, NimbusError } from "../errors.js";
+import type { ProcessesApi } from "../processes.js";
 import type { SandboxesApi } from "../sandboxes.js";
+import { CommandHandle, type StartOptions } from "./command-handle.js";
 
 /**
  * Options of one command.
@@ -38,11 +40,13 @@ export interface CommandResult {
 
 export class Commands {
   readonly #sandboxes: SandboxesApi;
+  readonly #processes: ProcessesApi;
   readonly #id: string;
   readonly #tenantId: string | undefined;
 
-  constructor(sandboxes: SandboxesApi, id: string, tenantId: string | undefined) {
-    this.#sandboxes = sandboxes;
+  constructor(apis: { sandboxes: SandboxesApi; processes: ProcessesApi }, id: string, tenantId: string | undefined) {
+    this.#sandboxes = apis.sandboxes;
+    this.#processes = apis.processes;
     this.#id = id;
     this.#tenantId = tenantId;
   }
@@ -89,5 +93,31 @@ export class Commands {
       message: `the command in sandbox \`${this.#id}\` ended without an exit status; run it again`,
       retryable: true,
     });
+  }
+
+  /**
+   * Starts `cmd` and answers at once with a handle to the running process:
+   * write to its stdin, signal it, read its output as it comes. Unless
+   * `detach`, the server kills it when this client stops reading.
+   *
+   * @example
+   * const p = await sb.commands.start("python3 -u echo.py", { stdin: true });
+   * await p.sendStdin("hello\n");
+   * await p.closeStdin();
+   * const { stdout, exitCode } = await p.wait();
+   */
+  async start(cmd: string | string[], options: StartOptions = {}): Promise<CommandHandle> {
+    const info = await this.#processes.start({
+      tenantId: this.#tenantId,
+      sandboxId: this.#id,
+      ...(typeof cmd === "string" ? { cmd } : { argv: cmd }),
+      cwd: options.cwd,
+      env: options.env,
+      stdin: options.stdin,
+      timeoutMs: options.timeoutMs,
+      detach: options.detach,
+      signal: options.signal,
+    });
+    return new CommandHandle(this.#processes, { tenantId: this.#tenantId, sandboxId: this.#id, id: info.id }, options);
   }
 }

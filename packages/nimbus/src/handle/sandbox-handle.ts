@@ -6,49 +6,13 @@
  * (or leaving an `await using` scope) removes.
  */
 import type { FilesApi } from "../files.js";
+import type { ProcessesApi } from "../processes.js";
 import { NimbusNotFoundError } from "../errors.js";
 import type { SandboxesApi } from "../sandboxes.js";
 import type { LifecycleState, Sandbox } from "../types/index.js";
 import { Commands } from "./commands.js";
-
-/**
- * The sandbox's files, by absolute path inside it.
- *
- * @example
- * await sb.files.write("/app/main.py", "print('hi')\n");
- * const text = await sb.files.read("/app/main.py");
- */
-export class SandboxFiles {
-  readonly #files: FilesApi;
-  readonly #id: string;
-  readonly #tenantId: string | undefined;
-
-  constructor(files: FilesApi, id: string, tenantId: string | undefined) {
-    this.#files = files;
-    this.#id = id;
-    this.#tenantId = tenantId;
-  }
-
-  /** The file as UTF-8 text, or as bytes with `{ format: "bytes" }`. */
-  async read(path: string, options?: { format?: "text"; signal?: AbortSignal }): Promise<string>;
-  async read(path: string, options: { format: "bytes"; signal?: AbortSignal }): Promise<Buffer>;
-  async read(path: string, options: { format?: "text" | "bytes"; signal?: AbortSignal } = {}): Promise<string | Buffer> {
-    const { data } = await this.#files.read({ sandboxId: this.#id, tenantId: this.#tenantId, path, signal: options.signal });
-    return options.format === "bytes" ? data : data.toString("utf8");
-  }
-
-  /** Creates or replaces the file (owned by the sandbox's user). */
-  async write(path: string, data: string | Uint8Array, options: { mode?: number; signal?: AbortSignal } = {}): Promise<{ sizeBytes: number; sha256: string }> {
-    return this.#files.write({
-      sandboxId: this.#id,
-      tenantId: this.#tenantId,
-      path,
-      data: typeof data === "string" ? Buffer.from(data) : data,
-      mode: options.mode,
-      signal: options.signal,
-    });
-  }
-}
+import { Pty } from "./pty.js";
+import { SandboxFiles } from "./sandbox-files.js";
 
 export class SandboxHandle implements AsyncDisposable {
   readonly id: string;
@@ -56,16 +20,19 @@ export class SandboxHandle implements AsyncDisposable {
   /** Run commands inside the sandbox. */
   readonly commands: Commands;
   readonly files: SandboxFiles;
+  /** Interactive terminals in the sandbox. */
+  readonly pty: Pty;
   #resource: Sandbox;
   readonly #sandboxes: SandboxesApi;
 
-  constructor(apis: { sandboxes: SandboxesApi; files: FilesApi }, resource: Sandbox, tenantId: string | undefined) {
+  constructor(apis: { sandboxes: SandboxesApi; files: FilesApi; processes: ProcessesApi }, resource: Sandbox, tenantId: string | undefined) {
     this.id = resource.metadata.id;
     this.tenantId = tenantId;
     this.#resource = resource;
     this.#sandboxes = apis.sandboxes;
-    this.commands = new Commands(apis.sandboxes, this.id, tenantId);
+    this.commands = new Commands(apis, this.id, tenantId);
     this.files = new SandboxFiles(apis.files, this.id, tenantId);
+    this.pty = new Pty(apis.processes, this.id, tenantId);
   }
 
   /** The resource as last read (see {@link refresh}). */

@@ -1,15 +1,14 @@
 /**
  * Acceptance (Quickstart #3): every example in examples/ runs against a real
  * server (busybox from the loopback registry stands in for the public image).
- * examples/agent-sandbox is run by e2e/quickstart.test.ts.
+ * examples/agent-sandbox is run by e2e/quickstart.test.ts, examples/agent by
+ * e2e/agent-example.test.ts (it needs python3 and bash).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { runExample as runExampleIn } from "../testing/run-example.js";
 
-const examples = fileURLToPath(new URL("../../../../examples/", import.meta.url));
 let env: SandboxEnv;
 
 before(async () => {
@@ -18,19 +17,8 @@ before(async () => {
 });
 after(() => env?.close());
 
-function runExample(dir: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["main.mjs"], {
-      cwd: examples + dir,
-      env: { ...process.env, NIMBUS_ENDPOINT: env.srv.url, NIMBUS_TOKEN: env.srv.token(), NIMBUS_TENANT_ID: "examples", IMAGE: "busybox" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (err += c));
-    child.on("close", (code) => resolve({ code, out, err }));
-  });
+function runExample(dir: string) {
+  return runExampleIn(dir, { NIMBUS_ENDPOINT: env.srv.url, NIMBUS_TOKEN: env.srv.token(), NIMBUS_TENANT_ID: "examples", IMAGE: "busybox" });
 }
 
 test("examples/exec-and-files runs: upload, exec, download, delete", async () => {
