@@ -18,7 +18,7 @@
 // Needs root and crun; podman optional. Uses packages/server/dist when built.
 // Usage: node bench/processes/run.mjs [--runs N] [--firsts N]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { codeSource, loadServer, numberArg } from "../lib/load-server.mjs";
@@ -78,8 +78,26 @@ async function openPodman(imageRef) {
     async close() {
       await p(["rm", "-f", "-t", "0", "bench-exec"]).catch((err) => console.error(`podman rm: ${err.message}`));
       await p(["system", "reset", "--force"]).catch((err) => console.error(`podman system reset: ${err.message}`));
+      removePodmanCgroupParents();
     },
   };
+}
+
+/**
+ * podman with cgroupfs leaves its parent cgroups (libpod_parent, and conmon's
+ * under it) in every controller; rmdir takes them only when empty, so a
+ * podman still in use elsewhere keeps its own.
+ */
+function removePodmanCgroupParents() {
+  for (const controller of readdirSync("/sys/fs/cgroup")) {
+    for (const d of ["libpod_parent/conmon", "libpod_parent"]) {
+      try {
+        rmdirSync(join("/sys/fs/cgroup", controller, d));
+      } catch {
+        /* absent, or in use */
+      }
+    }
+  }
 }
 
 /** One on-demand process: start → first stdout frame of its stream, in ms. */
