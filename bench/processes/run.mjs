@@ -18,10 +18,11 @@
 // Needs root and crun; podman optional. Uses packages/server/dist when built.
 // Usage: node bench/processes/run.mjs [--runs N] [--firsts N]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { codeSource, loadServer, numberArg } from "../lib/load-server.mjs";
+import { PODMAN_RUN_LIMITS, podmanGlobalArgs, removePodmanCgroupParents } from "../lib/podman.mjs";
 import { pct, timed } from "../sandbox-start/measure.mjs";
 
 const RUNS = numberArg("--runs", 200);
@@ -41,24 +42,7 @@ const work = mkdtempSync(join(tmpdir(), "nimbus-bench-processes-"));
 async function openPodman(imageRef) {
   const path = findBinary("podman");
   if (!path) return undefined;
-  // All of its state under the work dir, --tmpdir too: podman's default
-  // (/run/libpod) is shared, and `system reset` of another podman user (a
-  // concurrent bench) empties it under this one's running container.
-  const dir = (d) => join(work, "podman", d);
-  const base = [
-    "--root",
-    dir("root"),
-    "--runroot",
-    dir("run"),
-    "--tmpdir",
-    dir("tmp"),
-    "--volumepath",
-    dir("volumes"),
-    "--cgroup-manager",
-    "cgroupfs",
-    "--events-backend",
-    "none",
-  ];
+  const base = podmanGlobalArgs(join(work, "podman"));
   // Setup and teardown are not timed: run with stderr kept, for a note that says why.
   const p = async (args) => {
     try {
@@ -68,11 +52,7 @@ async function openPodman(imageRef) {
     }
   };
   await p(["pull", "--quiet", "--tls-verify=false", imageRef]);
-  // Rootful podman asks for nofile and nproc limits that crun may not set on
-  // this host (setrlimit EPERM, even at the caller's own hard limits); small
-  // fixed ones do, and an exec of `true` does not feel them.
-  const ulimit = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
-  await p(["run", "-d", "--network", "none", ...ulimit, "--name", "bench-exec", imageRef, "sleep", "3600"]);
+  await p(["run", "-d", "--network", "none", ...PODMAN_RUN_LIMITS, "--name", "bench-exec", imageRef, "sleep", "3600"]);
   return {
     exec: () => timed(path, [...base, "exec", "bench-exec", ...CMD]),
     async close() {
@@ -81,23 +61,6 @@ async function openPodman(imageRef) {
       removePodmanCgroupParents();
     },
   };
-}
-
-/**
- * podman with cgroupfs leaves its parent cgroups (libpod_parent, and conmon's
- * under it) in every controller; rmdir takes them only when empty, so a
- * podman still in use elsewhere keeps its own.
- */
-function removePodmanCgroupParents() {
-  for (const controller of readdirSync("/sys/fs/cgroup")) {
-    for (const d of ["libpod_parent/conmon", "libpod_parent"]) {
-      try {
-        rmdirSync(join("/sys/fs/cgroup", controller, d));
-      } catch {
-        /* absent, or in use */
-      }
-    }
-  }
 }
 
 /** One on-demand process: start → first stdout frame of its stream, in ms. */
