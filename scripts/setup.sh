@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # e2fsprogs: a sandbox's diskLimitBytes is a loop-mounted ext4 image made with mkfs.ext4.
 RUNTIME_PKGS=(crun conmon runc catatonit iproute2 nftables jq curl socat openssl g++ make python3 e2fsprogs)
 # apache2-utils: htpasswd, for the auth-protected test registry (docker-registry htpasswd auth, bcrypt).
-TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd apache2-utils)
+# podman: bench/processes and bench/sandbox-start compare against podman exec/run (skipped with a note without it).
+TEST_PKGS=(docker-registry skopeo umoci mmdebstrap busybox-static zstd apache2-utils podman)
 want=("${RUNTIME_PKGS[@]}")
 [ "${1:-}" = "--with-test-tools" ] && want+=("${TEST_PKGS[@]}")
 

@@ -26,6 +26,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { RawRuntime, codeSource, conmonPid, fmtMs, loadServer, memoryOf, pct, run, sum, timed } from "./measure.mjs";
+import { PODMAN_RUN_LIMITS, podmanGlobalArgs, removePodmanCgroupParents } from "../lib/podman.mjs";
 
 // Bounded: at most 200 runs, 10 rounds, and 60 sandboxes at once (the tenant quota is 64).
 const arg = (name, dflt, max) => {
@@ -170,7 +171,7 @@ async function openPodman(imageRef) {
   const path = findBinary("podman");
   if (!path) return undefined;
   // Private storage under the work dir, so nothing of the host's podman is touched.
-  const base = ["--root", join(work, "podman", "root"), "--runroot", join(work, "podman", "run"), "--cgroup-manager", "cgroupfs", "--events-backend", "none"];
+  const base = podmanGlobalArgs(join(work, "podman"));
   const p = (args) => run(path, [...base, ...args]);
   try {
     await p(["pull", "--quiet", "--tls-verify=false", imageRef]);
@@ -186,7 +187,7 @@ async function openPodman(imageRef) {
   return {
     async start(name) {
       names.add(name);
-      return timed(path, [...base, "run", "-d", "--network", "none", "--name", name, imageRef, ...ARGV]);
+      return timed(path, [...base, "run", "-d", "--network", "none", ...PODMAN_RUN_LIMITS, "--name", name, imageRef, ...ARGV]);
     },
     async remove(name) {
       await p(["rm", "-f", "-t", "0", name]);
@@ -195,6 +196,7 @@ async function openPodman(imageRef) {
     async close() {
       for (const n of [...names]) await p(["rm", "-f", "-t", "0", n]).catch(() => undefined);
       await p(["system", "reset", "--force"]).catch((err) => log(`podman system reset: ${err.message}`));
+      removePodmanCgroupParents();
     },
   };
 }

@@ -28,6 +28,11 @@ const CASES: Array<[string, string[], RegExp[]]> = [
   ["bench/session-io/run.mjs", ["--rtts", "20", "--mib", "4", "--opens", "3"], [/p50/, /MiB\/s/]],
   ["bench/pull/run.mjs", ["--rounds", "1"], [/ratio/, /warm pull/]],
   ["bench/egress/run.mjs", ["--connects", "8", "--mib", "2", "--rounds", "1"], [/sandbox via proxy +p50/, /ratio proxy\/direct/]],
+  [
+    "bench/processes/run.mjs",
+    ["--runs", "4", "--firsts", "2"],
+    [/crun exec \(floor\) +p50/, /SDK commands\.run\("true"\) +p50/, /podman exec/, /first stdout frame +p50/],
+  ],
 ];
 
 for (const [script, args, expect] of CASES) {
