@@ -176,7 +176,7 @@ async function openPodman(imageRef) {
   try {
     await p(["pull", "--quiet", "--tls-verify=false", imageRef]);
     // A podman that is installed but cannot run a container on this host (its runtime or cgroup setup) is left out, not fatal.
-    await p(["run", "-d", "--network", "none", "--name", "podman-probe", imageRef, ...ARGV]);
+    await p(["run", "-d", "--network", "none", ...PODMAN_RUN_LIMITS, "--name", "podman-probe", imageRef, ...ARGV]);
     await p(["rm", "-f", "-t", "0", "podman-probe"]);
   } catch (err) {
     log(`podman is installed but could not run a container here (${err.message}) — skipped`);
