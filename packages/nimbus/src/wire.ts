@@ -579,6 +579,22 @@ export interface components {
       removedLayers: number;
       freedBytes: number;
     };
+    /** @description one entry of a sandbox's file tree (a final symlink is reported, not followed) */
+    FileEntry: {
+      /** @description absolute path inside the sandbox */
+      path: string;
+      name: string;
+      type: "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";
+      /** @description apparent size (st_size) */
+      sizeBytes: number;
+      /** @description permission bits (st_mode & 0o7777) */
+      mode: number;
+      uid: number;
+      gid: number;
+      mtime: components["schemas"]["Timestamp"];
+      /** @description a symlink's target, as text; the server never follows it */
+      linkTarget?: string;
+    };
   };
   responses: never;
   parameters: never;
@@ -635,5 +651,6 @@ export type Secret = components["schemas"]["Secret"];
 export type ImageLayer = components["schemas"]["ImageLayer"];
 export type ImageRecord = components["schemas"]["ImageRecord"];
 export type PruneResult = components["schemas"]["PruneResult"];
+export type FileEntry = components["schemas"]["FileEntry"];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

@@ -22,6 +22,7 @@ import {
   WireErrorSchema,
 } from "./common.js";
 import { EgressDenialSchema, NimbusEventSchema } from "./event.js";
+import { FileEntrySchema } from "./files.js";
 import { ImageLayerSchema, ImageSchema, PruneResultSchema } from "./image.js";
 import {
   EgressLogEntrySchema,
@@ -106,4 +107,6 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
   ImageLayer: ImageLayerSchema,
   ImageRecord: ImageSchema,
   PruneResult: PruneResultSchema,
+
+  FileEntry: FileEntrySchema,
 };
