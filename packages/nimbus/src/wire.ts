@@ -595,6 +595,28 @@ export interface components {
       /** @description a symlink's target, as text; the server never follows it */
       linkTarget?: string;
     };
+    ProcessInfo: {
+      id: string;
+      sandboxId: string;
+      argv: string[];
+      cwd: string;
+      user: string;
+      stdin: boolean;
+      tty?: {
+        cols: number;
+        rows: number;
+      };
+      detach: boolean;
+      timeoutMs?: number;
+      state: "running" | "exited";
+      /** @description 128+N when it died from signal N; -1 when its monitor was lost */
+      exitCode?: number;
+      signal?: string;
+      /** @description why it ended when not by itself: timeout, killed, abandoned, lost */
+      reason?: string;
+      createdAt: components["schemas"]["Timestamp"];
+      endedAt?: components["schemas"]["Timestamp"];
+    };
   };
   responses: never;
   parameters: never;
@@ -652,5 +674,6 @@ export type ImageLayer = components["schemas"]["ImageLayer"];
 export type ImageRecord = components["schemas"]["ImageRecord"];
 export type PruneResult = components["schemas"]["PruneResult"];
 export type FileEntry = components["schemas"]["FileEntry"];
+export type ProcessInfo = components["schemas"]["ProcessInfo"];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

@@ -23,6 +23,7 @@ import {
 } from "./common.js";
 import { EgressDenialSchema, NimbusEventSchema } from "./event.js";
 import { FileEntrySchema } from "./files.js";
+import { ProcessInfoSchema } from "./process.js";
 import { ImageLayerSchema, ImageSchema, PruneResultSchema } from "./image.js";
 import {
   EgressLogEntrySchema,
@@ -109,4 +110,5 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
   PruneResult: PruneResultSchema,
 
   FileEntry: FileEntrySchema,
+  ProcessInfo: ProcessInfoSchema,
 };
