@@ -10,6 +10,9 @@ import { versionedUpdate } from "./versioned-update.js";
 import { versionedInsert } from "./versioned-insert.js";
 import { currentResourceVersion, statement, withoutFsync } from "./db.js";
 import type { WalSync } from "./wal-sync.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, sandbox_id). */
+const TABLE: TenantKeyedTable = { table: "sandboxes", keyColumn: "sandbox_id" };
 
 export interface SandboxPhases {
   pullMs?: number;
@@ -173,7 +176,7 @@ export class SandboxStore {
   }
 
   get(tenantId: string, id: string): SandboxRow | undefined {
-    const r = statement(this.db, "SELECT * FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").get(tenantId, id) as RawRow | undefined;
+    const r = getByKey<RawRow>(this.db, TABLE, tenantId, id);
     return r && fromRaw(r);
   }
 
@@ -205,7 +208,7 @@ export class SandboxStore {
   }
 
   delete(tenantId: string, id: string): boolean {
-    return statement(this.db, "DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, id);
   }
 
   list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {

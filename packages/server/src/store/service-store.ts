@@ -10,6 +10,9 @@ import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
 import { versionedInsert } from "./versioned-insert.js";
 import { currentResourceVersion, statement } from "./db.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, name). */
+const TABLE: TenantKeyedTable = { table: "services", keyColumn: "name" };
 
 export interface ServiceRow {
   tenantId: string;
@@ -116,7 +119,7 @@ export class ServiceStore {
   }
 
   get(tenantId: string, name: string): ServiceRow | undefined {
-    const r = statement(this.db, "SELECT * FROM services WHERE tenant_id = ? AND name = ?").get(tenantId, name) as RawRow | undefined;
+    const r = getByKey<RawRow>(this.db, TABLE, tenantId, name);
     return r && fromRaw(r);
   }
 
@@ -136,7 +139,7 @@ export class ServiceStore {
   }
 
   delete(tenantId: string, name: string): boolean {
-    return statement(this.db, "DELETE FROM services WHERE tenant_id = ? AND name = ?").run(tenantId, name).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, name);
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {

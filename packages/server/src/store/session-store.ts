@@ -10,6 +10,9 @@ import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
 import { versionedInsert } from "./versioned-insert.js";
 import { currentResourceVersion, statement } from "./db.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, session_id). */
+const TABLE: TenantKeyedTable = { table: "sessions", keyColumn: "session_id" };
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
 
@@ -122,7 +125,7 @@ export class SessionStore {
   }
 
   get(tenantId: string, id: string): SessionRow | undefined {
-    const r = statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND session_id = ?").get(tenantId, id) as RawRow | undefined;
+    const r = getByKey<RawRow>(this.db, TABLE, tenantId, id);
     return r && fromRaw(r);
   }
 
@@ -203,6 +206,6 @@ export class SessionStore {
   }
 
   delete(tenantId: string, id: string): boolean {
-    return statement(this.db, "DELETE FROM sessions WHERE tenant_id = ? AND session_id = ?").run(tenantId, id).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, id);
   }
 }
