@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Nimbus } from "@nimbus/nimbus";
-import { BUSYBOX } from "../testing/sandbox-env.js";
+import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-race";
@@ -27,15 +27,7 @@ const world = hostDirEnv(TENANT, "nimbus-attack-race-");
 
 async function createAs(argv: string[], user?: string): Promise<string> {
   const r = await world.env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "attacker" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv, ...(user ? { user } : {}) },
-      },
-    },
+    body: busyboxSandboxBody(argv, { displayName: "attacker", ...(user ? { user } : {}) }),
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const id = r.body.metadata.id as string;
