@@ -176,8 +176,7 @@ export class SandboxStore {
   }
 
   get(tenantId: string, id: string): SandboxRow | undefined {
-    const r = getByKey<RawRow>(this.db, TABLE, tenantId, id);
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, id, fromRaw);
   }
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */

@@ -119,8 +119,7 @@ export class ServiceStore {
   }
 
   get(tenantId: string, name: string): ServiceRow | undefined {
-    const r = getByKey<RawRow>(this.db, TABLE, tenantId, name);
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, name, fromRaw);
   }
 
   /**

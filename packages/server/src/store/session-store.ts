@@ -125,8 +125,7 @@ export class SessionStore {
   }
 
   get(tenantId: string, id: string): SessionRow | undefined {
-    const r = getByKey<RawRow>(this.db, TABLE, tenantId, id);
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, id, fromRaw);
   }
 
   /**

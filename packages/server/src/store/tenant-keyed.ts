@@ -11,9 +11,10 @@ export interface TenantKeyedTable {
   keyColumn: string;
 }
 
-/** The raw row, or undefined when the tenant has no record under `key`. */
-export function getByKey<Raw>(db: Db, t: TenantKeyedTable, tenantId: string, key: string): Raw | undefined {
-  return statement(db, `SELECT * FROM ${t.table} WHERE tenant_id = ? AND ${t.keyColumn} = ?`).get(tenantId, key) as Raw | undefined;
+/** The record as `fromRaw` maps its row, or undefined when the tenant has no record under `key`. */
+export function getByKey<Raw, Row>(db: Db, t: TenantKeyedTable, tenantId: string, key: string, fromRaw: (r: Raw) => Row): Row | undefined {
+  const r = statement(db, `SELECT * FROM ${t.table} WHERE tenant_id = ? AND ${t.keyColumn} = ?`).get(tenantId, key) as Raw | undefined;
+  return r && fromRaw(r);
 }
 
 /** True when a record was there and is now gone. */
