@@ -47,28 +47,9 @@ export interface FileContent {
   sha256: string | undefined;
 }
 
-/**
- * One entry of a sandbox's file tree, as {@link FilesApi.list} and {@link FilesApi.stat} answer it.
- *
- * @example
- * const e: FileEntry = await nimbus.files.stat({ sandboxId: id, path: "/etc/hostname" });
- */
-export interface FileEntry {
-  /** Absolute path inside the sandbox. */
-  path: string;
-  name: string;
-  type: "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";
-  /** The apparent size (st_size). */
-  sizeBytes: number;
-  /** Permission bits (st_mode & 0o7777). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Last modification, ISO 8601. */
-  mtime: string;
-  /** A symlink's target, as text. */
-  linkTarget?: string;
-}
+/** One entry of a sandbox's file tree, as {@link FilesApi.list} and {@link FilesApi.stat} answer it (generated from the server's schema). */
+import type { FileEntry } from "./wire.js";
+export type { FileEntry };
 
 /**
  * Input of {@link FilesApi.list}.

@@ -45,26 +45,9 @@ export interface StartProcessInput extends Signal {
   detach?: boolean;
 }
 
-/** A process as the server reports it. */
-export interface ProcessInfo {
-  id: string;
-  sandboxId: string;
-  argv: string[];
-  cwd: string;
-  user: string;
-  stdin: boolean;
-  tty?: { cols: number; rows: number };
-  detach: boolean;
-  timeoutMs?: number;
-  state: "running" | "exited";
-  /** 128+N when it died from signal N; -1 when its monitor was lost. */
-  exitCode?: number;
-  signal?: string;
-  /** Why it ended when not by itself: "timeout", "killed", "abandoned", "lost". */
-  reason?: string;
-  createdAt: string;
-  endedAt?: string;
-}
+/** A process as the server reports it (generated from the server's schema). */
+import type { ProcessInfo } from "./wire.js";
+export type { ProcessInfo };
 
 /** One frame of a process's output stream. Output `data` is base64; `cursor` is the offset after it. */
 export type ProcessFrame =

@@ -579,6 +579,44 @@ export interface components {
       removedLayers: number;
       freedBytes: number;
     };
+    /** @description one entry of a sandbox's file tree (a final symlink is reported, not followed) */
+    FileEntry: {
+      /** @description absolute path inside the sandbox */
+      path: string;
+      name: string;
+      type: "file" | "directory" | "symlink" | "fifo" | "socket" | "char-device" | "block-device" | "unknown";
+      /** @description apparent size (st_size) */
+      sizeBytes: number;
+      /** @description permission bits (st_mode & 0o7777) */
+      mode: number;
+      uid: number;
+      gid: number;
+      mtime: components["schemas"]["Timestamp"];
+      /** @description a symlink's target, as text; the server never follows it */
+      linkTarget?: string;
+    };
+    ProcessInfo: {
+      id: string;
+      sandboxId: string;
+      argv: string[];
+      cwd: string;
+      user: string;
+      stdin: boolean;
+      tty?: {
+        cols: number;
+        rows: number;
+      };
+      detach: boolean;
+      timeoutMs?: number;
+      state: "running" | "exited";
+      /** @description 128+N when it died from signal N; -1 when its monitor was lost */
+      exitCode?: number;
+      signal?: string;
+      /** @description why it ended when not by itself: timeout, killed, abandoned, lost */
+      reason?: string;
+      createdAt: components["schemas"]["Timestamp"];
+      endedAt?: components["schemas"]["Timestamp"];
+    };
   };
   responses: never;
   parameters: never;
@@ -635,5 +673,7 @@ export type Secret = components["schemas"]["Secret"];
 export type ImageLayer = components["schemas"]["ImageLayer"];
 export type ImageRecord = components["schemas"]["ImageRecord"];
 export type PruneResult = components["schemas"]["PruneResult"];
+export type FileEntry = components["schemas"]["FileEntry"];
+export type ProcessInfo = components["schemas"]["ProcessInfo"];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

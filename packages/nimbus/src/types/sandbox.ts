@@ -3,42 +3,21 @@
  * server returns, lifecycle enums, logs and exec frames.
  */
 /** Generated from the server's schemas: see ../wire.ts. */
-import type {
-  SandboxProfile,
-  LifecycleState,
-  Readiness,
-  Health,
-  SandboxReason,
-  SandboxOwner,
-  RedactedProcess,
-  Sandbox,
-  SandboxStatus,
-  EgressLogEntry,
-  SandboxRoot,
-  ResourceSpec,
-  EgressRule,
-  NetworkSpec,
-  PortSpec,
-  LifetimeSpec,
-} from "../wire.js";
 export type {
   SandboxProfile,
   LifecycleState,
   Readiness,
   Health,
   SandboxReason,
-  SandboxOwner,
   RedactedProcess,
   Sandbox,
   SandboxStatus,
   EgressLogEntry,
-  SandboxRoot,
-  ResourceSpec,
   EgressRule,
-  NetworkSpec,
-  PortSpec,
-  LifetimeSpec,
-};
+} from "../wire.js";
+/** Also used by the spec types below. */
+import type { SandboxOwner, SandboxRoot, ResourceSpec, NetworkSpec, PortSpec, LifetimeSpec } from "../wire.js";
+export type { SandboxOwner, SandboxRoot, ResourceSpec, NetworkSpec, PortSpec, LifetimeSpec };
 import type { Timestamp } from "./common.js";
 
 /**

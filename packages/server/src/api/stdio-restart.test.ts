@@ -10,9 +10,8 @@ import { buildBusyboxImage, FIXTURE_TAG, pushFixture } from "../testing/fixtures
 import { startRegistry } from "../testing/registry.js";
 import { startTestServer } from "../testing/server.js";
 import { purgeRuntime } from "../testing/purge.js";
+import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 import { join } from "node:path";
-
-const BUSYBOX = "docker.io/library/busybox:latest";
 
 test("after a restart, attach replays output from before it and keeps going live", { timeout: 120_000 }, async () => {
   const registry = await startRegistry();
@@ -23,15 +22,7 @@ test("after a restart, attach replays output from before it and keeps going live
     srv = await startTestServer({ flags });
     assert.equal((await srv.request("POST", "/api/tenants", { body: { id: "rs" } })).status, 201);
     const created = await srv.request("POST", "/api/tenants/rs/sandboxes", {
-      body: {
-        profile: "worker",
-        spec: {
-          owner: { kind: "standalone", displayName: "rs" },
-          backend: "container",
-          root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-          process: { argv: ["sh", "-c", "echo before; while read x; do echo got-$x; done"] },
-        },
-      },
+      body: busyboxSandboxBody(["sh", "-c", "echo before; while read x; do echo got-$x; done"], { displayName: "rs" }),
     });
     const id = created.body.metadata.id;
     for (let i = 0; (await srv.request("GET", `/api/tenants/rs/sandboxes/${id}`)).body.status.lifecycleState !== "ready"; i++) {

@@ -8,49 +8,38 @@
  * or archive the host's files. Now: the host directory is unchanged, no
  * downloaded archive holds a host file's content, and no answer is a 500.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tarArchive } from "../images/tar-writer.js";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-archive";
 const ROUNDS = 120;
 const CONCURRENCY = 6;
 const HOST_CONTENT = "host-content-c41d";
 
-let env: SandboxEnv;
-let hostDir = "";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  hostDir = mkdtempSync(join(tmpdir(), "nimbus-attack-archive-"));
+const world = hostDirEnv(TENANT, "nimbus-attack-archive-", (hostDir) => {
   writeFileSync(join(hostDir, "host-file"), HOST_CONTENT);
   mkdirSync(join(hostDir, "sub"));
   writeFileSync(join(hostDir, "sub", "host-file"), HOST_CONTENT);
 });
-after(async () => {
-  rmSync(hostDir, { recursive: true, force: true });
-  await env?.close();
-});
 
 function hostTree(): string[] {
-  return readdirSync(hostDir, { recursive: true }).map(String).sort();
+  return readdirSync(world.hostDir, { recursive: true }).map(String).sort();
 }
 
 test("a symlink swapper racing tar uploads and downloads changes nothing on the host and leaks no host file", { timeout: 300_000 }, async (t) => {
   const before = hostTree();
   const swapper =
     `while :; do mkdir -p /w/real/sub; echo sandbox > /w/real/host-file; mv /w/real /w/d 2>/dev/null; ` +
-    `mv /w/d/sub /w/d/sub.real 2>/dev/null; ln -s ${hostDir}/sub /w/d/sub 2>/dev/null; rm -f /w/d/sub 2>/dev/null; mv /w/d/sub.real /w/d/sub 2>/dev/null; ` +
-    `mv /w/d /w/real 2>/dev/null; ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
-  const id = (await env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
-  const url = `${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/archive`;
-  const headers = { authorization: `Bearer ${env.srv.token()}` };
+    `mv /w/d/sub /w/d/sub.real 2>/dev/null; ln -s ${world.hostDir}/sub /w/d/sub 2>/dev/null; rm -f /w/d/sub 2>/dev/null; mv /w/d/sub.real /w/d/sub 2>/dev/null; ` +
+    `mv /w/d /w/real 2>/dev/null; ln -s ${world.hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
+  const id = (await world.env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
+  await world.env.waitFor(TENANT, id, ["ready"]);
+  const url = `${world.env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/archive`;
+  const headers = { authorization: `Bearer ${world.env.srv.token()}` };
   const archive = tarArchive([
     { path: "planted", type: "file", data: "#!/bin/sh\n", mode: 0o4755 },
     { path: "sub/planted", type: "file", data: "#!/bin/sh\n", mode: 0o4755 },
@@ -75,7 +64,7 @@ test("a symlink swapper racing tar uploads and downloads changes nothing on the 
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const after = hostTree();
-  await env.remove(TENANT, id);
+  await world.env.remove(TENANT, id);
   const summary = JSON.stringify(Object.fromEntries([...statuses].sort()));
   t.diagnostic(`statuses ${summary}`);
   assert.deepEqual(after, before, `the host directory changed through the sandbox's symlinks (statuses ${summary})`);

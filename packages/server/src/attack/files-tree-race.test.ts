@@ -9,36 +9,25 @@
  * Now: nothing on the host changes, no host name appears in an answer, and
  * every answer is 2xx or 4xx, never 500.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-tree";
 const ROUNDS = 150;
 const CONCURRENCY = 6;
 const MARKER = "host-marker-7f3a";
 
-let env: SandboxEnv;
-let hostDir = "";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  hostDir = mkdtempSync(join(tmpdir(), "nimbus-attack-tree-"));
+const world = hostDirEnv(TENANT, "nimbus-attack-tree-", (hostDir) => {
   writeFileSync(join(hostDir, MARKER), "host file\n");
   mkdirSync(join(hostDir, `${MARKER}-dir`));
   writeFileSync(join(hostDir, `${MARKER}-dir`, "inner"), "host file\n");
 });
-after(async () => {
-  rmSync(hostDir, { recursive: true, force: true });
-  await env?.close();
-});
 
 function hostTree(): string[] {
-  return readdirSync(hostDir, { recursive: true }).map(String).sort();
+  return readdirSync(world.hostDir, { recursive: true }).map(String).sort();
 }
 
 test("a symlink swapper racing list/stat/mkdir/remove/rename changes nothing on the host and gets no 500", { timeout: 300_000 }, async (t) => {
@@ -46,21 +35,21 @@ test("a symlink swapper racing list/stat/mkdir/remove/rename changes nothing on 
   // d flips between a real directory (holding the same names as the host dir) and a symlink to the host directory.
   const swapper =
     `mkdir -p /w/real/${MARKER}-dir; while :; do touch /w/real/${MARKER}; mkdir -p /w/real/${MARKER}-dir /w/real/sub; ` +
-    `mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
-  const id = (await env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
+    `mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${world.hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
+  const id = (await world.env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
+  await world.env.waitFor(TENANT, id, ["ready"]);
   const base = `/api/tenants/${TENANT}/sandboxes/${id}/files`;
   const ops: Array<() => Promise<{ status: number; body: any }>> = [
-    () => env.srv.request("GET", `${base}/list?path=/w&depth=4`),
-    () => env.srv.request("GET", `${base}/list?path=/w/d`),
-    () => env.srv.request("GET", `${base}/stat?path=/w/d/${MARKER}`),
-    () => env.srv.request("POST", `${base}/mkdir`, { body: { path: "/w/d/made/deeper", parents: true } }),
-    () => env.srv.request("POST", `${base}/mkdir`, { body: { path: "/w/d/made2" } }),
-    () => env.srv.request("POST", `${base}/remove`, { body: { path: `/w/d/${MARKER}` } }),
-    () => env.srv.request("POST", `${base}/remove`, { body: { path: `/w/d/${MARKER}-dir`, recursive: true } }),
-    () => env.srv.request("POST", `${base}/remove`, { body: { path: "/w", recursive: true } }),
-    () => env.srv.request("POST", `${base}/rename`, { body: { from: `/w/d/${MARKER}`, to: "/w/stolen" } }),
-    () => env.srv.request("POST", `${base}/rename`, { body: { from: "/w/stolen", to: `/w/d/planted` } }),
+    () => world.env.srv.request("GET", `${base}/list?path=/w&depth=4`),
+    () => world.env.srv.request("GET", `${base}/list?path=/w/d`),
+    () => world.env.srv.request("GET", `${base}/stat?path=/w/d/${MARKER}`),
+    () => world.env.srv.request("POST", `${base}/mkdir`, { body: { path: "/w/d/made/deeper", parents: true } }),
+    () => world.env.srv.request("POST", `${base}/mkdir`, { body: { path: "/w/d/made2" } }),
+    () => world.env.srv.request("POST", `${base}/remove`, { body: { path: `/w/d/${MARKER}` } }),
+    () => world.env.srv.request("POST", `${base}/remove`, { body: { path: `/w/d/${MARKER}-dir`, recursive: true } }),
+    () => world.env.srv.request("POST", `${base}/remove`, { body: { path: "/w", recursive: true } }),
+    () => world.env.srv.request("POST", `${base}/rename`, { body: { from: `/w/d/${MARKER}`, to: "/w/stolen" } }),
+    () => world.env.srv.request("POST", `${base}/rename`, { body: { from: "/w/stolen", to: `/w/d/planted` } }),
   ];
   const statuses = new Map<string, number>();
   const bad: string[] = [];
@@ -79,7 +68,7 @@ test("a symlink swapper racing list/stat/mkdir/remove/rename changes nothing on 
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const after = hostTree();
-  await env.remove(TENANT, id);
+  await world.env.remove(TENANT, id);
   const summary = JSON.stringify(Object.fromEntries([...statuses].sort()));
   t.diagnostic(`op:status counts ${summary}`);
   assert.deepEqual(after, before, `the host directory changed through the sandbox's symlink (statuses ${summary})`);

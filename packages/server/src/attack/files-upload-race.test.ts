@@ -11,54 +11,35 @@
  * a sandbox whose process runs as 1000:1000 yields a 0755 file owned by
  * 1000:1000, not a setuid-root binary.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Nimbus } from "@nimbus/nimbus";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { busyboxSandboxBody } from "../testing/sandbox-env.js";
+import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-race";
 const UPLOADS = 1000;
 const CONCURRENCY = 8;
 
-let env: SandboxEnv;
-let hostDir = "";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  hostDir = mkdtempSync(join(tmpdir(), "nimbus-attack-race-"));
-});
-after(async () => {
-  rmSync(hostDir, { recursive: true, force: true });
-  await env?.close();
-});
+const world = hostDirEnv(TENANT, "nimbus-attack-race-");
 
 async function createAs(argv: string[], user?: string): Promise<string> {
-  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "attacker" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv, ...(user ? { user } : {}) },
-      },
-    },
+  const r = await world.env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
+    body: busyboxSandboxBody(argv, { displayName: "attacker", ...(user ? { user } : {}) }),
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const id = r.body.metadata.id as string;
-  await env.waitFor(TENANT, id, ["ready"]);
+  await world.env.waitFor(TENANT, id, ["ready"]);
   return id;
 }
 
 async function upload(id: string, path: string, data: string, mode?: string, user?: string): Promise<{ status: number; body: string }> {
   const q = new URLSearchParams({ path, ...(mode ? { mode } : {}), ...(user ? { user } : {}) });
-  const res = await fetch(`${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/content?${q}`, {
+  const res = await fetch(`${world.env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/content?${q}`, {
     method: "PUT",
-    headers: { authorization: `Bearer ${env.srv.token()}` },
+    headers: { authorization: `Bearer ${world.env.srv.token()}` },
     body: data,
   });
   return { status: res.status, body: await res.text() };
@@ -66,7 +47,7 @@ async function upload(id: string, path: string, data: string, mode?: string, use
 
 test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox and gets no 500", { timeout: 240_000 }, async (t) => {
   // d flips between a real directory and a symlink to the host directory, as fast as busybox can.
-  const swapper = `mkdir -p /w/real; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
+  const swapper = `mkdir -p /w/real; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${world.hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
   const id = await createAs(["sh", "-c", swapper]);
   const statuses = new Map<number, number>();
   const fiveHundreds: string[] = [];
@@ -80,8 +61,8 @@ test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox 
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const escaped = readdirSync(hostDir);
-  await env.remove(TENANT, id);
+  const escaped = readdirSync(world.hostDir);
+  await world.env.remove(TENANT, id);
   const summary = JSON.stringify(Object.fromEntries(statuses));
   t.diagnostic(`statuses ${summary}`);
   assert.deepEqual(escaped, [], `files created on the host through the sandbox's symlink (statuses ${summary})`);
@@ -95,7 +76,7 @@ test("an upload with mode 4755 yields a file without setuid/setgid, owned by the
   const id = await createAs(["sleep", "100000"], "1000:1000");
   const r = await upload(id, "/tmp/suid", "#!/bin/sh\nid -u\n", "6755");
   assert.equal(r.status, 200, r.body);
-  const nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
+  const nimbus = new Nimbus({ endpoint: world.env.srv.url, token: world.env.srv.token(), tenantId: TENANT });
   const exec = await nimbus.sandboxes.exec({ id, argv: ["stat", "-c", "%a %u %g", "/tmp/suid"] });
   assert.equal(exec.stdout.toString().trim(), "755 1000 1000");
   // The request may name the owner instead; ids that would wrap are refused.
@@ -105,5 +86,5 @@ test("an upload with mode 4755 yields a file without setuid/setgid, owned by the
   const wrapped = await upload(id, "/tmp/wrapped", "x", undefined, "4294967296");
   assert.equal(wrapped.status, 400, wrapped.body);
   assert.match(wrapped.body, /uid\[:gid\]/);
-  await env.remove(TENANT, id);
+  await world.env.remove(TENANT, id);
 });

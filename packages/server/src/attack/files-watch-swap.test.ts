@@ -9,39 +9,27 @@
  * Now: while the host writes files into that directory, no watch ever
  * reports one, and no answer is a 500.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readNdjson } from "../testing/ndjson-watch.js";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-watch";
 const OPENS = 60;
 const CONCURRENCY = 3;
 
-let env: SandboxEnv;
-let hostDir = "";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  hostDir = mkdtempSync(join(tmpdir(), "nimbus-attack-watch-"));
-});
-after(async () => {
-  rmSync(hostDir, { recursive: true, force: true });
-  await env?.close();
-});
+const world = hostDirEnv(TENANT, "nimbus-attack-watch-");
 
 test("watches opened while a swapper flips a directory to a host symlink never report host files", { timeout: 300_000 }, async (t) => {
   const swapper =
-    `mkdir -p /w/real; ln -s ${hostDir} /w/planted; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ` +
-    `ln -s ${hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
-  const id = (await env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
+    `mkdir -p /w/real; ln -s ${world.hostDir} /w/planted; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ` +
+    `ln -s ${world.hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
+  const id = (await world.env.create(TENANT, ["sh", "-c", swapper])).metadata.id;
+  await world.env.waitFor(TENANT, id, ["ready"]);
   let hostWrites = 0;
-  const writer = setInterval(() => writeFileSync(join(hostDir, `host-evt-${hostWrites++ % 20}`), "x"), 20);
+  const writer = setInterval(() => writeFileSync(join(world.hostDir, `host-evt-${hostWrites++ % 20}`), "x"), 20);
   const statuses = new Map<number, number>();
   const leaks: string[] = [];
   let next = 0;
@@ -49,7 +37,7 @@ test("watches opened while a swapper flips a directory to a host symlink never r
     while (next < OPENS) {
       const i = next++;
       const path = i % 2 === 0 ? "/w/d" : "/w";
-      const w = await readNdjson(`${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/watch?path=${path}&recursive=true`, env.srv.token());
+      const w = await readNdjson(`${world.env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/watch?path=${path}&recursive=true`, world.env.srv.token());
       statuses.set(w.status, (statuses.get(w.status) ?? 0) + 1);
       if (w.status === 200) await new Promise((r) => setTimeout(r, 400));
       w.close();
@@ -62,7 +50,7 @@ test("watches opened while a swapper flips a directory to a host symlink never r
   } finally {
     clearInterval(writer);
   }
-  await env.remove(TENANT, id);
+  await world.env.remove(TENANT, id);
   const summary = JSON.stringify(Object.fromEntries(statuses));
   t.diagnostic(`statuses ${summary}, host writes ${hostWrites}`);
   assert.deepEqual(leaks.slice(0, 5), [], `watches reported host files or failed (statuses ${summary})`);

@@ -8,32 +8,21 @@
  * the same holds for a cached image and an unknown user, which used to leave
  * the sandbox `starting` for good.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildBusyboxImage, pushFixture, writeBusyboxWithTopLayer, FIXTURE_TAG } from "../testing/fixtures.js";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX } from "../testing/sandbox-env.js";
+import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-passwd";
-let env: SandboxEnv;
-let work = "";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  work = mkdtempSync(join(tmpdir(), "nimbus-attack-passwd-"));
-});
-after(async () => {
-  rmSync(work, { recursive: true, force: true });
-  await env?.close();
-});
+const world = hostDirEnv(TENANT, "nimbus-attack-passwd-");
 
 /** busybox's layer plus a top layer whose etc/passwd is a symlink to `target`; pushed as library/<name>. */
 async function pushImageWithPasswdLink(name: string, target: string): Promise<string> {
-  const dir = join(work, name);
+  const dir = join(world.hostDir, name);
   writeBusyboxWithTopLayer(
     await buildBusyboxImage(),
     dir,
@@ -43,12 +32,12 @@ async function pushImageWithPasswdLink(name: string, target: string): Promise<st
     ],
     { Cmd: ["sleep", "100000"], Env: ["PATH=/bin"], WorkingDir: "/" },
   );
-  pushFixture(env.registry.backendHost, dir, `library/${name}`, FIXTURE_TAG);
+  pushFixture(world.env.registry.backendHost, dir, `library/${name}`, FIXTURE_TAG);
   return `docker.io/library/${name}:${FIXTURE_TAG}`;
 }
 
 async function create(reference: string, user: string): Promise<string> {
-  const r = await env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
+  const r = await world.env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
     body: {
       profile: "worker",
       spec: {
@@ -65,16 +54,16 @@ async function create(reference: string, user: string): Promise<string> {
 
 /** The sandbox must end failed/start_failed within 10 s of create, with a message naming `user`. */
 async function expectUserFailure(id: string, user: string, t0: number): Promise<void> {
-  const row = await env.waitFor(TENANT, id, ["failed", "ready", "stopped"], 10_000);
+  const row = await world.env.waitFor(TENANT, id, ["failed", "ready", "stopped"], 10_000);
   assert.ok(performance.now() - t0 < 10_000, "the failure took longer than 10 s");
   assert.equal(row.status.lifecycleState, "failed", `the sandbox is ${row.status.lifecycleState}: ${JSON.stringify(row.status)}`);
   assert.equal(row.status.reason, "start_failed");
   assert.match(row.status.conditions[0].message, new RegExp(`\`${user}\``));
-  await env.remove(TENANT, id);
+  await world.env.remove(TENANT, id);
 }
 
 test("/etc/passwd -> a host file: the host file is never read, the user is unknown", { timeout: 60_000 }, async () => {
-  const hostPasswd = join(work, "host-passwd");
+  const hostPasswd = join(world.hostDir, "host-passwd");
   writeFileSync(hostPasswd, "oracle:x:4242:4242::/:/bin/sh\n");
   const ref = await pushImageWithPasswdLink("evil-passwd-file", hostPasswd);
   const t0 = performance.now();
@@ -82,14 +71,14 @@ test("/etc/passwd -> a host file: the host file is never read, the user is unkno
 });
 
 test("/etc/passwd -> a host FIFO: the server does not freeze, the user is unknown", { timeout: 60_000 }, async () => {
-  const fifo = join(work, "host-fifo");
+  const fifo = join(world.hostDir, "host-fifo");
   execFileSync("mkfifo", [fifo]);
   const ref = await pushImageWithPasswdLink("evil-passwd-fifo", fifo);
   const t0 = performance.now();
   const id = await create(ref, "frozen");
   await expectUserFailure(id, "frozen", t0);
   const ping = performance.now();
-  assert.equal((await env.srv.request("GET", `/api/tenants/${TENANT}/sandboxes`)).status, 200);
+  assert.equal((await world.env.srv.request("GET", `/api/tenants/${TENANT}/sandboxes`)).status, 200);
   assert.ok(performance.now() - ping < 2_000);
 });
 

@@ -16,6 +16,7 @@
  *   `keepEnded` per sandbox), then pruned with their logs.
  */
 import { randomBytes } from "node:crypto";
+import type { ProcessInfo } from "@nimbus/nimbus";
 import type { Logger } from "../log.js";
 import type { ProcessStdio, ProcessesFacet } from "../runtime/backend.js";
 import type { ProcessRow, ProcessStore } from "../store/process-store.js";
@@ -39,23 +40,8 @@ export interface StartProcessInput {
   detach?: boolean;
 }
 
-export interface ProcessView {
-  id: string;
-  sandboxId: string;
-  argv: string[];
-  cwd: string;
-  user: string;
-  stdin: boolean;
-  tty?: { cols: number; rows: number };
-  detach: boolean;
-  timeoutMs?: number;
-  state: "running" | "exited";
-  exitCode?: number;
-  signal?: string;
-  reason?: string;
-  createdAt: string;
-  endedAt?: string;
-}
+/** A process as the API answers it: the wire type. */
+export type ProcessView = ProcessInfo;
 
 export interface ProcessesDeps {
   store: ProcessStore;

@@ -8,12 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { openDatabase, type Db } from "../store/db.js";
-import { SandboxStore, type NewSandboxRow } from "../store/sandbox-store.js";
+import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { initialDeadlines, resolveLifetime, SandboxLifetimes } from "./sandbox-lifetimes.js";
 import type { LifetimeSpec } from "./sandbox-lifetimes.js";
 import { createLogger } from "../log.js";
 import { checkSandboxSpec } from "./sandbox-rules.js";
+import { BUSYBOX_ROW_SPEC, sandboxRow } from "../testing/sandbox-rows.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 let dir: string;
@@ -56,26 +57,7 @@ afterEach(() => {
 
 function insert(id: string, lifetime: LifetimeSpec): void {
   const at = new Date(nowMs).toISOString();
-  store.insert({
-    tenantId: "t1",
-    id,
-    generation: 1,
-    createdAt: at,
-    updatedAt: at,
-    labels: {},
-    profile: "worker",
-    spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } }, lifetime },
-    serviceName: null,
-    lifecycleState: "ready",
-    stateChangedAt: at,
-    reason: null,
-    message: null,
-    exitCode: null,
-    phases: {},
-    imageDigest: null,
-    endpoints: [],
-    ...initialDeadlines(lifetime, nowMs),
-  } satisfies NewSandboxRow);
+  store.insert(sandboxRow(id, at, { spec: { ...BUSYBOX_ROW_SPEC, lifetime }, lifecycleState: "ready", ...initialDeadlines(lifetime, nowMs) }));
 }
 
 const settle = () => new Promise((r) => setImmediate(r));

@@ -13,6 +13,7 @@
  * - walks are bounded (depth, entries); every pool step goes through the
  *   tenant's lane.
  */
+import type { FileEntry } from "@nimbus/nimbus";
 import type { ConfinedDir, ConfinedRoot, ConfinedStat } from "../runtime/confined-root.js";
 import { AppError, invalidInput } from "./errors.js";
 import { assertSandboxPath, errnoOf, resolutionError, splitTarget, writeError, type SandboxFiles } from "./sandbox-files.js";
@@ -26,23 +27,8 @@ export const MAX_REMOVE_DEPTH = 256;
 
 export type FileType = ConfinedStat["type"];
 
-/** One entry of a list or a stat. */
-export interface FileEntry {
-  /** Absolute path inside the sandbox. */
-  path: string;
-  name: string;
-  type: FileType;
-  /** st_size: the apparent size. */
-  sizeBytes: number;
-  /** Permission bits, e.g. 0o755 (setuid etc. included as they are). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Last modification, ISO 8601. */
-  mtime: string;
-  /** A symlink's target, as text (never followed by the server). */
-  linkTarget?: string;
-}
+/** One entry of a list or a stat: the wire type (the server never follows `linkTarget`). */
+export type { FileEntry };
 
 export interface ListResult {
   path: string;

@@ -6,32 +6,14 @@
  * it takes more input and exits on a real EOF. The processes are supervised
  * by their own conmon (and stdin relay), outside the server.
  */
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
-import { isolatedEnv, makeTempRoot, spawnServer } from "../testing/cli.js";
-import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
-import { startRegistry, type TestRegistry } from "../testing/registry.js";
+import { spawnServer } from "../testing/cli.js";
+import { killableServerWorld } from "../testing/killable-server.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
-import { purgeRuntime } from "../testing/purge.js";
 
-const tmp = makeTempRoot();
-const env = isolatedEnv(tmp.root);
-const dataDir = join(tmp.root, "data");
-let registry: TestRegistry;
-
-before(async () => {
-  registry = await startRegistry();
-  pushFixture(registry.backendHost, await buildBusyboxImage(), "library/busybox", FIXTURE_TAG);
-});
-after(async () => {
-  await purgeRuntime(join(dataDir, "runtime"));
-  await registry?.stop();
-  tmp.cleanup();
-});
-
-const token = () => JSON.parse(readFileSync(join(tmp.root, "xdg", "nimbus", "auth", "token"), "utf8")).token as string;
+const { env, dataDir, serveFlags, token } = killableServerWorld();
 
 function client(address: string) {
   const call = async (method: string, path: string, body?: unknown) => {
@@ -75,7 +57,7 @@ const stdout = (frames: any[]) =>
     .join("");
 
 test("a process outlives kill -9 of the server; its earlier output replays and its stdin is still open", { timeout: 180_000 }, async () => {
-  const flags = ["--data-dir", dataDir, "--registry-mirror", `docker.io=${registry.url}`];
+  const flags = serveFlags();
   const first = await spawnServer(flags, env);
   let api = client(first.address);
   assert.equal((await api.call("POST", "/api/tenants", { id: "demo" })).status, 201);

@@ -4,31 +4,15 @@
  * same ids, and a process that exited while the server was down shows its
  * real exit code. Sandboxes outlive the server because conmon holds them.
  */
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { Nimbus } from "@nimbus/nimbus";
-import { isolatedEnv, makeTempRoot, spawnServer } from "../testing/cli.js";
-import { buildBusyboxImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
-import { startRegistry, type TestRegistry } from "../testing/registry.js";
+import { spawnServer } from "../testing/cli.js";
+import { killableServerWorld } from "../testing/killable-server.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
-import { purgeRuntime } from "../testing/purge.js";
 
-const tmp = makeTempRoot();
-const env = isolatedEnv(tmp.root);
-const dataDir = join(tmp.root, "data");
-let registry: TestRegistry;
-
-before(async () => {
-  registry = await startRegistry();
-  pushFixture(registry.backendHost, await buildBusyboxImage(), "library/busybox", FIXTURE_TAG);
-});
-after(async () => {
-  await purgeRuntime(join(dataDir, "runtime"));
-  await registry?.stop();
-  tmp.cleanup();
-});
+const { env, dataDir, serveFlags, token } = killableServerWorld();
 
 const spec = (argv: string[]) => ({
   owner: { kind: "standalone" as const, displayName: "survivor" },
@@ -38,9 +22,8 @@ const spec = (argv: string[]) => ({
 });
 
 test("sandboxes survive kill -9 of the server and are re-adopted with the same ids and real exit codes", async () => {
-  const flags = ["--data-dir", dataDir, "--registry-mirror", `docker.io=${registry.url}`];
+  const flags = serveFlags();
   const first = await spawnServer(flags, env);
-  const token = () => JSON.parse(readFileSync(join(tmp.root, "xdg", "nimbus", "auth", "token"), "utf8")).token as string;
   let client = new Nimbus({ endpoint: first.address, token: token(), tenantId: "demo" });
   await client.tenants.create({ id: "demo" });
   const long = await client.sandboxes.create({ profile: "worker", spec: spec(["sleep", "1000"]) });

@@ -7,8 +7,12 @@ import type { LifecycleState, SandboxProfile, SandboxReason, SandboxSpec } from 
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion, statement, withoutFsync } from "./db.js";
+import { versionedInsert } from "./versioned-insert.js";
+import { currentResourceVersion, statement, withoutFsync } from "./db.js";
 import type { WalSync } from "./wal-sync.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, sandbox_id). */
+const TABLE: TenantKeyedTable = { table: "sandboxes", keyColumn: "sandbox_id" };
 
 export interface SandboxPhases {
   pullMs?: number;
@@ -143,34 +147,27 @@ export class SandboxStore {
 
   private insertRow(input: NewSandboxRow): SandboxRow {
     const row = { ...input, expiresAt: input.expiresAt ?? null, idleExpiresAt: input.idleExpiresAt ?? null };
-    const resourceVersion = nextResourceVersion(this.db);
-    statement(
-      this.db,
-      `INSERT INTO sandboxes (tenant_id, sandbox_id, generation, resource_version, created_at, updated_at, labels, profile, spec, service_name,
-           lifecycle_state, state_changed_at, reason, message, exit_code, phases, image_digest, endpoints, expires_at, idle_expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      row.tenantId,
-      row.id,
-      row.generation,
-      resourceVersion,
-      row.createdAt,
-      row.updatedAt,
-      JSON.stringify(row.labels),
-      row.profile,
-      JSON.stringify(row.spec),
-      row.serviceName,
-      row.lifecycleState,
-      row.stateChangedAt,
-      row.reason,
-      row.message,
-      row.exitCode,
-      JSON.stringify(row.phases),
-      row.imageDigest,
-      JSON.stringify(row.endpoints),
-      row.expiresAt,
-      row.idleExpiresAt,
-    );
+    const { resourceVersion } = versionedInsert(this.db, "sandboxes", {
+      tenant_id: row.tenantId,
+      sandbox_id: row.id,
+      generation: row.generation,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+      labels: JSON.stringify(row.labels),
+      profile: row.profile,
+      spec: JSON.stringify(row.spec),
+      service_name: row.serviceName,
+      lifecycle_state: row.lifecycleState,
+      state_changed_at: row.stateChangedAt,
+      reason: row.reason,
+      message: row.message,
+      exit_code: row.exitCode,
+      phases: JSON.stringify(row.phases),
+      image_digest: row.imageDigest,
+      endpoints: JSON.stringify(row.endpoints),
+      expires_at: row.expiresAt,
+      idle_expires_at: row.idleExpiresAt,
+    });
     return { ...row, resourceVersion };
   }
 
@@ -179,8 +176,7 @@ export class SandboxStore {
   }
 
   get(tenantId: string, id: string): SandboxRow | undefined {
-    const r = statement(this.db, "SELECT * FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").get(tenantId, id) as RawRow | undefined;
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, id, fromRaw);
   }
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
@@ -211,7 +207,7 @@ export class SandboxStore {
   }
 
   delete(tenantId: string, id: string): boolean {
-    return statement(this.db, "DELETE FROM sandboxes WHERE tenant_id = ? AND sandbox_id = ?").run(tenantId, id).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, id);
   }
 
   list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {

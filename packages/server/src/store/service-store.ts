@@ -8,7 +8,11 @@ import type { ServiceSpec, ServiceState } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
+import { versionedInsert } from "./versioned-insert.js";
+import { currentResourceVersion, statement } from "./db.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, name). */
+const TABLE: TenantKeyedTable = { table: "services", keyColumn: "name" };
 
 export interface ServiceRow {
   tenantId: string;
@@ -86,29 +90,27 @@ export class ServiceStore {
   /** Undefined when the name is taken. */
   insert(row: Omit<ServiceRow, "resourceVersion">): ServiceRow | undefined {
     return this.db.transaction(() => {
-      const resourceVersion = nextResourceVersion(this.db);
-      const r = statement(
+      const { resourceVersion, inserted } = versionedInsert(
         this.db,
-        `INSERT INTO services (tenant_id, name, generation, resource_version, created_at, updated_at, labels, spec, state, state_changed_at,
-             sandbox_id, restart_count, exit_code, message)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`,
-      ).run(
-        row.tenantId,
-        row.name,
-        row.generation,
-        resourceVersion,
-        row.createdAt,
-        row.updatedAt,
-        JSON.stringify(row.labels),
-        JSON.stringify(row.spec),
-        row.state,
-        row.stateChangedAt,
-        row.sandboxId,
-        row.restartCount,
-        row.exitCode,
-        row.message,
+        "services",
+        {
+          tenant_id: row.tenantId,
+          name: row.name,
+          generation: row.generation,
+          created_at: row.createdAt,
+          updated_at: row.updatedAt,
+          labels: JSON.stringify(row.labels),
+          spec: JSON.stringify(row.spec),
+          state: row.state,
+          state_changed_at: row.stateChangedAt,
+          sandbox_id: row.sandboxId,
+          restart_count: row.restartCount,
+          exit_code: row.exitCode,
+          message: row.message,
+        },
+        "ON CONFLICT (tenant_id, name) DO NOTHING",
       );
-      return r.changes === 1 ? { ...row, resourceVersion } : undefined;
+      return inserted ? { ...row, resourceVersion } : undefined;
     })();
   }
 
@@ -117,8 +119,7 @@ export class ServiceStore {
   }
 
   get(tenantId: string, name: string): ServiceRow | undefined {
-    const r = statement(this.db, "SELECT * FROM services WHERE tenant_id = ? AND name = ?").get(tenantId, name) as RawRow | undefined;
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, name, fromRaw);
   }
 
   /**
@@ -137,7 +138,7 @@ export class ServiceStore {
   }
 
   delete(tenantId: string, name: string): boolean {
-    return statement(this.db, "DELETE FROM services WHERE tenant_id = ? AND name = ?").run(tenantId, name).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, name);
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {

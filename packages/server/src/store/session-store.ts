@@ -8,7 +8,11 @@ import type { SessionChannel, SessionState, TargetSnapshot } from "@nimbus/nimbu
 import type { Db } from "./db.js";
 import { keysetPage } from "./paging.js";
 import { versionedUpdate } from "./versioned-update.js";
-import { currentResourceVersion, nextResourceVersion, statement } from "./db.js";
+import { versionedInsert } from "./versioned-insert.js";
+import { currentResourceVersion, statement } from "./db.js";
+import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+/** Records are keyed (tenant_id, session_id). */
+const TABLE: TenantKeyedTable = { table: "sessions", keyColumn: "session_id" };
 
 export type SessionTargetRecord = { sandbox: { id: string } } | { service: { name: string } };
 
@@ -95,30 +99,23 @@ export class SessionStore {
 
   insert(row: Omit<SessionRow, "resourceVersion">): SessionRow {
     return this.db.transaction(() => {
-      const resourceVersion = nextResourceVersion(this.db);
-      statement(
-        this.db,
-        `INSERT INTO sessions (tenant_id, session_id, generation, resource_version, created_at, updated_at, target, target_snapshot,
-             target_sandbox_id, service_name, channels, lifecycle_state, expires_at, state_changed_at, closed_at, close_reason)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        row.tenantId,
-        row.id,
-        row.generation,
-        resourceVersion,
-        row.createdAt,
-        row.updatedAt,
-        JSON.stringify(row.target),
-        JSON.stringify(row.targetSnapshot),
-        row.targetSandboxId,
-        row.serviceName,
-        JSON.stringify(row.channels),
-        row.lifecycleState,
-        row.expiresAt,
-        row.stateChangedAt,
-        row.closedAt,
-        row.closeReason,
-      );
+      const { resourceVersion } = versionedInsert(this.db, "sessions", {
+        tenant_id: row.tenantId,
+        session_id: row.id,
+        generation: row.generation,
+        created_at: row.createdAt,
+        updated_at: row.updatedAt,
+        target: JSON.stringify(row.target),
+        target_snapshot: JSON.stringify(row.targetSnapshot),
+        target_sandbox_id: row.targetSandboxId,
+        service_name: row.serviceName,
+        channels: JSON.stringify(row.channels),
+        lifecycle_state: row.lifecycleState,
+        expires_at: row.expiresAt,
+        state_changed_at: row.stateChangedAt,
+        closed_at: row.closedAt,
+        close_reason: row.closeReason,
+      });
       return { ...row, resourceVersion };
     })();
   }
@@ -128,8 +125,7 @@ export class SessionStore {
   }
 
   get(tenantId: string, id: string): SessionRow | undefined {
-    const r = statement(this.db, "SELECT * FROM sessions WHERE tenant_id = ? AND session_id = ?").get(tenantId, id) as RawRow | undefined;
-    return r && fromRaw(r);
+    return getByKey(this.db, TABLE, tenantId, id, fromRaw);
   }
 
   /**
@@ -209,6 +205,6 @@ export class SessionStore {
   }
 
   delete(tenantId: string, id: string): boolean {
-    return statement(this.db, "DELETE FROM sessions WHERE tenant_id = ? AND session_id = ?").run(tenantId, id).changes === 1;
+    return deleteByKey(this.db, TABLE, tenantId, id);
   }
 }

@@ -12,6 +12,7 @@ import { openDatabase, type Db } from "./db.js";
 import { SandboxStore, type NewSandboxRow } from "./sandbox-store.js";
 import { TenantStore } from "./tenant-store.js";
 import { WalSync } from "./wal-sync.js";
+import { sandboxRow } from "../testing/sandbox-rows.js";
 
 let dir: string;
 let db: Db;
@@ -30,25 +31,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const row = (id: string): NewSandboxRow => ({
-  tenantId: "t1",
-  id,
-  generation: 1,
-  createdAt: "2026-01-01T00:00:00.000Z",
-  updatedAt: "2026-01-01T00:00:00.000Z",
-  labels: {},
-  profile: "worker",
-  spec: { owner: { kind: "standalone" }, backend: "container", root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } } },
-  serviceName: null,
-  lifecycleState: "starting",
-  stateChangedAt: "2026-01-01T00:00:00.000Z",
-  reason: null,
-  message: null,
-  exitCode: null,
-  phases: {},
-  imageDigest: null,
-  endpoints: [],
-});
+const row = (id: string): NewSandboxRow => sandboxRow(id, "2026-01-01T00:00:00.000Z");
 
 test("syncs made while one runs share the next fdatasync; later ones start a new one", async () => {
   const first = wal.sync();

@@ -14,6 +14,30 @@ import { purgeRuntime } from "./purge.js";
 
 export const BUSYBOX = "docker.io/library/busybox:latest";
 
+/** What a test may vary in a busybox sandbox's create body. */
+export interface BusyboxSandboxExtra {
+  resources?: Record<string, number>;
+  env?: string[];
+  /** The main process's numeric `uid[:gid]`. */
+  user?: string;
+  /** @default "test" */
+  displayName?: string;
+}
+
+/** The POST body that creates a standalone container sandbox running `argv` in busybox. */
+export function busyboxSandboxBody(argv: string[], extra: BusyboxSandboxExtra = {}) {
+  return {
+    profile: "worker",
+    spec: {
+      owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
+      backend: "container",
+      root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
+      process: { argv, ...(extra.env ? { env: extra.env } : {}), ...(extra.user ? { user: extra.user } : {}) },
+      ...(extra.resources ? { resources: extra.resources } : {}),
+    },
+  };
+}
+
 export interface SandboxEnv {
   registry: TestRegistry;
   srv: TestServer;
@@ -62,17 +86,7 @@ export async function startSandboxEnv(options: TestServerOptions = {}): Promise<
       if (r.status !== 201) throw new Error(`creating tenant ${id}: ${r.status} ${JSON.stringify(r.body)}`);
     },
     async create(tenant, argv, extra = {}) {
-      const body = {
-        profile: "worker",
-        spec: {
-          owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
-          backend: "container",
-          root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-          process: { argv, ...(extra.env ? { env: extra.env } : {}), ...(extra.user ? { user: extra.user } : {}) },
-          ...(extra.resources ? { resources: extra.resources } : {}),
-        },
-        labels: extra.labels ?? {},
-      };
+      const body = { ...busyboxSandboxBody(argv, extra), labels: extra.labels ?? {} };
       const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, { body, ...(extra.headers ? { headers: extra.headers } : {}) });
       if (r.status !== 201) throw Object.assign(new Error(`create: ${r.status} ${JSON.stringify(r.body)}`), { response: r });
       return r.body;

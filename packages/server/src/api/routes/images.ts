@@ -15,6 +15,7 @@ import { translateImageError } from "../../domain/translate-errors.js";
 import type { ImageRecord, ImageStore, PullProgress } from "../../images/index.js";
 import { errorEnvelope, toAppError } from "../errors.js";
 import { openNdjson } from "../ndjson.js";
+import { deleteRoute } from "../route-kinds.js";
 import { route, type Reply, type RouteDef, type StreamingContext } from "../route.js";
 import type { TenantImages } from "../../domain/tenant-images.js";
 import { ImageListSchema, ImageRefParams, ImageSchema, PruneResultSchema, PullImageBody } from "../schemas/image.js";
@@ -150,15 +151,14 @@ export function imageRoutes(deps: ImageRouteDeps): RouteDef[] {
         return answerPull(ctx, ctx.body.reference, (opts) => images.pull(ctx.body.reference, opts), isPublic);
       },
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/images/:ref",
       access: "admin",
       tag: "images",
       summary: "(ext) Remove an image by reference or digest (one percent-encoded segment); its content stays until prune",
       params: ImageRefParams,
-      responses: { 204: { description: "removed" } },
-      handler: async (ctx) => {
+      removed: "removed",
+      remove: async (ctx) => {
         const ref = ctx.params.ref;
         const record = images.resolveLocal(ref);
         if (record && deps.digestsInUse().has(record.digest)) {

@@ -6,6 +6,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { RegistryCredentials } from "../../domain/registry-credentials.js";
+import { deleteRoute, listRoute } from "../route-kinds.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
 
@@ -40,25 +41,24 @@ export function registryCredentialRoutes(credentials: RegistryCredentials): Rout
         return { status: created ? 201 : 200, body: view };
       },
     }),
-    route({
-      method: "GET",
+    listRoute({
       path: "/api/tenants/:tenantId/registry-credentials",
       access: "tenant",
       tag: "tenants",
       summary: "(ext) List the registries the tenant holds credentials for, without passwords",
       params: TenantParams,
-      responses: { 200: { description: "by registry host", schema: strictObject({ items: Type.Array(CredentialView) }) } },
-      handler: (ctx) => ({ status: 200, body: { items: credentials.list(ctx.tenantId) } }),
+      listed: "by registry host",
+      item: CredentialView,
+      list: (ctx) => credentials.list(ctx.tenantId),
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/tenants/:tenantId/registry-credentials/:registry",
       access: "tenant",
       tag: "tenants",
       summary: "(ext) Remove the tenant's credentials for a registry host",
       params: RegistryParams,
-      responses: { 204: { description: "removed" } },
-      handler: (ctx) => {
+      removed: "removed",
+      remove: (ctx) => {
         credentials.delete(ctx.tenantId, ctx.params.registry);
       },
     }),

@@ -5,6 +5,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { Secrets } from "../../domain/secrets.js";
+import { deleteRoute, listRoute } from "../route-kinds.js";
 import { route, type RouteDef } from "../route.js";
 import { SecretViewSchema } from "../schemas/tenant.js";
 import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
@@ -37,25 +38,24 @@ export function secretRoutes(secrets: Secrets): RouteDef[] {
         return { status: created ? 201 : 200, body: view };
       },
     }),
-    route({
-      method: "GET",
+    listRoute({
       path: "/api/tenants/:tenantId/secrets",
       access: "tenant",
       tag: "tenants",
       summary: "(ext) List the tenant's secrets, without their values",
       params: TenantParams,
-      responses: { 200: { description: "the secrets, by name", schema: strictObject({ items: Type.Array(SecretViewSchema) }) } },
-      handler: (ctx) => ({ status: 200, body: { items: secrets.list(ctx.tenantId) } }),
+      listed: "the secrets, by name",
+      item: SecretViewSchema,
+      list: (ctx) => secrets.list(ctx.tenantId),
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/tenants/:tenantId/secrets/:name",
       access: "tenant",
       tag: "tenants",
       summary: "(ext) Remove a secret",
       params: strictObject({ tenantId: TenantIdSchema, name: Type.String({ pattern: "^[A-Z][A-Z0-9_]{0,63}$" }) }),
-      responses: { 204: { description: "removed" } },
-      handler: (ctx) => {
+      removed: "removed",
+      remove: (ctx) => {
         secrets.delete(ctx.tenantId, ctx.params.name);
       },
     }),

@@ -8,8 +8,8 @@ import { buildBusyboxImage, FIXTURE_TAG, pushFixture } from "../../testing/fixtu
 import { startRegistry, type TestRegistry } from "../../testing/registry.js";
 import { startTestServer, type TestServer } from "../../testing/server.js";
 import type { SessionClosedEvent } from "../../domain/sessions.js";
+import { busyboxSandboxBody } from "../../testing/sandbox-env.js";
 
-const BUSYBOX = "docker.io/library/busybox:latest";
 // Exits promptly on SIGTERM (PID 1 has no default handlers).
 const ARGV = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"];
 
@@ -22,17 +22,7 @@ let sbAlpha = "";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function createReady(tenant: string): Promise<any> {
-  const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "sess" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ARGV },
-      },
-    },
-  });
+  const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, { body: busyboxSandboxBody(ARGV, { displayName: "sess" }) });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -7,6 +7,7 @@
 import type { DiskGuard } from "../../domain/disk-guard.js";
 import type { TenantImages } from "../../domain/tenant-images.js";
 import type { TenantCaps } from "../../domain/tenant-caps.js";
+import { deleteRoute } from "../route-kinds.js";
 import { route, type RouteDef } from "../route.js";
 import { TenantParams } from "../schemas/common.js";
 import { ImageListSchema, ImageSchema, PullImageBody, TenantImageRefParams } from "../schemas/image.js";
@@ -59,15 +60,14 @@ export function tenantImageRoutes(images: TenantImages, caps: Pick<TenantCaps, "
         return { status: 200, body: imageView(found.record, found.public) };
       },
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/tenants/:tenantId/images/:ref",
       access: "tenant",
       tag: "images",
       summary: "(ext) Drop the tenant's reference to an image; content other tenants or a public mark use stays",
       params: TenantImageRefParams,
-      responses: { 204: { description: "removed" } },
-      handler: (ctx) => {
+      removed: "removed",
+      remove: (ctx) => {
         images.remove(ctx.tenantId, ctx.params.ref);
       },
     }),

@@ -4,6 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { Tenants } from "../../domain/tenants.js";
+import { deleteRoute, listRoute } from "../route-kinds.js";
 import { route, type RouteDef } from "../route.js";
 import { ApiKeySchema, CreatedApiKeySchema } from "../schemas/tenant.js";
 import { TenantIdSchema, TenantParams, strictObject } from "../schemas/common.js";
@@ -29,17 +30,14 @@ export function tenantRoutes(tenants: Tenants): RouteDef[] {
       responses: { 200: { description: "tenant ids, sorted", schema: strictObject({ tenants: Type.Array(Type.String()) }) } },
       handler: () => ({ status: 200, body: { tenants: tenants.list() } }),
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/tenants/:tenantId",
       access: "admin",
       tag: "tenants",
       summary: "Delete a tenant: stops its sandboxes, closes its sessions, removes its services and data",
       params: TenantParams,
-      responses: { 204: { description: "deleted" } },
-      handler: async (ctx) => {
-        await tenants.delete(ctx.params.tenantId);
-      },
+      removed: "deleted",
+      remove: (ctx) => tenants.delete(ctx.params.tenantId),
     }),
     route({
       method: "POST",
@@ -52,25 +50,24 @@ export function tenantRoutes(tenants: Tenants): RouteDef[] {
       responses: { 201: { description: "created", schema: CreatedApiKeySchema } },
       handler: (ctx) => ({ status: 201, body: tenants.createKey(ctx.params.tenantId, ctx.body.name ?? null) }),
     }),
-    route({
-      method: "GET",
+    listRoute({
       path: "/api/tenants/:tenantId/api-keys",
       access: "admin",
       tag: "tenants",
       summary: "(ext) List a tenant's API keys (never the secrets)",
       params: TenantParams,
-      responses: { 200: { description: "keys", schema: strictObject({ items: Type.Array(ApiKeySchema) }) } },
-      handler: (ctx) => ({ status: 200, body: { items: tenants.listKeys(ctx.params.tenantId) } }),
+      listed: "keys",
+      item: ApiKeySchema,
+      list: (ctx) => tenants.listKeys(ctx.params.tenantId),
     }),
-    route({
-      method: "DELETE",
+    deleteRoute({
       path: "/api/tenants/:tenantId/api-keys/:keyId",
       access: "admin",
       tag: "tenants",
       summary: "(ext) Revoke a tenant API key",
       params: strictObject({ tenantId: TenantIdSchema, keyId: Type.String({ pattern: "^[0-9a-f]{16}$" }) }),
-      responses: { 204: { description: "revoked" } },
-      handler: (ctx) => {
+      removed: "revoked",
+      remove: (ctx) => {
         tenants.revokeKey(ctx.params.tenantId, ctx.params.keyId);
       },
     }),

@@ -22,6 +22,8 @@ import {
   WireErrorSchema,
 } from "./common.js";
 import { EgressDenialSchema, NimbusEventSchema } from "./event.js";
+import { FileEntrySchema } from "./files.js";
+import { ProcessInfoSchema } from "./process.js";
 import { ImageLayerSchema, ImageSchema, PruneResultSchema } from "./image.js";
 import {
   EgressLogEntrySchema,
@@ -106,4 +108,7 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
   ImageLayer: ImageLayerSchema,
   ImageRecord: ImageSchema,
   PruneResult: PruneResultSchema,
+
+  FileEntry: FileEntrySchema,
+  ProcessInfo: ProcessInfoSchema,
 };
