@@ -25,10 +25,10 @@ import { route, type RouteDef } from "../route.js";
 import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
+import { ProcessInfoSchema, TtySize } from "../schemas/process.js";
 
 const SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGCONT", "SIGSTOP", "SIGWINCH"] as const;
 
-const Size = { cols: Type.Integer({ minimum: 1, maximum: 65535 }), rows: Type.Integer({ minimum: 1, maximum: 65535 }) };
 
 const StartBody = strictObject({
   argv: Type.Optional(Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096, description: "the command and its arguments" })),
@@ -39,28 +39,11 @@ const StartBody = strictObject({
     Type.String({ pattern: "^(?:0|[1-9][0-9]{0,9})(?::(?:0|[1-9][0-9]{0,9}))?$", description: "numeric uid[:gid] in 0..4294967294, default 0:0" }),
   ),
   stdin: Type.Optional(Type.Boolean({ description: "keep a stdin to write to (POST …/stdin); default: /dev/null" })),
-  tty: Type.Optional(strictObject(Size, "run on a terminal of this size (stdout and stderr are then one stream)")),
+  tty: Type.Optional(strictObject(TtySize, "run on a terminal of this size (stdout and stderr are then one stream)")),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: "kill its process group after this long" })),
   detach: Type.Optional(Type.Boolean({ description: "keep running when no client reads it; default false: killed when its last reader leaves" })),
 });
 
-const ProcessView = strictObject({
-  id: Type.String(),
-  sandboxId: Type.String(),
-  argv: Type.Array(Type.String()),
-  cwd: Type.String(),
-  user: Type.String(),
-  stdin: Type.Boolean(),
-  tty: Type.Optional(strictObject(Size)),
-  detach: Type.Boolean(),
-  timeoutMs: Type.Optional(Type.Integer()),
-  state: Type.Union([Type.Literal("running"), Type.Literal("exited")]),
-  exitCode: Type.Optional(Type.Integer({ description: "128+N when it died from signal N; -1 when its monitor was lost" })),
-  signal: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String({ description: "why it ended when not by itself: timeout, killed, abandoned, lost" })),
-  createdAt: Type.String({ format: "date-time" }),
-  endedAt: Type.Optional(Type.String({ format: "date-time" })),
-});
 
 const ProcessParams = strictObject({ tenantId: TenantIdSchema, id: PathNameSchema, pid: PathNameSchema });
 const SandboxParams = strictObject({ tenantId: TenantIdSchema, id: PathNameSchema });
@@ -79,7 +62,7 @@ const StdinBody = strictObject({
   encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { description: "how `data` is encoded; default utf8" })),
   eof: Type.Optional(Type.Boolean({ description: "then close stdin: the process reads end-of-file" })),
 });
-const ResizeMessage = strictObject({ type: Type.Literal("resize"), ...Size });
+const ResizeMessage = strictObject({ type: Type.Literal("resize"), ...TtySize });
 const Ok = strictObject({ ok: Type.Boolean() });
 
 const END_GRACE_MS = 10_000;
@@ -103,7 +86,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
       summary: "(ext) Start a process in a ready sandbox; answers its id at once (read its output with …/stream or …/ws)",
       params: SandboxParams,
       body: StartBody,
-      responses: { 201: { description: "started", schema: ProcessView } },
+      responses: { 201: { description: "started", schema: ProcessInfoSchema } },
       handler: async (ctx) => ({ status: 201, body: await processes.create(ctx.tenantId, ctx.params.id, ctx.body) }),
     }),
     route({
@@ -114,7 +97,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
       tag: "processes",
       summary: "(ext) The sandbox's processes: running ones and recently ended ones with their exit codes",
       params: SandboxParams,
-      responses: { 200: { description: "the processes, oldest first", schema: strictObject({ items: Type.Array(ProcessView) }) } },
+      responses: { 200: { description: "the processes, oldest first", schema: strictObject({ items: Type.Array(ProcessInfoSchema) }) } },
       handler: (ctx) => ({ status: 200, body: { items: processes.list(ctx.tenantId, ctx.params.id) } }),
     }),
     route({
@@ -125,7 +108,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
       tag: "processes",
       summary: "(ext) One process: running, or ended with its exit code",
       params: ProcessParams,
-      responses: { 200: { description: "the process", schema: ProcessView } },
+      responses: { 200: { description: "the process", schema: ProcessInfoSchema } },
       handler: (ctx) => ({ status: 200, body: processes.get(ctx.tenantId, ctx.params.id, ctx.params.pid) }),
     }),
     route({
@@ -137,7 +120,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
       summary: "(ext) Send a signal to the process's whole process group",
       params: ProcessParams,
       body: strictObject({ signal: Type.Union(SIGNALS.map((s) => Type.Literal(s))) }),
-      responses: { 200: { description: "sent", schema: ProcessView } },
+      responses: { 200: { description: "sent", schema: ProcessInfoSchema } },
       handler: async (ctx) => ({ status: 200, body: await processes.signal(ctx.tenantId, ctx.params.id, ctx.params.pid, ctx.body.signal) }),
     }),
     route({
@@ -148,7 +131,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
       tag: "processes",
       summary: "(ext) Resize the process's terminal (a process started with tty)",
       params: ProcessParams,
-      body: strictObject(Size),
+      body: strictObject(TtySize),
       responses: { 200: { description: "resized", schema: Ok } },
       handler: async (ctx) => {
         await processes.resize(ctx.tenantId, ctx.params.id, ctx.params.pid, ctx.body);
