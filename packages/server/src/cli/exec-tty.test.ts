@@ -4,7 +4,7 @@
  * pipes, input reaches the command and its end closes the command's stdin
  * (`echo hi | nimbus exec -i ID cat`); under a real pseudo-terminal
  * (util-linux `script`) `exec -it ID sh` shows a prompt, sees a terminal of
- * this terminal's size, follows a resize, and exits on Ctrl-D with the
+ * this terminal's size, passes Ctrl-C to it, and exits on Ctrl-D with the
  * shell's exit code; when nimbus is killed the command is killed with it.
  */
 import { test, before, after } from "node:test";
@@ -70,15 +70,16 @@ test("nimbus exec of a missing binary with -i exits 127 with the runtime's reaso
   assert.match(r.stderr, /definitely-not-installed/);
 });
 
-test("nimbus exec -it ID sh under a pseudo-terminal: prompt, the terminal's size, a resize, Ctrl-D exits", async () => {
+test("nimbus exec -it ID sh under a pseudo-terminal: prompt, the terminal's size, Ctrl-C to the shell, its exit code", async () => {
   const cmd = ["stty", "cols", "100", "rows", "30;", "exec", ...[process.execPath, NIMBUS_BIN, "exec", "-it", id, "sh"].map((a) => `'${a}'`)].join(" ");
   const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...world.env, TERM: "xterm" }, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr.on("data", (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  // Enter asks the shell for a new prompt if the first one was missed, as a user would.
+  const nudge = setInterval(() => child.stdin.write("\r"), 5000);
   try {
-    const nudge = setInterval(() => child.stdin.write("\r"), 5000);
     await until(() => /\/ # /.test(out), `no prompt in ${JSON.stringify(out)}`);
     clearInterval(nudge);
     child.stdin.write("stty size; echo mark-$((6*7))\r");
@@ -93,6 +94,7 @@ test("nimbus exec -it ID sh under a pseudo-terminal: prompt, the terminal's size
     child.stdin.write("exit 7\r");
     assert.equal(await exited, 7, out);
   } finally {
+    clearInterval(nudge);
     child.kill("SIGKILL");
   }
 });
@@ -103,13 +105,15 @@ test("Ctrl-D on an interactive shell ends it with exit code 0", async () => {
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  // Enter asks the shell for a new prompt if the first one was missed, as a user would.
+  const nudge = setInterval(() => child.stdin.write("\r"), 5000);
   try {
-    const nudge = setInterval(() => child.stdin.write("\r"), 5000);
     await until(() => /\/ # /.test(out), `no prompt in ${JSON.stringify(out)}`);
     clearInterval(nudge);
     child.stdin.write("\x04");
     assert.equal(await exited, 0, out);
   } finally {
+    clearInterval(nudge);
     child.kill("SIGKILL");
   }
 });
