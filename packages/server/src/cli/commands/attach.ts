@@ -80,6 +80,42 @@ export const attachCommand: CommandDef = {
   },
 };
 
+/** A JSON text frame from the server on a stdio or process WebSocket. */
+export interface ControlMessage {
+  type: string;
+  data?: string;
+  /** The exit code (`exit`), or the error code (`error`). */
+  code?: number | string;
+  reason?: string;
+  message?: string;
+  from?: number;
+  to?: number;
+}
+
+/** Opens a WebSocket to the server with the CLI's credential; rejects with the server's error envelope when refused. */
+export async function openSocket(io: CliIo, url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers: authHeaders(io), perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => {
+        let msg = `HTTP ${res.statusCode}`;
+        try {
+          const e = JSON.parse(body).error;
+          msg = `${e.message} (${e.code})`;
+        } catch {
+          /* not our envelope */
+        }
+        reject(new Error(msg));
+      });
+    });
+    ws.once("error", reject);
+  });
+  return ws;
+}
+
 export interface PumpOptions {
   endpoint: string;
   tenantId: string;
@@ -108,25 +144,7 @@ export async function pump(io: CliIo, o: PumpOptions): Promise<PumpResult> {
   const query = new URLSearchParams({ tenantId: o.tenantId, framing: "json", encoding: "base64" });
   if (o.replay !== undefined) query.set("cursor", String(o.replay));
   const url = `${o.endpoint.replace(/^http/, "ws")}/api/sessions/${encodeURIComponent(o.sessionId)}/channels/stdio?${query}`;
-  const ws = new WebSocket(url, { headers: authHeaders(io), perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("unexpected-response", (_req, res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => {
-        let msg = `HTTP ${res.statusCode}`;
-        try {
-          const e = JSON.parse(body).error;
-          msg = `${e.message} (${e.code})`;
-        } catch {
-          /* not our envelope */
-        }
-        reject(new Error(msg));
-      });
-    });
-    ws.once("error", reject);
-  });
+  const ws = await openSocket(io, url);
 
   return new Promise<PumpResult>((resolve) => {
     let result: number | undefined;
@@ -166,26 +184,18 @@ export async function pump(io: CliIo, o: PumpOptions): Promise<PumpResult> {
         process.stdout.write(data);
         return armQuiet();
       }
-      const m = JSON.parse(data.toString("utf8")) as {
-        type: string;
-        data?: string;
-        code?: number;
-        reason?: string;
-        message?: string;
-        from?: number;
-        to?: number;
-      };
+      const m = JSON.parse(data.toString("utf8")) as ControlMessage;
       if (m.type === "stdout" || m.type === "stderr") {
         (m.type === "stdout" ? process.stdout : process.stderr).write(Buffer.from(m.data ?? "", "base64"));
         armQuiet();
       } else if (m.type === "exit") {
         exited = result === undefined;
-        finish(m.code ?? 1);
+        finish(typeof m.code === "number" ? m.code : 1);
       } else if (m.type === "gap") io.err(`nimbus attach: output ${m.from}..${m.to} is no longer kept (the log is capped)`);
       else if (m.type === "closed") {
         if (result === undefined) io.err(`nimbus attach: the session ended (${m.reason})`);
         finish(1);
-      } else if (m.type === "error") io.err(`nimbus attach: ${m.message} (${(m as { code?: string }).code})`);
+      } else if (m.type === "error") io.err(`nimbus attach: ${m.message} (${m.code})`);
       else if (m.type === "notice") {
         io.err(`nimbus: ${m.message}`);
         // This server keeps the process's stdin open: waiting for the exit could be forever.

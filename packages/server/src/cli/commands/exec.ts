@@ -1,50 +1,50 @@
 /**
- * `nimbus exec SANDBOX CMD…` (or `-- CMD…`): run a command in a ready sandbox
- * through the exec channel, stream its output as it comes, and exit with its
- * exit code. The exec channel has no terminal, so `-t` is refused with a way
- * to get one (`nimbus run -it`, `nimbus attach`).
+ * `nimbus exec [-it] SANDBOX CMD…` (or `-- CMD…`): run a command in a ready
+ * sandbox, stream its output as it comes, and exit with its exit code. Without
+ * -i/-t it is one request on the exec channel; with -i or -t it runs as an
+ * on-demand process connected to this stdio (exec-process.ts).
  */
-import { readFileSync } from "node:fs";
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
 import { connectTenant, listValue, parseDuration, stringValue } from "../values.js";
-
-/** The exec request carries stdin inline, base64 inside a 1 MiB JSON body. */
-const MAX_STDIN_BYTES = 700 * 1024;
+import { execProcess } from "./exec-process.js";
 
 export const execCommand: CommandDef = {
   path: ["exec"],
   summary: "Run a command in a sandbox; its exit code becomes nimbus's",
-  usage: "nimbus exec [-i] SANDBOX [--env K=V]... [--workdir DIR] [--user UID[:GID]] CMD [ARG...]",
+  usage: "nimbus exec [-i] [-t] SANDBOX [--env K=V]... [--workdir DIR] [--user UID[:GID]] CMD [ARG...]",
   description:
-    "Everything after SANDBOX is the command (its flags included; `--` before it works too). Output streams as the command runs. With -i (--stdin), this process's standard input (up to 700 KiB) is passed to the command once it ends.",
+    "Everything after SANDBOX is the command (its flags included; `--` before it works too). Output streams as the command runs. With -i (--stdin), standard input is forwarded as it comes and its end closes the command's stdin. With -t (--tty) the command gets a terminal of this terminal's size (resized with it); this terminal is put in raw mode only when it is one. With -i or -t the command is killed when nimbus dies.",
   options: {
     ...CONNECTION_OPTIONS,
     ...TENANT_OPTION,
     env: { type: "string", short: "e", multiple: true, help: "environment variable K=V (repeatable)" },
     workdir: { type: "string", short: "w", help: "working directory inside the sandbox", default: "/" },
     user: { type: "string", short: "u", help: "numeric uid[:gid] to run as", default: "0:0" },
-    stdin: { type: "boolean", short: "i", help: "pass this process's standard input to the command" },
-    tty: { type: "boolean", short: "t", help: "a terminal for the command: not available on the exec channel yet (see the description)" },
-    timeout: { type: "string", help: "kill the command after this long (e.g. 30s, 5m)", default: "5m" },
+    stdin: { type: "boolean", short: "i", help: "forward standard input to the command (its end closes the command's stdin)" },
+    tty: { type: "boolean", short: "t", help: "give the command a terminal" },
+    timeout: { type: "string", help: "kill the command after this long (e.g. 30s, 5m)", default: "5m without -i/-t, none with them" },
   },
   positionals: { min: 1, max: 1 },
   commandAfter: 1,
   async run(args, io) {
     if (args.rest.length === 0) throw new UsageError("give the command after the sandbox id, e.g. nimbus exec ID ls -l /");
-    if (args.values.tty) {
-      io.err(
-        "nimbus exec: -t: the exec channel has no terminal yet (that comes with the processes API); for an interactive shell use `nimbus run -it IMAGE sh`, or `nimbus attach ID` to a sandbox created with a terminal; without -t, `nimbus exec -i ID CMD` passes piped input. (If you meant the tenant: that flag is now --tenant/-T.)",
-      );
-      return 2;
-    }
-    const { client } = connectTenant(args, io);
+    const { client, tenantId } = connectTenant(args, io);
     const timeout = stringValue(args, "timeout");
-    let stdin: Buffer | undefined;
-    if (args.values.stdin) {
-      stdin = readFileSync(0);
-      if (stdin.length > MAX_STDIN_BYTES) throw new UsageError(`--stdin takes at most ${MAX_STDIN_BYTES} bytes; copy larger inputs with \`nimbus cp\``);
+    if (args.values.stdin || args.values.tty) {
+      return execProcess(io, client, {
+        endpoint: resolveEndpoint(io, stringValue(args, "endpoint")),
+        tenantId,
+        sandboxId: args.positionals[0]!,
+        argv: args.rest,
+        env: listValue(args, "env"),
+        cwd: stringValue(args, "workdir"),
+        user: stringValue(args, "user"),
+        ...(timeout ? { timeoutMs: parseDuration("timeout", timeout) } : {}),
+        stdin: args.values.stdin === true,
+        tty: args.values.tty === true,
+      });
     }
     const frames = client.sandboxes.execStream({
       id: args.positionals[0]!,
@@ -52,7 +52,6 @@ export const execCommand: CommandDef = {
       env: listValue(args, "env"),
       ...(stringValue(args, "workdir") ? { cwd: stringValue(args, "workdir")! } : {}),
       ...(stringValue(args, "user") ? { user: stringValue(args, "user")! } : {}),
-      ...(stdin ? { stdin } : {}),
       ...(timeout ? { timeoutMs: parseDuration("timeout", timeout) } : {}),
     });
     for await (const f of frames) {
