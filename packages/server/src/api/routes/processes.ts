@@ -29,7 +29,6 @@ import { ProcessInfoSchema, TtySize } from "../schemas/process.js";
 
 const SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGCONT", "SIGSTOP", "SIGWINCH"] as const;
 
-
 const StartBody = strictObject({
   argv: Type.Optional(Type.Array(Type.String({ maxLength: 128 * 1024 }), { minItems: 1, maxItems: 4096, description: "the command and its arguments" })),
   cmd: Type.Optional(Type.String({ minLength: 1, maxLength: 128 * 1024, description: "a shell command line, run with /bin/sh -c (instead of argv)" })),
@@ -43,7 +42,6 @@ const StartBody = strictObject({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: "kill its process group after this long" })),
   detach: Type.Optional(Type.Boolean({ description: "keep running when no client reads it; default false: killed when its last reader leaves" })),
 });
-
 
 const ProcessParams = strictObject({ tenantId: TenantIdSchema, id: PathNameSchema, pid: PathNameSchema });
 const SandboxParams = strictObject({ tenantId: TenantIdSchema, id: PathNameSchema });
