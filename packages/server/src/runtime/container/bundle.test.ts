@@ -67,9 +67,11 @@ test("seccomp denies the dangerous syscalls with EPERM and allows the rest", () 
   );
 });
 
-test("the bundle record gives back cgroupsPath, annotations and the process user", () => {
+test("the bundle record gives back cgroupsPath, annotations, the process user and its environment", () => {
   const c = ociConfig(spec, { cgroupsPath: "/x/c1", etcDir: "/b" });
-  assert.deepEqual(readBundleRecord(JSON.stringify(c)), { cgroupsPath: "/x/c1", annotations: { a: "b" }, user: { uid: 1000, gid: 1000 } });
+  const record = readBundleRecord(JSON.stringify(c));
+  assert.deepEqual({ ...record, env: undefined }, { cgroupsPath: "/x/c1", annotations: { a: "b" }, user: { uid: 1000, gid: 1000 }, env: undefined });
+  assert.ok(record.env.includes("A=1"), JSON.stringify(record.env)); // what execs inherit
 });
 
 test("cgroup placement is under the server's memory cgroup, one parent per state dir", () => {
