@@ -163,10 +163,11 @@ test("operations aimed at a sandbox while it starts, stops and goes away never a
     void late;
     const ops: Array<Promise<void>> = [
       env.srv.request("POST", `${base}/${id}/stop`, { body: { gracePeriodMs: 0 } }).then((r) => check("stop", r)),
-      env.srv.request("DELETE", `${base}/${id}`).then((r) => check("delete", r)),
-      env.srv.request("DELETE", `${base}/${id}`).then((r) => check("delete again", r)),
+      // A zero grace: `sh` as PID 1 ignores SIGTERM, so the default grace would spend 10 s a round waiting, not racing.
+      env.srv.request("DELETE", `${base}/${id}?gracePeriodMs=0`).then((r) => check("delete", r)),
+      env.srv.request("DELETE", `${base}/${id}?gracePeriodMs=0`).then((r) => check("delete again", r)),
       env.srv.request("POST", `${base}/${id}/exec`, { body: { argv: ["echo", "hi"] } }).then((r) => check("exec", r)),
-      env.srv.request("POST", `${base}/${id}/stop`, { body: {} }).then((r) => check("stop again", r)),
+      env.srv.request("POST", `${base}/${id}/stop`, { body: { gracePeriodMs: 0 } }).then((r) => check("stop again", r)),
       openSession().then((r) => check("session open", r)),
       env.srv.request("GET", `${base}/${id}`).then((r) => check("get", r)),
       env.srv.request("GET", `${base}/${id}/logs`).then((r) => check("logs", r)),
