@@ -87,8 +87,9 @@ export class ProcessStore {
     return r && fromRaw(r);
   }
 
+  /** In creation order; rowid breaks ties between processes started in the same millisecond (ids are random). */
   list(tenantId: string, sandboxId: string): ProcessRow[] {
-    const rows = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? ORDER BY created_at, process_id").all(
+    const rows = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? ORDER BY created_at, rowid").all(
       tenantId,
       sandboxId,
     ) as RawRow[];
