@@ -142,6 +142,7 @@ export interface components {
       user?: string;
       terminal: boolean;
       init?: boolean;
+      closableStdin?: boolean;
     };
     SandboxStatus: {
       lifecycleState: components["schemas"]["LifecycleState"];
@@ -376,6 +377,7 @@ export interface components {
                   user?: string;
                   terminal?: boolean;
                   init?: boolean;
+                  closableStdin?: boolean;
                 };
                 resources?: components["schemas"]["ResourceSpec"];
                 network?: components["schemas"]["NetworkSpec"];

@@ -47,6 +47,15 @@ export interface ProcessSpec {
    * @default false
    */
   init?: boolean;
+  /**
+   * (ext) An `eof` on the stdio channel closes the process's stdin, as `nimbus
+   * run` does when its piped input ends; without it stdin stays open across
+   * sessions and server restarts. The price: a slow stdio reader is cut off
+   * (`slow_reader`) instead of holding the process back. Pipes only, not with
+   * `terminal`.
+   * @default false
+   */
+  closableStdin?: boolean;
 }
 
 /**

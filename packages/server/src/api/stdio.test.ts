@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import WebSocket from "ws";
 import { Nimbus, NimbusConflictError, NimbusNotFoundError } from "@nimbus/nimbus";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { busyboxSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 let env: SandboxEnv;
 let nimbus: Nimbus;
@@ -342,6 +342,64 @@ test("input from the SDK: eof is answered, not silently dropped", async () => {
   assert.equal(r.status, 202);
   assert.equal(r.body.eofDelivered, false);
   assert.match(r.body.message, /stdin open/);
+});
+
+test("closable stdin over NDJSON: input with eof reaches cat's end of input after its data; a write after it is 409", async () => {
+  // The shell outlives cat, so the 409 comes from the closed stdin, not from a stopped sandbox.
+  const id = (await env.create(T, ["sh", "-c", "cat; echo eof-seen; exec sleep 100000"], { closableStdin: true })).metadata.id;
+  await env.waitFor(T, id, ["ready"]);
+  const sid = await openSession(id);
+  const a = await nimbus.sessions.attach({ id: sid, channel: "stdio", cursor: 0 });
+  let out = "";
+  a.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  const url = `/api/sessions/${sid}/channels/stdio/input?tenantId=${T}`;
+  const r = await env.srv.request("POST", url, { body: { data: "hi\n", eof: true } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.deepEqual(r.body, { bytes: 3, eofDelivered: true });
+  const deadline = Date.now() + 10_000;
+  while (out !== "hi\neof-seen\n") {
+    assert.ok(Date.now() < deadline, `got ${JSON.stringify(out)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const late = await env.srv.request("POST", url, { body: { data: "late\n" } });
+  assert.equal(late.status, 409, JSON.stringify(late.body));
+  assert.match(late.body.error.message, /stdin .* is closed/);
+  await a.close();
+  await env.remove(T, id);
+});
+
+test("closable stdin over the WebSocket: {type:eof} ends cat; without closableStdin it is a notice and cat runs on", async () => {
+  const id = (await env.create(T, ["cat"], { closableStdin: true })).metadata.id;
+  await env.waitFor(T, id, ["ready"]);
+  const c = await connectWs(await openSession(id), "&framing=json");
+  await c.waitFor(() => c.controls.some((m) => m.type === "opened"));
+  c.ws.send(Buffer.from("one\n"));
+  c.ws.send(JSON.stringify({ type: "eof" }));
+  await c.waitFor(() => c.controls.some((m) => m.type === "closed"));
+  assert.deepEqual(
+    c.controls.map((m) => m.type),
+    ["opened", "stdout", "exit", "closed"],
+  );
+  assert.equal(c.controls[1].data, "one\n");
+  assert.equal(c.controls[2].code, 0);
+
+  const kept = await readySandbox(["cat"]);
+  const k = await connectWs(await openSession(kept), "&framing=json");
+  await k.waitFor(() => k.controls.some((m) => m.type === "opened"));
+  k.ws.send(JSON.stringify({ type: "eof" }));
+  await k.waitFor(() => k.controls.some((m) => m.type === "notice"));
+  k.ws.send(Buffer.from("still\n"));
+  await k.waitFor(() => k.controls.some((m) => m.type === "stdout" && m.data === "still\n"));
+  k.ws.close();
+  await k.closed;
+});
+
+test("closableStdin with a terminal is refused: a terminal's end of input is Ctrl-D", async () => {
+  const body = busyboxSandboxBody(["cat"]);
+  Object.assign(body.spec.process, { terminal: true, closableStdin: true });
+  const r = await env.srv.request("POST", `/api/tenants/${T}/sandboxes`, { body: { ...body, labels: {} } });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.equal(r.body.error.detail?.field, "spec.process.closableStdin");
 });
 
 test("replay past conmon's log cap reports the gap and resumes at the oldest byte kept", { timeout: 300_000 }, async () => {

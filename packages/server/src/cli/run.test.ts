@@ -28,20 +28,14 @@ async function allIds(): Promise<string[]> {
   return r.stdout.split("\n").filter(Boolean);
 }
 
-// Needs the main process's stdin EOF (issue 18, "Main process EOF"): until the
-// server delivers it, `run` detaches once output is quiet and says so.
-test(
-  "echo hi | nimbus run --rm busybox cat prints hi, exits 0 as cat does, and the sandbox is gone",
-  { todo: "main-process stdin EOF is not delivered yet" },
-  async () => {
-    const before = await allIds();
-    const r = await runNimbus(["run", "--rm", "busybox", "cat"], world.env, "hi\n");
-    assert.equal(r.stdout, "hi\n", r.stderr);
-    assert.doesNotMatch(r.stderr, /detaching/, "cat ended because its stdin was closed, not because nimbus detached");
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await allIds(), before, "--rm deleted the sandbox");
-  },
-);
+test("echo hi | nimbus run --rm busybox cat prints hi, exits 0 as cat does, and the sandbox is gone", async () => {
+  const before = await allIds();
+  const r = await runNimbus(["run", "--rm", "busybox", "cat"], world.env, "hi\n");
+  assert.equal(r.stdout, "hi\n", r.stderr);
+  assert.doesNotMatch(r.stderr, /detaching/, "cat ended because its stdin was closed, not because nimbus detached");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await allIds(), before, "--rm deleted the sandbox");
+});
 
 test("nimbus run passes the command's flags and exit code through; without --rm the sandbox stays", async () => {
   const r = await runNimbus(["run", "--name", "flags", "-e", "X=42", "busybox", "sh", "-c", "echo x=$X; echo err >&2; exit 3"], world.env);

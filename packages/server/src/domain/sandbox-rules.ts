@@ -32,6 +32,11 @@ export function checkSandboxSpec(spec: SandboxSpec, ownerKind: "standalone" | "s
   if ((p?.argv || p?.args) && (p.entrypoint || p.command)) {
     throw invalidInput("spec.process.argv replaces the image's entrypoint and command; drop entrypoint/command or argv", { field: "spec.process.argv" });
   }
+  if (p?.closableStdin && p.terminal) {
+    throw invalidInput("spec.process.closableStdin is for pipes: with a terminal, end of input is Ctrl-D (0x04) in the stream; drop one of them", {
+      field: "spec.process.closableStdin",
+    });
+  }
   try {
     parseReference(spec.root.source.reference);
   } catch (err) {

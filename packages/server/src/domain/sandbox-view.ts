@@ -26,6 +26,7 @@ export function sandboxView(row: SandboxRow): Sandbox {
   if (p.command) process.command = redact(p.command);
   if (p.user !== undefined) process.user = p.user;
   if (p.init) process.init = true;
+  if (p.closableStdin) process.closableStdin = true;
   const sandbox: Sandbox["spec"]["sandbox"] = { tenantId: row.tenantId, owner: spec.owner, backend: spec.backend, root: spec.root, process };
   if (spec.resources) sandbox.resources = spec.resources;
   if (spec.network) sandbox.network = spec.network;

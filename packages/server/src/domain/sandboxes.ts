@@ -548,6 +548,7 @@ export class Sandboxes {
         },
         ...(egress ? { network: { egress: true as const } } : {}),
         ...(spec.process?.init ? { init: true as const } : {}),
+        ...(spec.process?.closableStdin ? { closableStdin: true as const } : {}),
       });
       created = true;
       // Before start: the first packet the process sends already meets its rules.

@@ -116,19 +116,25 @@ export class StdioChannels {
     await this.hub(sandbox);
   }
 
-  /** Bytes for the process's stdin, in order with every other writer. */
-  async input(tenantId: string, sessionId: string, data: Buffer): Promise<void> {
+  /**
+   * Bytes for the process's stdin, in order with every other writer; with
+   * `eof`, then end of input, where the sandbox was created with a closable
+   * stdin (`eofDelivered` says whether it was).
+   */
+  async input(tenantId: string, sessionId: string, data: Buffer, eof = false): Promise<{ eofDelivered?: boolean }> {
     const { sandbox } = this.check(tenantId, sessionId);
     const hub = await this.hub(sandbox);
-    if (data.length === 0) return;
+    if (data.length === 0 && !eof) return {};
     this.activity.touch(tenantId, sandbox.id);
     try {
-      await hub.write(data);
+      if (data.length > 0) await hub.write(data);
+      return eof ? { eofDelivered: await hub.endInput() } : {};
     } catch (err) {
-      throw new AppError("op.conflict", `the stdin of sandbox \`${sandbox.id}\` is closed (its process is ending); open a new session once it runs again`, {
-        detail: { sandboxId: sandbox.id },
-        cause: err,
-      });
+      throw new AppError(
+        "op.conflict",
+        `the stdin of sandbox \`${sandbox.id}\` is closed (end of input was sent, or its process is ending); open a new session once it runs again`,
+        { detail: { sandboxId: sandbox.id }, cause: err },
+      );
     }
   }
 

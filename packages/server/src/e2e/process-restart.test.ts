@@ -4,7 +4,8 @@
  * before the restart replays from cursor 0 and new output follows, and a
  * process reading stdin still has it open (the restart delivered no EOF), so
  * it takes more input and exits on a real EOF. The processes are supervised
- * by their own conmon (and stdin relay), outside the server.
+ * by their own conmon (and stdin relay), outside the server. The same holds
+ * for a main process created with `closableStdin` (issue 18, main-process EOF).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { spawnServer } from "../testing/cli.js";
 import { killableServerWorld } from "../testing/killable-server.js";
 import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 
 const { env, dataDir, serveFlags, token } = killableServerWorld();
 
@@ -61,15 +63,7 @@ test("a process outlives kill -9 of the server; its earlier output replays and i
   const first = await spawnServer(flags, env);
   let api = client(first.address);
   assert.equal((await api.call("POST", "/api/tenants", { id: "demo" })).status, 201);
-  const created = await api.call("POST", "/api/tenants/demo/sandboxes", {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "procs" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: "busybox" } },
-      process: { argv: ["sleep", "100000"] },
-    },
-  });
+  const created = await api.call("POST", "/api/tenants/demo/sandboxes", busyboxSandboxBody(["sleep", "100000"], { displayName: "procs" }));
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const sandboxId = created.body.metadata.id;
   for (let i = 0; (await api.call("GET", `/api/tenants/demo/sandboxes/${sandboxId}`)).body.status.lifecycleState !== "ready"; i++) {
@@ -115,6 +109,48 @@ test("a process outlives kill -9 of the server; its earlier output replays and i
     const killed = await api.call("POST", `${base}/${ticker.body.id}/signal`, { signal: "SIGKILL" });
     assert.equal(killed.status, 200, JSON.stringify(killed.body));
     assert.equal((await api.call("DELETE", "/api/tenants/demo")).status < 300, true);
+  } finally {
+    assert.equal(await second.stop("SIGTERM"), 0);
+  }
+  await assertNoLeftovers(join(dataDir, "runtime"));
+});
+
+test("a main process with closableStdin keeps its stdin across kill -9 of the server; EOF after it ends the process", { timeout: 180_000 }, async () => {
+  const flags = serveFlags();
+  const first = await spawnServer(flags, env);
+  let api = client(first.address);
+  assert.equal((await api.call("POST", "/api/tenants", { id: "eof" })).status, 201);
+  const created = await api.call("POST", "/api/tenants/eof/sandboxes", busyboxSandboxBody(["cat"], { displayName: "eof", closableStdin: true }));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.metadata.id;
+  const state = async () => (await api.call("GET", `/api/tenants/eof/sandboxes/${id}`)).body.status;
+  for (let i = 0; (await state()).lifecycleState !== "ready"; i++) {
+    assert.ok(i < 600, "never ready");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const input = async (body: Record<string, unknown>) => {
+    const session = await api.call("POST", "/api/sessions", { tenantId: "eof", target: { sandbox: { id } }, channels: ["stdio"] });
+    assert.equal(session.status, 201, JSON.stringify(session.body));
+    return api.call("POST", `/api/sessions/${session.body.metadata.id}/channels/stdio/input?tenantId=eof`, body);
+  };
+  assert.equal((await input({ data: "before\n" })).status, 202);
+
+  assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
+  const second = await spawnServer(flags, env);
+  try {
+    api = client(second.address);
+    assert.equal((await state()).lifecycleState, "ready", "cat still runs: the restart closed no stdin");
+    const w = await input({ data: "after\n", eof: true });
+    assert.equal(w.status, 202, JSON.stringify(w.body));
+    assert.equal(w.body.eofDelivered, true);
+    for (let i = 0; (await state()).lifecycleState !== "stopped"; i++) {
+      assert.ok(i < 200, `cat never saw EOF: ${JSON.stringify(await state())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await state()).exitCode, 0);
+    const res = await fetch(`${second.address}/api/tenants/eof/sandboxes/${id}/logs`, { headers: { authorization: `Bearer ${token()}` } });
+    assert.equal(await res.text(), "before\nafter\n");
+    assert.equal((await api.call("DELETE", "/api/tenants/eof")).status < 300, true);
   } finally {
     assert.equal(await second.stop("SIGTERM"), 0);
   }

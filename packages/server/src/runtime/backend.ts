@@ -23,6 +23,13 @@ export interface ContainerSpec {
     user: { uid: number; gid: number; additionalGids?: number[] };
     terminal: boolean;
   };
+  /**
+   * The main process's stdin can be closed (ProcessStdio.endInput), and only
+   * that closes it: not a session detaching, not a server restart. The price:
+   * its output cannot be held back for a slow reader (it is cut off instead).
+   * Pipes only (a terminal's EOF is Ctrl-D in the stream).
+   */
+  closableStdin?: true;
   hostname: string;
   /**
    * `diskLimitBytes`: the writable layer gets a filesystem of this size (ENOSPC
@@ -135,6 +142,12 @@ export interface ProcessStdio {
   replay(from: number, to: number): AsyncGenerator<ReplayItem>;
   /** Bytes for the process's stdin, in arrival order. */
   write(data: Buffer): Promise<void>;
+  /**
+   * End of input: closes the process's stdin once what was written before is
+   * in. false when this stdio keeps stdin open for good (a main process created
+   * without `closableStdin`); later writes then fail.
+   */
+  endInput(): Promise<boolean>;
   /** Stop reading output (the process then blocks on it, as with a pipe) until every holder released. */
   hold(who: object): void;
   release(who: object): void;

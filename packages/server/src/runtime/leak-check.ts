@@ -1,11 +1,11 @@
 // runtime/leak-check.ts — what a container backend left on the host for one state dir.
 // Owns the definition of "nothing left": no mounts (overlay roots, netns binds)
-// under the state dir, no conmon processes serving it, no cgroup dirs under its
+// under the state dir, no conmon processes serving it nor stdin relays, no cgroup dirs under its
 // cgroup parent (groups and their containers included), no runtime state, bundles, exit files or attach links, and none
 // of its egress network (bridge, host-side veths, nftables table), no loop device on its disk-limit images. Other
 // suites call `assertNoLeftovers` in an `after` hook.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { cgroupDirs, cgroupParentFor } from "./container/cgroups.js";
@@ -17,6 +17,8 @@ import { loopDevicesUnder } from "./container/disk-image.js";
 export interface Leftovers {
   mounts: string[];
   conmonPids: number[];
+  /** Stdin relays (socat and its keeper, stdin-relay.ts) running in the state dir. */
+  relayPids: number[];
   cgroupDirs: string[];
   runtimeState: string[];
   bundles: string[];
@@ -53,16 +55,27 @@ export async function findLeftovers(stateDir: string, options: { cgroupParent?: 
     }
     if (found.length > 0 || options.idleGroups !== "ignore") cgroups.push(dir, ...found);
   }
-  const [runtimeState, bundles, exitFiles, attachLinks, conmonPids, egress, loopDevices] = await Promise.all([
+  const [runtimeState, bundles, exitFiles, attachLinks, { conmonPids, relayPids }, egress, loopDevices] = await Promise.all([
     ls(layout.runtimeRoot),
     ls(layout.bundlesDir),
     ls(layout.exitsDir),
     ls(layout.socketsDir),
-    conmonsFor(stateDir),
+    monitorsFor(stateDir),
     egressLeftovers(stateDir),
     loopDevicesUnder(stateDir),
   ]);
-  return { mounts: mountPointsUnder(stateDir), conmonPids, cgroupDirs: cgroups, runtimeState, bundles, exitFiles, attachLinks, ...egress, loopDevices };
+  return {
+    mounts: mountPointsUnder(stateDir),
+    conmonPids,
+    relayPids,
+    cgroupDirs: cgroups,
+    runtimeState,
+    bundles,
+    exitFiles,
+    attachLinks,
+    ...egress,
+    loopDevices,
+  };
 }
 
 /** One line per leftover; empty when the host is clean. */
@@ -79,9 +92,11 @@ export async function assertNoLeftovers(stateDir: string, options: { cgroupParen
  * conmons serving the state dir, and unreaped (zombie) conmons that are this
  * process's children: conmon runs with --sync, so an in-process server must
  * reap each one it spawned (a zombie has no cmdline to match the state dir by).
+ * And the stdin relays' socat and sleep, known by their working dir.
  */
-async function conmonsFor(stateDir: string): Promise<number[]> {
+async function monitorsFor(stateDir: string): Promise<{ conmonPids: number[]; relayPids: number[] }> {
   const pids: number[] = [];
+  const relayPids: number[] = [];
   for (const name of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
     let argv: string[];
@@ -94,8 +109,17 @@ async function conmonsFor(stateDir: string): Promise<number[]> {
     }
     if (argv[0]?.endsWith("conmon") && argv.some((a) => a.startsWith(stateDir + "/"))) pids.push(Number(name));
     else if (isOurZombieConmon(stat)) pids.push(Number(name));
+    else if ((argv[0]?.endsWith("socat") || argv[0]?.endsWith("sleep")) && cwdOf(name).startsWith(stateDir + "/")) relayPids.push(Number(name));
   }
-  return pids;
+  return { conmonPids: pids, relayPids };
+}
+
+function cwdOf(pid: string): string {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return "";
+  }
 }
 
 /** `/proc/<pid>/stat` is `pid (comm) state ppid ...`. */

@@ -22,6 +22,8 @@ export interface BusyboxSandboxExtra {
   user?: string;
   /** @default "test" */
   displayName?: string;
+  /** The main process's `closableStdin`. */
+  closableStdin?: boolean;
 }
 
 /** The POST body that creates a standalone container sandbox running `argv` in busybox. */
@@ -32,7 +34,12 @@ export function busyboxSandboxBody(argv: string[], extra: BusyboxSandboxExtra = 
       owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
       backend: "container",
       root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-      process: { argv, ...(extra.env ? { env: extra.env } : {}), ...(extra.user ? { user: extra.user } : {}) },
+      process: {
+        argv,
+        ...(extra.env ? { env: extra.env } : {}),
+        ...(extra.user ? { user: extra.user } : {}),
+        ...(extra.closableStdin ? { closableStdin: true } : {}),
+      },
       ...(extra.resources ? { resources: extra.resources } : {}),
     },
   };
@@ -46,19 +53,7 @@ export interface SandboxEnv {
   /** Poll GET until the sandbox reaches one of `states` (or throw after timeoutMs). */
   waitFor(tenant: string, id: string, states: string[], timeoutMs?: number): Promise<any>;
   /** POST a sandbox running `argv` in the busybox image; returns the 201 body. */
-  create(
-    tenant: string,
-    argv: string[],
-    extra?: {
-      labels?: Record<string, string>;
-      resources?: Record<string, number>;
-      env?: string[];
-      /** The main process's numeric `uid[:gid]`. */
-      user?: string;
-      displayName?: string;
-      headers?: Record<string, string>;
-    },
-  ): Promise<any>;
+  create(tenant: string, argv: string[], extra?: BusyboxSandboxExtra & { labels?: Record<string, string>; headers?: Record<string, string> }): Promise<any>;
   /** Stop without a grace period (test processes ignore SIGTERM as PID 1), then delete. */
   remove(tenant: string, id: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** Stops the server and starts a new one on the same data dir (sandboxes keep running), `downMs` later; `srv` is the new one. */

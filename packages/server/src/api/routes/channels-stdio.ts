@@ -9,7 +9,8 @@
  *           {"kind":"stdout"|"stderr","data","encoding"?,"cursor"}  cursor = offset after data
  *           {"kind":"exit","code"}  {"kind":"closed","reason"}
  *   WebSocket: binary frames = raw bytes both ways (client → stdin); text frames
- *           = JSON control: {"type":"resize","cols","rows"} from the client;
+ *           = JSON control: {"type":"resize","cols","rows"}, {"type":"stdin","data","encoding"?}
+ *           and {"type":"eof"} from the client (a `notice` answers an EOF this sandbox cannot take);
  *           {"type":"opened"|"gap"|"exit"|"closed",...} from the server, and
  *           {"type":"stdout"|"stderr","data","cursor"} with ?framing=json.
  */
@@ -36,7 +37,12 @@ const InputQuery = strictObject({ tenantId: Type.Optional(TenantIdSchema) });
 const InputBody = strictObject({
   data: Type.Optional(Type.String({ description: "bytes for the process's stdin" })),
   encoding: Type.Optional(Encoding),
-  eof: Type.Optional(Type.Boolean({ description: "end of input; stdio keeps the process's stdin open between sessions, so it is not delivered" })),
+  eof: Type.Optional(
+    Type.Boolean({
+      description:
+        "end of input, after `data`: closes the process's stdin if the sandbox was created with `process.closableStdin` (`eofDelivered` says whether it was)",
+    }),
+  ),
 });
 const WsQuery = strictObject({
   tenantId: Type.Optional(TenantIdSchema),
@@ -57,7 +63,7 @@ const PING_MS = 15_000;
 
 /** Why, precisely: runtime/container/attach.ts (conmon closes stdin only when an attach client disconnects). */
 const EOF_NOT_DELIVERED =
-  "stdio keeps the main process's stdin open between sessions and across server restarts, so EOF is not delivered to it; detach (close the stream) instead, or use the exec channel for a process that reads to EOF";
+  "this sandbox keeps its main process's stdin open between sessions and across server restarts, so EOF is not delivered to it; create the sandbox with process.closableStdin to be able to close it, detach (close the stream) instead, or run a process that reads to EOF with the processes API";
 
 function encode(data: Buffer, encoding: "utf8" | "base64"): { data: string; encoding?: "base64" } {
   return encoding === "base64" ? { data: data.toString("base64"), encoding: "base64" } : { data: data.toString("utf8") };
@@ -163,9 +169,9 @@ export function stdioChannelRoutes(channels: StdioChannels): RouteDef[] {
       handler: async (ctx) => {
         const tenantId = ctx.authorizeTenant(ctx.query.tenantId);
         const data = decodeInput(ctx.body);
-        await channels.input(tenantId, ctx.params.id, data);
+        const { eofDelivered } = await channels.input(tenantId, ctx.params.id, data, ctx.body.eof === true);
         const body: Record<string, unknown> = { bytes: data.length };
-        if (ctx.body.eof) Object.assign(body, { eofDelivered: false, message: EOF_NOT_DELIVERED });
+        if (eofDelivered !== undefined) Object.assign(body, { eofDelivered }, eofDelivered ? {} : { message: EOF_NOT_DELIVERED });
         return { status: 202, body };
       },
     }),
@@ -225,7 +231,7 @@ export function stdioChannelWsRoutes(channels: StdioChannels): WsRouteDef[] {
           });
           ws.on("message", (data: Buffer, isBinary: boolean) => {
             if (isBinary) {
-              inputs = inputs.then(() => channels.input(tenantId, sessionId, data)).catch(fail);
+              inputs = inputs.then(async () => void (await channels.input(tenantId, sessionId, data))).catch(fail);
               return;
             }
             let msg: unknown;
@@ -235,10 +241,18 @@ export function stdioChannelWsRoutes(channels: StdioChannels): WsRouteDef[] {
               return fail(invalidInput('a text frame must be a JSON control message such as {"type":"resize","cols":80,"rows":24}'));
             }
             const type = (msg as { type?: unknown })?.type;
-            if (type === "eof") return void ws.send(JSON.stringify({ type: "notice", message: EOF_NOT_DELIVERED }));
+            if (type === "eof") {
+              inputs = inputs
+                .then(() => channels.input(tenantId, sessionId, Buffer.alloc(0), true))
+                .then(({ eofDelivered }) => {
+                  if (!eofDelivered && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "notice", message: EOF_NOT_DELIVERED }));
+                })
+                .catch(fail);
+              return;
+            }
             if (type === "stdin" && typeof (msg as { data?: unknown }).data === "string") {
               const bytes = decodeInput(msg as { data: string; encoding?: "utf8" | "base64" });
-              inputs = inputs.then(() => channels.input(tenantId, sessionId, bytes)).catch(fail);
+              inputs = inputs.then(async () => void (await channels.input(tenantId, sessionId, bytes))).catch(fail);
               return;
             }
             try {

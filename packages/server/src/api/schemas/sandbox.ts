@@ -46,6 +46,12 @@ export const ProcessSchema = strictObject({
   ),
   terminal: Type.Optional(Type.Boolean()),
   init: Type.Optional(Type.Boolean({ description: "run catatonit as PID 1: it forwards signals to the process and reaps zombies; default false" })),
+  closableStdin: Type.Optional(
+    Type.Boolean({
+      description:
+        "(ext) an `eof` on the stdio channel closes the process's stdin (as `nimbus run` does with piped input); it stays open otherwise, across sessions and server restarts. The price: a slow stdio reader is cut off (`slow_reader`) instead of holding the process back. Pipes only, not with `terminal`; default false",
+    }),
+  ),
 });
 
 /** 30 days: the longest TTL or idle timeout a spec (or a tenant default) may ask for. */
@@ -194,6 +200,7 @@ export const RedactedProcessSchema = strictObject({
   user: Type.Optional(Type.String()),
   terminal: Type.Boolean(),
   init: Type.Optional(Type.Boolean()),
+  closableStdin: Type.Optional(Type.Boolean()),
 });
 
 const SpecFields = SandboxSpecSchema.properties;

@@ -75,7 +75,8 @@ export const runCommand: CommandDef = {
       ...(env.length ? { env } : {}),
       ...(cwd !== undefined ? { cwd } : {}),
       ...(user !== undefined ? { user } : {}),
-      ...(tty ? { terminal: true } : {}),
+      // A terminal ends input in-band (Ctrl-D); pipes need the end of input delivered.
+      ...(tty ? { terminal: true } : { closableStdin: true }),
     };
     const { client, tenantId } = connectTenant(args, io);
     const created = await client.sandboxes.create({

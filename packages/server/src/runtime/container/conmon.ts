@@ -1,5 +1,5 @@
 // runtime/container/conmon.ts — spawning conmon, the monitor that parents each container.
-// Owns conmon's command line and its sync-pipe protocol: conmon (in its own session, so
+// Owns conmon's command line and its sync pipe (conmon-report.ts): conmon (in its own session, so
 // it outlives the server) runs `<runtime> create` and writes one JSON line
 // `{"data": <pid>}` (or `{"data": -1, "message": "..."}`) to the fd named by
 // _OCI_SYNCPIPE. It parses its options and opens its log (in the bundle, which must
@@ -8,12 +8,13 @@
 // exit code in <exit-dir>/<id> and serves the attach socket. It runs with --sync, so
 // it stays the server's child: the server writes its pid file and reaps it.
 
-import { closeSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { loadNative } from "@nimbus/native";
 import { reapChild } from "./exec.js";
 import type { StateLayout } from "./layout.js";
+import { onConmonReport } from "./conmon-report.js";
+import { closeQuietly, killQuietly, livePid, readPidFile } from "./pid-files.js";
 
 export interface ConmonOptions {
   conmonPath: string;
@@ -22,6 +23,8 @@ export interface ConmonOptions {
   runtimeArgs: string[];
   logSizeMaxBytes: number;
   terminal: boolean;
+  /** Without --leave-stdin-open: the first attach connection to end closes stdin (the stdin relay's, stdin-relay.ts). */
+  closableStdin?: boolean;
 }
 
 export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): string[] {
@@ -57,9 +60,9 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
     layout.socketsDir,
     // stdin is a pipe held by conmon, so a later session can write through the attach socket,
     // and it stays open when that session detaches or the server restarts. The price: conmon
-    // has no other way to close it, so stdin EOF cannot be delivered (attach.ts says why).
+    // has no other way to close it, so stdin EOF cannot be delivered (attach.ts says why),
+    // except with closableStdin, where a relay is the one attach client (stdin-relay.ts).
     "-i",
-    "--leave-stdin-open",
     "--log-level",
     "error",
     // No daemonising fork: conmon stays the process we spawned (in its own session,
@@ -69,6 +72,7 @@ export function conmonArgs(id: string, layout: StateLayout, o: ConmonOptions): s
     // pid file to us (launchConmon writes it) and the server reaps it at delete.
     "--sync",
   ];
+  if (!o.closableStdin) args.push("--leave-stdin-open");
   if (o.terminal) args.push("-t");
   for (const a of o.runtimeArgs) args.push("--runtime-arg", a);
   return args;
@@ -142,7 +146,6 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
   let released = false;
   let aborted = false;
   const containerPid = new Promise<number>((resolve, reject) => {
-    let buffered = "";
     let errText = "";
     let settled = false;
     const finish = (err: Error | undefined, containerPid?: number) => {
@@ -163,18 +166,11 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
     };
     const timer = setTimeout(() => finish(new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
     stderr.on("data", (b: Buffer) => (errText += b.toString("utf8")));
-    sync.on("data", (b: Buffer) => {
-      buffered += b.toString("utf8");
-      const nl = buffered.indexOf("\n");
-      if (nl < 0) return;
-      try {
-        const msg = JSON.parse(buffered.slice(0, nl)) as { data?: number; message?: string };
-        if (typeof msg.data === "number" && msg.data > 0) finish(undefined, msg.data);
-        else finish(new Error(msg.message?.trim() || `conmon reported ${JSON.stringify(msg)}`));
-      } catch (e) {
-        finish(new Error(`unreadable message from conmon: ${buffered.slice(0, nl)}`, { cause: e }));
-      }
-    });
+    onConmonReport(
+      sync,
+      (msg) => `conmon reported ${JSON.stringify(msg)}`,
+      (r) => ("pid" in r ? finish(undefined, r.pid) : finish(new Error(r.error, { cause: r.cause }))),
+    );
     sync.on("error", () => undefined);
     stderr.on("error", () => undefined);
     spawned.then(
@@ -215,22 +211,6 @@ export function launchConmon(id: string, layout: StateLayout, o: ConmonOptions, 
   };
 }
 
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
-
 /** conmons this process spawned and has not reaped (with --sync each one is our child until it exits). */
 const ourConmons = new Set<number>();
 
@@ -246,23 +226,9 @@ export function reapConmon(pid: number): void {
 }
 
 /** The pid in conmon's pid file, whether or not it still runs. */
-export function recordedConmonPid(pidFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const recordedConmonPid = readPidFile;
 
 /** The pid of the conmon named in the pid file while it runs (a zombie has no cmdline, so it does not count). */
 export function liveConmonPid(pidFile: string): number | undefined {
-  const pid = recordedConmonPid(pidFile);
-  if (pid === undefined) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.split("\0")[0]?.endsWith("conmon") ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return livePid(pidFile, "conmon");
 }

@@ -26,9 +26,11 @@ import { StateLayout } from "./layout.js";
 import { OciRuntime, startThroughExecFifo, type RuntimeStateJson } from "./oci-runtime.js";
 import { mountOverlay } from "./overlay.js";
 import { diskLimitSupport, diskPaths, mountDiskImage } from "./disk-image.js";
-import { StdioHubs } from "./stdio-hub.js";
+import { StdioHubs, type HubInput } from "./stdio-hub.js";
 import { ContainerProcesses } from "./process-facet.js";
 import { CA_BUNDLE_DESTINATION, CA_BUNDLE_ENV, ContainerEgress } from "./egress-facet.js";
+import { endStdinRelay, hasStdinRelay, releaseStdinKeeper, startStdinRelay, stdinRelayWriter, stopStdinRelay, type RelayTools } from "./stdin-relay.js";
+import type { AttachInput } from "./attach.js";
 
 export interface ContainerBackendOptions {
   /** Per-server state root, e.g. `<data-dir>/runtime`. Created if missing. */
@@ -95,6 +97,16 @@ export class ContainerBackend implements RuntimeBackend {
   readonly ports: ContainerPorts;
   /** Processes started on demand, each under its own conmon (process-facet.ts). */
   readonly processes: ContainerProcesses;
+  /** socat and sleep, for the stdin relays of closable stdins (stdin-relay.ts). */
+  private readonly relayTools: RelayTools;
+  /**
+   * Containers being created with a closable stdin: their hub (made while they
+   * are created) must not connect to stdin before the relay exists. Once
+   * created, the relay's fifo in the bundle marks them, across restarts too.
+   */
+  private readonly closableCreating = new Set<string>();
+  /** The hubs' writers to relays, by container, so endInput closes the one there is. */
+  private readonly relayWriters = new Map<string, AttachInput>();
 
   constructor(options: ContainerBackendOptions) {
     this.name = options.runtime ?? "crun";
@@ -123,26 +135,56 @@ export class ContainerBackend implements RuntimeBackend {
     });
     this.ports = new ContainerPorts(options.portsSocketDir ?? join(this.layout.stateDir, "endpoints"), (id) => this.state(id));
     const layout = this.layout;
+    this.relayTools = { socatPath: findBinary("socat"), sleepPath: findBinary("sleep") ?? "sleep" };
     this.stdio = new StdioHubs({
       paths: { attachSocket: (id) => layout.attachSocket(id), log: (id) => layout.log(id), ctl: (id) => layout.ctlFifo(id) },
       log: options.log ?? SILENT,
       logsDir: layout.bundlesDir,
+      input: (id) => this.relayInput(id),
     });
     this.processes = new ContainerProcesses({
       layout,
       conmonPath,
       runtimePath,
       runtimeArgs: this.runtime.globalArgs,
-      socatPath: findBinary("socat"),
-      sleepPath: findBinary("sleep") ?? "sleep",
+      ...this.relayTools,
       logSizeMaxBytes: this.logSizeMaxBytes,
       log: runtimeLog,
     });
   }
 
   /** The stdio hub attaches while the container is created, so it reads the output from byte 0. */
-  create(spec: ContainerSpec): Promise<void> {
-    return this.stdio.whileCreating(spec.id, this.createContainer(spec));
+  async create(spec: ContainerSpec): Promise<void> {
+    if (!spec.closableStdin) return this.stdio.whileCreating(spec.id, this.createContainer(spec));
+    if (spec.process.terminal) throw new RuntimeError("invalid_spec", "closableStdin is for pipes: a terminal's end of input is Ctrl-D in the stream");
+    if (!this.relayTools.socatPath)
+      throw new RuntimeError("host_unsupported", "a closable stdin needs socat on the server's host: run `apt-get install socat`");
+    this.closableCreating.add(spec.id);
+    try {
+      await this.stdio.whileCreating(spec.id, this.createContainer(spec));
+    } finally {
+      this.closableCreating.delete(spec.id);
+    }
+  }
+
+  /**
+   * A closable stdin's hub writes to the relay's fifo and never holds output
+   * back: the hold is an attach connection, whose end would close stdin.
+   */
+  private relayInput(id: string): HubInput | undefined {
+    const dir = this.layout.bundle(id);
+    if (!this.closableCreating.has(id) && !hasStdinRelay(dir)) return undefined;
+    return {
+      canHold: false,
+      open: () => {
+        const writer = stdinRelayWriter(dir, () => {
+          if (this.relayWriters.get(id) === writer) this.relayWriters.delete(id);
+        });
+        this.relayWriters.set(id, writer);
+        return writer;
+      },
+      end: () => endStdinRelay(dir, this.relayWriters.get(id)),
+    };
   }
 
   private async createContainer(spec: ContainerSpec): Promise<void> {
@@ -207,6 +249,7 @@ export class ContainerBackend implements RuntimeBackend {
           runtimeArgs: this.runtime.globalArgs,
           logSizeMaxBytes: this.logSizeMaxBytes,
           terminal: spec.process.terminal,
+          closableStdin: spec.closableStdin === true,
         });
         conmon.containerPid.catch(() => undefined); // observed below, or abandoned on abort
         try {
@@ -237,6 +280,8 @@ export class ContainerBackend implements RuntimeBackend {
         // so a looser dir mode (or a copied bundle) does not expose it.
         await chmod(join(bundle, "config.json"), 0o600);
         const pid = await conmon.containerPid;
+        // conmon's attach socket is up once it reported the pid; the process waits for start().
+        if (spec.closableStdin) await startStdinRelay(bundle, this.layout.attachSocket(id), this.relayTools);
         // Before start: the main process never runs without its link (or with an unset one).
         if (spec.network?.egress) await this.egress.attach(id, pid);
       } catch (err) {
@@ -282,7 +327,11 @@ export class ContainerBackend implements RuntimeBackend {
     assertValidId(id);
     for (let polls = 0; ; polls++) {
       const exit = await this.readExit(id);
-      if (exit) return exit;
+      if (exit) {
+        // A closable stdin's keeper has nothing left to keep open (socat ended with conmon's socket).
+        releaseStdinKeeper(this.layout.bundle(id));
+        return exit;
+      }
       if (!(await fileExists(this.layout.bundle(id)))) throw notFound(id);
       if (polls > 0 && !liveConmonPid(this.layout.conmonPidFile(id))) {
         // The monitor is gone: the exit file may still be landing, or will never be written.
@@ -450,6 +499,7 @@ export class ContainerBackend implements RuntimeBackend {
     this.records.delete(id);
     await this.runtime.forceDelete(id);
     await this.processes.stopAll(id);
+    await stopStdinRelay(this.layout.bundle(id));
     await this.egress.detach(id);
     const cgroupsPath = rec?.cgroupsPath ?? `${this.cgroupParent}/${id}`;
     const groupPath = dirname(cgroupsPath) === this.cgroupParent ? undefined : dirname(cgroupsPath);

@@ -11,7 +11,7 @@
 // like every other helper: child_process would fork the whole server first,
 // stalling the event loop for each exec.
 
-import { closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, rmSync, writeFileSync } from "node:fs";
 import { access, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import { loadNative } from "@nimbus/native";
@@ -19,6 +19,7 @@ import type { ExecHandle, ExecSpec } from "../backend.js";
 import { ociProcess } from "./bundle.js";
 import { reapChild } from "./exec.js";
 import { foreignGroupOf } from "./process-group.js";
+import { killQuietly, readPidFile } from "./pid-files.js";
 
 /** How often to look for the runtime's pid file, the sign it has read the process file. */
 const STARTED_POLL_MS = 10;
@@ -83,7 +84,7 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     .then(
       async (p) => {
         pid = p;
-        if (killOnSpawn) signalQuietly(-p, killOnSpawn);
+        if (killOnSpawn) killQuietly(-p, killOnSpawn);
         await Promise.all([closed(stdout), closed(stderr)]);
         const status = await reapChild(p);
         if (!status) return 1;
@@ -107,13 +108,13 @@ export function execInContainer(runtimePath: string, globalArgs: string[], id: s
     kill: (signal = "SIGKILL") => {
       if (pid === undefined) killOnSpawn = signal;
       // The whole group (the runtime's, see the spawn), then the process itself in case it left it.
-      if (pid !== undefined) signalQuietly(-pid, signal);
-      const inner = readPid(pidFile);
+      if (pid !== undefined) killQuietly(-pid, signal);
+      const inner = readPidFile(pidFile);
       if (inner) {
         // The runtime starts the process in a new session; what it forks stays there.
         const group = foreignGroupOf(inner);
-        if (group !== undefined) signalQuietly(-group, signal);
-        signalQuietly(inner, signal);
+        if (group !== undefined) killQuietly(-group, signal);
+        killQuietly(inner, signal);
       }
     },
   };
@@ -134,20 +135,4 @@ async function removeOnceStarted(processFile: string, pidFile: string, finished:
     await new Promise((resolve) => setTimeout(resolve, STARTED_POLL_MS));
   }
   await rm(processFile, { force: true });
-}
-
-function signalQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    return Number(readFileSync(path, "utf8").trim()) || undefined;
-  } catch {
-    return undefined;
-  }
 }

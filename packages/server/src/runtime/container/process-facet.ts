@@ -16,19 +16,14 @@
 //   p/<key>/attach         conmon's attach socket
 //   p/<key>/stdin          a fifo the server writes the process's stdin to
 //
-// stdin: conmon runs without --leave-stdin-open, so the process's stdin closes
-// as soon as an attach connection ends (attach.ts) — that is how EOF is
-// delivered. The one connection is socat's, started next to conmon in its own
-// session, copying the `stdin` fifo to the attach socket.
-// socat reads the fifo, which a keeper process (`sleep infinity`, in its own
-// session) holds open for writing, so socat sees end-of-file neither when the
-// server's writer goes (a restart) nor ever, until the keeper is killed: then
-// socat forwards what the fifo still holds, reads EOF and ends its connection,
-// and conmon closes the process's stdin. A server restart leaves all of it alone.
-// The hub reads output from the log only and never connects itself.
+// stdin: conmon runs without --leave-stdin-open and the process's stdin is a
+// relay (stdin-relay.ts: socat from a fifo to the attach socket, a keeper
+// holding the fifo open), so it is closed by closeStdin() and by nothing else,
+// a server restart included. The hub reads output from the log only and never
+// connects itself.
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { readdir, readlink, rm, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, mkdirSync } from "node:fs";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { loadNative } from "@nimbus/native";
@@ -41,6 +36,9 @@ import { readExitFile, signalFromExitCode } from "./exit-file.js";
 import type { StateLayout } from "./layout.js";
 import { StdioHubs, type StdioHub } from "./stdio-hub.js";
 import { groupMembers, processGroupOf } from "./process-group.js";
+import { onConmonReport } from "./conmon-report.js";
+import { closeQuietly, killQuietly, livePid, readPidFile as readPid } from "./pid-files.js";
+import { endStdinRelay, releaseStdinKeeper, startStdinRelay, stdinRelayWriter, stopStdinRelay } from "./stdin-relay.js";
 
 export interface ContainerProcessesOptions {
   layout: StateLayout;
@@ -61,8 +59,8 @@ const START_TIMEOUT_MS = 30_000;
 const EXIT_POLL_MS = 100;
 /** How long an ended process's last output may take to be read. */
 const END_DRAIN_MS = 2_000;
-/** How long closeStdin() waits for the relay to go. */
-const RELAY_EXIT_MS = 3_000;
+/** How long stopAll() waits for a process's conmon to go before it is killed. */
+const CONMON_EXIT_MS = 3_000;
 
 export class ContainerProcesses implements ProcessesFacet {
   private readonly hubs: StdioHubs;
@@ -81,7 +79,7 @@ export class ContainerProcesses implements ProcessesFacet {
         ctl: (k) => join(this.dirOfHubKey(k), "ctl"),
       },
       log: o.log,
-      input: (k) => ({ open: () => this.stdinWriter(this.dirOfHubKey(k)), canHold: false }),
+      input: (k) => ({ open: () => this.stdinWriter(this.dirOfHubKey(k)), canHold: false, end: () => this.closeStdinDir(this.dirOfHubKey(k)) }),
     });
   }
 
@@ -102,7 +100,7 @@ export class ContainerProcesses implements ProcessesFacet {
     await writeFile(processFile, JSON.stringify(proc), { mode: 0o600, flag: "wx" });
     try {
       const pid = await this.launch(containerId, key, dir, spec);
-      if (spec.stdin) await this.startRelay(dir);
+      if (spec.stdin) await startStdinRelay(dir, join(dir, "attach"), this.o);
       return { pid };
     } finally {
       await rm(processFile, { force: true });
@@ -184,56 +182,13 @@ export class ContainerProcesses implements ProcessesFacet {
       );
       spawned.catch((err: Error) => finish(new RuntimeError("start_failed", `could not start conmon: ${err.message}`, { cause: err })));
       sync.on("error", () => undefined);
-      sync.on("data", (b: Buffer) => {
-        buffered += b.toString("utf8");
-        const nl = buffered.indexOf("\n");
-        if (nl < 0) return;
-        try {
-          const msg = JSON.parse(buffered.slice(0, nl)) as { data?: number; message?: string };
-          if (typeof msg.data === "number" && msg.data > 0) finish(undefined, msg.data);
-          else finish(new RuntimeError("start_failed", msg.message?.trim() || "the runtime could not start the process"));
-        } catch (e) {
-          finish(new RuntimeError("start_failed", `unreadable message from conmon: ${buffered.slice(0, nl)}`, { cause: e }));
-        }
-      });
+      onConmonReport(
+        sync,
+        () => "the runtime could not start the process",
+        (r) => finish("pid" in r ? undefined : new RuntimeError("start_failed", r.error, { cause: r.cause }), "pid" in r ? r.pid : undefined),
+      );
       sync.on("close", () => finish(new RuntimeError("start_failed", "conmon exited without reporting the process")));
     });
-  }
-
-  /**
-   * socat from the stdin fifo to the attach socket (its output goes nowhere),
-   * and a keeper that holds the fifo open for writing, so socat reads
-   * end-of-file only once the keeper is gone and no server writes (see the header).
-   */
-  private async startRelay(dir: string): Promise<void> {
-    if (!this.o.socatPath) throw new RuntimeError("host_unsupported", "socat is not installed (processes with stdin need it): run `apt-get install socat`");
-    const fifo = join(dir, "stdin");
-    await runChecked("mkfifo", ["-m", "600", fifo]);
-    const native = loadNative();
-    const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-    // O_RDWR: a fifo opened for writing with no reader yet would block (or fail).
-    const keeperEnd = openSync(fifo, constants.O_RDWR);
-    try {
-      const keeper = await native.spawnAsync(this.o.sleepPath, [this.o.sleepPath, "infinity"], env, dir, [-1, keeperEnd, -1], true);
-      await writeFile(join(dir, "keeper.pid"), String(keeper));
-      void reapChild(keeper, { unref: true });
-    } finally {
-      closeSync(keeperEnd);
-    }
-    const socat = this.o.socatPath;
-    const args = [socat, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", "UNIX-CONNECT:attach,type=5"];
-    const relay = await native.spawnAsync(socat, args, env, dir, [-1, -1, -1], true);
-    await writeFile(join(dir, "relay.pid"), String(relay));
-    void reapChild(relay, { unref: true });
-    // Until socat has the fifo open, the keeper is its only opener: an EOF (the
-    // keeper killed) before that would drop what the fifo holds and leave socat
-    // blocked in open() for good.
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await holdsOpen(relay, fifo))) {
-      if (livePid(join(dir, "relay.pid"), "socat") === undefined) throw new RuntimeError("start_failed", "the stdin relay (socat) exited at start");
-      if (Date.now() > deadline) throw new RuntimeError("start_failed", "the stdin relay (socat) did not open the stdin fifo");
-      await new Promise((r) => setTimeout(r, 2));
-    }
   }
 
   async state(containerId: string, key: string): Promise<ProcessState | undefined> {
@@ -256,9 +211,7 @@ export class ContainerProcesses implements ProcessesFacet {
       const s = await this.state(containerId, key);
       if (!s) throw new RuntimeError("not_found", `no process ${key} in container ${containerId}`);
       if (s.exit) {
-        // Its stdin keeper has nothing left to keep open (socat ended with conmon's socket).
-        const keeper = livePid(join(this.dir(containerId, key), "keeper.pid"), "sleep");
-        if (keeper !== undefined) killQuietly(keeper, "SIGKILL");
+        releaseStdinKeeper(this.dir(containerId, key));
         await this.endHub(containerId, key);
         return s.exit;
       }
@@ -308,14 +261,13 @@ export class ContainerProcesses implements ProcessesFacet {
     return this.endedHubs.get(k)!;
   }
 
-  /** The keeper goes and the server's writer closes: socat forwards what the fifo still holds, reads EOF, and ends its connection. */
-  async closeStdin(containerId: string, key: string): Promise<void> {
-    const dir = this.dir(containerId, key);
-    const keeper = livePid(join(dir, "keeper.pid"), "sleep");
-    if (keeper !== undefined) killQuietly(keeper, "SIGKILL");
-    this.writers.get(dir)?.close();
-    const deadline = Date.now() + RELAY_EXIT_MS;
-    while (livePid(join(dir, "relay.pid"), "socat") !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  /** EOF on the process's stdin (stdin-relay.ts). */
+  closeStdin(containerId: string, key: string): Promise<void> {
+    return this.closeStdinDir(this.dir(containerId, key));
+  }
+
+  private closeStdinDir(dir: string): Promise<void> {
+    return endStdinRelay(dir, this.writers.get(dir));
   }
 
   /** Kills it first if it still runs (a start that failed half-way), so its monitor can end. */
@@ -334,18 +286,13 @@ export class ContainerProcesses implements ProcessesFacet {
       all.map(async (key) => {
         const dir = join(base, key);
         this.dropHub(containerId, key);
-        for (const [file, name] of [
-          ["keeper.pid", "sleep"],
-          ["relay.pid", "socat"],
-          ["conmon.pid", "conmon"],
-        ] as const) {
-          const deadline = Date.now() + RELAY_EXIT_MS;
-          for (let pid = livePid(join(dir, file), name); pid !== undefined; pid = livePid(join(dir, file), name)) {
-            if (Date.now() > deadline) killQuietly(pid, "SIGKILL");
-            else if (name !== "conmon") killQuietly(pid, "SIGKILL");
-            await new Promise((r) => setTimeout(r, 10));
-            if (Date.now() > deadline + 1_000) break;
-          }
+        await stopStdinRelay(dir);
+        // conmon ends with its process (the container's kill); one that lingers is killed.
+        const deadline = Date.now() + CONMON_EXIT_MS;
+        for (let pid = livePid(join(dir, "conmon.pid"), "conmon"); pid !== undefined; pid = livePid(join(dir, "conmon.pid"), "conmon")) {
+          if (Date.now() > deadline) killQuietly(pid, "SIGKILL");
+          await new Promise((r) => setTimeout(r, 10));
+          if (Date.now() > deadline + 1_000) break;
         }
         await rm(join(this.socketsDir, this.cuuid(containerId, key)), { force: true });
       }),
@@ -372,51 +319,12 @@ export class ContainerProcesses implements ProcessesFacet {
     return { exitCode: raw.exitCode, finishedAt: raw.finishedAt, ...(signal ? { signal } : {}) };
   }
 
-  /** Writes to the stdin fifo; fails once the relay is gone (stdin closed or the process ended). */
+  /** The hub's writer to the stdin fifo, known by dir so closeStdin() closes it after its queued writes. */
   private stdinWriter(dir: string): AttachInput {
-    let sock: Socket | undefined;
-    let closed = false;
-    const writers = this.writers;
-    let queue = Promise.resolve();
-    const ensure = async (): Promise<Socket> => {
-      if (sock && !sock.destroyed) return sock;
-      const deadline = Date.now() + RELAY_EXIT_MS;
-      for (;;) {
-        try {
-          // O_NONBLOCK: opening a fifo nobody reads fails (ENXIO) instead of blocking.
-          const fd = openSync(join(dir, "stdin"), constants.O_WRONLY | constants.O_NONBLOCK);
-          sock = new Socket({ fd, readable: false, writable: true });
-          sock.on("error", () => undefined);
-          return sock;
-        } catch (err) {
-          // A relay that was just started may not have opened the fifo yet.
-          const starting = (err as NodeJS.ErrnoException).code === "ENXIO" && livePid(join(dir, "relay.pid"), "socat") !== undefined;
-          if (!starting || Date.now() > deadline) throw err;
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      }
-    };
-    const write = async (data: Buffer): Promise<void> => {
-      if (closed) throw new Error("stdin is closed");
-      const s = await ensure();
-      await new Promise<void>((resolve, reject) => s.write(data, (err) => (err ? reject(err) : resolve())));
-    };
-    const writer: AttachInput = {
-      write: (data) => {
-        const next = queue.then(() => write(data));
-        queue = next.catch(() => undefined);
-        return next;
-      },
-      close: () => {
-        closed = true;
-        sock?.destroy();
-        if (writers.get(dir) === writer) writers.delete(dir);
-      },
-      get closed() {
-        return closed;
-      },
-    };
-    writers.set(dir, writer);
+    const writer = stdinRelayWriter(dir, () => {
+      if (this.writers.get(dir) === writer) this.writers.delete(dir);
+    });
+    this.writers.set(dir, writer);
     return writer;
   }
 
@@ -432,51 +340,5 @@ export class ContainerProcesses implements ProcessesFacet {
   private dirOfHubKey(hubKey: string): string {
     const [containerId = "", key = ""] = hubKey.split("/");
     return this.dir(containerId, key);
-  }
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether process `pid` has `path` open. */
-async function holdsOpen(pid: number, path: string): Promise<boolean> {
-  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-  for (const fd of fds) {
-    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")) === path) return true;
-  }
-  return false;
-}
-
-/** The pid in `file` while a process named `name` runs there (a zombie or a reused pid does not count). */
-function livePid(file: string, name: string): number | undefined {
-  const pid = readPid(file);
-  if (pid === undefined) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.split("\0")[0]?.endsWith(name) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* gone */
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    /* closed */
   }
 }

@@ -68,6 +68,8 @@ export interface HubInput {
   open(): AttachInput;
   /** Whether the hub may hold output back through an attach connection nobody reads. */
   canHold: boolean;
+  /** Closes the process's stdin (EOF) after the writes queued on `open()`'s input. */
+  end(): Promise<void>;
 }
 
 export interface StdioHubsDeps {
@@ -75,8 +77,8 @@ export interface StdioHubsDeps {
   log: RuntimeLog;
   /** The directory holding the logs: watched for a full disk (disk-full-watch.ts). @default not watched */
   logsDir?: string;
-  /** Each hub's stdin, when not the attach socket. */
-  input?: (id: string) => HubInput;
+  /** Each hub's stdin, when not the attach socket (undefined: the attach socket). */
+  input?: (id: string) => HubInput | undefined;
 }
 
 /** Log files kept open for replay: the current one and the one before. */
@@ -201,6 +203,13 @@ export class StdioHub implements ProcessStdio {
   write(data: Buffer): Promise<void> {
     if (!this.input || this.input.closed || this.isEnded) return Promise.reject(new Error("the container's stdio is closed"));
     return this.input.write(data);
+  }
+
+  /** EOF, where the input can deliver it: writes after it fail. */
+  async endInput(): Promise<boolean> {
+    if (!this.hubInput) return false;
+    await this.hubInput.end();
+    return true;
   }
 
   /** This client is behind; output stops only once every client is (see the header). */

@@ -1,0 +1,44 @@
+// runtime/container/pid-files.ts — the pids the backend keeps in files (conmon's,
+// a stdin relay's socat and keeper, a process's): read back after a server
+// restart, so a pid is only trusted while a process of the expected name runs
+// under it (a zombie has no cmdline; a reused pid names another program).
+
+import { closeSync, readFileSync } from "node:fs";
+
+/** The pid recorded in `file`, whether or not it still runs. */
+export function readPidFile(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid in `file` while a process whose program is `name` runs there. */
+export function livePid(file: string, name: string): number | undefined {
+  const pid = readPidFile(file);
+  if (pid === undefined) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.split("\0")[0]?.endsWith(name) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function killQuietly(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
