@@ -8,6 +8,7 @@ import type { TSchema, Static } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import { invalidInput } from "../domain/errors.js";
+import "./formats.js";
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 

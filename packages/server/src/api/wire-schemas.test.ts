@@ -11,7 +11,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { TSchema } from "@sinclair/typebox";
-import { FormatRegistry, Type } from "@sinclair/typebox";
+import { Type } from "@sinclair/typebox";
+import "./formats.js";
 import { Value } from "@sinclair/typebox/value";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { until } from "../testing/until.js";
@@ -25,8 +26,6 @@ let events: AbortController;
 const eventLines: unknown[] = [];
 
 before(async () => {
-  // The schemas' timestamps are RFC 3339 date-times; TypeBox checks a format only once it is told how.
-  if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v));
   env = await startSandboxEnv();
   await env.tenant(TENANT);
   events = new AbortController();

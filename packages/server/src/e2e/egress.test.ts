@@ -259,6 +259,9 @@ test("the decision log lists the attempts with the rule that decided", { skip },
   const bad = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?since=yesterday`);
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, "op.invalid_input");
+  const since = await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00.000Z`);
+  assert.equal(since.status, 200, JSON.stringify(since.body));
+  assert.equal(since.body.items.length, rows.length, "an RFC 3339 window around everything keeps every row");
   // The SDK and the CLI read the same log.
   const sdk = new Nimbus({ endpoint: env!.srv.url, token: env!.srv.token(), tenantId: T });
   const viaSdk = await sdk.sandboxes.egressLog({ id: sandboxId, decision: "denied", host: LINK_LOCAL });
