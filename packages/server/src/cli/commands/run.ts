@@ -6,11 +6,12 @@
  * forwarded and its end closes the process's stdin. A command that ends
  * before the attachment is made still has its output printed (from the log).
  */
-import type { Nimbus, ProcessSpec } from "@nimbus/nimbus";
+import type { Nimbus } from "@nimbus/nimbus";
 import type { CliIo, CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
 import { reportFailedStart } from "../failed-start.js";
-import { connectTenant, envOf, listValue, parseDuration, parsePair, stringValue } from "../values.js";
+import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
+import { connectTenant, parseDuration, stringValue } from "../values.js";
 import { pump } from "./attach.js";
 import { printLog } from "./sandbox.js";
 
@@ -65,29 +66,9 @@ export const runCommand: CommandDef = {
       return 2;
     }
     const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
-    const env = envOf(args, io);
-    const labels = Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
-    const cwd = stringValue(args, "workdir");
-    const user = stringValue(args, "user");
-    const name = stringValue(args, "name");
-    const proc: ProcessSpec = {
-      ...(args.rest.length ? { argv: args.rest } : {}),
-      ...(env.length ? { env } : {}),
-      ...(cwd !== undefined ? { cwd } : {}),
-      ...(user !== undefined ? { user } : {}),
-      ...(tty ? { terminal: true } : {}),
-    };
+    const request = standaloneRequest(args, io, { profile: "worker", process: tty ? { terminal: true } : {} });
     const { client, tenantId } = connectTenant(args, io);
-    const created = await client.sandboxes.create({
-      profile: "worker",
-      labels,
-      spec: {
-        owner: { kind: "standalone", ...(name !== undefined ? { displayName: name } : {}) },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
-        ...(Object.keys(proc).length ? { process: proc } : {}),
-      },
-    });
+    const created = await client.sandboxes.create(request);
     const id = created.metadata.id;
     const remove = () => client.sandboxes.delete({ id }).catch((err: Error) => io.err(`nimbus run: could not delete sandbox ${id}: ${err.message}`));
     // Ctrl-C with pipes (a terminal in raw mode passes it to the process instead): --rm still holds.
@@ -105,10 +86,7 @@ export const runCommand: CommandDef = {
 };
 
 async function attachToRun(io: CliIo, client: Nimbus, o: { id: string; tenantId: string; timeoutMs: number; endpoint: string }): Promise<number> {
-  try {
-    await client.sandboxes.wait({ id: o.id, until: "ready", timeoutMs: o.timeoutMs });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== "op.conflict") throw err;
+  if (!(await waitUntilReady(client, o.id, o.timeoutMs))) {
     const s = await client.sandboxes.get({ id: o.id });
     if (s.status.lifecycleState === "stopped" && s.status.exitCode !== undefined) return printEnded(client, o.tenantId, o.id);
     await reportFailedStart(io, client, "run", o.id);

@@ -3,17 +3,7 @@
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
 import { readFileSync } from "node:fs";
-import {
-  apiPath,
-  type Nimbus,
-  type EgressLogEntry,
-  type EgressRule,
-  type LifecycleState,
-  type LogLine,
-  type ProcessSpec,
-  type ResourceSpec,
-  type Sandbox,
-} from "@nimbus/nimbus";
+import { apiPath, type Nimbus, type EgressLogEntry, type EgressRule, type LifecycleState, type LogLine, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
@@ -21,7 +11,8 @@ import { endpointText } from "../endpoint-text.js";
 import { reportFailedStart } from "../failed-start.js";
 import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
-import { connectTenant, describeError, envOf, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
+import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
+import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
@@ -74,10 +65,6 @@ function egressRulesOf(args: ParsedArgs): EgressRule[] {
   const rules = Array.isArray(parsed) ? parsed : (parsed as { egress?: unknown } | null)?.egress;
   if (!Array.isArray(rules)) throw new UsageError(`--egress-file: expected a JSON array of rules or an object with an "egress" array in ${file}`);
   return rules as EgressRule[];
-}
-
-function labelsOf(args: ParsedArgs): Record<string, string> {
-  return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
 }
 
 function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
@@ -235,43 +222,24 @@ export const sandboxCommands: CommandDef[] = [
     async run(args, io) {
       const profile = parseChoice("profile", stringValue(args, "profile") ?? "worker", ["worker", "desktop"] as const);
       const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
-      const labels = labelsOf(args);
-      const env = envOf(args, io);
       const resources = resourcesOf(args);
-      const name = stringValue(args, "name");
-      const cwd = stringValue(args, "workdir");
-      const user = stringValue(args, "user");
-      const proc: ProcessSpec = {
-        ...(args.rest.length ? { argv: args.rest } : {}),
-        ...(env.length ? { env } : {}),
-        ...(cwd !== undefined ? { cwd } : {}),
-        ...(user !== undefined ? { user } : {}),
-        ...(args.values.init ? { init: true } : {}),
-      };
       const lifetime = lifetimeOf(args);
-      const { client } = connectTenant(args, io);
-      let sandbox = await client.sandboxes.create({
+      const request = standaloneRequest(args, io, {
         profile,
-        labels,
-        spec: {
-          owner: { kind: "standalone", ...(name !== undefined ? { displayName: name } : {}) },
-          backend: "container",
-          root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
-          ...(Object.keys(proc).length ? { process: proc } : {}),
-          ...(resources ? { resources } : {}),
-          ...(lifetime ? { lifetime } : {}),
-        },
+        process: args.values.init ? { init: true } : {},
+        spec: { ...(resources ? { resources } : {}), ...(lifetime ? { lifetime } : {}) },
       });
+      const { client } = connectTenant(args, io);
+      let sandbox = await client.sandboxes.create(request);
       const id = sandbox.metadata.id;
       if (args.values.wait) {
         if (!args.values.json) io.out(id);
-        try {
-          sandbox = await client.sandboxes.wait({ id, until: "ready", timeoutMs });
-        } catch (err) {
-          if ((err as { code?: unknown }).code !== "op.conflict") throw err;
+        const ready = await waitUntilReady(client, id, timeoutMs);
+        if (!ready) {
           await reportFailedStart(io, client, "sandbox create", id);
           return 1;
         }
+        sandbox = ready;
         if (args.values.json) printJson(io, sandbox);
         else io.err(`sandbox ${id} is ready`);
         return 0;
@@ -389,6 +357,7 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
+
   {
     path: ["sandbox", "logs"],
     summary: "Print a sandbox's main process output (stdout to stdout, stderr to stderr)",
