@@ -7,22 +7,16 @@
  * this terminal's size, passes Ctrl-C to it, and exits on Ctrl-D with the
  * shell's exit code; when nimbus is killed the command is killed with it.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 import { NIMBUS_BIN, runNimbus } from "../testing/cli.js";
 
-let world: CliWorld;
 let id = "";
-
-before(async () => {
-  world = await startCliWorld("cli-exec-tty");
-  const created = await world.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "100000");
-  assert.equal(created.code, 0, created.stderr);
-  id = created.stdout.trim();
+const world = useCliWorld("cli-exec-tty", async (started) => {
+  id = await started.createReady(["sleep", "100000"]);
 });
-after(() => world?.close());
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,18 +4,12 @@
  * registry: --wait, exit codes and logs of a failing process, label
  * filters, stop/rm, and the one-line errors and usage errors.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runNimbus } from "../testing/cli.js";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let w: CliWorld;
-before(async () => {
-  w = await startCliWorld("cli-sandbox");
-});
-after(async () => {
-  await w?.close();
-});
+const w = useCliWorld("cli-sandbox");
 
 let readyId = "";
 let failedId = "";

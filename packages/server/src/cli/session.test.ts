@@ -3,20 +3,13 @@
  * `nimbus start` with a ready busybox sandbox: the lease's id and expiry,
  * listing, idempotent close, and errors for bad values and unready targets.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let w: CliWorld;
 let sandboxId = "";
-before(async () => {
-  w = await startCliWorld("cli-session");
-  const r = await w.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "600");
-  if (r.code !== 0) throw new Error(`sandbox create: ${r.stderr}`);
-  sandboxId = r.stdout.trim();
-});
-after(async () => {
-  await w?.close();
+const w = useCliWorld("cli-session", async (started) => {
+  sandboxId = await started.createReady(["sleep", "600"]);
 });
 
 let sessionId = "";
