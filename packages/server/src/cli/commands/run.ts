@@ -8,7 +8,7 @@
  */
 import type { Nimbus } from "@nimbus/nimbus";
 import type { CliIo, CommandDef } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS, resolveEndpoint } from "../connect.js";
 import { reportFailedStart } from "../failed-start.js";
 import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
 import { connectTenant, parseDuration, stringValue } from "../values.js";
@@ -45,8 +45,7 @@ export const runCommand: CommandDef = {
   description:
     "Everything after IMAGE is the command (its flags included). Standard input is forwarded to the process; when it ends, the process's stdin is closed. With -t the process gets a terminal and this terminal is put in raw mode (Ctrl-P Ctrl-Q detaches). With --rm the sandbox is deleted when nimbus exits.",
   options: {
-    ...CONNECTION_OPTIONS,
-    ...TENANT_OPTION,
+    ...TENANT_CONNECTION_OPTIONS,
     interactive: { type: "boolean", short: "i", help: "keep standard input attached (always on; accepted for Docker habits)" },
     tty: { type: "boolean", short: "t", help: "give the process a terminal; needs this side's stdin to be a terminal" },
     rm: { type: "boolean", help: "delete the sandbox when nimbus exits" },

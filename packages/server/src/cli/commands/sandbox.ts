@@ -5,17 +5,17 @@
 import { readFileSync } from "node:fs";
 import { apiPath, type Nimbus, type EgressLogEntry, type EgressRule, type LifecycleState, type LogLine, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
 import { reportFailedStart } from "../failed-start.js";
 import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
+import { actCommand, tenantGetCommand } from "../resource-commands.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
 import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
 import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
-const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
 
 /** How long a running sandbox gets between SIGTERM and SIGKILL (`docker stop --time`, `docker rm --force`). */
 const GRACE_OPTIONS: Record<string, OptionDef> = {
@@ -148,7 +148,7 @@ function listCommand(path: string[], runningByDefault: boolean): CommandDef {
     summary: runningByDefault ? "List the tenant's running sandboxes (-a: all), like docker ps" : "List the tenant's sandboxes",
     usage: `nimbus ${path.join(" ")} [-a] [-q] [--filter label=k=v] [--status STATE] [--json]`,
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       all: { type: "boolean", short: "a", help: runningByDefault ? "also list stopped and failed sandboxes" : "list every sandbox (the default here)" },
       quiet: { type: "boolean", short: "q", help: "print only the ids" },
       filter: { type: "string", multiple: true, help: "label=KEY[=VALUE] or status=STATE (repeatable; one label)" },
@@ -202,7 +202,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       "Prints the new sandbox's id on stdout. Arguments after `--` replace the image's ENTRYPOINT and CMD. With --wait the command returns once the sandbox is ready and fails (exit 1) if it ends failed or stopped instead.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       name: { type: "string", help: "display name; the id starts with its slug", default: "sandbox" },
       label: { type: "string", multiple: true, help: "label key=value (repeatable)" },
       env: { type: "string", multiple: true, help: "environment K=V, or K to pass this shell's value (repeatable)" },
@@ -261,7 +261,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       "With --follow, new decisions are printed as they are logged (polled every second) until the sandbox stops or is deleted, or Ctrl-C; --json then prints one JSON object a line.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       decision: { type: "string", help: "only allowed or only denied attempts" },
       host: { type: "string", help: "only attempts whose name or address is exactly this" },
       since: { type: "string", help: "only attempts at or after this ISO 8601 time" },
@@ -327,7 +327,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       'FILE holds a JSON array of rules (or an object with an "egress" array), e.g. [{"host": "pypi.org", "protocol": "https"}]; - reads it from stdin; [] refuses everything. Without --resource-version the sandbox\'s current one is used; with it, a sandbox that changed since is refused (412).',
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       "egress-file": { type: "string", help: "the rules, as JSON (- for stdin)" },
       "resource-version": { type: "string", help: "refuse unless the sandbox is still at this resourceVersion" },
       ...JSON_OPTION,
@@ -344,25 +344,18 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["sandbox", "get"],
-    summary: "Show one sandbox: state, reason, exit code, image, phases, labels, conditions",
-    usage: "nimbus sandbox get ID [--json]",
-    options: { ...BASE_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const sandbox = await connectTenant(args, io).client.sandboxes.get({ id: args.positionals[0]! });
-      if (args.values.json) printJson(io, sandbox);
-      else describeSandbox(io, sandbox);
-      return 0;
-    },
-  },
-
+  tenantGetCommand(
+    "sandbox",
+    "ID",
+    "Show one sandbox: state, reason, exit code, image, phases, labels, conditions",
+    (c, id) => c.sandboxes.get({ id }),
+    describeSandbox,
+  ),
   {
     path: ["sandbox", "logs"],
     summary: "Print a sandbox's main process output (stdout to stdout, stderr to stderr)",
     usage: "nimbus sandbox logs ID [-f|--follow] [--tail N]",
-    options: { ...BASE_OPTIONS, ...LOG_OPTIONS },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...LOG_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const id = args.positionals[0]!;
@@ -382,24 +375,25 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["sandbox", "stop"],
-    summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
-    usage: "nimbus sandbox stop ID [--grace 10s | --time SECONDS | --force]",
-    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  actCommand(
+    {
+      path: ["sandbox", "stop"],
+      summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
+      usage: "nimbus sandbox stop ID [--grace 10s | --time SECONDS | --force]",
+      options: { ...TENANT_CONNECTION_OPTIONS, ...GRACE_OPTIONS },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const gracePeriodMs = gracePeriodOf(args);
       const s = await connectTenant(args, io).client.sandboxes.stop({ id: args.positionals[0]!, ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) });
-      io.out(`${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`);
-      return 0;
+      return `${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`;
     },
-  },
+  ),
   {
     path: ["sandbox", "rm"],
     summary: "Delete sandboxes from any state (running ones are stopped first)",
     usage: "nimbus sandbox rm ID... [--grace 10s | --time SECONDS | --force]",
-    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...GRACE_OPTIONS },
     positionals: { min: 1, max: 1000 },
     async run(args, io) {
       const gracePeriodMs = gracePeriodOf(args);
