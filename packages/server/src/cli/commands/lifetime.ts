@@ -8,7 +8,7 @@ import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArg
 import { CONNECTION_OPTIONS, TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
 import { showCommand, tenantSettingGetCommand } from "../resource-commands.js";
-import { connectTenant, parseChoice, parseDuration, stringValue } from "../values.js";
+import { connectTenant, fieldsFromFlags, parseChoice, parseDuration, stringValue, type FieldFlag } from "../values.js";
 
 /** The flags that make a lifetime, shared by `sandbox create` and `tenant lifetime set`. */
 export const LIFETIME_OPTIONS: Record<string, OptionDef> = {
@@ -27,17 +27,16 @@ function seconds(flag: string, value: string): number {
   return ms / 1000;
 }
 
+/** The flags of LIFETIME_OPTIONS → the fields of a lifetime. */
+const LIFETIME_FLAGS: Record<string, FieldFlag<LifetimeSpec>> = {
+  ttl: ["ttlSeconds", seconds],
+  "idle-timeout": ["idleTimeoutSeconds", seconds],
+  "on-expire": ["onExpire", (flag, v) => parseChoice(flag, v, ["stop", "delete"] as const)],
+};
+
 /** The lifetime the flags ask for; undefined when none was given. */
 export function lifetimeOf(args: ParsedArgs): LifetimeSpec | undefined {
-  const ttl = stringValue(args, "ttl");
-  const idle = stringValue(args, "idle-timeout");
-  const onExpire = stringValue(args, "on-expire");
-  const lifetime: LifetimeSpec = {
-    ...(ttl !== undefined ? { ttlSeconds: seconds("ttl", ttl) } : {}),
-    ...(idle !== undefined ? { idleTimeoutSeconds: seconds("idle-timeout", idle) } : {}),
-    ...(onExpire !== undefined ? { onExpire: parseChoice("on-expire", onExpire, ["stop", "delete"] as const) } : {}),
-  };
-  return Object.keys(lifetime).length ? lifetime : undefined;
+  return fieldsFromFlags(args, LIFETIME_FLAGS);
 }
 
 function printLifetime(io: CliIo, view: TenantLifetimeView): void {

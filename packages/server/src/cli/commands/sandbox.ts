@@ -13,7 +13,19 @@ import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
 import { actCommand, tenantGetCommand } from "../resource-commands.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
 import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
-import { connectTenant, describeError, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
+import {
+  connectTenant,
+  describeError,
+  fieldsFromFlags,
+  listValue,
+  parseBytes,
+  parseChoice,
+  parseDuration,
+  parsePair,
+  parsePositive,
+  stringValue,
+  type FieldFlag,
+} from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
 
@@ -67,17 +79,12 @@ function egressRulesOf(args: ParsedArgs): EgressRule[] {
   return rules as EgressRule[];
 }
 
-function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
-  const memory = stringValue(args, "memory");
-  const cpus = stringValue(args, "cpus");
-  const pids = stringValue(args, "pids");
-  const r: ResourceSpec = {
-    ...(memory !== undefined ? { memoryLimitBytes: parseBytes("memory", memory) } : {}),
-    ...(cpus !== undefined ? { cpuCount: parsePositive("cpus", cpus) } : {}),
-    ...(pids !== undefined ? { pidsLimit: parsePositive("pids", pids, true) } : {}),
-  };
-  return Object.keys(r).length ? r : undefined;
-}
+/** `--memory`, `--cpus`, `--pids` → the sandbox's resource limits. */
+const RESOURCE_FLAGS: Record<string, FieldFlag<ResourceSpec>> = {
+  memory: ["memoryLimitBytes", parseBytes],
+  cpus: ["cpuCount", (flag, v) => parsePositive(flag, v)],
+  pids: ["pidsLimit", (flag, v) => parsePositive(flag, v, true)],
+};
 
 function formatLabels(labels: Record<string, string> | undefined): string {
   return Object.entries(labels ?? {})
@@ -222,7 +229,7 @@ export const sandboxCommands: CommandDef[] = [
     async run(args, io) {
       const profile = parseChoice("profile", stringValue(args, "profile") ?? "worker", ["worker", "desktop"] as const);
       const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
-      const resources = resourcesOf(args);
+      const resources = fieldsFromFlags(args, RESOURCE_FLAGS);
       const lifetime = lifetimeOf(args);
       const request = standaloneRequest(args, io, {
         profile,
