@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { listedIds } from "../testing/cli.js";
 import { useCliWorld } from "../testing/cli-world.js";
 
 let sandboxId = "";
@@ -40,10 +41,7 @@ test("open prints the id and expiresAt; the lease is ~5 minutes for --ttl 5m", a
 test("ls --json shows the open session; the table names its target", async () => {
   const r = await w.nimbus("session", "ls", "--json", "--status", "open");
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(
-    JSON.parse(r.stdout).map((s: any) => s.metadata.id),
-    [sessionId],
-  );
+  assert.deepEqual(listedIds(r), [sessionId]);
   const table = await w.nimbus("session", "ls");
   assert.match(table.stdout, /^ID +STATE +TARGET +CHANNELS +EXPIRES +CREATED$/m);
   assert.match(table.stdout, new RegExp(`^${sessionId} +open +sandbox ${sandboxId} +stdio,exec `, "m"));
