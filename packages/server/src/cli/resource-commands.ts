@@ -21,7 +21,7 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** With --json the value as JSON, else as `show` lays it out for people. */
-export function printJsonOr<T>(io: CliIo, args: ParsedArgs, value: T, show: (io: CliIo, value: T) => void): void {
+function printJsonOr<T>(io: CliIo, args: ParsedArgs, value: T, show: (io: CliIo, value: T) => void): void {
   if (args.values.json) printJson(io, value);
   else show(io, value);
 }
@@ -43,7 +43,7 @@ export function listCommand<T>(
 }
 
 /** A command that reads or changes one resource and prints the answer: with --json as JSON, else as `show` lays it out. */
-export function showCommand<T>(head: CommandHead, fetch: (args: ParsedArgs, io: CliIo) => Promise<T>, show: Show<T>): CommandDef {
+function showCommand<T>(head: CommandHead, fetch: (args: ParsedArgs, io: CliIo) => Promise<T>, show: Show<T>): CommandDef {
   return {
     ...head,
     async run(args, io) {
@@ -96,6 +96,34 @@ export function actCommand(head: CommandHead, act: (args: ParsedArgs, io: CliIo)
     ...head,
     async run(args, io) {
       io.out(await act(args, io));
+      return 0;
+    },
+  };
+}
+
+/**
+ * `nimbus tenant SETTING set TENANT [flags] [--json]` (admin): `read` turns the
+ * flags into the new value (usage errors come before any connection), `write`
+ * stores it for the tenant, and the answer is printed with `show` or as JSON.
+ * `head.options` are the command's own flags; the connection and --json
+ * options, the path and the TENANT argument are added here.
+ */
+export function tenantSettingSetCommand<V, T>(
+  setting: string,
+  head: Pick<CommandHead, "summary" | "usage" | "description" | "options">,
+  read: (args: ParsedArgs) => V,
+  write: (client: Nimbus, tenantId: string, value: V) => Promise<T>,
+  show: (io: CliIo, value: T, tenantId: string) => void,
+): CommandDef {
+  return {
+    ...head,
+    path: ["tenant", setting, "set"],
+    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...head.options },
+    positionals: { min: 1, max: 1 },
+    async run(args, io) {
+      const value = read(args);
+      const tenantId = args.positionals[0]!;
+      printJsonOr(io, args, await write(connect(io, args.values).client, tenantId, value), (out, answer) => show(out, answer, tenantId));
       return 0;
     },
   };

@@ -5,9 +5,9 @@
  */
 import type { LifetimeSpec, TenantLifetimeView } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
-import { showCommand, tenantSettingGetCommand } from "../resource-commands.js";
+import { tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 import { connectTenant, fieldsFromFlags, parseChoice, parseDuration, stringValue, type FieldFlag } from "../values.js";
 
 /** The flags that make a lifetime, shared by `sandbox create` and `tenant lifetime set`. */
@@ -84,21 +84,21 @@ export const lifetimeCommands: CommandDef[] = [
     (client, tenantId) => client.tenants.lifetime.get({ tenantId }),
     printLifetime,
   ),
-  showCommand(
+  tenantSettingSetCommand(
+    "lifetime",
     {
-      path: ["tenant", "lifetime", "set"],
       summary: "Set the default lifetime of a tenant's new sandboxes (a sandbox's own spec.lifetime wins)",
       usage: "nimbus tenant lifetime set TENANT [--ttl DURATION] [--idle-timeout DURATION] [--on-expire stop|delete] [--clear] [--json]",
       description: "Replaces the whole default: fields not given are removed. --clear removes the default. Sandboxes already created keep their lifetime.",
-      options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...LIFETIME_OPTIONS, clear: { type: "boolean", help: "remove the tenant's default lifetime" } },
-      positionals: { min: 1, max: 1 },
+      options: { ...LIFETIME_OPTIONS, clear: { type: "boolean", help: "remove the tenant's default lifetime" } },
     },
-    (args, io) => {
+    (args) => {
       const lifetime = lifetimeOf(args);
       if (!lifetime && !args.values.clear) throw new UsageError("give --ttl, --idle-timeout or --on-expire, or --clear to remove the default");
       if (lifetime && args.values.clear) throw new UsageError("--clear removes the default: give it alone");
-      return connect(io, args.values).client.tenants.lifetime.set({ tenantId: args.positionals[0]!, lifetime: lifetime ?? {} });
+      return lifetime ?? {};
     },
+    (client, tenantId, lifetime) => client.tenants.lifetime.set({ tenantId, lifetime }),
     printLifetime,
   ),
 ];

@@ -4,9 +4,9 @@
  */
 import type { TenantLimits } from "@nimbus/nimbus";
 import { UsageError, type CommandDef, type OptionDef } from "../command.js";
-import { CONNECTION_OPTIONS, connect } from "../connect.js";
-import { JSON_OPTION, printTable } from "../output.js";
-import { showCommand, tenantSettingGetCommand } from "../resource-commands.js";
+
+import { printTable } from "../output.js";
+import { tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 import { parseBytes, parsePositive } from "../values.js";
 
 /** Flag → limit field and how its value is read; `default` unpins the field. */
@@ -46,16 +46,15 @@ export const tenantLimitCommands: CommandDef[] = [
     (client, tenantId) => client.tenants.limits.get({ tenantId }),
     printLimits,
   ),
-  showCommand(
+  tenantSettingSetCommand(
+    "limits",
     {
-      path: ["tenant", "limits", "set"],
       summary: "Pin a tenant's ceilings and caps (running sandboxes get new ceilings at once)",
       usage:
         "nimbus tenant limits set TENANT [--memory SIZE] [--cpus N] [--pids N] [--max-sandboxes N] [--max-sessions N] [--max-websockets N] [--max-execs N] [--max-pulls N] [--json]",
-      options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...SET_OPTIONS },
-      positionals: { min: 1, max: 1 },
+      options: SET_OPTIONS,
     },
-    (args, io) => {
+    (args) => {
       const limits: { [K in keyof TenantLimits]?: number | null } = {};
       for (const [flag, d] of Object.entries(LIMIT_FLAGS)) {
         const v = args.values[flag];
@@ -63,8 +62,9 @@ export const tenantLimitCommands: CommandDef[] = [
         limits[d.field] = v === "default" ? null : d.parse(flag, v);
       }
       if (Object.keys(limits).length === 0) throw new UsageError(`give at least one limit to set, e.g. --memory 4g (see nimbus tenant limits set --help)`);
-      return connect(io, args.values).client.tenants.limits.set({ tenantId: args.positionals[0]!, limits });
+      return limits;
     },
+    (client, tenantId, limits) => client.tenants.limits.set({ tenantId, limits }),
     printLimits,
   ),
 ];

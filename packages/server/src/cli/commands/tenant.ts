@@ -5,7 +5,7 @@
 import type { CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, connect } from "../connect.js";
 import { JSON_OPTION, printJson } from "../output.js";
-import { actCommand, listCommand, tenantSettingGetCommand } from "../resource-commands.js";
+import { actCommand, listCommand, tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 
 export const tenantCommands: CommandDef[] = [
   actCommand(
@@ -90,32 +90,25 @@ export const tenantCommands: CommandDef[] = [
       io.out(`addresses: ${c.allowAddresses ? "allowed" : "not allowed"}${c.custom ? "" : "   (the default ceiling)"}`);
     },
   ),
-  {
-    path: ["tenant", "egress", "set"],
-    summary: "Set a tenant's egress ceiling",
-    usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
-    description:
-      "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
-    options: {
-      ...CONNECTION_OPTIONS,
-      ...JSON_OPTION,
-      host: { type: "string", multiple: true, help: "a host pattern sandboxes may name (repeat for more)" },
-      port: { type: "string", multiple: true, help: "a port or from-to range (repeat for more)" },
-      "allow-addresses": { type: "boolean", help: "let sandbox rules name literal IPs and CIDRs" },
+  tenantSettingSetCommand(
+    "egress",
+    {
+      summary: "Set a tenant's egress ceiling",
+      usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
+      description:
+        "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
+      options: {
+        host: { type: "string", multiple: true, help: "a host pattern sandboxes may name (repeat for more)" },
+        port: { type: "string", multiple: true, help: "a port or from-to range (repeat for more)" },
+        "allow-addresses": { type: "boolean", help: "let sandbox rules name literal IPs and CIDRs" },
+      },
     },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const hosts = (args.values.host as string[] | undefined) ?? [];
-      const ports = ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-      const c = await connect(io, args.values).client.tenants.egress.set({
-        tenantId: args.positionals[0]!,
-        hosts,
-        ports,
-        allowAddresses: args.values["allow-addresses"] === true,
-      });
-      if (args.values.json) printJson(io, c);
-      else io.out(`egress ceiling of ${args.positionals[0]}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`);
-      return 0;
-    },
-  },
+    (args) => ({
+      hosts: (args.values.host as string[] | undefined) ?? [],
+      ports: ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+      allowAddresses: args.values["allow-addresses"] === true,
+    }),
+    (client, tenantId, ceiling) => client.tenants.egress.set({ tenantId, ...ceiling }),
+    (io, c, tenantId) => io.out(`egress ceiling of ${tenantId}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`),
+  ),
 ];
