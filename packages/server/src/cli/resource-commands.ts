@@ -128,3 +128,8 @@ export function tenantSettingSetCommand<V, T>(
     },
   };
 }
+
+/** `nimbus PATH… ARG`: `act` makes one SDK call on what ARG names (client of --endpoint, and --tenant when given) and returns the line to print. */
+export function oneArgCommand(head: Omit<CommandHead, "positionals">, act: (client: Nimbus, arg: string) => Promise<string>): CommandDef {
+  return actCommand({ ...head, positionals: { min: 1, max: 1 } }, (args, io) => act(connect(io, args.values).client, args.positionals[0]!));
+}

@@ -10,7 +10,7 @@ import type { CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
 import type { CliIo } from "../command.js";
 import { JSON_OPTION, printJson } from "../output.js";
-import { actCommand, listCommand } from "../resource-commands.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 import { PullProgressView, formatBytes, shortDigest } from "../progress.js";
 
 function layerCount(img: ImageRecord): number {
@@ -98,32 +98,24 @@ export const imageCommands: CommandDef[] = [
       return 0;
     },
   },
-  actCommand(
+  oneArgCommand(
     {
       path: ["image", "publish"],
       summary: "Mark a stored image public: every tenant may list it and create sandboxes from it (admin)",
       usage: "nimbus image publish REF",
       description: "Public images are how content pulled with the operator's registry credentials reaches tenants.",
       options: { ...CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
     },
-    async (args, io) => {
-      const img = await connect(io, args.values).client.images.markPublic({ reference: args.positionals[0]! });
-      return `public: ${describe(img)}`;
-    },
+    (client, reference) => client.images.markPublic({ reference }).then((img) => `public: ${describe(img)}`),
   ),
-  actCommand(
+  oneArgCommand(
     {
       path: ["image", "unpublish"],
       summary: "Take the public mark off an image (admin); tenants that pulled it themselves keep it",
       usage: "nimbus image unpublish REF",
       options: { ...CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
     },
-    async (args, io) => {
-      await connect(io, args.values).client.images.unmarkPublic({ reference: args.positionals[0]! });
-      return `no longer public: ${args.positionals[0]}`;
-    },
+    (client, reference) => client.images.unmarkPublic({ reference }).then(() => `no longer public: ${reference}`),
   ),
   {
     path: ["image", "prune"],

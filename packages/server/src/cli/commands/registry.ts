@@ -6,7 +6,7 @@
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
 import { TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
-import { actCommand, listCommand } from "../resource-commands.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 import { readValue } from "./secret.js";
 
 export const registryCommands: CommandDef[] = [
@@ -39,17 +39,13 @@ export const registryCommands: CommandDef[] = [
     (args, io) => connect(io, args.values).client.registryCredentials.list(),
     { columns: ["registry", "username", "updated"], row: (c) => [c.registry, c.username, c.updatedAt] },
   ),
-  actCommand(
+  oneArgCommand(
     {
       path: ["registry", "logout"],
       summary: "Remove a tenant's credentials for a registry host",
       usage: "nimbus registry logout HOST [--tenant T]",
       options: { ...TENANT_CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
     },
-    async (args, io) => {
-      await connect(io, args.values).client.registryCredentials.delete({ registry: args.positionals[0]! });
-      return `removed credentials for ${args.positionals[0]}`;
-    },
+    (client, registry) => client.registryCredentials.delete({ registry }).then(() => `removed credentials for ${registry}`),
   ),
 ];

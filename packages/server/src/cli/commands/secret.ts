@@ -6,7 +6,7 @@
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
 import { TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
-import { actCommand, listCommand } from "../resource-commands.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 
 const MAX_VALUE_BYTES = 16384;
 
@@ -69,17 +69,8 @@ export const secretCommands: CommandDef[] = [
     (args, io) => connect(io, args.values).client.secrets.list(),
     { columns: ["name", "hosts", "header", "updated"], row: (s) => [s.name, s.hosts.join(","), s.header, s.updatedAt] },
   ),
-  actCommand(
-    {
-      path: ["secret", "rm"],
-      summary: "Remove a tenant secret",
-      usage: "nimbus secret rm NAME",
-      options: { ...TENANT_CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
-    },
-    async (args, io) => {
-      await connect(io, args.values).client.secrets.delete({ name: args.positionals[0]! });
-      return `removed secret ${args.positionals[0]}`;
-    },
+  oneArgCommand(
+    { path: ["secret", "rm"], summary: "Remove a tenant secret", usage: "nimbus secret rm NAME", options: { ...TENANT_CONNECTION_OPTIONS } },
+    (client, name) => client.secrets.delete({ name }).then(() => `removed secret ${name}`),
   ),
 ];

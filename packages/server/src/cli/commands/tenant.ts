@@ -5,39 +5,26 @@
 import type { CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, connect } from "../connect.js";
 import { JSON_OPTION, printJson } from "../output.js";
-import { actCommand, listCommand, tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
+import { actCommand, listCommand, oneArgCommand, tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 
 export const tenantCommands: CommandDef[] = [
-  actCommand(
-    {
-      path: ["tenant", "create"],
-      summary: "Create a tenant",
-      usage: "nimbus tenant create ID",
-      options: { ...CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
-    },
-    async (args, io) => {
-      const r = await connect(io, args.values).client.tenants.create({ id: args.positionals[0]! });
-      return `created tenant ${r.id}`;
-    },
+  oneArgCommand(
+    { path: ["tenant", "create"], summary: "Create a tenant", usage: "nimbus tenant create ID", options: { ...CONNECTION_OPTIONS } },
+    (client, id) => client.tenants.create({ id }).then((r) => `created tenant ${r.id}`),
   ),
   listCommand(
     { path: ["tenant", "ls"], summary: "List tenants", usage: "nimbus tenant ls [--json]", options: { ...CONNECTION_OPTIONS } },
     (args, io) => connect(io, args.values).client.tenants.list(),
     { columns: ["id"], row: (t) => [t] },
   ),
-  actCommand(
+  oneArgCommand(
     {
       path: ["tenant", "rm"],
       summary: "Delete a tenant with all its sandboxes, sessions, services and keys",
       usage: "nimbus tenant rm ID",
       options: { ...CONNECTION_OPTIONS },
-      positionals: { min: 1, max: 1 },
     },
-    async (args, io) => {
-      await connect(io, args.values).client.tenants.delete({ id: args.positionals[0]! });
-      return `deleted tenant ${args.positionals[0]}`;
-    },
+    (client, id) => client.tenants.delete({ id }).then(() => `deleted tenant ${id}`),
   ),
   {
     path: ["tenant", "key", "create"],
