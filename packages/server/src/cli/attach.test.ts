@@ -4,24 +4,14 @@
  * the process's exit code passes through when it exits while attached; the
  * detach key sequence is split from terminal input correctly.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 import { runNimbus } from "../testing/cli.js";
 import { DetachKeys } from "./commands/attach.js";
 
-let world: CliWorld;
-
-before(async () => {
-  world = await startCliWorld("cli-attach");
-});
-after(() => world?.close());
-
-async function ready(...argv: string[]): Promise<string> {
-  const created = await world.nimbus("sandbox", "create", "busybox", "--wait", "--", ...argv);
-  assert.equal(created.code, 0, created.stderr);
-  return created.stdout.trim();
-}
+const world = useCliWorld("cli-attach");
+const ready = (...argv: string[]) => world.createReady(argv);
 
 test("nimbus attach with pipes echoes through cat and exits", async () => {
   const id = await ready("cat");

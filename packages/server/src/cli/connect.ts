@@ -18,6 +18,9 @@ export const TENANT_OPTION: Record<string, OptionDef> = {
   tenant: { type: "string", short: "T", help: "tenant to act in (NIMBUS_TENANT_ID is read too)", env: "NIMBUS_TENANT" },
 };
 
+/** The options of every command that acts in a tenant: which server, and which tenant. */
+export const TENANT_CONNECTION_OPTIONS: Record<string, OptionDef> = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
+
 /** The tenant of `--tenant`/`-T`, else NIMBUS_TENANT, else NIMBUS_TENANT_ID (the SDK's name). */
 export function tenantFrom(io: CliIo, flag: unknown): string | undefined {
   return typeof flag === "string" ? flag : io.env.NIMBUS_TENANT || io.env.NIMBUS_TENANT_ID || undefined;

@@ -3,22 +3,16 @@
  * and output through and names a missing binary clearly; `nimbus cp` copies
  * both ways with either side `SANDBOX:/path`. Drives the built binary.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let world: CliWorld;
 let id = "";
-
-before(async () => {
-  world = await startCliWorld("cli-exec");
-  const created = await world.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "100000");
-  assert.equal(created.code, 0, created.stderr);
-  id = created.stdout.trim();
+const world = useCliWorld("cli-exec", async (started) => {
+  id = await started.createReady(["sleep", "100000"]);
 });
-after(() => world?.close());
 
 test("nimbus exec passes the exit code and both output streams through", async () => {
   const r = await world.nimbus("exec", id, "--", "sh", "-c", "echo out; echo err >&2; exit 3");

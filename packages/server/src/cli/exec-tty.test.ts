@@ -7,22 +7,16 @@
  * this terminal's size, passes Ctrl-C to it, and exits on Ctrl-D with the
  * shell's exit code; when nimbus is killed the command is killed with it.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 import { NIMBUS_BIN, runNimbus } from "../testing/cli.js";
 
-let world: CliWorld;
 let id = "";
-
-before(async () => {
-  world = await startCliWorld("cli-exec-tty");
-  const created = await world.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "100000");
-  assert.equal(created.code, 0, created.stderr);
-  id = created.stdout.trim();
+const world = useCliWorld("cli-exec-tty", async (started) => {
+  id = await started.createReady(["sleep", "100000"]);
 });
-after(() => world?.close());
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -70,50 +64,58 @@ test("nimbus exec of a missing binary with -i exits 127 with the runtime's reaso
   assert.match(r.stderr, /definitely-not-installed/);
 });
 
-test("nimbus exec -it ID sh under a pseudo-terminal: prompt, the terminal's size, Ctrl-C to the shell, its exit code", async () => {
-  const cmd = ["stty", "cols", "100", "rows", "30;", "exec", ...[process.execPath, NIMBUS_BIN, "exec", "-it", id, "sh"].map((a) => `'${a}'`)].join(" ");
+/**
+ * `nimbus exec -it ID sh` under a real pseudo-terminal (util-linux script),
+ * after the shell command `setup`; `prompted()` resolves once the shell shows
+ * its prompt.
+ */
+function shellUnderPty(setup?: string) {
+  const nimbus = [process.execPath, NIMBUS_BIN, "exec", "-it", id, "sh"].map((a) => `'${a}'`).join(" ");
+  const cmd = setup ? `${setup}; exec ${nimbus}` : nimbus;
   const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...world.env, TERM: "xterm" }, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr.on("data", (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  // Enter asks the shell for a new prompt if the first one was missed, as a user would.
-  const nudge = setInterval(() => child.stdin.write("\r"), 5000);
+  const prompted = async () => {
+    // Enter asks the shell for a new prompt if the first one was missed, as a user would.
+    const nudge = setInterval(() => child.stdin.write("\r"), 5000);
+    try {
+      await until(() => /\/ # /.test(out), `no prompt in ${JSON.stringify(out)}`);
+    } finally {
+      clearInterval(nudge);
+    }
+  };
+  return { child, output: () => out, exited, prompted };
+}
+
+test("nimbus exec -it ID sh under a pseudo-terminal: prompt, the terminal's size, Ctrl-C to the shell, its exit code", async () => {
+  const { child, output, exited, prompted } = shellUnderPty("stty cols 100 rows 30");
   try {
-    await until(() => /\/ # /.test(out), `no prompt in ${JSON.stringify(out)}`);
-    clearInterval(nudge);
+    await prompted();
     child.stdin.write("stty size; echo mark-$((6*7))\r");
-    await until(() => /30 100\r*\n/.test(out) && /mark-42\r*\n/.test(out), `no size or mark in ${JSON.stringify(out)}`);
+    await until(() => /30 100\r*\n/.test(output()) && /mark-42\r*\n/.test(output()), `no size or mark in ${JSON.stringify(output())}`);
     // Raw mode on this side: Ctrl-C reaches the shell's terminal (it interrupts `sleep`), nimbus stays.
     // (Typed ahead, the echo would only run once `sleep` ended, 30 s later.)
     child.stdin.write("sleep 30\r");
     await new Promise((r) => setTimeout(r, 1000));
     child.stdin.write("\x03");
     child.stdin.write("echo after-$((1+1))\r");
-    await until(() => /after-2\r*\n/.test(out), `Ctrl-C did not reach the shell: ${JSON.stringify(out)}`, 20_000);
+    await until(() => /after-2\r*\n/.test(output()), `Ctrl-C did not reach the shell: ${JSON.stringify(output())}`, 20_000);
     child.stdin.write("exit 7\r");
-    assert.equal(await exited, 7, out);
+    assert.equal(await exited, 7, output());
   } finally {
-    clearInterval(nudge);
     child.kill("SIGKILL");
   }
 });
 
 test("Ctrl-D on an interactive shell ends it with exit code 0", async () => {
-  const cmd = [process.execPath, NIMBUS_BIN, "exec", "-it", id, "sh"].map((a) => `'${a}'`).join(" ");
-  const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...world.env, TERM: "xterm" }, stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  // Enter asks the shell for a new prompt if the first one was missed, as a user would.
-  const nudge = setInterval(() => child.stdin.write("\r"), 5000);
+  const { child, output, exited, prompted } = shellUnderPty();
   try {
-    await until(() => /\/ # /.test(out), `no prompt in ${JSON.stringify(out)}`);
-    clearInterval(nudge);
+    await prompted();
     child.stdin.write("\x04");
-    assert.equal(await exited, 0, out);
+    assert.equal(await exited, 0, output());
   } finally {
-    clearInterval(nudge);
     child.kill("SIGKILL");
   }
 });

@@ -5,17 +5,11 @@
  * `sandbox rm --force` of a PID 1 that ignores SIGTERM, and `tenant lifetime
  * get|set`.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let w: CliWorld;
-before(async () => {
-  w = await startCliWorld("cli-lifetime");
-});
-after(async () => {
-  await w?.close();
-});
+const w = useCliWorld("cli-lifetime");
 
 test("create --ttl --idle-timeout --on-expire --init, then extend --by and --until", async () => {
   const r = await w.nimbus(

@@ -3,9 +3,12 @@
  */
 import type { CliIo, OptionDef } from "./command.js";
 
+/** One table cell; null and undefined print as `-`. */
+export type Cell = string | number | null | undefined;
+
 export const JSON_OPTION: Record<string, OptionDef> = { json: { type: "boolean", help: "print JSON instead of a table" } };
 
-export function printTable(io: CliIo, columns: string[], rows: Array<Array<string | number | null | undefined>>): void {
+export function printTable(io: CliIo, columns: string[], rows: Cell[][]): void {
   tableWriter(io, columns).write(rows);
 }
 
@@ -13,7 +16,7 @@ export function printTable(io: CliIo, columns: string[], rows: Array<Array<strin
  * A table printed as rows arrive (a followed log): the header first, then
  * each batch padded to the widest cell seen so far (columns only grow).
  */
-export function tableWriter(io: CliIo, columns: string[]): { write(rows: Array<Array<string | number | null | undefined>>): void } {
+export function tableWriter(io: CliIo, columns: string[]): { write(rows: Cell[][]): void } {
   const widths = columns.map((c) => c.length);
   let headed = false;
   return {

@@ -4,18 +4,12 @@
  * registry: --wait, exit codes and logs of a failing process, label
  * filters, stop/rm, and the one-line errors and usage errors.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runNimbus } from "../testing/cli.js";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { listedIds, runNimbus } from "../testing/cli.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let w: CliWorld;
-before(async () => {
-  w = await startCliWorld("cli-sandbox");
-});
-after(async () => {
-  await w?.close();
-});
+const w = useCliWorld("cli-sandbox");
 
 let readyId = "";
 let failedId = "";
@@ -108,22 +102,11 @@ test("create --wait on a failed start prints the runtime's error and exits 1; lo
 test("ls --json filters by label and status; the table shows id, state and labels", async () => {
   const byLabel = await w.nimbus("sandbox", "ls", "--json", "--label", "role=main");
   assert.equal(byLabel.code, 0, byLabel.stderr);
-  assert.deepEqual(
-    JSON.parse(byLabel.stdout).map((s: any) => s.metadata.id),
-    [readyId],
-  );
+  assert.deepEqual(listedIds(byLabel), [readyId]);
   const byKey = await w.nimbus("sandbox", "ls", "--json", "--label", "role");
-  assert.deepEqual(
-    JSON.parse(byKey.stdout)
-      .map((s: any) => s.metadata.id)
-      .sort(),
-    [readyId, failedId].sort(),
-  );
+  assert.deepEqual(listedIds(byKey).sort(), [readyId, failedId].sort());
   const failed = await w.nimbus("sandbox", "ls", "--json", "--status", "failed");
-  assert.deepEqual(
-    JSON.parse(failed.stdout).map((s: any) => s.metadata.id),
-    [failedId],
-  );
+  assert.deepEqual(listedIds(failed), [failedId]);
   const table = await w.nimbus("sandbox", "ls", "-T", w.tenant);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^ID +STATE +REASON +IMAGE +CREATED +LABELS$/m);

@@ -3,20 +3,14 @@
  * `nimbus start` with a ready busybox sandbox: the lease's id and expiry,
  * listing, idempotent close, and errors for bad values and unready targets.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCliWorld, type CliWorld } from "../testing/cli-world.js";
+import { listedIds } from "../testing/cli.js";
+import { useCliWorld } from "../testing/cli-world.js";
 
-let w: CliWorld;
 let sandboxId = "";
-before(async () => {
-  w = await startCliWorld("cli-session");
-  const r = await w.nimbus("sandbox", "create", "busybox", "--wait", "--", "sleep", "600");
-  if (r.code !== 0) throw new Error(`sandbox create: ${r.stderr}`);
-  sandboxId = r.stdout.trim();
-});
-after(async () => {
-  await w?.close();
+const w = useCliWorld("cli-session", async (started) => {
+  sandboxId = await started.createReady(["sleep", "600"]);
 });
 
 let sessionId = "";
@@ -47,10 +41,7 @@ test("open prints the id and expiresAt; the lease is ~5 minutes for --ttl 5m", a
 test("ls --json shows the open session; the table names its target", async () => {
   const r = await w.nimbus("session", "ls", "--json", "--status", "open");
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(
-    JSON.parse(r.stdout).map((s: any) => s.metadata.id),
-    [sessionId],
-  );
+  assert.deepEqual(listedIds(r), [sessionId]);
   const table = await w.nimbus("session", "ls");
   assert.match(table.stdout, /^ID +STATE +TARGET +CHANNELS +EXPIRES +CREATED$/m);
   assert.match(table.stdout, new RegExp(`^${sessionId} +open +sandbox ${sandboxId} +stdio,exec `, "m"));

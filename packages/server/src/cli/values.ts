@@ -59,6 +59,22 @@ export function envOf(args: ParsedArgs, io: CliIo): string[] {
   return listValue(args, "env").map((e) => (e.includes("=") ? parsePair("env", e).join("=") : `${e}=${io.env[e] ?? ""}`));
 }
 
+/** How one optional flag fills one field of `T`: the field, and how the flag's value is read. */
+export type FieldFlag<T> = { [K in keyof T]-?: [field: K, parse: (flag: string, value: string) => NonNullable<T[K]>] }[keyof T];
+
+/**
+ * The fields of `T` whose flags were given, each read by its parser, in the
+ * table's order; undefined when none of the flags was given.
+ */
+export function fieldsFromFlags<T extends object>(args: ParsedArgs, flags: Record<string, FieldFlag<T>>): Partial<T> | undefined {
+  const fields: Partial<Record<keyof T, unknown>> = {};
+  for (const [flag, [field, parse]] of Object.entries(flags)) {
+    const value = stringValue(args, flag);
+    if (value !== undefined) fields[field] = parse(flag, value);
+  }
+  return Object.keys(fields).length ? (fields as Partial<T>) : undefined;
+}
+
 /** Checks a value against a fixed set of choices. */
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag}: expected one of ${choices.join(", ")}, got "${value}"`);

@@ -5,7 +5,9 @@
  * works), a private HOME/XDG dir and one tenant made with the CLI.
  * `close()` deletes the tenant (and with it every sandbox and session),
  * stops the server and the registry and removes the temp dir.
+ * `useCliWorld()` is the preamble of a test file: one world for its tests.
  */
+import { after, before } from "node:test";
 import { join } from "node:path";
 import { buildBusyboxImage, FIXTURE_TAG, pushFixture } from "./fixtures.js";
 import { startRegistry, type TestRegistry } from "./registry.js";
@@ -20,6 +22,8 @@ export interface CliWorld {
   nimbus(...args: string[]): Promise<CliResult>;
   /** Polls `sandbox get --json` until the sandbox is in one of `states`. */
   waitForState(id: string, states: string[], timeoutMs?: number): Promise<any>;
+  /** `sandbox create busybox --wait -- ARGV`: the id of the new, ready sandbox. */
+  createReady(argv: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -66,6 +70,52 @@ export async function startCliWorld(tenant: string): Promise<CliWorld> {
         await new Promise((res) => setTimeout(res, 100));
       }
     },
+    async createReady(argv) {
+      const r = await nimbus("sandbox", "create", "busybox", "--wait", "--", ...argv);
+      if (r.code !== 0) throw new Error(`sandbox create: exit ${r.code}: ${r.stderr}`);
+      return r.stdout.trim();
+    },
     close,
+  };
+}
+
+/**
+ * One CliWorld for the tests of a file: registers node:test hooks that start
+ * it (then run `setup` on it) before the first test and close it after the
+ * last. The returned handle stands for the world once it started (reading it
+ * earlier is an error). Setup that needs the world goes in `setup`, not in a
+ * `before` of its own: Node 20 runs a file's top-level `before` hooks at once.
+ */
+export function useCliWorld(tenant: string, setup?: (world: CliWorld) => Promise<void>): CliWorld {
+  let world: CliWorld | undefined;
+  before(async () => {
+    world = await startCliWorld(tenant);
+    await setup?.(world);
+  });
+  after(async () => {
+    await world?.close();
+  });
+  const started = (): CliWorld => {
+    if (!world) throw new Error(`the CLI world of ${tenant} is used before it started (read it inside tests or hooks)`);
+    return world;
+  };
+  return {
+    tenant,
+    get env() {
+      return started().env;
+    },
+    get server() {
+      return started().server;
+    },
+    get registry() {
+      return started().registry;
+    },
+    nimbus: (...args) => started().nimbus(...args),
+    waitForState: (id, states, timeoutMs) => started().waitForState(id, states, timeoutMs),
+    createReady: (argv) => started().createReady(argv),
+    close: async () => {
+      await world?.close();
+      world = undefined;
+    },
   };
 }

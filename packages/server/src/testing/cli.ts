@@ -31,6 +31,11 @@ export function runNimbus(args: string[], env: NodeJS.ProcessEnv, input?: string
   });
 }
 
+/** The ids (`metadata.id`) of the items a `… ls --json` printed, in its order. */
+export function listedIds(r: CliResult): string[] {
+  return (JSON.parse(r.stdout) as Array<{ metadata: { id: string } }>).map((item) => item.metadata.id);
+}
+
 /** A private HOME/XDG_DATA_HOME so the token and discovery file are the test's own. */
 export function isolatedEnv(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(root, "home"), XDG_DATA_HOME: join(root, "xdg"), ...extra };

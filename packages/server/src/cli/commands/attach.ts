@@ -8,7 +8,7 @@
  */
 import WebSocket from "ws";
 import type { CliIo, CommandDef } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS, resolveEndpoint } from "../connect.js";
 import { adminTokenPath } from "../../host/paths.js";
 import { readAdminToken } from "../../host/admin-token.js";
 import { connectTenant, parseDuration, stringValue } from "../values.js";
@@ -55,8 +55,7 @@ export const attachCommand: CommandDef = {
   description:
     "Opens a session with the stdio channel. On a terminal, input is raw and Ctrl-P Ctrl-Q detaches; with pipes, nimbus detaches once its input ended and the output was quiet for --quiet-after (the main process's stdin stays open for later sessions). Exits with the process's exit code when it ends.",
   options: {
-    ...CONNECTION_OPTIONS,
-    ...TENANT_OPTION,
+    ...TENANT_CONNECTION_OPTIONS,
     replay: { type: "string", help: "first print the output kept since this byte offset (0 = all that is kept)", default: "only new output" },
     ttl: { type: "string", help: "session lease length; the attachment ends when it expires", default: "1h" },
     "quiet-after": { type: "string", help: "with piped input: detach once input ended and output was quiet this long", default: "500ms" },

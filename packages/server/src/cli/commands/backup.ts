@@ -6,7 +6,7 @@
  * keeps the old database aside.
  */
 import { resolve } from "node:path";
-import type { CommandDef, OptionDef } from "../command.js";
+import type { CliIo, CommandDef, OptionDef } from "../command.js";
 import { SERVER_OPTIONS } from "../../config.js";
 
 const dataDirOption: Record<string, OptionDef> = {
@@ -18,6 +18,19 @@ function dataDirOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): str
   return resolve(typeof v === "string" && v !== "" ? v : env[SERVER_OPTIONS.dataDir.env] || String(SERVER_OPTIONS.dataDir.default));
 }
 
+/** Runs `work` and exits 0; a BackupError (a bad file, an unusable data dir) is said on one line and exits 1. */
+async function exitOnBackupError(io: CliIo, command: string, work: () => unknown): Promise<number> {
+  const { BackupError } = await import("../../store/backup.js");
+  try {
+    await work();
+    return 0;
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    io.err(`nimbus ${command}: ${err.message}`);
+    return 1;
+  }
+}
+
 export const backupCommand: CommandDef = {
   path: ["backup"],
   summary: "Copy the server's database to a file (works while the server runs)",
@@ -27,16 +40,11 @@ export const backupCommand: CommandDef = {
   options: dataDirOption,
   positionals: { min: 1, max: 1 },
   async run(args, io) {
-    const { backupDatabase, BackupError } = await import("../../store/backup.js");
-    try {
+    const { backupDatabase } = await import("../../store/backup.js");
+    return exitOnBackupError(io, "backup", async () => {
       const r = await backupDatabase(dataDirOf(args.values, io.env), args.positionals[0]!);
       io.out(`backed up the database to ${r.path} (schema ${r.schemaVersion})`);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof BackupError)) throw err;
-      io.err(`nimbus backup: ${err.message}`);
-      return 1;
-    }
+    });
   },
 };
 
@@ -50,7 +58,7 @@ export const restoreCommand: CommandDef = {
   positionals: { min: 1, max: 1 },
   async run(args, io) {
     const dataDir = dataDirOf(args.values, io.env);
-    const [{ restoreDatabase, BackupError }, { lockDataDir, DataDirLockedError }, { ensurePrivateDirSync }] = await Promise.all([
+    const [{ restoreDatabase }, { lockDataDir, DataDirLockedError }, { ensurePrivateDirSync }] = await Promise.all([
       import("../../store/backup.js"),
       import("../../host/data-dir-lock.js"),
       import("../../host/private-fs.js"),
@@ -68,15 +76,12 @@ export const restoreCommand: CommandDef = {
       return 1;
     }
     try {
-      const r = restoreDatabase(dataDir, args.positionals[0]!);
-      io.out(`restored the database in ${dataDir} (schema ${r.schemaVersion})`);
-      if (r.keptAside.length > 0) io.out(`the previous database was kept as ${r.keptAside.join(", ")}`);
-      io.out("start the server to reconcile sandboxes with the restored records");
-      return 0;
-    } catch (err) {
-      if (!(err instanceof BackupError)) throw err;
-      io.err(`nimbus restore: ${err.message}`);
-      return 1;
+      return await exitOnBackupError(io, "restore", () => {
+        const r = restoreDatabase(dataDir, args.positionals[0]!);
+        io.out(`restored the database in ${dataDir} (schema ${r.schemaVersion})`);
+        if (r.keptAside.length > 0) io.out(`the previous database was kept as ${r.keptAside.join(", ")}`);
+        io.out("start the server to reconcile sandboxes with the restored records");
+      });
     } finally {
       unlock();
     }

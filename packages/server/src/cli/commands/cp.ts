@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import type { Nimbus } from "@nimbus/nimbus";
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { connectTenant, stringValue } from "../values.js";
 
 interface Remote {
@@ -33,8 +33,7 @@ export const cpCommand: CommandDef = {
   usage:
     "nimbus cp [-r] SRC DEST   (e.g. nimbus cp ./in.csv SANDBOX:/data/in.csv, nimbus cp SANDBOX:/out.json -, nimbus cp -r ./app SANDBOX:/app, nimbus cp -r SANDBOX:/out ./out)",
   options: {
-    ...CONNECTION_OPTIONS,
-    ...TENANT_OPTION,
+    ...TENANT_CONNECTION_OPTIONS,
     mode: { type: "string", help: "octal permission bits for an upload", default: "644" },
     recursive: { type: "boolean", short: "r", help: "copy a directory's contents (into DEST, created if missing) as a tar stream; needs tar on PATH" },
   },

@@ -6,7 +6,7 @@
  */
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS, resolveEndpoint } from "../connect.js";
 import { connectTenant, listValue, parseDuration, stringValue } from "../values.js";
 import { execProcess } from "./exec-process.js";
 
@@ -17,8 +17,7 @@ export const execCommand: CommandDef = {
   description:
     "Everything after SANDBOX is the command (its flags included; `--` before it works too). Output streams as the command runs. With -i (--stdin), standard input is forwarded as it comes and its end closes the command's stdin. With -t (--tty) the command gets a terminal of this terminal's size (resized with it); this terminal is put in raw mode only when it is one. With -i or -t the command is killed when nimbus dies.",
   options: {
-    ...CONNECTION_OPTIONS,
-    ...TENANT_OPTION,
+    ...TENANT_CONNECTION_OPTIONS,
     env: { type: "string", short: "e", multiple: true, help: "environment variable K=V (repeatable)" },
     workdir: { type: "string", short: "w", help: "working directory inside the sandbox", default: "/" },
     user: { type: "string", short: "u", help: "numeric uid[:gid] to run as", default: "0:0" },

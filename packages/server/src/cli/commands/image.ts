@@ -7,9 +7,10 @@
  */
 import type { ImageRecord } from "@nimbus/nimbus";
 import type { CommandDef } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, connect } from "../connect.js";
+import { CONNECTION_OPTIONS, TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
 import type { CliIo } from "../command.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { JSON_OPTION, printJson } from "../output.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 import { PullProgressView, formatBytes, shortDigest } from "../progress.js";
 
 function layerCount(img: ImageRecord): number {
@@ -33,7 +34,7 @@ export const imageCommands: CommandDef[] = [
     usage: "nimbus image pull REF [--tenant T] [--json]",
     description:
       "REF is a reference such as alpine:3 or ghcr.io/org/x@sha256:…. For a tenant the pull presents the tenant's registry credentials (nimbus registry login) and the registry is asked even when the content is stored; without a tenant it uses the operator's (docker config) and a present image is answered from the store. On a terminal the progress bars are redrawn in place; otherwise one line per event.",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION, json: { type: "boolean", help: "print the image record as JSON and no progress" } },
+    options: { ...TENANT_CONNECTION_OPTIONS, json: { type: "boolean", help: "print the image record as JSON and no progress" } },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const { client } = connect(io, args.values);
@@ -51,31 +52,29 @@ export const imageCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["image", "ls"],
-    summary: "List the images in the server's store, or those a tenant may use",
-    usage: "nimbus image ls [--tenant T] [--json]",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION, ...JSON_OPTION },
-    async run(args, io) {
-      const { client } = connect(io, args.values);
-      const images = tenantOf(io, args.values) ? await client.tenantImages.list() : await client.images.list();
-      if (args.values.json) printJson(io, images);
-      else
-        printTable(
-          io,
-          ["reference", "digest", "size", "layers", "pulled", "public"],
-          images.map((i) => [i.reference, shortDigest(i.digest), formatBytes(i.sizeBytes), layerCount(i), i.pulledAt, i.public ? "yes" : "no"]),
-        );
-      return 0;
+  listCommand(
+    {
+      path: ["image", "ls"],
+      summary: "List the images in the server's store, or those a tenant may use",
+      usage: "nimbus image ls [--tenant T] [--json]",
+      options: { ...TENANT_CONNECTION_OPTIONS },
     },
-  },
+    (args, io) => {
+      const { client } = connect(io, args.values);
+      return tenantOf(io, args.values) ? client.tenantImages.list() : client.images.list();
+    },
+    {
+      columns: ["reference", "digest", "size", "layers", "pulled", "public"],
+      row: (i) => [i.reference, shortDigest(i.digest), formatBytes(i.sizeBytes), layerCount(i), i.pulledAt, i.public ? "yes" : "no"],
+    },
+  ),
   {
     path: ["image", "rm"],
     summary: "Remove images by reference or digest (their content goes at the next prune)",
     usage: "nimbus image rm REF... [--tenant T]",
     description:
       "For a tenant, drops the tenant's references only (content other tenants or a public mark use stays). Without a tenant, removes the store's record, refused (op.conflict) while a sandbox made from the image exists; delete those sandboxes first.",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION },
+    options: { ...TENANT_CONNECTION_OPTIONS },
     positionals: { min: 1, max: 64 },
     async run(args, io) {
       const { client } = connect(io, args.values);
@@ -92,38 +91,32 @@ export const imageCommands: CommandDef[] = [
     summary: "Show one of a tenant's images (reference or digest) as JSON",
     usage: "nimbus image inspect REF --tenant T",
     description: "Another tenant's image is not found, as if it did not exist.",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION },
+    options: { ...TENANT_CONNECTION_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       printJson(io, await connect(io, args.values).client.tenantImages.get({ reference: args.positionals[0]! }));
       return 0;
     },
   },
-  {
-    path: ["image", "publish"],
-    summary: "Mark a stored image public: every tenant may list it and create sandboxes from it (admin)",
-    usage: "nimbus image publish REF",
-    description: "Public images are how content pulled with the operator's registry credentials reaches tenants.",
-    options: { ...CONNECTION_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const img = await connect(io, args.values).client.images.markPublic({ reference: args.positionals[0]! });
-      io.out(`public: ${describe(img)}`);
-      return 0;
+  oneArgCommand(
+    {
+      path: ["image", "publish"],
+      summary: "Mark a stored image public: every tenant may list it and create sandboxes from it (admin)",
+      usage: "nimbus image publish REF",
+      description: "Public images are how content pulled with the operator's registry credentials reaches tenants.",
+      options: { ...CONNECTION_OPTIONS },
     },
-  },
-  {
-    path: ["image", "unpublish"],
-    summary: "Take the public mark off an image (admin); tenants that pulled it themselves keep it",
-    usage: "nimbus image unpublish REF",
-    options: { ...CONNECTION_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      await connect(io, args.values).client.images.unmarkPublic({ reference: args.positionals[0]! });
-      io.out(`no longer public: ${args.positionals[0]}`);
-      return 0;
+    (client, reference) => client.images.markPublic({ reference }).then((img) => `public: ${describe(img)}`),
+  ),
+  oneArgCommand(
+    {
+      path: ["image", "unpublish"],
+      summary: "Take the public mark off an image (admin); tenants that pulled it themselves keep it",
+      usage: "nimbus image unpublish REF",
+      options: { ...CONNECTION_OPTIONS },
     },
-  },
+    (client, reference) => client.images.unmarkPublic({ reference }).then(() => `no longer public: ${reference}`),
+  ),
   {
     path: ["image", "prune"],
     summary: "Remove every image no sandbox uses, and the layers no remaining image needs",

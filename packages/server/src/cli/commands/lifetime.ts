@@ -5,11 +5,10 @@
  */
 import type { LifetimeSpec, TenantLifetimeView } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, connect } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { JSON_OPTION, printJson, printTable } from "../output.js";
-import { connectTenant, parseChoice, parseDuration, stringValue } from "../values.js";
-
-const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
+import { tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
+import { connectTenant, fieldsFromFlags, parseChoice, parseDuration, stringValue, type FieldFlag } from "../values.js";
 
 /** The flags that make a lifetime, shared by `sandbox create` and `tenant lifetime set`. */
 export const LIFETIME_OPTIONS: Record<string, OptionDef> = {
@@ -28,17 +27,16 @@ function seconds(flag: string, value: string): number {
   return ms / 1000;
 }
 
+/** The flags of LIFETIME_OPTIONS → the fields of a lifetime. */
+const LIFETIME_FLAGS: Record<string, FieldFlag<LifetimeSpec>> = {
+  ttl: ["ttlSeconds", seconds],
+  "idle-timeout": ["idleTimeoutSeconds", seconds],
+  "on-expire": ["onExpire", (flag, v) => parseChoice(flag, v, ["stop", "delete"] as const)],
+};
+
 /** The lifetime the flags ask for; undefined when none was given. */
 export function lifetimeOf(args: ParsedArgs): LifetimeSpec | undefined {
-  const ttl = stringValue(args, "ttl");
-  const idle = stringValue(args, "idle-timeout");
-  const onExpire = stringValue(args, "on-expire");
-  const lifetime: LifetimeSpec = {
-    ...(ttl !== undefined ? { ttlSeconds: seconds("ttl", ttl) } : {}),
-    ...(idle !== undefined ? { idleTimeoutSeconds: seconds("idle-timeout", idle) } : {}),
-    ...(onExpire !== undefined ? { onExpire: parseChoice("on-expire", onExpire, ["stop", "delete"] as const) } : {}),
-  };
-  return Object.keys(lifetime).length ? lifetime : undefined;
+  return fieldsFromFlags(args, LIFETIME_FLAGS);
 }
 
 function printLifetime(io: CliIo, view: TenantLifetimeView): void {
@@ -61,7 +59,7 @@ export const lifetimeCommands: CommandDef[] = [
     usage: "nimbus sandbox extend ID (--by DURATION | --until TIME) [--json]",
     description: "--by adds to the current deadline (or to now, when the sandbox has none); --until sets an ISO 8601 time. Prints the new deadline.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       by: { type: "string", help: "time to add, e.g. 30m or 2h" },
       until: { type: "string", help: "the new deadline, ISO 8601, e.g. 2030-01-01T12:00:00Z" },
       ...JSON_OPTION,
@@ -80,34 +78,27 @@ export const lifetimeCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["tenant", "lifetime", "get"],
-    summary: "Show the default lifetime of a tenant's new sandboxes",
-    usage: "nimbus tenant lifetime get TENANT [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const view = await connect(io, args.values).client.tenants.lifetime.get({ tenantId: args.positionals[0]! });
-      if (args.values.json) printJson(io, view);
-      else printLifetime(io, view);
-      return 0;
+  tenantSettingGetCommand(
+    "lifetime",
+    "Show the default lifetime of a tenant's new sandboxes",
+    (client, tenantId) => client.tenants.lifetime.get({ tenantId }),
+    printLifetime,
+  ),
+  tenantSettingSetCommand(
+    "lifetime",
+    {
+      summary: "Set the default lifetime of a tenant's new sandboxes (a sandbox's own spec.lifetime wins)",
+      usage: "nimbus tenant lifetime set TENANT [--ttl DURATION] [--idle-timeout DURATION] [--on-expire stop|delete] [--clear] [--json]",
+      description: "Replaces the whole default: fields not given are removed. --clear removes the default. Sandboxes already created keep their lifetime.",
+      options: { ...LIFETIME_OPTIONS, clear: { type: "boolean", help: "remove the tenant's default lifetime" } },
     },
-  },
-  {
-    path: ["tenant", "lifetime", "set"],
-    summary: "Set the default lifetime of a tenant's new sandboxes (a sandbox's own spec.lifetime wins)",
-    usage: "nimbus tenant lifetime set TENANT [--ttl DURATION] [--idle-timeout DURATION] [--on-expire stop|delete] [--clear] [--json]",
-    description: "Replaces the whole default: fields not given are removed. --clear removes the default. Sandboxes already created keep their lifetime.",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...LIFETIME_OPTIONS, clear: { type: "boolean", help: "remove the tenant's default lifetime" } },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+    (args) => {
       const lifetime = lifetimeOf(args);
       if (!lifetime && !args.values.clear) throw new UsageError("give --ttl, --idle-timeout or --on-expire, or --clear to remove the default");
       if (lifetime && args.values.clear) throw new UsageError("--clear removes the default: give it alone");
-      const view = await connect(io, args.values).client.tenants.lifetime.set({ tenantId: args.positionals[0]!, lifetime: lifetime ?? {} });
-      if (args.values.json) printJson(io, view);
-      else printLifetime(io, view);
-      return 0;
+      return lifetime ?? {};
     },
-  },
+    (client, tenantId, lifetime) => client.tenants.lifetime.set({ tenantId, lifetime }),
+    printLifetime,
+  ),
 ];

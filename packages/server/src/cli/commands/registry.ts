@@ -5,56 +5,47 @@
  */
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, connect } from "../connect.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 import { readValue } from "./secret.js";
 
 export const registryCommands: CommandDef[] = [
-  {
-    path: ["registry", "login"],
-    summary: "Store a tenant's credentials for a registry host (password from stdin); the tenant's pulls present them",
-    usage: "nimbus registry login HOST --username NAME [--tenant T] < password",
-    description:
-      "HOST is host[:port] (docker.io for Docker Hub). The password or access token is stored encrypted and never shown again; pulls for other tenants and the operator's never use it.",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION, username: { type: "string", short: "u", help: "the registry user name" } },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  actCommand(
+    {
+      path: ["registry", "login"],
+      summary: "Store a tenant's credentials for a registry host (password from stdin); the tenant's pulls present them",
+      usage: "nimbus registry login HOST --username NAME [--tenant T] < password",
+      description:
+        "HOST is host[:port] (docker.io for Docker Hub). The password or access token is stored encrypted and never shown again; pulls for other tenants and the operator's never use it.",
+      options: { ...TENANT_CONNECTION_OPTIONS, username: { type: "string", short: "u", help: "the registry user name" } },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const username = typeof args.values.username === "string" ? args.values.username : "";
       if (username === "") throw new UsageError("name the registry user with --username");
       const registry = args.positionals[0]!;
       const password = await readValue(`printf %s "$TOKEN" | nimbus registry login ${registry} --username ${username}`);
       const c = await connect(io, args.values).client.registryCredentials.set({ registry, username, password });
-      io.out(`stored credentials of ${c.username} for ${c.registry}`);
-      return 0;
+      return `stored credentials of ${c.username} for ${c.registry}`;
     },
-  },
-  {
-    path: ["registry", "ls"],
-    summary: "List the registries a tenant holds credentials for (never the passwords)",
-    usage: "nimbus registry ls [--tenant T] [--json]",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION, ...JSON_OPTION },
-    async run(args, io) {
-      const creds = await connect(io, args.values).client.registryCredentials.list();
-      if (args.values.json) printJson(io, creds);
-      else
-        printTable(
-          io,
-          ["registry", "username", "updated"],
-          creds.map((c) => [c.registry, c.username, c.updatedAt]),
-        );
-      return 0;
+  ),
+  listCommand(
+    {
+      path: ["registry", "ls"],
+      summary: "List the registries a tenant holds credentials for (never the passwords)",
+      usage: "nimbus registry ls [--tenant T] [--json]",
+      options: { ...TENANT_CONNECTION_OPTIONS },
     },
-  },
-  {
-    path: ["registry", "logout"],
-    summary: "Remove a tenant's credentials for a registry host",
-    usage: "nimbus registry logout HOST [--tenant T]",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      await connect(io, args.values).client.registryCredentials.delete({ registry: args.positionals[0]! });
-      io.out(`removed credentials for ${args.positionals[0]}`);
-      return 0;
+    (args, io) => connect(io, args.values).client.registryCredentials.list(),
+    { columns: ["registry", "username", "updated"], row: (c) => [c.registry, c.username, c.updatedAt] },
+  ),
+  oneArgCommand(
+    {
+      path: ["registry", "logout"],
+      summary: "Remove a tenant's credentials for a registry host",
+      usage: "nimbus registry logout HOST [--tenant T]",
+      options: { ...TENANT_CONNECTION_OPTIONS },
     },
-  },
+    (client, registry) => client.registryCredentials.delete({ registry }).then(() => `removed credentials for ${registry}`),
+  ),
 ];

@@ -6,11 +6,12 @@
  * forwarded and its end closes the process's stdin. A command that ends
  * before the attachment is made still has its output printed (from the log).
  */
-import type { Nimbus, ProcessSpec } from "@nimbus/nimbus";
+import type { Nimbus } from "@nimbus/nimbus";
 import type { CliIo, CommandDef } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, resolveEndpoint } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS, resolveEndpoint } from "../connect.js";
 import { reportFailedStart } from "../failed-start.js";
-import { connectTenant, envOf, listValue, parseDuration, parsePair, stringValue } from "../values.js";
+import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
+import { connectTenant, parseDuration, stringValue } from "../values.js";
 import { pump } from "./attach.js";
 import { printLog } from "./sandbox.js";
 
@@ -44,8 +45,7 @@ export const runCommand: CommandDef = {
   description:
     "Everything after IMAGE is the command (its flags included). Standard input is forwarded to the process; when it ends, the process's stdin is closed. With -t the process gets a terminal and this terminal is put in raw mode (Ctrl-P Ctrl-Q detaches). With --rm the sandbox is deleted when nimbus exits.",
   options: {
-    ...CONNECTION_OPTIONS,
-    ...TENANT_OPTION,
+    ...TENANT_CONNECTION_OPTIONS,
     interactive: { type: "boolean", short: "i", help: "keep standard input attached (always on; accepted for Docker habits)" },
     tty: { type: "boolean", short: "t", help: "give the process a terminal; needs this side's stdin to be a terminal" },
     rm: { type: "boolean", help: "delete the sandbox when nimbus exits" },
@@ -65,30 +65,10 @@ export const runCommand: CommandDef = {
       return 2;
     }
     const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
-    const env = envOf(args, io);
-    const labels = Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
-    const cwd = stringValue(args, "workdir");
-    const user = stringValue(args, "user");
-    const name = stringValue(args, "name");
-    const proc: ProcessSpec = {
-      ...(args.rest.length ? { argv: args.rest } : {}),
-      ...(env.length ? { env } : {}),
-      ...(cwd !== undefined ? { cwd } : {}),
-      ...(user !== undefined ? { user } : {}),
-      // A terminal ends input in-band (Ctrl-D); pipes need the end of input delivered.
-      ...(tty ? { terminal: true } : { closableStdin: true }),
-    };
+    // A terminal ends input in-band (Ctrl-D); pipes need the end of input delivered.
+    const request = standaloneRequest(args, io, { profile: "worker", process: tty ? { terminal: true } : { closableStdin: true } });
     const { client, tenantId } = connectTenant(args, io);
-    const created = await client.sandboxes.create({
-      profile: "worker",
-      labels,
-      spec: {
-        owner: { kind: "standalone", ...(name !== undefined ? { displayName: name } : {}) },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
-        ...(Object.keys(proc).length ? { process: proc } : {}),
-      },
-    });
+    const created = await client.sandboxes.create(request);
     const id = created.metadata.id;
     const remove = () => client.sandboxes.delete({ id }).catch((err: Error) => io.err(`nimbus run: could not delete sandbox ${id}: ${err.message}`));
     // Ctrl-C with pipes (a terminal in raw mode passes it to the process instead): --rm still holds.
@@ -106,10 +86,7 @@ export const runCommand: CommandDef = {
 };
 
 async function attachToRun(io: CliIo, client: Nimbus, o: { id: string; tenantId: string; timeoutMs: number; endpoint: string }): Promise<number> {
-  try {
-    await client.sandboxes.wait({ id: o.id, until: "ready", timeoutMs: o.timeoutMs });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== "op.conflict") throw err;
+  if (!(await waitUntilReady(client, o.id, o.timeoutMs))) {
     const s = await client.sandboxes.get({ id: o.id });
     if (s.status.lifecycleState === "stopped" && s.status.exitCode !== undefined) return printEnded(client, o.tenantId, o.id);
     await reportFailedStart(io, client, "run", o.id);

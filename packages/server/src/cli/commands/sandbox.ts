@@ -3,28 +3,31 @@
  * sandboxes namespace, acting in the tenant of --tenant / NIMBUS_TENANT_ID.
  */
 import { readFileSync } from "node:fs";
-import {
-  apiPath,
-  type Nimbus,
-  type EgressLogEntry,
-  type EgressRule,
-  type LifecycleState,
-  type LogLine,
-  type ProcessSpec,
-  type ResourceSpec,
-  type Sandbox,
-} from "@nimbus/nimbus";
+import { apiPath, type Nimbus, type EgressLogEntry, type EgressRule, type LifecycleState, type LogLine, type ResourceSpec, type Sandbox } from "@nimbus/nimbus";
 import { UsageError, type CliIo, type CommandDef, type OptionDef, type ParsedArgs } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
 import { endpointText } from "../endpoint-text.js";
 import { reportFailedStart } from "../failed-start.js";
 import { JSON_OPTION, printJson, printTable, tableWriter } from "../output.js";
+import { actCommand, tenantGetCommand } from "../resource-commands.js";
 import { LIFETIME_OPTIONS, lifetimeOf } from "./lifetime.js";
-import { connectTenant, describeError, envOf, listValue, parseBytes, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
+import { standaloneRequest, waitUntilReady } from "../standalone-sandbox.js";
+import {
+  connectTenant,
+  describeError,
+  fieldsFromFlags,
+  listValue,
+  parseBytes,
+  parseChoice,
+  parseDuration,
+  parsePair,
+  parsePositive,
+  stringValue,
+  type FieldFlag,
+} from "../values.js";
 
 const STATES: readonly LifecycleState[] = ["pending", "starting", "ready", "stopping", "stopped", "failed"];
-const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
 
 /** How long a running sandbox gets between SIGTERM and SIGKILL (`docker stop --time`, `docker rm --force`). */
 const GRACE_OPTIONS: Record<string, OptionDef> = {
@@ -76,21 +79,12 @@ function egressRulesOf(args: ParsedArgs): EgressRule[] {
   return rules as EgressRule[];
 }
 
-function labelsOf(args: ParsedArgs): Record<string, string> {
-  return Object.fromEntries(listValue(args, "label").map((l) => parsePair("label", l)));
-}
-
-function resourcesOf(args: ParsedArgs): ResourceSpec | undefined {
-  const memory = stringValue(args, "memory");
-  const cpus = stringValue(args, "cpus");
-  const pids = stringValue(args, "pids");
-  const r: ResourceSpec = {
-    ...(memory !== undefined ? { memoryLimitBytes: parseBytes("memory", memory) } : {}),
-    ...(cpus !== undefined ? { cpuCount: parsePositive("cpus", cpus) } : {}),
-    ...(pids !== undefined ? { pidsLimit: parsePositive("pids", pids, true) } : {}),
-  };
-  return Object.keys(r).length ? r : undefined;
-}
+/** `--memory`, `--cpus`, `--pids` → the sandbox's resource limits. */
+const RESOURCE_FLAGS: Record<string, FieldFlag<ResourceSpec>> = {
+  memory: ["memoryLimitBytes", parseBytes],
+  cpus: ["cpuCount", (flag, v) => parsePositive(flag, v)],
+  pids: ["pidsLimit", (flag, v) => parsePositive(flag, v, true)],
+};
 
 function formatLabels(labels: Record<string, string> | undefined): string {
   return Object.entries(labels ?? {})
@@ -161,7 +155,7 @@ function listCommand(path: string[], runningByDefault: boolean): CommandDef {
     summary: runningByDefault ? "List the tenant's running sandboxes (-a: all), like docker ps" : "List the tenant's sandboxes",
     usage: `nimbus ${path.join(" ")} [-a] [-q] [--filter label=k=v] [--status STATE] [--json]`,
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       all: { type: "boolean", short: "a", help: runningByDefault ? "also list stopped and failed sandboxes" : "list every sandbox (the default here)" },
       quiet: { type: "boolean", short: "q", help: "print only the ids" },
       filter: { type: "string", multiple: true, help: "label=KEY[=VALUE] or status=STATE (repeatable; one label)" },
@@ -215,7 +209,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       "Prints the new sandbox's id on stdout. Arguments after `--` replace the image's ENTRYPOINT and CMD. With --wait the command returns once the sandbox is ready and fails (exit 1) if it ends failed or stopped instead.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       name: { type: "string", help: "display name; the id starts with its slug", default: "sandbox" },
       label: { type: "string", multiple: true, help: "label key=value (repeatable)" },
       env: { type: "string", multiple: true, help: "environment K=V, or K to pass this shell's value (repeatable)" },
@@ -235,43 +229,24 @@ export const sandboxCommands: CommandDef[] = [
     async run(args, io) {
       const profile = parseChoice("profile", stringValue(args, "profile") ?? "worker", ["worker", "desktop"] as const);
       const timeoutMs = parseDuration("timeout", stringValue(args, "timeout") ?? "2m");
-      const labels = labelsOf(args);
-      const env = envOf(args, io);
-      const resources = resourcesOf(args);
-      const name = stringValue(args, "name");
-      const cwd = stringValue(args, "workdir");
-      const user = stringValue(args, "user");
-      const proc: ProcessSpec = {
-        ...(args.rest.length ? { argv: args.rest } : {}),
-        ...(env.length ? { env } : {}),
-        ...(cwd !== undefined ? { cwd } : {}),
-        ...(user !== undefined ? { user } : {}),
-        ...(args.values.init ? { init: true } : {}),
-      };
+      const resources = fieldsFromFlags(args, RESOURCE_FLAGS);
       const lifetime = lifetimeOf(args);
-      const { client } = connectTenant(args, io);
-      let sandbox = await client.sandboxes.create({
+      const request = standaloneRequest(args, io, {
         profile,
-        labels,
-        spec: {
-          owner: { kind: "standalone", ...(name !== undefined ? { displayName: name } : {}) },
-          backend: "container",
-          root: { kind: "oci_image", source: { kind: "reference", reference: args.positionals[0]! } },
-          ...(Object.keys(proc).length ? { process: proc } : {}),
-          ...(resources ? { resources } : {}),
-          ...(lifetime ? { lifetime } : {}),
-        },
+        process: args.values.init ? { init: true } : {},
+        spec: { ...(resources ? { resources } : {}), ...(lifetime ? { lifetime } : {}) },
       });
+      const { client } = connectTenant(args, io);
+      let sandbox = await client.sandboxes.create(request);
       const id = sandbox.metadata.id;
       if (args.values.wait) {
         if (!args.values.json) io.out(id);
-        try {
-          sandbox = await client.sandboxes.wait({ id, until: "ready", timeoutMs });
-        } catch (err) {
-          if ((err as { code?: unknown }).code !== "op.conflict") throw err;
+        const ready = await waitUntilReady(client, id, timeoutMs);
+        if (!ready) {
           await reportFailedStart(io, client, "sandbox create", id);
           return 1;
         }
+        sandbox = ready;
         if (args.values.json) printJson(io, sandbox);
         else io.err(`sandbox ${id} is ready`);
         return 0;
@@ -293,7 +268,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       "With --follow, new decisions are printed as they are logged (polled every second) until the sandbox stops or is deleted, or Ctrl-C; --json then prints one JSON object a line.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       decision: { type: "string", help: "only allowed or only denied attempts" },
       host: { type: "string", help: "only attempts whose name or address is exactly this" },
       since: { type: "string", help: "only attempts at or after this ISO 8601 time" },
@@ -359,7 +334,7 @@ export const sandboxCommands: CommandDef[] = [
     description:
       'FILE holds a JSON array of rules (or an object with an "egress" array), e.g. [{"host": "pypi.org", "protocol": "https"}]; - reads it from stdin; [] refuses everything. Without --resource-version the sandbox\'s current one is used; with it, a sandbox that changed since is refused (412).',
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       "egress-file": { type: "string", help: "the rules, as JSON (- for stdin)" },
       "resource-version": { type: "string", help: "refuse unless the sandbox is still at this resourceVersion" },
       ...JSON_OPTION,
@@ -376,24 +351,18 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["sandbox", "get"],
-    summary: "Show one sandbox: state, reason, exit code, image, phases, labels, conditions",
-    usage: "nimbus sandbox get ID [--json]",
-    options: { ...BASE_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const sandbox = await connectTenant(args, io).client.sandboxes.get({ id: args.positionals[0]! });
-      if (args.values.json) printJson(io, sandbox);
-      else describeSandbox(io, sandbox);
-      return 0;
-    },
-  },
+  tenantGetCommand(
+    "sandbox",
+    "ID",
+    "Show one sandbox: state, reason, exit code, image, phases, labels, conditions",
+    (c, id) => c.sandboxes.get({ id }),
+    describeSandbox,
+  ),
   {
     path: ["sandbox", "logs"],
     summary: "Print a sandbox's main process output (stdout to stdout, stderr to stderr)",
     usage: "nimbus sandbox logs ID [-f|--follow] [--tail N]",
-    options: { ...BASE_OPTIONS, ...LOG_OPTIONS },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...LOG_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const id = args.positionals[0]!;
@@ -413,24 +382,25 @@ export const sandboxCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["sandbox", "stop"],
-    summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
-    usage: "nimbus sandbox stop ID [--grace 10s | --time SECONDS | --force]",
-    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  actCommand(
+    {
+      path: ["sandbox", "stop"],
+      summary: "Stop a sandbox: SIGTERM, then SIGKILL after the grace period (idempotent)",
+      usage: "nimbus sandbox stop ID [--grace 10s | --time SECONDS | --force]",
+      options: { ...TENANT_CONNECTION_OPTIONS, ...GRACE_OPTIONS },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const gracePeriodMs = gracePeriodOf(args);
       const s = await connectTenant(args, io).client.sandboxes.stop({ id: args.positionals[0]!, ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}) });
-      io.out(`${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`);
-      return 0;
+      return `${s.metadata.id} ${s.status.lifecycleState}${s.status.exitCode !== undefined ? ` (exit code ${s.status.exitCode})` : ""}`;
     },
-  },
+  ),
   {
     path: ["sandbox", "rm"],
     summary: "Delete sandboxes from any state (running ones are stopped first)",
     usage: "nimbus sandbox rm ID... [--grace 10s | --time SECONDS | --force]",
-    options: { ...BASE_OPTIONS, ...GRACE_OPTIONS },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...GRACE_OPTIONS },
     positionals: { min: 1, max: 1000 },
     async run(args, io) {
       const gracePeriodMs = gracePeriodOf(args);

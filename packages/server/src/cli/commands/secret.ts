@@ -5,8 +5,8 @@
  */
 import type { CommandDef } from "../command.js";
 import { UsageError } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION, connect } from "../connect.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
+import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
 
 const MAX_VALUE_BYTES = 16384;
 
@@ -28,21 +28,22 @@ export async function readValue(example = 'printf %s "$KEY" | nimbus secret set 
 }
 
 export const secretCommands: CommandDef[] = [
-  {
-    path: ["secret", "set"],
-    summary: "Set a tenant secret (value from stdin; sandboxes see only a placeholder)",
-    usage: "nimbus secret set NAME --host HOST [--host HOST…] [--header NAME] [--format TEMPLATE] < value",
-    description:
-      "The egress proxy puts the value into requests to the named hosts (exact names or *.suffix patterns) only. A sandbox whose spec lists the secret under network.secrets sees NIMBUS_SECRET_<NAME>=nimbus-secret://<NAME>. The value is stored encrypted and never shown again.",
-    options: {
-      ...CONNECTION_OPTIONS,
-      ...TENANT_OPTION,
-      host: { type: "string", multiple: true, help: "a host the value may be sent to (repeat for more)" },
-      header: { type: "string", help: "the header the value goes in", default: "Authorization" },
-      format: { type: "string", help: "how the value is written, {value} standing for it", default: "Bearer {value}" },
+  actCommand(
+    {
+      path: ["secret", "set"],
+      summary: "Set a tenant secret (value from stdin; sandboxes see only a placeholder)",
+      usage: "nimbus secret set NAME --host HOST [--host HOST…] [--header NAME] [--format TEMPLATE] < value",
+      description:
+        "The egress proxy puts the value into requests to the named hosts (exact names or *.suffix patterns) only. A sandbox whose spec lists the secret under network.secrets sees NIMBUS_SECRET_<NAME>=nimbus-secret://<NAME>. The value is stored encrypted and never shown again.",
+      options: {
+        ...TENANT_CONNECTION_OPTIONS,
+        host: { type: "string", multiple: true, help: "a host the value may be sent to (repeat for more)" },
+        header: { type: "string", help: "the header the value goes in", default: "Authorization" },
+        format: { type: "string", help: "how the value is written, {value} standing for it", default: "Bearer {value}" },
+      },
+      positionals: { min: 1, max: 1 },
     },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+    async (args, io) => {
       const hosts = (args.values.host as string[] | undefined) ?? [];
       if (hosts.length === 0) throw new UsageError("name at least one --host the secret may be sent to");
       const value = await readValue();
@@ -55,37 +56,21 @@ export const secretCommands: CommandDef[] = [
         ...(header ? { header } : {}),
         ...(format ? { format } : {}),
       });
-      io.out(`set secret ${s.name} for ${s.hosts.join(", ")}`);
-      return 0;
+      return `set secret ${s.name} for ${s.hosts.join(", ")}`;
     },
-  },
-  {
-    path: ["secret", "ls"],
-    summary: "List the tenant's secrets (never their values)",
-    usage: "nimbus secret ls [--json]",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION, ...JSON_OPTION },
-    async run(args, io) {
-      const secrets = await connect(io, args.values).client.secrets.list();
-      if (args.values.json) printJson(io, secrets);
-      else
-        printTable(
-          io,
-          ["name", "hosts", "header", "updated"],
-          secrets.map((s) => [s.name, s.hosts.join(","), s.header, s.updatedAt]),
-        );
-      return 0;
+  ),
+  listCommand(
+    {
+      path: ["secret", "ls"],
+      summary: "List the tenant's secrets (never their values)",
+      usage: "nimbus secret ls [--json]",
+      options: { ...TENANT_CONNECTION_OPTIONS },
     },
-  },
-  {
-    path: ["secret", "rm"],
-    summary: "Remove a tenant secret",
-    usage: "nimbus secret rm NAME",
-    options: { ...CONNECTION_OPTIONS, ...TENANT_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      await connect(io, args.values).client.secrets.delete({ name: args.positionals[0]! });
-      io.out(`removed secret ${args.positionals[0]}`);
-      return 0;
-    },
-  },
+    (args, io) => connect(io, args.values).client.secrets.list(),
+    { columns: ["name", "hosts", "header", "updated"], row: (s) => [s.name, s.hosts.join(","), s.header, s.updatedAt] },
+  ),
+  oneArgCommand(
+    { path: ["secret", "rm"], summary: "Remove a tenant secret", usage: "nimbus secret rm NAME", options: { ...TENANT_CONNECTION_OPTIONS } },
+    (client, name) => client.secrets.delete({ name }).then(() => `removed secret ${name}`),
+  ),
 ];

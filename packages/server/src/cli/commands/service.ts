@@ -6,13 +6,13 @@
 import type { PortSpec, ProcessSpec, ReadinessProbe, RestartPolicy, ServiceView } from "@nimbus/nimbus";
 import { endpointText } from "../endpoint-text.js";
 import { UsageError, type CliIo, type CommandDef, type ParsedArgs } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { printDetails, type DetailRow } from "../details.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { JSON_OPTION, printJson } from "../output.js";
+import { actCommand, collect, listCommand, tenantGetCommand } from "../resource-commands.js";
 import { connectTenant, listValue, parseChoice, parseDuration, parsePair, parsePositive, stringValue } from "../values.js";
 import { LOG_OPTIONS, sandboxCommands } from "./sandbox.js";
 
-const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
 const POLICIES: readonly RestartPolicy[] = ["never", "on_failure", "always"];
 const WAIT_OPTIONS = {
   wait: { type: "boolean" as const, help: "wait until the service is ready; exit 1 if it fails first" },
@@ -79,7 +79,7 @@ function launchCommand(verb: "start" | "restart", summary: string): CommandDef {
     path: ["service", verb],
     summary,
     usage: `nimbus service ${verb} NAME [--wait [--timeout 2m]]`,
-    options: { ...BASE_OPTIONS, ...WAIT_OPTIONS, ...JSON_OPTION },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...WAIT_OPTIONS, ...JSON_OPTION },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const name = args.positionals[0]!;
@@ -98,7 +98,7 @@ export const serviceCommands: CommandDef[] = [
     description:
       "Arguments after `--` replace the image's ENTRYPOINT and CMD. Each --port is reachable by name through the authenticated /api/tenants/T/services/NAME/proxy/ while the service runs; `--port 8080@host` also opens an unauthenticated listener on 127.0.0.1 (see `service get`) that any local user can reach.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       port: {
         type: "string",
         multiple: true,
@@ -145,83 +145,63 @@ export const serviceCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["service", "ls"],
-    summary: "List the tenant's services",
-    usage: "nimbus service ls [--json]",
-    options: { ...BASE_OPTIONS, ...JSON_OPTION },
-    async run(args, io) {
-      const items: ServiceView[] = [];
-      for await (const s of connectTenant(args, io).client.services.listAll()) items.push(s);
-      if (args.values.json) printJson(io, items);
-      else
-        printTable(
-          io,
-          ["name", "state", "health", "sandbox", "restarts", "endpoints"],
-          items.map((s) => [
-            s.name,
-            s.state,
-            s.health,
-            s.sandboxId,
-            s.restartCount,
-            s.endpoints.map((e) => (e.publish === "host" ? `${e.host}:${e.port}` : `proxy:${e.targetPort}`)).join(","),
-          ]),
-        );
-      return 0;
+  listCommand(
+    { path: ["service", "ls"], summary: "List the tenant's services", usage: "nimbus service ls [--json]", options: TENANT_CONNECTION_OPTIONS },
+    (args, io) => collect(connectTenant(args, io).client.services.listAll()),
+    {
+      columns: ["name", "state", "health", "sandbox", "restarts", "endpoints"],
+      row: (s) => [
+        s.name,
+        s.state,
+        s.health,
+        s.sandboxId,
+        s.restartCount,
+        s.endpoints.map((e) => (e.publish === "host" ? `${e.host}:${e.port}` : `proxy:${e.targetPort}`)).join(","),
+      ],
     },
-  },
-  {
-    path: ["service", "get"],
-    summary: "Show one service: state, health, sandbox, endpoints, restarts",
-    usage: "nimbus service get NAME [--json]",
-    options: { ...BASE_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const view = await connectTenant(args, io).client.services.get({ name: args.positionals[0]! });
-      if (args.values.json) printJson(io, view);
-      else describeService(io, view);
-      return 0;
-    },
-  },
+  ),
+  tenantGetCommand("service", "NAME", "Show one service: state, health, sandbox, endpoints, restarts", (c, name) => c.services.get({ name }), describeService),
   launchCommand("start", "Start a service (launches its sandbox)"),
   launchCommand("restart", "Replace a service's sandbox with a fresh one"),
-  {
-    path: ["service", "stop"],
-    summary: "Stop a service's sandbox: SIGTERM, then SIGKILL after the grace period (the definition stays)",
-    usage: "nimbus service stop NAME [--grace 10s]",
-    options: { ...BASE_OPTIONS, grace: { type: "string", help: "time between SIGTERM and SIGKILL, e.g. 500ms, 10s", default: "10s" } },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  actCommand(
+    {
+      path: ["service", "stop"],
+      summary: "Stop a service's sandbox: SIGTERM, then SIGKILL after the grace period (the definition stays)",
+      usage: "nimbus service stop NAME [--grace 10s]",
+      options: { ...TENANT_CONNECTION_OPTIONS, grace: { type: "string", help: "time between SIGTERM and SIGKILL, e.g. 500ms, 10s", default: "10s" } },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const grace = stringValue(args, "grace");
       const v = await connectTenant(args, io).client.services.stop({
         name: args.positionals[0]!,
         ...(grace !== undefined ? { gracePeriodMs: parseDuration("grace", grace) } : {}),
       });
-      io.out(`${v.name} ${v.state}`);
-      return 0;
+      return `${v.name} ${v.state}`;
     },
-  },
-  {
-    path: ["service", "rm"],
-    summary: "Delete a service definition (with --force also when it runs or has open sessions)",
-    usage: "nimbus service rm NAME [--force]",
-    options: { ...BASE_OPTIONS, force: { type: "boolean", help: "close its sessions and stop and delete its sandbox first" } },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  ),
+  actCommand(
+    {
+      path: ["service", "rm"],
+      summary: "Delete a service definition (with --force also when it runs or has open sessions)",
+      usage: "nimbus service rm NAME [--force]",
+      options: { ...TENANT_CONNECTION_OPTIONS, force: { type: "boolean", help: "close its sessions and stop and delete its sandbox first" } },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const name = args.positionals[0]!;
       const { client } = connectTenant(args, io);
       const { generation } = await client.services.get({ name });
       if (generation === undefined) throw new UsageError("this server does not report service generations; delete through the API with ifMatchGeneration");
       await client.services.delete({ name, ifMatchGeneration: generation, force: args.values.force === true });
-      io.out(`deleted service ${name}`);
-      return 0;
+      return `deleted service ${name}`;
     },
-  },
+  ),
   {
     path: ["service", "logs"],
     summary: "Print the output of a service's current sandbox (stdout to stdout, stderr to stderr)",
     usage: "nimbus service logs NAME [-f|--follow] [--tail N]",
-    options: { ...BASE_OPTIONS, ...LOG_OPTIONS },
+    options: { ...TENANT_CONNECTION_OPTIONS, ...LOG_OPTIONS },
     positionals: { min: 1, max: 1 },
     async run(args, io) {
       const name = args.positionals[0]!;

@@ -5,14 +5,14 @@
  */
 import type { Session, SessionChannel, SessionState } from "@nimbus/nimbus";
 import type { CliIo, CommandDef } from "../command.js";
-import { CONNECTION_OPTIONS, TENANT_OPTION } from "../connect.js";
+import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
 import { printDetails } from "../details.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { JSON_OPTION, printJson } from "../output.js";
+import { actCommand, collect, listCommand, tenantGetCommand } from "../resource-commands.js";
 import { connectTenant, listValue, parseChoice, parseDuration, stringValue } from "../values.js";
 
 const CHANNELS: readonly SessionChannel[] = ["stdio", "files", "exec"];
 const STATES: readonly SessionState[] = ["open", "closed", "expired"];
-const BASE_OPTIONS = { ...CONNECTION_OPTIONS, ...TENANT_OPTION };
 
 function targetOf(s: Session): string {
   const t = s.spec.target;
@@ -51,7 +51,7 @@ export const sessionCommands: CommandDef[] = [
     usage: "nimbus session open SANDBOX_ID [--channel stdio]... [--ttl 5m] [--json]",
     description: "Prints the session id on stdout and its expiry on stderr. Closing or expiring the session never stops the sandbox.",
     options: {
-      ...BASE_OPTIONS,
+      ...TENANT_CONNECTION_OPTIONS,
       channel: { type: "string", multiple: true, help: `channel to open: ${CHANNELS.join(" | ")} (repeatable)`, default: "stdio" },
       ttl: { type: "string", help: "lease length, e.g. 90s, 5m, 1h; the server caps it at 1h", default: "15m" },
       ...JSON_OPTION,
@@ -76,51 +76,36 @@ export const sessionCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["session", "ls"],
-    summary: "List the tenant's sessions",
-    usage: "nimbus session ls [--status open|closed|expired] [--json]",
-    options: { ...BASE_OPTIONS, status: { type: "string", help: `only this state: ${STATES.join(" | ")}`, default: "all" }, ...JSON_OPTION },
-    async run(args, io) {
+  listCommand(
+    {
+      path: ["session", "ls"],
+      summary: "List the tenant's sessions",
+      usage: "nimbus session ls [--status open|closed|expired] [--json]",
+      options: { ...TENANT_CONNECTION_OPTIONS, status: { type: "string", help: `only this state: ${STATES.join(" | ")}`, default: "all" } },
+    },
+    (args, io) => {
       const raw = stringValue(args, "status");
       const status = raw === undefined || raw === "all" ? undefined : parseChoice("status", raw, STATES);
-      const { client } = connectTenant(args, io);
-      const items: Session[] = [];
-      for await (const s of client.sessions.listAll(status ? { state: status } : {})) items.push(s);
-      if (args.values.json) printJson(io, items);
-      else
-        printTable(
-          io,
-          ["id", "state", "target", "channels", "expires", "created"],
-          items.map((s) => [s.metadata.id, s.status.lifecycleState, targetOf(s), s.spec.channels.join(","), s.status.expiresAt, s.metadata.createdAt]),
-        );
-      return 0;
+      return collect(connectTenant(args, io).client.sessions.listAll(status ? { state: status } : {}));
     },
-  },
-  {
-    path: ["session", "get"],
-    summary: "Show one session: state, target, channels, expiry",
-    usage: "nimbus session get ID [--json]",
-    options: { ...BASE_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const s = await connectTenant(args, io).client.sessions.get({ id: args.positionals[0]! });
-      if (args.values.json) printJson(io, s);
-      else describeSession(io, s);
-      return 0;
+    {
+      columns: ["id", "state", "target", "channels", "expires", "created"],
+      row: (s) => [s.metadata.id, s.status.lifecycleState, targetOf(s), s.spec.channels.join(","), s.status.expiresAt, s.metadata.createdAt],
     },
-  },
-  {
-    path: ["session", "close"],
-    summary: "Close a session (the sandbox keeps running; closing twice is fine)",
-    usage: "nimbus session close ID [--reason R]",
-    options: { ...BASE_OPTIONS, reason: { type: "string", help: "why, recorded as the close reason", default: "the server's (client_closed)" } },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+  ),
+  tenantGetCommand("session", "ID", "Show one session: state, target, channels, expiry", (c, id) => c.sessions.get({ id }), describeSession),
+  actCommand(
+    {
+      path: ["session", "close"],
+      summary: "Close a session (the sandbox keeps running; closing twice is fine)",
+      usage: "nimbus session close ID [--reason R]",
+      options: { ...TENANT_CONNECTION_OPTIONS, reason: { type: "string", help: "why, recorded as the close reason", default: "the server's (client_closed)" } },
+      positionals: { min: 1, max: 1 },
+    },
+    async (args, io) => {
       const reason = stringValue(args, "reason");
       const s = await connectTenant(args, io).client.sessions.close({ id: args.positionals[0]!, ...(reason !== undefined ? { reason } : {}) });
-      io.out(`${s.metadata.id} ${s.status.lifecycleState}${s.status.closeReason ? ` (${s.status.closeReason})` : ""}`);
-      return 0;
+      return `${s.metadata.id} ${s.status.lifecycleState}${s.status.closeReason ? ` (${s.status.closeReason})` : ""}`;
     },
-  },
+  ),
 ];

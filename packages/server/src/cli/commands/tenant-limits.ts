@@ -4,8 +4,9 @@
  */
 import type { TenantLimits } from "@nimbus/nimbus";
 import { UsageError, type CommandDef, type OptionDef } from "../command.js";
-import { CONNECTION_OPTIONS, connect } from "../connect.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+
+import { printTable } from "../output.js";
+import { tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 import { parseBytes, parsePositive } from "../values.js";
 
 /** Flag → limit field and how its value is read; `default` unpins the field. */
@@ -39,27 +40,21 @@ function printLimits(io: Parameters<CommandDef["run"]>[1], view: { limits: Tenan
 }
 
 export const tenantLimitCommands: CommandDef[] = [
-  {
-    path: ["tenant", "limits", "get"],
-    summary: "Show a tenant's aggregate ceilings and concurrency caps",
-    usage: "nimbus tenant limits get TENANT [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const view = await connect(io, args.values).client.tenants.limits.get({ tenantId: args.positionals[0]! });
-      if (args.values.json) printJson(io, view);
-      else printLimits(io, view);
-      return 0;
+  tenantSettingGetCommand(
+    "limits",
+    "Show a tenant's aggregate ceilings and concurrency caps",
+    (client, tenantId) => client.tenants.limits.get({ tenantId }),
+    printLimits,
+  ),
+  tenantSettingSetCommand(
+    "limits",
+    {
+      summary: "Pin a tenant's ceilings and caps (running sandboxes get new ceilings at once)",
+      usage:
+        "nimbus tenant limits set TENANT [--memory SIZE] [--cpus N] [--pids N] [--max-sandboxes N] [--max-sessions N] [--max-websockets N] [--max-execs N] [--max-pulls N] [--json]",
+      options: SET_OPTIONS,
     },
-  },
-  {
-    path: ["tenant", "limits", "set"],
-    summary: "Pin a tenant's ceilings and caps (running sandboxes get new ceilings at once)",
-    usage:
-      "nimbus tenant limits set TENANT [--memory SIZE] [--cpus N] [--pids N] [--max-sandboxes N] [--max-sessions N] [--max-websockets N] [--max-execs N] [--max-pulls N] [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION, ...SET_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
+    (args) => {
       const limits: { [K in keyof TenantLimits]?: number | null } = {};
       for (const [flag, d] of Object.entries(LIMIT_FLAGS)) {
         const v = args.values[flag];
@@ -67,10 +62,9 @@ export const tenantLimitCommands: CommandDef[] = [
         limits[d.field] = v === "default" ? null : d.parse(flag, v);
       }
       if (Object.keys(limits).length === 0) throw new UsageError(`give at least one limit to set, e.g. --memory 4g (see nimbus tenant limits set --help)`);
-      const view = await connect(io, args.values).client.tenants.limits.set({ tenantId: args.positionals[0]!, limits });
-      if (args.values.json) printJson(io, view);
-      else printLimits(io, view);
-      return 0;
+      return limits;
     },
-  },
+    (client, tenantId, limits) => client.tenants.limits.set({ tenantId, limits }),
+    printLimits,
+  ),
 ];

@@ -4,50 +4,28 @@
  */
 import type { CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, connect } from "../connect.js";
-import { JSON_OPTION, printJson, printTable } from "../output.js";
+import { JSON_OPTION, printJson } from "../output.js";
+import { actCommand, listCommand, oneArgCommand, tenantSettingGetCommand, tenantSettingSetCommand } from "../resource-commands.js";
 
 export const tenantCommands: CommandDef[] = [
-  {
-    path: ["tenant", "create"],
-    summary: "Create a tenant",
-    usage: "nimbus tenant create ID",
-    options: { ...CONNECTION_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const r = await connect(io, args.values).client.tenants.create({ id: args.positionals[0]! });
-      io.out(`created tenant ${r.id}`);
-      return 0;
+  oneArgCommand(
+    { path: ["tenant", "create"], summary: "Create a tenant", usage: "nimbus tenant create ID", options: { ...CONNECTION_OPTIONS } },
+    (client, id) => client.tenants.create({ id }).then((r) => `created tenant ${r.id}`),
+  ),
+  listCommand(
+    { path: ["tenant", "ls"], summary: "List tenants", usage: "nimbus tenant ls [--json]", options: { ...CONNECTION_OPTIONS } },
+    (args, io) => connect(io, args.values).client.tenants.list(),
+    { columns: ["id"], row: (t) => [t] },
+  ),
+  oneArgCommand(
+    {
+      path: ["tenant", "rm"],
+      summary: "Delete a tenant with all its sandboxes, sessions, services and keys",
+      usage: "nimbus tenant rm ID",
+      options: { ...CONNECTION_OPTIONS },
     },
-  },
-  {
-    path: ["tenant", "ls"],
-    summary: "List tenants",
-    usage: "nimbus tenant ls [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
-    async run(args, io) {
-      const tenants = await connect(io, args.values).client.tenants.list();
-      if (args.values.json) printJson(io, tenants);
-      else
-        printTable(
-          io,
-          ["id"],
-          tenants.map((t) => [t]),
-        );
-      return 0;
-    },
-  },
-  {
-    path: ["tenant", "rm"],
-    summary: "Delete a tenant with all its sandboxes, sessions, services and keys",
-    usage: "nimbus tenant rm ID",
-    options: { ...CONNECTION_OPTIONS },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      await connect(io, args.values).client.tenants.delete({ id: args.positionals[0]! });
-      io.out(`deleted tenant ${args.positionals[0]}`);
-      return 0;
-    },
-  },
+    (client, id) => client.tenants.delete({ id }).then(() => `deleted tenant ${id}`),
+  ),
   {
     path: ["tenant", "key", "create"],
     summary: "Create an API key for a tenant (printed once; store it now)",
@@ -65,79 +43,59 @@ export const tenantCommands: CommandDef[] = [
       return 0;
     },
   },
-  {
-    path: ["tenant", "key", "ls"],
-    summary: "List a tenant's API keys (never the secrets)",
-    usage: "nimbus tenant key ls TENANT [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const keys = await connect(io, args.values).client.tenants.apiKeys.list({ tenantId: args.positionals[0]! });
-      if (args.values.json) printJson(io, keys);
-      else
-        printTable(
-          io,
-          ["id", "name", "created", "last used"],
-          keys.map((k) => [k.id, k.name, k.createdAt, k.lastUsedAt]),
-        );
-      return 0;
+  listCommand(
+    {
+      path: ["tenant", "key", "ls"],
+      summary: "List a tenant's API keys (never the secrets)",
+      usage: "nimbus tenant key ls TENANT [--json]",
+      options: { ...CONNECTION_OPTIONS },
+      positionals: { min: 1, max: 1 },
     },
-  },
-  {
-    path: ["tenant", "key", "rm"],
-    summary: "Revoke a tenant API key",
-    usage: "nimbus tenant key rm TENANT KEY_ID",
-    options: { ...CONNECTION_OPTIONS },
-    positionals: { min: 2, max: 2 },
-    async run(args, io) {
+    (args, io) => connect(io, args.values).client.tenants.apiKeys.list({ tenantId: args.positionals[0]! }),
+    { columns: ["id", "name", "created", "last used"], row: (k) => [k.id, k.name, k.createdAt, k.lastUsedAt] },
+  ),
+  actCommand(
+    {
+      path: ["tenant", "key", "rm"],
+      summary: "Revoke a tenant API key",
+      usage: "nimbus tenant key rm TENANT KEY_ID",
+      options: { ...CONNECTION_OPTIONS },
+      positionals: { min: 2, max: 2 },
+    },
+    async (args, io) => {
       await connect(io, args.values).client.tenants.apiKeys.revoke({ tenantId: args.positionals[0]!, id: args.positionals[1]! });
-      io.out(`revoked key ${args.positionals[1]}`);
-      return 0;
+      return `revoked key ${args.positionals[1]}`;
     },
-  },
-  {
-    path: ["tenant", "egress", "get"],
-    summary: "Show a tenant's egress ceiling (what its sandboxes may ever ask for)",
-    usage: "nimbus tenant egress get TENANT [--json]",
-    options: { ...CONNECTION_OPTIONS, ...JSON_OPTION },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const c = await connect(io, args.values).client.tenants.egress.get({ tenantId: args.positionals[0]! });
-      if (args.values.json) printJson(io, c);
-      else {
-        io.out(`hosts:     ${c.hosts.join(", ") || "(none)"}`);
-        io.out(`ports:     ${c.ports.join(", ") || "(none)"}`);
-        io.out(`addresses: ${c.allowAddresses ? "allowed" : "not allowed"}${c.custom ? "" : "   (the default ceiling)"}`);
-      }
-      return 0;
+  ),
+  tenantSettingGetCommand(
+    "egress",
+    "Show a tenant's egress ceiling (what its sandboxes may ever ask for)",
+    (client, tenantId) => client.tenants.egress.get({ tenantId }),
+    (io, c) => {
+      io.out(`hosts:     ${c.hosts.join(", ") || "(none)"}`);
+      io.out(`ports:     ${c.ports.join(", ") || "(none)"}`);
+      io.out(`addresses: ${c.allowAddresses ? "allowed" : "not allowed"}${c.custom ? "" : "   (the default ceiling)"}`);
     },
-  },
-  {
-    path: ["tenant", "egress", "set"],
-    summary: "Set a tenant's egress ceiling",
-    usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
-    description:
-      "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
-    options: {
-      ...CONNECTION_OPTIONS,
-      ...JSON_OPTION,
-      host: { type: "string", multiple: true, help: "a host pattern sandboxes may name (repeat for more)" },
-      port: { type: "string", multiple: true, help: "a port or from-to range (repeat for more)" },
-      "allow-addresses": { type: "boolean", help: "let sandbox rules name literal IPs and CIDRs" },
+  ),
+  tenantSettingSetCommand(
+    "egress",
+    {
+      summary: "Set a tenant's egress ceiling",
+      usage: "nimbus tenant egress set TENANT --host PATTERN… --port PORT… [--allow-addresses]",
+      description:
+        "PATTERN is *, a host name, *.suffix, or (with --allow-addresses) an IP or CIDR; PORT is a number or a from-to range. Sandbox egress rules outside the ceiling are refused when the sandbox is created.",
+      options: {
+        host: { type: "string", multiple: true, help: "a host pattern sandboxes may name (repeat for more)" },
+        port: { type: "string", multiple: true, help: "a port or from-to range (repeat for more)" },
+        "allow-addresses": { type: "boolean", help: "let sandbox rules name literal IPs and CIDRs" },
+      },
     },
-    positionals: { min: 1, max: 1 },
-    async run(args, io) {
-      const hosts = (args.values.host as string[] | undefined) ?? [];
-      const ports = ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-      const c = await connect(io, args.values).client.tenants.egress.set({
-        tenantId: args.positionals[0]!,
-        hosts,
-        ports,
-        allowAddresses: args.values["allow-addresses"] === true,
-      });
-      if (args.values.json) printJson(io, c);
-      else io.out(`egress ceiling of ${args.positionals[0]}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`);
-      return 0;
-    },
-  },
+    (args) => ({
+      hosts: (args.values.host as string[] | undefined) ?? [],
+      ports: ((args.values.port as string[] | undefined) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+      allowAddresses: args.values["allow-addresses"] === true,
+    }),
+    (client, tenantId, ceiling) => client.tenants.egress.set({ tenantId, ...ceiling }),
+    (io, c, tenantId) => io.out(`egress ceiling of ${tenantId}: hosts ${c.hosts.join(", ") || "(none)"}; ports ${c.ports.join(", ") || "(none)"}`),
+  ),
 ];
