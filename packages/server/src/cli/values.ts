@@ -30,6 +30,14 @@ export function parseDuration(flag: string, value: string): number {
   return Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2] ?? "s"]!);
 }
 
+/** A time as the server takes it (RFC 3339, UTC): any form Date.parse reads, e.g. `2026-12-04` or `2026-12-04T17:00:00+01:00`. */
+export function parseTime(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--${flag}: invalid time "${value}"; use ISO 8601, e.g. 2026-12-04 or 2026-12-04T17:00:00Z`);
+  return new Date(t).toISOString();
+}
+
 /** `268435456`, `512k`, `256m`, `1g` (binary units; `kb`/`mib` spellings accepted) → bytes. */
 export function parseBytes(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());

@@ -23,6 +23,7 @@ import {
   parseDuration,
   parsePair,
   parsePositive,
+  parseTime,
   stringValue,
   type FieldFlag,
 } from "../values.js";
@@ -283,8 +284,8 @@ export const sandboxCommands: CommandDef[] = [
         id: args.positionals[0]!,
         ...(decision !== undefined ? { decision: parseChoice("decision", decision, ["allowed", "denied"] as const) } : {}),
         host: stringValue(args, "host"),
-        since: stringValue(args, "since"),
-        until: stringValue(args, "until"),
+        since: parseTime("since", stringValue(args, "since")),
+        until: parseTime("until", stringValue(args, "until")),
       };
       const { client } = connectTenant(args, io);
       /** Every row after `pageToken` (a row's seq), page by page. */
