@@ -7,7 +7,7 @@
  * has run.
  */
 import { after, before } from "node:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SandboxEnv } from "./sandbox-env.js";
@@ -17,6 +17,8 @@ export interface HostDirEnv {
   readonly env: SandboxEnv;
   /** The host temp dir, removed after the tests. */
   readonly hostDir: string;
+  /** Every path below the host dir (recursively, relative, sorted): compare before and after a race. */
+  hostTree(): string[];
 }
 
 /** `seed` fills the host dir before the tests run. */
@@ -36,6 +38,9 @@ export function hostDirEnv(tenant: string, hostDirPrefix: string, seed?: (hostDi
     },
     get hostDir() {
       return hostDir;
+    },
+    hostTree() {
+      return readdirSync(hostDir, { recursive: true }).map(String).sort();
     },
   };
 }
