@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ContainerBackend, assertNoLeftovers } from "../runtime/index.js";
+import { ContainerBackend } from "../runtime/index.js";
 import { makeBusyboxLayer } from "../runtime/conformance/suite.js";
+import { busyboxContainerSpec, crunSkip as skip, removeBackendState } from "../testing/busybox-containers.js";
 import { AppError } from "./errors.js";
 import { runExec } from "./sandbox-exec.js";
 
-const skip = process.getuid?.() !== 0 && "needs root, crun and conmon";
 let layer = "";
 let dir = "";
 let backend: ContainerBackend;
@@ -26,21 +26,12 @@ before(() => {
 });
 after(async () => {
   if (skip) return;
-  for (const c of await backend.list()) await backend.delete(c.id);
-  backend.close();
-  await assertNoLeftovers(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await removeBackendState(backend, dir);
   rmSync(layer, { recursive: true, force: true });
 });
 
 const sink = { stdout: () => undefined, stderr: () => undefined };
-const spec = (id: string, args: string[]) => ({
-  id,
-  rootfs: { lowerDirs: [layer] },
-  process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } },
-  hostname: id,
-  resources: { memoryLimitBytes: 64 << 20, pidsLimit: 32, cpuCount: 1 },
-});
+const spec = (id: string, args: string[]) => busyboxContainerSpec(layer, id, args);
 
 test("exec into a container whose process ended is op.conflict; a command's own 'is not running' is its output", { skip }, async () => {
   await backend.create(spec("ended-1", ["sleep", "1000"]) as any);
