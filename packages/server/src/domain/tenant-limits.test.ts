@@ -12,6 +12,7 @@ import { openDatabase, type Db } from "../store/db.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { TenantLimitsStore } from "../store/tenant-limits-store.js";
 import { FakeBackend } from "../runtime/fake/fake-backend.js";
+import { fakeContainerSpec } from "../testing/fake-container-spec.js";
 import { Tenants } from "./tenants.js";
 import { TenantLimitsService, groupName, resolveDefaults, type TenantLimits } from "./tenant-limits.js";
 import { TenantCaps } from "./tenant-caps.js";
@@ -58,14 +59,7 @@ test("defaults come from the host: 75% of RAM, every core, a quarter of pid_max"
 });
 
 test("set pins fields, writes the group's ceilings, and null unpins", async () => {
-  await runtime.create({
-    id: "box",
-    rootfs: { lowerDirs: [] },
-    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
-    hostname: "box",
-    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
-    group: limits.group("acme"),
-  });
+  await runtime.create(fakeContainerSpec("box", { group: limits.group("acme") }));
   const view = await limits.set("acme", { memoryLimitBytes: GiB, maxExecs: 2 });
   assert.equal(view.limits.memoryLimitBytes, GiB);
   assert.deepEqual(view.overrides, { memoryLimitBytes: GiB, maxExecs: 2 });
