@@ -7,9 +7,6 @@
  * found at start (a restart) is watched again with its deadline.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
 import type { ProcessState, ProcessesFacet } from "../runtime/backend.js";
@@ -19,18 +16,18 @@ import type { SandboxRow } from "../store/sandbox-store.js";
 import { Processes } from "./processes.js";
 import { TenantCaps } from "./tenant-caps.js";
 import type { TenantLimits } from "./tenant-limits.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
-let dir = "";
+let tmp: TempDb;
 let db: Db;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-processes-"));
-  db = openDatabase(dir);
+  tmp = openTempDb("nimbus-processes-");
+  db = tmp.db;
   statement(db, "INSERT INTO tenants (tenant_id, created_at) VALUES ('t', '2026-01-01T00:00:00Z')").run();
 });
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 /** A facet whose processes end when the test says so. */

@@ -3,11 +3,8 @@
 // is pushed on by activity or an open session instead of firing, touch writes
 // the store only every tenth of the timeout, and extend's bounds.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
-import { openDatabase, type Db } from "../store/db.js";
+import type { Db } from "../store/db.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { initialDeadlines, resolveLifetime, SandboxLifetimes } from "./sandbox-lifetimes.js";
@@ -15,9 +12,10 @@ import type { LifetimeSpec } from "./sandbox-lifetimes.js";
 import { createLogger } from "../log.js";
 import { checkSandboxSpec } from "./sandbox-rules.js";
 import { BUSYBOX_ROW_SPEC, sandboxRow } from "../testing/sandbox-rows.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
-let dir: string;
+let tmp: TempDb;
 let db: Db;
 let store: SandboxStore;
 let nowMs: number;
@@ -26,8 +24,8 @@ let openSessions: Set<string>;
 let lifetimes: SandboxLifetimes;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-lifetimes-"));
-  db = openDatabase(dir);
+  tmp = openTempDb("nimbus-lifetimes-");
+  db = tmp.db;
   new TenantStore(db).insert("t1", new Date(T0).toISOString());
   store = new SandboxStore(db);
   nowMs = T0;
@@ -51,8 +49,7 @@ beforeEach(() => {
 
 afterEach(() => {
   lifetimes.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 function insert(id: string, lifetime: LifetimeSpec): void {

@@ -1,20 +1,18 @@
 // Sessions domain on a real SQLite store, with sandboxes as plain records: the
 // lease rules, the scheduler's expiry, target changes and boot catch-up.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
-import { openDatabase, type Db } from "../store/db.js";
+import type { Db } from "../store/db.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { SessionStore } from "../store/session-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { AppError } from "./errors.js";
 import { EventBus, type LifecycleEvent } from "./events.js";
 import { Sessions, type SessionClosedEvent, type ServiceResolver } from "./sessions.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
-let dir: string;
+let tmp: TempDb;
 let db: Db;
 let sandboxes: Map<string, SandboxRow>;
 let events: LifecycleEvent[];
@@ -52,8 +50,8 @@ function rejects(fn: () => unknown, expected: string, field?: string): void {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-sessions-"));
-  db = openDatabase(dir);
+  tmp = openTempDb("nimbus-sessions-");
+  db = tmp.db;
   new TenantStore(db).insert("t1", new Date().toISOString());
   new TenantStore(db).insert("t2", new Date().toISOString());
   sandboxes = new Map();
@@ -64,8 +62,7 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const s of started.splice(0)) s.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,10 +5,7 @@
  */
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openDatabase, type Db } from "../store/db.js";
+import type { Db } from "../store/db.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { TenantLimitsStore } from "../store/tenant-limits-store.js";
 import { FakeBackend } from "../runtime/fake/fake-backend.js";
@@ -17,6 +14,7 @@ import { Tenants } from "./tenants.js";
 import { TenantLimitsService, groupName, resolveDefaults, type TenantLimits } from "./tenant-limits.js";
 import { TenantCaps } from "./tenant-caps.js";
 import { AppError } from "./errors.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const GiB = 1024 ** 3;
 const CONFIGURED: TenantLimits = {
@@ -29,15 +27,15 @@ const CONFIGURED: TenantLimits = {
   maxExecs: 32,
   maxPulls: 4,
 };
-let dir: string;
+let tmp: TempDb;
 let db: Db;
 let tenants: Tenants;
 let runtime: FakeBackend;
 let limits: TenantLimitsService;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-limits-"));
-  db = openDatabase(dir);
+  tmp = openTempDb("nimbus-limits-");
+  db = tmp.db;
   tenants = new Tenants(new TenantStore(db));
   runtime = new FakeBackend();
   const defaults = resolveDefaults(CONFIGURED, { memoryBytes: 8 * GiB, cpuCount: 4, pidMax: 4_194_304 });
@@ -45,8 +43,7 @@ beforeEach(() => {
   tenants.create("acme");
 });
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 test("defaults come from the host: 75% of RAM, every core, a quarter of pid_max", () => {

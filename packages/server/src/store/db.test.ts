@@ -2,24 +2,21 @@
 // withoutFsync and restored even when the commit throws; and statements are
 // prepared once per connection.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { openDatabase, statement, withoutFsync, type Db } from "./db.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
-let dir: string;
+let tmp: TempDb;
 let db: Db;
 const synchronous = () => db.pragma("synchronous", { simple: true }); // 2 = FULL, 1 = NORMAL
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-db-"));
-  db = openDatabase(dir);
+  tmp = openTempDb("nimbus-db-");
+  db = tmp.db;
 });
 
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 test("commits are FULL (fsynced) except inside withoutFsync, which always restores FULL", () => {
