@@ -16,6 +16,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { BUSYBOX } from "../testing/sandbox-env.js";
 import { sandboxEnvForFile } from "../testing/sandbox-env-for-file.js";
+import { httpServiceSpec } from "../testing/service-specs.js";
 
 const world = sandboxEnvForFile(["victim"]);
 
@@ -56,19 +57,7 @@ function plainGet(port: number): Promise<string | undefined> {
 }
 
 function webSpec(marker: string, port: Record<string, unknown>) {
-  return {
-    backend: {
-      kind: "sandbox",
-      sandbox: {
-        owner: { kind: "service" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sh", "-c", `mkdir -p /www && echo ${marker} > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`] },
-        ports: [{ name: "http", port: 8080, protocol: "http", ...port }],
-      },
-    },
-    readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
-  };
+  return httpServiceSpec(BUSYBOX, ["sh", "-c", `mkdir -p /www && echo ${marker} > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`], port);
 }
 
 async function startService(name: string, spec: unknown): Promise<any> {
