@@ -59,6 +59,13 @@ function insert(id: string, lifetime: LifetimeSpec): void {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** Starts the scheduler, lets its first pass run, and answers the ids expired so far. */
+async function startPass(): Promise<string[]> {
+  lifetimes.start();
+  await settle();
+  return expired.map((e) => e.id);
+}
+
 test("the spec's own fields win over the tenant default, field by field; no deadline, no lifetime", () => {
   assert.deepEqual(resolveLifetime({ ttlSeconds: 60 }, { ttlSeconds: 600, idleTimeoutSeconds: 30, onExpire: "delete" }), {
     ttlSeconds: 60,
@@ -74,12 +81,7 @@ test("a due TTL expires once with a message naming the TTL; one not yet due does
   insert("due", { ttlSeconds: 5 });
   insert("later", { ttlSeconds: 50 });
   nowMs = T0 + 5_000;
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["due"],
-  );
+  assert.deepEqual(await startPass(), ["due"]);
   assert.match(expired[0]!.message, /its TTL ran out/);
   lifetimes.arm();
   await settle();
@@ -98,12 +100,7 @@ test("idle: activity or an open session pushes the deadline on; with neither it 
   assert.equal(store.get("t1", "busy")!.idleExpiresAt, new Date(T0 + 18_000).toISOString(), "moved by 0.5 s: kept in memory only");
   openSessions.add("session");
   nowMs = T0 + 10_000;
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["quiet"],
-  );
+  assert.deepEqual(await startPass(), ["quiet"]);
   assert.match(expired[0]!.message, /idle/);
   assert.ok(Date.parse(store.get("t1", "session")!.idleExpiresAt!) >= T0 + 20_000, "an open session moved the deadline a whole timeout on");
   // The in-memory activity at 8.5 s decides when the stored 18 s deadline comes due.
@@ -116,12 +113,7 @@ test("idle: activity or an open session pushes the deadline on; with neither it 
   assert.equal(store.get("t1", "busy")!.idleExpiresAt, new Date(T0 + 18_500).toISOString());
   nowMs = T0 + 18_500;
   lifetimes.stop();
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["quiet", "busy"],
-  );
+  assert.deepEqual(await startPass(), ["quiet", "busy"]);
 });
 
 test("extend adds to the deadline or sets one, at most 7 days ahead, only while running", () => {
