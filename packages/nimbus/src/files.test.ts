@@ -63,7 +63,7 @@ describe("files: tree and archive", () => {
         assert.deepEqual(await nimbus.files.uploadArchive({ sandboxId: "box", path: "/d", data: Buffer.from("tarball") }), { echoed: "tarball" });
         assert.equal(await text(await nimbus.files.downloadArchive({ sandboxId: "box", path: "/d" })), "TAR");
         assert.deepEqual(
-          srv.requests.map((r) => `${r.method} ${r.rawPath}`),
+          srv.requestLines(),
           ["GET list", "GET stat", "POST mkdir", "POST remove", "POST rename", "PUT archive", "GET archive"].map((m) => m.replace(" ", ` ${base}/`)),
         );
         assert.equal(srv.requests[5]?.headers["content-type"], "application/x-tar");

@@ -39,6 +39,8 @@ export type Handler = (req: SeenRequest, res: ServerResponse) => void | Promise<
 export interface FakeServer {
   url: string;
   requests: SeenRequest[];
+  /** Each request seen as `METHOD rawPath`, in order: what a test compares the SDK's calls with. */
+  requestLines(): string[];
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startServer(handler: Handler): Promise<FakeServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    requestLines: () => requests.map((r) => `${r.method} ${r.rawPath}`),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
