@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { findBinary, runCommand } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, standaloneSandboxBody, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
 import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
 import { isolatedEnv, NIMBUS_BIN, runNimbus } from "../testing/cli.js";
@@ -83,18 +83,17 @@ async function run(cmd: string, id = sandboxId): Promise<{ out: string; code?: n
 
 async function createSandbox(network: unknown, name: string): Promise<{ status: number; body: any }> {
   return env!.srv.request("POST", `/api/tenants/${T}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: name },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sleep", "600"] },
-        ...(network ? { network } : {}),
-      },
-    },
+    body: standaloneSandboxBody(BUSYBOX, name, { argv: ["sleep", "600"] }, network ? { network } : {}),
   });
 }
+
+/** Rules for api.example.test: HTTP, and plain TCP to `port`. */
+const apiHttpAndTcp = (port: number) => ({
+  egress: [
+    { host: "api.example.test", protocol: "http" },
+    { host: "api.example.test", protocol: "tcp", port },
+  ],
+});
 
 const RULES = [
   { host: "api.example.test", protocol: "http" }, // 0
@@ -356,14 +355,19 @@ test("plain http with methods and path prefixes: every request on a connection i
   );
 });
 
-test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+/** The tenant's event stream, egress events of the shared sandbox only; `ac` ends it. */
+async function egressEvents(): Promise<{ ac: AbortController; reader: ReadableStreamDefaultReader<Uint8Array> }> {
   const ac = new AbortController();
   const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
     headers: { authorization: `Bearer ${env!.srv.token()}` },
     signal: ac.signal,
   });
   assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
+  return { ac, reader: res.body!.getReader() };
+}
+
+test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+  const { ac, reader } = await egressEvents();
   try {
     await run("nslookup -type=a evented.example.test");
     let text = "";
@@ -392,13 +396,7 @@ test(
   "a flood of denials is throttled on the event stream: at most 20 events a second per sandbox, the rest summed up in suppressedCount",
   { skip },
   async () => {
-    const ac = new AbortController();
-    const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
-      headers: { authorization: `Bearer ${env!.srv.token()}` },
-      signal: ac.signal,
-    });
-    assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
+    const { ac, reader } = await egressEvents();
     const events: Array<Record<string, any>> = [];
     let text = "";
     const pump = (async () => {
@@ -450,15 +448,7 @@ test(
 );
 
 test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
-  const created = await createSandbox(
-    {
-      egress: [
-        { host: "api.example.test", protocol: "http" },
-        { host: "api.example.test", protocol: "tcp", port: 7778 },
-      ],
-    },
-    "patch",
-  );
+  const created = await createSandbox(apiHttpAndTcp(7778), "patch");
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.metadata.id;
   await env!.waitFor(T, id, ["ready"]);
@@ -586,15 +576,7 @@ test(
 );
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
-  const r = await createSandbox(
-    {
-      egress: [
-        { host: "api.example.test", protocol: "http" },
-        { host: "api.example.test", protocol: "tcp", port: 22 },
-      ],
-    },
-    "outside",
-  );
+  const r = await createSandbox(apiHttpAndTcp(22), "outside");
   assert.equal(r.status, 400, JSON.stringify(r.body));
   assert.match(r.body.error.message, /spec\.network\.egress\[1\]/);
   const unknownSecret = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }], secrets: ["NOPE"] }, "secret");
