@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { startStandinRegistry, STANDIN_REFERENCE } from "../testing/standin.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import type { TestRegistry } from "../testing/registry.js";
-import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { closeCheckingLeftovers } from "../testing/server-leak-check.js";
 import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
 import { httpServiceSpec } from "../testing/service-specs.js";
@@ -42,12 +42,8 @@ before(async () => {
 });
 after(async () => {
   try {
-    await srv?.request("DELETE", "/api/tenants/ws");
-    await srv?.stop();
-    if (srv) await assertNoLeftovers(join(srv.root, "data", "runtime"));
-    if (srv) assert.deepEqual(forwarderPids(join(srv.root, "data", "endpoints")), []);
+    await closeCheckingLeftovers(srv, ["ws"], (s) => assert.deepEqual(forwarderPids(join(s.root, "data", "endpoints")), []));
   } finally {
-    await srv?.close();
     await registry?.stop();
   }
 });
