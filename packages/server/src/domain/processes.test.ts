@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
 import type { ProcessState, ProcessesFacet } from "../runtime/backend.js";
-import { openDatabase, statement, type Db } from "../store/db.js";
+import { statement } from "../store/db.js";
 import { ProcessStore } from "../store/process-store.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { Processes } from "./processes.js";
@@ -19,12 +19,10 @@ import type { TenantLimits } from "./tenant-limits.js";
 import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 let tmp: TempDb;
-let db: Db;
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-processes-");
-  db = tmp.db;
-  statement(db, "INSERT INTO tenants (tenant_id, created_at) VALUES ('t', '2026-01-01T00:00:00Z')").run();
+  statement(tmp.db, "INSERT INTO tenants (tenant_id, created_at) VALUES ('t', '2026-01-01T00:00:00Z')").run();
 });
 afterEach(() => {
   tmp.close();
@@ -72,7 +70,7 @@ function make(runtime: Recorder, opts: { retentionMs?: number; keepEnded?: numbe
   };
   const caps = new TenantCaps(() => limits);
   return new Processes({
-    store: new ProcessStore(db),
+    store: new ProcessStore(tmp.db),
     runtime,
     sandbox: () => SANDBOX,
     findSandbox: () => SANDBOX,

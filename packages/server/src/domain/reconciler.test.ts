@@ -10,7 +10,6 @@ import { afterEach, beforeEach, test } from "node:test";
 import type { ImageRecord } from "../images/index.js";
 import { silentLogger } from "../log.js";
 import { FakeBackend, FakeHost } from "../runtime/fake/fake-backend.js";
-import type { Db } from "../store/db.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { EventBus } from "./events.js";
@@ -36,7 +35,6 @@ const SPEC: SandboxSpec = {
 };
 
 let tmp: TempDb;
-let db: Db;
 let host: FakeHost;
 let pulls: number;
 const opened: Sandboxes[] = [];
@@ -50,7 +48,7 @@ function server(present: boolean, stall?: "pull" | "create", wal?: { sync(): Pro
   const runtime = new FakeBackend({ host });
   if (stall === "create") runtime.create = () => new Promise(() => undefined);
   const sandboxes = new Sandboxes({
-    store: new SandboxStore(db, wal),
+    store: new SandboxStore(tmp.db, wal),
     images: {
       present: () => (present ? IMAGE : undefined),
       pull: async () => {
@@ -75,8 +73,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-reconcile-");
-  db = tmp.db;
-  new TenantStore(db).insert("t1", new Date().toISOString());
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
   host = new FakeHost();
   pulls = 0;
 });

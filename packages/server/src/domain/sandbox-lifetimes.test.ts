@@ -4,7 +4,6 @@
 // the store only every tenth of the timeout, and extend's bounds.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
-import type { Db } from "../store/db.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { initialDeadlines, resolveLifetime, SandboxLifetimes } from "./sandbox-lifetimes.js";
@@ -16,7 +15,6 @@ import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 let tmp: TempDb;
-let db: Db;
 let store: SandboxStore;
 let nowMs: number;
 let expired: Array<{ id: string; message: string }>;
@@ -25,9 +23,8 @@ let lifetimes: SandboxLifetimes;
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-lifetimes-");
-  db = tmp.db;
-  new TenantStore(db).insert("t1", new Date(T0).toISOString());
-  store = new SandboxStore(db);
+  new TenantStore(tmp.db).insert("t1", new Date(T0).toISOString());
+  store = new SandboxStore(tmp.db);
   nowMs = T0;
   expired = [];
   openSessions = new Set();

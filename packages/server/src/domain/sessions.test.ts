@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
-import type { Db } from "../store/db.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { SessionStore } from "../store/session-store.js";
 import { TenantStore } from "../store/tenant-store.js";
@@ -13,7 +12,6 @@ import { Sessions, type SessionClosedEvent, type ServiceResolver } from "./sessi
 import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 let tmp: TempDb;
-let db: Db;
 let sandboxes: Map<string, SandboxRow>;
 let events: LifecycleEvent[];
 let bus: EventBus;
@@ -27,7 +25,7 @@ function sandbox(id: string, lifecycleState = "ready", tenantId = "t1"): Sandbox
 
 function make(opts: { services?: ServiceResolver; now?: () => number } = {}): Sessions {
   const s = new Sessions({
-    store: new SessionStore(db),
+    store: new SessionStore(tmp.db),
     sandboxes: { find: (t, id) => sandboxes.get(`${t}/${id}`) },
     events: bus,
     log: silentLogger,
@@ -51,9 +49,8 @@ function rejects(fn: () => unknown, expected: string, field?: string): void {
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-sessions-");
-  db = tmp.db;
-  new TenantStore(db).insert("t1", new Date().toISOString());
-  new TenantStore(db).insert("t2", new Date().toISOString());
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
+  new TenantStore(tmp.db).insert("t2", new Date().toISOString());
   sandboxes = new Map();
   events = [];
   bus = new EventBus();

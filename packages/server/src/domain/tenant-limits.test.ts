@@ -5,7 +5,6 @@
  */
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import type { Db } from "../store/db.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { TenantLimitsStore } from "../store/tenant-limits-store.js";
 import { FakeBackend } from "../runtime/fake/fake-backend.js";
@@ -28,18 +27,16 @@ const CONFIGURED: TenantLimits = {
   maxPulls: 4,
 };
 let tmp: TempDb;
-let db: Db;
 let tenants: Tenants;
 let runtime: FakeBackend;
 let limits: TenantLimitsService;
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-limits-");
-  db = tmp.db;
-  tenants = new Tenants(new TenantStore(db));
+  tenants = new Tenants(new TenantStore(tmp.db));
   runtime = new FakeBackend();
   const defaults = resolveDefaults(CONFIGURED, { memoryBytes: 8 * GiB, cpuCount: 4, pidMax: 4_194_304 });
-  limits = new TenantLimitsService({ store: new TenantLimitsStore(db), runtime, defaults, requireTenant: (t) => tenants.require(t), maxCpuCount: 4 });
+  limits = new TenantLimitsService({ store: new TenantLimitsStore(tmp.db), runtime, defaults, requireTenant: (t) => tenants.require(t), maxCpuCount: 4 });
   tenants.create("acme");
 });
 afterEach(() => {

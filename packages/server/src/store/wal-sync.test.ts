@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
-import type { Db } from "./db.js";
 import { SandboxStore, type NewSandboxRow } from "./sandbox-store.js";
 import { TenantStore } from "./tenant-store.js";
 import { WalSync } from "./wal-sync.js";
@@ -15,14 +14,12 @@ import { sandboxRow } from "../testing/sandbox-rows.js";
 import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 let tmp: TempDb;
-let db: Db;
 let wal: WalSync;
 
 beforeEach(() => {
   tmp = openTempDb("nimbus-wal-");
-  db = tmp.db;
-  new TenantStore(db).insert("t1", new Date().toISOString());
-  wal = WalSync.of(db);
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
+  wal = WalSync.of(tmp.db);
 });
 
 afterEach(() => {
@@ -71,16 +68,16 @@ test("the sandbox insert commits without SQLite's fsync and is durable when the 
   let release!: () => void;
   const synced = new Promise<void>((r) => (release = r));
   let syncs = 0;
-  const store = new SandboxStore(db, { sync: () => (syncs++, synced) });
+  const store = new SandboxStore(tmp.db, { sync: () => (syncs++, synced) });
   const inserted = store.insert(row("a"));
   assert.equal(store.get("t1", "a")?.lifecycleState, "starting", "visible at once");
   assert.equal(syncs, 1);
   assert.equal(inserted.durable, synced);
-  assert.equal(db.pragma("synchronous", { simple: true }), 2, "FULL again for every other write");
+  assert.equal(tmp.db.pragma("synchronous", { simple: true }), 2, "FULL again for every other write");
   release();
   await inserted.durable;
   // Without a WalSync, SQLite syncs the commit itself.
-  const plain = new SandboxStore(db).insert(row("b"));
+  const plain = new SandboxStore(tmp.db).insert(row("b"));
   await plain.durable;
   assert.equal(plain.row.id, "b");
 });
