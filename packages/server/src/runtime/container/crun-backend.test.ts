@@ -3,25 +3,19 @@
 // the log size cap, and a monitor that dies without recording an exit.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, afterEach, before, test } from "node:test";
-import { makeBusyboxLayer } from "../conformance/suite.js";
+import { afterEach, test } from "node:test";
 import { isRuntimeError } from "../errors.js";
 import { ContainerBackend } from "./crun-backend.js";
-import { busyboxContainerSpec, crunSkip as skip, removeBackendState } from "../../testing/busybox-containers.js";
+import { busyboxLayerForFile, crunSkip as skip, removeBackendState } from "../../testing/busybox-containers.js";
 import { readLogText } from "./log-file.js";
 
-let layer = "";
+const layer = busyboxLayerForFile("nimbus-crun-layer-");
 let dir = "";
 let backend: ContainerBackend;
 
-before(() => {
-  if (skip) return;
-  layer = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "nimbus-crun-layer-")));
-});
-after(() => layer && rmSync(layer, { recursive: true, force: true }));
 afterEach(async () => {
   if (skip) return;
   await removeBackendState(backend, dir);
@@ -33,7 +27,7 @@ function setup(opts: { logSizeMaxBytes?: number } = {}): ContainerBackend {
   return backend;
 }
 
-const spec = (id: string, args: string[], terminal = false) => busyboxContainerSpec(layer, id, args, terminal);
+const spec = layer.spec;
 
 test("a terminal process gets a pty, and its output is logged", { skip }, async () => {
   const b = setup();
