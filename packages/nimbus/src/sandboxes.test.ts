@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import type { Nimbus } from "./client.js";
 import { NimbusConflictError, NimbusError } from "./errors.js";
-import { sendJson, startNdjson, until, writeLine, withClient, type Handler } from "./testing/fake-server.js";
+import { type Handler, sendJson, sendNdjson, startNdjson, until, withClient, writeLine } from "./testing/fake-server.js";
 import { sandbox } from "./testing/resources.js";
 import type { SandboxSpec } from "./types/sandbox.js";
 
@@ -79,11 +79,7 @@ describe("sandboxes CRUD", () => {
       (req, res) => {
         if (req.method === "DELETE") return void res.writeHead(204).end();
         if (req.rawPath.endsWith("/logs") && req.query.get("follow") === "1") {
-          startNdjson(res);
-          writeLine(res, { stream: "stdout", data: "hello\n", time: "t1" });
-          writeLine(res, { type: "heartbeat" });
-          writeLine(res, { stream: "stderr", data: "oops\n", time: "t2" });
-          return void res.end();
+          return sendNdjson(res, [{ stream: "stdout", data: "hello\n", time: "t1" }, { type: "heartbeat" }, { stream: "stderr", data: "oops\n", time: "t2" }]);
         }
         if (req.rawPath.endsWith("/logs")) return void res.writeHead(200, { "content-type": "text/plain" }).end("line1\nline2\n");
         sendJson(res, 200, sandbox("box", "stopped"));

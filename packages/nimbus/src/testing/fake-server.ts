@@ -128,6 +128,18 @@ export function writeLine(res: ServerResponse, value: unknown): void {
 }
 
 /**
+ * Answers with a whole NDJSON stream, one line per value, and ends it.
+ *
+ * @example
+ * sendNdjson(res, [{ type: "heartbeat" }, { kind: "exit", code: 0 }]);
+ */
+export function sendNdjson(res: ServerResponse, values: unknown[]): void {
+  startNdjson(res);
+  for (const v of values) writeLine(res, v);
+  res.end();
+}
+
+/**
  * Resolves once `predicate` holds, polling every few milliseconds.
  *
  * @example
