@@ -19,6 +19,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitUntil } from "../testing/until.js";
 
 const skip =
   (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) &&
@@ -56,14 +57,6 @@ async function captureClientHello(servername: string): Promise<Buffer> {
     });
     server.on("error", reject);
   });
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A shell command inside the sandbox. */
@@ -429,9 +422,9 @@ test(
       // Every denial is in the log; the events add up to it once the last window closed.
       const sum = () => events.reduce((n, e) => n + (e.suppressedCount ?? 1), 0);
       let inLog = 0;
-      await waitFor("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
+      await waitUntil("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
       inLog = await logged();
-      await waitFor("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
+      await waitUntil("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
       assert.ok(inLog >= 150, `denials in the log: ${inLog}`);
       assert.equal(sum(), inLog, JSON.stringify(events.map((e) => [e.name, e.suppressedCount])));
       const summaries = events.filter((e) => e.suppressedCount !== undefined);
@@ -454,7 +447,7 @@ test("PATCH …/network: new rules apply at once, open connections they refuse a
   await env!.waitFor(T, id, ["ready"]);
   const holdsBefore = upstreamLines("hold").length;
   await run(`A=$(${resolve("api.example.test")}); (sleep 30 | nc "$A" 7778 > /tmp/held 2>&1; echo ended > /tmp/ended) < /dev/null > /dev/null 2>&1 &`, id);
-  await waitFor("the held connection", () => upstreamLines("hold").length > holdsBefore);
+  await waitUntil("the held connection", () => upstreamLines("hold").length > holdsBefore);
   assert.match((await run(get("api.example.test"), id)).out, /hello from/);
   const path = `/api/tenants/${T}/sandboxes/${id}/network`;
   const current = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
@@ -518,7 +511,7 @@ test(
         .map((l) => JSON.parse(l) as Record<string, any>);
     try {
       assert.match((await run(get("api.example.test"), id)).out, /hello from/);
-      await waitFor(
+      await waitUntil(
         "the allowed connection in the followed log",
         () => rows().some((r) => r.kind === "connect" && r.name === "api.example.test" && r.decision === "allowed"),
         10_000,
@@ -531,7 +524,7 @@ test(
       assert.match(set.stdout, new RegExp(`^${id}: 1 egress rule\\(s\\), resourceVersion \\S+`));
       assert.match((await run("nslookup -type=a api.example.test", id)).out, /NXDOMAIN/);
       assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
-      await waitFor(
+      await waitUntil(
         "the denied lookup in the followed log",
         () => rows().some((r) => r.kind === "dns" && r.name === "api.example.test" && r.decision === "denied"),
         10_000,
