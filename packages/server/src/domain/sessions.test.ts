@@ -10,6 +10,7 @@ import { AppError } from "./errors.js";
 import { EventBus, type LifecycleEvent } from "./events.js";
 import { Sessions, type SessionClosedEvent, type ServiceResolver } from "./sessions.js";
 import { openTempDb, type TempDb } from "../testing/temp-db.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 let tmp: TempDb;
 let sandboxes: Map<string, SandboxRow>;
@@ -61,8 +62,6 @@ afterEach(() => {
   for (const s of started.splice(0)) s.stop();
   tmp.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("open records the lease, pins the sandbox snapshot and applies the TTL rules", () => {
   sandbox("sb");

@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { findBinary } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
 import { startSandboxEnv, standaloneSandboxBody, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const skip = (process.getuid?.() !== 0 || !findBinary("crun") || !findBinary("catatonit")) && "needs root, crun and catatonit";
 const T = "lifetimes-e2e";
@@ -36,7 +37,6 @@ async function create(process: Record<string, unknown>, lifetime?: Record<string
 }
 
 const get = async (id: string) => (await env.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function remove(id: string): Promise<void> {
   const r = await env.srv.request("DELETE", `/api/tenants/${T}/sandboxes/${id}?gracePeriodMs=0`);
