@@ -28,7 +28,7 @@ const NAME = "bench.example.test";
 const T = "bench";
 const CLIENT = new URL("./client.mjs", import.meta.url).pathname;
 
-const { startSandboxEnv } = await loadServer("testing/sandbox-env");
+const { startSandboxEnv, standaloneSandboxBody, BUSYBOX } = await loadServer("testing/sandbox-env");
 const { startFakeInternet } = await loadServer("testing/fake-internet");
 const { startTestZone } = await loadServer("testing/dns-zone");
 
@@ -65,16 +65,7 @@ try {
   const ceiling = await env.srv.request("PUT", `/api/tenants/${T}/egress`, { body: { hosts: [NAME], ports: [80], allowAddresses: false } });
   if (ceiling.status !== 200) throw new Error(`ceiling: ${ceiling.status} ${JSON.stringify(ceiling.body)}`);
   const created = await env.srv.request("POST", `/api/tenants/${T}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "egress-bench" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } },
-        process: { argv: ["sleep", "3600"] },
-        network: { egress: [{ host: NAME, protocol: "http" }] },
-      },
-    },
+    body: standaloneSandboxBody(BUSYBOX, "egress-bench", { argv: ["sleep", "3600"] }, { network: { egress: [{ host: NAME, protocol: "http" }] } }),
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.metadata.id;

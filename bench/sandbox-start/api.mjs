@@ -45,7 +45,7 @@ const ARGV = ["sleep", "100000"];
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
 
-const { startSandboxEnv, BUSYBOX } = await loadServer("testing/sandbox-env");
+const { startSandboxEnv, standaloneSandboxBody, BUSYBOX } = await loadServer("testing/sandbox-env");
 const { resolveProcess } = await loadServer("domain/process-resolve");
 const { clampResources } = await loadServer("domain/sandbox-spec");
 const { findBinary } = await loadServer("runtime/container/exec");
@@ -69,15 +69,7 @@ async function call(method, path, body) {
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-const createBody = (name) => ({
-  profile: "worker",
-  spec: {
-    owner: { kind: "standalone", displayName: name },
-    backend: "container",
-    root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-    process: { argv: ARGV },
-  },
-});
+const createBody = (name) => standaloneSandboxBody(BUSYBOX, name, { argv: ARGV });
 
 function settle(resource) {
   const s = resource.status.lifecycleState;

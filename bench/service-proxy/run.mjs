@@ -12,17 +12,17 @@
 import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
-import { loadServer } from "../lib/load-server.mjs";
+import { loadServer, numberArg } from "../lib/load-server.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const server = join(here, "../../packages/server");
-const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) || dflt : dflt);
-const requests = arg("--requests", 400);
-const rounds = arg("--rounds", 5);
-const concurrency = arg("--concurrency", 16);
+const requests = numberArg("--requests", 400);
+const rounds = numberArg("--rounds", 5);
+const concurrency = numberArg("--concurrency", 16);
 
 const { startStandinRegistry, STANDIN_REFERENCE } = await loadServer("testing/standin");
 const { startTestServer } = await loadServer("testing/server");
+const { httpServiceSpec } = await loadServer("testing/service-specs");
 const { assertNoLeftovers } = await loadServer("runtime/leak-check");
 
 const BODY = "x".repeat(512);
@@ -74,20 +74,8 @@ try {
   registry = await startStandinRegistry();
   srv = await startTestServer({ flags: { registryMirrors: [`docker.io=${registry.url}`] } });
   await srv.request("POST", "/api/tenants", { body: { id: "bench" } });
-  const spec = {
-    backend: {
-      kind: "sandbox",
-      sandbox: {
-        owner: { kind: "service" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: STANDIN_REFERENCE } },
-        process: { argv: ["node", "-e", SERVER_JS, "8080"] },
-        // publish: "host" keeps the "endpoint (forwarder)" row: ports are proxy-only by default (issue 15 #19).
-        ports: [{ name: "http", port: 8080, protocol: "http", publish: "host" }],
-      },
-    },
-    readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
-  };
+  // publish: "host" keeps the "endpoint (forwarder)" row: ports are proxy-only by default (issue 15 #19).
+  const spec = httpServiceSpec(STANDIN_REFERENCE, ["node", "-e", SERVER_JS, "8080"], { publish: "host" });
   const created = await srv.request("POST", "/api/tenants/bench/services", { body: { metadata: { name: "web" }, spec } });
   if (created.status !== 201) throw new Error(`create: ${JSON.stringify(created.body)}`);
   await srv.request("POST", "/api/tenants/bench/services/web/start", { body: {} });

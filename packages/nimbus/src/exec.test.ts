@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NimbusError, NimbusNotFoundError } from "./errors.js";
-import { startNdjson, withClient, writeLine } from "./testing/fake-server.js";
+import { sendNdjson, startNdjson, withClient, writeLine } from "./testing/fake-server.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -9,13 +9,13 @@ describe("sandboxes.exec", () => {
   it("sends the exec body and assembles stdout, stderr and the exit code", async () => {
     await withClient(
       (_req, res) => {
-        startNdjson(res);
-        writeLine(res, { kind: "stdout", data: b64("hel"), encoding: "base64" });
-        writeLine(res, { kind: "stderr", data: b64("warn\n"), encoding: "base64" });
-        writeLine(res, { type: "heartbeat" });
-        writeLine(res, { kind: "stdout", data: b64("lo\n"), encoding: "base64" });
-        writeLine(res, { kind: "exit", code: 3 });
-        res.end();
+        sendNdjson(res, [
+          { kind: "stdout", data: b64("hel"), encoding: "base64" },
+          { kind: "stderr", data: b64("warn\n"), encoding: "base64" },
+          { type: "heartbeat" },
+          { kind: "stdout", data: b64("lo\n"), encoding: "base64" },
+          { kind: "exit", code: 3 },
+        ]);
       },
       async (nimbus, srv) => {
         const r = await nimbus.sandboxes.exec({ id: "box/1", argv: ["sh", "-c", "x"], env: { A: "1" }, cwd: "/w", stdin: "in", timeoutMs: 5000 });
@@ -31,12 +31,12 @@ describe("sandboxes.exec", () => {
   it("streams frames with execStream", async () => {
     await withClient(
       (_req, res) => {
-        startNdjson(res);
-        writeLine(res, { kind: "stdout", data: b64("x"), encoding: "base64" });
-        // The server's heartbeat line (api/ndjson.ts) is not a frame.
-        writeLine(res, { type: "heartbeat" });
-        writeLine(res, { kind: "exit", code: 0 });
-        res.end();
+        sendNdjson(res, [
+          { kind: "stdout", data: b64("x"), encoding: "base64" },
+          // The server's heartbeat line (api/ndjson.ts) is not a frame.
+          { type: "heartbeat" },
+          { kind: "exit", code: 0 },
+        ]);
       },
       async (nimbus) => {
         const kinds = [];

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { describe, it } from "node:test";
-import { sendJson, startNdjson, withClient, writeLine } from "./testing/fake-server.js";
+import { sendJson, sendNdjson, withClient } from "./testing/fake-server.js";
 import { sandbox } from "./testing/resources.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -63,7 +63,7 @@ describe("files: tree and archive", () => {
         assert.deepEqual(await nimbus.files.uploadArchive({ sandboxId: "box", path: "/d", data: Buffer.from("tarball") }), { echoed: "tarball" });
         assert.equal(await text(await nimbus.files.downloadArchive({ sandboxId: "box", path: "/d" })), "TAR");
         assert.deepEqual(
-          srv.requests.map((r) => `${r.method} ${r.rawPath}`),
+          srv.requestLines(),
           ["GET list", "GET stat", "POST mkdir", "POST remove", "POST rename", "PUT archive", "GET archive"].map((m) => m.replace(" ", ` ${base}/`)),
         );
         assert.equal(srv.requests[5]?.headers["content-type"], "application/x-tar");
@@ -76,11 +76,11 @@ describe("events", () => {
   it("streams parsed events without heartbeats", async () => {
     await withClient(
       (_req, res) => {
-        startNdjson(res);
-        writeLine(res, { type: "heartbeat" });
-        writeLine(res, { type: "sandbox", action: "created", resource: sandbox("box", "pending") });
-        writeLine(res, { type: "sandbox", action: "updated", resource: sandbox("box", "ready") });
-        res.end();
+        sendNdjson(res, [
+          { type: "heartbeat" },
+          { type: "sandbox", action: "created", resource: sandbox("box", "pending") },
+          { type: "sandbox", action: "updated", resource: sandbox("box", "ready") },
+        ]);
       },
       async (nimbus, srv) => {
         const seen: string[] = [];

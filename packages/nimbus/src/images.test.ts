@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { NimbusError, NimbusInvalidInputError, NimbusNotFoundError } from "./errors.js";
-import { sendJson, startNdjson, withClient, writeLine } from "./testing/fake-server.js";
+import { sendJson, sendNdjson, startNdjson, withClient, writeLine } from "./testing/fake-server.js";
 
 const image = { reference: "docker.io/library/alpine:3", digest: "sha256:abc", sizeBytes: 10, pulledAt: "t", layers: [] };
 
@@ -12,16 +12,17 @@ describe("images", () => {
   it("passes progress lines on, skips heartbeats, and rebuilds an error line as a typed error", async () => {
     await withClient(
       (req, res) => {
-        startNdjson(res);
-        writeLine(res, { type: "heartbeat" });
-        writeLine(res, { kind: "resolved", reference: image.reference, digest: "sha256:abc", layers: 1 });
-        if ((req.json as { reference: string }).reference === "missing") {
-          writeLine(res, { kind: "error", error: { code: "op.not_found", message: "no such image", requestId: "req_1", retryable: false, detail: null } });
-        } else {
-          writeLine(res, { kind: "layer", digest: "sha256:l1", receivedBytes: 5, totalBytes: 10, done: false, cached: false });
-          writeLine(res, { kind: "done", image });
-        }
-        res.end();
+        const missing = (req.json as { reference: string }).reference === "missing";
+        sendNdjson(res, [
+          { type: "heartbeat" },
+          { kind: "resolved", reference: image.reference, digest: "sha256:abc", layers: 1 },
+          ...(missing
+            ? [{ kind: "error", error: { code: "op.not_found", message: "no such image", requestId: "req_1", retryable: false, detail: null } }]
+            : [
+                { kind: "layer", digest: "sha256:l1", receivedBytes: 5, totalBytes: 10, done: false, cached: false },
+                { kind: "done", image },
+              ]),
+        ]);
       },
       async (nimbus) => {
         const kinds: string[] = [];

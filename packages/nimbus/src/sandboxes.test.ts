@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
+import type { Nimbus } from "./client.js";
 import { NimbusConflictError, NimbusError } from "./errors.js";
-import { sendJson, startNdjson, until, writeLine, withClient, type Handler } from "./testing/fake-server.js";
+import { type Handler, sendJson, sendNdjson, startNdjson, until, withClient, writeLine } from "./testing/fake-server.js";
 import { sandbox } from "./testing/resources.js";
 import type { SandboxSpec } from "./types/sandbox.js";
 
@@ -78,11 +79,7 @@ describe("sandboxes CRUD", () => {
       (req, res) => {
         if (req.method === "DELETE") return void res.writeHead(204).end();
         if (req.rawPath.endsWith("/logs") && req.query.get("follow") === "1") {
-          startNdjson(res);
-          writeLine(res, { stream: "stdout", data: "hello\n", time: "t1" });
-          writeLine(res, { type: "heartbeat" });
-          writeLine(res, { stream: "stderr", data: "oops\n", time: "t2" });
-          return void res.end();
+          return sendNdjson(res, [{ stream: "stdout", data: "hello\n", time: "t1" }, { type: "heartbeat" }, { stream: "stderr", data: "oops\n", time: "t2" }]);
         }
         if (req.rawPath.endsWith("/logs")) return void res.writeHead(200, { "content-type": "text/plain" }).end("line1\nline2\n");
         sendJson(res, 200, sandbox("box", "stopped"));
@@ -123,15 +120,20 @@ function waitServer(initial: ReturnType<typeof sandbox>) {
     state.order.push("get");
     sendJson(res, 200, initial);
   };
-  return { state, handler };
+  /** Starts waiting for `box` to be ready, and returns (the wait in `waiting`) once it has subscribed and read the sandbox. */
+  const startWait = async (nimbus: Nimbus) => {
+    const waiting = nimbus.sandboxes.wait({ id: "box", until: "ready" });
+    await until(() => state.order.length === 2);
+    return { waiting };
+  };
+  return { state, handler, startWait };
 }
 
 describe("sandboxes.wait", () => {
   it("resolves from an event after subscribing before the GET", async () => {
-    const { state, handler } = waitServer(sandbox("box", "starting"));
+    const { state, handler, startWait } = waitServer(sandbox("box", "starting"));
     await withClient(handler, async (nimbus, srv) => {
-      const waiting = nimbus.sandboxes.wait({ id: "box", until: "ready" });
-      await until(() => state.order.length === 2);
+      const { waiting } = await startWait(nimbus);
       writeLine(state.events!, { type: "sandbox", action: "updated", resource: sandbox("other", "ready") });
       writeLine(state.events!, { type: "sandbox", action: "updated", resource: sandbox("box", "ready") });
       const ready = await waiting;
@@ -153,10 +155,9 @@ describe("sandboxes.wait", () => {
   });
 
   it("fails with op.conflict when the sandbox ends failed", async () => {
-    const { state, handler } = waitServer(sandbox("box", "starting"));
+    const { state, handler, startWait } = waitServer(sandbox("box", "starting"));
     await withClient(handler, async (nimbus) => {
-      const waiting = nimbus.sandboxes.wait({ id: "box", until: "ready" });
-      await until(() => state.order.length === 2);
+      const { waiting } = await startWait(nimbus);
       writeLine(state.events!, { type: "sandbox", action: "updated", resource: sandbox("box", "failed", { reason: "oom_killed", exitCode: 137 }) });
       await assert.rejects(waiting, (e: unknown) => {
         assert.ok(e instanceof NimbusConflictError);
@@ -169,10 +170,9 @@ describe("sandboxes.wait", () => {
   });
 
   it("fails when the sandbox is deleted, and when the initial state is already terminal", async () => {
-    const { state, handler } = waitServer(sandbox("box", "starting"));
+    const { state, handler, startWait } = waitServer(sandbox("box", "starting"));
     await withClient(handler, async (nimbus) => {
-      const waiting = nimbus.sandboxes.wait({ id: "box", until: "ready" });
-      await until(() => state.order.length === 2);
+      const { waiting } = await startWait(nimbus);
       writeLine(state.events!, { type: "sandbox", action: "deleted", resource: sandbox("box", "stopping") });
       await assert.rejects(waiting, (e: unknown) => e instanceof NimbusConflictError && e.detail?.lifecycleState === "deleted");
     });

@@ -134,15 +134,12 @@ describe("services", () => {
         await nimbus.services.restart({ name: "worker" });
         assert.equal((await nimbus.services.list()).items[0]?.name, "worker");
         assert.equal((await nimbus.services.get({ name: "a b" })).name, "worker");
-        assert.deepEqual(
-          srv.requests.map((r) => `${r.method} ${r.rawPath}`),
-          [
-            "POST /api/tenants/demo/services/worker/stop",
-            "POST /api/tenants/demo/services/worker/restart",
-            "GET /api/tenants/demo/services",
-            "GET /api/tenants/demo/services/a%20b",
-          ],
-        );
+        assert.deepEqual(srv.requestLines(), [
+          "POST /api/tenants/demo/services/worker/stop",
+          "POST /api/tenants/demo/services/worker/restart",
+          "GET /api/tenants/demo/services",
+          "GET /api/tenants/demo/services/a%20b",
+        ]);
       },
     );
   });

@@ -39,6 +39,8 @@ export type Handler = (req: SeenRequest, res: ServerResponse) => void | Promise<
 export interface FakeServer {
   url: string;
   requests: SeenRequest[];
+  /** Each request seen as `METHOD rawPath`, in order: what a test compares the SDK's calls with. */
+  requestLines(): string[];
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startServer(handler: Handler): Promise<FakeServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    requestLines: () => requests.map((r) => `${r.method} ${r.rawPath}`),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -122,6 +125,18 @@ export function startNdjson(res: ServerResponse): void {
  */
 export function writeLine(res: ServerResponse, value: unknown): void {
   res.write(`${JSON.stringify(value)}\n`);
+}
+
+/**
+ * Answers with a whole NDJSON stream, one line per value, and ends it.
+ *
+ * @example
+ * sendNdjson(res, [{ type: "heartbeat" }, { kind: "exit", code: 0 }]);
+ */
+export function sendNdjson(res: ServerResponse, values: unknown[]): void {
+  startNdjson(res);
+  for (const v of values) writeLine(res, v);
+  res.end();
 }
 
 /**

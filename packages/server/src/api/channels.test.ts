@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { Nimbus, NimbusConflictError, NimbusInvalidInputError, NimbusNotFoundError } from "@nimbus/nimbus";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import type { SandboxEnv } from "../testing/sandbox-env.js";
+import { startSleeperSandbox } from "../testing/sleeper-sandbox.js";
 
 let env: SandboxEnv;
 let nimbus: Nimbus;
@@ -22,11 +23,7 @@ let hostFile = "";
 const HOST_CONTENT = "host secret, must never be read or written through a sandbox\n";
 
 before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant("files");
-  nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: "files" });
-  id = (await env.create("files", ["sleep", "100000"])).metadata.id;
-  await env.waitFor("files", id, ["ready"]);
+  ({ env, nimbus, id } = await startSleeperSandbox("files"));
   hostDir = mkdtempSync(join(tmpdir(), "nimbus-hostfile-"));
   hostFile = join(hostDir, "secret.txt");
   writeFileSync(hostFile, HOST_CONTENT);

@@ -13,7 +13,8 @@ import { Readable } from "node:stream";
 import { Nimbus, NimbusError, NimbusInvalidInputError } from "@nimbus/nimbus";
 import { readTar } from "../images/tar-reader.js";
 import { tarArchive, type TarWriteEntry } from "../images/tar-writer.js";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import type { SandboxEnv } from "../testing/sandbox-env.js";
+import { shIn, startSleeperSandbox } from "../testing/sleeper-sandbox.js";
 
 const TENANT = "archive";
 const LIMIT_BYTES = 4 * 1024 * 1024;
@@ -21,11 +22,7 @@ let env: SandboxEnv;
 let nimbus: Nimbus;
 let id = "";
 
-async function sh(script: string): Promise<string> {
-  const r = await nimbus.sandboxes.exec({ id, argv: ["sh", "-c", script] });
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  return r.stdout.toString();
-}
+const sh = (script: string) => shIn(nimbus, id, script);
 
 async function upload(path: string, entries: TarWriteEntry[]) {
   return nimbus.files.uploadArchive({ sandboxId: id, path, data: tarArchive(entries) });
@@ -42,11 +39,7 @@ async function entriesOf(stream: Readable): Promise<Array<{ path: string; type: 
 }
 
 before(async () => {
-  env = await startSandboxEnv({ flags: { filesMaxBytes: String(LIMIT_BYTES) } });
-  await env.tenant(TENANT);
-  nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
-  id = (await env.create(TENANT, ["sleep", "100000"], { user: "1000:1000" })).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
+  ({ env, nimbus, id } = await startSleeperSandbox(TENANT, { flags: { filesMaxBytes: String(LIMIT_BYTES) }, user: "1000:1000" }));
 });
 after(async () => {
   await env?.close();

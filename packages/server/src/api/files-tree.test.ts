@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Nimbus, NimbusConflictError, NimbusInvalidInputError, NimbusNotFoundError } from "@nimbus/nimbus";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import type { SandboxEnv } from "../testing/sandbox-env.js";
+import { shIn, startSleeperSandbox } from "../testing/sleeper-sandbox.js";
 
 const TENANT = "tree";
 let env: SandboxEnv;
@@ -18,18 +19,10 @@ let nimbus: Nimbus;
 let id = "";
 let hostDir = "";
 
-async function sh(script: string): Promise<string> {
-  const r = await nimbus.sandboxes.exec({ id, argv: ["sh", "-c", script] });
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  return r.stdout.toString();
-}
+const sh = (script: string) => shIn(nimbus, id, script);
 
 before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
-  id = (await env.create(TENANT, ["sleep", "100000"], { user: "1000:1000" })).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
+  ({ env, nimbus, id } = await startSleeperSandbox(TENANT, { user: "1000:1000" }));
   hostDir = mkdtempSync(join(tmpdir(), "nimbus-tree-host-"));
   writeFileSync(join(hostDir, "secret.txt"), "host secret\n");
 });

@@ -6,9 +6,10 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Nimbus } from "@nimbus/nimbus";
+import type { Nimbus } from "@nimbus/nimbus";
 import { readNdjson } from "../testing/ndjson-watch.js";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import type { SandboxEnv } from "../testing/sandbox-env.js";
+import { shIn, startSleeperSandbox } from "../testing/sleeper-sandbox.js";
 
 const TENANT = "watch";
 let env: SandboxEnv;
@@ -18,17 +19,10 @@ let id = "";
 const watchUrl = (path: string, recursive = true) =>
   `${env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/watch?path=${encodeURIComponent(path)}&recursive=${recursive}`;
 
-async function sh(script: string): Promise<void> {
-  const r = await nimbus.sandboxes.exec({ id, argv: ["sh", "-c", script] });
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-}
+const sh = (script: string) => shIn(nimbus, id, script);
 
 before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(TENANT);
-  nimbus = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: TENANT });
-  id = (await env.create(TENANT, ["sleep", "100000"])).metadata.id;
-  await env.waitFor(TENANT, id, ["ready"]);
+  ({ env, nimbus, id } = await startSleeperSandbox(TENANT));
 });
 after(async () => {
   await env?.close();

@@ -7,15 +7,17 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { archiveFixture, buildBusyboxImage, buildBusyboxPlusImage, buildWhiteoutImage, pushFixture, FIXTURE_TAG } from "../testing/fixtures.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
+import { standaloneSandboxBody } from "../testing/sandbox-env.js";
 import { rawRequest } from "../testing/raw-http.js";
-import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { closeCheckingLeftovers } from "../testing/server-leak-check.js";
+import { tempDirForFile } from "../testing/temp-dir-for-file.js";
 
+const scratch = tempDirForFile("nimbus-images-api-");
 const BUSYBOX = "docker.io/library/busybox:latest";
 const PLUS = "docker.io/library/busybox-plus:latest";
 const WHITEOUT = "docker.io/library/whiteout:latest";
@@ -23,11 +25,9 @@ const WHITEOUT = "docker.io/library/whiteout:latest";
 let registry: TestRegistry;
 let srv: TestServer;
 let tenantKey = "";
-let scratch = "";
 let busyboxLayout = "";
 
 before(async () => {
-  scratch = mkdtempSync(join(tmpdir(), "nimbus-images-api-"));
   registry = await startRegistry();
   busyboxLayout = await buildBusyboxImage();
   pushFixture(registry.backendHost, busyboxLayout, "library/busybox", FIXTURE_TAG);
@@ -39,17 +39,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (srv) {
-    await srv.request("DELETE", "/api/tenants/alpha").catch(() => undefined);
-    await srv.stop();
-    try {
-      await assertNoLeftovers(join(srv.root, "data", "runtime"));
-    } finally {
-      await srv.close();
-    }
-  }
+  await closeCheckingLeftovers(srv, ["alpha"]);
   await registry?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 const imagesDir = () => join(srv.root, "data", "images");
@@ -78,16 +69,7 @@ async function ndjsonPull(reference: string): Promise<{ status: number; contentT
 }
 
 async function createSandbox(reference: string): Promise<string> {
-  const body = {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "img" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference } },
-      process: { argv: ["sleep", "1000"] },
-    },
-    labels: {},
-  };
+  const body = { ...standaloneSandboxBody(reference, "img", { argv: ["sleep", "1000"] }), labels: {} };
   const r = await srv.request("POST", "/api/tenants/alpha/sandboxes", { body });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const id = r.body.metadata.id as string;

@@ -6,13 +6,12 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { rawRequest } from "../testing/raw-http.js";
+import { listenHostSecret, type HostSecretListener } from "../testing/host-secret-listener.js";
 
 let env: SandboxEnv;
-let hostListener: Server;
-let hostPort = 0;
+let hostListener: HostSecretListener | undefined;
 let betaKey = "";
 const SECRET = "s3cr3t-value-that-must-not-leak";
 
@@ -21,9 +20,7 @@ before(async () => {
   await env.tenant("alpha");
   await env.tenant("beta");
   betaKey = (await env.srv.request("POST", "/api/tenants/beta/api-keys", { body: {} })).body.key;
-  hostListener = createServer((s) => s.end("host-secret\n"));
-  await new Promise<void>((r) => hostListener.listen(0, "127.0.0.1", r));
-  hostPort = (hostListener.address() as { port: number }).port;
+  hostListener = await listenHostSecret("127.0.0.1");
 });
 after(async () => {
   hostListener?.close();
@@ -59,7 +56,7 @@ test("from inside: own pid tree, only lo, no host loopback, no outside route, no
   const script = [
     "echo pids=$(ls -d /proc/[0-9]* | wc -l)",
     "echo ifaces=$(ls /sys/class/net | tr '\\n' ,)",
-    `nc -w 2 127.0.0.1 ${hostPort} </dev/null >/tmp/out 2>&1; echo hostconn=$(cat /tmp/out | grep -c host-secret)`,
+    `nc -w 2 127.0.0.1 ${hostListener!.port} </dev/null >/tmp/out 2>&1; echo hostconn=$(cat /tmp/out | grep -c host-secret)`,
     "nc -w 2 192.0.2.1 80 </dev/null 2>/tmp/err; echo outside=$?; cat /tmp/err",
     "mount -t tmpfs none /mnt 2>/dev/null && echo mount=yes || echo mount=no",
     "grep CapEff /proc/self/status",

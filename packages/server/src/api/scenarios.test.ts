@@ -36,25 +36,35 @@ after(() => srv.close());
 const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
 const nested = "[".repeat(5000) + "]".repeat(5000);
 
+/** A POST /api/tenants refused as invalid input (400 `op.invalid_input`). */
+const badTenantBody = (name: string, body?: string): Scenario => ({
+  name,
+  method: "POST",
+  path: "/api/tenants",
+  ...(body === undefined ? {} : { body }),
+  status: 400,
+  code: "op.invalid_input",
+});
+
 const SCENARIOS: Scenario[] = [
-  { name: "bad JSON", method: "POST", path: "/api/tenants", body: "{", status: 400, code: "op.invalid_input" },
-  { name: "JSON array body", method: "POST", path: "/api/tenants", body: "[]", status: 400, code: "op.invalid_input" },
-  { name: "JSON string body", method: "POST", path: "/api/tenants", body: '"demo"', status: 400, code: "op.invalid_input" },
-  { name: "JSON null body", method: "POST", path: "/api/tenants", body: "null", status: 400, code: "op.invalid_input" },
-  { name: "trailing garbage", method: "POST", path: "/api/tenants", body: '{"id":"x"} x', status: 400, code: "op.invalid_input" },
-  { name: "deeply nested JSON", method: "POST", path: "/api/tenants", body: nested, status: 400, code: "op.invalid_input" },
-  { name: "unknown field", method: "POST", path: "/api/tenants", body: '{"id":"x","extra":1}', status: 400, code: "op.invalid_input" },
-  { name: "__proto__ field", method: "POST", path: "/api/tenants", body: '{"id":"x","__proto__":{"admin":true}}', status: 400, code: "op.invalid_input" },
-  { name: "wrong type id", method: "POST", path: "/api/tenants", body: '{"id":5}', status: 400, code: "op.invalid_input" },
-  { name: "missing id", method: "POST", path: "/api/tenants", body: "{}", status: 400, code: "op.invalid_input" },
-  { name: "empty body", method: "POST", path: "/api/tenants", status: 400, code: "op.invalid_input" },
-  { name: "empty id", method: "POST", path: "/api/tenants", body: '{"id":""}', status: 400, code: "op.invalid_input" },
-  { name: "id too long", method: "POST", path: "/api/tenants", body: JSON.stringify({ id: "a".repeat(129) }), status: 400, code: "op.invalid_input" },
-  { name: "id with space", method: "POST", path: "/api/tenants", body: '{"id":"a b"}', status: 400, code: "op.invalid_input" },
-  { name: "id with slash", method: "POST", path: "/api/tenants", body: '{"id":"a/b"}', status: 400, code: "op.invalid_input" },
-  { name: "id dot-dot", method: "POST", path: "/api/tenants", body: '{"id":".."}', status: 400, code: "op.invalid_input" },
-  { name: "reserved id", method: "POST", path: "/api/tenants", body: '{"id":"_system"}', status: 400, code: "op.invalid_input" },
-  { name: "unicode id", method: "POST", path: "/api/tenants", body: '{"id":"tënant"}', status: 400, code: "op.invalid_input" },
+  badTenantBody("bad JSON", "{"),
+  badTenantBody("JSON array body", "[]"),
+  badTenantBody("JSON string body", '"demo"'),
+  badTenantBody("JSON null body", "null"),
+  badTenantBody("trailing garbage", '{"id":"x"} x'),
+  badTenantBody("deeply nested JSON", nested),
+  badTenantBody("unknown field", '{"id":"x","extra":1}'),
+  badTenantBody("__proto__ field", '{"id":"x","__proto__":{"admin":true}}'),
+  badTenantBody("wrong type id", '{"id":5}'),
+  badTenantBody("missing id", "{}"),
+  badTenantBody("empty body"),
+  badTenantBody("empty id", '{"id":""}'),
+  badTenantBody("id too long", JSON.stringify({ id: "a".repeat(129) })),
+  badTenantBody("id with space", '{"id":"a b"}'),
+  badTenantBody("id with slash", '{"id":"a/b"}'),
+  badTenantBody("id dot-dot", '{"id":".."}'),
+  badTenantBody("reserved id", '{"id":"_system"}'),
+  badTenantBody("unicode id", '{"id":"tënant"}'),
   { name: "duplicate tenant", method: "POST", path: "/api/tenants", body: '{"id":"alpha"}', status: 409, code: "op.already_exists" },
   { name: "oversized body", method: "POST", path: "/api/tenants", body: big, status: 413, code: "op.payload_too_large" },
   {

@@ -12,9 +12,10 @@ import WebSocket from "ws";
 import { startStandinRegistry, STANDIN_REFERENCE } from "../testing/standin.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import type { TestRegistry } from "../testing/registry.js";
-import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { closeCheckingLeftovers } from "../testing/server-leak-check.js";
 import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
+import { httpServiceSpec } from "../testing/service-specs.js";
 
 let registry: TestRegistry;
 let srv: TestServer;
@@ -41,12 +42,8 @@ before(async () => {
 });
 after(async () => {
   try {
-    await srv?.request("DELETE", "/api/tenants/ws");
-    await srv?.stop();
-    if (srv) await assertNoLeftovers(join(srv.root, "data", "runtime"));
-    if (srv) assert.deepEqual(forwarderPids(join(srv.root, "data", "endpoints")), []);
+    await closeCheckingLeftovers(srv, ["ws"], (s) => assert.deepEqual(forwarderPids(join(s.root, "data", "endpoints")), []));
   } finally {
-    await srv?.close();
     await registry?.stop();
   }
 });
@@ -65,19 +62,7 @@ function open(url: string, headers: Record<string, string>): Promise<{ ws: WebSo
 }
 
 test("a WebSocket inside a service is reached by name through the proxy route", async () => {
-  const spec = {
-    backend: {
-      kind: "sandbox",
-      sandbox: {
-        owner: { kind: "service" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: STANDIN_REFERENCE } },
-        process: { argv: ["node", "-e", ECHO_JS] },
-        ports: [{ name: "http", port: 8080, protocol: "http" }],
-      },
-    },
-    readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
-  };
+  const spec = httpServiceSpec(STANDIN_REFERENCE, ["node", "-e", ECHO_JS]);
   assert.equal((await srv.request("POST", "/api/tenants/ws/services", { body: { metadata: { name: "echo" }, spec } })).status, 201);
   await srv.request("POST", "/api/tenants/ws/services/echo/start", { body: {} });
   await until(

@@ -12,15 +12,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { createServer, type Server } from "node:net";
 import { Nimbus, NimbusConflictError, NimbusPreconditionError } from "@nimbus/nimbus";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, standaloneSandboxBody, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { httpServiceSpec, sandboxServiceSpec } from "../testing/service-specs.js";
+import { listenHostSecret, type HostSecretListener } from "../testing/host-secret-listener.js";
 import { forwarderPids } from "../runtime/container/port-forward.js";
 import { until } from "../testing/until.js";
 
 let env: SandboxEnv;
-let hostListener: Server;
-let hostPort = 0;
+let hostListener: HostSecretListener | undefined;
 let socketDir = "";
 
 /** A non-loopback address of this host: what a sandbox with egress could reach. */
@@ -33,9 +33,7 @@ before(async () => {
   env = await startSandboxEnv();
   await env.tenant("svc");
   socketDir = join(env.srv.root, "data", "endpoints");
-  hostListener = createServer((s) => s.end("host-secret\n"));
-  await new Promise<void>((r) => hostListener.listen(0, "0.0.0.0", r));
-  hostPort = (hostListener.address() as { port: number }).port;
+  hostListener = await listenHostSecret("0.0.0.0");
 });
 after(async () => {
   hostListener?.close();
@@ -47,30 +45,13 @@ const client = () => new Nimbus({ endpoint: env.srv.url, token: env.srv.token(),
 
 /** busybox httpd serving /www on 8080, after running `setup` (sh) to fill it. */
 function httpSpec(setup = "echo hello > /www/index.html", extra: Record<string, unknown> = {}) {
-  const spec = sleeperSpec(["sh", "-c", `mkdir -p /www && ${setup}; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`], {
-    readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
-    ...extra,
-  });
-  return { ...spec, backend: { ...spec.backend, sandbox: { ...spec.backend.sandbox, ports: [{ name: "http", port: 8080, protocol: "http" as const }] } } };
+  return { ...httpServiceSpec(BUSYBOX, ["sh", "-c", `mkdir -p /www && ${setup}; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`]), ...extra };
 }
 
 /** PID 1 ignores SIGTERM without a handler; this one exits on it, so stops are quick. */
 const FOREVER = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"];
 
-function sleeperSpec(argv: string[], extra: Record<string, unknown> = {}) {
-  return {
-    backend: {
-      kind: "sandbox" as const,
-      sandbox: {
-        owner: { kind: "service" as const },
-        backend: "container",
-        root: { kind: "oci_image" as const, source: { kind: "reference" as const, reference: BUSYBOX } },
-        process: { argv },
-      },
-    },
-    ...extra,
-  };
-}
+const sleeperSpec = (argv: string[], extra: Record<string, unknown> = {}) => sandboxServiceSpec(BUSYBOX, argv, extra);
 
 async function proxyGet(name: string, path = "/") {
   const r = await fetch(`${env.srv.url}/api/tenants/svc/services/${name}/proxy${path}`, { headers: { authorization: `Bearer ${env.srv.token()}` } });
@@ -143,7 +124,7 @@ test("the SDK flow: create gen 1, start and wait ready, stale update 412, runnin
 
 test("an HTTP service is reachable through its endpoint and the proxy, while the sandbox has no egress", async () => {
   const nimbus = client();
-  const probe = `nc -w 2 ${hostAddress()} ${hostPort} </dev/null >/www/egress.txt 2>&1; echo rc=$? >>/www/egress.txt`;
+  const probe = `nc -w 2 ${hostAddress()} ${hostListener!.port} </dev/null >/www/egress.txt 2>&1; echo rc=$? >>/www/egress.txt`;
   await nimbus.services.create({ metadata: { name: "web" }, spec: httpSpec(`echo hello > /www/index.html; ${probe}`) });
   const view = await nimbus.services.start({ name: "web", waitUntil: "ready", timeoutMs: 30_000 });
   assert.equal(view.endpoints.length, 1, JSON.stringify(view));
@@ -334,16 +315,12 @@ test("definitions are validated at the edge", async () => {
 });
 
 test("a standalone sandbox publishes its declared ports too, and takes them down when it stops", async () => {
-  const body = {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "site" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-      process: { argv: ["sh", "-c", "mkdir -p /www && echo standalone > /www/index.html && exec httpd -f -p 8080 -h /www"] },
-      ports: [{ port: 8080, publish: "host" }],
-    },
-  };
+  const body = standaloneSandboxBody(
+    BUSYBOX,
+    "site",
+    { argv: ["sh", "-c", "mkdir -p /www && echo standalone > /www/index.html && exec httpd -f -p 8080 -h /www"] },
+    { ports: [{ port: 8080, publish: "host" }] },
+  );
   const created = (await env.srv.request("POST", "/api/tenants/svc/sandboxes", { body })).body;
   const id = created.metadata.id;
   const withEndpoint = await until(

@@ -16,6 +16,7 @@ import "./formats.js";
 import { Value } from "@sinclair/typebox/value";
 import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { until } from "../testing/until.js";
+import { execFrames } from "../testing/exec-call.js";
 import { collectionOf, ErrorEnvelopeSchema, strictObject } from "./schemas/common.js";
 import { WIRE_SCHEMAS as W } from "./schemas/wire.js";
 import { EventLineSchema } from "./schemas/event.js";
@@ -98,15 +99,7 @@ test("sandboxes, exec, sessions, services, tenants, the event stream and errors 
   await call("GET", `${T}/sandboxes?limit=5`, 200, collectionOf(W.Sandbox!));
   await call("GET", `${T}/sandboxes/${id}/egress`, 200, collectionOf(W.EgressLogEntry!));
 
-  const exec = await fetch(`${env.srv.url}${T}/sandboxes/${id}/exec`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${env.srv.token()}`, "content-type": "application/json" },
-    body: JSON.stringify({ argv: ["sh", "-c", "echo out; echo err >&2; exit 3"] }),
-  });
-  const frames = (await exec.text())
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+  const frames = await execFrames(env, TENANT, id, { argv: ["sh", "-c", "echo out; echo err >&2; exit 3"] });
   for (const f of frames) conforms(W.ExecFrame!, f, "an exec frame");
   assert.deepEqual(frames.at(-1), { kind: "exit", code: 3 });
 

@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { busyboxSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestServer } from "../testing/server.js";
 
 const NOBODY = 65534;
@@ -104,13 +104,7 @@ test("as uid 65534 nothing under a pre-created 0755 data dir can be listed, read
 test("a non-root sandbox still starts, reads its rootfs and writes /tmp behind the 0700 data dir", async () => {
   await env.tenant("t2");
   const body = {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "nonroot" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } },
-      process: { argv: ["sh", "-c", "id -u; ls /bin/busybox; echo hi > /tmp/x && cat /tmp/x; sleep 600"], user: "1000" },
-    },
+    ...busyboxSandboxBody(["sh", "-c", "id -u; ls /bin/busybox; echo hi > /tmp/x && cat /tmp/x; sleep 600"], { displayName: "nonroot", user: "1000" }),
     labels: {},
   };
   const r = await env.srv.request("POST", "/api/tenants/t2/sandboxes", { body });

@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestServer } from "../testing/server.js";
 import { execCall } from "../testing/exec-call.js";
 
@@ -143,14 +143,7 @@ test("finding 12: a server that cannot enforce disk limits refuses a spec with d
   try {
     assert.equal((await srv.request("POST", "/api/tenants", { body: { id: "hostile" } })).status, 201);
     const spec = (resources?: Record<string, number>) => ({
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "nolimit" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: "registry.invalid/none:latest" } },
-        process: { argv: ["true"] },
-        ...(resources ? { resources } : {}),
-      },
+      ...standaloneSandboxBody("registry.invalid/none:latest", "nolimit", { argv: ["true"] }, resources ? { resources } : {}),
       labels: {},
     });
     const r = await srv.request("POST", "/api/tenants/hostile/sandboxes", { body: spec({ diskLimitBytes: 64 * MiB }) });

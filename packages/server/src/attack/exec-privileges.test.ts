@@ -11,19 +11,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { execCall } from "../testing/exec-call.js";
+import { tempDirForFile } from "../testing/temp-dir-for-file.js";
 
 let env: SandboxEnv;
 let id = "";
-let workDir = "";
+const workDir = tempDirForFile("nimbus-attack-euid-");
 let euidProbe = "";
 
 before(async () => {
-  workDir = mkdtempSync(join(tmpdir(), "nimbus-attack-euid-"));
   writeFileSync(join(workDir, "euid.c"), '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("%d\\n", (int)geteuid()); return 0; }\n');
   euidProbe = join(workDir, "euid");
   execFileSync("gcc", ["-static", "-O2", "-o", euidProbe, join(workDir, "euid.c")]); // Debian's gcc + libc6-dev
@@ -35,7 +34,6 @@ before(async () => {
 after(async () => {
   if (id) await env?.remove("mallory", id);
   await env?.close();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 const field = (status: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)`, "m").exec(status)?.[1];

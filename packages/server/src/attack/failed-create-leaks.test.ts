@@ -14,7 +14,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { findLeftovers, describeLeftovers } from "../runtime/leak-check.js";
 
 let env: SandboxEnv;
@@ -34,17 +34,7 @@ after(async () => {
 });
 
 function body(process: Record<string, unknown>, reference = BUSYBOX, extra: Record<string, unknown> = {}) {
-  return {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "leak" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference } },
-      process,
-      ...extra,
-    },
-    labels: {},
-  };
+  return { ...standaloneSandboxBody(reference, "leak", process, extra), labels: {} };
 }
 
 interface Kind {

@@ -10,10 +10,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tarArchive } from "../images/tar-writer.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";
+import { raceTally } from "../testing/race-tally.js";
 
 const TENANT = "attack-archive";
 const ROUNDS = 120;
@@ -26,12 +27,8 @@ const world = hostDirEnv(TENANT, "nimbus-attack-archive-", (hostDir) => {
   writeFileSync(join(hostDir, "sub", "host-file"), HOST_CONTENT);
 });
 
-function hostTree(): string[] {
-  return readdirSync(world.hostDir, { recursive: true }).map(String).sort();
-}
-
 test("a symlink swapper racing tar uploads and downloads changes nothing on the host and leaks no host file", { timeout: 300_000 }, async (t) => {
-  const before = hostTree();
+  const before = world.hostTree();
   const swapper =
     `while :; do mkdir -p /w/real/sub; echo sandbox > /w/real/host-file; mv /w/real /w/d 2>/dev/null; ` +
     `mv /w/d/sub /w/d/sub.real 2>/dev/null; ln -s ${world.hostDir}/sub /w/d/sub 2>/dev/null; rm -f /w/d/sub 2>/dev/null; mv /w/d/sub.real /w/d/sub 2>/dev/null; ` +
@@ -45,27 +42,18 @@ test("a symlink swapper racing tar uploads and downloads changes nothing on the 
     { path: "sub/planted", type: "file", data: "#!/bin/sh\n", mode: 0o4755 },
     { path: "sub/deeper/planted", type: "file", data: "x" },
   ]);
-  const statuses = new Map<string, number>();
   const bad: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < ROUNDS * 2) {
-      const i = next++;
-      const put = i % 2 === 0;
-      const res = put
-        ? await fetch(`${url}?path=/w/d`, { method: "PUT", headers, body: new Uint8Array(archive) })
-        : await fetch(`${url}?path=/w/d`, { headers });
-      const body = Buffer.from(await res.arrayBuffer());
-      const key = `${put ? "put" : "get"}:${res.status}`;
-      statuses.set(key, (statuses.get(key) ?? 0) + 1);
-      if (res.status >= 500) bad.push(`${key} ${body.toString().slice(0, 300)}`);
-      if (body.includes(HOST_CONTENT)) bad.push(`${key}: the answer holds a host file's content`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const after = hostTree();
+  const { counts: statuses, summary } = await raceTally(ROUNDS * 2, CONCURRENCY, async (i) => {
+    const put = i % 2 === 0;
+    const res = put ? await fetch(`${url}?path=/w/d`, { method: "PUT", headers, body: new Uint8Array(archive) }) : await fetch(`${url}?path=/w/d`, { headers });
+    const body = Buffer.from(await res.arrayBuffer());
+    const key = `${put ? "put" : "get"}:${res.status}`;
+    if (res.status >= 500) bad.push(`${key} ${body.toString().slice(0, 300)}`);
+    if (body.includes(HOST_CONTENT)) bad.push(`${key}: the answer holds a host file's content`);
+    return key;
+  });
+  const after = world.hostTree();
   await world.env.remove(TENANT, id);
-  const summary = JSON.stringify(Object.fromEntries([...statuses].sort()));
   t.diagnostic(`statuses ${summary}`);
   assert.deepEqual(after, before, `the host directory changed through the sandbox's symlinks (statuses ${summary})`);
   assert.deepEqual(bad.slice(0, 5), [], `answers were 5xx or leaked host content (statuses ${summary})`);

@@ -7,24 +7,15 @@
  * first, so a FIFO is never opened) and answers 400 `op.not_a_regular_file`
  * naming the path, and tenant B's exec completes in under 3 s throughout.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
 import { Nimbus } from "@nimbus/nimbus";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { sandboxEnvForFile } from "../testing/sandbox-env-for-file.js";
 
 const FIFOS = 20;
-let env: SandboxEnv;
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant("fifo-a");
-  await env.tenant("fifo-b");
-});
-after(async () => {
-  await env?.close();
-});
+const world = sandboxEnvForFile(["fifo-a", "fifo-b"]);
 
 /** Opens each FIFO for writing from the host, which releases a reader stuck in open() (only needed on the old code). */
 function releaseReaders(rootfs: string): void {
@@ -38,24 +29,24 @@ function releaseReaders(rootfs: string): void {
 }
 
 test("20 downloads of FIFOs by tenant A are refused at once, and tenant B's exec runs in under 3 s meanwhile", { timeout: 120_000 }, async () => {
-  const a = (await env.create("fifo-a", ["sh", "-c", `for i in $(seq 0 ${FIFOS - 1}); do mkfifo /tmp/p$i; done; mkdir /tmp/dir; exec sleep 100000`])).metadata
-    .id;
-  const b = (await env.create("fifo-b", ["sleep", "100000"])).metadata.id;
-  await env.waitFor("fifo-a", a, ["ready"]);
-  await env.waitFor("fifo-b", b, ["ready"]);
-  const nimbusB = new Nimbus({ endpoint: env.srv.url, token: env.srv.token(), tenantId: "fifo-b" });
+  const a = (await world.env.create("fifo-a", ["sh", "-c", `for i in $(seq 0 ${FIFOS - 1}); do mkfifo /tmp/p$i; done; mkdir /tmp/dir; exec sleep 100000`]))
+    .metadata.id;
+  const b = (await world.env.create("fifo-b", ["sleep", "100000"])).metadata.id;
+  await world.env.waitFor("fifo-a", a, ["ready"]);
+  await world.env.waitFor("fifo-b", b, ["ready"]);
+  const nimbusB = new Nimbus({ endpoint: world.env.srv.url, token: world.env.srv.token(), tenantId: "fifo-b" });
   await nimbusB.sandboxes.exec({ id: b, argv: ["true"] }); // warm up
-  const rootfsA = env.srv.server.parts.runtime.rootfsPath(a);
+  const rootfsA = world.env.srv.server.parts.runtime.rootfsPath(a);
   // Wait until the mkfifo loop is done.
   for (let i = 0; i < 100; i++) {
-    const r = await env.srv.request("GET", `/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/p${FIFOS - 1}`);
+    const r = await world.env.srv.request("GET", `/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/p${FIFOS - 1}`);
     if (r.status !== 404) break;
     await new Promise((res) => setTimeout(res, 50));
   }
   const abort = new AbortController();
   const held = Array.from({ length: FIFOS }, (_, i) =>
-    fetch(`${env.srv.url}/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/p${i}`, {
-      headers: { authorization: `Bearer ${env.srv.token()}` },
+    fetch(`${world.env.srv.url}/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/p${i}`, {
+      headers: { authorization: `Bearer ${world.env.srv.token()}` },
       signal: abort.signal,
     }).then(
       async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as any }),
@@ -79,14 +70,14 @@ test("20 downloads of FIFOs by tenant A are refused at once, and tenant B's exec
       assert.equal(r.body.error.code, "op.not_a_regular_file");
       assert.match(r.body.error.message, new RegExp(`/tmp/p${i} is a fifo`));
     });
-    const dir = await env.srv.request("GET", `/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/dir`);
+    const dir = await world.env.srv.request("GET", `/api/tenants/fifo-a/sandboxes/${a}/files/content?path=/tmp/dir`);
     assert.equal(dir.status, 400);
     assert.equal(dir.body.error.code, "op.not_a_regular_file");
   } finally {
     abort.abort();
     releaseReaders(rootfsA);
     await Promise.all(held);
-    await env.remove("fifo-a", a);
-    await env.remove("fifo-b", b);
+    await world.env.remove("fifo-a", a);
+    await world.env.remove("fifo-b", b);
   }
 });

@@ -11,9 +11,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostDirEnv } from "../testing/host-dir-env.js";
+import { raceTally } from "../testing/race-tally.js";
 
 const TENANT = "attack-tree";
 const ROUNDS = 150;
@@ -26,12 +27,8 @@ const world = hostDirEnv(TENANT, "nimbus-attack-tree-", (hostDir) => {
   writeFileSync(join(hostDir, `${MARKER}-dir`, "inner"), "host file\n");
 });
 
-function hostTree(): string[] {
-  return readdirSync(world.hostDir, { recursive: true }).map(String).sort();
-}
-
 test("a symlink swapper racing list/stat/mkdir/remove/rename changes nothing on the host and gets no 500", { timeout: 300_000 }, async (t) => {
-  const before = hostTree();
+  const before = world.hostTree();
   // d flips between a real directory (holding the same names as the host dir) and a symlink to the host directory.
   const swapper =
     `mkdir -p /w/real/${MARKER}-dir; while :; do touch /w/real/${MARKER}; mkdir -p /w/real/${MARKER}-dir /w/real/sub; ` +
@@ -51,25 +48,17 @@ test("a symlink swapper racing list/stat/mkdir/remove/rename changes nothing on 
     () => world.env.srv.request("POST", `${base}/rename`, { body: { from: `/w/d/${MARKER}`, to: "/w/stolen" } }),
     () => world.env.srv.request("POST", `${base}/rename`, { body: { from: "/w/stolen", to: `/w/d/planted` } }),
   ];
-  const statuses = new Map<string, number>();
   const bad: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < ROUNDS * ops.length) {
-      const i = next++;
-      const r = await ops[i % ops.length]!();
-      const key = `${i % ops.length}:${r.status}`;
-      statuses.set(key, (statuses.get(key) ?? 0) + 1);
-      if (r.status >= 500) bad.push(`op ${i % ops.length}: ${r.status} ${JSON.stringify(r.body)}`);
-      // A listing or stat that saw through the symlink names the host's inner file.
-      if (r.status === 200 && JSON.stringify(r.body).includes(`${MARKER}-dir/inner`))
-        bad.push(`op ${i % ops.length} revealed a host entry: ${JSON.stringify(r.body)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const after = hostTree();
+  const { counts: statuses, summary } = await raceTally(ROUNDS * ops.length, CONCURRENCY, async (i) => {
+    const r = await ops[i % ops.length]!();
+    if (r.status >= 500) bad.push(`op ${i % ops.length}: ${r.status} ${JSON.stringify(r.body)}`);
+    // A listing or stat that saw through the symlink names the host's inner file.
+    if (r.status === 200 && JSON.stringify(r.body).includes(`${MARKER}-dir/inner`))
+      bad.push(`op ${i % ops.length} revealed a host entry: ${JSON.stringify(r.body)}`);
+    return `${i % ops.length}:${r.status}`;
+  });
+  const after = world.hostTree();
   await world.env.remove(TENANT, id);
-  const summary = JSON.stringify(Object.fromEntries([...statuses].sort()));
   t.diagnostic(`op:status counts ${summary}`);
   assert.deepEqual(after, before, `the host directory changed through the sandbox's symlink (statuses ${summary})`);
   assert.deepEqual(bad.slice(0, 5), [], `answers were 5xx or saw host entries (statuses ${summary})`);

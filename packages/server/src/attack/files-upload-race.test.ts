@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { Nimbus } from "@nimbus/nimbus";
 import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";
+import { raceTally } from "../testing/race-tally.js";
 
 const TENANT = "attack-race";
 const UPLOADS = 1000;
@@ -49,21 +50,14 @@ test("a symlink swapper racing 1,000 uploads writes nothing outside the sandbox 
   // d flips between a real directory and a symlink to the host directory, as fast as busybox can.
   const swapper = `mkdir -p /w/real; while :; do mv /w/real /w/d 2>/dev/null; mv /w/d /w/real 2>/dev/null; ln -s ${world.hostDir} /w/d 2>/dev/null; rm -f /w/d 2>/dev/null; done`;
   const id = await createAs(["sh", "-c", swapper]);
-  const statuses = new Map<number, number>();
   const fiveHundreds: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < UPLOADS) {
-      const i = next++;
-      const r = await upload(id, `/w/d/f${i % 50}`, `upload ${i}\n`, "4755");
-      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-      if (r.status >= 500) fiveHundreds.push(`${r.status} ${r.body}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const { counts: statuses, summary } = await raceTally(UPLOADS, CONCURRENCY, async (i) => {
+    const r = await upload(id, `/w/d/f${i % 50}`, `upload ${i}\n`, "4755");
+    if (r.status >= 500) fiveHundreds.push(`${r.status} ${r.body}`);
+    return r.status;
+  });
   const escaped = readdirSync(world.hostDir);
   await world.env.remove(TENANT, id);
-  const summary = JSON.stringify(Object.fromEntries(statuses));
   t.diagnostic(`statuses ${summary}`);
   assert.deepEqual(escaped, [], `files created on the host through the sandbox's symlink (statuses ${summary})`);
   assert.deepEqual(fiveHundreds.slice(0, 5), [], `uploads answered 5xx (statuses ${summary})`);

@@ -15,6 +15,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readNdjson } from "../testing/ndjson-watch.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";
+import { raceTally, type RaceTally } from "../testing/race-tally.js";
 
 const TENANT = "attack-watch";
 const OPENS = 60;
@@ -30,28 +31,23 @@ test("watches opened while a swapper flips a directory to a host symlink never r
   await world.env.waitFor(TENANT, id, ["ready"]);
   let hostWrites = 0;
   const writer = setInterval(() => writeFileSync(join(world.hostDir, `host-evt-${hostWrites++ % 20}`), "x"), 20);
-  const statuses = new Map<number, number>();
   const leaks: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < OPENS) {
-      const i = next++;
+  let tally: RaceTally<number>;
+  try {
+    tally = await raceTally(OPENS, CONCURRENCY, async (i) => {
       const path = i % 2 === 0 ? "/w/d" : "/w";
       const w = await readNdjson(`${world.env.srv.url}/api/tenants/${TENANT}/sandboxes/${id}/files/watch?path=${path}&recursive=true`, world.env.srv.token());
-      statuses.set(w.status, (statuses.get(w.status) ?? 0) + 1);
       if (w.status === 200) await new Promise((r) => setTimeout(r, 400));
       w.close();
       for (const l of w.lines) if (String(l.path ?? "").includes("host-evt")) leaks.push(`${path}: ${JSON.stringify(l)}`);
       if (w.status >= 500) leaks.push(`${path}: status ${w.status}`);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      return w.status;
+    });
   } finally {
     clearInterval(writer);
   }
   await world.env.remove(TENANT, id);
-  const summary = JSON.stringify(Object.fromEntries(statuses));
+  const { counts: statuses, summary } = tally;
   t.diagnostic(`statuses ${summary}, host writes ${hostWrites}`);
   assert.deepEqual(leaks.slice(0, 5), [], `watches reported host files or failed (statuses ${summary})`);
   assert.ok((statuses.get(200) ?? 0) > 0, `no watch opened (${summary})`);

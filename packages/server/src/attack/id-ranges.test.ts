@@ -10,7 +10,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BUSYBOX, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { execCall } from "../testing/exec-call.js";
 
 let env: SandboxEnv;
@@ -48,15 +48,12 @@ const HOSTILE_USERS = [
 
 function sandboxBody(patch: { process?: Record<string, unknown>; resources?: Record<string, unknown>; ports?: unknown[] }) {
   return {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "hostile" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-      process: { argv: ["id", "-u"], ...patch.process },
-      ...(patch.resources ? { resources: patch.resources } : {}),
-      ...(patch.ports ? { ports: patch.ports } : {}),
-    },
+    ...standaloneSandboxBody(
+      BUSYBOX,
+      "hostile",
+      { argv: ["id", "-u"], ...patch.process },
+      { ...(patch.resources ? { resources: patch.resources } : {}), ...(patch.ports ? { ports: patch.ports } : {}) },
+    ),
     labels: {},
   };
 }

@@ -18,14 +18,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pushFixture } from "../testing/fixtures.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { startTestServer, type TestServer } from "../testing/server.js";
 import { bombLayout, claimedSizeTar, compress, manyEntriesTar, repeatedFileTar, sparseTar, zeroFileTar, type Compressed } from "../testing/bombs.js";
-import { assertNoLeftovers } from "../runtime/leak-check.js";
+import { closeCheckingLeftovers } from "../testing/server-leak-check.js";
+import { tempDirForFile } from "../testing/temp-dir-for-file.js";
 import { unpackLayer } from "../images/unpack.js";
 import { DEFAULT_IMAGE_LIMITS, LimitCounter } from "../images/limits.js";
 import { ImageError } from "../images/errors.js";
@@ -38,7 +38,7 @@ const TAR = "application/vnd.oci.image.layer.v1.tar";
 
 let registry: TestRegistry;
 let srv: TestServer;
-let scratch = "";
+const scratch = tempDirForFile("nimbus-bombs-");
 const layerBlobs: string[] = [];
 let archiveBomb: Buffer;
 let zstdGiB: Buffer;
@@ -56,7 +56,6 @@ async function push(name: string, layers: Array<Compressed & { mediaType: string
 }
 
 before(async () => {
-  scratch = mkdtempSync(join(tmpdir(), "nimbus-bombs-"));
   registry = await startRegistry();
   await push("gzbomb", [{ ...(await compress(zeroFileTar("zeros", 128 * MiB), "gzip")), mediaType: GZ }]);
   const zstdBomb = await compress(zeroFileTar("zeros", 1024 * MiB), "zstd");
@@ -84,14 +83,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (srv) {
-    await srv.request("DELETE", "/api/tenants/mallory");
-    await srv.stop();
-    await assertNoLeftovers(join(srv.root, "data", "runtime"));
-    await srv.close();
-  }
+  await closeCheckingLeftovers(srv, ["mallory"]);
   await registry?.stop();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 function imagesDir(): string {

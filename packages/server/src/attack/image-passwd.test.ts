@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildBusyboxImage, pushFixture, writeBusyboxWithTopLayer, FIXTURE_TAG } from "../testing/fixtures.js";
-import { BUSYBOX } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody } from "../testing/sandbox-env.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";
 
 const TENANT = "attack-passwd";
@@ -38,15 +38,7 @@ async function pushImageWithPasswdLink(name: string, target: string): Promise<st
 
 async function create(reference: string, user: string): Promise<string> {
   const r = await world.env.srv.request("POST", `/api/tenants/${TENANT}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "passwd" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference } },
-        process: { argv: ["sleep", "100000"], user },
-      },
-    },
+    body: standaloneSandboxBody(reference, "passwd", { argv: ["sleep", "100000"], user }),
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.metadata.id;

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUSYBOX, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { buildBusyboxPlusImage, pushFixture } from "../testing/fixtures.js";
 import { createLogger } from "../log.js";
@@ -77,15 +77,7 @@ const enc = encodeURIComponent;
 
 /** Creates a sandbox of `tenant` from `reference` and waits for it to settle. */
 async function sandboxFrom(tenant: string, reference: string): Promise<{ state: string; status: any }> {
-  const r = await as(tenant, "POST", `/api/tenants/${tenant}/sandboxes`, {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "tenancy" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference } },
-      process: { argv: ["sleep", "60"] },
-    },
-  });
+  const r = await as(tenant, "POST", `/api/tenants/${tenant}/sandboxes`, standaloneSandboxBody(reference, "tenancy", { argv: ["sleep", "60"] }));
   if (r.status !== 201) return { state: `http ${r.status}`, status: r.body };
   const id: string = r.body.metadata.id;
   const done = await env.waitFor(tenant, id, ["ready", "failed"], 60_000);

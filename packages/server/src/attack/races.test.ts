@@ -9,7 +9,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { busyboxSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 let env: SandboxEnv;
 const T = "racer";
@@ -43,18 +43,7 @@ test(`${OPS} mixed concurrent operations on 10 sandboxes never answer 500 and le
   const base = `/api/tenants/${T}/sandboxes`;
   const ops: Array<() => Promise<void>> = [
     async () => {
-      const r = await env.srv.request("POST", base, {
-        body: {
-          profile: "worker",
-          spec: {
-            owner: { kind: "standalone", displayName: "race" },
-            backend: "container",
-            root: { kind: "oci_image", source: { kind: "reference", reference: "docker.io/library/busybox:latest" } },
-            process: { argv: ["sh", "-c", "cat"] },
-          },
-          labels: {},
-        },
-      });
+      const r = await env.srv.request("POST", base, { body: { ...busyboxSandboxBody(["sh", "-c", "cat"], { displayName: "race" }), labels: {} } });
       check("create", r);
       if (r.status === 201 && ids.length < 16) ids.push(r.body.metadata.id);
     },

@@ -9,21 +9,16 @@
  * gets a host listener (unauthenticated by design, and reported so). The
  * unix sockets behind the proxy stay in a 0700 dir, each socket 0600.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX } from "../testing/sandbox-env.js";
+import { sandboxEnvForFile } from "../testing/sandbox-env-for-file.js";
+import { httpServiceSpec } from "../testing/service-specs.js";
 
-let env: SandboxEnv;
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant("victim");
-});
-after(async () => {
-  await env?.close();
-});
+const world = sandboxEnvForFile(["victim"]);
 
 /** TCP ports this process listens on (IPv4 and IPv6), from the kernel's socket tables. */
 function ownListeningPorts(): Set<number> {
@@ -62,28 +57,16 @@ function plainGet(port: number): Promise<string | undefined> {
 }
 
 function webSpec(marker: string, port: Record<string, unknown>) {
-  return {
-    backend: {
-      kind: "sandbox",
-      sandbox: {
-        owner: { kind: "service" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sh", "-c", `mkdir -p /www && echo ${marker} > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`] },
-        ports: [{ name: "http", port: 8080, protocol: "http", ...port }],
-      },
-    },
-    readinessProbe: { http: { path: "/", port: 8080 }, periodMs: 200 },
-  };
+  return httpServiceSpec(BUSYBOX, ["sh", "-c", `mkdir -p /www && echo ${marker} > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait`], port);
 }
 
 async function startService(name: string, spec: unknown): Promise<any> {
-  const created = await env.srv.request("POST", "/api/tenants/victim/services", { body: { metadata: { name }, spec } });
+  const created = await world.env.srv.request("POST", "/api/tenants/victim/services", { body: { metadata: { name }, spec } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  assert.equal((await env.srv.request("POST", `/api/tenants/victim/services/${name}/start`, { body: {} })).status, 200);
+  assert.equal((await world.env.srv.request("POST", `/api/tenants/victim/services/${name}/start`, { body: {} })).status, 200);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const view = (await env.srv.request("GET", `/api/tenants/victim/services/${name}`)).body;
+    const view = (await world.env.srv.request("GET", `/api/tenants/victim/services/${name}`)).body;
     if (view.readiness === "ready" && view.endpoints.length > 0) return view;
     if (Date.now() > deadline) throw new Error(`service ${name} not ready: ${JSON.stringify(view)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -91,12 +74,12 @@ async function startService(name: string, spec: unknown): Promise<any> {
 }
 
 async function removeService(name: string): Promise<void> {
-  const r = await env.srv.request("DELETE", `/api/tenants/victim/services/${name}?ifMatchGeneration=1&force=true`);
+  const r = await world.env.srv.request("DELETE", `/api/tenants/victim/services/${name}?ifMatchGeneration=1&force=true`);
   assert.equal(r.status, 204, JSON.stringify(r.body));
 }
 
 const proxyGet = async (name: string) => {
-  const r = await fetch(`${env.srv.url}/api/tenants/victim/services/${name}/proxy/`, { headers: { authorization: `Bearer ${env.srv.token()}` } });
+  const r = await fetch(`${world.env.srv.url}/api/tenants/victim/services/${name}/proxy/`, { headers: { authorization: `Bearer ${world.env.srv.token()}` } });
   return { status: r.status, text: await r.text() };
 };
 
@@ -114,10 +97,10 @@ test("a local user without a credential cannot reach a running service's port on
   assert.deepEqual(view.endpoints, [{ name: "http", protocol: "http", targetPort: 8080, publish: "proxy" }], "the view names no host port");
 
   // Without the credential the proxy refuses.
-  assert.equal((await fetch(`${env.srv.url}/api/tenants/victim/services/private/proxy/`)).status, 401);
+  assert.equal((await fetch(`${world.env.srv.url}/api/tenants/victim/services/private/proxy/`)).status, 401);
 
   // The sockets behind the proxy are the server user's alone.
-  const dir = join(env.srv.root, "data", "endpoints");
+  const dir = join(world.env.srv.root, "data", "endpoints");
   assert.equal(statSync(dir).mode & 0o777, 0o700, "the socket dir is 0700");
   for (const n of readdirSync(dir)) assert.equal(statSync(join(dir, n)).mode & 0o077, 0, `${n} is not open to group or others`);
   await removeService("private");
@@ -137,7 +120,9 @@ test('publish: "host" is the explicit opt-in: it opens one host listener, report
 });
 
 test("publish accepts only proxy or host", async () => {
-  const r = await env.srv.request("POST", "/api/tenants/victim/services", { body: { metadata: { name: "odd" }, spec: webSpec("x", { publish: "0.0.0.0" }) } });
+  const r = await world.env.srv.request("POST", "/api/tenants/victim/services", {
+    body: { metadata: { name: "odd" }, spec: webSpec("x", { publish: "0.0.0.0" }) },
+  });
   assert.equal(r.status, 400);
   assert.match(r.body.error.detail?.field ?? "", /ports\.0\.publish/);
 });

@@ -6,21 +6,13 @@
  * every paused reader held the process back until the stall limit cut it off,
  * so the fast reader saw nothing for seconds at a time.)
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { sandboxEnvForFile } from "../testing/sandbox-env-for-file.js";
 
-let env: SandboxEnv;
 const T = "slowreaders";
-
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant(T);
-});
-after(async () => {
-  await env?.close();
-});
+const world = sandboxEnvForFile([T]);
 
 interface Reader {
   ws: WebSocket;
@@ -31,8 +23,8 @@ interface Reader {
 }
 
 async function connect(sid: string): Promise<Reader> {
-  const url = `${env.srv.url.replace(/^http/, "ws")}/api/sessions/${sid}/channels/stdio?tenantId=${T}`;
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${env.srv.token()}` } });
+  const url = `${world.env.srv.url.replace(/^http/, "ws")}/api/sessions/${sid}/channels/stdio?tenantId=${T}`;
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${world.env.srv.token()}` } });
   let carry = "";
   let bytes = 0;
   const controls: any[] = [];
@@ -61,9 +53,9 @@ test("five readers that never read do not delay a sixth: each token arrives with
   // Filler at ~10 MiB/s (enough to fill the paused sockets' kernel buffers in a second or two),
   // and every stdin line echoed back through the same stdout.
   const script = "(while :; do dd if=/dev/zero bs=65536 count=16 2>/dev/null | tr '\\0' x; sleep 0.1; done) & while read l; do echo \"$l\"; done";
-  const id = (await env.create(T, ["sh", "-c", script])).metadata.id;
-  await env.waitFor(T, id, ["ready"]);
-  const open = await env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["stdio"] } });
+  const id = (await world.env.create(T, ["sh", "-c", script])).metadata.id;
+  await world.env.waitFor(T, id, ["ready"]);
+  const open = await world.env.srv.request("POST", "/api/sessions", { body: { tenantId: T, target: { sandbox: { id } }, channels: ["stdio"] } });
   assert.equal(open.status, 201, JSON.stringify(open.body));
   const sid = open.body.metadata.id;
 
@@ -100,5 +92,5 @@ test("five readers that never read do not delay a sixth: each token arrives with
   );
 
   for (const r of [...paused, fast]) r.ws.terminate();
-  assert.equal((await env.remove(T, id)).status < 300, true);
+  assert.equal((await world.env.remove(T, id)).status < 300, true);
 });

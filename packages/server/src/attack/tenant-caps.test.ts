@@ -10,7 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { BUSYBOX, standaloneSandboxBody, startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
 
 let env: SandboxEnv;
 const keys: Record<string, string> = {};
@@ -39,15 +39,7 @@ function assertCap(r: { status: number; body: any }, limitName: string): void {
   assert.match(r.body.error.message, new RegExp(`limit ${limitName}`));
 }
 
-const createBody = (argv: string[], reference = "docker.io/library/busybox:latest") => ({
-  profile: "worker",
-  spec: {
-    owner: { kind: "standalone", displayName: "cap" },
-    backend: "container",
-    root: { kind: "oci_image", source: { kind: "reference", reference } },
-    process: { argv },
-  },
-});
+const createBody = (argv: string[], reference = BUSYBOX) => standaloneSandboxBody(reference, "cap", { argv });
 
 let greedyBox = "";
 let otherBox = "";

@@ -8,39 +8,30 @@
  * in the tenant's cgroup, while another tenant's sandbox is unaffected.
  * On the old code all four hold 1.8 GiB.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { sandboxEnvForFile } from "../testing/sandbox-env-for-file.js";
 
 const MiB = 1024 * 1024;
 const hold = (mib: number) => ["sh", "-c", `mkfifo /hold && { sleep 600 < /hold & } && exec dd if=/dev/zero of=/hold bs=${mib}M count=1`];
 
-let env: SandboxEnv;
+const world = sandboxEnvForFile(["hog", "calm"]);
 
-before(async () => {
-  env = await startSandboxEnv();
-  await env.tenant("hog");
-  await env.tenant("calm");
-});
-after(async () => {
-  await env?.close();
-});
-
-const state = async (t: string, id: string) => (await env.srv.request("GET", `/api/tenants/${t}/sandboxes/${id}`)).body.status;
+const state = async (t: string, id: string) => (await world.env.srv.request("GET", `/api/tenants/${t}/sandboxes/${id}`)).body.status;
 
 test("finding 10: four 512 MiB sandboxes cannot take more than their tenant's 1 GiB ceiling; another tenant is unaffected", { timeout: 120_000 }, async () => {
-  const put = await env.srv.request("PUT", "/api/tenants/hog/limits", { body: { memoryLimitBytes: 1024 * MiB } });
+  const put = await world.env.srv.request("PUT", "/api/tenants/hog/limits", { body: { memoryLimitBytes: 1024 * MiB } });
   assert.equal(put.status, 200, JSON.stringify(put.body));
   assert.equal(put.body.limits.memoryLimitBytes, 1024 * MiB);
   assert.deepEqual(put.body.overrides, { memoryLimitBytes: 1024 * MiB });
 
-  const calm = (await env.create("calm", hold(300), { resources: { memoryLimitBytes: 512 * MiB } })).metadata.id;
-  const calmState = (await env.waitFor("calm", calm, ["ready", "failed", "exited"])).status;
+  const calm = (await world.env.create("calm", hold(300), { resources: { memoryLimitBytes: 512 * MiB } })).metadata.id;
+  const calmState = (await world.env.waitFor("calm", calm, ["ready", "failed", "exited"])).status;
   assert.equal(calmState.lifecycleState, "ready", JSON.stringify(calmState));
 
   const hogs: string[] = [];
-  for (let i = 0; i < 4; i++) hogs.push((await env.create("hog", hold(450), { resources: { memoryLimitBytes: 512 * MiB } })).metadata.id);
-  for (const id of hogs) await env.waitFor("hog", id, ["ready", "failed", "exited"]);
+  for (let i = 0; i < 4; i++) hogs.push((await world.env.create("hog", hold(450), { resources: { memoryLimitBytes: 512 * MiB } })).metadata.id);
+  for (const id of hogs) await world.env.waitFor("hog", id, ["ready", "failed", "exited"]);
 
   // Each dd fills its buffer within a second or two; give the slowest host ample time.
   const deadline = Date.now() + 30_000;
@@ -62,33 +53,36 @@ test("finding 10: four 512 MiB sandboxes cannot take more than their tenant's 1 
 
   // The other tenant's sandbox kept its 300 MiB throughout.
   assert.equal((await state("calm", calm)).lifecycleState, "ready");
-  for (const id of hogs) await env.remove("hog", id);
-  await env.remove("calm", calm);
+  for (const id of hogs) await world.env.remove("hog", id);
+  await world.env.remove("calm", calm);
 });
 
 test("finding 10: tenant limits are admin-only, validated, and null returns a field to the default", async () => {
-  const got = await env.srv.request("GET", "/api/tenants/calm/limits");
+  const got = await world.env.srv.request("GET", "/api/tenants/calm/limits");
   assert.equal(got.status, 200);
   assert.deepEqual(got.body.limits, got.body.defaults);
   assert.ok(got.body.defaults.memoryLimitBytes > 0 && got.body.defaults.cpuCount >= 1 && got.body.defaults.pidsLimit >= 1024);
-  const bad = await env.srv.request("PUT", "/api/tenants/calm/limits", { body: { cpuCount: 100_000 } });
+  const bad = await world.env.srv.request("PUT", "/api/tenants/calm/limits", { body: { cpuCount: 100_000 } });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, "op.invalid_input");
-  const tooMany = await env.srv.request("PUT", "/api/tenants/calm/limits", { body: { cpuCount: got.body.defaults.cpuCount + 1 } });
+  const tooMany = await world.env.srv.request("PUT", "/api/tenants/calm/limits", { body: { cpuCount: got.body.defaults.cpuCount + 1 } });
   assert.equal(tooMany.status, 400, JSON.stringify(tooMany.body));
-  const pinned = await env.srv.request("PUT", "/api/tenants/calm/limits", { body: { maxSandboxes: 1 } });
+  const pinned = await world.env.srv.request("PUT", "/api/tenants/calm/limits", { body: { maxSandboxes: 1 } });
   assert.equal(pinned.body.limits.maxSandboxes, 1);
-  const a = await env.create("calm", ["sleep", "600"]);
-  await assert.rejects(env.create("calm", ["sleep", "600"]), (err: any) => err.response.status === 429 && /maxSandboxes/.test(err.response.body.error.message));
-  const unpinned = await env.srv.request("PUT", "/api/tenants/calm/limits", { body: { maxSandboxes: null } });
+  const a = await world.env.create("calm", ["sleep", "600"]);
+  await assert.rejects(
+    world.env.create("calm", ["sleep", "600"]),
+    (err: any) => err.response.status === 429 && /maxSandboxes/.test(err.response.body.error.message),
+  );
+  const unpinned = await world.env.srv.request("PUT", "/api/tenants/calm/limits", { body: { maxSandboxes: null } });
   assert.deepEqual(unpinned.body.overrides, {}, JSON.stringify(unpinned.body));
   assert.equal(unpinned.body.limits.maxSandboxes, got.body.defaults.maxSandboxes);
-  await env.remove("calm", a.metadata.id);
-  const key = (await env.srv.request("POST", "/api/tenants/calm/api-keys", { body: {} })).body.key;
-  const asTenant = await env.srv.request("PUT", "/api/tenants/calm/limits", {
+  await world.env.remove("calm", a.metadata.id);
+  const key = (await world.env.srv.request("POST", "/api/tenants/calm/api-keys", { body: {} })).body.key;
+  const asTenant = await world.env.srv.request("PUT", "/api/tenants/calm/limits", {
     body: { memoryLimitBytes: 2 ** 40 },
     headers: { authorization: `Bearer ${key}` },
   });
   assert.equal(asTenant.status, 403, JSON.stringify(asTenant.body));
-  assert.equal((await env.srv.request("GET", "/api/tenants/nobody/limits")).status, 404);
+  assert.equal((await world.env.srv.request("GET", "/api/tenants/nobody/limits")).status, 404);
 });

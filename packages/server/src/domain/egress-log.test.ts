@@ -4,20 +4,16 @@
 // rows go with the tenant.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openDatabase } from "../store/db.js";
 import { EgressLogStore } from "../store/egress-log-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { EgressLog, type EgressRecord } from "./egress-log.js";
+import { openTempDb } from "../testing/temp-db.js";
 
 function world() {
-  const dir = mkdtempSync(join(tmpdir(), "nimbus-egress-log-"));
-  const db = openDatabase(dir);
+  const { db, close } = openTempDb("nimbus-egress-log-");
   new TenantStore(db).insert("demo", new Date().toISOString());
   new TenantStore(db).insert("other", new Date().toISOString());
-  return { db, store: new EgressLogStore(db), close: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { db, store: new EgressLogStore(db), close };
 }
 
 const rec = (over: Partial<EgressRecord> = {}): EgressRecord => ({

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { silentLogger } from "../log.js";
 import { LeaseScheduler } from "./lease-scheduler.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Deadlines in a sorted list; `expireDue` removes what is due and records when. */
 function harness() {
@@ -25,8 +26,6 @@ function harness() {
   });
   return { deadlines, fired, scheduler, asked: () => asked };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("fires each deadline on time from one timer, re-armed when an earlier one is added", async () => {
   const h = harness();

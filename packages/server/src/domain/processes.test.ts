@@ -7,30 +7,25 @@
  * found at start (a restart) is watched again with its deadline.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
 import type { ProcessState, ProcessesFacet } from "../runtime/backend.js";
-import { openDatabase, statement, type Db } from "../store/db.js";
+import { statement } from "../store/db.js";
 import { ProcessStore } from "../store/process-store.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { Processes } from "./processes.js";
 import { TenantCaps } from "./tenant-caps.js";
 import type { TenantLimits } from "./tenant-limits.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
-let dir = "";
-let db: Db;
+let tmp: TempDb;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-processes-"));
-  db = openDatabase(dir);
-  statement(db, "INSERT INTO tenants (tenant_id, created_at) VALUES ('t', '2026-01-01T00:00:00Z')").run();
+  tmp = openTempDb("nimbus-processes-");
+  statement(tmp.db, "INSERT INTO tenants (tenant_id, created_at) VALUES ('t', '2026-01-01T00:00:00Z')").run();
 });
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 /** A facet whose processes end when the test says so. */
@@ -75,7 +70,7 @@ function make(runtime: Recorder, opts: { retentionMs?: number; keepEnded?: numbe
   };
   const caps = new TenantCaps(() => limits);
   return new Processes({
-    store: new ProcessStore(db),
+    store: new ProcessStore(tmp.db),
     runtime,
     sandbox: () => SANDBOX,
     findSandbox: () => SANDBOX,

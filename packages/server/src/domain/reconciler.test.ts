@@ -5,20 +5,18 @@
 // gave a container (it went away right after the insert) is relaunched at boot,
 // whether it was `pending` or `starting`, and ends `ready`.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { ImageRecord } from "../images/index.js";
 import { silentLogger } from "../log.js";
 import { FakeBackend, FakeHost } from "../runtime/fake/fake-backend.js";
-import { openDatabase, type Db } from "../store/db.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { EventBus } from "./events.js";
 import { reconcileSandboxes } from "./reconciler.js";
 import { Sandboxes } from "./sandboxes.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const IMAGE: ImageRecord = {
   reference: "docker.io/library/busybox:latest",
@@ -36,8 +34,7 @@ const SPEC: SandboxSpec = {
   process: { argv: ["sleep", "1000"] },
 };
 
-let dir: string;
-let db: Db;
+let tmp: TempDb;
 let host: FakeHost;
 let pulls: number;
 const opened: Sandboxes[] = [];
@@ -51,7 +48,7 @@ function server(present: boolean, stall?: "pull" | "create", wal?: { sync(): Pro
   const runtime = new FakeBackend({ host });
   if (stall === "create") runtime.create = () => new Promise(() => undefined);
   const sandboxes = new Sandboxes({
-    store: new SandboxStore(db, wal),
+    store: new SandboxStore(tmp.db, wal),
     images: {
       present: () => (present ? IMAGE : undefined),
       pull: async () => {
@@ -63,7 +60,7 @@ function server(present: boolean, stall?: "pull" | "create", wal?: { sync(): Pro
     runtime,
     events: new EventBus(),
     log: silentLogger,
-    retainedDir: join(dir, "retained"),
+    retainedDir: join(tmp.dir, "retained"),
   });
   opened.push(sandboxes);
   return { sandboxes, runtime };
@@ -75,17 +72,15 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-reconcile-"));
-  db = openDatabase(dir);
-  new TenantStore(db).insert("t1", new Date().toISOString());
+  tmp = openTempDb("nimbus-reconcile-");
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
   host = new FakeHost();
   pulls = 0;
 });
 
 afterEach(() => {
   for (const s of opened.splice(0)) s.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 test("create answers starting when the image is present, pending when it must be pulled", async () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeBackend } from "../runtime/fake/fake-backend.js";
+import { fakeContainerSpec } from "../testing/fake-container-spec.js";
 import type { EgressInspection } from "../runtime/backend.js";
 import { DEFAULT_CEILING, type EgressCeiling } from "./egress-ceiling.js";
 import type { EgressLog, EgressRecord } from "./egress-log.js";
@@ -58,14 +59,7 @@ test("rules are checked under the ceiling, naming the rule; unknown secrets are 
 test("the runtime's hooks answer for a registered address only, until it is unregistered", async () => {
   const { runtime, egress, hooks, records } = world();
   const checked = egress.check("t", spec({ egress: [{ host: "api.example.test", protocol: "http" }] }))!;
-  await runtime.create({
-    id: "sb1",
-    rootfs: { lowerDirs: [] },
-    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
-    hostname: "h",
-    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
-    network: { egress: true },
-  });
+  await runtime.create(fakeContainerSpec("sb1", { network: { egress: true } }));
   egress.register("t", "sb1", checked);
   const client = runtime.egress.addressOf("sb1")!;
   assert.equal(hooks.allowsName(client, "api.example.test"), true);
@@ -101,14 +95,7 @@ test("inspection: https with methods or a secret comes back as checks and header
       secrets: ["API"],
     }),
   )!;
-  await runtime.create({
-    id: "sb2",
-    rootfs: { lowerDirs: [] },
-    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
-    hostname: "h",
-    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
-    network: { egress: true },
-  });
+  await runtime.create(fakeContainerSpec("sb2", { network: { egress: true } }));
   egress.register("t", "sb2", checked);
   const client = runtime.egress.addressOf("sb2")!;
   hooks.resolved(client, "api.example.test", ["198.18.0.2"], 60);

@@ -4,46 +4,32 @@
  * code in a 200; a command's own "… is not running" on stderr stays output.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ContainerBackend, assertNoLeftovers } from "../runtime/index.js";
-import { makeBusyboxLayer } from "../runtime/conformance/suite.js";
+import { ContainerBackend } from "../runtime/index.js";
+import { busyboxLayerForFile, crunSkip as skip, removeBackendState } from "../testing/busybox-containers.js";
 import { AppError } from "./errors.js";
 import { runExec } from "./sandbox-exec.js";
 
-const skip = process.getuid?.() !== 0 && "needs root, crun and conmon";
-let layer = "";
 let dir = "";
 let backend: ContainerBackend;
 
 before(() => {
   if (skip) return;
-  layer = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "nimbus-exec-layer-")));
   dir = mkdtempSync(join(tmpdir(), "nimbus-exec-"));
   backend = new ContainerBackend({ stateDir: dir });
 });
 after(async () => {
-  if (skip) return;
-  for (const c of await backend.list()) await backend.delete(c.id);
-  backend.close();
-  await assertNoLeftovers(dir);
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(layer, { recursive: true, force: true });
+  if (!skip) await removeBackendState(backend, dir);
 });
+const layer = busyboxLayerForFile("nimbus-exec-layer-");
 
 const sink = { stdout: () => undefined, stderr: () => undefined };
-const spec = (id: string, args: string[]) => ({
-  id,
-  rootfs: { lowerDirs: [layer] },
-  process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } },
-  hostname: id,
-  resources: { memoryLimitBytes: 64 << 20, pidsLimit: 32, cpuCount: 1 },
-});
 
 test("exec into a container whose process ended is op.conflict; a command's own 'is not running' is its output", { skip }, async () => {
-  await backend.create(spec("ended-1", ["sleep", "1000"]) as any);
+  await backend.create(layer.spec("ended-1", ["sleep", "1000"]) as any);
   await backend.start("ended-1");
   const own = await runExec(backend, "ended-1", { argv: ["sh", "-c", "echo 'the service is not running' >&2; exit 3"] }, sink);
   assert.equal(own.exitCode, 3);

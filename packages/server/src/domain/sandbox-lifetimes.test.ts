@@ -3,11 +3,7 @@
 // is pushed on by activity or an open session instead of firing, touch writes
 // the store only every tenth of the timeout, and extend's bounds.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
-import { openDatabase, type Db } from "../store/db.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { initialDeadlines, resolveLifetime, SandboxLifetimes } from "./sandbox-lifetimes.js";
@@ -15,10 +11,10 @@ import type { LifetimeSpec } from "./sandbox-lifetimes.js";
 import { createLogger } from "../log.js";
 import { checkSandboxSpec } from "./sandbox-rules.js";
 import { BUSYBOX_ROW_SPEC, sandboxRow } from "../testing/sandbox-rows.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
-let dir: string;
-let db: Db;
+let tmp: TempDb;
 let store: SandboxStore;
 let nowMs: number;
 let expired: Array<{ id: string; message: string }>;
@@ -26,10 +22,9 @@ let openSessions: Set<string>;
 let lifetimes: SandboxLifetimes;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-lifetimes-"));
-  db = openDatabase(dir);
-  new TenantStore(db).insert("t1", new Date(T0).toISOString());
-  store = new SandboxStore(db);
+  tmp = openTempDb("nimbus-lifetimes-");
+  new TenantStore(tmp.db).insert("t1", new Date(T0).toISOString());
+  store = new SandboxStore(tmp.db);
   nowMs = T0;
   expired = [];
   openSessions = new Set();
@@ -51,8 +46,7 @@ beforeEach(() => {
 
 afterEach(() => {
   lifetimes.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 function insert(id: string, lifetime: LifetimeSpec): void {
@@ -61,6 +55,13 @@ function insert(id: string, lifetime: LifetimeSpec): void {
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
+
+/** Starts the scheduler, lets its first pass run, and answers the ids expired so far. */
+async function startPass(): Promise<string[]> {
+  lifetimes.start();
+  await settle();
+  return expired.map((e) => e.id);
+}
 
 test("the spec's own fields win over the tenant default, field by field; no deadline, no lifetime", () => {
   assert.deepEqual(resolveLifetime({ ttlSeconds: 60 }, { ttlSeconds: 600, idleTimeoutSeconds: 30, onExpire: "delete" }), {
@@ -77,12 +78,7 @@ test("a due TTL expires once with a message naming the TTL; one not yet due does
   insert("due", { ttlSeconds: 5 });
   insert("later", { ttlSeconds: 50 });
   nowMs = T0 + 5_000;
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["due"],
-  );
+  assert.deepEqual(await startPass(), ["due"]);
   assert.match(expired[0]!.message, /its TTL ran out/);
   lifetimes.arm();
   await settle();
@@ -101,12 +97,7 @@ test("idle: activity or an open session pushes the deadline on; with neither it 
   assert.equal(store.get("t1", "busy")!.idleExpiresAt, new Date(T0 + 18_000).toISOString(), "moved by 0.5 s: kept in memory only");
   openSessions.add("session");
   nowMs = T0 + 10_000;
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["quiet"],
-  );
+  assert.deepEqual(await startPass(), ["quiet"]);
   assert.match(expired[0]!.message, /idle/);
   assert.ok(Date.parse(store.get("t1", "session")!.idleExpiresAt!) >= T0 + 20_000, "an open session moved the deadline a whole timeout on");
   // The in-memory activity at 8.5 s decides when the stored 18 s deadline comes due.
@@ -119,12 +110,7 @@ test("idle: activity or an open session pushes the deadline on; with neither it 
   assert.equal(store.get("t1", "busy")!.idleExpiresAt, new Date(T0 + 18_500).toISOString());
   nowMs = T0 + 18_500;
   lifetimes.stop();
-  lifetimes.start();
-  await settle();
-  assert.deepEqual(
-    expired.map((e) => e.id),
-    ["quiet", "busy"],
-  );
+  assert.deepEqual(await startPass(), ["quiet", "busy"]);
 });
 
 test("extend adds to the deadline or sets one, at most 7 days ahead, only while running", () => {

@@ -1,21 +1,18 @@
 // Sessions domain on a real SQLite store, with sandboxes as plain records: the
 // lease rules, the scheduler's expiry, target changes and boot catch-up.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { silentLogger } from "../log.js";
-import { openDatabase, type Db } from "../store/db.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { SessionStore } from "../store/session-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { AppError } from "./errors.js";
 import { EventBus, type LifecycleEvent } from "./events.js";
 import { Sessions, type SessionClosedEvent, type ServiceResolver } from "./sessions.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
-let dir: string;
-let db: Db;
+let tmp: TempDb;
 let sandboxes: Map<string, SandboxRow>;
 let events: LifecycleEvent[];
 let bus: EventBus;
@@ -29,7 +26,7 @@ function sandbox(id: string, lifecycleState = "ready", tenantId = "t1"): Sandbox
 
 function make(opts: { services?: ServiceResolver; now?: () => number } = {}): Sessions {
   const s = new Sessions({
-    store: new SessionStore(db),
+    store: new SessionStore(tmp.db),
     sandboxes: { find: (t, id) => sandboxes.get(`${t}/${id}`) },
     events: bus,
     log: silentLogger,
@@ -52,10 +49,9 @@ function rejects(fn: () => unknown, expected: string, field?: string): void {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-sessions-"));
-  db = openDatabase(dir);
-  new TenantStore(db).insert("t1", new Date().toISOString());
-  new TenantStore(db).insert("t2", new Date().toISOString());
+  tmp = openTempDb("nimbus-sessions-");
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
+  new TenantStore(tmp.db).insert("t2", new Date().toISOString());
   sandboxes = new Map();
   events = [];
   bus = new EventBus();
@@ -64,11 +60,8 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const s of started.splice(0)) s.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("open records the lease, pins the sandbox snapshot and applies the TTL rules", () => {
   sandbox("sb");

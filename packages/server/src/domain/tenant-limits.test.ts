@@ -5,17 +5,15 @@
  */
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openDatabase, type Db } from "../store/db.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { TenantLimitsStore } from "../store/tenant-limits-store.js";
 import { FakeBackend } from "../runtime/fake/fake-backend.js";
+import { fakeContainerSpec } from "../testing/fake-container-spec.js";
 import { Tenants } from "./tenants.js";
 import { TenantLimitsService, groupName, resolveDefaults, type TenantLimits } from "./tenant-limits.js";
 import { TenantCaps } from "./tenant-caps.js";
 import { AppError } from "./errors.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
 const GiB = 1024 ** 3;
 const CONFIGURED: TenantLimits = {
@@ -28,24 +26,21 @@ const CONFIGURED: TenantLimits = {
   maxExecs: 32,
   maxPulls: 4,
 };
-let dir: string;
-let db: Db;
+let tmp: TempDb;
 let tenants: Tenants;
 let runtime: FakeBackend;
 let limits: TenantLimitsService;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-limits-"));
-  db = openDatabase(dir);
-  tenants = new Tenants(new TenantStore(db));
+  tmp = openTempDb("nimbus-limits-");
+  tenants = new Tenants(new TenantStore(tmp.db));
   runtime = new FakeBackend();
   const defaults = resolveDefaults(CONFIGURED, { memoryBytes: 8 * GiB, cpuCount: 4, pidMax: 4_194_304 });
-  limits = new TenantLimitsService({ store: new TenantLimitsStore(db), runtime, defaults, requireTenant: (t) => tenants.require(t), maxCpuCount: 4 });
+  limits = new TenantLimitsService({ store: new TenantLimitsStore(tmp.db), runtime, defaults, requireTenant: (t) => tenants.require(t), maxCpuCount: 4 });
   tenants.create("acme");
 });
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 test("defaults come from the host: 75% of RAM, every core, a quarter of pid_max", () => {
@@ -58,14 +53,7 @@ test("defaults come from the host: 75% of RAM, every core, a quarter of pid_max"
 });
 
 test("set pins fields, writes the group's ceilings, and null unpins", async () => {
-  await runtime.create({
-    id: "box",
-    rootfs: { lowerDirs: [] },
-    process: { args: ["x"], env: [], cwd: "/", user: { uid: 0, gid: 0 }, terminal: false },
-    hostname: "box",
-    resources: { memoryLimitBytes: 1, pidsLimit: 1, cpuCount: 1 },
-    group: limits.group("acme"),
-  });
+  await runtime.create(fakeContainerSpec("box", { group: limits.group("acme") }));
   const view = await limits.set("acme", { memoryLimitBytes: GiB, maxExecs: 2 });
   assert.equal(view.limits.memoryLimitBytes, GiB);
   assert.deepEqual(view.overrides, { memoryLimitBytes: GiB, maxExecs: 2 });

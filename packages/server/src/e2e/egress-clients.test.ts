@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { findBinary } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
-import { startSandboxEnv, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, standaloneSandboxBody, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
 import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
 import { buildEgressClientsImage } from "../testing/egress-clients-image.js";
@@ -50,13 +50,11 @@ before(async () => {
   const secret = await env.srv.request("POST", `/api/tenants/${T}/secrets`, { body: { name: "API_TOKEN", value: SECRET_VALUE, hosts: [INSPECT] } });
   assert.ok(secret.status === 201 || secret.status === 200, JSON.stringify(secret.body));
   const created = await env.srv.request("POST", `/api/tenants/${T}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: "clients" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: IMAGE } },
-        process: { argv: ["sleep", "600"] },
+    body: standaloneSandboxBody(
+      IMAGE,
+      "clients",
+      { argv: ["sleep", "600"] },
+      {
         network: {
           egress: [
             { host: PASS, protocol: "https" },
@@ -65,7 +63,7 @@ before(async () => {
           secrets: ["API_TOKEN"],
         },
       },
-    },
+    ),
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   sandboxId = created.body.metadata.id;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { findBinary, runCommand } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, standaloneSandboxBody, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
 import { startTestZone, type TestZone } from "../testing/dns-zone.js";
 import { startFakeInternet, type FakeInternet } from "../testing/fake-internet.js";
 import { isolatedEnv, NIMBUS_BIN, runNimbus } from "../testing/cli.js";
@@ -19,6 +19,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitUntil } from "../testing/until.js";
 
 const skip =
   (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip") || !findBinary("crun") || !findBinary("openssl")) &&
@@ -58,14 +59,6 @@ async function captureClientHello(servername: string): Promise<Buffer> {
   });
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** A shell command inside the sandbox. */
 async function run(cmd: string, id = sandboxId): Promise<{ out: string; code?: number; ms: number }> {
   const t0 = performance.now();
@@ -83,18 +76,17 @@ async function run(cmd: string, id = sandboxId): Promise<{ out: string; code?: n
 
 async function createSandbox(network: unknown, name: string): Promise<{ status: number; body: any }> {
   return env!.srv.request("POST", `/api/tenants/${T}/sandboxes`, {
-    body: {
-      profile: "worker",
-      spec: {
-        owner: { kind: "standalone", displayName: name },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-        process: { argv: ["sleep", "600"] },
-        ...(network ? { network } : {}),
-      },
-    },
+    body: standaloneSandboxBody(BUSYBOX, name, { argv: ["sleep", "600"] }, network ? { network } : {}),
   });
 }
+
+/** Rules for api.example.test: HTTP, and plain TCP to `port`. */
+const apiHttpAndTcp = (port: number) => ({
+  egress: [
+    { host: "api.example.test", protocol: "http" },
+    { host: "api.example.test", protocol: "tcp", port },
+  ],
+});
 
 const RULES = [
   { host: "api.example.test", protocol: "http" }, // 0
@@ -359,14 +351,19 @@ test("plain http with methods and path prefixes: every request on a connection i
   );
 });
 
-test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+/** The tenant's event stream, egress events of the shared sandbox only; `ac` ends it. */
+async function egressEvents(): Promise<{ ac: AbortController; reader: ReadableStreamDefaultReader<Uint8Array> }> {
   const ac = new AbortController();
   const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
     headers: { authorization: `Bearer ${env!.srv.token()}` },
     signal: ac.signal,
   });
   assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
+  return { ac, reader: res.body!.getReader() };
+}
+
+test("denials are events on the tenant's stream (kind egress), keyed by the sandbox", { skip }, async () => {
+  const { ac, reader } = await egressEvents();
   try {
     await run("nslookup -type=a evented.example.test");
     let text = "";
@@ -395,13 +392,7 @@ test(
   "a flood of denials is throttled on the event stream: at most 20 events a second per sandbox, the rest summed up in suppressedCount",
   { skip },
   async () => {
-    const ac = new AbortController();
-    const res = await fetch(`${env!.srv.url}/api/tenants/${T}/events?kind=egress&id=${sandboxId}`, {
-      headers: { authorization: `Bearer ${env!.srv.token()}` },
-      signal: ac.signal,
-    });
-    assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
+    const { ac, reader } = await egressEvents();
     const events: Array<Record<string, any>> = [];
     let text = "";
     const pump = (async () => {
@@ -434,9 +425,9 @@ test(
       // Every denial is in the log; the events add up to it once the last window closed.
       const sum = () => events.reduce((n, e) => n + (e.suppressedCount ?? 1), 0);
       let inLog = 0;
-      await waitFor("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
+      await waitUntil("the events to add up to the log", () => sum() > 0 && sum() === inLog, 8_000).catch(() => undefined);
       inLog = await logged();
-      await waitFor("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
+      await waitUntil("the events to add up to the log", () => sum() === inLog, 5_000).catch(() => undefined);
       assert.ok(inLog >= 150, `denials in the log: ${inLog}`);
       assert.equal(sum(), inLog, JSON.stringify(events.map((e) => [e.name, e.suppressedCount])));
       const summaries = events.filter((e) => e.suppressedCount !== undefined);
@@ -453,21 +444,13 @@ test(
 );
 
 test("PATCH …/network: new rules apply at once, open connections they refuse are closed within a second, stale versions are 412", { skip }, async () => {
-  const created = await createSandbox(
-    {
-      egress: [
-        { host: "api.example.test", protocol: "http" },
-        { host: "api.example.test", protocol: "tcp", port: 7778 },
-      ],
-    },
-    "patch",
-  );
+  const created = await createSandbox(apiHttpAndTcp(7778), "patch");
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.metadata.id;
   await env!.waitFor(T, id, ["ready"]);
   const holdsBefore = upstreamLines("hold").length;
   await run(`A=$(${resolve("api.example.test")}); (sleep 30 | nc "$A" 7778 > /tmp/held 2>&1; echo ended > /tmp/ended) < /dev/null > /dev/null 2>&1 &`, id);
-  await waitFor("the held connection", () => upstreamLines("hold").length > holdsBefore);
+  await waitUntil("the held connection", () => upstreamLines("hold").length > holdsBefore);
   assert.match((await run(get("api.example.test"), id)).out, /hello from/);
   const path = `/api/tenants/${T}/sandboxes/${id}/network`;
   const current = (await env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
@@ -531,7 +514,7 @@ test(
         .map((l) => JSON.parse(l) as Record<string, any>);
     try {
       assert.match((await run(get("api.example.test"), id)).out, /hello from/);
-      await waitFor(
+      await waitUntil(
         "the allowed connection in the followed log",
         () => rows().some((r) => r.kind === "connect" && r.name === "api.example.test" && r.decision === "allowed"),
         10_000,
@@ -544,7 +527,7 @@ test(
       assert.match(set.stdout, new RegExp(`^${id}: 1 egress rule\\(s\\), resourceVersion \\S+`));
       assert.match((await run("nslookup -type=a api.example.test", id)).out, /NXDOMAIN/);
       assert.match((await run(get("x.wild.test"), id)).out, new RegExp(`hello from ${WILD}:80`));
-      await waitFor(
+      await waitUntil(
         "the denied lookup in the followed log",
         () => rows().some((r) => r.kind === "dns" && r.name === "api.example.test" && r.decision === "denied"),
         10_000,
@@ -589,15 +572,7 @@ test(
 );
 
 test("the tenant ceiling refuses a rule outside it, naming the rule", { skip }, async () => {
-  const r = await createSandbox(
-    {
-      egress: [
-        { host: "api.example.test", protocol: "http" },
-        { host: "api.example.test", protocol: "tcp", port: 22 },
-      ],
-    },
-    "outside",
-  );
+  const r = await createSandbox(apiHttpAndTcp(22), "outside");
   assert.equal(r.status, 400, JSON.stringify(r.body));
   assert.match(r.body.error.message, /spec\.network\.egress\[1\]/);
   const unknownSecret = await createSandbox({ egress: [{ host: "api.example.test", protocol: "http" }], secrets: ["NOPE"] }, "secret");

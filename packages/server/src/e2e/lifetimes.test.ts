@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { findBinary } from "../runtime/container/exec.js";
 import { execCall } from "../testing/exec-call.js";
-import { startSandboxEnv, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { startSandboxEnv, standaloneSandboxBody, BUSYBOX, type SandboxEnv } from "../testing/sandbox-env.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const skip = (process.getuid?.() !== 0 || !findBinary("crun") || !findBinary("catatonit")) && "needs root, crun and catatonit";
 const T = "lifetimes-e2e";
@@ -29,23 +30,13 @@ after(async () => {
 const POLITE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"];
 
 async function create(process: Record<string, unknown>, lifetime?: Record<string, unknown>): Promise<any> {
-  const body = {
-    profile: "worker",
-    spec: {
-      owner: { kind: "standalone", displayName: "life" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-      process,
-      ...(lifetime ? { lifetime } : {}),
-    },
-  };
+  const body = standaloneSandboxBody(BUSYBOX, "life", process, lifetime ? { lifetime } : {});
   const r = await env.srv.request("POST", `/api/tenants/${T}/sandboxes`, { body });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body;
 }
 
 const get = async (id: string) => (await env.srv.request("GET", `/api/tenants/${T}/sandboxes/${id}`)).body;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function remove(id: string): Promise<void> {
   const r = await env.srv.request("DELETE", `/api/tenants/${T}/sandboxes/${id}?gracePeriodMs=0`);

@@ -4,31 +4,27 @@
 // sandbox insert commits without SQLite's own fsync and hands its durability
 // to the WalSync.
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
-import { openDatabase, type Db } from "./db.js";
 import { SandboxStore, type NewSandboxRow } from "./sandbox-store.js";
 import { TenantStore } from "./tenant-store.js";
 import { WalSync } from "./wal-sync.js";
 import { sandboxRow } from "../testing/sandbox-rows.js";
+import { openTempDb, type TempDb } from "../testing/temp-db.js";
 
-let dir: string;
-let db: Db;
+let tmp: TempDb;
 let wal: WalSync;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "nimbus-wal-"));
-  db = openDatabase(dir);
-  new TenantStore(db).insert("t1", new Date().toISOString());
-  wal = WalSync.of(db);
+  tmp = openTempDb("nimbus-wal-");
+  new TenantStore(tmp.db).insert("t1", new Date().toISOString());
+  wal = WalSync.of(tmp.db);
 });
 
 afterEach(() => {
   wal.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.close();
 });
 
 const row = (id: string): NewSandboxRow => sandboxRow(id, "2026-01-01T00:00:00.000Z");
@@ -53,12 +49,12 @@ test("a sync after close rejects, and close waits for a running fdatasync", asyn
 });
 
 test("a WAL no longer at its path is never synced in silence: a new file is opened, a missing one is an error", async () => {
-  const path = join(dir, "file-wal");
+  const path = join(tmp.dir, "file-wal");
   writeFileSync(path, "a");
   const w = new WalSync(path);
   try {
     await w.sync();
-    renameSync(path, join(dir, "old-wal"));
+    renameSync(path, join(tmp.dir, "old-wal"));
     writeFileSync(path, "b");
     await w.sync(); // the new file
     unlinkSync(path);
@@ -72,16 +68,16 @@ test("the sandbox insert commits without SQLite's fsync and is durable when the 
   let release!: () => void;
   const synced = new Promise<void>((r) => (release = r));
   let syncs = 0;
-  const store = new SandboxStore(db, { sync: () => (syncs++, synced) });
+  const store = new SandboxStore(tmp.db, { sync: () => (syncs++, synced) });
   const inserted = store.insert(row("a"));
   assert.equal(store.get("t1", "a")?.lifecycleState, "starting", "visible at once");
   assert.equal(syncs, 1);
   assert.equal(inserted.durable, synced);
-  assert.equal(db.pragma("synchronous", { simple: true }), 2, "FULL again for every other write");
+  assert.equal(tmp.db.pragma("synchronous", { simple: true }), 2, "FULL again for every other write");
   release();
   await inserted.durable;
   // Without a WalSync, SQLite syncs the commit itself.
-  const plain = new SandboxStore(db).insert(row("b"));
+  const plain = new SandboxStore(tmp.db).insert(row("b"));
   await plain.durable;
   assert.equal(plain.row.id, "b");
 });

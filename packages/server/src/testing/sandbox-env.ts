@@ -26,23 +26,37 @@ export interface BusyboxSandboxExtra {
   closableStdin?: boolean;
 }
 
-/** The POST body that creates a standalone container sandbox running `argv` in busybox. */
-export function busyboxSandboxBody(argv: string[], extra: BusyboxSandboxExtra = {}) {
+/**
+ * The POST body that creates a standalone container sandbox from the image
+ * `reference`, running `process`, with any further spec fields (`network`,
+ * `ports`, `lifetime`, …) as given.
+ */
+export function standaloneSandboxBody(reference: string, displayName: string, process: Record<string, unknown>, spec: Record<string, unknown> = {}) {
   return {
     profile: "worker",
     spec: {
-      owner: { kind: "standalone", displayName: extra.displayName ?? "test" },
+      owner: { kind: "standalone", displayName },
       backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: BUSYBOX } },
-      process: {
-        argv,
-        ...(extra.env ? { env: extra.env } : {}),
-        ...(extra.user ? { user: extra.user } : {}),
-        ...(extra.closableStdin ? { closableStdin: true } : {}),
-      },
-      ...(extra.resources ? { resources: extra.resources } : {}),
+      root: { kind: "oci_image", source: { kind: "reference", reference } },
+      process,
+      ...spec,
     },
   };
+}
+
+/** The POST body that creates a standalone container sandbox running `argv` in busybox. */
+export function busyboxSandboxBody(argv: string[], extra: BusyboxSandboxExtra = {}) {
+  return standaloneSandboxBody(
+    BUSYBOX,
+    extra.displayName ?? "test",
+    {
+      argv,
+      ...(extra.env ? { env: extra.env } : {}),
+      ...(extra.user ? { user: extra.user } : {}),
+      ...(extra.closableStdin ? { closableStdin: true } : {}),
+    },
+    extra.resources ? { resources: extra.resources } : {},
+  );
 }
 
 export interface SandboxEnv {

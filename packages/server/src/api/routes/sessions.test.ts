@@ -9,6 +9,7 @@ import { startRegistry, type TestRegistry } from "../../testing/registry.js";
 import { startTestServer, type TestServer } from "../../testing/server.js";
 import type { SessionClosedEvent } from "../../domain/sessions.js";
 import { busyboxSandboxBody } from "../../testing/sandbox-env.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 // Exits promptly on SIGTERM (PID 1 has no default handlers).
 const ARGV = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"];
@@ -18,8 +19,6 @@ let srv: TestServer;
 let flags: Record<string, string[]>;
 let betaKey = "";
 let sbAlpha = "";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function createReady(tenant: string): Promise<any> {
   const r = await srv.request("POST", `/api/tenants/${tenant}/sandboxes`, { body: busyboxSandboxBody(ARGV, { displayName: "sess" }) });

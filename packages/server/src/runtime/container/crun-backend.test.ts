@@ -3,34 +3,22 @@
 // the log size cap, and a monitor that dies without recording an exit.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, afterEach, before, test } from "node:test";
-import type { ContainerSpec } from "../backend.js";
-import { makeBusyboxLayer } from "../conformance/suite.js";
+import { afterEach, test } from "node:test";
 import { isRuntimeError } from "../errors.js";
-import { assertNoLeftovers } from "../leak-check.js";
 import { ContainerBackend } from "./crun-backend.js";
-import { findBinary } from "./exec.js";
+import { busyboxLayerForFile, crunSkip as skip, removeBackendState } from "../../testing/busybox-containers.js";
 import { readLogText } from "./log-file.js";
 
-const skip = (process.getuid?.() !== 0 || !findBinary("crun") || !findBinary("conmon")) && "needs root, crun and conmon";
-let layer = "";
+const layer = busyboxLayerForFile("nimbus-crun-layer-");
 let dir = "";
 let backend: ContainerBackend;
 
-before(() => {
-  if (skip) return;
-  layer = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "nimbus-crun-layer-")));
-});
-after(() => layer && rmSync(layer, { recursive: true, force: true }));
 afterEach(async () => {
   if (skip) return;
-  for (const c of await backend.list()) await backend.delete(c.id);
-  backend.close();
-  await assertNoLeftovers(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await removeBackendState(backend, dir);
 });
 
 function setup(opts: { logSizeMaxBytes?: number } = {}): ContainerBackend {
@@ -39,13 +27,7 @@ function setup(opts: { logSizeMaxBytes?: number } = {}): ContainerBackend {
   return backend;
 }
 
-const spec = (id: string, args: string[], terminal = false): ContainerSpec => ({
-  id,
-  rootfs: { lowerDirs: [layer] },
-  process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 }, terminal },
-  hostname: id,
-  resources: { memoryLimitBytes: 64 << 20, pidsLimit: 32, cpuCount: 1 },
-});
+const spec = layer.spec;
 
 test("a terminal process gets a pty, and its output is logged", { skip }, async () => {
   const b = setup();

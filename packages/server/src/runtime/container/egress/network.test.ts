@@ -18,6 +18,7 @@ import { assertNoLeftovers } from "../../leak-check.js";
 import { findBinary, runCommand } from "../exec.js";
 import { EgressNetwork } from "./network.js";
 import type { EgressRequest } from "./proxy.js";
+import { waitUntil } from "../../../testing/until.js";
 
 const skip = (process.getuid?.() !== 0 || !findBinary("nft") || !findBinary("ip")) && "needs root, iproute2 and nftables";
 
@@ -77,14 +78,6 @@ c.on("error", (e) => { console.log("error " + e.code); process.exit(0); });
 `;
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 before(async () => {
   if (skip) return;
   stateDir = mkdtempSync(join(tmpdir(), "nimbus-egress-"));
@@ -99,14 +92,14 @@ before(async () => {
   const up = spawn("ip", ["netns", "exec", upNs, process.execPath, "--input-type=module", "-e", UPSTREAM], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(up);
   up.stdout!.on("data", (d) => (upstreamLog += d));
-  await waitFor("the upstream server", () => upstreamLog.includes("ready"));
+  await waitUntil("the upstream server", () => upstreamLog.includes("ready"));
 
   // The "sandbox": a netns with a process in it, attached the way a created container would be.
   await sh("ip", ["netns", "add", sbNs]);
   const holder = spawn("ip", ["netns", "exec", sbNs, "sleep", "600"], { stdio: "ignore" });
   children.push(holder);
   const nsIno = statSync(`/run/netns/${sbNs}`).ino;
-  await waitFor("the holder in the sandbox netns", () => {
+  await waitUntil("the holder in the sandbox netns", () => {
     try {
       return statSync(`/proc/${holder.pid}/ns/net`).ino === nsIno;
     } catch {
@@ -242,7 +235,7 @@ test("IPv6 from the sandbox is dropped (the bridge's link-local address answers 
     }>;
     return addrs.flatMap((a) => a.addr_info).find((i) => i.scope === "link" && !i.tentative)?.local;
   };
-  await waitFor("the bridge's link-local address", async () => (await linkLocal()) !== undefined, 10_000);
+  await waitUntil("the bridge's link-local address", async () => (await linkLocal()) !== undefined, 10_000);
   const address = (await linkLocal())!;
   const accepted: string[] = [];
   const server = createServer((s) => {
@@ -298,7 +291,7 @@ net.createServer((c) => { console.log("conn " + c.remoteAddress); c.destroy(); }
   children.push(holder);
   let log = "";
   holder.stdout!.on("data", (d) => (log += d));
-  await waitFor("the other sandbox's listener", () => log.includes("ready"));
+  await waitUntil("the other sandbox's listener", () => log.includes("ready"));
   const otherAddr = await net.attach("c2", holder.pid!);
   assert.notEqual(otherAddr, sandboxAddr);
   const out = await inSandbox(clientScript(otherAddr, 7000, "hello"));
@@ -306,7 +299,7 @@ net.createServer((c) => { console.log("conn " + c.remoteAddress); c.destroy(); }
   assert.doesNotMatch(log, /conn/);
   // The listener itself works: reachable from inside its own netns (so the assertion above can fail).
   await runCommand("ip", ["netns", "exec", otherNs, process.execPath, "--input-type=module", "-e", clientScript(otherAddr, 7000, "x")], { timeoutMs: 10_000 });
-  await waitFor("the other sandbox's own connection", () => log.includes("conn"));
+  await waitUntil("the other sandbox's own connection", () => log.includes("conn"));
   await net.detach("c2");
   const links = JSON.parse(await sh("ip", ["-n", otherNs, "-j", "link", "show"])) as Array<{ ifname: string }>;
   assert.deepEqual(
