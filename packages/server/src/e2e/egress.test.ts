@@ -584,7 +584,8 @@ test("a server restart keeps egress: the links survive, the proxy and DNS come b
   const r = await run(get("api.example.test"));
   // On failure, the decision log says whether the lookup or the connection was refused, and why.
   const why = () => env!.srv.request("GET", `/api/tenants/${T}/sandboxes/${sandboxId}/egress?limit=10`).then((l) => JSON.stringify(l.body));
-  if (!r.out.includes("hello from")) assert.fail(`${r.out}\n${await why()}`);
+  // …and a second lookup says whether DNS was down for a moment or for good.
+  if (!r.out.includes("hello from")) assert.fail(`${r.out}\n${await why()}\nlookup again: ${(await run("nslookup -type=a api.example.test")).out}`);
   assert.match(r.out, new RegExp(`hello from ${API}:80\n`), r.out);
   const denied = await run("nslookup -type=a denied-after-restart.example.test");
   assert.match(denied.out, /NXDOMAIN/, denied.out);
