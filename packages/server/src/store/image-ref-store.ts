@@ -23,7 +23,7 @@ export interface PublicImageRow {
 
 /** A tenant's references are keyed (tenant_id, reference). */
 const TENANT_TABLE: TenantKeyedTable = { table: "tenant_images", keyColumn: "reference" };
-const TENANT_CODEC = rowCodec<TenantImageRow>({ tenantId: "tenant_id", reference: "reference", digest: "digest", pulledAt: "pulled_at" });
+const TENANT_CODEC = rowCodec<TenantImageRow>({});
 const PUBLIC_COLUMNS = "reference, digest, marked_at AS markedAt";
 
 export class ImageRefStore {

@@ -1,7 +1,7 @@
 /** Process records (migration 0014): one row per process started on demand, until the domain prunes it. */
 import type { Db } from "./db.js";
 import { statement } from "./db.js";
-import { flag, json, rowCodec } from "./row-codec.js";
+import { rowCodec } from "./row-codec.js";
 import { insertColumns } from "./versioned-insert.js";
 
 export type ProcessRowState = "running" | "exited";
@@ -25,21 +25,7 @@ export interface ProcessRow {
 }
 
 /** Where each field is stored: the spec as JSON text, `detach` as 0/1. */
-const CODEC = rowCodec<ProcessRow>({
-  tenantId: "tenant_id",
-  sandboxId: "sandbox_id",
-  id: "process_id",
-  spec: json("spec"),
-  detach: flag("detach"),
-  timeoutMs: "timeout_ms",
-  state: "state",
-  pid: "pid",
-  exitCode: "exit_code",
-  signal: "signal",
-  reason: "reason",
-  createdAt: "created_at",
-  endedAt: "ended_at",
-});
+const CODEC = rowCodec<ProcessRow>({ rename: { id: "process_id" }, json: ["spec"], flag: ["detach"] });
 
 export class ProcessStore {
   constructor(private readonly db: Db) {}
@@ -94,9 +80,12 @@ export class ProcessStore {
   prunable(before: string, keep: number): ProcessRow[] {
     const rows = statement(
       this.db,
-      `SELECT * FROM (
-         SELECT p.*, ROW_NUMBER() OVER (PARTITION BY tenant_id, sandbox_id ORDER BY ended_at DESC) AS n FROM processes p WHERE state = 'exited'
-       ) WHERE ended_at < ? OR n > ?`,
+      // The rank stays inside the subquery: a record holds only the table's columns (see row-codec.ts).
+      `SELECT * FROM processes WHERE rowid IN (
+         SELECT rowid FROM (
+           SELECT rowid, ended_at, ROW_NUMBER() OVER (PARTITION BY tenant_id, sandbox_id ORDER BY ended_at DESC) AS n FROM processes WHERE state = 'exited'
+         ) WHERE ended_at < ? OR n > ?
+       )`,
     ).all(before, keep);
     return CODEC.fromRows(rows);
   }

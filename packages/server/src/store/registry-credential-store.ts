@@ -4,27 +4,18 @@
  */
 import type { Db } from "./db.js";
 import { rowCodec } from "./row-codec.js";
+import type { TenantRecordTimes } from "./record-fields.js";
 import { TenantKeyedRecords, type TenantKeyedTable } from "./tenant-keyed.js";
 
-export interface RegistryCredentialRow {
-  tenantId: string;
+export interface RegistryCredentialRow extends TenantRecordTimes {
   registry: string;
   username: string;
   sealedPassword: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** Records are keyed (tenant_id, registry). */
 const TABLE: TenantKeyedTable = { table: "registry_credentials", keyColumn: "registry" };
-const CODEC = rowCodec<RegistryCredentialRow>({
-  tenantId: "tenant_id",
-  registry: "registry",
-  username: "username",
-  sealedPassword: "sealed_password",
-  createdAt: "created_at",
-  updatedAt: "updated_at",
-});
+const CODEC = rowCodec<RegistryCredentialRow>({});
 
 export class RegistryCredentialStore extends TenantKeyedRecords<RegistryCredentialRow> {
   constructor(db: Db) {

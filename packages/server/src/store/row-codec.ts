@@ -1,26 +1,23 @@
 /**
- * How a store's record maps to its table's row: each field's column and how
- * its value is kept there (as is, as JSON text, or as a 0/1 flag). One
- * declaration gives both directions, so a table's reads and writes cannot
- * drift apart, and each store states only what is particular to its table.
+ * How a store's record maps to its table's row. A record holds exactly its
+ * table's columns, each under the column's name in camelCase
+ * (`state_changed_at` ↔ `stateChangedAt`) unless renamed; objects and arrays
+ * are kept as JSON text, booleans as 0/1. One declaration gives both
+ * directions, so a table's reads and writes cannot drift apart, and each store
+ * states only what is particular to its table.
  */
 
-/** How a value is kept in its column. */
-export type ColumnKind = "value" | "json" | "flag";
-
-/** A field's column: its name, or its name and how the value is kept. */
-export type ColumnOf = string | { readonly column: string; readonly kind: ColumnKind };
-
-/** Every field of `Row` and the column it is stored in. */
-export type ColumnMap<Row> = { readonly [K in keyof Row]-?: ColumnOf };
-
-/** A column kept as JSON text (objects, arrays). */
-export const json = (column: string): ColumnOf => ({ column, kind: "json" });
-/** A boolean kept as 0/1. */
-export const flag = (column: string): ColumnOf => ({ column, kind: "flag" });
+export interface CodecSpec<Row> {
+  /** Fields whose column is not their snake_case name (e.g. `id` → `sandbox_id`). */
+  readonly rename?: { readonly [K in keyof Row]?: string };
+  /** Fields kept as JSON text. */
+  readonly json?: ReadonlyArray<keyof Row>;
+  /** Boolean fields kept as 0/1. */
+  readonly flag?: ReadonlyArray<keyof Row>;
+}
 
 export interface RowCodec<Row> {
-  /** The record from a `SELECT *` row. */
+  /** The record from a `SELECT *` row (a select must name no columns beyond the table's). */
   fromRaw(raw: unknown): Row;
   /** The records from `SELECT *` rows, in their order. */
   fromRows(raws: unknown[]): Row[];
@@ -28,15 +25,21 @@ export interface RowCodec<Row> {
   columns(fields: Partial<Row>): Record<string, unknown>;
 }
 
-export function rowCodec<Row extends object>(map: ColumnMap<Row>): RowCodec<Row> {
-  const entries = (Object.keys(map) as Array<keyof Row>).map((field) => {
-    const c = map[field];
-    return typeof c === "string" ? { field, column: c, kind: "value" as ColumnKind } : { field, column: c.column, kind: c.kind };
-  });
+const snakeCase = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camelCase = (column: string): string => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export function rowCodec<Row extends object>(spec: CodecSpec<Row>): RowCodec<Row> {
+  const renamed = Object.entries(spec.rename ?? {}) as Array<[string, string]>;
+  const columnOf = new Map(renamed);
+  const fieldOf = new Map(renamed.map(([field, column]) => [column, field]));
+  const json = new Set<string>((spec.json ?? []).map(String));
+  const flag = new Set<string>((spec.flag ?? []).map(String));
   const fromRaw = (raw: unknown): Row => {
-    const r = raw as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const e of entries) out[e.field as string] = decode(e.kind, r[e.column]);
+    for (const [column, stored] of Object.entries(raw as Record<string, unknown>)) {
+      const field = fieldOf.get(column) ?? camelCase(column);
+      out[field] = json.has(field) ? JSON.parse(stored as string) : flag.has(field) ? stored === 1 : stored;
+    }
     return out as Row;
   };
   return {
@@ -44,20 +47,10 @@ export function rowCodec<Row extends object>(map: ColumnMap<Row>): RowCodec<Row>
     fromRows: (raws) => raws.map(fromRaw),
     columns(fields) {
       const out: Record<string, unknown> = {};
-      for (const e of entries) if (Object.hasOwn(fields, e.field)) out[e.column] = encode(e.kind, fields[e.field]);
+      for (const [field, value] of Object.entries(fields)) {
+        out[columnOf.get(field) ?? snakeCase(field)] = json.has(field) ? JSON.stringify(value) : flag.has(field) ? (value ? 1 : 0) : value;
+      }
       return out;
     },
   };
-}
-
-function decode(kind: ColumnKind, stored: unknown): unknown {
-  if (kind === "json") return JSON.parse(stored as string);
-  if (kind === "flag") return stored === 1;
-  return stored;
-}
-
-function encode(kind: ColumnKind, value: unknown): unknown {
-  if (kind === "json") return JSON.stringify(value);
-  if (kind === "flag") return value ? 1 : 0;
-  return value;
 }

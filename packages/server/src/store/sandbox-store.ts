@@ -6,12 +6,12 @@
 import type { LifecycleState, SandboxProfile, SandboxReason, SandboxSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage, tenantFilter } from "./paging.js";
-import { json, rowCodec } from "./row-codec.js";
-import { versionedUpdate } from "./versioned-update.js";
-import { versionedInsert } from "./versioned-insert.js";
-import { currentResourceVersion, statement, withoutFsync } from "./db.js";
+import { rowCodec } from "./row-codec.js";
+import type { VersionedRecord } from "./record-fields.js";
+import { statement, withoutFsync } from "./db.js";
 import type { WalSync } from "./wal-sync.js";
-import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+import type { TenantKeyedTable } from "./tenant-keyed.js";
+import { VersionedRecords } from "./versioned-records.js";
 /** Records are keyed (tenant_id, sandbox_id). */
 const TABLE: TenantKeyedTable = { table: "sandboxes", keyColumn: "sandbox_id" };
 
@@ -21,13 +21,8 @@ export interface SandboxPhases {
   startMs?: number;
 }
 
-export interface SandboxRow {
-  tenantId: string;
+export interface SandboxRow extends VersionedRecord {
   id: string;
-  generation: number;
-  resourceVersion: string;
-  createdAt: string;
-  updatedAt: string;
   labels: Record<string, string>;
   profile: SandboxProfile;
   /** The caller's spec as created (the SDK's wire type, the one shape client and server share). */
@@ -49,28 +44,7 @@ export interface SandboxRow {
 }
 
 /** Where each field is stored: labels, spec, phases and endpoints as JSON text. */
-const CODEC = rowCodec<SandboxRow>({
-  tenantId: "tenant_id",
-  id: "sandbox_id",
-  generation: "generation",
-  resourceVersion: "resource_version",
-  createdAt: "created_at",
-  updatedAt: "updated_at",
-  labels: json("labels"),
-  profile: "profile",
-  spec: json("spec"),
-  serviceName: "service_name",
-  lifecycleState: "lifecycle_state",
-  stateChangedAt: "state_changed_at",
-  reason: "reason",
-  message: "message",
-  exitCode: "exit_code",
-  phases: json("phases"),
-  imageDigest: "image_digest",
-  endpoints: json("endpoints"),
-  expiresAt: "expires_at",
-  idleExpiresAt: "idle_expires_at",
-});
+const CODEC = rowCodec<SandboxRow>({ rename: { id: "sandbox_id" }, json: ["labels", "spec", "phases", "endpoints"] });
 
 export type SandboxPatch = Partial<
   Pick<
@@ -90,12 +64,14 @@ export interface SandboxListQuery {
   labelValue?: string;
 }
 
-export class SandboxStore {
+export class SandboxStore extends VersionedRecords<SandboxRow> {
   /** `wal`: group commit for inserts (see wal-sync.ts); without it SQLite syncs each commit itself. */
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly wal?: Pick<WalSync, "sync">,
-  ) {}
+  ) {
+    super(db, TABLE, CODEC);
+  }
 
   /**
    * Inserts in one transaction (the counter and the row commit together). The
@@ -111,24 +87,15 @@ export class SandboxStore {
 
   private insertRow(input: NewSandboxRow): SandboxRow {
     const row = { ...input, expiresAt: input.expiresAt ?? null, idleExpiresAt: input.idleExpiresAt ?? null };
-    const { resourceVersion } = versionedInsert(this.db, "sandboxes", CODEC.columns(row));
-    return { ...row, resourceVersion };
-  }
-
-  resourceVersion(): string {
-    return currentResourceVersion(this.db);
-  }
-
-  get(tenantId: string, id: string): SandboxRow | undefined {
-    return getByKey(this.db, TABLE, tenantId, id, CODEC.fromRaw);
+    // No conflict clause: a taken id throws (ids are random), so there is always a record.
+    return this.insertVersioned(row) as SandboxRow;
   }
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
   /** `fsync: false` only for observed progress the reconciler re-derives from the host (see withoutFsync). */
   update(tenantId: string, id: string, patch: SandboxPatch, opts: { fsync?: boolean } = {}): SandboxRow | undefined {
-    const write = () => versionedUpdate(this.db, "sandboxes", CODEC.columns(patch), "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
-    const r = opts.fsync === false ? withoutFsync(this.db, write) : write();
-    return r && CODEC.fromRaw(r);
+    const write = () => this.updateWhere(patch, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
+    return opts.fsync === false ? withoutFsync(this.db, write) : write();
   }
 
   /**
@@ -136,16 +103,7 @@ export class SandboxStore {
    * `ifResourceVersion`; undefined when it moved on (or is gone).
    */
   replaceSpec(tenantId: string, id: string, spec: SandboxSpec, generation: number, ifResourceVersion: string): SandboxRow | undefined {
-    const r = versionedUpdate(this.db, "sandboxes", CODEC.columns({ spec, generation }), "tenant_id = ? AND sandbox_id = ? AND resource_version = ?", [
-      tenantId,
-      id,
-      ifResourceVersion,
-    ]);
-    return r && CODEC.fromRaw(r);
-  }
-
-  delete(tenantId: string, id: string): boolean {
-    return deleteByKey(this.db, TABLE, tenantId, id);
+    return this.updateWhere({ spec, generation }, "tenant_id = ? AND sandbox_id = ? AND resource_version = ?", [tenantId, id, ifResourceVersion]);
   }
 
   list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {

@@ -3,33 +3,22 @@
  * sealing and opening happen in the domain with the data dir's key.
  */
 import type { Db } from "./db.js";
-import { json, rowCodec } from "./row-codec.js";
+import { rowCodec } from "./row-codec.js";
+import type { TenantRecordTimes } from "./record-fields.js";
 import { TenantKeyedRecords, type TenantKeyedTable } from "./tenant-keyed.js";
 
-export interface SecretRow {
-  tenantId: string;
+export interface SecretRow extends TenantRecordTimes {
   name: string;
   sealedValue: string;
   hosts: string[];
   header: string;
   format: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** Records are keyed (tenant_id, name). */
 const TABLE: TenantKeyedTable = { table: "secrets", keyColumn: "name" };
 /** Where each field is stored: the hosts as JSON text. */
-const CODEC = rowCodec<SecretRow>({
-  tenantId: "tenant_id",
-  name: "name",
-  sealedValue: "sealed_value",
-  hosts: json("hosts"),
-  header: "header",
-  format: "format",
-  createdAt: "created_at",
-  updatedAt: "updated_at",
-});
+const CODEC = rowCodec<SecretRow>({ json: ["hosts"] });
 
 export class SecretStore extends TenantKeyedRecords<SecretRow> {
   constructor(db: Db) {

@@ -7,21 +7,16 @@
 import type { ServiceSpec, ServiceState } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage, tenantFilter } from "./paging.js";
-import { json, rowCodec } from "./row-codec.js";
-import { versionedUpdate } from "./versioned-update.js";
-import { versionedInsert } from "./versioned-insert.js";
-import { currentResourceVersion, statement } from "./db.js";
-import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+import { rowCodec } from "./row-codec.js";
+import type { VersionedRecord } from "./record-fields.js";
+import { statement } from "./db.js";
+import type { TenantKeyedTable } from "./tenant-keyed.js";
+import { VersionedRecords } from "./versioned-records.js";
 /** Records are keyed (tenant_id, name). */
 const TABLE: TenantKeyedTable = { table: "services", keyColumn: "name" };
 
-export interface ServiceRow {
-  tenantId: string;
+export interface ServiceRow extends VersionedRecord {
   name: string;
-  generation: number;
-  resourceVersion: string;
-  createdAt: string;
-  updatedAt: string;
   labels: Record<string, string>;
   /** The definition's spec as given (the SDK's wire type). */
   spec: ServiceSpec;
@@ -34,44 +29,20 @@ export interface ServiceRow {
 }
 
 /** Where each field is stored: labels and spec as JSON text. */
-const CODEC = rowCodec<ServiceRow>({
-  tenantId: "tenant_id",
-  name: "name",
-  generation: "generation",
-  resourceVersion: "resource_version",
-  createdAt: "created_at",
-  updatedAt: "updated_at",
-  labels: json("labels"),
-  spec: json("spec"),
-  state: "state",
-  stateChangedAt: "state_changed_at",
-  sandboxId: "sandbox_id",
-  restartCount: "restart_count",
-  exitCode: "exit_code",
-  message: "message",
-});
+const CODEC = rowCodec<ServiceRow>({ json: ["labels", "spec"] });
 
 export type ServicePatch = Partial<
   Pick<ServiceRow, "generation" | "labels" | "spec" | "state" | "stateChangedAt" | "sandboxId" | "restartCount" | "exitCode" | "message">
 >;
 
-export class ServiceStore {
-  constructor(private readonly db: Db) {}
+export class ServiceStore extends VersionedRecords<ServiceRow> {
+  constructor(db: Db) {
+    super(db, TABLE, CODEC);
+  }
 
   /** Undefined when the name is taken. */
   insert(row: Omit<ServiceRow, "resourceVersion">): ServiceRow | undefined {
-    return this.db.transaction(() => {
-      const { resourceVersion, inserted } = versionedInsert(this.db, "services", CODEC.columns(row), "ON CONFLICT (tenant_id, name) DO NOTHING");
-      return inserted ? { ...row, resourceVersion } : undefined;
-    })();
-  }
-
-  resourceVersion(): string {
-    return currentResourceVersion(this.db);
-  }
-
-  get(tenantId: string, name: string): ServiceRow | undefined {
-    return getByKey(this.db, TABLE, tenantId, name, CODEC.fromRaw);
+    return this.db.transaction(() => this.insertVersioned(row, "ON CONFLICT (tenant_id, name) DO NOTHING"))();
   }
 
   /**
@@ -81,12 +52,7 @@ export class ServiceStore {
    */
   update(tenantId: string, name: string, patch: ServicePatch, ifGeneration?: number): ServiceRow | undefined {
     const where = ifGeneration === undefined ? "tenant_id = ? AND name = ?" : "tenant_id = ? AND name = ? AND generation = ?";
-    const r = versionedUpdate(this.db, "services", CODEC.columns(patch), where, ifGeneration === undefined ? [tenantId, name] : [tenantId, name, ifGeneration]);
-    return r && CODEC.fromRaw(r);
-  }
-
-  delete(tenantId: string, name: string): boolean {
-    return deleteByKey(this.db, TABLE, tenantId, name);
+    return this.updateWhere(patch, where, ifGeneration === undefined ? [tenantId, name] : [tenantId, name, ifGeneration]);
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {

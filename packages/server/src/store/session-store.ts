@@ -7,11 +7,11 @@
 import type { SessionChannel, SessionState, TargetSnapshot } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
 import { keysetPage, tenantFilter } from "./paging.js";
-import { json, rowCodec } from "./row-codec.js";
-import { versionedUpdate } from "./versioned-update.js";
-import { versionedInsert } from "./versioned-insert.js";
-import { currentResourceVersion, statement } from "./db.js";
-import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+import { rowCodec } from "./row-codec.js";
+import type { VersionedRecord } from "./record-fields.js";
+import { statement } from "./db.js";
+import type { TenantKeyedTable } from "./tenant-keyed.js";
+import { VersionedRecords } from "./versioned-records.js";
 /** Records are keyed (tenant_id, session_id). */
 const TABLE: TenantKeyedTable = { table: "sessions", keyColumn: "session_id" };
 
@@ -19,13 +19,8 @@ export type SessionTargetRecord = { sandbox: { id: string } } | { service: { nam
 
 export type TargetSnapshotRecord = TargetSnapshot;
 
-export interface SessionRow {
-  tenantId: string;
+export interface SessionRow extends VersionedRecord {
   id: string;
-  generation: number;
-  resourceVersion: string;
-  createdAt: string;
-  updatedAt: string;
   target: SessionTargetRecord;
   targetSnapshot: TargetSnapshotRecord;
   targetSandboxId: string;
@@ -39,24 +34,7 @@ export interface SessionRow {
 }
 
 /** Where each field is stored: the target, its snapshot and the channels as JSON text. */
-const CODEC = rowCodec<SessionRow>({
-  tenantId: "tenant_id",
-  id: "session_id",
-  generation: "generation",
-  resourceVersion: "resource_version",
-  createdAt: "created_at",
-  updatedAt: "updated_at",
-  target: json("target"),
-  targetSnapshot: json("target_snapshot"),
-  targetSandboxId: "target_sandbox_id",
-  serviceName: "service_name",
-  channels: json("channels"),
-  lifecycleState: "lifecycle_state",
-  expiresAt: "expires_at",
-  stateChangedAt: "state_changed_at",
-  closedAt: "closed_at",
-  closeReason: "close_reason",
-});
+const CODEC = rowCodec<SessionRow>({ rename: { id: "session_id" }, json: ["target", "targetSnapshot", "channels"] });
 
 export type SessionPatch = Partial<Pick<SessionRow, "generation" | "lifecycleState" | "expiresAt" | "stateChangedAt" | "closedAt" | "closeReason">>;
 
@@ -66,22 +44,16 @@ export interface SessionListQuery {
   status?: string;
 }
 
-export class SessionStore {
-  constructor(private readonly db: Db) {}
+export class SessionStore extends VersionedRecords<SessionRow> {
+  constructor(db: Db) {
+    super(db, TABLE, CODEC);
+  }
 
   insert(row: Omit<SessionRow, "resourceVersion">): SessionRow {
     return this.db.transaction(() => {
-      const { resourceVersion } = versionedInsert(this.db, "sessions", CODEC.columns(row));
-      return { ...row, resourceVersion };
+      // No conflict clause: a taken id throws (ids are fresh ULIDs), so there is always a record.
+      return this.insertVersioned(row) as SessionRow;
     })();
-  }
-
-  resourceVersion(): string {
-    return currentResourceVersion(this.db);
-  }
-
-  get(tenantId: string, id: string): SessionRow | undefined {
-    return getByKey(this.db, TABLE, tenantId, id, CODEC.fromRaw);
   }
 
   /**
@@ -89,12 +61,7 @@ export class SessionStore {
    * is still in `whileState` (so two writers cannot both end one lease).
    */
   update(tenantId: string, id: string, whileState: string, patch: SessionPatch): SessionRow | undefined {
-    const r = versionedUpdate(this.db, "sessions", CODEC.columns(patch), "tenant_id = ? AND session_id = ? AND lifecycle_state = ?", [
-      tenantId,
-      id,
-      whileState,
-    ]);
-    return r && CODEC.fromRaw(r);
+    return this.updateWhere(patch, "tenant_id = ? AND session_id = ? AND lifecycle_state = ?", [tenantId, id, whileState]);
   }
 
   list(tenantId: string, q: SessionListQuery): { items: SessionRow[]; remaining: number } {
@@ -148,9 +115,5 @@ export class SessionStore {
     return (statement(this.db, "SELECT session_id AS id FROM sessions WHERE tenant_id = ? ORDER BY session_id").all(tenantId) as Array<{ id: string }>).map(
       (r) => r.id,
     );
-  }
-
-  delete(tenantId: string, id: string): boolean {
-    return deleteByKey(this.db, TABLE, tenantId, id);
   }
 }

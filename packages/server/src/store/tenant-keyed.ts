@@ -42,17 +42,36 @@ export function upsertByKey(db: Db, t: TenantKeyedTable, columns: Record<string,
   insertColumns(db, t.table, columns, `ON CONFLICT (tenant_id, ${t.keyColumn}) DO UPDATE SET ${sets.join(", ")}`);
 }
 
-/**
- * A tenant's keyed records kept whole (no versions, no states): secrets,
- * registry credentials, image references. Get, list, upsert and delete by key.
- */
-export class TenantKeyedRecords<Row extends { tenantId: string }> {
+/** A tenant-keyed table's records, read and deleted by key: what every such store has. */
+export class KeyedRecords<Row> {
   constructor(
     protected readonly db: Db,
-    private readonly t: TenantKeyedTable,
-    private readonly codec: RowCodec<Row>,
-    private readonly keyOf: (row: Row) => string,
+    protected readonly t: TenantKeyedTable,
+    protected readonly codec: RowCodec<Row>,
   ) {}
+
+  get(tenantId: string, key: string): Row | undefined {
+    return getByKey(this.db, this.t, tenantId, key, this.codec.fromRaw);
+  }
+
+  delete(tenantId: string, key: string): boolean {
+    return deleteByKey(this.db, this.t, tenantId, key);
+  }
+}
+
+/**
+ * A tenant's keyed records kept whole (no versions, no states): secrets,
+ * registry credentials, image references. Listed in key order; upserted.
+ */
+export class TenantKeyedRecords<Row extends { tenantId: string }> extends KeyedRecords<Row> {
+  constructor(
+    db: Db,
+    t: TenantKeyedTable,
+    codec: RowCodec<Row>,
+    private readonly keyOf: (row: Row) => string,
+  ) {
+    super(db, t, codec);
+  }
 
   /** Inserts or replaces; true when the key had no record before. */
   upsert(row: Row): boolean {
@@ -61,15 +80,7 @@ export class TenantKeyedRecords<Row extends { tenantId: string }> {
     return !existed;
   }
 
-  get(tenantId: string, key: string): Row | undefined {
-    return getByKey(this.db, this.t, tenantId, key, this.codec.fromRaw);
-  }
-
   list(tenantId: string): Row[] {
     return listByKey(this.db, this.t, tenantId, this.codec.fromRows);
-  }
-
-  delete(tenantId: string, key: string): boolean {
-    return deleteByKey(this.db, this.t, tenantId, key);
   }
 }
