@@ -162,13 +162,7 @@ export interface components {
       idleExpiresAt?: components["schemas"]["Timestamp"];
     };
     Sandbox: {
-      metadata: {
-        tenantId: string;
-        id: string;
-        generation: number;
-        resourceVersion: string;
-        createdAt: components["schemas"]["Timestamp"];
-        updatedAt: components["schemas"]["Timestamp"];
+      metadata: components["schemas"]["ResourceMetadata"] & {
         labels: components["schemas"]["Labels"];
       };
       spec: {
@@ -187,8 +181,7 @@ export interface components {
       };
       status: components["schemas"]["SandboxStatus"];
     };
-    EgressLogEntry: {
-      seq: number;
+    EgressDecision: {
       at: components["schemas"]["Timestamp"];
       kind: "connect" | "dns";
       name: string | null;
@@ -202,6 +195,9 @@ export interface components {
       bytesUp: number | null;
       bytesDown: number | null;
       durationMs: number | null;
+    };
+    EgressLogEntry: components["schemas"]["EgressDecision"] & {
+      seq: number;
     };
     SessionState: "open" | "closed" | "expired";
     ChannelFrame:
@@ -455,20 +451,7 @@ export interface components {
           action: "denied";
           resource: components["schemas"]["EgressDenial"];
         };
-    EgressDenial: {
-      at: components["schemas"]["Timestamp"];
-      kind: "connect" | "dns";
-      name: string | null;
-      address: string | null;
-      port: number | null;
-      protocol: string;
-      decision: "allowed" | "denied";
-      /** @description the index of the deciding rule in spec.network.egress, or always_refused:<class> */
-      rule: string | null;
-      reason: string | null;
-      bytesUp: number | null;
-      bytesDown: number | null;
-      durationMs: number | null;
+    EgressDenial: components["schemas"]["EgressDecision"] & {
       sandboxId: string;
       suppressedCount?: number;
     };
@@ -478,11 +461,7 @@ export interface components {
       createdAt: components["schemas"]["Timestamp"];
       lastUsedAt: components["schemas"]["Timestamp"] | null;
     };
-    CreatedApiKey: {
-      id: string;
-      name: string | null;
-      createdAt: components["schemas"]["Timestamp"];
-      lastUsedAt: components["schemas"]["Timestamp"] | null;
+    CreatedApiKey: components["schemas"]["ApiKey"] & {
       key: string;
     };
     TenantLimits: {
@@ -552,6 +531,15 @@ export interface components {
       diffId: string;
       sizeBytes: number;
     };
+    ImageConfig: {
+      entrypoint: string[] | null;
+      cmd: string[] | null;
+      env: string[];
+      workingDir: string;
+      user: string;
+      exposedPorts: string[];
+      labels: components["schemas"]["Labels"];
+    };
     ImageRecord: {
       /** @description normalised, e.g. docker.io/library/node:22 */
       reference: string;
@@ -564,15 +552,7 @@ export interface components {
       pulledAt: components["schemas"]["Timestamp"];
       /** @description bottom layer first */
       layers: components["schemas"]["ImageLayer"][];
-      config: {
-        entrypoint: string[] | null;
-        cmd: string[] | null;
-        env: string[];
-        workingDir: string;
-        user: string;
-        exposedPorts: string[];
-        labels: components["schemas"]["Labels"];
-      };
+      config: components["schemas"]["ImageConfig"];
     };
     PruneResult: {
       removedImages: number;
@@ -649,6 +629,7 @@ export type SandboxReason = components["schemas"]["SandboxReason"];
 export type RedactedProcess = components["schemas"]["RedactedProcess"];
 export type SandboxStatus = components["schemas"]["SandboxStatus"];
 export type Sandbox = components["schemas"]["Sandbox"];
+export type EgressDecision = components["schemas"]["EgressDecision"];
 export type EgressLogEntry = components["schemas"]["EgressLogEntry"];
 export type SessionState = components["schemas"]["SessionState"];
 export type ChannelFrame = components["schemas"]["ChannelFrame"];
@@ -671,6 +652,7 @@ export type EgressCeilingView = components["schemas"]["EgressCeilingView"];
 export type TenantLifetimeView = components["schemas"]["TenantLifetimeView"];
 export type Secret = components["schemas"]["Secret"];
 export type ImageLayer = components["schemas"]["ImageLayer"];
+export type ImageConfig = components["schemas"]["ImageConfig"];
 export type ImageRecord = components["schemas"]["ImageRecord"];
 export type PruneResult = components["schemas"]["PruneResult"];
 export type FileEntry = components["schemas"]["FileEntry"];
