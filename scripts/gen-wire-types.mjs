@@ -27,19 +27,60 @@ const HEADER = `/**
 // `Type.Optional(X)`, a copy of X, is recognised as X.
 const plain = (schema) => JSON.stringify(schema);
 
-/** JSON Schema of `schema`, with every other named schema found inside it replaced by a reference. */
-function toJson(schema, names, isRoot) {
-  if (Array.isArray(schema)) return schema.map((s) => toJson(s, names, false));
+/**
+ * JSON Schema of `schema`, with every other named schema found inside it
+ * replaced by a reference, and every object that has all the properties of a
+ * named one spelled as that one and the rest (see baseOf).
+ */
+function toJson(schema, ctx, self) {
+  if (Array.isArray(schema)) return schema.map((s) => toJson(s, ctx));
   if (schema === null || typeof schema !== "object") return schema;
-  const name = isRoot ? undefined : names.get(plain(schema));
+  const name = self === undefined ? ctx.names.get(plain(schema)) : undefined;
   if (name) return { $ref: `#/components/schemas/${name}` };
-  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, toJson(v, names, false)]));
+  const base = baseOf(self, schema, ctx.schemas);
+  if (base) return extending(schema, base, ctx);
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, toJson(v, ctx)]));
+}
+
+/** A base of fewer properties (e.g. the error envelope's one) would save nothing and hide what the type holds. */
+const MIN_BASE_PROPERTIES = 3;
+const isObject = (s) => s?.type === "object" && typeof s.properties === "object";
+const requiredOf = (s) => new Set(s.required ?? []);
+
+/**
+ * The largest named object schema (other than `self`) whose every property
+ * `schema` has too, the same and required alike: the base it extends.
+ * Spelled as `Base & { …the rest }`, shared fields are written once.
+ */
+function baseOf(self, schema, schemas) {
+  if (!isObject(schema)) return undefined;
+  const size = Object.keys(schema.properties).length;
+  const required = requiredOf(schema);
+  let best;
+  for (const [name, base] of Object.entries(schemas)) {
+    if (name === self || !isObject(base)) continue;
+    const keys = Object.keys(base.properties);
+    if (keys.length < MIN_BASE_PROPERTIES || keys.length >= size || (best && keys.length <= Object.keys(best[1].properties).length)) continue;
+    const baseRequired = requiredOf(base);
+    const shared = (k) => k in schema.properties && plain(schema.properties[k]) === plain(base.properties[k]) && required.has(k) === baseRequired.has(k);
+    if (keys.every(shared)) best = [name, base];
+  }
+  return best;
+}
+
+/** `schema` as its base and the properties it adds. */
+function extending(schema, [baseName, base], ctx) {
+  const { properties: all, required: _r, type: _t, additionalProperties: _a, ...outer } = schema;
+  const properties = Object.fromEntries(Object.entries(all).filter(([k]) => !(k in base.properties)));
+  const required = (schema.required ?? []).filter((k) => k in properties);
+  const rest = { type: "object", properties: toJson(properties, ctx, null), ...(required.length ? { required } : {}) };
+  return { ...toJson(outer, ctx, null), allOf: [{ $ref: `#/components/schemas/${baseName}` }, rest] };
 }
 
 /** The OpenAPI document whose components are the named wire schemas. */
 export function wireDocument(schemas) {
-  const names = new Map(Object.entries(schemas).map(([name, s]) => [plain(s), name]));
-  const components = Object.fromEntries(Object.entries(schemas).map(([name, s]) => [name, toJson(s, names, true)]));
+  const ctx = { names: new Map(Object.entries(schemas).map(([name, s]) => [plain(s), name])), schemas };
+  const components = Object.fromEntries(Object.entries(schemas).map(([name, s]) => [name, toJson(s, ctx, name)]));
   return { openapi: "3.1.0", info: { title: "Nimbus wire types", version: "0" }, paths: {}, components: { schemas: components } };
 }
 

@@ -208,8 +208,7 @@ static napi_value result_value(napi_env env, confined_call *c) {
 
 static void complete(napi_env env, napi_status status, void *arg) {
   confined_call *c = arg;
-  if (status == napi_ok && c->err == 0) napi_resolve_deferred(env, c->deferred, result_value(env, c));
-  else napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, c->failed_call ? c->failed_call : "confined"));
+  if (!nimbus_reject_failed(env, c->deferred, status, c->err, c->failed_call ? c->failed_call : "confined")) napi_resolve_deferred(env, c->deferred, result_value(env, c));
   napi_delete_async_work(env, c->work);
   free_call(c);
 }
@@ -236,6 +235,21 @@ static confined_call *new_call(napi_env env, enum op op) {
   return c;
 }
 
+/* The call's arguments checked for count and a call record made: every entry point starts so. */
+static confined_call *begin_call(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, const char *usage, enum op op) {
+  if (!nimbus_args(env, info, argc, argc, argv, usage)) return NULL;
+  return new_call(env, op);
+}
+
+/* Runs the call when its arguments parsed (`ok`); otherwise frees it (the parse threw already). */
+static napi_value finish_call(napi_env env, confined_call *c, bool ok, bool sync) {
+  if (!ok) {
+    free_call(c);
+    return NULL;
+  }
+  return run(env, c, sync);
+}
+
 static bool read_resolve(napi_env env, napi_value v, confined_call *c) {
   int32_t r = 0;
   if (!nimbus_int32(env, v, "resolve", &r)) return false;
@@ -246,19 +260,13 @@ static bool read_resolve(napi_env env, napi_value v, confined_call *c) {
 /* open*(dirFd, path, flags, mode|resolve, [resolve]) */
 static napi_value open_common(napi_env env, napi_callback_info info, enum op op, bool sync) {
   napi_value argv[5];
-  size_t n = op == OP_OPEN ? 5 : 4;
-  if (!nimbus_args(env, info, n, n, argv, op == OP_OPEN ? "openat2(dirFd, path, flags, mode, resolve)" : "openRegular(dirFd, path, flags, resolve)")) return NULL;
-  confined_call *c = new_call(env, op);
+  const char *usage = op == OP_OPEN ? "openat2(dirFd, path, flags, mode, resolve)" : "openRegular(dirFd, path, flags, resolve)";
+  confined_call *c = begin_call(env, info, op == OP_OPEN ? 5 : 4, argv, usage, op);
   if (!c) return NULL;
-  int32_t dir_fd, flags, mode = 0;
-  if (!nimbus_int32(env, argv[0], "dirFd", &dir_fd) || !(c->path = nimbus_string(env, argv[1], "path")) ||
-      !nimbus_int32(env, argv[2], "flags", &flags) || (op == OP_OPEN && !nimbus_int32(env, argv[3], "mode", &mode)) ||
-      !read_resolve(env, argv[op == OP_OPEN ? 4 : 3], c)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = dir_fd, c->flags = flags, c->mode = mode;
-  return run(env, c, sync);
+  bool ok = nimbus_int32(env, argv[0], "dirFd", &c->dir_fd) && (c->path = nimbus_string(env, argv[1], "path")) &&
+            nimbus_int32(env, argv[2], "flags", &c->flags) && (op != OP_OPEN || nimbus_int32(env, argv[3], "mode", &c->mode)) &&
+            read_resolve(env, argv[op == OP_OPEN ? 4 : 3], c);
+  return finish_call(env, c, ok, sync);
 }
 
 static napi_value js_openat2(napi_env env, napi_callback_info info) { return open_common(env, info, OP_OPEN, false); }
@@ -278,18 +286,14 @@ static bool read_name(napi_env env, napi_value v, const char *what, char **out) 
 /* mkdirat(dirFd, name, mode) / unlinkat(dirFd, name, flags) */
 static napi_value at_common(napi_env env, napi_callback_info info, enum op op) {
   napi_value argv[3];
-  if (!nimbus_args(env, info, 3, 3, argv, op == OP_MKDIR ? "mkdirat(dirFd, name, mode)" : "unlinkat(dirFd, name, flags)")) return NULL;
-  confined_call *c = new_call(env, op);
+  confined_call *c = begin_call(env, info, 3, argv, op == OP_MKDIR ? "mkdirat(dirFd, name, mode)" : "unlinkat(dirFd, name, flags)", op);
   if (!c) return NULL;
-  int32_t dir_fd, num;
-  if (!nimbus_int32(env, argv[0], "dirFd", &dir_fd) || !read_name(env, argv[1], "name", &c->path) || !nimbus_int32(env, argv[2], op == OP_MKDIR ? "mode" : "flags", &num)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = dir_fd;
+  int32_t num = 0;
+  bool ok = nimbus_int32(env, argv[0], "dirFd", &c->dir_fd) && read_name(env, argv[1], "name", &c->path) &&
+            nimbus_int32(env, argv[2], op == OP_MKDIR ? "mode" : "flags", &num);
   if (op == OP_MKDIR) c->mode = num & 0777; /* never setuid/setgid/sticky from here */
   else c->flags = num;
-  return run(env, c, false);
+  return finish_call(env, c, ok, false);
 }
 
 static napi_value js_mkdirat(napi_env env, napi_callback_info info) { return at_common(env, info, OP_MKDIR); }
@@ -297,75 +301,45 @@ static napi_value js_unlinkat(napi_env env, napi_callback_info info) { return at
 
 static napi_value js_renameat(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  if (!nimbus_args(env, info, 4, 4, argv, "renameat(oldDirFd, oldName, newDirFd, newName)")) return NULL;
-  confined_call *c = new_call(env, OP_RENAME);
+  confined_call *c = begin_call(env, info, 4, argv, "renameat(oldDirFd, oldName, newDirFd, newName)", OP_RENAME);
   if (!c) return NULL;
-  int32_t a, b;
-  if (!nimbus_int32(env, argv[0], "oldDirFd", &a) || !read_name(env, argv[1], "oldName", &c->path) || !nimbus_int32(env, argv[2], "newDirFd", &b) ||
-      !read_name(env, argv[3], "newName", &c->path2)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = a, c->dir_fd2 = b;
-  return run(env, c, false);
+  bool ok = nimbus_int32(env, argv[0], "oldDirFd", &c->dir_fd) && read_name(env, argv[1], "oldName", &c->path) &&
+            nimbus_int32(env, argv[2], "newDirFd", &c->dir_fd2) && read_name(env, argv[3], "newName", &c->path2);
+  return finish_call(env, c, ok, false);
 }
 
 static napi_value js_lstat(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!nimbus_args(env, info, 3, 3, argv, "lstat(dirFd, path, resolve)")) return NULL;
-  confined_call *c = new_call(env, OP_LSTAT);
+  confined_call *c = begin_call(env, info, 3, argv, "lstat(dirFd, path, resolve)", OP_LSTAT);
   if (!c) return NULL;
-  int32_t fd;
-  if (!nimbus_int32(env, argv[0], "dirFd", &fd) || !(c->path = nimbus_string(env, argv[1], "path")) || !read_resolve(env, argv[2], c)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = fd;
-  return run(env, c, false);
+  bool ok = nimbus_int32(env, argv[0], "dirFd", &c->dir_fd) && (c->path = nimbus_string(env, argv[1], "path")) && read_resolve(env, argv[2], c);
+  return finish_call(env, c, ok, false);
 }
 
 static napi_value js_readlink_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!nimbus_args(env, info, 1, 1, argv, "readlinkFd(pathFd)")) return NULL;
-  confined_call *c = new_call(env, OP_READLINK);
+  confined_call *c = begin_call(env, info, 1, argv, "readlinkFd(pathFd)", OP_READLINK);
   if (!c) return NULL;
-  int32_t fd;
-  if (!nimbus_int32(env, argv[0], "pathFd", &fd)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = fd;
-  return run(env, c, false);
+  return finish_call(env, c, nimbus_int32(env, argv[0], "pathFd", &c->dir_fd), false);
 }
 
 static napi_value js_symlinkat(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!nimbus_args(env, info, 3, 3, argv, "symlinkat(target, dirFd, name)")) return NULL;
-  confined_call *c = new_call(env, OP_SYMLINK);
+  confined_call *c = begin_call(env, info, 3, argv, "symlinkat(target, dirFd, name)", OP_SYMLINK);
   if (!c) return NULL;
-  int32_t fd;
-  if (!(c->path2 = nimbus_string(env, argv[0], "target")) || !nimbus_int32(env, argv[1], "dirFd", &fd) || !read_name(env, argv[2], "name", &c->path)) {
-    free_call(c);
-    return NULL;
-  }
-  c->dir_fd = fd;
-  return run(env, c, false);
+  bool ok = (c->path2 = nimbus_string(env, argv[0], "target")) && nimbus_int32(env, argv[1], "dirFd", &c->dir_fd) && read_name(env, argv[2], "name", &c->path);
+  return finish_call(env, c, ok, false);
 }
 
 static napi_value js_open_root(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result;
+  napi_value argv[1];
   if (!nimbus_args(env, info, 1, 1, argv, "openRoot(path)")) return NULL;
   char *path = nimbus_string(env, argv[0], "path");
   if (!path) return NULL;
   int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   int err = errno;
   free(path);
-  if (fd < 0) {
-    napi_throw(env, nimbus_errno_error(env, err, "open"));
-    return NULL;
-  }
-  NAPI_CALL(env, napi_create_int32(env, fd, &result));
-  return result;
+  return nimbus_int_or_errno(env, fd, err, "open");
 }
 
 napi_value nimbus_register_confined(napi_env env, napi_value exports) {

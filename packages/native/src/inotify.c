@@ -21,32 +21,20 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   if (napi_typeof(env, argv[0], &t) == napi_ok && t == napi_boolean) napi_get_value_bool(env, argv[0], &nonblock);
   int fd = inotify_init1(IN_CLOEXEC | (nonblock ? IN_NONBLOCK : 0));
-  if (fd < 0) {
-    napi_throw(env, nimbus_errno_error(env, errno, "inotify_init1"));
-    return NULL;
-  }
-  napi_value result;
-  NAPI_CALL(env, napi_create_int32(env, fd, &result));
-  return result;
+  return nimbus_int_or_errno(env, fd, errno, "inotify_init1");
 }
 
 static napi_value js_add_watch(napi_env env, napi_callback_info info) {
-  napi_value argv[3], result;
+  napi_value argv[3];
   int32_t fd, mask;
-  if (!nimbus_args(env, info, 3, 3, argv, "inotifyAddWatch(fd, path, mask)") || !nimbus_int32(env, argv[0], "fd", &fd) ||
-      !nimbus_int32(env, argv[2], "mask", &mask))
-    return NULL;
-  char *path = nimbus_string(env, argv[1], "path");
-  if (!path) return NULL;
+  char *path;
+  bool ok = nimbus_args(env, info, 3, 3, argv, "inotifyAddWatch(fd, path, mask)") && nimbus_int32(env, argv[0], "fd", &fd) &&
+            nimbus_int32(env, argv[2], "mask", &mask) && (path = nimbus_string(env, argv[1], "path"));
+  if (!ok) return NULL;
   int wd = inotify_add_watch(fd, path, (uint32_t)mask);
   int err = errno;
   free(path);
-  if (wd < 0) {
-    napi_throw(env, nimbus_errno_error(env, err, "inotify_add_watch"));
-    return NULL;
-  }
-  NAPI_CALL(env, napi_create_int32(env, wd, &result));
-  return result;
+  return nimbus_int_or_errno(env, wd, err, "inotify_add_watch");
 }
 
 static napi_value js_rm_watch(napi_env env, napi_callback_info info) {

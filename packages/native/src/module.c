@@ -28,6 +28,22 @@ napi_value nimbus_errno_error(napi_env env, int err, const char *syscall) {
   return error;
 }
 
+bool nimbus_reject_failed(napi_env env, napi_deferred deferred, napi_status status, int err, const char *syscall) {
+  if (status == napi_ok && err == 0) return false;
+  napi_reject_deferred(env, deferred, nimbus_errno_error(env, err ? err : EIO, syscall));
+  return true;
+}
+
+napi_value nimbus_int_or_errno(napi_env env, int value, int err, const char *syscall) {
+  napi_value result;
+  if (value < 0) {
+    napi_throw(env, nimbus_errno_error(env, err, syscall));
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_int32(env, value, &result));
+  return result;
+}
+
 char *nimbus_string(napi_env env, napi_value value, const char *name) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {

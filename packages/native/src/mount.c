@@ -159,12 +159,10 @@ static void mount_execute(napi_env env, void *arg) {
 
 static void mount_complete(napi_env env, napi_status status, void *arg) {
   mount_call *c = arg;
-  if (status == napi_ok && c->err == 0) {
+  if (!nimbus_reject_failed(env, c->deferred, status, c->err, c->failed_call ? c->failed_call : "mount")) {
     napi_value undefined;
     napi_get_undefined(env, &undefined);
     napi_resolve_deferred(env, c->deferred, undefined);
-  } else {
-    napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, c->failed_call ? c->failed_call : "mount"));
   }
   napi_delete_async_work(env, c->work);
   free_mount_call(c);
@@ -174,6 +172,18 @@ static napi_value queue(napi_env env, mount_call *c) {
   napi_value promise = nimbus_queue_work(env, c->unmount ? "nimbus.umount" : "nimbus.mount", mount_execute, mount_complete, c, &c->work, &c->deferred);
   if (!promise) free_mount_call(c);
   return promise;
+}
+
+/* The call's arguments checked for count and a call record made (no signal fd yet); NULL after throwing. */
+static mount_call *begin_mount_call(napi_env env, napi_callback_info info, size_t min, size_t max, napi_value *argv, const char *usage) {
+  if (!nimbus_args(env, info, min, max, argv, usage)) return NULL;
+  mount_call *c = calloc(1, sizeof *c);
+  if (!c) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  c->signal_fd = -1;
+  return c;
 }
 
 /* obj[name] as a string array when present; false after throwing. */
@@ -199,10 +209,8 @@ static bool mount_args(napi_env env, napi_value *argv, const char *source_name, 
 /* mount(source, target, fstype, flags, data, signalFd = -1, before = {dirs, files}) → Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  if (!nimbus_args(env, info, 5, 7, argv, "mount(source, target, fstype, flags, data, signalFd?, before?)")) return NULL;
-  mount_call *c = calloc(1, sizeof *c);
+  mount_call *c = begin_mount_call(env, info, 5, 7, argv, "mount(source, target, fstype, flags, data, signalFd?, before?)");
   if (!c) return NULL;
-  c->signal_fd = -1;
   napi_valuetype sig_type, before_type;
   napi_typeof(env, argv[5], &sig_type);
   napi_typeof(env, argv[6], &before_type);
@@ -217,23 +225,19 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 /* mountLoop(image, target, fstype, flags, data) → Promise<void>: the image on a fresh autoclear loop device. */
 static napi_value js_mount_loop(napi_env env, napi_callback_info info) {
   napi_value argv[5];
-  if (!nimbus_args(env, info, 5, 5, argv, "mountLoop(image, target, fstype, flags, data)")) return NULL;
-  mount_call *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
-  c->signal_fd = -1;
-  c->loop = true;
-  return mount_args(env, argv, "image", c) ? queue(env, c) : NULL;
+  mount_call *c = begin_mount_call(env, info, 5, 5, argv, "mountLoop(image, target, fstype, flags, data)");
+  if (c) c->loop = true;
+  return c && mount_args(env, argv, "image", c) ? queue(env, c) : NULL;
 }
 
 /* umount(target, flags) → Promise<void>; flags are umount2's (MNT_DETACH = 2). */
 static napi_value js_umount(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!nimbus_args(env, info, 2, 2, argv, "umount(target, flags)")) return NULL;
-  mount_call *c = calloc(1, sizeof *c);
+  mount_call *c = begin_mount_call(env, info, 2, 2, argv, "umount(target, flags)");
   if (!c) return NULL;
   c->unmount = true;
   if (!(c->target = nimbus_string(env, argv[0], "target")) || !nimbus_int32(env, argv[1], "flags", &c->flags)) {
-    free(c->target), free(c);
+    free_mount_call(c);
     return NULL;
   }
   return queue(env, c);

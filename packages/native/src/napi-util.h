@@ -19,6 +19,11 @@
 
 void nimbus_throw_pending(napi_env env, const char *what);
 napi_value nimbus_errno_error(napi_env env, int err, const char *syscall);
+/* Rejects a pool call's promise with the errno error of `syscall` (EIO when the
+ * pool itself failed) unless it ran and `err` is 0; true when it rejected. */
+bool nimbus_reject_failed(napi_env env, napi_deferred deferred, napi_status status, int err, const char *syscall);
+/* A syscall's non-negative result as a JS number, or NULL after throwing its errno error (`err`, saved before cleanup). */
+napi_value nimbus_int_or_errno(napi_env env, int value, int err, const char *syscall);
 /* A malloc'd UTF-8 copy of a string argument, or NULL after throwing a TypeError. */
 char *nimbus_string(napi_env env, napi_value value, const char *name);
 bool nimbus_int32(napi_env env, napi_value value, const char *name, int32_t *out);

@@ -260,9 +260,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 static napi_value js_want_write(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   sp_socket *s = sp_args(env, info, 1, argv);
-  if (!s) return NULL;
-  s->want_write = true;
-  sp_update(s);
+  if (s) s->want_write = true, sp_update(s);
   return NULL;
 }
 

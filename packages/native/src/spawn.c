@@ -126,12 +126,10 @@ static void spawn_execute(napi_env env, void *arg) {
 
 static void spawn_complete(napi_env env, napi_status status, void *arg) {
   spawn_req *r = arg;
-  if (status == napi_ok && r->err == 0) {
+  if (!nimbus_reject_failed(env, r->deferred, status, r->err, "posix_spawn")) {
     napi_value pid;
     napi_create_int32(env, r->pid, &pid);
     napi_resolve_deferred(env, r->deferred, pid);
-  } else {
-    napi_reject_deferred(env, r->deferred, nimbus_errno_error(env, r->err ? r->err : EIO, "posix_spawn"));
   }
   napi_delete_async_work(env, r->work);
   free_spawn_req(r);
@@ -217,11 +215,7 @@ static void wait_execute(napi_env env, void *arg) {
 
 static void wait_complete(napi_env env, napi_status status, void *arg) {
   wait_call *c = arg;
-  if (status == napi_ok && c->err == 0) {
-    napi_resolve_deferred(env, c->deferred, status_object(env, c->status));
-  } else {
-    napi_reject_deferred(env, c->deferred, nimbus_errno_error(env, c->err ? c->err : EIO, "waitpid"));
-  }
+  if (!nimbus_reject_failed(env, c->deferred, status, c->err, "waitpid")) napi_resolve_deferred(env, c->deferred, status_object(env, c->status));
   napi_delete_async_work(env, c->work);
   free(c);
 }

@@ -163,13 +163,7 @@ export interface components {
       idleExpiresAt?: components["schemas"]["Timestamp"];
     };
     Sandbox: {
-      metadata: {
-        tenantId: string;
-        id: string;
-        generation: number;
-        resourceVersion: string;
-        createdAt: components["schemas"]["Timestamp"];
-        updatedAt: components["schemas"]["Timestamp"];
+      metadata: components["schemas"]["ResourceMetadata"] & {
         labels: components["schemas"]["Labels"];
       };
       spec: {
@@ -188,8 +182,7 @@ export interface components {
       };
       status: components["schemas"]["SandboxStatus"];
     };
-    EgressLogEntry: {
-      seq: number;
+    EgressDecision: {
       at: components["schemas"]["Timestamp"];
       kind: "connect" | "dns";
       name: string | null;
@@ -203,6 +196,9 @@ export interface components {
       bytesUp: number | null;
       bytesDown: number | null;
       durationMs: number | null;
+    };
+    EgressLogEntry: components["schemas"]["EgressDecision"] & {
+      seq: number;
     };
     SessionState: "open" | "closed" | "expired";
     ChannelFrame:
@@ -457,20 +453,7 @@ export interface components {
           action: "denied";
           resource: components["schemas"]["EgressDenial"];
         };
-    EgressDenial: {
-      at: components["schemas"]["Timestamp"];
-      kind: "connect" | "dns";
-      name: string | null;
-      address: string | null;
-      port: number | null;
-      protocol: string;
-      decision: "allowed" | "denied";
-      /** @description the index of the deciding rule in spec.network.egress, or always_refused:<class> */
-      rule: string | null;
-      reason: string | null;
-      bytesUp: number | null;
-      bytesDown: number | null;
-      durationMs: number | null;
+    EgressDenial: components["schemas"]["EgressDecision"] & {
       sandboxId: string;
       suppressedCount?: number;
     };
@@ -480,11 +463,7 @@ export interface components {
       createdAt: components["schemas"]["Timestamp"];
       lastUsedAt: components["schemas"]["Timestamp"] | null;
     };
-    CreatedApiKey: {
-      id: string;
-      name: string | null;
-      createdAt: components["schemas"]["Timestamp"];
-      lastUsedAt: components["schemas"]["Timestamp"] | null;
+    CreatedApiKey: components["schemas"]["ApiKey"] & {
       key: string;
     };
     TenantLimits: {
@@ -554,6 +533,15 @@ export interface components {
       diffId: string;
       sizeBytes: number;
     };
+    ImageConfig: {
+      entrypoint: string[] | null;
+      cmd: string[] | null;
+      env: string[];
+      workingDir: string;
+      user: string;
+      exposedPorts: string[];
+      labels: components["schemas"]["Labels"];
+    };
     ImageRecord: {
       /** @description normalised, e.g. docker.io/library/node:22 */
       reference: string;
@@ -566,15 +554,7 @@ export interface components {
       pulledAt: components["schemas"]["Timestamp"];
       /** @description bottom layer first */
       layers: components["schemas"]["ImageLayer"][];
-      config: {
-        entrypoint: string[] | null;
-        cmd: string[] | null;
-        env: string[];
-        workingDir: string;
-        user: string;
-        exposedPorts: string[];
-        labels: components["schemas"]["Labels"];
-      };
+      config: components["schemas"]["ImageConfig"];
     };
     PruneResult: {
       removedImages: number;
@@ -651,6 +631,7 @@ export type SandboxReason = components["schemas"]["SandboxReason"];
 export type RedactedProcess = components["schemas"]["RedactedProcess"];
 export type SandboxStatus = components["schemas"]["SandboxStatus"];
 export type Sandbox = components["schemas"]["Sandbox"];
+export type EgressDecision = components["schemas"]["EgressDecision"];
 export type EgressLogEntry = components["schemas"]["EgressLogEntry"];
 export type SessionState = components["schemas"]["SessionState"];
 export type ChannelFrame = components["schemas"]["ChannelFrame"];
@@ -673,6 +654,7 @@ export type EgressCeilingView = components["schemas"]["EgressCeilingView"];
 export type TenantLifetimeView = components["schemas"]["TenantLifetimeView"];
 export type Secret = components["schemas"]["Secret"];
 export type ImageLayer = components["schemas"]["ImageLayer"];
+export type ImageConfig = components["schemas"]["ImageConfig"];
 export type ImageRecord = components["schemas"]["ImageRecord"];
 export type PruneResult = components["schemas"]["PruneResult"];
 export type FileEntry = components["schemas"]["FileEntry"];

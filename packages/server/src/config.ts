@@ -328,6 +328,8 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     }
     return v;
   };
+  /** The option's value as `check` accepts it; a refusal names the option by its flag. */
+  const checked = (key: keyof typeof SERVER_OPTIONS, check: (flag: string, v: unknown) => number) => check(SERVER_OPTIONS[key].flag, pick(key));
   const portRaw = String(pick("port"));
   const port = Number(portRaw);
   if (!/^\d+$/.test(portRaw) || port > 65535) throw new ConfigError(`--port must be an integer 0-65535, got \`${portRaw}\``);
@@ -346,33 +348,33 @@ export function resolveServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process
     logLevel: pick("logLevel") as LogLevelName,
     logFormat: pick("logFormat") as "json" | "pretty",
     runtime: pick("runtime") as ServerConfig["runtime"],
-    tenantMaxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
-    filesMaxBytes: positiveInt("files-max-bytes", pick("filesMaxBytes")),
-    filesPoolPerTenant: positiveInt("files-pool-per-tenant", pick("filesPoolPerTenant")),
-    processRetentionMs: positiveInt("process-retention-ms", pick("processRetentionMs")),
-    diskFreeMinBytes: nonNegativeInt("disk-free-min-bytes", pick("diskFreeMinBytes")),
+    tenantMaxSandboxes: checked("tenantMaxSandboxes", positiveInt),
+    filesMaxBytes: checked("filesMaxBytes", positiveInt),
+    filesPoolPerTenant: checked("filesPoolPerTenant", positiveInt),
+    processRetentionMs: checked("processRetentionMs", positiveInt),
+    diskFreeMinBytes: checked("diskFreeMinBytes", nonNegativeInt),
     diskLimits: pick("diskLimits") as "auto" | "off",
     tenantLimitDefaults: {
-      memoryLimitBytes: nonNegativeInt("tenant-memory-limit-bytes", pick("tenantMemoryLimitBytes")),
-      cpuCount: nonNegativeInt("tenant-cpu-count", pick("tenantCpuCount")),
-      pidsLimit: nonNegativeInt("tenant-pids-limit", pick("tenantPidsLimit")),
-      maxSandboxes: positiveInt("tenant-max-sandboxes", pick("tenantMaxSandboxes")),
-      maxSessions: positiveInt("tenant-max-sessions", pick("tenantMaxSessions")),
-      maxWebSockets: positiveInt("tenant-max-websockets", pick("tenantMaxWebSockets")),
-      maxExecs: positiveInt("tenant-max-execs", pick("tenantMaxExecs")),
-      maxPulls: positiveInt("tenant-max-pulls", pick("tenantMaxPulls")),
+      memoryLimitBytes: checked("tenantMemoryLimitBytes", nonNegativeInt),
+      cpuCount: checked("tenantCpuCount", nonNegativeInt),
+      pidsLimit: checked("tenantPidsLimit", nonNegativeInt),
+      maxSandboxes: checked("tenantMaxSandboxes", positiveInt),
+      maxSessions: checked("tenantMaxSessions", positiveInt),
+      maxWebSockets: checked("tenantMaxWebSockets", positiveInt),
+      maxExecs: checked("tenantMaxExecs", positiveInt),
+      maxPulls: checked("tenantMaxPulls", positiveInt),
     },
     registryMirrors: parseMirrors(pick("registryMirrors") as string[]),
     insecureRegistries: pick("insecureRegistries") as string[],
     registryAllow: pick("registryAllow") as string[],
     registryAllowPrivate: pick("registryAllowPrivate") === true,
-    registryTimeoutMs: positiveInt("registry-timeout-ms", pick("registryTimeoutMs")),
+    registryTimeoutMs: checked("registryTimeoutMs", positiveInt),
     imageLimits: {
-      layerBytes: positiveInt("image-max-layer-bytes", pick("imageMaxLayerBytes")),
-      imageBytes: positiveInt("image-max-bytes", pick("imageMaxBytes")),
-      layerEntries: positiveInt("image-max-layer-entries", pick("imageMaxLayerEntries")),
-      archiveBytes: positiveInt("image-max-archive-bytes", pick("imageMaxArchiveBytes")),
-      compressionRatio: ratioOrOff("image-max-compression-ratio", pick("imageMaxCompressionRatio")),
+      layerBytes: checked("imageMaxLayerBytes", positiveInt),
+      imageBytes: checked("imageMaxBytes", positiveInt),
+      layerEntries: checked("imageMaxLayerEntries", positiveInt),
+      archiveBytes: checked("imageMaxArchiveBytes", positiveInt),
+      compressionRatio: checked("imageMaxCompressionRatio", ratioOrOff),
     },
     egressDnsUpstream: pick("egressDnsUpstream") as string[],
     egressUpstreamCa: (pick("egressUpstreamCa") as string[]).map((p) => resolve(p)),

@@ -3,8 +3,18 @@
  * images.
  */
 /** Generated from the server's schemas: see ../wire.ts. */
-import type { ApiKey, CreatedApiKey, ImageRecord, PruneResult, TenantLimits, TenantLimitsView, EgressCeilingView, TenantLifetimeView } from "../wire.js";
-export type { ApiKey, CreatedApiKey, ImageRecord, PruneResult, TenantLimits, TenantLimitsView, EgressCeilingView, TenantLifetimeView };
+import type {
+  ApiKey,
+  CreatedApiKey,
+  ImageConfig,
+  ImageRecord,
+  PruneResult,
+  TenantLimits,
+  TenantLimitsView,
+  EgressCeilingView,
+  TenantLifetimeView,
+} from "../wire.js";
+export type { ApiKey, CreatedApiKey, ImageConfig, ImageRecord, PruneResult, TenantLimits, TenantLimitsView, EgressCeilingView, TenantLifetimeView };
 import type { WireError } from "./common.js";
 
 /**

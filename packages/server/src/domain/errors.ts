@@ -15,28 +15,20 @@ export const ERROR_CATALOGUE = {
   "op.conflict": { status: 409, retryable: false, summary: "The resource is in a state that does not allow this operation." },
   "op.precondition_failed": { status: 412, retryable: false, summary: "A generation precondition did not match." },
   "op.payload_too_large": { status: 413, retryable: false, summary: "(ext) The request body is over the size limit." },
-  "op.too_large": {
-    status: 413,
-    retryable: false,
-    summary: "(ext) Content is over a size or count limit once expanded or measured (archive bombs, sparse files, transfers).",
-  },
-  "op.not_a_regular_file": {
-    status: 400,
-    retryable: false,
-    summary: "(ext) The path names a FIFO, socket, device or directory where a regular file is needed.",
-  },
+  "op.too_large": { status: 413, retryable: false, summary: "(ext) Over a size or count limit once expanded or measured (archives, sparse files, transfers)." },
+  "op.not_a_regular_file": { status: 400, retryable: false, summary: "(ext) The path is a FIFO, socket, device or directory where a regular file is needed." },
   "rate.resource_exhausted": { status: 429, retryable: true, summary: "A quota is exhausted." },
   "service.internal": { status: 500, retryable: true, summary: "An unexpected server fault; the cause is in the server log." },
   "service.unavailable": { status: 503, retryable: true, summary: "A dependency is not available right now." },
   "service.registry_unreachable": {
     status: 502,
     retryable: true,
-    summary: "(ext) The image registry could not be reached or refused the destination; the details are in the server log.",
+    summary: "(ext) The registry was unreachable or refused the destination; see the server log.",
   },
   "service.insufficient_storage": {
     status: 507,
     retryable: true,
-    summary: "(ext) The host's disk is nearly full; creates and pulls are refused until space is freed.",
+    summary: "(ext) The host's disk is nearly full; creates and pulls are refused till space is freed.",
   },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
@@ -71,6 +63,12 @@ export class AppError extends Error {
 export function notFound(kind: string, id: string, tenantId?: string): AppError {
   const where = tenantId === undefined ? "" : ` for tenant \`${tenantId}\``;
   return new AppError("op.not_found", `${kind} \`${id}\` was not found${where}`, { detail: { kind, id } });
+}
+
+/** The record, or the not-found error for it: what every domain `get` by key answers. */
+export function found<Row>(row: Row | undefined, kind: string, id: string, tenantId: string): Row {
+  if (row === undefined) throw notFound(kind, id, tenantId);
+  return row;
 }
 
 export function invalidInput(message: string, detail?: Record<string, unknown>): AppError {

@@ -15,14 +15,10 @@ import { ConfinedRoot } from "../runtime/confined-root.js";
 import { AppError, invalidInput } from "./errors.js";
 import { looksNumeric, parseId } from "./user-ids.js";
 import type { ProcessSpec } from "./sandbox-spec.js";
+import type { ImageConfig } from "../images/index.js";
 
-export interface ImageProcessDefaults {
-  entrypoint: string[] | null;
-  cmd: string[] | null;
-  env: string[];
-  workingDir: string;
-  user: string;
-}
+/** What of the image's config a process starts from. */
+export type ImageProcessDefaults = Pick<ImageConfig, "entrypoint" | "cmd" | "env" | "workingDir" | "user">;
 
 export interface ResolvedProcess {
   args: string[];

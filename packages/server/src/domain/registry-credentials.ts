@@ -8,6 +8,7 @@
 import type { Credentials, RegistryAuthContext } from "../images/index.js";
 import type { SecretBox } from "../host/secret-box.js";
 import type { RegistryCredentialRow, RegistryCredentialStore } from "../store/registry-credential-store.js";
+import { replaceRecord } from "./replace-record.js";
 import { invalidInput, notFound } from "./errors.js";
 
 /** What the API shows: everything but the password. */
@@ -37,18 +38,8 @@ export class RegistryCredentials {
   /** Creates or replaces; `created` says which. */
   set(tenantId: string, registry: string, input: Credentials): { view: RegistryCredentialView; created: boolean } {
     const host = registryHost(registry);
-    const now = new Date().toISOString();
-    const existing = this.deps.store.get(tenantId, host);
-    const row: RegistryCredentialRow = {
-      tenantId,
-      registry: host,
-      username: input.username,
-      sealedPassword: this.deps.box.seal(input.password, context(tenantId, host)),
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
-    const created = this.deps.store.upsert(row);
-    return { view: viewOf(row), created };
+    const sealedPassword = this.deps.box.seal(input.password, context(tenantId, host));
+    return replaceRecord(this.deps.store, host, { tenantId, registry: host, username: input.username, sealedPassword }, viewOf);
   }
 
   list(tenantId: string): RegistryCredentialView[] {

@@ -163,11 +163,16 @@ export class SandboxFiles {
 
   /** The directory `path` of the sandbox, resolved inside its root and held open; the envelope when it cannot be. */
   async openDirectory(tenantId: string, sandboxId: string, path: string): Promise<ConfinedDir> {
+    return this.resolveInRoot(tenantId, sandboxId, path, "directory", (root) => root.openDir(path));
+  }
+
+  /** `open` run on the sandbox's root (held only for the call) in the tenant's work pool; a failure to resolve `path` becomes its envelope. */
+  private async resolveInRoot<T>(tenantId: string, sandboxId: string, path: string, what: string, open: (root: ConfinedRoot) => Promise<T>): Promise<T> {
     const root = this.openRoot(sandboxId);
     try {
-      return await this.work.run(tenantId, () => root.openDir(path));
+      return await this.work.run(tenantId, () => open(root));
     } catch (err) {
-      throw resolutionError(err, path, "directory");
+      throw resolutionError(err, path, what);
     } finally {
       root.close();
     }
@@ -176,15 +181,7 @@ export class SandboxFiles {
   /** Opens a regular file for download; the sha256 is computed (in 256 KiB pool reads) before the bytes are sent. */
   async openForRead(tenantId: string, sandboxId: string, path: string): Promise<OpenedFile> {
     assertSandboxPath(path);
-    const root = this.openRoot(sandboxId);
-    let opened;
-    try {
-      opened = await this.work.run(tenantId, () => root.openRegular(path));
-    } catch (err) {
-      throw resolutionError(err, path, "file");
-    } finally {
-      root.close();
-    }
+    const opened = await this.resolveInRoot(tenantId, sandboxId, path, "file", (root) => root.openRegular(path));
     if (opened.fd < 0) {
       throw new AppError("op.not_a_regular_file", `${path} is a ${opened.type}, not a regular file; the files channel reads and writes regular files only`, {
         detail: { path, type: opened.type },
@@ -245,15 +242,7 @@ export class SandboxFiles {
     const { dir, name } = splitTarget(path);
     const mode = (options.mode ?? 0o644) & ~SPECIAL_BITS & 0o777;
     const owner = await this.ownerFor(sandboxId, options.user);
-    const root = this.openRoot(sandboxId);
-    let parent: ConfinedDir;
-    try {
-      parent = await this.work.run(tenantId, () => root.openDir(dir));
-    } catch (err) {
-      throw resolutionError(err, dir, "directory");
-    } finally {
-      root.close();
-    }
+    const parent = await this.openDirectory(tenantId, sandboxId, dir);
     try {
       const r = await this.writeInto(tenantId, parent, name, body as AsyncIterable<Buffer>, mode, owner, this.limitBytes, path);
       return { path, ...r };

@@ -15,7 +15,7 @@
 import type { Logger } from "../log.js";
 import type { SandboxRow, SandboxStore } from "../store/sandbox-store.js";
 import type { LifetimeSpec } from "@nimbus/nimbus";
-import { AppError, invalidInput, notFound } from "./errors.js";
+import { AppError, invalidInput, notFound, found } from "./errors.js";
 import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
 import { LeaseScheduler } from "./lease-scheduler.js";
 
@@ -121,8 +121,7 @@ export class SandboxLifetimes {
 
   /** Moves the TTL deadline: `addSeconds` past the current one (or now), or to `expiresAt`; at most 7 days ahead. */
   extend(tenantId: string, id: string, input: ExtendInput): SandboxRow {
-    const row = this.deps.store.get(tenantId, id);
-    if (!row) throw notFound("sandbox", id, tenantId);
+    const row = found(this.deps.store.get(tenantId, id), "sandbox", id, tenantId);
     if (!["pending", "starting", "ready"].includes(row.lifecycleState)) {
       throw new AppError("op.conflict", `sandbox \`${id}\` is ${row.lifecycleState}; only a running sandbox can be extended: create a new one`, {
         detail: { lifecycleState: row.lifecycleState },

@@ -18,7 +18,7 @@ import type { ExitInfo, RuntimeBackend } from "../runtime/backend.js";
 import { readAllRecords, readRecordsFrom, type LogRecord } from "../runtime/index.js";
 
 export type { LogRecord };
-import { AppError, invalidInput, notFound } from "./errors.js";
+import { AppError, invalidInput, notFound, found } from "./errors.js";
 import type { CheckedEgress, SandboxEgress } from "./sandbox-egress.js";
 import type { EgressRule } from "./egress-policy.js";
 import type { EventBus } from "./events.js";
@@ -249,9 +249,7 @@ export class Sandboxes {
   }
 
   get(tenantId: string, id: string): SandboxRow {
-    const row = this.deps.store.get(tenantId, id);
-    if (!row) throw notFound("sandbox", id, tenantId);
-    return row;
+    return found(this.deps.store.get(tenantId, id), "sandbox", id, tenantId);
   }
 
   find(tenantId: string, id: string): SandboxRow | undefined {

@@ -10,6 +10,7 @@ import type { SecretStore } from "../store/secret-store.js";
 import type { SecretBox } from "../host/secret-box.js";
 import { notFound } from "./errors.js";
 import { checkSecret, type BoundSecret } from "./egress-secrets.js";
+import { replaceRecord } from "./replace-record.js";
 
 export interface SecretInput {
   name: string;
@@ -32,20 +33,15 @@ export class Secrets {
   /** Creates or replaces; `created` says which. */
   set(tenantId: string, input: SecretInput): { view: SecretView; created: boolean } {
     checkSecret(input);
-    const now = new Date().toISOString();
-    const existing = this.deps.store.get(tenantId, input.name);
-    const row = {
+    const fields = {
       tenantId,
       name: input.name,
       sealedValue: this.deps.box.seal(input.value, context(tenantId, input.name)),
       hosts: input.hosts.map((h) => h.toLowerCase()),
       header: input.header ?? "Authorization",
       format: input.format ?? "Bearer {value}",
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
     };
-    const created = this.deps.store.upsert(row);
-    return { view: viewOf(row), created };
+    return replaceRecord(this.deps.store, input.name, fields, viewOf);
   }
 
   list(tenantId: string): SecretView[] {

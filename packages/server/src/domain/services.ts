@@ -11,7 +11,7 @@ import type { ReadinessProbe, ServiceDefinition, ServiceView } from "@nimbus/nim
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
-import { AppError, notFound } from "./errors.js";
+import { AppError, notFound, found } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
@@ -182,9 +182,7 @@ export class Services implements ServiceResolver {
   }
 
   get(tenantId: string, name: string): ServiceRow {
-    const row = this.deps.store.get(tenantId, name);
-    if (!row) throw notFound("service", name, tenantId);
-    return row;
+    return found(this.deps.store.get(tenantId, name), "service", name, tenantId);
   }
 
   find(tenantId: string, name: string): ServiceRow | undefined {

@@ -12,7 +12,7 @@ import type { ServiceBackendKind, Session, SessionChannel } from "@nimbus/nimbus
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { SessionListQuery, SessionRow, SessionStore, SessionTargetRecord, TargetSnapshotRecord } from "../store/session-store.js";
 import { capReached } from "./tenant-caps.js";
-import { AppError, invalidInput, notFound } from "./errors.js";
+import { AppError, invalidInput, notFound, found } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { ulid } from "./ids.js";
 import { resourceMetadata } from "./resource-metadata.js";
@@ -159,9 +159,7 @@ export class Sessions {
   }
 
   get(tenantId: string, id: string): SessionRow {
-    const row = this.deps.store.get(tenantId, id);
-    if (!row) throw notFound("session", id, tenantId);
-    return row;
+    return found(this.deps.store.get(tenantId, id), "session", id, tenantId);
   }
 
   find(tenantId: string, id: string): SessionRow | undefined {

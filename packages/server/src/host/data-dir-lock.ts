@@ -6,17 +6,9 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pidAlive } from "./pid-alive.js";
 
 export class DataDirLockedError extends Error {}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export function lockDataDir(dataDir: string): () => void {
   const path = join(dataDir, "nimbus.pid");
@@ -33,7 +25,7 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const pid = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
         throw new DataDirLockedError(`data dir ${dataDir} is in use by another nimbus server (pid ${pid}); stop it first or use another --data-dir`);
       }
       rmSync(path, { force: true });

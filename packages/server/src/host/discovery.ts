@@ -5,6 +5,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.js";
+import { pidAlive } from "./pid-alive.js";
 
 export interface DiscoveryRecord {
   pid: number;
@@ -16,15 +17,6 @@ export interface DiscoveryRecord {
 
 export function writeDiscovery(path: string, record: DiscoveryRecord): void {
   writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n", 0o600, 0o700);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The live server's record, or undefined when none is running. */

@@ -5,6 +5,7 @@
 
 import type { ImageLimits } from "./limits.js";
 import type { Credentials } from "./auth.js";
+import type { ImageConfig } from "@nimbus/nimbus";
 
 /**
  * Whose credentials a pull presents to registries. Registry tokens are cached
@@ -46,15 +47,8 @@ export interface ImageStoreOptions {
   log?: Logger;
 }
 
-export interface ImageConfig {
-  entrypoint: string[] | null;
-  cmd: string[] | null;
-  env: string[];
-  workingDir: string;
-  user: string;
-  exposedPorts: string[];
-  labels: Record<string, string>;
-}
+/** An image's run config as the wire shows it (the SDK's type, from the schema). */
+export type { ImageConfig };
 
 export interface ImageLayer {
   /** Digest of the blob as stored in the registry (compressed). */

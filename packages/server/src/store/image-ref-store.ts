@@ -5,6 +5,8 @@
  */
 import type { Db } from "./db.js";
 import { statement } from "./db.js";
+import { rowCodec } from "./row-codec.js";
+import { TenantKeyedRecords, type TenantKeyedTable } from "./tenant-keyed.js";
 
 export interface TenantImageRow {
   tenantId: string;
@@ -19,31 +21,32 @@ export interface PublicImageRow {
   markedAt: string;
 }
 
-const TENANT_COLUMNS = "tenant_id AS tenantId, reference, digest, pulled_at AS pulledAt";
+/** A tenant's references are keyed (tenant_id, reference). */
+const TENANT_TABLE: TenantKeyedTable = { table: "tenant_images", keyColumn: "reference" };
+const TENANT_CODEC = rowCodec<TenantImageRow>({});
 const PUBLIC_COLUMNS = "reference, digest, marked_at AS markedAt";
 
 export class ImageRefStore {
-  constructor(private readonly db: Db) {}
+  private readonly tenantRefs: TenantKeyedRecords<TenantImageRow>;
+
+  constructor(private readonly db: Db) {
+    this.tenantRefs = new TenantKeyedRecords(db, TENANT_TABLE, TENANT_CODEC, (row) => row.reference);
+  }
 
   put(row: TenantImageRow): void {
-    statement(
-      this.db,
-      `INSERT INTO tenant_images (tenant_id, reference, digest, pulled_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (tenant_id, reference) DO UPDATE SET digest = excluded.digest, pulled_at = excluded.pulled_at`,
-    ).run(row.tenantId, row.reference, row.digest, row.pulledAt);
+    this.tenantRefs.upsert(row);
   }
 
   get(tenantId: string, reference: string): TenantImageRow | undefined {
-    return statement(this.db, `SELECT ${TENANT_COLUMNS} FROM tenant_images WHERE tenant_id = ? AND reference = ?`).get(tenantId, reference) as
-      TenantImageRow | undefined;
+    return this.tenantRefs.get(tenantId, reference);
   }
 
   list(tenantId: string): TenantImageRow[] {
-    return statement(this.db, `SELECT ${TENANT_COLUMNS} FROM tenant_images WHERE tenant_id = ? ORDER BY reference`).all(tenantId) as TenantImageRow[];
+    return this.tenantRefs.list(tenantId);
   }
 
   delete(tenantId: string, reference: string): boolean {
-    return statement(this.db, "DELETE FROM tenant_images WHERE tenant_id = ? AND reference = ?").run(tenantId, reference).changes === 1;
+    return this.tenantRefs.delete(tenantId, reference);
   }
 
   /** Whether any tenant still holds `reference`. */

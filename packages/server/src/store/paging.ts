@@ -22,3 +22,19 @@ export function keysetPage<Raw>(db: Db, table: string, keyColumn: string, req: P
   const total = (statement(db, `SELECT COUNT(*) AS n FROM ${table} WHERE ${w}`).get(...args) as { n: number }).n;
   return { rows, remaining: Math.max(0, total - rows.length) };
 }
+
+/**
+ * The `where`/`args` of a tenant's listing narrowed by `column = value` for
+ * each value given (an undefined or empty one narrows nothing, as an absent
+ * query parameter).
+ */
+export function tenantFilter(tenantId: string, equal: Record<string, string | undefined> = {}): Pick<PageRequest, "where" | "args"> {
+  const where = ["tenant_id = ?"];
+  const args: unknown[] = [tenantId];
+  for (const [column, value] of Object.entries(equal)) {
+    if (!value) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  return { where, args };
+}

@@ -1,6 +1,8 @@
 /** Process records (migration 0014): one row per process started on demand, until the domain prunes it. */
 import type { Db } from "./db.js";
 import { statement } from "./db.js";
+import { rowCodec } from "./row-codec.js";
+import { insertColumns } from "./versioned-insert.js";
 
 export type ProcessRowState = "running" | "exited";
 
@@ -22,82 +24,30 @@ export interface ProcessRow {
   endedAt: string | null;
 }
 
-interface RawRow {
-  tenant_id: string;
-  sandbox_id: string;
-  process_id: string;
-  spec: string;
-  detach: number;
-  timeout_ms: number | null;
-  state: ProcessRowState;
-  pid: number | null;
-  exit_code: number | null;
-  signal: string | null;
-  reason: string | null;
-  created_at: string;
-  ended_at: string | null;
-}
-
-function fromRaw(r: RawRow): ProcessRow {
-  return {
-    tenantId: r.tenant_id,
-    sandboxId: r.sandbox_id,
-    id: r.process_id,
-    spec: JSON.parse(r.spec) as ProcessRow["spec"],
-    detach: r.detach === 1,
-    timeoutMs: r.timeout_ms,
-    state: r.state,
-    pid: r.pid,
-    exitCode: r.exit_code,
-    signal: r.signal,
-    reason: r.reason,
-    createdAt: r.created_at,
-    endedAt: r.ended_at,
-  };
-}
+/** Where each field is stored: the spec as JSON text, `detach` as 0/1. */
+const CODEC = rowCodec<ProcessRow>({ rename: { id: "process_id" }, json: ["spec"], flag: ["detach"] });
 
 export class ProcessStore {
   constructor(private readonly db: Db) {}
 
   insert(row: ProcessRow): void {
-    statement(
-      this.db,
-      `INSERT INTO processes (tenant_id, sandbox_id, process_id, spec, detach, timeout_ms, state, pid, exit_code, signal, reason, created_at, ended_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      row.tenantId,
-      row.sandboxId,
-      row.id,
-      JSON.stringify(row.spec),
-      row.detach ? 1 : 0,
-      row.timeoutMs,
-      row.state,
-      row.pid,
-      row.exitCode,
-      row.signal,
-      row.reason,
-      row.createdAt,
-      row.endedAt,
-    );
+    insertColumns(this.db, "processes", CODEC.columns(row));
   }
 
   get(tenantId: string, sandboxId: string, id: string): ProcessRow | undefined {
-    const r = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").get(tenantId, sandboxId, id) as
-      RawRow | undefined;
-    return r && fromRaw(r);
+    const r = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? AND process_id = ?").get(tenantId, sandboxId, id);
+    return r === undefined ? undefined : CODEC.fromRaw(r);
   }
 
   /** In creation order; rowid breaks ties between processes started in the same millisecond (ids are random). */
   list(tenantId: string, sandboxId: string): ProcessRow[] {
-    const rows = statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? ORDER BY created_at, rowid").all(
-      tenantId,
-      sandboxId,
-    ) as RawRow[];
-    return rows.map(fromRaw);
+    return CODEC.fromRows(
+      statement(this.db, "SELECT * FROM processes WHERE tenant_id = ? AND sandbox_id = ? ORDER BY created_at, rowid").all(tenantId, sandboxId),
+    );
   }
 
   running(): ProcessRow[] {
-    return (statement(this.db, "SELECT * FROM processes WHERE state = 'running'").all() as RawRow[]).map(fromRaw);
+    return CODEC.fromRows(statement(this.db, "SELECT * FROM processes WHERE state = 'running'").all());
   }
 
   setPid(tenantId: string, sandboxId: string, id: string, pid: number): void {
@@ -130,11 +80,14 @@ export class ProcessStore {
   prunable(before: string, keep: number): ProcessRow[] {
     const rows = statement(
       this.db,
-      `SELECT * FROM (
-         SELECT p.*, ROW_NUMBER() OVER (PARTITION BY tenant_id, sandbox_id ORDER BY ended_at DESC) AS n FROM processes p WHERE state = 'exited'
-       ) WHERE ended_at < ? OR n > ?`,
-    ).all(before, keep) as RawRow[];
-    return rows.map(fromRaw);
+      // The rank stays inside the subquery: a record holds only the table's columns (see row-codec.ts).
+      `SELECT * FROM processes WHERE rowid IN (
+         SELECT rowid FROM (
+           SELECT rowid, ended_at, ROW_NUMBER() OVER (PARTITION BY tenant_id, sandbox_id ORDER BY ended_at DESC) AS n FROM processes WHERE state = 'exited'
+         ) WHERE ended_at < ? OR n > ?
+       )`,
+    ).all(before, keep);
+    return CODEC.fromRows(rows);
   }
 
   /** Rows of sandboxes that are no longer there. */

@@ -3,43 +3,22 @@
  * passwords; sealing and opening happen in the domain with the data dir's key.
  */
 import type { Db } from "./db.js";
-import { statement } from "./db.js";
+import { rowCodec } from "./row-codec.js";
+import type { TenantRecordTimes } from "./record-fields.js";
+import { TenantKeyedRecords, type TenantKeyedTable } from "./tenant-keyed.js";
 
-export interface RegistryCredentialRow {
-  tenantId: string;
+export interface RegistryCredentialRow extends TenantRecordTimes {
   registry: string;
   username: string;
   sealedPassword: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
-const COLUMNS = "tenant_id AS tenantId, registry, username, sealed_password AS sealedPassword, created_at AS createdAt, updated_at AS updatedAt";
+/** Records are keyed (tenant_id, registry). */
+const TABLE: TenantKeyedTable = { table: "registry_credentials", keyColumn: "registry" };
+const CODEC = rowCodec<RegistryCredentialRow>({});
 
-export class RegistryCredentialStore {
-  constructor(private readonly db: Db) {}
-
-  /** Inserts or replaces; true when the registry had no credentials before. */
-  upsert(row: RegistryCredentialRow): boolean {
-    const existed = this.get(row.tenantId, row.registry) !== undefined;
-    statement(
-      this.db,
-      `INSERT INTO registry_credentials (tenant_id, registry, username, sealed_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, registry) DO UPDATE SET username = excluded.username, sealed_password = excluded.sealed_password, updated_at = excluded.updated_at`,
-    ).run(row.tenantId, row.registry, row.username, row.sealedPassword, row.createdAt, row.updatedAt);
-    return !existed;
-  }
-
-  get(tenantId: string, registry: string): RegistryCredentialRow | undefined {
-    return statement(this.db, `SELECT ${COLUMNS} FROM registry_credentials WHERE tenant_id = ? AND registry = ?`).get(tenantId, registry) as
-      RegistryCredentialRow | undefined;
-  }
-
-  list(tenantId: string): RegistryCredentialRow[] {
-    return statement(this.db, `SELECT ${COLUMNS} FROM registry_credentials WHERE tenant_id = ? ORDER BY registry`).all(tenantId) as RegistryCredentialRow[];
-  }
-
-  delete(tenantId: string, registry: string): boolean {
-    return statement(this.db, "DELETE FROM registry_credentials WHERE tenant_id = ? AND registry = ?").run(tenantId, registry).changes === 1;
+export class RegistryCredentialStore extends TenantKeyedRecords<RegistryCredentialRow> {
+  constructor(db: Db) {
+    super(db, TABLE, CODEC, (row) => row.registry);
   }
 }

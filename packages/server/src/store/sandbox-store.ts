@@ -5,12 +5,13 @@
  */
 import type { LifecycleState, SandboxProfile, SandboxReason, SandboxSpec } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
-import { keysetPage } from "./paging.js";
-import { versionedUpdate } from "./versioned-update.js";
-import { versionedInsert } from "./versioned-insert.js";
-import { currentResourceVersion, statement, withoutFsync } from "./db.js";
+import { keysetPage, tenantFilter } from "./paging.js";
+import { rowCodec } from "./row-codec.js";
+import type { VersionedRecord } from "./record-fields.js";
+import { statement, withoutFsync } from "./db.js";
 import type { WalSync } from "./wal-sync.js";
-import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+import type { TenantKeyedTable } from "./tenant-keyed.js";
+import { VersionedRecords } from "./versioned-records.js";
 /** Records are keyed (tenant_id, sandbox_id). */
 const TABLE: TenantKeyedTable = { table: "sandboxes", keyColumn: "sandbox_id" };
 
@@ -20,13 +21,8 @@ export interface SandboxPhases {
   startMs?: number;
 }
 
-export interface SandboxRow {
-  tenantId: string;
+export interface SandboxRow extends VersionedRecord {
   id: string;
-  generation: number;
-  resourceVersion: string;
-  createdAt: string;
-  updatedAt: string;
   labels: Record<string, string>;
   profile: SandboxProfile;
   /** The caller's spec as created (the SDK's wire type, the one shape client and server share). */
@@ -47,53 +43,8 @@ export interface SandboxRow {
   idleExpiresAt: string | null;
 }
 
-interface RawRow {
-  tenant_id: string;
-  sandbox_id: string;
-  generation: number;
-  resource_version: string;
-  created_at: string;
-  updated_at: string;
-  labels: string;
-  profile: SandboxProfile;
-  spec: string;
-  service_name: string | null;
-  lifecycle_state: LifecycleState;
-  state_changed_at: string;
-  reason: SandboxReason | null;
-  message: string | null;
-  exit_code: number | null;
-  phases: string;
-  image_digest: string | null;
-  endpoints: string;
-  expires_at: string | null;
-  idle_expires_at: string | null;
-}
-
-function fromRaw(r: RawRow): SandboxRow {
-  return {
-    tenantId: r.tenant_id,
-    id: r.sandbox_id,
-    generation: r.generation,
-    resourceVersion: r.resource_version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    labels: JSON.parse(r.labels),
-    profile: r.profile,
-    spec: JSON.parse(r.spec),
-    serviceName: r.service_name,
-    lifecycleState: r.lifecycle_state,
-    stateChangedAt: r.state_changed_at,
-    reason: r.reason,
-    message: r.message,
-    exitCode: r.exit_code,
-    phases: JSON.parse(r.phases),
-    imageDigest: r.image_digest,
-    endpoints: JSON.parse(r.endpoints),
-    expiresAt: r.expires_at,
-    idleExpiresAt: r.idle_expires_at,
-  };
-}
+/** Where each field is stored: labels, spec, phases and endpoints as JSON text. */
+const CODEC = rowCodec<SandboxRow>({ rename: { id: "sandbox_id" }, json: ["labels", "spec", "phases", "endpoints"] });
 
 export type SandboxPatch = Partial<
   Pick<
@@ -101,19 +52,6 @@ export type SandboxPatch = Partial<
     "lifecycleState" | "stateChangedAt" | "reason" | "message" | "exitCode" | "phases" | "imageDigest" | "endpoints" | "expiresAt" | "idleExpiresAt"
   >
 >;
-
-const COLUMN: Record<keyof SandboxPatch, string> = {
-  lifecycleState: "lifecycle_state",
-  stateChangedAt: "state_changed_at",
-  reason: "reason",
-  message: "message",
-  exitCode: "exit_code",
-  phases: "phases",
-  imageDigest: "image_digest",
-  endpoints: "endpoints",
-  expiresAt: "expires_at",
-  idleExpiresAt: "idle_expires_at",
-};
 
 /** A new record: the lifetime deadlines may be left out (none). */
 export type NewSandboxRow = Omit<SandboxRow, "resourceVersion" | "expiresAt" | "idleExpiresAt"> & Partial<Pick<SandboxRow, "expiresAt" | "idleExpiresAt">>;
@@ -126,12 +64,14 @@ export interface SandboxListQuery {
   labelValue?: string;
 }
 
-export class SandboxStore {
+export class SandboxStore extends VersionedRecords<SandboxRow> {
   /** `wal`: group commit for inserts (see wal-sync.ts); without it SQLite syncs each commit itself. */
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly wal?: Pick<WalSync, "sync">,
-  ) {}
+  ) {
+    super(db, TABLE, CODEC);
+  }
 
   /**
    * Inserts in one transaction (the counter and the row commit together). The
@@ -147,48 +87,15 @@ export class SandboxStore {
 
   private insertRow(input: NewSandboxRow): SandboxRow {
     const row = { ...input, expiresAt: input.expiresAt ?? null, idleExpiresAt: input.idleExpiresAt ?? null };
-    const { resourceVersion } = versionedInsert(this.db, "sandboxes", {
-      tenant_id: row.tenantId,
-      sandbox_id: row.id,
-      generation: row.generation,
-      created_at: row.createdAt,
-      updated_at: row.updatedAt,
-      labels: JSON.stringify(row.labels),
-      profile: row.profile,
-      spec: JSON.stringify(row.spec),
-      service_name: row.serviceName,
-      lifecycle_state: row.lifecycleState,
-      state_changed_at: row.stateChangedAt,
-      reason: row.reason,
-      message: row.message,
-      exit_code: row.exitCode,
-      phases: JSON.stringify(row.phases),
-      image_digest: row.imageDigest,
-      endpoints: JSON.stringify(row.endpoints),
-      expires_at: row.expiresAt,
-      idle_expires_at: row.idleExpiresAt,
-    });
-    return { ...row, resourceVersion };
-  }
-
-  resourceVersion(): string {
-    return currentResourceVersion(this.db);
-  }
-
-  get(tenantId: string, id: string): SandboxRow | undefined {
-    return getByKey(this.db, TABLE, tenantId, id, fromRaw);
+    // No conflict clause: a taken id throws (ids are random), so there is always a record.
+    return this.insertVersioned(row) as SandboxRow;
   }
 
   /** Apply a patch and bump resourceVersion/updatedAt in one statement. */
   /** `fsync: false` only for observed progress the reconciler re-derives from the host (see withoutFsync). */
   update(tenantId: string, id: string, patch: SandboxPatch, opts: { fsync?: boolean } = {}): SandboxRow | undefined {
-    const columns: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
-      columns[COLUMN[k]] = k === "phases" || k === "endpoints" ? JSON.stringify(v) : v;
-    }
-    const write = () => versionedUpdate<RawRow>(this.db, "sandboxes", columns, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
-    const r = opts.fsync === false ? withoutFsync(this.db, write) : write();
-    return r && fromRaw(r);
+    const write = () => this.updateWhere(patch, "tenant_id = ? AND sandbox_id = ?", [tenantId, id]);
+    return opts.fsync === false ? withoutFsync(this.db, write) : write();
   }
 
   /**
@@ -196,34 +103,18 @@ export class SandboxStore {
    * `ifResourceVersion`; undefined when it moved on (or is gone).
    */
   replaceSpec(tenantId: string, id: string, spec: SandboxSpec, generation: number, ifResourceVersion: string): SandboxRow | undefined {
-    const r = versionedUpdate<RawRow>(
-      this.db,
-      "sandboxes",
-      { spec: JSON.stringify(spec), generation },
-      "tenant_id = ? AND sandbox_id = ? AND resource_version = ?",
-      [tenantId, id, ifResourceVersion],
-    );
-    return r && fromRaw(r);
-  }
-
-  delete(tenantId: string, id: string): boolean {
-    return deleteByKey(this.db, TABLE, tenantId, id);
+    return this.updateWhere({ spec, generation }, "tenant_id = ? AND sandbox_id = ? AND resource_version = ?", [tenantId, id, ifResourceVersion]);
   }
 
   list(tenantId: string, q: SandboxListQuery): { items: SandboxRow[]; remaining: number } {
-    const where = ["tenant_id = ?"];
-    const args: unknown[] = [tenantId];
-    if (q.status) {
-      where.push("lifecycle_state = ?");
-      args.push(q.status);
-    }
+    const { where, args } = tenantFilter(tenantId, { lifecycle_state: q.status });
     if (q.labelKey !== undefined) {
       where.push(q.labelValue === undefined ? "json_extract(labels, ?) IS NOT NULL" : "json_extract(labels, ?) = ?");
       args.push(`$."${q.labelKey}"`);
       if (q.labelValue !== undefined) args.push(q.labelValue);
     }
-    const page = keysetPage<RawRow>(this.db, "sandboxes", "sandbox_id", { where, args, limit: q.limit, pageToken: q.pageToken });
-    return { items: page.rows.map(fromRaw), remaining: page.remaining };
+    const page = keysetPage(this.db, "sandboxes", "sandbox_id", { where, args, limit: q.limit, pageToken: q.pageToken });
+    return { items: CODEC.fromRows(page.rows), remaining: page.remaining };
   }
 
   countInStates(tenantId: string, states: readonly string[]): number {
@@ -245,7 +136,7 @@ export class SandboxStore {
   /** Every sandbox of every tenant in one of the states: the boot reconciler's view. */
   allInStates(states: readonly string[]): SandboxRow[] {
     const marks = states.map(() => "?").join(", ");
-    return (statement(this.db, `SELECT * FROM sandboxes WHERE lifecycle_state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+    return CODEC.fromRows(statement(this.db, `SELECT * FROM sandboxes WHERE lifecycle_state IN (${marks})`).all(...states));
   }
 
   idsOfTenant(tenantId: string): string[] {

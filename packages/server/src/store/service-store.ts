@@ -6,21 +6,17 @@
  */
 import type { ServiceSpec, ServiceState } from "@nimbus/nimbus";
 import type { Db } from "./db.js";
-import { keysetPage } from "./paging.js";
-import { versionedUpdate } from "./versioned-update.js";
-import { versionedInsert } from "./versioned-insert.js";
-import { currentResourceVersion, statement } from "./db.js";
-import { getByKey, deleteByKey, type TenantKeyedTable } from "./tenant-keyed.js";
+import { keysetPage, tenantFilter } from "./paging.js";
+import { rowCodec } from "./row-codec.js";
+import type { VersionedRecord } from "./record-fields.js";
+import { statement } from "./db.js";
+import type { TenantKeyedTable } from "./tenant-keyed.js";
+import { VersionedRecords } from "./versioned-records.js";
 /** Records are keyed (tenant_id, name). */
 const TABLE: TenantKeyedTable = { table: "services", keyColumn: "name" };
 
-export interface ServiceRow {
-  tenantId: string;
+export interface ServiceRow extends VersionedRecord {
   name: string;
-  generation: number;
-  resourceVersion: string;
-  createdAt: string;
-  updatedAt: string;
   labels: Record<string, string>;
   /** The definition's spec as given (the SDK's wire type). */
   spec: ServiceSpec;
@@ -32,94 +28,21 @@ export interface ServiceRow {
   message: string | null;
 }
 
-interface RawRow {
-  tenant_id: string;
-  name: string;
-  generation: number;
-  resource_version: string;
-  created_at: string;
-  updated_at: string;
-  labels: string;
-  spec: string;
-  state: ServiceState;
-  state_changed_at: string;
-  sandbox_id: string | null;
-  restart_count: number;
-  exit_code: number | null;
-  message: string | null;
-}
-
-function fromRaw(r: RawRow): ServiceRow {
-  return {
-    tenantId: r.tenant_id,
-    name: r.name,
-    generation: r.generation,
-    resourceVersion: r.resource_version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    labels: JSON.parse(r.labels),
-    spec: JSON.parse(r.spec),
-    state: r.state,
-    stateChangedAt: r.state_changed_at,
-    sandboxId: r.sandbox_id,
-    restartCount: r.restart_count,
-    exitCode: r.exit_code,
-    message: r.message,
-  };
-}
+/** Where each field is stored: labels and spec as JSON text. */
+const CODEC = rowCodec<ServiceRow>({ json: ["labels", "spec"] });
 
 export type ServicePatch = Partial<
   Pick<ServiceRow, "generation" | "labels" | "spec" | "state" | "stateChangedAt" | "sandboxId" | "restartCount" | "exitCode" | "message">
 >;
 
-const COLUMN: Record<keyof ServicePatch, string> = {
-  generation: "generation",
-  labels: "labels",
-  spec: "spec",
-  state: "state",
-  stateChangedAt: "state_changed_at",
-  sandboxId: "sandbox_id",
-  restartCount: "restart_count",
-  exitCode: "exit_code",
-  message: "message",
-};
-
-export class ServiceStore {
-  constructor(private readonly db: Db) {}
+export class ServiceStore extends VersionedRecords<ServiceRow> {
+  constructor(db: Db) {
+    super(db, TABLE, CODEC);
+  }
 
   /** Undefined when the name is taken. */
   insert(row: Omit<ServiceRow, "resourceVersion">): ServiceRow | undefined {
-    return this.db.transaction(() => {
-      const { resourceVersion, inserted } = versionedInsert(
-        this.db,
-        "services",
-        {
-          tenant_id: row.tenantId,
-          name: row.name,
-          generation: row.generation,
-          created_at: row.createdAt,
-          updated_at: row.updatedAt,
-          labels: JSON.stringify(row.labels),
-          spec: JSON.stringify(row.spec),
-          state: row.state,
-          state_changed_at: row.stateChangedAt,
-          sandbox_id: row.sandboxId,
-          restart_count: row.restartCount,
-          exit_code: row.exitCode,
-          message: row.message,
-        },
-        "ON CONFLICT (tenant_id, name) DO NOTHING",
-      );
-      return inserted ? { ...row, resourceVersion } : undefined;
-    })();
-  }
-
-  resourceVersion(): string {
-    return currentResourceVersion(this.db);
-  }
-
-  get(tenantId: string, name: string): ServiceRow | undefined {
-    return getByKey(this.db, TABLE, tenantId, name, fromRaw);
+    return this.db.transaction(() => this.insertVersioned(row, "ON CONFLICT (tenant_id, name) DO NOTHING"))();
   }
 
   /**
@@ -128,22 +51,13 @@ export class ServiceStore {
    * (undefined otherwise: the caller lost a race).
    */
   update(tenantId: string, name: string, patch: ServicePatch, ifGeneration?: number): ServiceRow | undefined {
-    const columns: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(patch) as Array<[keyof ServicePatch, unknown]>) {
-      columns[COLUMN[k]] = k === "labels" || k === "spec" ? JSON.stringify(v) : v;
-    }
     const where = ifGeneration === undefined ? "tenant_id = ? AND name = ?" : "tenant_id = ? AND name = ? AND generation = ?";
-    const r = versionedUpdate<RawRow>(this.db, "services", columns, where, ifGeneration === undefined ? [tenantId, name] : [tenantId, name, ifGeneration]);
-    return r && fromRaw(r);
-  }
-
-  delete(tenantId: string, name: string): boolean {
-    return deleteByKey(this.db, TABLE, tenantId, name);
+    return this.updateWhere(patch, where, ifGeneration === undefined ? [tenantId, name] : [tenantId, name, ifGeneration]);
   }
 
   list(tenantId: string, q: { limit: number; pageToken?: string }): { items: ServiceRow[]; remaining: number } {
-    const page = keysetPage<RawRow>(this.db, "services", "name", { where: ["tenant_id = ?"], args: [tenantId], limit: q.limit, pageToken: q.pageToken });
-    return { items: page.rows.map(fromRaw), remaining: page.remaining };
+    const page = keysetPage(this.db, "services", "name", { ...tenantFilter(tenantId), limit: q.limit, pageToken: q.pageToken });
+    return { items: CODEC.fromRows(page.rows), remaining: page.remaining };
   }
 
   namesOfTenant(tenantId: string): string[] {
@@ -153,6 +67,6 @@ export class ServiceStore {
   /** Every service of every tenant in one of the states: the supervisor's boot view. */
   allInStates(states: readonly string[]): ServiceRow[] {
     const marks = states.map(() => "?").join(", ");
-    return (statement(this.db, `SELECT * FROM services WHERE state IN (${marks})`).all(...states) as RawRow[]).map(fromRaw);
+    return CODEC.fromRows(statement(this.db, `SELECT * FROM services WHERE state IN (${marks})`).all(...states));
   }
 }

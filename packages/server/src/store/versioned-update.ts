@@ -6,7 +6,13 @@
  */
 import { nextResourceVersion, type Db, statement } from "./db.js";
 
-export function versionedUpdate<Raw>(db: Db, table: string, columns: Record<string, unknown>, where: string, whereArgs: unknown[]): Raw | undefined {
+export function versionedUpdate<Raw = Record<string, unknown>>(
+  db: Db,
+  table: string,
+  columns: Record<string, unknown>,
+  where: string,
+  whereArgs: unknown[],
+): Raw | undefined {
   const sets = [...Object.keys(columns).map((c) => `${c} = ?`), "resource_version = ?", "updated_at = ?"];
   return db.transaction(() => {
     const rv = nextResourceVersion(db);

@@ -3,32 +3,20 @@
  * /api/tenants/{t}/egress`. Sandbox rules outside it are refused at create.
  */
 import type { EgressCeilings } from "../../domain/egress-ceilings.js";
-import { route, type RouteDef } from "../route.js";
+import type { RouteDef } from "../route.js";
 import { EgressCeilingBody, EgressCeilingViewSchema } from "../schemas/tenant.js";
-import { TenantParams } from "../schemas/common.js";
+import { tenantSettingRoutes } from "./tenant-setting.js";
 
 export function tenantEgressRoutes(ceilings: EgressCeilings): RouteDef[] {
-  return [
-    route({
-      method: "GET",
-      path: "/api/tenants/:tenantId/egress",
-      access: "admin",
-      tag: "tenants",
+  return tenantSettingRoutes({
+    name: "egress",
+    view: EgressCeilingViewSchema,
+    body: EgressCeilingBody,
+    get: {
       summary: "(ext) A tenant's egress ceiling: the hosts and ports its sandboxes may ever ask for",
-      params: TenantParams,
-      responses: { 200: { description: "the ceiling", schema: EgressCeilingViewSchema } },
-      handler: (ctx) => ({ status: 200, body: ceilings.get(ctx.params.tenantId) }),
-    }),
-    route({
-      method: "PUT",
-      path: "/api/tenants/:tenantId/egress",
-      access: "admin",
-      tag: "tenants",
-      summary: "(ext) Set a tenant's egress ceiling",
-      params: TenantParams,
-      body: EgressCeilingBody,
-      responses: { 200: { description: "the ceiling now", schema: EgressCeilingViewSchema } },
-      handler: (ctx) => ({ status: 200, body: ceilings.set(ctx.params.tenantId, ctx.body) }),
-    }),
-  ];
+      description: "the ceiling",
+      read: (tenantId) => ceilings.get(tenantId),
+    },
+    put: { summary: "(ext) Set a tenant's egress ceiling", description: "the ceiling now", write: (tenantId, body) => ceilings.set(tenantId, body) },
+  });
 }

@@ -5,13 +5,11 @@
  */
 import { Type } from "@sinclair/typebox";
 import { ndjsonLineOf, strictObject } from "./common.js";
-import { EgressLogEntrySchema, SandboxResource, literals } from "./sandbox.js";
+import { EgressDecisionSchema, SandboxResource, literals } from "./sandbox.js";
 import { ServiceViewResource } from "./service.js";
 import { SessionResource } from "./session.js";
 
 const ChangeAction = literals(["updated", "deleted"] as const);
-
-const { seq: _seq, ...egressRow } = EgressLogEntrySchema.properties;
 
 /**
  * (ext) A refused connection attempt or DNS query: the decision log's row without its seq, plus the sandbox.
@@ -19,7 +17,7 @@ const { seq: _seq, ...egressRow } = EgressLogEntrySchema.properties;
  * refusal with `suppressedCount`, how many refusals it stands for (all of them are in the log).
  */
 export const EgressDenialSchema = strictObject({
-  ...egressRow,
+  ...EgressDecisionSchema.properties,
   sandboxId: Type.String(),
   suppressedCount: Type.Optional(Type.Integer({ minimum: 1 })),
 });

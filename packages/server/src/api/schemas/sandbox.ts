@@ -247,9 +247,8 @@ export const SandboxResource = strictObject({
   status: SandboxStatusSchema,
 });
 
-/** One row of a sandbox's egress decision log. */
-export const EgressLogEntrySchema = strictObject({
-  seq: Type.Integer(),
+/** One egress decision: what was tried, and whether it was let through (a log row's fields but its seq). */
+export const EgressDecisionSchema = strictObject({
   at: TimestampSchema,
   kind: literals(["connect", "dns"] as const),
   name: Type.Union([Type.String(), Type.Null()]),
@@ -263,5 +262,8 @@ export const EgressLogEntrySchema = strictObject({
   bytesDown: Type.Union([Type.Integer(), Type.Null()]),
   durationMs: Type.Union([Type.Integer(), Type.Null()]),
 });
+
+/** One row of a sandbox's egress decision log. */
+export const EgressLogEntrySchema = strictObject({ seq: Type.Integer(), ...EgressDecisionSchema.properties });
 
 export { literals };

@@ -24,8 +24,9 @@ import {
 import { EgressDenialSchema, NimbusEventSchema } from "./event.js";
 import { FileEntrySchema } from "./files.js";
 import { ProcessInfoSchema } from "./process.js";
-import { ImageLayerSchema, ImageSchema, PruneResultSchema } from "./image.js";
+import { ImageConfigSchema, ImageLayerSchema, ImageSchema, PruneResultSchema } from "./image.js";
 import {
+  EgressDecisionSchema,
   EgressLogEntrySchema,
   HealthSchema,
   LifecycleStateSchema,
@@ -79,6 +80,7 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
   RedactedProcess: RedactedProcessSchema,
   SandboxStatus: SandboxStatusSchema,
   Sandbox: SandboxResource,
+  EgressDecision: EgressDecisionSchema,
   EgressLogEntry: EgressLogEntrySchema,
 
   SessionState: SessionStateSchema,
@@ -106,6 +108,7 @@ export const WIRE_SCHEMAS: Record<string, TSchema> = {
   Secret: SecretViewSchema,
 
   ImageLayer: ImageLayerSchema,
+  ImageConfig: ImageConfigSchema,
   ImageRecord: ImageSchema,
   PruneResult: PruneResultSchema,
 

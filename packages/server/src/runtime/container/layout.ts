@@ -30,35 +30,22 @@ export class StateLayout {
   bundle(id: string): string {
     return join(this.bundlesDir, id);
   }
-  rootfs(id: string): string {
-    return join(this.bundle(id), "rootfs");
+  /** `name` in the container's bundle directory. */
+  private inBundle(id: string, name: string): string {
+    return join(this.bundle(id), name);
   }
-  config(id: string): string {
-    return join(this.bundle(id), "config.json");
-  }
-  log(id: string): string {
-    return join(this.bundle(id), "ctr.log");
-  }
-  containerPidFile(id: string): string {
-    return join(this.bundle(id), "pidfile");
-  }
-  conmonPidFile(id: string): string {
-    return join(this.bundle(id), "conmon.pid");
-  }
-  oomFile(id: string): string {
-    return join(this.bundle(id), "oom");
-  }
-  exitFile(id: string): string {
-    return join(this.exitsDir, id);
-  }
-  /** conmon's SOCK_SEQPACKET attach socket (stdin in, stdout/stderr out). */
-  attachSocket(id: string): string {
-    return join(this.socketsDir, id, "attach");
-  }
+
+  readonly rootfs = (id: string): string => this.inBundle(id, "rootfs");
+  readonly config = (id: string): string => this.inBundle(id, "config.json");
+  readonly log = (id: string): string => this.inBundle(id, "ctr.log");
+  readonly containerPidFile = (id: string): string => this.inBundle(id, "pidfile");
+  readonly conmonPidFile = (id: string): string => this.inBundle(id, "conmon.pid");
+  readonly oomFile = (id: string): string => this.inBundle(id, "oom");
   /** conmon's control FIFO (terminal resize, reopen log). */
-  ctlFifo(id: string): string {
-    return join(this.bundle(id), "ctl");
-  }
+  readonly ctlFifo = (id: string): string => this.inBundle(id, "ctl");
+  readonly exitFile = (id: string): string => join(this.exitsDir, id);
+  /** conmon's SOCK_SEQPACKET attach socket (stdin in, stdout/stderr out). */
+  readonly attachSocket = (id: string): string => join(this.socketsDir, id, "attach");
 }
 
 /**
