@@ -17,7 +17,8 @@ export interface HostTool {
 export const HOST_TOOLS: readonly HostTool[] = [
   { name: "ip", aptPackage: "iproute2", neededFor: "sandbox networking" },
   { name: "nft", aptPackage: "nftables", neededFor: "sandbox networking and egress rules" },
-  { name: "socat", aptPackage: "socat", neededFor: "publishing sandbox ports (services, endpoints)" },
+  { name: "socat", aptPackage: "socat", neededFor: "publishing sandbox ports (services, endpoints), processes with stdin and closableStdin" },
+  { name: "sleep", aptPackage: "coreutils", neededFor: "processes with stdin and closableStdin (the stdin keeper)" },
   { name: "nsenter", aptPackage: "util-linux", neededFor: "publishing sandbox ports" },
   { name: "setpriv", aptPackage: "util-linux", neededFor: "publishing sandbox ports" },
   { name: "openssl", aptPackage: "openssl", neededFor: "the egress inspection CA" },
