@@ -4,7 +4,7 @@
  * route; the start answers at once with the process id, and `stream` reads
  * its output (replayed from a cursor, then live) until it exits.
  */
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { apiPath, type Transport } from "./transport.js";
 
 type Signal = { signal?: AbortSignal };
@@ -161,14 +161,9 @@ export class ProcessesApi {
    *   if (f.kind === "stdout") process.stdout.write(Buffer.from(f.data, "base64"));
    */
   async *stream(input: ProcessRef & { cursor?: number }): AsyncGenerator<ProcessFrame, void, undefined> {
-    const res = await this.#t.send({
-      method: "GET",
-      path: this.#one(input, "/stream"),
-      query: { cursor: input.cursor },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const frame of readNdjson<ProcessFrame | { type: "heartbeat" }>(res)) {
+    const path = this.#one(input, "/stream");
+    // Lines without a kind are not frames (a newer server may add some).
+    for await (const frame of followNdjson<ProcessFrame>(this.#t, { method: "GET", path, query: { cursor: input.cursor }, signal: input.signal })) {
       if ("kind" in frame) yield frame;
     }
   }

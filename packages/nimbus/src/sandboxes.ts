@@ -6,7 +6,7 @@ import { exec, execStream, type ExecOptions, type ExecResult } from "./exec.js";
 import { FilesApi } from "./files.js";
 import { expandQuickInput, isQuickInput, type QuickSandboxInput } from "./handle/quick-spec.js";
 import { SandboxHandle } from "./handle/sandbox-handle.js";
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { ProcessesApi } from "./processes.js";
 import { paginate } from "./paging.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
@@ -295,16 +295,8 @@ export class SandboxesApi {
   }
 
   async *#follow(input: LogsInput): AsyncGenerator<LogLine, void, undefined> {
-    const res = await this.#t.send({
-      method: "GET",
-      path: this.#one(input, "/logs"),
-      query: { follow: 1, tail: input.tail },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const line of readNdjson<LogLine & { type?: string }>(res)) {
-      if (line.type !== "heartbeat") yield line;
-    }
+    const query = { follow: 1, tail: input.tail };
+    yield* followNdjson<LogLine>(this.#t, { method: "GET", path: this.#one(input, "/logs"), query, signal: input.signal });
   }
 
   /**
