@@ -309,20 +309,13 @@ export class SandboxesApi {
    * const ready = await nimbus.sandboxes.wait({ id, until: "ready" });
    */
   async wait(input: WaitSandboxInput): Promise<Sandbox> {
-    const { id, until } = input;
-    return waitFor<Sandbox>({
-      transport: this.#t,
-      tenantId: this.#t.resolveTenantId(input.tenantId),
+    const { id } = input;
+    return waitFor<Sandbox>(this.#t, input, {
+      eventType: "sandbox",
       filter: { kind: "sandbox", id },
       label: `sandbox \`${id}\``,
-      until,
-      timeoutMs: input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
-      signal: input.signal,
       fetchCurrent: (signal) => this.get({ id, tenantId: input.tenantId, signal }),
-      pick: (line) => {
-        const r = line.resource as Sandbox | undefined;
-        return line.type === "sandbox" && r?.metadata?.id === id ? r : undefined;
-      },
+      matches: (s) => s.metadata?.id === id,
       state: (s) => s.status.lifecycleState,
       isTerminal: (s) => TERMINAL.has(s.status.lifecycleState),
       failDetail: (s) => ({
