@@ -7,6 +7,7 @@
 import { open } from "node:fs/promises";
 import { NimbusError, NimbusInvalidInputError, STATUS_BY_CODE, fromWire } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 import type { ImageRecord, PruneResult, PullProgress } from "./types/admin.js";
 
@@ -123,8 +124,7 @@ export class ImagesApi {
    * const images = await nimbus.images.list();
    */
   async list(options: { signal?: AbortSignal } = {}): Promise<ImageRecord[]> {
-    const page = await this.#t.request<{ items: ImageRecord[] }>({ method: "GET", path: "/api/images", signal: options.signal });
-    return page.items;
+    return listItems<ImageRecord>(this.#t, "/api/images", options.signal);
   }
 
   /**
@@ -221,7 +221,7 @@ export class TenantImagesApi {
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<ImageRecord[]> {
     const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/images`;
-    return (await this.#t.request<{ items: ImageRecord[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<ImageRecord>(this.#t, path, input.signal);
   }
 
   /**

@@ -5,6 +5,7 @@
  * its output (replayed from a cursor, then live) until it exits.
  */
 import { followNdjson } from "./ndjson.js";
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 
 type Signal = { signal?: AbortSignal };
@@ -101,7 +102,7 @@ export class ProcessesApi {
    * for (const p of await nimbus.processes.list({ sandboxId })) console.log(p.id, p.state, p.exitCode);
    */
   async list(input: { tenantId?: string; sandboxId: string } & Signal): Promise<ProcessInfo[]> {
-    return (await this.#t.request<{ items: ProcessInfo[] }>({ method: "GET", path: this.#base(input.tenantId, input.sandboxId), signal: input.signal })).items;
+    return listItems<ProcessInfo>(this.#t, this.#base(input.tenantId, input.sandboxId), input.signal);
   }
 
   /**

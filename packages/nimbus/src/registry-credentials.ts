@@ -3,6 +3,7 @@
  * registries, one per registry host. The tenant's pulls present them; the
  * password goes in once and never comes back.
  */
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 import type { RegistryCredential } from "./types/registry-credential.js";
 
@@ -57,7 +58,7 @@ export class RegistryCredentialsApi {
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<RegistryCredential[]> {
     const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/registry-credentials`;
-    return (await this.#t.request<{ items: RegistryCredential[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<RegistryCredential>(this.#t, path, input.signal);
   }
 
   /**

@@ -4,6 +4,7 @@
  * `nimbus-secret://NAME`, and the server's egress proxy puts the value into
  * requests to the secret's hosts.
  */
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 import type { Secret } from "./types/secret.js";
 
@@ -61,7 +62,7 @@ export class SecretsApi {
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<Secret[]> {
     const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/secrets`;
-    return (await this.#t.request<{ items: Secret[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<Secret>(this.#t, path, input.signal);
   }
 
   /**
