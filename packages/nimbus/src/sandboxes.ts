@@ -9,6 +9,7 @@ import { SandboxHandle } from "./handle/sandbox-handle.js";
 import { followNdjson } from "./ndjson.js";
 import { ProcessesApi } from "./processes.js";
 import { paginate } from "./paging.js";
+import { tenantPath } from "./tenant-path.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
 import type { EgressLogEntry, EgressRule, LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
@@ -109,7 +110,7 @@ export class SandboxesApi {
   }
 
   #base(tenantId?: string): string {
-    return apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/sandboxes`;
+    return tenantPath(this.#t, tenantId, "sandboxes");
   }
 
   #one(ref: SandboxRef, suffix = ""): string {

@@ -5,7 +5,8 @@
  * requests to the secret's hosts.
  */
 import { listItems } from "./paging.js";
-import { apiPath, type Transport } from "./transport.js";
+import { tenantPath } from "./tenant-path.js";
+import type { Transport } from "./transport.js";
 import type { Secret } from "./types/secret.js";
 
 type Signal = { signal?: AbortSignal };
@@ -50,8 +51,7 @@ export class SecretsApi {
    */
   async set(input: SetSecretInput): Promise<Secret> {
     const { tenantId, signal, ...json } = input;
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/secrets`;
-    return this.#t.request({ method: "POST", path, json, signal });
+    return this.#t.request({ method: "POST", path: tenantPath(this.#t, tenantId, "secrets"), json, signal });
   }
 
   /**
@@ -61,8 +61,7 @@ export class SecretsApi {
    * for (const s of await nimbus.secrets.list()) console.log(s.name, s.hosts);
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<Secret[]> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/secrets`;
-    return listItems<Secret>(this.#t, path, input.signal);
+    return listItems<Secret>(this.#t, tenantPath(this.#t, input.tenantId, "secrets"), input.signal);
   }
 
   /**
@@ -72,7 +71,6 @@ export class SecretsApi {
    * await nimbus.secrets.delete({ name: "OPENAI" });
    */
   async delete(input: { tenantId?: string; name: string } & Signal): Promise<void> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/secrets/${input.name}`;
-    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+    await this.#t.request({ method: "DELETE", path: tenantPath(this.#t, input.tenantId, "secrets", input.name), signal: input.signal });
   }
 }

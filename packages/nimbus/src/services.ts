@@ -3,7 +3,8 @@
  * guarded by `generation`, runtime control, and wait (ext).
  */
 import { paginate } from "./paging.js";
-import { apiPath, type CallOptions, type Transport } from "./transport.js";
+import { tenantPath } from "./tenant-path.js";
+import type { CallOptions, Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
 import type { ServiceDefinition, ServiceRestartReceipt, ServiceSpec, ServiceView } from "./types/service.js";
 import { waitFor } from "./wait.js";
@@ -81,8 +82,7 @@ export class ServicesApi {
   }
 
   #path(tenantId: string | undefined, name?: string, action = ""): string {
-    const base = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/services`;
-    return name === undefined ? base : `${base}${apiPath`/${name}`}${action}`;
+    return name === undefined ? tenantPath(this.#t, tenantId, "services") : `${tenantPath(this.#t, tenantId, "services", name)}${action}`;
   }
 
   /**
