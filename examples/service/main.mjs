@@ -1,7 +1,7 @@
 // Promote work to a name: an HTTP service other code reaches through the
 // Nimbus proxy by name, whichever sandbox backs it.
 // Settings: NIMBUS_ENDPOINT, NIMBUS_TOKEN, NIMBUS_TENANT_ID; IMAGE (any image with busybox httpd).
-import { Nimbus } from "@nimbus/nimbus";
+import { Nimbus, imageServiceSpec } from "@nimbus/nimbus";
 
 const nimbus = new Nimbus();
 const endpoint = process.env.NIMBUS_ENDPOINT;
@@ -10,19 +10,12 @@ const name = "hello-web";
 
 await nimbus.services.create({
   metadata: { name },
-  spec: {
-    backend: {
-      kind: "sandbox",
-      sandbox: {
-        owner: { kind: "service" },
-        backend: "container",
-        root: { kind: "oci_image", source: { kind: "reference", reference: image } },
-        process: { argv: ["sh", "-c", "mkdir -p /www && echo 'hello from a service' > /www/index.html && exec httpd -f -p 8080 -h /www"] },
-        ports: [{ name: "http", port: 8080, protocol: "http" }],
-      },
-    },
+  spec: imageServiceSpec({
+    image,
+    process: { argv: ["sh", "-c", "mkdir -p /www && echo 'hello from a service' > /www/index.html && exec httpd -f -p 8080 -h /www"] },
+    ports: [{ name: "http", port: 8080, protocol: "http" }],
     restartPolicy: "on_failure",
-  },
+  }),
 });
 try {
   const ready = await nimbus.services.start({ name, waitUntil: "ready", timeoutMs: 120_000 });

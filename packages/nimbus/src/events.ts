@@ -2,7 +2,7 @@
  * `nimbus.events` (ext): the tenant's lifecycle event stream as an async
  * iterable, so clients need not poll.
  */
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { EventKind, NimbusEvent } from "./types/event.js";
 
@@ -44,15 +44,8 @@ export class EventsApi {
    */
   async *stream(input: EventStreamInput = {}): AsyncGenerator<NimbusEvent, void, undefined> {
     const tenantId = this.#t.resolveTenantId(input.tenantId);
-    const res = await this.#t.send({
-      method: "GET",
-      path: apiPath`/api/tenants/${tenantId}/events`,
-      query: { kind: input.kind, id: input.id, name: input.name },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const line of readNdjson<NimbusEvent | { type: "heartbeat" }>(res)) {
-      if (line.type !== "heartbeat") yield line;
-    }
+    const path = apiPath`/api/tenants/${tenantId}/events`;
+    const query = { kind: input.kind, id: input.id, name: input.name };
+    yield* followNdjson<NimbusEvent>(this.#t, { method: "GET", path, query, signal: input.signal });
   }
 }

@@ -4,9 +4,9 @@
  * (`stdout`/`stderr` base64 chunks, then `exit` or `error`).
  */
 import { NimbusError, STATUS_BY_CODE, fromWire } from "./errors.js";
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
-import type { ExecFrame, Heartbeat } from "./types/session.js";
+import type { ExecFrame } from "./types/session.js";
 
 /**
  * What to run.
@@ -57,15 +57,10 @@ function envEntries(env: ExecOptions["env"]): string[] | undefined {
 export async function* execStream(t: Transport, input: ExecOptions): AsyncGenerator<ExecFrame, void, undefined> {
   const tenantId = t.resolveTenantId(input.tenantId);
   const stdin = input.stdin === undefined ? undefined : Buffer.from(input.stdin).toString("base64");
-  const res = await t.send({
-    method: "POST",
-    path: apiPath`/api/tenants/${tenantId}/sandboxes/${input.id}/exec`,
-    json: { argv: input.argv, env: envEntries(input.env), cwd: input.cwd, stdin, timeoutMs: input.timeoutMs },
-    accept: "application/x-ndjson",
-    signal: input.signal,
-  });
-  // Every NDJSON stream carries {"type":"heartbeat"} lines; they are not frames.
-  for await (const frame of readNdjson<ExecFrame | Heartbeat>(res)) {
+  const path = apiPath`/api/tenants/${tenantId}/sandboxes/${input.id}/exec`;
+  const json = { argv: input.argv, env: envEntries(input.env), cwd: input.cwd, stdin, timeoutMs: input.timeoutMs };
+  // Frames carry a kind; a line with a type is not one (a newer server may add some).
+  for await (const frame of followNdjson<ExecFrame>(t, { method: "POST", path, json, signal: input.signal })) {
     if (!("type" in frame)) yield frame;
   }
 }

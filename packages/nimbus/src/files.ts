@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { NimbusError } from "./errors.js";
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 
 /**
@@ -270,16 +270,11 @@ export class FilesApi {
    * for await (const e of nimbus.files.watch({ sandboxId: id, path: "/app", recursive: true, signal: ac.signal })) console.log(e.type, e.path);
    */
   async *watch(input: WatchFilesInput): AsyncGenerator<FileWatchEvent, void, undefined> {
-    const res = await this.#t.send({
-      method: "GET",
-      path: this.#op(input, "watch"),
-      query: { path: input.path, recursive: input.recursive },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const line of readNdjson<FileWatchEvent | { type: "heartbeat" } | { type: "end"; reason?: string }>(res)) {
+    const query = { path: input.path, recursive: input.recursive };
+    const spec = { method: "GET", path: this.#op(input, "watch"), query, signal: input.signal } as const;
+    for await (const line of followNdjson<FileWatchEvent | { type: "end"; reason?: string }>(this.#t, spec)) {
       if (line.type === "end") return;
-      if (line.type !== "heartbeat") yield line;
+      yield line;
     }
   }
 

@@ -7,6 +7,8 @@
 import { open } from "node:fs/promises";
 import { NimbusError, NimbusInvalidInputError, STATUS_BY_CODE, fromWire } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
+import { listItems } from "./paging.js";
+import { tenantPath } from "./tenant-path.js";
 import { apiPath, type Transport } from "./transport.js";
 import type { ImageRecord, PruneResult, PullProgress } from "./types/admin.js";
 
@@ -123,8 +125,7 @@ export class ImagesApi {
    * const images = await nimbus.images.list();
    */
   async list(options: { signal?: AbortSignal } = {}): Promise<ImageRecord[]> {
-    const page = await this.#t.request<{ items: ImageRecord[] }>({ method: "GET", path: "/api/images", signal: options.signal });
-    return page.items;
+    return listItems<ImageRecord>(this.#t, "/api/images", options.signal);
   }
 
   /**
@@ -210,7 +211,7 @@ export class TenantImagesApi {
    * const img = await nimbus.tenantImages.pull({ reference: "alpine:3" });
    */
   async pull(input: PullInput & { tenantId?: string }): Promise<ImageRecord> {
-    return pullThrough(this.#t, apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/images/pull`, input);
+    return pullThrough(this.#t, tenantPath(this.#t, input.tenantId, "images/pull"), input);
   }
 
   /**
@@ -220,8 +221,7 @@ export class TenantImagesApi {
    * for (const img of await nimbus.tenantImages.list()) console.log(img.reference, img.public);
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<ImageRecord[]> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/images`;
-    return (await this.#t.request<{ items: ImageRecord[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<ImageRecord>(this.#t, tenantPath(this.#t, input.tenantId, "images"), input.signal);
   }
 
   /**
@@ -231,8 +231,7 @@ export class TenantImagesApi {
    * const img = await nimbus.tenantImages.get({ reference: "alpine:3" });
    */
   async get(input: { tenantId?: string; reference: string } & Signal): Promise<ImageRecord> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/images/${input.reference}`;
-    return this.#t.request({ method: "GET", path, signal: input.signal });
+    return this.#t.request({ method: "GET", path: tenantPath(this.#t, input.tenantId, "images", input.reference), signal: input.signal });
   }
 
   /**
@@ -242,7 +241,6 @@ export class TenantImagesApi {
    * await nimbus.tenantImages.remove({ reference: "alpine:3" });
    */
   async remove(input: { tenantId?: string; reference: string } & Signal): Promise<void> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/images/${input.reference}`;
-    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+    await this.#t.request({ method: "DELETE", path: tenantPath(this.#t, input.tenantId, "images", input.reference), signal: input.signal });
   }
 }

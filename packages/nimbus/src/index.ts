@@ -41,6 +41,7 @@ export type { OutputChunk, ProcessEnd } from "./handle/process-output.js";
 export type { QuickSandboxInput } from "./handle/quick-spec.js";
 export { SessionsApi, type OpenSessionInput, type SessionRef, type ListSessionsInput, type AttachInput } from "./sessions.js";
 export type { Attachment, ChannelExit } from "./channel.js";
+export { imageServiceSpec, type ImageServiceInput } from "./service-spec.js";
 export { ServicesApi, type CreateServiceInput, type UpdateServiceInput, type ServiceRef, type WaitServiceInput, type StartServiceInput } from "./services.js";
 export {
   FilesApi,

@@ -3,6 +3,8 @@
  * per non-empty line. Leaving the loop early cancels the body.
  */
 import { NimbusError } from "./errors.js";
+import type { RequestSpec, Transport } from "./transport.js";
+import type { Heartbeat } from "./types/session.js";
 
 /**
  * Yields each JSON line of `res.body`.
@@ -37,6 +39,25 @@ export async function* readNdjson<T>(res: Response): AsyncGenerator<T, void, und
     }
   } finally {
     reader.cancel().catch(() => {});
+  }
+}
+
+/** Every NDJSON stream sends these now and then to keep idle proxies open; they carry nothing. */
+function isHeartbeat(line: unknown): line is Heartbeat {
+  return typeof line === "object" && line !== null && (line as { type?: unknown }).type === "heartbeat";
+}
+
+/**
+ * Sends a request that answers NDJSON and yields its lines, heartbeats left
+ * out. The request goes out on the first `next()`, like any async generator's body.
+ *
+ * @example
+ * for await (const e of followNdjson<NimbusEvent>(t, { method: "GET", path: apiPath`/api/tenants/${id}/events` })) console.log(e.type);
+ */
+export async function* followNdjson<T>(t: Transport, spec: Omit<RequestSpec, "accept">): AsyncGenerator<T, void, undefined> {
+  const res = await t.send({ ...spec, accept: "application/x-ndjson" });
+  for await (const line of readNdjson<T | Heartbeat>(res)) {
+    if (!isHeartbeat(line)) yield line;
   }
 }
 

@@ -1,7 +1,19 @@
 /**
- * Walks a paged collection by following `metadata.nextPageToken`.
+ * Lists as the server answers them: a paged collection walked by following
+ * `metadata.nextPageToken`, and an unpaged list in one `{items}` answer.
  */
+import type { Transport } from "./transport.js";
 import type { Collection } from "./types/common.js";
+
+/**
+ * The items of an unpaged list: `GET path` answers `{items}` whole.
+ *
+ * @example
+ * const secrets = await listItems<Secret>(t, apiPath`/api/tenants/${tenantId}/secrets`, signal);
+ */
+export async function listItems<T>(t: Transport, path: string, signal: AbortSignal | undefined): Promise<T[]> {
+  return (await t.request<{ items: T[] }>({ method: "GET", path, signal })).items;
+}
 
 /**
  * Yields every item of every page, fetching the next page only when the

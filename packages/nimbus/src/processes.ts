@@ -4,7 +4,8 @@
  * route; the start answers at once with the process id, and `stream` reads
  * its output (replayed from a cursor, then live) until it exits.
  */
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 
 type Signal = { signal?: AbortSignal };
@@ -101,7 +102,7 @@ export class ProcessesApi {
    * for (const p of await nimbus.processes.list({ sandboxId })) console.log(p.id, p.state, p.exitCode);
    */
   async list(input: { tenantId?: string; sandboxId: string } & Signal): Promise<ProcessInfo[]> {
-    return (await this.#t.request<{ items: ProcessInfo[] }>({ method: "GET", path: this.#base(input.tenantId, input.sandboxId), signal: input.signal })).items;
+    return listItems<ProcessInfo>(this.#t, this.#base(input.tenantId, input.sandboxId), input.signal);
   }
 
   /**
@@ -161,14 +162,9 @@ export class ProcessesApi {
    *   if (f.kind === "stdout") process.stdout.write(Buffer.from(f.data, "base64"));
    */
   async *stream(input: ProcessRef & { cursor?: number }): AsyncGenerator<ProcessFrame, void, undefined> {
-    const res = await this.#t.send({
-      method: "GET",
-      path: this.#one(input, "/stream"),
-      query: { cursor: input.cursor },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const frame of readNdjson<ProcessFrame | { type: "heartbeat" }>(res)) {
+    const path = this.#one(input, "/stream");
+    // Lines without a kind are not frames (a newer server may add some).
+    for await (const frame of followNdjson<ProcessFrame>(this.#t, { method: "GET", path, query: { cursor: input.cursor }, signal: input.signal })) {
       if ("kind" in frame) yield frame;
     }
   }

@@ -3,7 +3,9 @@
  * registries, one per registry host. The tenant's pulls present them; the
  * password goes in once and never comes back.
  */
-import { apiPath, type Transport } from "./transport.js";
+import { listItems } from "./paging.js";
+import { tenantPath } from "./tenant-path.js";
+import type { Transport } from "./transport.js";
 import type { RegistryCredential } from "./types/registry-credential.js";
 
 type Signal = { signal?: AbortSignal };
@@ -45,8 +47,7 @@ export class RegistryCredentialsApi {
    */
   async set(input: SetRegistryCredentialInput): Promise<RegistryCredential> {
     const { tenantId, signal, registry, ...json } = input;
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/registry-credentials/${registry}`;
-    return this.#t.request({ method: "PUT", path, json, signal });
+    return this.#t.request({ method: "PUT", path: tenantPath(this.#t, tenantId, "registry-credentials", registry), json, signal });
   }
 
   /**
@@ -56,8 +57,7 @@ export class RegistryCredentialsApi {
    * for (const c of await nimbus.registryCredentials.list()) console.log(c.registry, c.username);
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<RegistryCredential[]> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/registry-credentials`;
-    return (await this.#t.request<{ items: RegistryCredential[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<RegistryCredential>(this.#t, tenantPath(this.#t, input.tenantId, "registry-credentials"), input.signal);
   }
 
   /**
@@ -67,7 +67,6 @@ export class RegistryCredentialsApi {
    * await nimbus.registryCredentials.delete({ registry: "ghcr.io" });
    */
   async delete(input: { tenantId?: string; registry: string } & Signal): Promise<void> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/registry-credentials/${input.registry}`;
-    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+    await this.#t.request({ method: "DELETE", path: tenantPath(this.#t, input.tenantId, "registry-credentials", input.registry), signal: input.signal });
   }
 }

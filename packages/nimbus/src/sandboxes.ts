@@ -6,9 +6,10 @@ import { exec, execStream, type ExecOptions, type ExecResult } from "./exec.js";
 import { FilesApi } from "./files.js";
 import { expandQuickInput, isQuickInput, type QuickSandboxInput } from "./handle/quick-spec.js";
 import { SandboxHandle } from "./handle/sandbox-handle.js";
-import { readNdjson } from "./ndjson.js";
+import { followNdjson } from "./ndjson.js";
 import { ProcessesApi } from "./processes.js";
 import { paginate } from "./paging.js";
+import { tenantPath } from "./tenant-path.js";
 import { apiPath, type CallOptions, type Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
 import type { EgressLogEntry, EgressRule, LifecycleState, LogLine, Sandbox, SandboxProfile, SandboxSpec } from "./types/sandbox.js";
@@ -109,7 +110,7 @@ export class SandboxesApi {
   }
 
   #base(tenantId?: string): string {
-    return apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/sandboxes`;
+    return tenantPath(this.#t, tenantId, "sandboxes");
   }
 
   #one(ref: SandboxRef, suffix = ""): string {
@@ -295,16 +296,8 @@ export class SandboxesApi {
   }
 
   async *#follow(input: LogsInput): AsyncGenerator<LogLine, void, undefined> {
-    const res = await this.#t.send({
-      method: "GET",
-      path: this.#one(input, "/logs"),
-      query: { follow: 1, tail: input.tail },
-      accept: "application/x-ndjson",
-      signal: input.signal,
-    });
-    for await (const line of readNdjson<LogLine & { type?: string }>(res)) {
-      if (line.type !== "heartbeat") yield line;
-    }
+    const query = { follow: 1, tail: input.tail };
+    yield* followNdjson<LogLine>(this.#t, { method: "GET", path: this.#one(input, "/logs"), query, signal: input.signal });
   }
 
   /**
@@ -317,20 +310,13 @@ export class SandboxesApi {
    * const ready = await nimbus.sandboxes.wait({ id, until: "ready" });
    */
   async wait(input: WaitSandboxInput): Promise<Sandbox> {
-    const { id, until } = input;
-    return waitFor<Sandbox>({
-      transport: this.#t,
-      tenantId: this.#t.resolveTenantId(input.tenantId),
+    const { id } = input;
+    return waitFor<Sandbox>(this.#t, input, {
+      eventType: "sandbox",
       filter: { kind: "sandbox", id },
       label: `sandbox \`${id}\``,
-      until,
-      timeoutMs: input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
-      signal: input.signal,
       fetchCurrent: (signal) => this.get({ id, tenantId: input.tenantId, signal }),
-      pick: (line) => {
-        const r = line.resource as Sandbox | undefined;
-        return line.type === "sandbox" && r?.metadata?.id === id ? r : undefined;
-      },
+      matches: (s) => s.metadata?.id === id,
       state: (s) => s.status.lifecycleState,
       isTerminal: (s) => TERMINAL.has(s.status.lifecycleState),
       failDetail: (s) => ({

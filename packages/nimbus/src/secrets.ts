@@ -4,7 +4,9 @@
  * `nimbus-secret://NAME`, and the server's egress proxy puts the value into
  * requests to the secret's hosts.
  */
-import { apiPath, type Transport } from "./transport.js";
+import { listItems } from "./paging.js";
+import { tenantPath } from "./tenant-path.js";
+import type { Transport } from "./transport.js";
 import type { Secret } from "./types/secret.js";
 
 type Signal = { signal?: AbortSignal };
@@ -49,8 +51,7 @@ export class SecretsApi {
    */
   async set(input: SetSecretInput): Promise<Secret> {
     const { tenantId, signal, ...json } = input;
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/secrets`;
-    return this.#t.request({ method: "POST", path, json, signal });
+    return this.#t.request({ method: "POST", path: tenantPath(this.#t, tenantId, "secrets"), json, signal });
   }
 
   /**
@@ -60,8 +61,7 @@ export class SecretsApi {
    * for (const s of await nimbus.secrets.list()) console.log(s.name, s.hosts);
    */
   async list(input: { tenantId?: string } & Signal = {}): Promise<Secret[]> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/secrets`;
-    return (await this.#t.request<{ items: Secret[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<Secret>(this.#t, tenantPath(this.#t, input.tenantId, "secrets"), input.signal);
   }
 
   /**
@@ -71,7 +71,6 @@ export class SecretsApi {
    * await nimbus.secrets.delete({ name: "OPENAI" });
    */
   async delete(input: { tenantId?: string; name: string } & Signal): Promise<void> {
-    const path = apiPath`/api/tenants/${this.#t.resolveTenantId(input.tenantId)}/secrets/${input.name}`;
-    await this.#t.request({ method: "DELETE", path, signal: input.signal });
+    await this.#t.request({ method: "DELETE", path: tenantPath(this.#t, input.tenantId, "secrets", input.name), signal: input.signal });
   }
 }

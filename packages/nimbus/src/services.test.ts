@@ -2,21 +2,11 @@ import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { NimbusConflictError, NimbusPreconditionError } from "./errors.js";
+import { imageServiceSpec } from "./service-spec.js";
 import { sendError, sendJson, startNdjson, until, withClient, writeLine } from "./testing/fake-server.js";
 import type { ServiceSpec, ServiceView } from "./types/service.js";
 
-const spec: ServiceSpec = {
-  backend: {
-    kind: "sandbox",
-    sandbox: {
-      owner: { kind: "service" },
-      backend: "container",
-      root: { kind: "oci_image", source: { kind: "reference", reference: "alpine:3" } },
-      process: { argv: ["sleep", "infinity"] },
-    },
-  },
-  restartPolicy: "on_failure",
-};
+const spec: ServiceSpec = imageServiceSpec({ image: "alpine:3", process: { argv: ["sleep", "infinity"] }, restartPolicy: "on_failure" });
 
 const view = (lifecycleState: ServiceView["lifecycleState"], state: ServiceView["state"] = "running"): ServiceView => ({
   tenantId: "demo",
@@ -33,6 +23,27 @@ const view = (lifecycleState: ServiceView["lifecycleState"], state: ServiceView[
 });
 
 describe("services", () => {
+  it("imageServiceSpec writes the contract's nested form and leaves out what is not given", () => {
+    const root = { kind: "oci_image", source: { kind: "reference", reference: "alpine:3" } } as const;
+    assert.deepEqual(imageServiceSpec({ image: "alpine:3", ports: [] }), {
+      backend: { kind: "sandbox", sandbox: { owner: { kind: "service" }, backend: "container", root } },
+    });
+    const probe = { tcp: { port: 80 } };
+    const full = imageServiceSpec({
+      image: "alpine:3",
+      process: { argv: ["httpd"] },
+      ports: [{ port: 80 }],
+      restartPolicy: "never",
+      maxRestarts: 0,
+      readinessProbe: probe,
+    });
+    assert.deepEqual(full.backend, {
+      kind: "sandbox",
+      sandbox: { owner: { kind: "service" }, backend: "container", root, process: { argv: ["httpd"] }, ports: [{ port: 80 }] },
+    });
+    assert.deepEqual([full.restartPolicy, full.maxRestarts, full.readinessProbe], ["never", 0, probe]);
+  });
+
   it("uses the definition envelope and generation preconditions", async () => {
     await withClient(
       (req, res) => {

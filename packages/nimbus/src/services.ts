@@ -3,10 +3,11 @@
  * guarded by `generation`, runtime control, and wait (ext).
  */
 import { paginate } from "./paging.js";
-import { apiPath, type CallOptions, type Transport } from "./transport.js";
+import { tenantPath } from "./tenant-path.js";
+import type { CallOptions, Transport } from "./transport.js";
 import type { Collection, Labels, PageOptions } from "./types/common.js";
 import type { ServiceDefinition, ServiceRestartReceipt, ServiceSpec, ServiceView } from "./types/service.js";
-import { DEFAULT_WAIT_TIMEOUT_MS, waitFor } from "./wait.js";
+import { waitFor } from "./wait.js";
 
 /**
  * Input of {@link ServicesApi.create}.
@@ -81,8 +82,7 @@ export class ServicesApi {
   }
 
   #path(tenantId: string | undefined, name?: string, action = ""): string {
-    const base = apiPath`/api/tenants/${this.#t.resolveTenantId(tenantId)}/services`;
-    return name === undefined ? base : `${base}${apiPath`/${name}`}${action}`;
+    return name === undefined ? tenantPath(this.#t, tenantId, "services") : `${tenantPath(this.#t, tenantId, "services", name)}${action}`;
   }
 
   /**
@@ -222,21 +222,13 @@ export class ServicesApi {
    */
   async wait(input: WaitServiceInput): Promise<ServiceView> {
     const { name, until } = input;
-    const reached = (v: ServiceView) => (v.lifecycleState === until || v.state === until ? until : v.lifecycleState);
-    return waitFor<ServiceView>({
-      transport: this.#t,
-      tenantId: this.#t.resolveTenantId(input.tenantId),
+    return waitFor<ServiceView>(this.#t, input, {
+      eventType: "service",
       filter: { kind: "service", name },
       label: `service \`${name}\``,
-      until,
-      timeoutMs: input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
-      signal: input.signal,
       fetchCurrent: (signal) => this.get({ name, tenantId: input.tenantId, signal }),
-      pick: (line) => {
-        const v = line.resource as ServiceView | undefined;
-        return line.type === "service" && v?.name === name ? v : undefined;
-      },
-      state: reached,
+      matches: (v) => v.name === name,
+      state: (v) => (v.lifecycleState === until || v.state === until ? until : v.lifecycleState),
       isTerminal: (v) => v.lifecycleState === "failed" || v.state === "failed",
       failDetail: (v) => ({ lifecycleState: v?.lifecycleState ?? null, state: v?.state ?? null, sandboxId: v?.sandboxId ?? null }),
     });

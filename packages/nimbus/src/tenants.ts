@@ -2,6 +2,7 @@
  * Admin namespaces: `nimbus.tenants` (tenants and their API keys) and
  * `nimbus.system` (admin token rotation). They need the admin token.
  */
+import { listItems } from "./paging.js";
 import { apiPath, type Transport } from "./transport.js";
 import type {
   ApiKey,
@@ -49,7 +50,7 @@ export class ApiKeysApi {
    */
   async list(input: { tenantId: string } & Signal): Promise<ApiKey[]> {
     const path = apiPath`/api/tenants/${input.tenantId}/api-keys`;
-    return (await this.#t.request<{ items: ApiKey[] }>({ method: "GET", path, signal: input.signal })).items;
+    return listItems<ApiKey>(this.#t, path, input.signal);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { NimbusConflictError, NimbusError } from "./errors.js";
 import { readNdjson } from "./ndjson.js";
-import { apiPath, type QueryValue, type Transport } from "./transport.js";
+import { apiPath, type CallOptions, type QueryValue, type Transport } from "./transport.js";
 
 /**
  * Default wait timeout in milliseconds.
@@ -29,24 +29,33 @@ export interface RawEventLine {
 }
 
 /**
+ * What the caller asks of a wait: the state, and the usual call options.
+ *
+ * @example
+ * const input: WaitInput = { until: "ready", timeoutMs: 30_000 };
+ */
+export interface WaitInput extends CallOptions {
+  until: string;
+  /** @default 120000 */
+  timeoutMs?: number;
+}
+
+/**
  * What a wait needs to know about one kind of resource.
  *
  * @example
- * const plan: WaitPlan<Sandbox> = { transport, tenantId: "demo", filter: { kind: "sandbox", id }, ... };
+ * const plan: WaitPlan<Sandbox> = { eventType: "sandbox", filter: { kind: "sandbox", id }, matches: (s) => s.metadata.id === id, ... };
  */
 export interface WaitPlan<R> {
-  transport: Transport;
-  tenantId: string;
+  /** The `type` of the event lines about this kind of resource. */
+  eventType: string;
   /** Event stream filter, e.g. `{kind: "sandbox", id}`. */
   filter: Record<string, QueryValue>;
   /** How the resource is named in messages, e.g. "sandbox `x`". */
   label: string;
-  until: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
   fetchCurrent(signal: AbortSignal): Promise<R>;
-  /** The resource carried by an event line about this resource, else undefined. */
-  pick(line: RawEventLine): R | undefined;
+  /** Whether an event's resource is the one waited for (the filter is a hint a server may widen). */
+  matches(resource: R): boolean;
   state(resource: R): string;
   /** Whether `resource` sits in a terminal state other than `until`. */
   isTerminal(resource: R): boolean;
@@ -68,31 +77,38 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Resolves with the resource once `plan.state(resource) === plan.until`;
+ * Resolves with the resource once `plan.state(resource) === input.until`;
  * throws `op.conflict` on another terminal state or deletion, `client.timeout`
- * after `plan.timeoutMs`. The event stream is always closed on return.
+ * after `input.timeoutMs`. The event stream is always closed on return.
  *
  * @example
- * const sandbox = await waitFor(plan);
+ * const sandbox = await waitFor(transport, { until: "ready" }, plan);
  */
-export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
+export async function waitFor<R>(t: Transport, input: WaitInput, plan: WaitPlan<R>): Promise<R> {
+  const tenantId = t.resolveTenantId(input.tenantId);
+  const { until, signal } = input;
+  const timeoutMs = input.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const pick = (line: RawEventLine): R | undefined => {
+    const resource = line.type === plan.eventType ? (line.resource as R | undefined) : undefined;
+    return resource !== undefined && plan.matches(resource) ? resource : undefined;
+  };
   const ac = new AbortController();
   let timedOut = false;
   let last: R | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
     ac.abort();
-  }, plan.timeoutMs);
-  const onCallerAbort = () => ac.abort(plan.signal?.reason);
-  if (plan.signal?.aborted) onCallerAbort();
-  plan.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  }, timeoutMs);
+  const onCallerAbort = () => ac.abort(signal?.reason);
+  if (signal?.aborted) onCallerAbort();
+  signal?.addEventListener("abort", onCallerAbort, { once: true });
   const settle = (resource: R): boolean => {
     last = resource;
-    if (plan.state(resource) === plan.until) return true;
+    if (plan.state(resource) === until) return true;
     if (plan.isTerminal(resource)) {
       throw new NimbusConflictError({
         code: "op.conflict",
-        message: `${plan.label} ended \`${plan.state(resource)}\` while waiting for \`${plan.until}\``,
+        message: `${plan.label} ended \`${plan.state(resource)}\` while waiting for \`${until}\``,
         detail: plan.failDetail(resource),
       });
     }
@@ -101,9 +117,9 @@ export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
   try {
     for (;;) {
       // Subscribe before reading the state, so no transition falls between.
-      const stream = await plan.transport.send({
+      const stream = await t.send({
         method: "GET",
-        path: apiPath`/api/tenants/${plan.tenantId}/events`,
+        path: apiPath`/api/tenants/${tenantId}/events`,
         query: plan.filter,
         accept: "application/x-ndjson",
         signal: ac.signal,
@@ -112,12 +128,12 @@ export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
         if (settle(await plan.fetchCurrent(ac.signal))) return last as R;
         for await (const line of readNdjson<RawEventLine>(stream)) {
           if (line.type === "heartbeat") continue;
-          const resource = plan.pick(line);
+          const resource = pick(line);
           if (resource === undefined) continue;
           if (line.action === "deleted") {
             throw new NimbusConflictError({
               code: "op.conflict",
-              message: `${plan.label} was deleted while waiting for \`${plan.until}\``,
+              message: `${plan.label} was deleted while waiting for \`${until}\``,
               detail: { ...plan.failDetail(resource), lifecycleState: "deleted" },
             });
           }
@@ -135,16 +151,16 @@ export async function waitFor<R>(plan: WaitPlan<R>): Promise<R> {
       const state = last === undefined ? "unknown" : plan.state(last);
       throw new NimbusError({
         code: "client.timeout",
-        message: `${plan.label} did not reach \`${plan.until}\` within ${plan.timeoutMs} ms (last state: ${state}); pass a larger timeoutMs`,
+        message: `${plan.label} did not reach \`${until}\` within ${timeoutMs} ms (last state: ${state}); pass a larger timeoutMs`,
         detail: plan.failDetail(last),
         retryable: true,
       });
     }
-    if (plan.signal?.aborted) throw plan.signal.reason;
+    if (signal?.aborted) throw signal.reason;
     throw err;
   } finally {
     clearTimeout(timer);
-    plan.signal?.removeEventListener("abort", onCallerAbort);
+    signal?.removeEventListener("abort", onCallerAbort);
     ac.abort();
   }
 }

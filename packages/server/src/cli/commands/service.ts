@@ -3,7 +3,7 @@
  * over the SDK's services namespace, acting in the tenant of --tenant /
  * NIMBUS_TENANT_ID. `logs` shows the output of the service's current sandbox.
  */
-import type { PortSpec, ProcessSpec, ReadinessProbe, RestartPolicy, ServiceView } from "@nimbus/nimbus";
+import { imageServiceSpec, type PortSpec, type ProcessSpec, type ReadinessProbe, type RestartPolicy, type ServiceView } from "@nimbus/nimbus";
 import { endpointText } from "../endpoint-text.js";
 import { UsageError, type CliIo, type CommandDef, type ParsedArgs } from "../command.js";
 import { TENANT_CONNECTION_OPTIONS } from "../connect.js";
@@ -124,21 +124,14 @@ export const serviceCommands: CommandDef[] = [
       const proc: ProcessSpec = { ...(args.rest.length ? { argv: args.rest } : {}), ...(env.length ? { env } : {}) };
       const def = await connectTenant(args, io).client.services.create({
         metadata: { name, labels },
-        spec: {
-          backend: {
-            kind: "sandbox",
-            sandbox: {
-              owner: { kind: "service" },
-              backend: "container",
-              root: { kind: "oci_image", source: { kind: "reference", reference: image } },
-              ...(Object.keys(proc).length ? { process: proc } : {}),
-              ...(ports.length ? { ports } : {}),
-            },
-          },
-          ...(restart !== undefined ? { restartPolicy: parseChoice("restart", restart, POLICIES) } : {}),
-          ...(maxRestarts !== undefined ? { maxRestarts: maxRestarts === "0" ? 0 : parsePositive("max-restarts", maxRestarts, true) } : {}),
-          ...(readinessProbe ? { readinessProbe } : {}),
-        },
+        spec: imageServiceSpec({
+          image,
+          process: Object.keys(proc).length ? proc : undefined,
+          ports,
+          restartPolicy: restart !== undefined ? parseChoice("restart", restart, POLICIES) : undefined,
+          maxRestarts: maxRestarts !== undefined ? (maxRestarts === "0" ? 0 : parsePositive("max-restarts", maxRestarts, true)) : undefined,
+          readinessProbe,
+        }),
       });
       if (args.values.json) printJson(io, def);
       else io.out(`created service ${def.metadata.name} (generation ${def.metadata.generation}); start it with \`nimbus service start ${name}\``);
