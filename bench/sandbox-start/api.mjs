@@ -350,9 +350,16 @@ try {
   const after = await settleMemory();
   const stateDir = join(env.srv.root, "data", "runtime");
   const conmons = idle.map((id) => memoryOf(conmonPid(stateDir, id))).filter(Boolean);
-  const { cgroupParentFor, cgroupDirs } = await loadServer("runtime/container/cgroups");
+  const { cgroupHierarchies } = await loadServer("runtime/container/cgroups");
+  const memoryRoot = cgroupHierarchies().find((h) => (h.version === 1 ? h.controllers.includes("memory") : true));
   const own = idle.map((id) => {
-    const dir = cgroupDirs(`${cgroupParentFor(stateDir)}/${id}`).find((d) => d.includes("/memory/")) ?? cgroupDirs(`${cgroupParentFor(stateDir)}/${id}`)[0];
+    // The container's own cgroup, as its process sees it: since tenant groups it sits
+    // below `<parent>/<group>/`, not right below the parent.
+    const pid = readFileSync(join(stateDir, "c", id, "pidfile"), "utf8").trim();
+    const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n");
+    const path = memoryRoot?.version === 1 ? lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l)) : lines.find((l) => l.startsWith("0::"));
+    if (!memoryRoot || !path) return NaN;
+    const dir = join(memoryRoot.mountPoint, path.slice(path.indexOf(":", path.indexOf(":") + 1) + 1));
     for (const f of ["memory.usage_in_bytes", "memory.current"]) {
       try {
         return Number(readFileSync(join(dir, f), "utf8")) / 1024;

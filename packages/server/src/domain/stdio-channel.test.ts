@@ -65,3 +65,85 @@ test("a full disk reaches the client as a disk_full gap, after `opened` and afte
   );
   assert.equal(state.ended, false, "the stream goes on");
 });
+
+/**
+ * Channels over stand-in stores that count their reads, for stdin writes: the
+ * session and sandbox are read once per session, and what ends the check's
+ * answer (a closed lease, any change of the sandbox) makes the next write check again.
+ */
+function inputChannels() {
+  const state = {
+    session: { tenantId: "t", id: "s1", lifecycleState: "open", channels: ["stdio"], targetSandboxId: "b1" } as SessionRow,
+    sandbox: { tenantId: "t", id: "b1", lifecycleState: "ready", generation: 1 } as SandboxRow,
+    reads: 0,
+    written: [] as string[],
+  };
+  let closed: ((e: { tenantId: string; sessionId: string; lifecycleState: "closed" | "expired"; reason: string }) => void) | undefined;
+  const hub = { write: async (d: Buffer) => void state.written.push(d.toString()) } as unknown as ProcessStdio;
+  const channels = new StdioChannels({
+    sessions: {
+      // Tenant first: another tenant's session id is not found.
+      find: (tenantId, id) => (state.reads++, tenantId === state.session.tenantId && id === state.session.id ? state.session : undefined),
+      onClosed: (l) => ((closed = l), () => (closed = undefined)),
+    },
+    sandboxes: { find: (tenantId, id) => (state.reads++, tenantId === state.sandbox.tenantId && id === state.sandbox.id ? state.sandbox : undefined) },
+    hubs: { acquire: async () => hub, retire: () => undefined } as unknown as StdioFacet,
+    log: createLogger({ level: "error", format: "json", write: () => undefined }),
+  });
+  channels.start();
+  const closeLease = () => {
+    state.session = { ...state.session, lifecycleState: "closed", closeReason: "client" };
+    closed!({ tenantId: "t", sessionId: "s1", lifecycleState: "closed", reason: "client" });
+  };
+  return { channels, state, closeLease };
+}
+
+const codeOf = (err: unknown) => (err as { code?: string }).code;
+
+test("stdin writes read the session and its sandbox from the store once, not per write", async () => {
+  const { channels, state } = inputChannels();
+  for (const ch of ["a", "b", "c", "d"]) await channels.input("t", "s1", Buffer.from(ch));
+  assert.deepEqual(state.written, ["a", "b", "c", "d"]);
+  assert.equal(state.reads, 2, "one read of the session and one of the sandbox, for four writes");
+});
+
+test("a stdin write after the lease closed is refused, although earlier writes were let through", async () => {
+  const { channels, state, closeLease } = inputChannels();
+  await channels.input("t", "s1", Buffer.from("a"));
+  closeLease();
+  await assert.rejects(channels.input("t", "s1", Buffer.from("b")), (err) => codeOf(err) === "op.conflict");
+  assert.deepEqual(state.written, ["a"]);
+});
+
+test("a stdin write after the sandbox changed checks it again: a sandbox no longer ready takes none", async () => {
+  const { channels, state } = inputChannels();
+  await channels.input("t", "s1", Buffer.from("a"));
+  // Any change counts, even before the lease is closed for it.
+  state.sandbox = { ...state.sandbox, lifecycleState: "stopping" };
+  channels.onSandboxChange(state.sandbox);
+  await assert.rejects(channels.input("t", "s1", Buffer.from("b")), (err) => codeOf(err) === "op.conflict");
+  // Back to ready (a stand-in for a new check's answer): the write goes through after reading both again.
+  const before = state.reads;
+  state.sandbox = { ...state.sandbox, lifecycleState: "ready" };
+  channels.onSandboxChange(state.sandbox);
+  await channels.input("t", "s1", Buffer.from("c"));
+  assert.equal(state.reads, before + 2);
+  assert.deepEqual(state.written, ["a", "c"]);
+});
+
+test("another tenant writing to a session id that is known for one tenant gets not found", async () => {
+  const { channels, state } = inputChannels();
+  await channels.input("t", "s1", Buffer.from("a"));
+  await assert.rejects(channels.input("other", "s1", Buffer.from("x")), (err) => codeOf(err) === "op.not_found");
+  assert.deepEqual(state.written, ["a"]);
+});
+
+test("after close (server shutdown) nothing is remembered: each write checks again", async () => {
+  const { channels, state } = inputChannels();
+  await channels.input("t", "s1", Buffer.from("a"));
+  channels.close();
+  const before = state.reads;
+  await channels.input("t", "s1", Buffer.from("b"));
+  await channels.input("t", "s1", Buffer.from("c"));
+  assert.equal(state.reads, before + 4);
+});
