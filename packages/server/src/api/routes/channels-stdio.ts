@@ -24,6 +24,7 @@ import { SessionParams } from "../schemas/session.js";
 import { ChannelFrameSchema, ndjsonLineOf, strictObject, TenantIdSchema } from "../schemas/common.js";
 import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
+import { END_GRACE_MS, frameText, wsControl, wsEventSink } from "../output-frames.js";
 
 const Encoding = Type.Union([Type.Literal("utf8"), Type.Literal("base64")], { description: "how `data` is encoded; default utf8 (lossy for binary output)" });
 const Cursor = Type.Integer({
@@ -56,37 +57,9 @@ const ResizeMessage = strictObject({
   rows: Type.Integer({ minimum: 1, maximum: 65535 }),
 });
 
-/** How long a transport may take to flush its last frames before it is dropped. */
-const END_GRACE_MS = 10_000;
-/** WebSocket keepalive, like the NDJSON heartbeat. */
-const PING_MS = 15_000;
-
 /** Why, precisely: runtime/container/attach.ts (conmon closes stdin only when an attach client disconnects). */
 const EOF_NOT_DELIVERED =
   "this sandbox keeps its main process's stdin open between sessions and across server restarts, so EOF is not delivered to it; create the sandbox with process.closableStdin to be able to close it, detach (close the stream) instead, or run a process that reads to EOF with the processes API";
-
-function encode(data: Buffer, encoding: "utf8" | "base64"): { data: string; encoding?: "base64" } {
-  return encoding === "base64" ? { data: data.toString("base64"), encoding: "base64" } : { data: data.toString("utf8") };
-}
-
-/** The event as a JSON object, `kind` (NDJSON) or `type` (WebSocket) naming it. */
-function frame(ev: ChannelEvent, tag: "kind" | "type", encoding: "utf8" | "base64"): Record<string, unknown> {
-  if (ev.kind === "stdout" || ev.kind === "stderr") return { [tag]: ev.kind, ...encode(ev.data, encoding), cursor: ev.cursor };
-  const { kind, ...rest } = ev;
-  return { [tag]: kind, ...rest };
-}
-
-/**
- * The event as one line of JSON text. Base64 output is spliced in as is: it needs
- * no escaping, and JSON.stringify scanning a few hundred KiB of it per frame was
- * most of the NDJSON stream's cost.
- */
-function frameText(ev: ChannelEvent, tag: "kind" | "type", encoding: "utf8" | "base64"): string {
-  if ((ev.kind === "stdout" || ev.kind === "stderr") && encoding === "base64") {
-    return `{"${tag}":"${ev.kind}","data":"${ev.data.toString("base64")}","encoding":"base64","cursor":${ev.cursor}}`;
-  }
-  return JSON.stringify(frame(ev, tag, encoding));
-}
 
 /** Output data per NDJSON frame: lines of a few hundred KiB cost readers (the SDK's fetch) several times more per byte. */
 const NDJSON_FRAME_BYTES = 64 * 1024;
@@ -206,29 +179,11 @@ export function stdioChannelWsRoutes(channels: StdioChannels): WsRouteDef[] {
         const json = ctx.query.framing === "json";
         const encoding = ctx.query.encoding ?? "utf8";
         return (ws: WebSocket) => {
-          const sink: ChannelSink = {
-            send(ev, flushed) {
-              if (ws.readyState !== ws.OPEN) return flushed();
-              if ((ev.kind === "stdout" || ev.kind === "stderr") && !json) ws.send(ev.data, { binary: true }, () => flushed());
-              else ws.send(frameText(ev, "type", encoding), () => flushed());
-            },
-            end() {
-              if (ws.readyState === ws.OPEN) ws.close(1000);
-              setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
-            },
-          };
-          const ping = setInterval(() => ws.ping(), PING_MS);
-          ping.unref();
+          const sink: ChannelSink = wsEventSink(ws, { json, encoding });
+          const fail = wsControl(ws);
           let inputs = Promise.resolve();
-          const fail = (err: unknown) => {
-            const e = err as { code?: string; message?: string };
-            if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", code: e.code ?? "service.internal", message: e.message ?? String(err) }));
-          };
           let attachment: { detach(): void } | undefined;
-          ws.on("close", () => {
-            clearInterval(ping);
-            attachment?.detach();
-          });
+          ws.on("close", () => attachment?.detach());
           ws.on("message", (data: Buffer, isBinary: boolean) => {
             if (isBinary) {
               inputs = inputs.then(async () => void (await channels.input(tenantId, sessionId, data))).catch(fail);

@@ -17,7 +17,7 @@
 import { Type } from "@sinclair/typebox";
 import type { WebSocket } from "ws";
 import { invalidInput } from "../../domain/errors.js";
-import { ProcessOutput, type ProcessEvent, type ProcessSink } from "../../domain/process-output.js";
+import { ProcessOutput, type ProcessSink } from "../../domain/process-output.js";
 import type { Processes } from "../../domain/processes.js";
 import { openNdjson } from "../ndjson.js";
 import { decodeInput } from "./channels-stdio.js";
@@ -25,6 +25,7 @@ import { route, type RouteDef } from "../route.js";
 import { ChannelFrameSchema, PathNameSchema, TenantIdSchema, strictObject } from "../schemas/common.js";
 import { validate } from "../validate.js";
 import { wsRoute, type WsRouteDef } from "../ws.js";
+import { frameText, wsControl, wsEventSink } from "../output-frames.js";
 import { ProcessInfoSchema, TtySize } from "../schemas/process.js";
 
 const SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGCONT", "SIGSTOP", "SIGWINCH"] as const;
@@ -62,16 +63,6 @@ const StdinBody = strictObject({
 });
 const ResizeMessage = strictObject({ type: Type.Literal("resize"), ...TtySize });
 const Ok = strictObject({ ok: Type.Boolean() });
-
-const END_GRACE_MS = 10_000;
-const PING_MS = 15_000;
-
-function frameText(ev: ProcessEvent, tag: "kind" | "type"): string {
-  if (ev.kind === "stdout" || ev.kind === "stderr")
-    return `{"${tag}":"${ev.kind}","data":"${ev.data.toString("base64")}","encoding":"base64","cursor":${ev.cursor}}`;
-  const { kind, ...rest } = ev;
-  return JSON.stringify({ [tag]: kind, ...rest });
-}
 
 export function processRoutes(processes: Processes): RouteDef[] {
   return [
@@ -169,7 +160,7 @@ export function processRoutes(processes: Processes): RouteDef[] {
         const sink: ProcessSink = {
           send: (ev, flushed) => {
             if (stream.closed) return flushed();
-            ctx.res.write(frameText(ev, "kind") + "\n", () => flushed());
+            ctx.res.write(frameText(ev, "kind", "base64") + "\n", () => flushed());
           },
           end: () => stream.end(),
         };
@@ -193,30 +184,14 @@ export function processWsRoutes(processes: Processes): WsRouteDef[] {
         processes.get(tenantId, sandboxId, pid); // not found → refused as HTTP
         const json = ctx.query.framing === "json";
         return (ws: WebSocket) => {
-          const sink: ProcessSink = {
-            send(ev, flushed) {
-              if (ws.readyState !== ws.OPEN) return flushed();
-              if ((ev.kind === "stdout" || ev.kind === "stderr") && !json) ws.send(ev.data, { binary: true }, () => flushed());
-              else ws.send(frameText(ev, "type"), () => flushed());
-            },
-            end() {
-              if (ws.readyState === ws.OPEN) ws.close(1000);
-              setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
-            },
-          };
+          const sink: ProcessSink = wsEventSink(ws, { json, encoding: "base64" });
           // The reader is taken once the socket is open, so a failed upgrade holds no process alive.
           let out: ProcessOutput | undefined;
           let gone = false;
-          const ping = setInterval(() => ws.ping(), PING_MS);
-          ping.unref();
+          const fail = wsControl(ws);
           let inputs = Promise.resolve();
-          const fail = (err: unknown) => {
-            const e = err as { code?: string; message?: string };
-            if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", code: e.code ?? "service.internal", message: e.message ?? String(err) }));
-          };
           const queue = (fn: () => Promise<void>) => (inputs = inputs.then(fn).catch(fail));
           ws.on("close", () => {
-            clearInterval(ping);
             gone = true;
             out?.detach();
           });
