@@ -7,7 +7,7 @@
  * by their own conmon (and stdin relay), outside the server. The same holds
  * for a main process created with `closableStdin` (issue 18, main-process EOF).
  */
-import { test } from "node:test";
+import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnServer } from "../testing/cli.js";
@@ -16,6 +16,17 @@ import { assertNoLeftovers } from "../runtime/leak-check.js";
 import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 
 const { env, dataDir, serveFlags, token } = killableServerWorld();
+
+/** Servers a test started: a test that fails half-way leaves none running (it would hold the data dir and keep the run from ending). */
+const started: Array<Awaited<ReturnType<typeof spawnServer>>> = [];
+afterEach(async () => {
+  for (const server of started.splice(0)) await server.stop("SIGKILL");
+});
+const serve = async () => {
+  const server = await spawnServer(serveFlags(), env);
+  started.push(server);
+  return server;
+};
 
 function client(address: string) {
   const call = async (method: string, path: string, body?: unknown) => {
@@ -59,8 +70,7 @@ const stdout = (frames: any[]) =>
     .join("");
 
 test("a process outlives kill -9 of the server; its earlier output replays and its stdin is still open", { timeout: 180_000 }, async () => {
-  const flags = serveFlags();
-  const first = await spawnServer(flags, env);
+  const first = await serve();
   let api = client(first.address);
   assert.equal((await api.call("POST", "/api/tenants", { id: "demo" })).status, 201);
   const created = await api.call("POST", "/api/tenants/demo/sandboxes", busyboxSandboxBody(["sleep", "100000"], { displayName: "procs" }));
@@ -83,7 +93,7 @@ test("a process outlives kill -9 of the server; its earlier output replays and i
   assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
   await new Promise((r) => setTimeout(r, 1_000)); // it keeps printing while no server runs
 
-  const second = await spawnServer(flags, env);
+  const second = await serve();
   try {
     api = client(second.address);
     const got = await api.call("GET", `${base}/${ticker.body.id}`);
@@ -116,8 +126,7 @@ test("a process outlives kill -9 of the server; its earlier output replays and i
 });
 
 test("a main process with closableStdin keeps its stdin across kill -9 of the server; EOF after it ends the process", { timeout: 180_000 }, async () => {
-  const flags = serveFlags();
-  const first = await spawnServer(flags, env);
+  const first = await serve();
   let api = client(first.address);
   assert.equal((await api.call("POST", "/api/tenants", { id: "eof" })).status, 201);
   const created = await api.call("POST", "/api/tenants/eof/sandboxes", busyboxSandboxBody(["cat"], { displayName: "eof", closableStdin: true }));
@@ -136,7 +145,7 @@ test("a main process with closableStdin keeps its stdin across kill -9 of the se
   assert.equal((await input({ data: "before\n" })).status, 202);
 
   assert.equal(await first.stop("SIGKILL"), null, "the server died from SIGKILL");
-  const second = await spawnServer(flags, env);
+  const second = await serve();
   try {
     api = client(second.address);
     assert.equal((await state()).lifecycleState, "ready", "cat still runs: the restart closed no stdin");

@@ -14,10 +14,10 @@
 // EOF, ends its connection, and conmon closes the process's stdin.
 //
 // Files, in the relay's dir: `stdin` (the fifo; its existence marks a relay),
-// `keeper.pid`, `relay.pid`.
+// `keeper.pid`, `relay.pid`, `relay.err` (socat's stderr).
 
 import { closeSync, constants, existsSync, openSync } from "node:fs";
-import { readdir, readlink, writeFile } from "node:fs/promises";
+import { readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join, relative } from "node:path";
 import { loadNative } from "@nimbus/native";
@@ -63,8 +63,19 @@ export async function startStdinRelay(dir: string, attachSocket: string, tools: 
   } finally {
     closeSync(keeperEnd);
   }
-  const args = [tools.socatPath, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", `UNIX-CONNECT:${relative(dir, attachSocket)},type=5`];
-  const relay = await native.spawnAsync(tools.socatPath, args, env, dir, [-1, -1, -1], true);
+  // retry: conmon may report the process before its attach socket listens (ECONNREFUSED
+  // between bind and listen, seen on a loaded host); socat tries again every 20 ms for 5 s.
+  const connect = `UNIX-CONNECT:${relative(dir, attachSocket)},type=5,retry=250,interval=0.02`;
+  const args = [tools.socatPath, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", connect];
+  // socat's complaints go to a file in the dir, so a relay that dies says why.
+  const errFile = join(dir, "relay.err");
+  const errFd = openSync(errFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  let relay: number;
+  try {
+    relay = await native.spawnAsync(tools.socatPath, args, env, dir, [-1, -1, errFd], true);
+  } finally {
+    closeSync(errFd);
+  }
   await writeFile(join(dir, "relay.pid"), String(relay));
   void reapChild(relay, { unref: true });
   // Until socat has the fifo open, the keeper is its only opener: an EOF (the
@@ -72,7 +83,10 @@ export async function startStdinRelay(dir: string, attachSocket: string, tools: 
   // blocked in open() for good.
   const deadline = Date.now() + OPEN_TIMEOUT_MS;
   while (!(await holdsOpen(relay, fifo))) {
-    if (livePid(join(dir, "relay.pid"), "socat") === undefined) throw new RuntimeError("start_failed", "the stdin relay (socat) exited at start");
+    if (livePid(join(dir, "relay.pid"), "socat") === undefined) {
+      const why = (await readFile(errFile, "utf8").catch(() => "")).trim().split("\n").pop();
+      throw new RuntimeError("start_failed", `the stdin relay (socat) exited at start${why ? `: ${why}` : ""}`);
+    }
     if (Date.now() > deadline) throw new RuntimeError("start_failed", "the stdin relay (socat) did not open the stdin fifo");
     await new Promise((r) => setTimeout(r, 2));
   }
