@@ -69,6 +69,11 @@ before(async () => {
     { ...(await compress(zeroFileTar("a", 40 * MiB), "gzip")), mediaType: GZ },
     { ...(await compress(zeroFileTar("b", 40 * MiB), "gzip")), mediaType: GZ },
   ]);
+  // The small layer is whole long before the big one crosses the image limit.
+  await push("lopsided", [
+    { ...(await compress(zeroFileTar("s", 16 * MiB), "gzip")), mediaType: GZ },
+    { ...(await compress(zeroFileTar("b", 60 * MiB), "gzip")), mediaType: GZ },
+  ]);
   archiveBomb = (await compress(zeroFileTar("junk", 128 * MiB), "gzip")).blob;
   srv = await startTestServer({
     flags: {
@@ -191,6 +196,10 @@ test("a sparse entry with a 1 TiB apparent size is charged its apparent size", a
 
 test("layers that are each under the layer limit but together over the image limit are refused", async () => {
   await pullRefused("fat", "imageBytes");
+});
+
+test("a layer finished before its sibling crosses the image limit is not left behind either", async () => {
+  await pullRefused("lopsided", "imageBytes");
 });
 
 test("a tenant's sandbox from a bomb image fails with pull_failed naming the limit, and leaves nothing", async () => {

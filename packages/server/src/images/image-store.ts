@@ -137,6 +137,9 @@ export class ImageStore {
       ...(onProgress ? { onProgress: (p: PullProgress) => onProgress(p) } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(this.opts.log ? { log: this.opts.log } : {}),
+    }).catch(async (err: unknown) => {
+      await this.dropOrphanLayers();
+      throw err;
     });
     const record: ImageRecord = {
       reference,
@@ -164,24 +167,50 @@ export class ImageStore {
       await Promise.allSettled([...this.active]);
       const doomed = this.index.entries().filter((e) => !inUse.has(e.record.digest));
       this.index.delete(doomed.map((e) => e.record.reference));
-      const keep: IndexEntry[] = this.index.entries();
-      const blobs = new Set(keep.flatMap((e) => e.blobs));
-      const layers = new Set(keep.flatMap((e) => e.record.layers.map((l) => l.diffId)));
-      let freedBytes = 0;
-      const removedLayers: string[] = [];
-      for (const diffId of await this.content.listLayers()) {
-        if (layers.has(diffId)) continue;
-        freedBytes += await this.content.removeLayer(diffId);
-        removedLayers.push(diffId);
-      }
-      for (const digest of await this.content.listBlobs()) {
-        if (!blobs.has(digest)) freedBytes += await this.content.removeBlob(digest);
-      }
-      return { removedImages: doomed.map((e) => e.record.reference), removedLayers, freedBytes };
+      return { removedImages: doomed.map((e) => e.record.reference), ...(await this.sweep()) };
     })();
     this.gc = run;
     try {
       return await run;
+    } finally {
+      if (this.gc === run) this.gc = undefined;
+    }
+  }
+
+  /** Removes every layer and blob no image in the index needs; only while no pull or load could still be adding some. */
+  private async sweep(): Promise<{ removedLayers: string[]; freedBytes: number }> {
+    const keep: IndexEntry[] = this.index.entries();
+    const blobs = new Set(keep.flatMap((e) => e.blobs));
+    const layers = new Set(keep.flatMap((e) => e.record.layers.map((l) => l.diffId)));
+    let freedBytes = 0;
+    const removedLayers: string[] = [];
+    for (const diffId of await this.content.listLayers()) {
+      if (layers.has(diffId)) continue;
+      freedBytes += await this.content.removeLayer(diffId);
+      removedLayers.push(diffId);
+    }
+    for (const digest of await this.content.listBlobs()) {
+      if (!blobs.has(digest)) freedBytes += await this.content.removeBlob(digest);
+    }
+    return { removedLayers, freedBytes };
+  }
+
+  /**
+   * After a refused or failed pull: the layers (and blobs) it finished before
+   * it failed (e.g. each under the layer limit, together over the image's)
+   * belong to no image, so they go now rather than at the next prune. Only while no other
+   * pull or load runs (this one is the only active work), since another's
+   * layers are not in the index yet; and as a GC run, so a pull that starts
+   * meanwhile waits. Otherwise they stay for prune.
+   */
+  private async dropOrphanLayers(): Promise<void> {
+    if (this.active.size > 1 || this.gc) return;
+    const run = this.sweep();
+    this.gc = run;
+    try {
+      await run;
+    } catch (err) {
+      this.opts.log?.("warn", "could not remove the layers of a failed pull; prune removes them", { err: String(err) });
     } finally {
       if (this.gc === run) this.gc = undefined;
     }
