@@ -15,13 +15,17 @@ export function readPidFile(file: string): number | undefined {
   }
 }
 
-/** The pid in `file` while a process whose program is `name` runs there. */
-export function livePid(file: string, name: string): number | undefined {
+/**
+ * The pid in `file` while a process whose program is `name` runs there (and,
+ * given `arg`, has it among its arguments: pids are reused, so a stale file
+ * must not name another process of the same program).
+ */
+export function livePid(file: string, name: string, arg?: string): number | undefined {
   const pid = readPidFile(file);
   if (pid === undefined) return undefined;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.split("\0")[0]?.endsWith(name) ? pid : undefined;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return argv[0]?.endsWith(name) && (arg === undefined || argv.includes(arg)) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -197,7 +197,7 @@ export class ContainerProcesses implements ProcessesFacet {
     const exit = await this.readExit(containerId, dir);
     const pid = readPid(join(dir, "pid"));
     if (exit) return { running: false, exit, ...(pid ? { pid } : {}) };
-    const conmon = livePid(join(dir, "conmon.pid"), "conmon");
+    const conmon = livePid(join(dir, "conmon.pid"), "conmon", dir);
     if (conmon === undefined) {
       // conmon died without an exit record (killed, or the host rebooted): the process is lost with it.
       return { running: false, exit: { exitCode: -1, finishedAt: new Date().toISOString() } };
@@ -289,7 +289,7 @@ export class ContainerProcesses implements ProcessesFacet {
         await stopStdinRelay(dir);
         // conmon ends with its process (the container's kill); one that lingers is killed.
         const deadline = Date.now() + CONMON_EXIT_MS;
-        for (let pid = livePid(join(dir, "conmon.pid"), "conmon"); pid !== undefined; pid = livePid(join(dir, "conmon.pid"), "conmon")) {
+        for (let pid = livePid(join(dir, "conmon.pid"), "conmon", dir); pid !== undefined; pid = livePid(join(dir, "conmon.pid"), "conmon", dir)) {
           if (Date.now() > deadline) killQuietly(pid, "SIGKILL");
           await new Promise((r) => setTimeout(r, 10));
           if (Date.now() > deadline + 1_000) break;

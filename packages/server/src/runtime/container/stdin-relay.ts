@@ -16,7 +16,7 @@
 // Files, in the relay's dir: `stdin` (the fifo; its existence marks a relay),
 // `keeper.pid`, `relay.pid`, `relay.err` (socat's stderr).
 
-import { closeSync, constants, existsSync, openSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readlinkSync, realpathSync } from "node:fs";
 import { readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join, relative } from "node:path";
@@ -83,7 +83,7 @@ export async function startStdinRelay(dir: string, attachSocket: string, tools: 
   // blocked in open() for good.
   const deadline = Date.now() + OPEN_TIMEOUT_MS;
   while (!(await holdsOpen(relay, fifo))) {
-    if (livePid(join(dir, "relay.pid"), "socat") === undefined) {
+    if (relayPid(dir, "relay.pid", "socat") === undefined) {
       const why = (await readFile(errFile, "utf8").catch(() => "")).trim().split("\n").pop();
       throw new RuntimeError("start_failed", `the stdin relay (socat) exited at start${why ? `: ${why}` : ""}`);
     }
@@ -109,7 +109,7 @@ export function stdinRelayWriter(dir: string, onClose?: () => void): AttachInput
         return sock;
       } catch (err) {
         // A relay that was just started may not have opened the fifo yet.
-        const starting = (err as NodeJS.ErrnoException).code === "ENXIO" && livePid(join(dir, "relay.pid"), "socat") !== undefined;
+        const starting = (err as NodeJS.ErrnoException).code === "ENXIO" && relayPid(dir, "relay.pid", "socat") !== undefined;
         if (!starting || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -143,16 +143,16 @@ export function stdinRelayWriter(dir: string, onClose?: () => void): AttachInput
  * connection, which closes the process's stdin.
  */
 export async function endStdinRelay(dir: string, writer: AttachInput | undefined): Promise<void> {
-  const keeper = livePid(join(dir, "keeper.pid"), "sleep");
+  const keeper = relayPid(dir, "keeper.pid", "sleep");
   if (keeper !== undefined) killQuietly(keeper, "SIGKILL");
   writer?.close();
   const deadline = Date.now() + RELAY_EXIT_MS;
-  while (livePid(join(dir, "relay.pid"), "socat") !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (relayPid(dir, "relay.pid", "socat") !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** The process ended: its keeper has nothing left to keep open (socat ended with conmon's socket). */
 export function releaseStdinKeeper(dir: string): void {
-  const keeper = livePid(join(dir, "keeper.pid"), "sleep");
+  const keeper = relayPid(dir, "keeper.pid", "sleep");
   if (keeper !== undefined) killQuietly(keeper, "SIGKILL");
 }
 
@@ -163,10 +163,28 @@ export async function stopStdinRelay(dir: string): Promise<void> {
     ["relay.pid", "socat"],
   ] as const) {
     const deadline = Date.now() + RELAY_EXIT_MS;
-    for (let pid = livePid(join(dir, file), name); pid !== undefined && Date.now() < deadline; pid = livePid(join(dir, file), name)) {
+    for (let pid = relayPid(dir, file, name); pid !== undefined && Date.now() < deadline; pid = relayPid(dir, file, name)) {
       killQuietly(pid, "SIGKILL");
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+}
+
+/**
+ * The relay's process recorded in `file` while it runs: named `name` and
+ * working in `dir`, as it was started. pid_max is 32768 here, so a pid file
+ * outlives its process's pid; without the dir check a stale keeper.pid
+ * matched the next `sleep` (another process's keeper) and killed it, which
+ * ended that relay at its start.
+ */
+function relayPid(dir: string, file: string, name: string): number | undefined {
+  const pid = livePid(join(dir, file), name);
+  if (pid === undefined) return undefined;
+  try {
+    // The kernel names the cwd by its real path; the state dir may be reached through a link.
+    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dir) ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
