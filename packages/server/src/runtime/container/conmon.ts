@@ -9,6 +9,7 @@
 // it stays the server's child: the server writes its pid file and reaps it.
 
 import { writeFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { Socket } from "node:net";
 import { loadNative } from "@nimbus/native";
 import { reapChild } from "./exec.js";
@@ -228,7 +229,14 @@ export function reapConmon(pid: number): void {
 /** The pid in conmon's pid file, whether or not it still runs. */
 export const recordedConmonPid = readPidFile;
 
-/** The pid of the conmon named in the pid file while it runs (a zombie has no cmdline, so it does not count). */
+/**
+ * The pid of the conmon named in the pid file while it runs (a zombie has no
+ * cmdline, so it does not count) and is this container's: the pid file sits in
+ * the bundle, named by the container id, which conmon was given (`-c`, `-u`,
+ * `-n`). A pid reused by another container's conmon is not ours to kill. The
+ * id, not the path: a server restarted on another spelling of the same data
+ * dir still knows its conmons.
+ */
 export function liveConmonPid(pidFile: string): number | undefined {
-  return livePid(pidFile, "conmon");
+  return livePid(pidFile, "conmon", basename(dirname(pidFile)));
 }

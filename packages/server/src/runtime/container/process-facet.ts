@@ -31,7 +31,7 @@ import type { ProcessSpec, ProcessState, ProcessStdio, ProcessesFacet, RuntimeLo
 import { RuntimeError, assertValidId } from "../errors.js";
 import type { AttachInput } from "./attach.js";
 import { ociProcess } from "./bundle.js";
-import { reapChild, runChecked } from "./exec.js";
+import { reapChild } from "./exec.js";
 import { readExitFile, signalFromExitCode } from "./exit-file.js";
 import type { StateLayout } from "./layout.js";
 import { StdioHubs, type StdioHub } from "./stdio-hub.js";
@@ -166,7 +166,6 @@ export class ContainerProcesses implements ProcessesFacet {
     );
     const sync = new Socket({ fd: syncRead, readable: true, writable: false });
     return new Promise<number>((resolve, reject) => {
-      let buffered = "";
       let settled = false;
       const finish = (err?: Error, pid?: number) => {
         if (settled) return;
@@ -197,7 +196,7 @@ export class ContainerProcesses implements ProcessesFacet {
     const exit = await this.readExit(containerId, dir);
     const pid = readPid(join(dir, "pid"));
     if (exit) return { running: false, exit, ...(pid ? { pid } : {}) };
-    const conmon = livePid(join(dir, "conmon.pid"), "conmon", dir);
+    const conmon = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key));
     if (conmon === undefined) {
       // conmon died without an exit record (killed, or the host rebooted): the process is lost with it.
       return { running: false, exit: { exitCode: -1, finishedAt: new Date().toISOString() } };
@@ -289,7 +288,11 @@ export class ContainerProcesses implements ProcessesFacet {
         await stopStdinRelay(dir);
         // conmon ends with its process (the container's kill); one that lingers is killed.
         const deadline = Date.now() + CONMON_EXIT_MS;
-        for (let pid = livePid(join(dir, "conmon.pid"), "conmon", dir); pid !== undefined; pid = livePid(join(dir, "conmon.pid"), "conmon", dir)) {
+        for (
+          let pid = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key));
+          pid !== undefined;
+          pid = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key))
+        ) {
           if (Date.now() > deadline) killQuietly(pid, "SIGKILL");
           await new Promise((r) => setTimeout(r, 10));
           if (Date.now() > deadline + 1_000) break;
