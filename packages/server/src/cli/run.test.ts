@@ -95,11 +95,15 @@ test("Ctrl-C (SIGINT) on nimbus run --rm with pipes deletes the sandbox and exit
     env: world.env,
     stdio: ["pipe", "pipe", "pipe"],
   });
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  let err = "";
+  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.on("close", (c) => resolve((code = c))));
   try {
     const deadline = Date.now() + 60_000;
     while (!(await allIds()).some((id) => id.startsWith("interrupted"))) {
-      assert.ok(Date.now() < deadline, "the sandbox was created");
+      assert.equal(code, undefined, `nimbus run ended (${code}) before its sandbox was seen: ${err}`);
+      assert.ok(Date.now() < deadline, `the sandbox was created: ${err}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     // Let run get past create and into waiting/attaching.

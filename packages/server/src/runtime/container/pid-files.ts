@@ -18,7 +18,9 @@ export function readPidFile(file: string): number | undefined {
 /**
  * The pid in `file` while a process whose program is `name` runs there (and,
  * given `arg`, has it among its arguments: pids are reused, so a stale file
- * must not name another process of the same program).
+ * must not name another process of the same program). Not for a child just
+ * spawned: its argv is empty until its exec has finished, which posix_spawn
+ * does not wait for; its exit status says whether it still runs.
  */
 export function livePid(file: string, name: string, arg?: string): number | undefined {
   const pid = readPidFile(file);

@@ -20,7 +20,7 @@ import { closeSync, constants, existsSync, openSync, readlinkSync, realpathSync 
 import { readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join, relative } from "node:path";
-import { loadNative } from "@nimbus/native";
+import { loadNative, type ReapedStatus } from "@nimbus/native";
 import { RuntimeError } from "../errors.js";
 import type { AttachInput } from "./attach.js";
 import { reapChild, runChecked } from "./exec.js";
@@ -56,18 +56,19 @@ export async function startStdinRelay(dir: string, attachSocket: string, tools: 
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   // O_RDWR: a fifo opened for writing with no reader yet would block (or fail).
   const keeperEnd = openSync(fifo, constants.O_RDWR);
+  let keeperEnded = false;
   try {
     const keeper = await native.spawnAsync(tools.sleepPath, [tools.sleepPath, "infinity"], env, dir, [-1, keeperEnd, -1], true);
     await writeFile(join(dir, "keeper.pid"), String(keeper));
-    void reapChild(keeper, { unref: true });
+    void reapChild(keeper, { unref: true }).then(() => (keeperEnded = true));
   } finally {
     closeSync(keeperEnd);
   }
   // retry: conmon may report the process before its attach socket listens (ECONNREFUSED
   // between bind and listen, seen on a loaded host); socat tries again every 20 ms for 5 s.
   const connect = `UNIX-CONNECT:${relative(dir, attachSocket)},type=5,retry=250,interval=0.02`;
-  const args = [tools.socatPath, "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", connect];
-  // socat's complaints go to a file in the dir, so a relay that dies says why.
+  const args = [tools.socatPath, "-d", "-d", "OPEN:stdin,rdonly!!OPEN:/dev/null,wronly", connect];
+  // socat's notes (-d -d: its connection, and why it ended) go to a file in the dir, so a relay that dies says why.
   const errFile = join(dir, "relay.err");
   const errFd = openSync(errFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
   let relay: number;
@@ -77,15 +78,23 @@ export async function startStdinRelay(dir: string, attachSocket: string, tools: 
     closeSync(errFd);
   }
   await writeFile(join(dir, "relay.pid"), String(relay));
-  void reapChild(relay, { unref: true });
+  // Whether socat has ended is its exit status (it is our child), never its
+  // /proc entry: posix_spawn returns once the child's new memory is in place,
+  // before the kernel has set up its argv, so a cmdline read at once is empty
+  // (a third of the time on a busy host), and a live relay looked dead.
+  let ended: ReapedStatus | "unknown" | undefined;
+  void reapChild(relay, { unref: true }).then((status) => (ended = status ?? "unknown"));
   // Until socat has the fifo open, the keeper is its only opener: an EOF (the
   // keeper killed) before that would drop what the fifo holds and leave socat
-  // blocked in open() for good.
+  // blocked in open() for good. And until the keeper's argv is in place, an
+  // EOF would not know it for the keeper (see above) and so never come.
   const deadline = Date.now() + OPEN_TIMEOUT_MS;
-  while (!(await holdsOpen(relay, fifo))) {
-    if (relayPid(dir, "relay.pid", "socat") === undefined) {
-      const why = (await readFile(errFile, "utf8").catch(() => "")).trim().split("\n").pop();
-      throw new RuntimeError("start_failed", `the stdin relay (socat) exited at start${why ? `: ${why}` : ""}`);
+  while (!(await holdsOpen(relay, fifo)) || relayPid(dir, "keeper.pid", "sleep") === undefined) {
+    if (keeperEnded) throw new RuntimeError("start_failed", "the stdin relay's keeper (sleep) ended at start");
+    if (ended !== undefined) {
+      const how = ended === "unknown" ? "ended" : ended.signal ? `was killed (signal ${ended.signal})` : `exited with status ${ended.exitCode}`;
+      const said = (await readFile(errFile, "utf8").catch(() => "")).trim().split("\n").slice(-4).join(" | ");
+      throw new RuntimeError("start_failed", `the stdin relay (socat) ${how} at start${said ? `: ${said}` : ""}`);
     }
     if (Date.now() > deadline) throw new RuntimeError("start_failed", "the stdin relay (socat) did not open the stdin fifo");
     await new Promise((r) => setTimeout(r, 2));
