@@ -172,3 +172,29 @@ test("endpoints: mirrors first, plain HTTP only for loopback and insecure regist
     ["http://localhost:5000"],
   );
 });
+
+test("registry tokens kept are bounded: the least recently used is dropped and asked for again, the others are reused", async () => {
+  // A bearer registry in a fetch function: a repository's manifest needs that repository's token.
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2 }));
+  const tokenScopes: string[] = [];
+  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    if (url.pathname === "/token") {
+      const scope = url.searchParams.get("scope")!;
+      tokenScopes.push(scope);
+      return Response.json({ token: `t:${scope}` });
+    }
+    const repository = url.pathname.split("/")[2]!;
+    if (new Headers(init?.headers).get("authorization") !== `Bearer t:repository:${repository}:pull`) {
+      return new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="${url.origin}/token",service="test"` } });
+    }
+    return new Response(manifest, { headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
+  }) as typeof fetch;
+  const client = new RegistryClient({ fetchFn, maxCachedAuth: 2, retries: 0 });
+  const ep = client.endpoints("127.0.0.1:5999")[0]!;
+  const asked = (repository: string) => tokenScopes.filter((s) => s === `repository:${repository}:pull`).length;
+  for (const repository of ["a", "b", "a", "c", "a", "b"]) await client.getManifest(ep, repository, "latest");
+  assert.equal(asked("a"), 1, "a, used most recently each time, kept its token");
+  assert.equal(asked("c"), 1);
+  assert.equal(asked("b"), 2, "b's token was dropped for c's (two kept) and asked for again");
+});

@@ -27,6 +27,8 @@ export interface RegistryClientOptions {
   fetchFn?: typeof fetch;
   /** Checks every address dialled (endpoints, token realms, redirects); without it, anything may be dialled. */
   destinations?: DestinationPolicy;
+  /** Authorization headers kept for reuse (see `auth`). @default 512 */
+  maxCachedAuth?: number;
 }
 
 export interface Endpoint {
@@ -54,7 +56,14 @@ const MAX_MANIFEST_BYTES = 4 << 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export class RegistryClient {
+  /**
+   * Authorization headers earned, per party, registry and repository, least
+   * recently used first. Bounded: every repository a tenant pulls from is a key,
+   * and so is each version of its credentials, so a tenant could otherwise grow
+   * it for as long as the server runs. One dropped costs a token request.
+   */
   private readonly auth = new Map<string, string>();
+  private readonly maxCachedAuth: number;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -74,6 +83,7 @@ export class RegistryClient {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 3;
     this.retryBaseMs = opts.retryBaseMs ?? 250;
+    this.maxCachedAuth = opts.maxCachedAuth ?? 512;
   }
 
   /** Mirrors in configured order, then the upstream. */
@@ -191,7 +201,7 @@ export class RegistryClient {
       const headers: Record<string, string> = {};
       if (accept) headers.accept = accept;
       const auth = this.auth.get(authKey);
-      if (auth) headers.authorization = auth;
+      if (auth) headers.authorization = this.rememberAuth(authKey, auth);
       let res: Response;
       try {
         res = await this.fetchFollowing(url, headers, deadline);
@@ -205,7 +215,7 @@ export class RegistryClient {
         authorized = true;
         attempt--;
         await res.body?.cancel();
-        this.auth.set(authKey, await this.authorize(ep, repository, res, deadline, who));
+        this.rememberAuth(authKey, await this.authorize(ep, repository, res, deadline, who));
         continue;
       }
       if (res.status === 401 || res.status === 403) {
@@ -226,6 +236,17 @@ export class RegistryClient {
       }
       return res;
     }
+  }
+
+  /** Keeps `value` as the most recently used, dropping the least recently used past the bound. */
+  private rememberAuth(key: string, value: string): string {
+    this.auth.delete(key);
+    this.auth.set(key, value);
+    for (const oldest of this.auth.keys()) {
+      if (this.auth.size <= this.maxCachedAuth) break;
+      this.auth.delete(oldest);
+    }
+    return value;
   }
 
   private async authorize(ep: Endpoint, repository: string, res: Response, deadline: Deadline, who: RegistryAuthContext): Promise<string> {
