@@ -3,18 +3,19 @@
 // a replaced file is read to its end before the new one (no byte lost or
 // doubled), a reader far behind conmon says so until it caught up, a
 // file replaced before it could be opened is reported lost, a stale link from
-// a stopped server does not stall the next file, drain resolves
+// a stopped server does not stall the next file, a worker late to hand over
+// a file conmon is filling holds conmon back, drain resolves
 // once everything written was handed on, and streaming output is polled for
 // instead of watched, until it stops.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { StdPipe } from "./attach.js";
 import { LogGeneration } from "./log-replay.js";
-import { LogRotations } from "./log-rotations.js";
+import { LogRotations, type RotationEvents, type RotationSource } from "./log-rotations.js";
 import { LogTail } from "./log-tail.js";
 
 let dir: string;
@@ -48,7 +49,7 @@ const received = (pipe?: StdPipe) =>
     .map((g) => g.text)
     .join("");
 
-function startTail(rotations?: LogRotations): LogTail {
+function startTail(rotations?: RotationSource): LogTail {
   const first = new LogGeneration(path, Promise.resolve(0));
   gens = [first];
   tail = new LogTail(
@@ -234,4 +235,34 @@ test("a link left by a server that stopped mid-handover does not keep the next f
   await until(() => received() === "old file\nnew file\n", "both files");
   assert.deepEqual(lostEvents, []);
   await until(() => readdirSync(dir).length === 1, "the stale link replaced and removed");
+});
+
+test("while the worker is late to hand over the file conmon now fills, the tail holds conmon back, and lets it go once it has it", async () => {
+  // The worker's wake-up, slowed down: it hands the file at the path over only when told to.
+  let events: RotationEvents | undefined;
+  const lateWorker: RotationSource = {
+    watch: (_path, _ino, e) => {
+      events = e;
+      return () => (events = undefined);
+    },
+  };
+  const t = startTail(lateWorker);
+  appendFileSync(path, record("stdout", "first file", true));
+  await until(() => received() === "first file\n", "the first file");
+  writeFileSync(`${path}.tmp`, "");
+  renameSync(`${path}.tmp`, path);
+  // conmon goes on into the new file, 3 MiB, more than HOLD_LEAD_BYTES and less than a file.
+  const line = "y".repeat(8000);
+  let expected = "first file\n";
+  for (let i = 0; i < 400; i++) {
+    appendFileSync(path, record("stdout", line, true));
+    expected += line + "\n";
+  }
+  await until(() => behindEvents.includes(true), "the tail to hold conmon back");
+  assert.equal(received(), "first file\n", "nothing of the new file before it was handed over");
+  events!.file(openSync(path, "r"));
+  await until(() => received() === expected, "the new file");
+  await until(() => behindEvents.at(-1) === false, "conmon let go");
+  assert.equal(t.head, expected.length);
+  assert.deepEqual(lostEvents, []);
 });

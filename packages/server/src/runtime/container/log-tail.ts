@@ -25,9 +25,13 @@
 // turn ends with more left to read, the tail measures how far conmon is ahead
 // and reports `behind` past HOLD_LEAD_BYTES (the caller then holds conmon back,
 // attach.ts), far less than a file. Measuring only then keeps the common case,
-// a reader that reaches the end every turn, free of extra system calls. Should a
-// file still be lost, the rename events outnumber the files taken (counted by
-// the worker, or here without one), and `lost` says so.
+// a reader that reaches the end every turn, free of extra system calls. The
+// worker can be late too: on a loaded 2-core host its wake-up took 10 ms and
+// more, at times longer than conmon takes to fill a file. A turn that was woken
+// but found nothing to read (conmon writes elsewhere) counts the file at the path
+// that the worker has not handed over yet in that lead, so conmon is held until
+// it has. Should a file still be lost, the rename events outnumber the files
+// taken (counted by the worker, or here without one), and `lost` says so.
 
 import { closeSync, existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -225,7 +229,9 @@ export class LogTail {
       if (n > 0) continue;
       // At the end of the current file: has it been replaced?
       if (this.ahead.length === 0 && !(this.mayHaveRotated() && this.openReplacement())) {
-        this.reportLead(0);
+        // Woken, yet nothing to read: conmon may be writing to a file the worker is late
+        // to hand over, which conmon must not fill and replace too (see the header).
+        this.reportLead(budget === TURN_BYTES ? this.unclaimedBytes() : 0);
         const next = this.pace();
         if (next === "poll") return;
         if (next === "recheck") continue;
@@ -387,12 +393,22 @@ export class LogTail {
 
   /** With the worker opening replacements: the path holds a file it has not handed over yet. */
   private replacementInFlight(): boolean {
-    if (!this.stopRotations) return false;
+    return this.unclaimed() !== undefined;
+  }
+
+  /** The size of the file at the path if it is one the worker has not handed over yet. */
+  private unclaimed(): number | undefined {
+    if (!this.stopRotations) return undefined;
     try {
-      return statSync(this.path).ino !== (this.ahead.at(-1)?.gen ?? this.gen).ino;
+      const at = statSync(this.path);
+      return at.ino === (this.ahead.at(-1)?.gen ?? this.gen).ino ? undefined : at.size;
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  private unclaimedBytes(): number {
+    return this.unclaimed() ?? 0;
   }
 
   private enterNext(): void {
@@ -413,12 +429,12 @@ export class LogTail {
     this.events.behind(behind);
   }
 
-  /** Bytes written that the reader has not read yet, in the current file and the newer ones. */
+  /** Bytes written that the reader has not read yet, in the current file and the newer ones (taken or not). */
   private lead(): number {
     try {
       let n = fstatSync(this.gen.fd).size - this.pos;
       for (const a of this.ahead) n += fstatSync(a.gen.fd).size;
-      return n;
+      return n + this.unclaimedBytes();
     } catch {
       return 0;
     }
