@@ -237,32 +237,53 @@ test("a link left by a server that stopped mid-handover does not keep the next f
   await until(() => readdirSync(dir).length === 1, "the stale link replaced and removed");
 });
 
-test("while the worker is late to hand over the file conmon now fills, the tail holds conmon back, and lets it go once it has it", async () => {
-  // The worker's wake-up, slowed down: it hands the file at the path over only when told to.
+/** A worker whose wake-up is slowed down: it hands the file at the path over only when told to. */
+function lateWorker(): { source: RotationSource; handOver(): void } {
   let events: RotationEvents | undefined;
-  const lateWorker: RotationSource = {
-    watch: (_path, _ino, e) => {
-      events = e;
-      return () => (events = undefined);
+  return {
+    source: {
+      watch: (_path, _ino, e) => {
+        events = e;
+        return () => (events = undefined);
+      },
     },
+    handOver: () => events!.file(openSync(path, "r")),
   };
-  const t = startTail(lateWorker);
+}
+
+/** A first file read, then conmon's replacement and 3 MiB into the new file (past HOLD_LEAD_BYTES, short of a file). */
+async function fillUnclaimedFile(): Promise<string> {
   appendFileSync(path, record("stdout", "first file", true));
   await until(() => received() === "first file\n", "the first file");
   writeFileSync(`${path}.tmp`, "");
   renameSync(`${path}.tmp`, path);
-  // conmon goes on into the new file, 3 MiB, more than HOLD_LEAD_BYTES and less than a file.
   const line = "y".repeat(8000);
   let expected = "first file\n";
   for (let i = 0; i < 400; i++) {
     appendFileSync(path, record("stdout", line, true));
     expected += line + "\n";
   }
+  return expected;
+}
+
+test("while the worker is late to hand over the file conmon now fills, the tail holds conmon back, and lets it go once it has it", async () => {
+  const late = lateWorker();
+  const t = startTail(late.source);
+  const expected = await fillUnclaimedFile();
   await until(() => behindEvents.includes(true), "the tail to hold conmon back");
   assert.equal(received(), "first file\n", "nothing of the new file before it was handed over");
-  events!.file(openSync(path, "r"));
+  late.handOver();
   await until(() => received() === expected, "the new file");
   await until(() => behindEvents.at(-1) === false, "conmon let go");
   assert.equal(t.head, expected.length);
   assert.deepEqual(lostEvents, []);
+});
+
+test("a file the worker never hands over holds conmon back for about 2 s, not for good", async () => {
+  startTail(lateWorker().source);
+  await fillUnclaimedFile();
+  await until(() => behindEvents.includes(true), "the tail to hold conmon back");
+  const heldAt = Date.now();
+  await until(() => behindEvents.at(-1) === false, "conmon let go", 6_000);
+  assert.ok(Date.now() - heldAt > 1_000, `held for ${Date.now() - heldAt} ms`);
 });

@@ -54,6 +54,12 @@ const ROTATION_CHECK_BYTES = 1024 * 1024;
 const HOLD_LEAD_BYTES = 2 * 1024 * 1024;
 /** …until it is down to this. */
 const RELEASE_LEAD_BYTES = 256 * 1024;
+/**
+ * How long conmon is held for a file the worker has not handed over. Its wake-up
+ * lags by up to ~100 ms on a loaded host; a link it cannot make at all (a full
+ * disk) must not freeze the process for good: the file is reported lost instead.
+ */
+const UNCLAIMED_HOLD_MS = 2_000;
 /** Output that streams at this much within STREAM_WINDOW_MS is polled for, not watched… */
 const STREAM_ENTER_BYTES = 256 * 1024;
 const STREAM_WINDOW_MS = 2;
@@ -108,6 +114,11 @@ export class LogTail {
   private windowBytes = 0;
   private windowStart = 0;
   private draining = false;
+  /** The file at the path the worker has not handed over, and since when it is counted in the lead. */
+  private unclaimedIno = 0;
+  private unclaimedSinceMs = 0;
+  /** Looks again once that time is up (conmon, held, writes nothing that would wake the tail). */
+  private unclaimedTimer?: NodeJS.Timeout;
   /** Set while a RotationSource opens the replacements (then this thread never opens by path). */
   private stopRotations?: () => void;
 
@@ -171,6 +182,7 @@ export class LogTail {
     this.watcher?.close();
     clearInterval(this.poll);
     clearTimeout(this.streamPoll);
+    clearTimeout(this.unclaimedTimer);
     for (const a of this.ahead.splice(0)) a.gen.retire();
     for (const w of this.drainWaiters.splice(0)) w();
   }
@@ -396,19 +408,29 @@ export class LogTail {
     return this.unclaimed() !== undefined;
   }
 
-  /** The size of the file at the path if it is one the worker has not handed over yet. */
-  private unclaimed(): number | undefined {
+  /** The file at the path, if it is one the worker has not handed over yet. */
+  private unclaimed(): { ino: number; size: number } | undefined {
     if (!this.stopRotations) return undefined;
     try {
       const at = statSync(this.path);
-      return at.ino === (this.ahead.at(-1)?.gen ?? this.gen).ino ? undefined : at.size;
+      return at.ino === (this.ahead.at(-1)?.gen ?? this.gen).ino ? undefined : at;
     } catch {
       return undefined;
     }
   }
 
+  /** The bytes of that file, for the lead: for at most UNCLAIMED_HOLD_MS per file. */
   private unclaimedBytes(): number {
-    return this.unclaimed() ?? 0;
+    const file = this.unclaimed();
+    if (!file) return 0;
+    if (file.ino !== this.unclaimedIno) {
+      this.unclaimedIno = file.ino;
+      this.unclaimedSinceMs = performance.now();
+      clearTimeout(this.unclaimedTimer);
+      this.unclaimedTimer = setTimeout(() => this.wake(), UNCLAIMED_HOLD_MS + 10);
+      this.unclaimedTimer.unref();
+    }
+    return performance.now() - this.unclaimedSinceMs > UNCLAIMED_HOLD_MS ? 0 : file.size;
   }
 
   private enterNext(): void {
