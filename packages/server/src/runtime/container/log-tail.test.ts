@@ -41,6 +41,8 @@ const modes = [
 const got: Array<{ pipe: StdPipe; text: string; offset: number }> = [];
 const behindEvents: boolean[] = [];
 const lostEvents: boolean[] = [];
+/** Called after each output event (a client reacting to it). */
+let afterOutput: (() => void) | undefined;
 
 const record = (pipe: StdPipe, text: string, full: boolean) => `2026-11-29T01:00:00.000000000+00:00 ${pipe} ${full ? "F" : "P"} ${text}\n`;
 const received = (pipe?: StdPipe) =>
@@ -57,7 +59,10 @@ function startTail(rotations?: RotationSource): LogTail {
     first,
     0,
     {
-      output: (pipe, data, offset) => got.push({ pipe, text: data.toString(), offset }),
+      output: (pipe, data, offset) => {
+        got.push({ pipe, text: data.toString(), offset });
+        afterOutput?.();
+      },
       entered: (gen) => gens.push(gen),
       behind: (b) => behindEvents.push(b),
       lost: () => lostEvents.push(true),
@@ -83,6 +88,7 @@ beforeEach(() => {
   got.length = 0;
   behindEvents.length = 0;
   lostEvents.length = 0;
+  afterOutput = undefined;
 });
 
 afterEach(async () => {
@@ -286,4 +292,24 @@ test("a file the worker never hands over holds conmon back for about 2 s, not fo
   const heldAt = Date.now();
   await until(() => behindEvents.at(-1) === false, "conmon let go", 6_000);
   assert.ok(Date.now() - heldAt > 1_000, `held for ${Date.now() - heldAt} ms`);
+});
+
+test("a reader paused by its client before a whole turn, with conmon far ahead, says it is behind so that conmon stays held", async () => {
+  const line = "z".repeat(8000);
+  let expected = "";
+  for (let i = 0; i < 500; i++) {
+    appendFileSync(path, record("stdout", line, true));
+    expected += line + "\n";
+  }
+  // The client falls behind at the first block and holds the hub (StdioHub pauses the tail).
+  afterOutput = () => {
+    afterOutput = undefined;
+    tail!.pause(true); // startTail's first read happens inside it
+  };
+  const t = startTail(await modes[1][1]());
+  await until(() => got.length > 0, "the first block");
+  assert.deepEqual(behindEvents, [true], "4 MB written, one block read: behind");
+  t.pause(false);
+  await until(() => received() === expected, "all of it");
+  await until(() => behindEvents.at(-1) === false, "no longer behind");
 });

@@ -264,6 +264,10 @@ export class LogTail {
       }
       this.enterNext();
     }
+    // Paused by a client while conmon is ahead: measure now. A reader the clients keep
+    // pausing may never finish a whole turn, where the lead is otherwise measured, and
+    // the hub would let conmon run on, files ahead, each time it resumes.
+    if (this.paused && budget < TURN_BYTES) this.reportLead(this.lead());
   }
 
   /**
