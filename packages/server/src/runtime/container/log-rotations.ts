@@ -21,8 +21,19 @@
 // in the next server, whose worker takes the stale link's place when it gets
 // there (until then it costs one old file's worth of disk).
 //
-// Each rename onto the log's name is one replacement. If the file found at the
-// path is the one taken last, a replacement was missed in between: `lost`.
+// Each rename onto the log's name is one replacement, and each one either hands a
+// file over or reports one `lost`, never neither: a file skipped in silence leaves
+// a client waiting for output that will never come (bench/session-io hung so). A
+// worker late by a rename finds the next file at the path and takes it; the next
+// rename then finds that same file again, and that is the missed one: `lost`. Two
+// kernel behaviours would make a late worker skip one silently, and are countered:
+// - inotify merges an event into the one before it while that one is unread and
+//   identical (mask, watch, name; not the rename's cookie), so two renames onto
+//   the log would arrive as one. The watch also asks for IN_MOVED_FROM: conmon
+//   renames `<log>.tmp` in the same directory, so its MOVED_FROM comes between
+//   two MOVED_TOs of the log and they are never merged;
+// - link(2) answers ENOENT when the file was renamed over between its lookup and
+//   the link: with a log still at the path, that file is gone, so `lost`.
 import { closeSync, fstatSync, openSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
@@ -50,7 +61,9 @@ interface InotifyBinding {
   inotifyRmWatch(fd: number, wd: number): void;
 }
 
+const IN_MOVED_FROM = 0x40;
 const IN_MOVED_TO = 0x80;
+const IN_Q_OVERFLOW = 0x4000;
 const IN_ONLYDIR = 0x01000000;
 
 type WorkerMessage = { wd: number; link: string } | { wd: number; lost: true };
@@ -58,7 +71,7 @@ type WorkerMessage = { wd: number; link: string } | { wd: number; lost: true };
 // Plain JavaScript, evaluated by the worker: no file to resolve from src/ or dist/.
 const WORKER_SOURCE = `
 const { workerData, parentPort, receiveMessageOnPort } = require("node:worker_threads");
-const { readSync, linkSync, statSync, unlinkSync } = require("node:fs");
+const { existsSync, readSync, linkSync, statSync, unlinkSync } = require("node:fs");
 const { fd, port } = workerData;
 const logs = new Map(); // wd -> { path, name, lastIno, takenByMain }
 const buf = Buffer.alloc(64 * 1024);
@@ -73,28 +86,42 @@ function drainMessages() {
     else logs.set(msg.wd, { path: msg.path, name: msg.name, lastIno: msg.ino, takenByMain: msg.takenByMain });
   }
 }
-function take(wd, log) {
-  const link = log.path + ".r" + ++seq;
+/** Hard-links the file now at the log's path: "ok", "exists" (the link's name is taken), "gone" (no log), "failed". */
+function linkNow(path, link) {
   try {
-    linkSync(log.path, link);
+    linkSync(path, link);
+    return "ok";
   } catch (err) {
-    if (err.code !== "EEXIST") return; // removed with its bundle, not replaced
+    if (err.code === "EEXIST") return "exists";
+    // link(2) answers ENOENT for an inode whose last name went between its lookup and
+    // the link: conmon renamed a newer file over it meanwhile. With a log still there,
+    // a file was replaced before it could be taken (or cannot be taken): say so.
+    return existsSync(path) ? "failed" : "gone";
+  }
+}
+/** One rename onto the log: hands the file at the path over, or reports one lost (with sure, finding the last file again means one was). */
+function take(wd, log, sure = true) {
+  const link = log.path + ".r" + ++seq;
+  let linked = linkNow(log.path, link);
+  if (linked === "exists") {
     // Left by a server that stopped between its worker's link and the removal: this
     // worker never repeats a name, so the link is stale. Taking its place keeps the new
     // file from being skipped (the tail would wait at the end of the old one for good).
     try {
       unlinkSync(link);
-      linkSync(log.path, link);
     } catch {
-      return;
+      /* gone meanwhile */
     }
+    linked = linkNow(log.path, link);
   }
+  if (linked === "gone") return; // removed with its bundle, not replaced
+  if (linked !== "ok") return parentPort.postMessage({ wd, lost: true });
   const ino = statSync(link).ino;
   if (ino === log.lastIno) {
     unlinkSync(link);
     // The main thread took this file itself, between its watch and its message.
     if (log.takenByMain) log.takenByMain = false;
-    else parentPort.postMessage({ wd, lost: true });
+    else if (sure) parentPort.postMessage({ wd, lost: true });
     return;
   }
   log.lastIno = ino;
@@ -115,6 +142,15 @@ while (!stopping) {
     const len = buf.readUInt32LE(off + 12);
     const name = buf.toString("utf8", off + 16, off + 16 + len).replace(/\\0+$/, "");
     off += 16 + len;
+    if (mask & ${IN_Q_OVERFLOW}) {
+      // The queue overflowed: renames may be missing from it. Take what is there and
+      // report a loss, which may be one too many but is never one too few.
+      for (const [w, l] of logs) {
+        parentPort.postMessage({ wd: w, lost: true });
+        take(w, l, false);
+      }
+      continue;
+    }
     if (!(mask & ${IN_MOVED_TO})) continue;
     let log = logs.get(wd);
     // The watch is added before its message is posted: wait a moment for it.
@@ -143,7 +179,8 @@ export class LogRotations implements RotationSource {
   watch(path: string, ino: number, events: RotationEvents): () => void {
     this.start();
     const native = this.native!;
-    const wd = native.inotifyAddWatch(this.fd!, dirname(path), IN_MOVED_TO | IN_ONLYDIR);
+    // IN_MOVED_FROM only to keep inotify from merging renames (see the header).
+    const wd = native.inotifyAddWatch(this.fd!, dirname(path), IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR);
     // Replaced between the caller's open and the watch: hand that file over from here.
     // Its rename may also be queued for the worker, which must then neither take it
     // again nor call it lost: it is told which file was taken last.

@@ -3,18 +3,19 @@
 // a replaced file is read to its end before the new one (no byte lost or
 // doubled), a reader far behind conmon says so until it caught up, a
 // file replaced before it could be opened is reported lost, a stale link from
-// a stopped server does not stall the next file, drain resolves
+// a stopped server does not stall the next file, a worker late to hand over
+// a file conmon is filling holds conmon back, drain resolves
 // once everything written was handed on, and streaming output is polled for
 // instead of watched, until it stops.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { StdPipe } from "./attach.js";
 import { LogGeneration } from "./log-replay.js";
-import { LogRotations } from "./log-rotations.js";
+import { LogRotations, type RotationEvents, type RotationSource } from "./log-rotations.js";
 import { LogTail } from "./log-tail.js";
 
 let dir: string;
@@ -40,6 +41,8 @@ const modes = [
 const got: Array<{ pipe: StdPipe; text: string; offset: number }> = [];
 const behindEvents: boolean[] = [];
 const lostEvents: boolean[] = [];
+/** Called after each output event (a client reacting to it). */
+let afterOutput: (() => void) | undefined;
 
 const record = (pipe: StdPipe, text: string, full: boolean) => `2026-11-29T01:00:00.000000000+00:00 ${pipe} ${full ? "F" : "P"} ${text}\n`;
 const received = (pipe?: StdPipe) =>
@@ -48,7 +51,7 @@ const received = (pipe?: StdPipe) =>
     .map((g) => g.text)
     .join("");
 
-function startTail(rotations?: LogRotations): LogTail {
+function startTail(rotations?: RotationSource): LogTail {
   const first = new LogGeneration(path, Promise.resolve(0));
   gens = [first];
   tail = new LogTail(
@@ -56,7 +59,10 @@ function startTail(rotations?: LogRotations): LogTail {
     first,
     0,
     {
-      output: (pipe, data, offset) => got.push({ pipe, text: data.toString(), offset }),
+      output: (pipe, data, offset) => {
+        got.push({ pipe, text: data.toString(), offset });
+        afterOutput?.();
+      },
       entered: (gen) => gens.push(gen),
       behind: (b) => behindEvents.push(b),
       lost: () => lostEvents.push(true),
@@ -82,6 +88,7 @@ beforeEach(() => {
   got.length = 0;
   behindEvents.length = 0;
   lostEvents.length = 0;
+  afterOutput = undefined;
 });
 
 afterEach(async () => {
@@ -234,4 +241,75 @@ test("a link left by a server that stopped mid-handover does not keep the next f
   await until(() => received() === "old file\nnew file\n", "both files");
   assert.deepEqual(lostEvents, []);
   await until(() => readdirSync(dir).length === 1, "the stale link replaced and removed");
+});
+
+/** A worker whose wake-up is slowed down: it hands the file at the path over only when told to. */
+function lateWorker(): { source: RotationSource; handOver(): void } {
+  let events: RotationEvents | undefined;
+  return {
+    source: {
+      watch: (_path, _ino, e) => {
+        events = e;
+        return () => (events = undefined);
+      },
+    },
+    handOver: () => events!.file(openSync(path, "r")),
+  };
+}
+
+/** A first file read, then conmon's replacement and 3 MiB into the new file (past HOLD_LEAD_BYTES, short of a file). */
+async function fillUnclaimedFile(): Promise<string> {
+  appendFileSync(path, record("stdout", "first file", true));
+  await until(() => received() === "first file\n", "the first file");
+  writeFileSync(`${path}.tmp`, "");
+  renameSync(`${path}.tmp`, path);
+  const line = "y".repeat(8000);
+  let expected = "first file\n";
+  for (let i = 0; i < 400; i++) {
+    appendFileSync(path, record("stdout", line, true));
+    expected += line + "\n";
+  }
+  return expected;
+}
+
+test("while the worker is late to hand over the file conmon now fills, the tail holds conmon back, and lets it go once it has it", async () => {
+  const late = lateWorker();
+  const t = startTail(late.source);
+  const expected = await fillUnclaimedFile();
+  await until(() => behindEvents.includes(true), "the tail to hold conmon back");
+  assert.equal(received(), "first file\n", "nothing of the new file before it was handed over");
+  late.handOver();
+  await until(() => received() === expected, "the new file");
+  await until(() => behindEvents.at(-1) === false, "conmon let go");
+  assert.equal(t.head, expected.length);
+  assert.deepEqual(lostEvents, []);
+});
+
+test("a file the worker never hands over holds conmon back for about 2 s, not for good", async () => {
+  startTail(lateWorker().source);
+  await fillUnclaimedFile();
+  await until(() => behindEvents.includes(true), "the tail to hold conmon back");
+  const heldAt = Date.now();
+  await until(() => behindEvents.at(-1) === false, "conmon let go", 6_000);
+  assert.ok(Date.now() - heldAt > 1_000, `held for ${Date.now() - heldAt} ms`);
+});
+
+test("a reader paused by its client before a whole turn, with conmon far ahead, says it is behind so that conmon stays held", async () => {
+  const line = "z".repeat(8000);
+  let expected = "";
+  for (let i = 0; i < 500; i++) {
+    appendFileSync(path, record("stdout", line, true));
+    expected += line + "\n";
+  }
+  // The client falls behind at the first block and holds the hub (StdioHub pauses the tail).
+  afterOutput = () => {
+    afterOutput = undefined;
+    tail!.pause(true); // startTail's first read happens inside it
+  };
+  const t = startTail(await modes[1][1]());
+  await until(() => got.length > 0, "the first block");
+  assert.deepEqual(behindEvents, [true], "4 MB written, one block read: behind");
+  t.pause(false);
+  await until(() => received() === expected, "all of it");
+  await until(() => behindEvents.at(-1) === false, "no longer behind");
 });

@@ -25,9 +25,13 @@
 // turn ends with more left to read, the tail measures how far conmon is ahead
 // and reports `behind` past HOLD_LEAD_BYTES (the caller then holds conmon back,
 // attach.ts), far less than a file. Measuring only then keeps the common case,
-// a reader that reaches the end every turn, free of extra system calls. Should a
-// file still be lost, the rename events outnumber the files taken (counted by
-// the worker, or here without one), and `lost` says so.
+// a reader that reaches the end every turn, free of extra system calls. The
+// worker can be late too: on a loaded 2-core host its wake-up took 10 ms and
+// more, at times longer than conmon takes to fill a file. A turn that was woken
+// but found nothing to read (conmon writes elsewhere) counts the file at the path
+// that the worker has not handed over yet in that lead, so conmon is held until
+// it has. Should a file still be lost, the rename events outnumber the files
+// taken (counted by the worker, or here without one), and `lost` says so.
 
 import { closeSync, existsSync, fstatSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -50,6 +54,12 @@ const ROTATION_CHECK_BYTES = 1024 * 1024;
 const HOLD_LEAD_BYTES = 2 * 1024 * 1024;
 /** …until it is down to this. */
 const RELEASE_LEAD_BYTES = 256 * 1024;
+/**
+ * How long conmon is held for a file the worker has not handed over. Its wake-up
+ * lags by up to ~100 ms on a loaded host; a link it cannot make at all (a full
+ * disk) must not freeze the process for good: the file is reported lost instead.
+ */
+const UNCLAIMED_HOLD_MS = 2_000;
 /** Output that streams at this much within STREAM_WINDOW_MS is polled for, not watched… */
 const STREAM_ENTER_BYTES = 256 * 1024;
 const STREAM_WINDOW_MS = 2;
@@ -104,6 +114,11 @@ export class LogTail {
   private windowBytes = 0;
   private windowStart = 0;
   private draining = false;
+  /** The file at the path the worker has not handed over, and since when it is counted in the lead. */
+  private unclaimedIno = 0;
+  private unclaimedSinceMs = 0;
+  /** Looks again once that time is up (conmon, held, writes nothing that would wake the tail). */
+  private unclaimedTimer?: NodeJS.Timeout;
   /** Set while a RotationSource opens the replacements (then this thread never opens by path). */
   private stopRotations?: () => void;
 
@@ -167,6 +182,7 @@ export class LogTail {
     this.watcher?.close();
     clearInterval(this.poll);
     clearTimeout(this.streamPoll);
+    clearTimeout(this.unclaimedTimer);
     for (const a of this.ahead.splice(0)) a.gen.retire();
     for (const w of this.drainWaiters.splice(0)) w();
   }
@@ -225,7 +241,9 @@ export class LogTail {
       if (n > 0) continue;
       // At the end of the current file: has it been replaced?
       if (this.ahead.length === 0 && !(this.mayHaveRotated() && this.openReplacement())) {
-        this.reportLead(0);
+        // Woken, yet nothing to read: conmon may be writing to a file the worker is late
+        // to hand over, which conmon must not fill and replace too (see the header).
+        this.reportLead(budget === TURN_BYTES ? this.unclaimedBytes() : 0);
         const next = this.pace();
         if (next === "poll") return;
         if (next === "recheck") continue;
@@ -246,6 +264,10 @@ export class LogTail {
       }
       this.enterNext();
     }
+    // Paused by a client while conmon is ahead: measure now. A reader the clients keep
+    // pausing may never finish a whole turn, where the lead is otherwise measured, and
+    // the hub would let conmon run on, files ahead, each time it resumes.
+    if (this.paused && budget < TURN_BYTES) this.reportLead(this.lead());
   }
 
   /**
@@ -387,12 +409,32 @@ export class LogTail {
 
   /** With the worker opening replacements: the path holds a file it has not handed over yet. */
   private replacementInFlight(): boolean {
-    if (!this.stopRotations) return false;
+    return this.unclaimed() !== undefined;
+  }
+
+  /** The file at the path, if it is one the worker has not handed over yet. */
+  private unclaimed(): { ino: number; size: number } | undefined {
+    if (!this.stopRotations) return undefined;
     try {
-      return statSync(this.path).ino !== (this.ahead.at(-1)?.gen ?? this.gen).ino;
+      const at = statSync(this.path);
+      return at.ino === (this.ahead.at(-1)?.gen ?? this.gen).ino ? undefined : at;
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  /** The bytes of that file, for the lead: for at most UNCLAIMED_HOLD_MS per file. */
+  private unclaimedBytes(): number {
+    const file = this.unclaimed();
+    if (!file) return 0;
+    if (file.ino !== this.unclaimedIno) {
+      this.unclaimedIno = file.ino;
+      this.unclaimedSinceMs = performance.now();
+      clearTimeout(this.unclaimedTimer);
+      this.unclaimedTimer = setTimeout(() => this.wake(), UNCLAIMED_HOLD_MS + 10);
+      this.unclaimedTimer.unref();
+    }
+    return performance.now() - this.unclaimedSinceMs > UNCLAIMED_HOLD_MS ? 0 : file.size;
   }
 
   private enterNext(): void {
@@ -413,12 +455,12 @@ export class LogTail {
     this.events.behind(behind);
   }
 
-  /** Bytes written that the reader has not read yet, in the current file and the newer ones. */
+  /** Bytes written that the reader has not read yet, in the current file and the newer ones (taken or not). */
   private lead(): number {
     try {
       let n = fstatSync(this.gen.fd).size - this.pos;
       for (const a of this.ahead) n += fstatSync(a.gen.fd).size;
-      return n;
+      return n + this.unclaimedBytes();
     } catch {
       return 0;
     }
