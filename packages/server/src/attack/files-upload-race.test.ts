@@ -14,7 +14,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { Nimbus } from "@nimbus/nimbus";
 import { busyboxSandboxBody } from "../testing/sandbox-env.js";
 import { hostDirEnv } from "../testing/host-dir-env.js";

@@ -13,7 +13,6 @@ import { FakeBackend, FakeHost } from "../runtime/fake/fake-backend.js";
 import { SandboxStore } from "../store/sandbox-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { EventBus } from "./events.js";
-import { reconcileSandboxes } from "./reconciler.js";
 import { Sandboxes } from "./sandboxes.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import { openTempDb, type TempDb } from "../testing/temp-db.js";

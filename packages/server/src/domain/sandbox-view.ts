@@ -6,8 +6,7 @@
 import type { Redacted, RedactedProcess, Sandbox, SandboxStatus } from "@nimbus/nimbus";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import { resourceMetadata } from "./resource-metadata.js";
-import { CONDITION_REASON, TERMINAL_STATES, statusFields, type SandboxState } from "./sandbox-state.js";
-import type { SandboxSpec } from "./sandbox-spec.js";
+import { CONDITION_REASON, TERMINAL_STATES, statusFields } from "./sandbox-state.js";
 
 const redact = (v: unknown[] | undefined): Redacted | undefined => (v === undefined ? undefined : { redacted: true, valueCount: v.length });
 

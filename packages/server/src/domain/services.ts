@@ -7,7 +7,7 @@
  * backing sandbox; this file owns the record and its transitions.
  */
 import { checkUserSpec } from "./user-ids.js";
-import type { ReadinessProbe, ServiceDefinition, ServiceView } from "@nimbus/nimbus";
+import type { ServiceDefinition, ServiceView } from "@nimbus/nimbus";
 import type { Logger } from "../log.js";
 import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
@@ -15,12 +15,12 @@ import { AppError, notFound, found } from "./errors.js";
 import type { EventBus } from "./events.js";
 import { KeyedLock } from "../runtime/keyed-lock.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
-import { ACTIVE_STATES, type SandboxState } from "./sandbox-state.js";
+import { ACTIVE_STATES } from "./sandbox-state.js";
 import type { Sandboxes } from "./sandboxes.js";
 import type { ResolvedService, ServiceResolver } from "./sessions.js";
 import { RestartReceipts, type RestartReceipt } from "./service-restart-receipts.js";
 import { definitionConditions, DEFINITION_SOURCE } from "./service-conditions.js";
-import { assertTransition, lifecycleFields, type RestartPolicy, type ServiceState } from "./service-state.js";
+import { assertTransition, lifecycleFields, type ServiceState } from "./service-state.js";
 
 /** The probe's wire shape is the SDK's (the edge schema checks it). */
 export type { ReadinessProbe } from "@nimbus/nimbus";
@@ -248,7 +248,6 @@ export class Services implements ServiceResolver {
   resolve(tenantId: string, name: string): ResolvedService | undefined {
     const row = this.deps.store.get(tenantId, name);
     if (!row) return undefined;
-    const spec = specOf(row);
     // The service's backend kind (upstream's meaning), not the sandbox runtime's name.
     return { sandboxId: row.sandboxId ?? "", generation: row.generation, backend: specOf(row).backend.kind as ServiceBackendKind };
   }

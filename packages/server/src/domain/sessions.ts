@@ -17,8 +17,7 @@ import type { EventBus } from "./events.js";
 import { ulid } from "./ids.js";
 import { resourceMetadata } from "./resource-metadata.js";
 import { LeaseScheduler } from "./lease-scheduler.js";
-import type { SandboxState } from "./sandbox-state.js";
-import { assertTransition, CLOSE_REASONS, conditionReason, type SessionState } from "./session-state.js";
+import { assertTransition, CLOSE_REASONS, conditionReason } from "./session-state.js";
 
 export const DEFAULT_TTL_MS = 900_000;
 export const MAX_TTL_MS = 3_600_000;

@@ -27,7 +27,7 @@ import type { ProcessStdio, StdioFacet, StdPipe } from "../runtime/backend.js";
 import { AppError } from "./errors.js";
 import type { Sessions } from "./sessions.js";
 import { NO_ACTIVITY, type SandboxActivity } from "./sandbox-activity.js";
-import { TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
+import { TERMINAL_STATES } from "./sandbox-state.js";
 
 export type ChannelEvent =
   | { kind: "opened"; channel: "stdio"; targetGeneration: number; cursor: number; oldestCursor: number; head: number; requestedCursor?: number }
@@ -109,7 +109,7 @@ export class StdioChannels {
 
   /** Checks the session, then sends `opened` and starts the flow. Throws AppError before anything is sent. */
   async attach(tenantId: string, sessionId: string, opts: { cursor?: number }, sink: ChannelSink): Promise<StdioAttachment> {
-    const { session, sandbox } = this.check(tenantId, sessionId);
+    const { sandbox } = this.check(tenantId, sessionId);
     const hub = await this.hub(sandbox);
     // The lease may have ended while we connected.
     const again = this.check(tenantId, sessionId);

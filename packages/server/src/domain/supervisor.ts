@@ -15,7 +15,7 @@ import type { SandboxRow } from "../store/sandbox-store.js";
 import type { ServiceRow, ServiceStore } from "../store/service-store.js";
 import type { RuntimeBackend } from "../runtime/backend.js";
 import type { Endpoints } from "./endpoints.js";
-import { ACTIVE_STATES, TERMINAL_STATES, type SandboxState } from "./sandbox-state.js";
+import { ACTIVE_STATES, TERMINAL_STATES } from "./sandbox-state.js";
 import type { Sandboxes } from "./sandboxes.js";
 import { backoffMs, BACKOFF_BASE_MS, DEFAULT_MAX_RESTARTS, DEFAULT_RESTART_POLICY, shouldRestart } from "./service-state.js";
 import { specOf, type ReadinessProbe, type Services } from "./services.js";

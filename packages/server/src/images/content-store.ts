@@ -8,7 +8,7 @@
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../host/private-fs.js";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ImageError } from "./errors.js";
 import { sha256 } from "./manifest.js";

@@ -8,7 +8,7 @@ import { checkSandboxSpec } from "../../domain/sandbox-rules.js";
 import { assertLabels, isValidLabelKey } from "../../domain/labels.js";
 import type { LogRecord, Sandboxes } from "../../domain/sandboxes.js";
 import type { SandboxSpec } from "../../domain/sandbox-spec.js";
-import { TERMINAL_STATES, type SandboxState } from "../../domain/sandbox-state.js";
+import { TERMINAL_STATES } from "../../domain/sandbox-state.js";
 import { sandboxView } from "../../domain/sandbox-view.js";
 import { NDJSON_CONTENT_TYPE, openNdjson } from "../ndjson.js";
 import { route, type RouteDef } from "../route.js";

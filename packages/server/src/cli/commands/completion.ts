@@ -77,7 +77,7 @@ export const completionCommand: CommandDef = {
     "bash: `source <(nimbus completion bash)` (or save it to /etc/bash_completion.d/nimbus); zsh: `source <(nimbus completion zsh)`; fish: `nimbus completion fish > ~/.config/fish/completions/nimbus.fish`.",
   options: {},
   positionals: { min: 1, max: 1 },
-  async run(args, io) {
+  async run(args) {
     const shell = parseChoice("shell", args.positionals[0]!, SHELLS);
     // Loaded here: the command list includes this command.
     const { COMMANDS } = await import("./index.js");

@@ -10,7 +10,7 @@ import type { CommandDef } from "../command.js";
 import { CONNECTION_OPTIONS, TENANT_CONNECTION_OPTIONS, connect } from "../connect.js";
 import type { CliIo } from "../command.js";
 import { JSON_OPTION, printJson } from "../output.js";
-import { actCommand, listCommand, oneArgCommand } from "../resource-commands.js";
+import { listCommand, oneArgCommand } from "../resource-commands.js";
 import { PullProgressView, formatBytes, shortDigest } from "../progress.js";
 
 function layerCount(img: ImageRecord): number {
