@@ -129,6 +129,18 @@ test("stdin: bytes reach the process and eof really closes it (cat exits 0)", as
   assert.equal(late.status, 409);
 });
 
+test("a process given stdin that ends before reading it starts all the same, and its output and exit code are kept", async () => {
+  // Its conmon and attach socket may be gone before the stdin relay connects: the start must not call that a failure.
+  for (let i = 0; i < 5; i++) {
+    const p = await start({ cmd: `echo quick-${i}`, stdin: true, detach: true });
+    const done = await waitExited(p.id);
+    assert.equal(done.exitCode, 0);
+    assert.equal(text(await readStream(p.id, "?cursor=0"), "stdout"), `quick-${i}\n`);
+    const late = await env.srv.request("POST", `${base()}/${p.id}/stdin`, { body: { data: "x" } });
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+  }
+});
+
 test("WebSocket: binary frames both ways, a tty with its size, resize, and eof", async () => {
   const p = await start({ cmd: "stty size; read line; stty size; echo got-$line", stdin: true, tty: { cols: 100, rows: 30 } });
   const ws = new WebSocket(`${env.srv.url.replace(/^http/, "ws")}${base()}/${p.id}/ws?cursor=0`, { headers: { authorization: `Bearer ${env.srv.token()}` } });
