@@ -196,7 +196,7 @@ export class ContainerProcesses implements ProcessesFacet {
     const exit = await this.readExit(containerId, dir);
     const pid = readPid(join(dir, "pid"));
     if (exit) return { running: false, exit, ...(pid ? { pid } : {}) };
-    const conmon = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key));
+    const conmon = this.liveMonitor(containerId, key);
     if (conmon === undefined) {
       // conmon died without an exit record (killed, or the host rebooted): the process is lost with it.
       return { running: false, exit: { exitCode: -1, finishedAt: new Date().toISOString() } };
@@ -288,11 +288,7 @@ export class ContainerProcesses implements ProcessesFacet {
         await stopStdinRelay(dir);
         // conmon ends with its process (the container's kill); one that lingers is killed.
         const deadline = Date.now() + CONMON_EXIT_MS;
-        for (
-          let pid = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key));
-          pid !== undefined;
-          pid = livePid(join(dir, "conmon.pid"), "conmon", this.cuuid(containerId, key))
-        ) {
+        for (let pid = this.liveMonitor(containerId, key); pid !== undefined; pid = this.liveMonitor(containerId, key)) {
           if (Date.now() > deadline) killQuietly(pid, "SIGKILL");
           await new Promise((r) => setTimeout(r, 10));
           if (Date.now() > deadline + 1_000) break;
@@ -329,6 +325,11 @@ export class ContainerProcesses implements ProcessesFacet {
     });
     this.writers.set(dir, writer);
     return writer;
+  }
+
+  /** The process's conmon while it runs: its pid file's pid, still a conmon given this process's cuuid (pids are reused). */
+  private liveMonitor(containerId: string, key: string): number | undefined {
+    return livePid(join(this.dir(containerId, key), "conmon.pid"), "conmon", this.cuuid(containerId, key));
   }
 
   /** conmon's name for the attach link in the sockets dir. */
